@@ -1,0 +1,128 @@
+# portevo: one Makefile for every process, the selftest, test tools and benchmarks.
+#
+#   make            build bin/ (normal build)
+#   make SANITIZE=1 build build/san/bin/ with ASan + UBSan
+#   make test       install what is missing, build both flavours, run every suite
+#   make run        install what is missing, build, start a local demo (see README)
+#   make check      selftest + system tests on the normal build (no installs)
+#   make format / format-check
+#
+# Objects go out of tree into build/, with -MMD -MP dependency files.  Every non-main
+# .c of a process folder goes into that folder's archive, so the selftest links every
+# module; programs are listed explicitly below.
+
+SANITIZE ?= 0
+CC ?= gcc
+
+ifeq ($(SANITIZE),1)
+  OUT := build/san
+  BIN := build/san/bin
+  OPT := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+  LDOPT := -fsanitize=address,undefined
+else
+  OUT := build/obj
+  BIN := bin
+  OPT := -O2 -g
+  LDOPT :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wformat=2 -Wvla -Wwrite-strings -fno-common
+PKGS := libczmq libzmq msgpack liblz4 lzo2 libzstd lmdb libuv libh2o
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(PKG_CFLAGS) -I. $(CFLAGS)
+LIBS_BASE := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null) -lm
+LIBS_CODEC := $(shell pkg-config --libs liblz4 lzo2 libzstd 2>/dev/null) -lbz2
+LIBS_LMDB := $(shell pkg-config --libs lmdb 2>/dev/null)
+LIBS_HTTP := $(shell pkg-config --libs libuv libh2o 2>/dev/null)
+
+FOLDERS := proto ingestor shard broker gateway
+mods = $(filter-out $(1)/%_main.c,$(wildcard $(1)/*.c))
+objs = $(patsubst %.c,$(OUT)/%.o,$(call mods,$(1)))
+LIB_proto := $(OUT)/libproto.a
+LIB_ingestor := $(OUT)/libingestor.a
+LIB_shard := $(OUT)/libshard.a
+LIB_broker := $(OUT)/libbroker.a
+LIB_gateway := $(OUT)/libgateway.a
+ALL_LIBS := $(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(LIB_$(f))))
+
+PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest
+TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate
+FUZZ := build/fuzz/fuzz_reader
+
+.PHONY: all tools check selftest test run format format-check clean deps memcheck fuzz bench
+all: $(PROGRAMS) $(TOOLS)
+tools: $(TOOLS)
+
+$(OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+define ARCHIVE
+$(LIB_$(1)): $(call objs,$(1))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(eval $(call ARCHIVE,$(f)))))
+
+$(BIN)/portevo-ingest: $(OUT)/ingestor/ingest_main.o $(LIB_ingestor) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+
+$(BIN)/selftest: $(OUT)/tests/selftest.o $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
+	    $(LIBS_CODEC) $(LIBS_LMDB) $(LIBS_HTTP) $(LIBS_BASE)
+
+# Test tools: write test input (NetFlow sender, ZSTD re-compressor, file mutator).
+$(BIN)/nf_send: $(OUT)/tests/tools/nf_send.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ -lm
+$(BIN)/nf_zstd: $(OUT)/tests/tools/nf_zstd.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC)
+$(BIN)/nf_mutate: $(OUT)/tests/tools/nf_mutate.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^
+
+# libFuzzer target for the nfcapd reader (clang only).
+fuzz: $(FUZZ)
+$(FUZZ): tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -I. \
+	    -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+deps:
+	@scripts/install-deps.sh
+
+selftest: $(BIN)/selftest
+	$(BIN)/selftest
+
+check: all
+	tests/run.sh --bin bin
+
+test: deps
+	$(MAKE) all
+	$(MAKE) SANITIZE=1 all
+	$(MAKE) fuzz
+	tests/run.sh --bin bin --san-bin build/san/bin --fuzz build/fuzz/fuzz_reader
+
+memcheck: $(BIN)/selftest
+	valgrind --leak-check=full --error-exitcode=1 $(BIN)/selftest
+
+bench: deps all
+	bench/reader
+
+run: deps all
+	scripts/run-demo.sh
+
+SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(SOURCES)
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,24 @@
+/*  ingest_dryrun.h - `portevo-ingest --dry-run`: read files, print what would be delivered.
+
+    Reads each file whole (ingest_file), groups the files by block (the parts of several
+    exporters merge: counters add, peer sets unite), prints one summary line per file and,
+    with json, one JSON object per (block, source, port) once all files are read, sorted by
+    block, address and port.  A file that fails is reported (naming it and what is wrong)
+    and contributes nothing; the others carry on.
+*/
+#ifndef INGEST_DRYRUN_H_INCLUDED
+#define INGEST_DRYRUN_H_INCLUDED
+
+#include "ingestor/ingest_match.h"
+
+#include <stdio.h>
+
+//  Run over files[0..count).  Summaries go to summary_out, JSON lines (if json) to
+//  json_out.  Returns the number of files that failed (0 if all were read).
+int ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json,
+                       FILE *summary_out, FILE *json_out);
+
+//  Selftest
+void ingest_dryrun_test (bool verbose);
+
+#endif

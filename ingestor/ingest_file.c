@@ -1,0 +1,211 @@
+/*  ingest_file.c - one nfcapd file to one block aggregate (see ingest_file.h).
+*/
+#include "ingestor/ingest_file.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FILE_PREFIX "nfcapd."
+#define FILE_DIGITS 12  //  YYYYMMDDhhmm
+
+struct _ingest_file_t {
+    ingest_match_t *match;                 //  Borrowed matcher
+    ingest_reader_t *reader;               //  Reused for every file
+    ingest_agg_t *scratch;                 //  The current file's aggregate
+    char error[INGEST_READER_ERROR_MAX + 64];  //  Last error
+};
+
+//  --------------------------------------------------------------------------
+ingest_file_t *
+ingest_file_new (ingest_match_t *match)
+{
+    assert (match);
+    ingest_file_t *self = (ingest_file_t *) calloc (1, sizeof (ingest_file_t));
+    if (!self)
+        return NULL;
+    self->match = match;
+    self->reader = ingest_reader_new ();
+    self->scratch = ingest_agg_new ();
+    if (!self->reader || !self->scratch)
+        ingest_file_destroy (&self);
+    return self;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_file_destroy (ingest_file_t **self_p)
+{
+    assert (self_p);
+    ingest_file_t *self = *self_p;
+    if (!self)
+        return;
+    ingest_agg_destroy (&self->scratch);
+    ingest_reader_destroy (&self->reader);
+    free (self);
+    *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+int
+ingest_file_block_time (const char *path, int64_t *block)
+{
+    assert (path);
+    assert (block);
+    const char *name = strrchr (path, '/');
+    name = name ? name + 1 : path;
+    size_t prefix = strlen (FILE_PREFIX);
+    if (strncmp (name, FILE_PREFIX, prefix) != 0 || strlen (name) != prefix + FILE_DIGITS)
+        return -1;
+    int fields[5];
+    const int widths[5] = {4, 2, 2, 2, 2};
+    const char *cursor = name + prefix;
+    for (int field = 0; field < 5; field++) {
+        fields[field] = 0;
+        for (int digit = 0; digit < widths[field]; digit++, cursor++) {
+            if (!isdigit ((unsigned char) *cursor))
+                return -1;
+            fields[field] = fields[field] * 10 + (*cursor - '0');
+        }
+    }
+    if (fields[0] < 1970 || fields[1] < 1 || fields[1] > 12 || fields[2] < 1 || fields[2] > 31
+        || fields[3] > 23 || fields[4] > 59)
+        return -1;
+    struct tm local = {0};
+    local.tm_year = fields[0] - 1900;
+    local.tm_mon = fields[1] - 1;
+    local.tm_mday = fields[2];
+    local.tm_hour = fields[3];
+    local.tm_min = fields[4];
+    local.tm_isdst = -1;  //  nfcapd's local time: let the zone rules decide DST
+    time_t seconds = mktime (&local);
+    if (seconds == (time_t) -1 || local.tm_mday != fields[2])
+        return -1;  //  e.g. 20260231
+    *block = (int64_t) seconds;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+char *
+ingest_file_format_time (int64_t block, char *buffer)
+{
+    assert (buffer);
+    time_t seconds = (time_t) block;
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    strftime (buffer, 21, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return buffer;
+}
+
+//  --------------------------------------------------------------------------
+int
+ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_agg_t **agg_p,
+                  ingest_file_stats_t *stats)
+{
+    assert (self);
+    assert (path);
+    assert (agg_p);
+    assert (stats);
+    memset (stats, 0, sizeof *stats);
+    self->error[0] = 0;
+    if (block < 0 && ingest_file_block_time (path, &block)) {
+        snprintf (self->error, sizeof self->error,
+                  "%s: cannot tell the block time: the name is not nfcapd.YYYYMMDDhhmm", path);
+        return -1;
+    }
+    stats->block = block;
+    if (ingest_reader_open (self->reader, path)) {
+        snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
+        return -1;
+    }
+    ingest_agg_reset (self->scratch);
+    ingest_flow_t flow;
+    int rc;
+    uint64_t matched = 0;
+    while ((rc = ingest_reader_next (self->reader, &flow)) == 1) {
+        if (!ingest_match_flow (self->match, &flow))
+            continue;
+        matched++;
+        uint64_t duration = flow.msec_last > flow.msec_first ? flow.msec_last - flow.msec_first
+                                                             : 0;
+        ingest_agg_add (self->scratch, &flow.src, flow.dst_port, &flow.dst, flow.bytes,
+                        flow.packets, duration);
+    }
+    if (rc == -1) {
+        snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
+        ingest_reader_close (self->reader);
+        ingest_agg_reset (self->scratch);
+        return -1;
+    }
+    stats->flows = ingest_reader_flows_read (self->reader);
+    stats->matched = matched;
+    stats->pairs = ingest_agg_size (self->scratch);
+    stats->stat_flows = ingest_reader_stat_flows (self->reader);
+    stats->exporters = ingest_reader_exporter_count (self->reader);
+    stats->compression = ingest_reader_compression_name (self->reader);
+    ingest_reader_close (self->reader);
+    if (*agg_p == NULL) {
+        *agg_p = self->scratch;
+        self->scratch = ingest_agg_new ();
+    }
+    else
+        ingest_agg_merge (*agg_p, self->scratch);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+const char *
+ingest_file_error (ingest_file_t *self)
+{
+    assert (self);
+    return self->error;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_file_test (bool verbose)
+{
+    (void) verbose;
+    printf (" * ingest_file: ");
+    //  Block times from names, in UTC (the selftest runs with the process's TZ as set by
+    //  tests/run.sh; set it here to be sure)
+    setenv ("TZ", "UTC", 1);
+    tzset ();
+    int64_t block;
+    assert (ingest_file_block_time ("/spool/2026/11/20/nfcapd.202611201005", &block) == 0);
+    char text[32];
+    assert (strcmp (ingest_file_format_time (block, text), "2026-11-20T10:05:00Z") == 0);
+    assert (ingest_file_block_time ("nfcapd.197001010000", &block) == 0 && block == 0);
+    const char *bad[] = {"nfcapd.current.1234", "nfcapd.20261120100", "nfcapd.2026112010050",
+                         "nfcapd.202613201005", "nfcapd.202602301005", "nfcapd.202611202405",
+                         "nfcapd.2026112010x5", "x.202611201005", "nfcapd.202611201005/"};
+    for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++)
+        assert (ingest_file_block_time (bad[index], &block) == -1);
+    //  nfcapd's local time: Europe/Luxembourg is UTC+1 in November, UTC+2 in July
+    setenv ("TZ", "Europe/Luxembourg", 1);
+    tzset ();
+    assert (ingest_file_block_time ("nfcapd.202611201005", &block) == 0);
+    assert (strcmp (ingest_file_format_time (block, text), "2026-11-20T09:05:00Z") == 0);
+    assert (ingest_file_block_time ("nfcapd.202607201005", &block) == 0);
+    assert (strcmp (ingest_file_format_time (block, text), "2026-07-20T08:05:00Z") == 0);
+    setenv ("TZ", "UTC", 1);
+    tzset ();
+
+    //  A failed read names the file and leaves the aggregate alone
+    ingest_match_t *match = ingest_match_new ();
+    ingest_file_t *file = ingest_file_new (match);
+    assert (file);
+    ingest_agg_t *agg = NULL;
+    ingest_file_stats_t stats;
+    assert (ingest_file_read (file, "/nonexistent/nfcapd.202611201005", -1, &agg, &stats) == -1);
+    assert (strstr (ingest_file_error (file), "/nonexistent/nfcapd.202611201005"));
+    assert (agg == NULL);
+    assert (ingest_file_read (file, "/nonexistent/foo", -1, &agg, &stats) == -1);
+    assert (strstr (ingest_file_error (file), "block time"));
+    ingest_file_destroy (&file);
+    ingest_file_destroy (&file);
+    ingest_match_destroy (&match);
+    printf ("OK\n");
+}

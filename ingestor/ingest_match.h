@@ -1,0 +1,49 @@
+/*  ingest_match.h - which flows count: the paper's definition (1), made configurable.
+
+    A flow counts when its source is local and its destination port is monitored.  A
+    source is local when its AS is one of the local AS numbers, or its address lies in one
+    of the local prefixes (IPv4 or IPv6 CIDR); exporters often send no AS numbers, so the
+    prefix list can replace or complement the AS list.  With neither configured, every
+    source is local.  Monitored ports default to the paper's Table I (ALL*).  ICMP and
+    ICMPv6 flows never count: their "destination port" is a type and code.
+*/
+#ifndef INGEST_MATCH_H_INCLUDED
+#define INGEST_MATCH_H_INCLUDED
+
+#include "ingestor/ingest_reader.h"
+
+#define INGEST_MATCH_DEFAULT_PORTS "21,22,25,80,445,1194,3128,8080,8081,8118,8123,9050"
+
+typedef struct _ingest_match_t ingest_match_t;
+
+//  A matcher with the default ports, no local AS and no local prefix.
+ingest_match_t *ingest_match_new (void);
+void ingest_match_destroy (ingest_match_t **self_p);
+
+//  Add a local AS number.  Returns 0, or -1 if there are too many.
+int ingest_match_add_as (ingest_match_t *self, uint32_t asn);
+
+//  Parse and add a local AS number given as text ("64500" or "AS64500").  0, or -1.
+int ingest_match_add_as_text (ingest_match_t *self, const char *text);
+
+//  Add a local prefix, "10.0.0.0/8", "2001:db8::/32" or a bare address.  0, or -1 if
+//  malformed (bad address, prefix length out of range, host bits set).
+int ingest_match_add_net (ingest_match_t *self, const char *cidr);
+
+//  Replace the monitored ports with a list "21,22,25" (ranges "8080-8081" allowed).
+//  0, or -1 if malformed (the set is left unchanged).
+int ingest_match_set_ports (ingest_match_t *self, const char *list);
+
+//  True if the flow counts.
+bool ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow);
+
+//  True if port is monitored.
+bool ingest_match_port (ingest_match_t *self, uint16_t port);
+
+//  The monitored ports in ascending order into ports (room for 65536); returns the count.
+size_t ingest_match_ports (ingest_match_t *self, uint16_t *ports);
+
+//  Selftest
+void ingest_match_test (bool verbose);
+
+#endif

@@ -1,0 +1,104 @@
+/*  ingest_reader.h - reads nfdump's nfcapd files (layout version 2, nfdump 1.7.x).
+
+    The only code in portevo that knows the nfcapd format (../shared/NFCAPD.md).  It streams
+    a file one data block at a time (memory is bounded by two block buffers, whatever the
+    file size), decompresses it with the file's codec (none, LZO, BZ2, LZ4, ZSTD), walks the
+    V3 flow records and hands them out one by one as ingest_flow_t.  Exporter records are
+    remembered, the appendix (ident, stat record) is read for sanity checks, unknown record
+    and element types are skipped and counted.  Layout version 1 and 3 files, encrypted and
+    foreign-endian files are refused with a message that says so.  Every length is checked
+    before the cursor moves: a corrupt file gives -1 and a message, never a crash.
+
+    Usage:
+        ingest_reader_t *reader = ingest_reader_new ();
+        if (ingest_reader_open (reader, path) == 0) {
+            ingest_flow_t flow;
+            int rc;
+            while ((rc = ingest_reader_next (reader, &flow)) == 1)
+                ...;
+            if (rc == -1)
+                ... ingest_reader_error (reader) ...
+        }
+        ingest_reader_destroy (&reader);
+*/
+#ifndef INGEST_READER_H_INCLUDED
+#define INGEST_READER_H_INCLUDED
+
+#include "proto/proto_host.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define INGEST_READER_BUFFSIZE (5 * 1024 * 1024)  //  Largest block nfdump reads or writes
+#define INGEST_READER_ERROR_MAX 640               //  Room for an error message
+
+typedef struct _ingest_reader_t ingest_reader_t;
+
+//  One flow, as the aggregation needs it.  Counters already include nfcapd's sampling
+//  scale (nfcapd applies it at collection time) and the reverse direction of bidirectional
+//  flows (EXcntFlow out counters are added in).
+typedef struct {
+    proto_addr_t src;     //  Source address (v4-mapped for IPv4)
+    proto_addr_t dst;     //  Destination address
+    uint64_t msec_first;  //  Flow start, msecs since the epoch (UTC)
+    uint64_t msec_last;   //  Flow end, msecs since the epoch (UTC)
+    uint64_t packets;     //  inPackets + outPackets
+    uint64_t bytes;       //  inBytes + outBytes
+    uint32_t src_as;      //  Source AS, 0 if the exporter sent none
+    uint32_t dst_as;      //  Destination AS, 0 if the exporter sent none
+    uint16_t src_port;    //  Source port
+    uint16_t dst_port;    //  Destination port (ICMP: type << 8 | code)
+    uint16_t exporter;    //  exporterID of the record (sysid of an exporter record)
+    uint8_t protocol;     //  IP protocol number
+    uint8_t flags;        //  V3 record flags (2 = sampled)
+} ingest_flow_t;
+
+//  Compression types of the file header.
+typedef enum {
+    INGEST_COMPRESS_NONE = 0,
+    INGEST_COMPRESS_LZO = 1,
+    INGEST_COMPRESS_BZ2 = 2,
+    INGEST_COMPRESS_LZ4 = 3,
+    INGEST_COMPRESS_ZSTD = 4
+} ingest_compression_t;
+
+//  Create a reader; it can open several files one after the other.
+ingest_reader_t *ingest_reader_new (void);
+
+//  Destroy a reader (closes any open file).  NULL-safe, nulls *self_p.
+void ingest_reader_destroy (ingest_reader_t **self_p);
+
+//  Open a file and check its header and appendix.  Returns 0, or -1 with
+//  ingest_reader_error set (no such file, not an nfcapd file, unsupported layout...).
+int ingest_reader_open (ingest_reader_t *self, const char *path);
+
+//  Same, on an open descriptor that the reader does not close (used by the fuzzer with a
+//  memfd).  name is used in messages only.
+int ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name);
+
+//  Next flow record.  Returns 1 with *flow filled, 0 at the clean end of the file (all
+//  blocks read), -1 on a corrupt or truncated file (see ingest_reader_error).
+int ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow);
+
+//  Close the current file (also done by open and destroy).
+void ingest_reader_close (ingest_reader_t *self);
+
+//  What went wrong, "file: what" (borrowed until the next call on the reader).
+const char *ingest_reader_error (ingest_reader_t *self);
+
+//  Facts about the open file.  flows_read counts V3 flow records handed out so far;
+//  stat_flows is the appendix stat record's flow count, or -1 if the file had none;
+//  ident is the appendix ident string ("" if none), borrowed until close.
+ingest_compression_t ingest_reader_compression (ingest_reader_t *self);
+const char *ingest_reader_compression_name (ingest_reader_t *self);
+uint64_t ingest_reader_flows_read (ingest_reader_t *self);
+int64_t ingest_reader_stat_flows (ingest_reader_t *self);
+const char *ingest_reader_ident (ingest_reader_t *self);
+uint32_t ingest_reader_block_count (ingest_reader_t *self);
+uint32_t ingest_reader_exporter_count (ingest_reader_t *self);
+uint64_t ingest_reader_skipped_records (ingest_reader_t *self);
+
+//  Selftest
+void ingest_reader_test (bool verbose);
+
+#endif

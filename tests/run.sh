@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# tests/run.sh - runs every suite and prints the one summary line CI reads.
+#
+#   tests/run.sh --bin DIR [--san-bin DIR] [--fuzz PATH] [--only PATTERN]
+#
+# Suites: the selftest of each build flavour (one result per module), then every
+# tests/system/*_test.sh (each prints "PASS: what" / "FAIL: what" lines) run against the
+# sanitizer build when there is one, else the normal build, then a short fuzz run.
+# The last line is "N passed, N failed"; the exit code is 0 only if nothing failed.
+set -u
+cd "$(dirname "$0")/.."
+BIN=bin SAN_BIN= FUZZ= ONLY=
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bin) BIN=$2; shift 2 ;;
+    --san-bin) SAN_BIN=$2; shift 2 ;;
+    --fuzz) FUZZ=$2; shift 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "usage: tests/run.sh --bin DIR [--san-bin DIR] [--fuzz PATH] [--only PATTERN]" >&2; exit 2 ;;
+  esac
+done
+OUT=tests/out
+mkdir -p "$OUT"
+passed=0 failed=0
+failures=()
+
+count () {  # count LOGFILE SUITE-NAME EXIT-CODE
+  local log=$1 suite=$2 rc=$3 p f
+  p=$(grep -c '^PASS: ' "$log" || true)
+  f=$(grep -c '^FAIL: ' "$log" || true)
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "FAIL: $suite exited with $rc" >> "$log"; fi
+  passed=$((passed + p)); failed=$((failed + f))
+  grep '^FAIL: ' "$log" | while read -r line; do echo "  $suite: $line"; done
+  [ "$f" -eq 0 ] || failures+=("$suite (log: $log)")
+  printf '%-40s %3d passed, %d failed\n' "$suite" "$p" "$f"
+}
+
+run_selftest () {  # run_selftest BINDIR FLAVOUR
+  local log="$OUT/selftest-$2.log"
+  ASAN_OPTIONS=halt_on_error=1 "$1/selftest" > "$log" 2>&1
+  local rc=$?
+  # Each " * module: OK" line is one passed test.
+  sed -n 's/^ \* \([a-z_0-9]*\): .*OK$/PASS: \1/p' "$log" > "$log.results"
+  [ $rc -eq 0 ] || echo "FAIL: selftest-$2 aborted: $(tail -n 3 "$log" | tr '\n' ' ')" >> "$log.results"
+  count "$log.results" "selftest ($2)" 0
+}
+
+if [ -z "$ONLY" ]; then
+  run_selftest "$BIN" normal
+  [ -n "$SAN_BIN" ] && run_selftest "$SAN_BIN" sanitized
+fi
+
+SYS_BIN=${SAN_BIN:-$BIN}
+for t in tests/system/*_test.sh; do
+  [ -e "$t" ] || continue
+  name=$(basename "$t" .sh)
+  [ -n "$ONLY" ] && [[ "$name" != *$ONLY* ]] && continue
+  log="$OUT/$name.log"
+  PORTEVO_BIN=$(realpath "$SYS_BIN") PORTEVO_TOOLS=$(realpath "$BIN") \
+    ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    timeout 900 bash "$t" > "$log" 2>&1
+  count "$log" "$name" $?
+done
+
+if [ -n "$FUZZ" ] && [ -z "$ONLY" ]; then
+  log="$OUT/fuzz.log"
+  tests/fuzz/run-fuzz.sh "$FUZZ" > "$log" 2>&1
+  count "$log" "fuzz_reader" $?
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+  echo "failed suites:"; printf '  %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
