@@ -46,7 +46,12 @@ LIB_broker := $(OUT)/libbroker.a
 LIB_gateway := $(OUT)/libgateway.a
 ALL_LIBS := $(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(LIB_$(f))))
 
-PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest
+# A program is built once its main exists (folders fill in issue by issue).
+PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest \
+    $(if $(wildcard broker/broker_main.c),$(BIN)/portevo-broker) \
+    $(if $(wildcard broker/portevo_main.c),$(BIN)/portevo) \
+    $(if $(wildcard shard/shard_main.c),$(BIN)/portevo-shard) \
+    $(if $(wildcard gateway/gw_main.c),$(BIN)/portevo-gateway)
 TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate
 FUZZ := build/fuzz/fuzz_reader
 
@@ -68,6 +73,23 @@ $(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(eval $(call ARCHIVE,$(f)))))
 $(BIN)/portevo-ingest: $(OUT)/ingestor/ingest_main.o $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+
+$(BIN)/portevo-broker: $(OUT)/broker/broker_main.o $(LIB_broker) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_BASE)
+
+# The operator's command (status, up, top, series, host, annotate) lives with the broker.
+$(BIN)/portevo: $(OUT)/broker/portevo_main.o $(LIB_broker) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_BASE)
+
+$(BIN)/portevo-shard: $(OUT)/shard/shard_main.o $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
+
+$(BIN)/portevo-gateway: $(OUT)/gateway/gw_main.o $(LIB_gateway) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_HTTP) $(LIBS_BASE)
 
 $(BIN)/selftest: $(OUT)/tests/selftest.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)

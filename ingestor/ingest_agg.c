@@ -9,13 +9,13 @@
                 when aggregates merge
 
     A pair keeps its exact peer set up to PROTO_PEERS_CAP entries.  The first peer beyond
-    that allocates a sketch of 2^INGEST_AGG_HLL_BITS one-byte registers, which receives
+    that allocates a sketch of PROTO_SKETCH_REGISTERS one-byte registers, which receives
     the exact set and every later peer; the pair's value is then the sketch's estimate
-    (never below cap + 1).  The sketch hashes peers with proto_hash64, so sketches made by
-    different processes can be merged register by register.
+    (never below cap + 1).  The sketch is proto_sketch, so the shards can merge sketches
+    made by different ingestors register by register.
 */
 #include "ingestor/ingest_agg.h"
-#include "proto/proto_shard.h"
+#include "proto/proto_sketch.h"
 
 #include <assert.h>
 #include <math.h>
@@ -23,8 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGG_TABLE_MIN 1024                       //  Initial slots of each table
-#define AGG_HLL_REGISTERS (1u << INGEST_AGG_HLL_BITS)  //  Sketch registers
+#define AGG_TABLE_MIN 1024  //  Initial slots of each table
 
 typedef struct {
     proto_addr_t addr;     //  Source address
@@ -202,44 +201,13 @@ s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
     return index;
 }
 
-//  --------------------------------------------------------------------------
-//  Sketch: register = top INGEST_AGG_HLL_BITS bits of the hash, rank = leading zeros of
-//  the rest + 1.
-
-static void
-s_sketch_add (uint8_t *sketch, const proto_addr_t *dst)
-{
-    uint64_t hash = proto_hash64 (dst);
-    uint32_t registers = (uint32_t) (hash >> (64 - INGEST_AGG_HLL_BITS));
-    uint64_t rest = hash << INGEST_AGG_HLL_BITS;
-    uint8_t rank = rest ? (uint8_t) (__builtin_clzll (rest) + 1) : 64 - INGEST_AGG_HLL_BITS + 1;
-    if (rank > sketch[registers])
-        sketch[registers] = rank;
-}
-
-static uint64_t
-s_sketch_estimate (const uint8_t *sketch)
-{
-    double sum = 0;
-    uint32_t zeros = 0;
-    for (uint32_t index = 0; index < AGG_HLL_REGISTERS; index++) {
-        sum += ldexp (1.0, -sketch[index]);
-        zeros += sketch[index] == 0;
-    }
-    double m = AGG_HLL_REGISTERS;
-    double estimate = 0.7213 / (1 + 1.079 / m) * m * m / sum;
-    if (estimate <= 2.5 * m && zeros)
-        estimate = m * log (m / zeros);  //  Linear counting in the small range
-    return (uint64_t) llround (estimate);
-}
-
 //  Give pair a sketch holding its exact peer set.
 static void
 s_sketch_start (ingest_agg_t *self, s_pair_t *pair)
 {
-    pair->sketch = (uint8_t *) s_alloc (AGG_HLL_REGISTERS);
+    pair->sketch = (uint8_t *) s_alloc (PROTO_SKETCH_REGISTERS);
     for (uint32_t entry = pair->peer_head; entry; entry = self->peers[entry - 1].next)
-        s_sketch_add (pair->sketch, &self->peers[entry - 1].dst);
+        proto_sketch_add (pair->sketch, &self->peers[entry - 1].dst);
 }
 
 //  --------------------------------------------------------------------------
@@ -250,7 +218,7 @@ s_add_peer (ingest_agg_t *self, uint32_t pair_index, const proto_addr_t *dst)
 {
     s_pair_t *pair = &self->pairs[pair_index];
     if (pair->sketch) {
-        s_sketch_add (pair->sketch, dst);
+        proto_sketch_add (pair->sketch, dst);
         return;
     }
     uint32_t slot = (uint32_t) s_peer_hash (dst, pair_index) & self->peer_index.mask;
@@ -265,7 +233,7 @@ s_add_peer (ingest_agg_t *self, uint32_t pair_index, const proto_addr_t *dst)
     }
     if (pair->peers == PROTO_PEERS_CAP) {
         s_sketch_start (self, pair);
-        s_sketch_add (pair->sketch, dst);
+        proto_sketch_add (pair->sketch, dst);
         return;
     }
     if (self->peer_count == self->peer_room) {
@@ -319,9 +287,7 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
         if (from->sketch && !pair->sketch)
             s_sketch_start (self, pair);
         if (from->sketch) {
-            for (uint32_t reg = 0; reg < AGG_HLL_REGISTERS; reg++)
-                if (from->sketch[reg] > pair->sketch[reg])
-                    pair->sketch[reg] = from->sketch[reg];
+            proto_sketch_merge (pair->sketch, from->sketch);
         }
         else
             for (uint32_t peer = from->peer_head; peer; peer = other->peers[peer - 1].next)
@@ -366,7 +332,7 @@ ingest_agg_pairs (ingest_agg_t *self)
         out->values.value[PROTO_FEATURE_DURATIONS] = pair->durations;
         uint64_t peers = pair->peers;
         if (pair->sketch) {
-            peers = s_sketch_estimate (pair->sketch);
+            peers = proto_sketch_estimate (pair->sketch);
             if (peers <= PROTO_PEERS_CAP)
                 peers = PROTO_PEERS_CAP + 1;  //  We know for sure there were more
         }

@@ -3,7 +3,7 @@
     For every matched flow of a block: bytes, packets and durations (msecs) add up, and the
     distinct destination addresses are counted as peers.  Peers are exact up to
     PROTO_PEERS_CAP; when a pair passes the cap its value becomes a HyperLogLog estimate
-    (precision 12, about 1.6 % standard error) fed with every peer seen, and the pair
+    (proto_sketch: about 1.6 % standard error) fed with every peer seen, and the pair
     carries PROTO_VALUES_PEERS_CAPPED.  Aggregates of the same block from several files
     (exporters) merge exactly: counters add and peer sets unite.
 
@@ -13,8 +13,6 @@
 #define INGEST_AGG_H_INCLUDED
 
 #include "proto/proto_host.h"
-
-#define INGEST_AGG_HLL_BITS 12  //  HyperLogLog precision: 4096 one-byte registers
 
 typedef struct _ingest_agg_t ingest_agg_t;
 

@@ -4,14 +4,7 @@
     prints " * name: " then OK, and asserts on failure; the last line counts the modules
     in the `N passed, N failed` form that tests/run.sh and CI read.
 */
-#include "proto/proto_host.h"
-#include "proto/proto_shard.h"
-#include "ingestor/ingest_reader.h"
-#include "ingestor/ingest_agg.h"
-#include "ingestor/ingest_match.h"
-#include "ingestor/ingest_file.h"
-#include "ingestor/ingest_dryrun.h"
-
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,15 +13,26 @@ typedef struct {
     void (*test) (bool verbose);
 } selftest_t;
 
+//  Each folder lists its modules in <folder>/*_selftest.inc, one SELFTEST (module) line
+//  each, in the order they should run (a module after those it builds on).
+
+#define SELFTEST(module) void module##_test (bool verbose);
+#include "proto/proto_selftest.inc"
+#include "ingestor/ingest_selftest.inc"
+#include "shard/shard_selftest.inc"
+#include "broker/broker_selftest.inc"
+#include "gateway/gw_selftest.inc"
+#undef SELFTEST
+
+#define SELFTEST(module) {#module, module##_test},
 static const selftest_t s_tests[] = {
-    {"proto_host", proto_host_test},
-    {"proto_shard", proto_shard_test},
-    {"ingest_match", ingest_match_test},
-    {"ingest_reader", ingest_reader_test},
-    {"ingest_agg", ingest_agg_test},
-    {"ingest_file", ingest_file_test},
-    {"ingest_dryrun", ingest_dryrun_test},
+#include "proto/proto_selftest.inc"
+#include "ingestor/ingest_selftest.inc"
+#include "shard/shard_selftest.inc"
+#include "broker/broker_selftest.inc"
+#include "gateway/gw_selftest.inc"
 };
+#undef SELFTEST
 
 int
 main (int argc, char *argv[])

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# scripts/install-deps.sh - installs, from Debian's packages and npm, whatever portevo's
+# build, tests and demo need and this machine lacks.  Idempotent and quick when all is
+# there: it asks dpkg first and runs apt-get only for what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  build-essential pkg-config clang clang-format libclang-rt-14-dev
+  libczmq-dev libzmq3-dev libmsgpack-dev liblmdb-dev lmdb-utils libuv1-dev libh2o-dev
+  liblz4-dev liblzo2-dev libzstd-dev libbz2-dev
+  nfdump libfaketime tzdata python3 curl procps psmisc time iproute2
+  git
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+# npm and nodejs may come from elsewhere (a newer node): accept them if on PATH.
+filtered=()
+for p in "${missing[@]}"; do
+  case "$p" in
+    nodejs) command -v node >/dev/null || filtered+=("$p") ;;
+    npm) command -v npm >/dev/null || filtered+=("$p") ;;
+    python3) command -v python3 >/dev/null || filtered+=("$p") ;;
+    *) filtered+=("$p") ;;
+  esac
+done
+if [ ${#filtered[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing packages: ${filtered[*]} (run as root, or install them)" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${filtered[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${filtered[@]}"
+  # Debian starts an nfcapd service on install on some setups: we run our own.
+  systemctl disable --now nfdump.service >/dev/null 2>&1 || true
+fi
+if [ -f package.json ] && { [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; }; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch node_modules
+fi
