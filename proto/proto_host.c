@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static const uint8_t s_v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 static const char *s_feature_names[PROTO_FEATURE_COUNT] = {"bytes", "packets", "durations",
@@ -133,6 +134,85 @@ proto_op_lookup (const char *name)
 }
 
 //  --------------------------------------------------------------------------
+uint32_t
+proto_day_of (int64_t time)
+{
+    return time < 0 ? 0 : (uint32_t) (time / 86400);
+}
+
+//  --------------------------------------------------------------------------
+char *
+proto_day_format (uint32_t day, char *buffer)
+{
+    assert (buffer);
+    time_t seconds = (time_t) day * 86400;
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    strftime (buffer, 11, "%Y-%m-%d", &utc);
+    return buffer;
+}
+
+//  --------------------------------------------------------------------------
+char *
+proto_time_format (int64_t time, char *buffer)
+{
+    assert (buffer);
+    time_t seconds = (time_t) time;
+    struct tm utc;
+    gmtime_r (&seconds, &utc);
+    strftime (buffer, 21, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    return buffer;
+}
+
+//  --------------------------------------------------------------------------
+int
+proto_day_parse (const char *text, uint32_t *day)
+{
+    assert (text);
+    assert (day);
+    int fields[3] = {0, 0, 0};
+    const int widths[3] = {4, 2, 2};
+    const char *cursor = text;
+    for (int field = 0; field < 3; field++) {
+        if (field > 0 && *cursor++ != '-')
+            return -1;
+        for (int digit = 0; digit < widths[field]; digit++, cursor++) {
+            if (*cursor < '0' || *cursor > '9')
+                return -1;
+            fields[field] = fields[field] * 10 + (*cursor - '0');
+        }
+    }
+    if (*cursor || fields[0] < 1970 || fields[1] < 1 || fields[1] > 12 || fields[2] < 1)
+        return -1;
+    struct tm utc = {0};
+    utc.tm_year = fields[0] - 1900;
+    utc.tm_mon = fields[1] - 1;
+    utc.tm_mday = fields[2];
+    time_t seconds = timegm (&utc);
+    if (seconds == (time_t) -1 || utc.tm_mday != fields[2])
+        return -1;  //  2026-02-30 rolled over
+    *day = (uint32_t) (seconds / 86400);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_port_service (uint16_t port)
+{
+    static const struct {
+        uint16_t port;
+        const char *service;
+    } table[] = {{21, "FTP"},           {22, "SSH"},       {25, "SMTP"},
+                 {80, "Web"},           {445, "Netbios"},  {1194, "OpenVPN"},
+                 {3128, "Squid proxy"}, {8080, "Webproxy"}, {8081, "Webproxy"},
+                 {8118, "Privoxy"},     {8123, "Polipo web proxy"}, {9050, "Tor"}};
+    for (size_t index = 0; index < sizeof table / sizeof table[0]; index++)
+        if (table[index].port == port)
+            return table[index].service;
+    return "";
+}
+
+//  --------------------------------------------------------------------------
 void
 proto_host_test (bool verbose)
 {
@@ -177,6 +257,23 @@ proto_host_test (bool verbose)
     for (int index = 0; index < PROTO_OP_COUNT; index++)
         assert (proto_op_lookup (proto_op_name (index)) == index);
     assert (proto_feature_lookup ("flows") == -1);
+
+    //  Days and times
+    char day_text[11], time_text[21];
+    uint32_t day;
+    assert (proto_day_of (0) == 0 && proto_day_of (86399) == 0 && proto_day_of (86400) == 1);
+    assert (proto_day_parse ("1970-01-01", &day) == 0 && day == 0);
+    assert (proto_day_parse ("2026-11-27", &day) == 0 && day == 20784);
+    assert (strcmp (proto_day_format (day, day_text), "2026-11-27") == 0);
+    assert (proto_day_parse ("2024-02-29", &day) == 0);
+    const char *bad_days[] = {"", "2026-11-27x", "2026-13-01", "2026-02-30", "2025-02-29",
+                              "1969-12-31", "2026-1-01", "26-11-27", "2026/11/27", "2026-11-00"};
+    for (size_t index = 0; index < sizeof bad_days / sizeof bad_days[0]; index++)
+        assert (proto_day_parse (bad_days[index], &day) == -1);
+    assert (strcmp (proto_time_format (1764236100, time_text), "2025-11-27T09:35:00Z") == 0);
+    assert (strcmp (proto_port_service (25), "SMTP") == 0);
+    assert (strcmp (proto_port_service (9050), "Tor") == 0);
+    assert (strcmp (proto_port_service (443), "") == 0);
     assert (proto_op_lookup ("avg") == -1);
     printf ("OK\n");
 }

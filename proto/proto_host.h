@@ -68,6 +68,18 @@ int proto_feature_lookup (const char *name);
 const char *proto_op_name (proto_op_t op);
 int proto_op_lookup (const char *name);
 
+//  Days are UTC calendar days counted from 1970-01-01 (day 0); times are secs since the
+//  epoch.  The day of a time; "YYYY-MM-DD" of a day into buffer (>= 11 bytes); ISO 8601
+//  UTC "YYYY-MM-DDThh:mm:ssZ" of a time into buffer (>= 21 bytes); parse "YYYY-MM-DD"
+//  (0 ok, -1 if not a valid date from 1970 to 9999).
+uint32_t proto_day_of (int64_t time);
+char *proto_day_format (uint32_t day, char *buffer);
+char *proto_time_format (int64_t time, char *buffer);
+int proto_day_parse (const char *text, uint32_t *day);
+
+//  The service assumed for a port (the paper's Table I: "SMTP" for 25...), or "" if none.
+const char *proto_port_service (uint16_t port);
+
 //  Selftest
 void proto_host_test (bool verbose);
 
