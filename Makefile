@@ -72,7 +72,7 @@ $(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(eval $(call ARCHIVE,$(f)))))
 
 $(BIN)/portevo-ingest: $(OUT)/ingestor/ingest_main.o $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(shell pkg-config --libs libuv) $(LIBS_BASE)
 
 $(BIN)/portevo-broker: $(OUT)/broker/broker_main.o $(LIB_broker) $(LIB_proto)
 	@mkdir -p $(dir $@)
@@ -109,10 +109,16 @@ $(BIN)/nf_mutate: $(OUT)/tests/tools/nf_mutate.o
 
 # libFuzzer target for the nfcapd reader (clang only).
 fuzz: $(FUZZ)
+fuzz: build/fuzz/fuzz_msg
+build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
+	@mkdir -p $(dir $@)
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -I. \
+	    -o $@ $^ $(LIBS_BASE)
+
 $(FUZZ): tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
 	@mkdir -p $(dir $@)
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -I. \
-	    -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+	    -o $@ $^ $(LIBS_CODEC) $(shell pkg-config --libs libuv) $(LIBS_BASE)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
