@@ -5,13 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(
-  build-essential pkg-config clang clang-format libclang-rt-14-dev
-  libczmq-dev libzmq3-dev libmsgpack-dev liblmdb-dev lmdb-utils libuv1-dev libh2o-dev
-  liblz4-dev liblzo2-dev libzstd-dev libbz2-dev
-  nfdump libfaketime tzdata python3 curl procps psmisc time iproute2
-  git
-)
+mapfile -t PACKAGES < <(grep -v '^#' scripts/packages.txt | grep -v '^$')
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
