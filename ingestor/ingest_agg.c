@@ -1,18 +1,19 @@
 /*  ingest_agg.c - block aggregation: counters and distinct peers per (source, port).
 
-    Two open-addressing hash tables with linear probing, each a slot array of 32-bit
-    indexes (0 = empty) into a dense entry vector, kept at most half full:
+    Pairs live in a dense vector indexed by an open-addressing hash table (linear probing,
+    at most half full) whose 64-bit slots hold the entry index + 1 in the low half and the
+    top 32 bits of the key's hash in the high half, so that a probe rarely touches an
+    entry that does not match.
 
-        pairs:  (source, port) -> counters, exact peer count, optional HyperLogLog sketch
-        peers:  (pair index, destination) -> present; entries of one pair are chained
-                (`next`) so a pair's peers can be enumerated when it passes the cap or
-                when aggregates merge
-
-    A pair keeps its exact peer set up to PROTO_PEERS_CAP entries.  The first peer beyond
-    that allocates a sketch of PROTO_SKETCH_REGISTERS one-byte registers, which receives
-    the exact set and every later peer; the pair's value is then the sketch's estimate
-    (never below cap + 1).  The sketch is proto_sketch, so the shards can merge sketches
-    made by different ingestors register by register.
+    Each pair owns its peer set, so that the hot path touches memory of that pair only:
+    the first peer is stored inline; from the second on, a private open-addressing set of
+    16-byte addresses (grown at half full; the all-zero address marks an empty slot, so
+    a real "::" peer is kept as a flag).  A pair keeps its exact set up to
+    PROTO_PEERS_CAP peers.  The first peer beyond that replaces the set by a sketch of
+    PROTO_SKETCH_REGISTERS one-byte registers, which receives the exact set and every
+    later peer; the pair's value is then the sketch's estimate (never below cap + 1).
+    The sketch is proto_sketch, so the shards can merge sketches made by different
+    ingestors register by register.
 */
 #include "ingestor/ingest_agg.h"
 #include "proto/proto_sketch.h"
@@ -23,39 +24,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define AGG_TABLE_MIN 1024  //  Initial slots of each table
+#define AGG_TABLE_MIN 1024  //  Initial slots of the pair index
+#define AGG_SET_MIN 8       //  Initial slots of a pair's peer set
 
 typedef struct {
-    proto_addr_t addr;     //  Source address
-    uint16_t port;         //  Destination port
-    uint32_t peer_head;    //  First entry of this pair's peer chain, +1 (0 = none)
-    uint64_t bytes;        //  Sum of bytes
-    uint64_t packets;      //  Sum of packets
-    uint64_t durations;    //  Sum of durations, msecs
-    uint32_t peers;        //  Distinct peers in the exact set (<= PROTO_PEERS_CAP)
-    uint8_t *sketch;       //  HyperLogLog registers once past the cap, else NULL
+    proto_addr_t addr;    //  Source address
+    uint16_t port;        //  Destination port
+    bool has_zero;        //  The all-zero address is a peer (not stored in set)
+    uint32_t peers;       //  Distinct peers counted exactly (<= PROTO_PEERS_CAP)
+    uint32_t set_mask;    //  Slots of set - 1, 0 while there is no set
+    proto_addr_t first;   //  The only stored peer while there is no set
+    proto_addr_t *set;    //  Peer set once a second peer came, else NULL
+    uint64_t bytes;       //  Sum of bytes
+    uint64_t packets;     //  Sum of packets
+    uint64_t durations;   //  Sum of durations, msecs
+    uint8_t *sketch;      //  HyperLogLog registers once past the cap, else NULL
 } s_pair_t;
 
-typedef struct {
-    proto_addr_t dst;  //  Peer address
-    uint32_t pair;     //  Pair index
-    uint32_t next;     //  Next entry of the same pair, +1 (0 = end)
-} s_peer_t;
-
-typedef struct {
-    uint32_t *slots;   //  Entry index + 1, 0 = empty
-    uint32_t mask;     //  Slot count - 1 (a power of two)
-} s_index_t;
-
 struct _ingest_agg_t {
-    s_pair_t *pairs;        //  Dense pair entries
-    size_t pair_count;      //  Entries used
-    size_t pair_room;       //  Entries allocated
-    s_index_t pair_index;   //  (source, port) -> pair
-    s_peer_t *peers;        //  Dense peer entries
-    size_t peer_count;      //  Entries used
-    size_t peer_room;       //  Entries allocated
-    s_index_t peer_index;   //  (pair, destination) -> peer
+    s_pair_t *pairs;     //  Dense pair entries
+    size_t pair_count;   //  Entries used
+    size_t pair_room;    //  Entries allocated
+    uint64_t *slots;     //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
+    uint32_t mask;       //  Slots - 1 (a power of two)
 };
 
 //  --------------------------------------------------------------------------
@@ -75,6 +66,26 @@ s_hash_addr (const proto_addr_t *addr, uint64_t seed)
     return hash ^ (hash >> 32);
 }
 
+static inline bool
+s_addr_equal (const proto_addr_t *a, const proto_addr_t *b)
+{
+    uint64_t a_high, a_low, b_high, b_low;
+    memcpy (&a_high, a->bytes, 8);
+    memcpy (&a_low, a->bytes + 8, 8);
+    memcpy (&b_high, b->bytes, 8);
+    memcpy (&b_low, b->bytes + 8, 8);
+    return ((a_high ^ b_high) | (a_low ^ b_low)) == 0;
+}
+
+static inline bool
+s_addr_zero (const proto_addr_t *addr)
+{
+    uint64_t high, low;
+    memcpy (&high, addr->bytes, 8);
+    memcpy (&low, addr->bytes + 8, 8);
+    return (high | low) == 0;
+}
+
 static void *
 s_alloc (size_t size)
 {
@@ -83,21 +94,13 @@ s_alloc (size_t size)
     return memory;
 }
 
-static void
-s_index_init (s_index_t *index, uint32_t slots)
-{
-    free (index->slots);
-    index->slots = (uint32_t *) s_alloc (slots * sizeof (uint32_t));
-    index->mask = slots - 1;
-}
-
 //  --------------------------------------------------------------------------
 ingest_agg_t *
 ingest_agg_new (void)
 {
     ingest_agg_t *self = (ingest_agg_t *) s_alloc (sizeof (ingest_agg_t));
-    s_index_init (&self->pair_index, AGG_TABLE_MIN);
-    s_index_init (&self->peer_index, AGG_TABLE_MIN);
+    self->slots = (uint64_t *) s_alloc (AGG_TABLE_MIN * sizeof (uint64_t));
+    self->mask = AGG_TABLE_MIN - 1;
     return self;
 }
 
@@ -111,9 +114,7 @@ ingest_agg_destroy (ingest_agg_t **self_p)
         return;
     ingest_agg_reset (self);
     free (self->pairs);
-    free (self->peers);
-    free (self->pair_index.slots);
-    free (self->peer_index.slots);
+    free (self->slots);
     free (self);
     *self_p = NULL;
 }
@@ -123,134 +124,186 @@ void
 ingest_agg_reset (ingest_agg_t *self)
 {
     assert (self);
-    for (size_t index = 0; index < self->pair_count; index++)
+    for (size_t index = 0; index < self->pair_count; index++) {
+        free (self->pairs[index].set);
         free (self->pairs[index].sketch);
+    }
     self->pair_count = 0;
-    self->peer_count = 0;
-    memset (self->pair_index.slots, 0, (self->pair_index.mask + 1) * sizeof (uint32_t));
-    memset (self->peer_index.slots, 0, (self->peer_index.mask + 1) * sizeof (uint32_t));
+    memset (self->slots, 0, ((size_t) self->mask + 1) * sizeof (uint64_t));
 }
 
 //  --------------------------------------------------------------------------
-static inline uint64_t
-s_pair_hash (const proto_addr_t *addr, uint16_t port)
-{
-    return s_hash_addr (addr, port);
-}
-
-static inline uint64_t
-s_peer_hash (const proto_addr_t *dst, uint32_t pair)
-{
-    return s_hash_addr (dst, 0x5bd1e995ULL + pair);
-}
-
 //  Double the pair index and re-insert every pair.
+
 static void
-s_grow_pair_index (ingest_agg_t *self)
+s_grow_index (ingest_agg_t *self)
 {
-    s_index_init (&self->pair_index, (self->pair_index.mask + 1) * 2);
+    size_t slot_count = ((size_t) self->mask + 1) * 2;
+    free (self->slots);
+    self->slots = (uint64_t *) s_alloc (slot_count * sizeof (uint64_t));
+    self->mask = (uint32_t) (slot_count - 1);
     for (size_t entry = 0; entry < self->pair_count; entry++) {
-        uint32_t slot = (uint32_t) s_pair_hash (&self->pairs[entry].addr, self->pairs[entry].port)
-                        & self->pair_index.mask;
-        while (self->pair_index.slots[slot])
-            slot = (slot + 1) & self->pair_index.mask;
-        self->pair_index.slots[slot] = (uint32_t) entry + 1;
+        const s_pair_t *pair = &self->pairs[entry];
+        uint64_t hash = s_hash_addr (&pair->addr, pair->port);
+        uint32_t slot = (uint32_t) hash & self->mask;
+        while (self->slots[slot])
+            slot = (slot + 1) & self->mask;
+        self->slots[slot] = (hash & 0xffffffff00000000ULL) | (entry + 1);
     }
 }
 
-static void
-s_grow_peer_index (ingest_agg_t *self)
-{
-    s_index_init (&self->peer_index, (self->peer_index.mask + 1) * 2);
-    for (size_t entry = 0; entry < self->peer_count; entry++) {
-        uint32_t slot = (uint32_t) s_peer_hash (&self->peers[entry].dst, self->peers[entry].pair)
-                        & self->peer_index.mask;
-        while (self->peer_index.slots[slot])
-            slot = (slot + 1) & self->peer_index.mask;
-        self->peer_index.slots[slot] = (uint32_t) entry + 1;
-    }
-}
-
-//  Find or create the pair (addr, port); returns its index.
-static uint32_t
+//  Find or create the pair (addr, port); returns it.
+static s_pair_t *
 s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
 {
-    uint32_t slot = (uint32_t) s_pair_hash (addr, port) & self->pair_index.mask;
+    uint64_t hash = s_hash_addr (addr, port);
+    uint64_t tag = hash & 0xffffffff00000000ULL;
+    uint32_t slot = (uint32_t) hash & self->mask;
     while (true) {
-        uint32_t entry = self->pair_index.slots[slot];
-        if (entry == 0)
+        uint64_t value = self->slots[slot];
+        if (value == 0)
             break;
-        s_pair_t *pair = &self->pairs[entry - 1];
-        if (pair->port == port && memcmp (&pair->addr, addr, sizeof *addr) == 0)
-            return entry - 1;
-        slot = (slot + 1) & self->pair_index.mask;
+        if ((value & 0xffffffff00000000ULL) == tag) {
+            s_pair_t *pair = &self->pairs[(uint32_t) value - 1];
+            if (pair->port == port && s_addr_equal (&pair->addr, addr))
+                return pair;
+        }
+        slot = (slot + 1) & self->mask;
     }
     if (self->pair_count == self->pair_room) {
         self->pair_room = self->pair_room ? self->pair_room * 2 : AGG_TABLE_MIN / 2;
         self->pairs = (s_pair_t *) realloc (self->pairs, self->pair_room * sizeof (s_pair_t));
         assert (self->pairs);
     }
-    uint32_t index = (uint32_t) self->pair_count++;
+    size_t index = self->pair_count++;
     s_pair_t *pair = &self->pairs[index];
     memset (pair, 0, sizeof *pair);
     pair->addr = *addr;
     pair->port = port;
-    self->pair_index.slots[slot] = index + 1;
-    if (self->pair_count * 2 > self->pair_index.mask + 1)
-        s_grow_pair_index (self);
-    return index;
-}
-
-//  Give pair a sketch holding its exact peer set.
-static void
-s_sketch_start (ingest_agg_t *self, s_pair_t *pair)
-{
-    pair->sketch = (uint8_t *) s_alloc (PROTO_SKETCH_REGISTERS);
-    for (uint32_t entry = pair->peer_head; entry; entry = self->peers[entry - 1].next)
-        proto_sketch_add (pair->sketch, &self->peers[entry - 1].dst);
+    self->slots[slot] = tag | (index + 1);
+    if (self->pair_count * 2 > (size_t) self->mask + 1)
+        s_grow_index (self);
+    return pair;
 }
 
 //  --------------------------------------------------------------------------
-//  Count dst as a peer of pair pair_index.
+//  A pair's peer set.  Returns true if dst was added, false if it was there.
+
+static bool
+s_set_insert (proto_addr_t *set, uint32_t mask, const proto_addr_t *dst)
+{
+    uint32_t slot = (uint32_t) s_hash_addr (dst, 0) & mask;
+    while (!s_addr_zero (&set[slot])) {
+        if (s_addr_equal (&set[slot], dst))
+            return false;
+        slot = (slot + 1) & mask;
+    }
+    set[slot] = *dst;
+    return true;
+}
 
 static void
-s_add_peer (ingest_agg_t *self, uint32_t pair_index, const proto_addr_t *dst)
+s_set_grow (s_pair_t *pair)
 {
-    s_pair_t *pair = &self->pairs[pair_index];
+    uint32_t old_mask = pair->set_mask;
+    proto_addr_t *old = pair->set;
+    uint32_t slot_count = old ? (old_mask + 1) * 2 : AGG_SET_MIN;
+    pair->set = (proto_addr_t *) s_alloc (slot_count * sizeof (proto_addr_t));
+    pair->set_mask = slot_count - 1;
+    if (old) {
+        for (uint32_t slot = 0; slot <= old_mask; slot++)
+            if (!s_addr_zero (&old[slot]))
+                s_set_insert (pair->set, pair->set_mask, &old[slot]);
+        free (old);
+    }
+    else
+        s_set_insert (pair->set, pair->set_mask, &pair->first);
+}
+
+//  Call fn for every peer stored exactly (not the sketch).
+#define S_FOR_EACH_PEER(pair, peer, body)                                                   \
+    do {                                                                                    \
+        if ((pair)->has_zero) {                                                             \
+            const proto_addr_t s_zero_peer = {{0}};                                         \
+            const proto_addr_t *peer = &s_zero_peer;                                        \
+            body;                                                                           \
+        }                                                                                   \
+        if ((pair)->set) {                                                                  \
+            for (uint32_t s_slot = 0; s_slot <= (pair)->set_mask; s_slot++)                 \
+                if (!s_addr_zero (&(pair)->set[s_slot])) {                                  \
+                    const proto_addr_t *peer = &(pair)->set[s_slot];                        \
+                    body;                                                                   \
+                }                                                                           \
+        }                                                                                   \
+        else                                                                                \
+        if ((pair)->peers > (uint32_t) (pair)->has_zero) {                                  \
+            const proto_addr_t *peer = &(pair)->first;                                      \
+            body;                                                                           \
+        }                                                                                   \
+    } while (0)
+
+//  Replace the pair's exact set by a sketch holding it.
+static void
+s_sketch_start (s_pair_t *pair)
+{
+    pair->sketch = (uint8_t *) s_alloc (PROTO_SKETCH_REGISTERS);
+    S_FOR_EACH_PEER (pair, peer, proto_sketch_add (pair->sketch, peer));
+    free (pair->set);
+    pair->set = NULL;
+    pair->set_mask = 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Count dst as a peer of pair.
+
+static void
+s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
+{
     if (pair->sketch) {
         proto_sketch_add (pair->sketch, dst);
         return;
     }
-    uint32_t slot = (uint32_t) s_peer_hash (dst, pair_index) & self->peer_index.mask;
-    while (true) {
-        uint32_t entry = self->peer_index.slots[slot];
-        if (entry == 0)
-            break;
-        s_peer_t *peer = &self->peers[entry - 1];
-        if (peer->pair == pair_index && memcmp (&peer->dst, dst, sizeof *dst) == 0)
+    uint32_t stored = pair->peers - pair->has_zero;
+    if (s_addr_zero (dst)) {
+        if (pair->has_zero)
             return;
-        slot = (slot + 1) & self->peer_index.mask;
+        if (pair->peers == PROTO_PEERS_CAP) {
+            s_sketch_start (pair);
+            proto_sketch_add (pair->sketch, dst);
+            return;
+        }
+        pair->has_zero = true;
+        pair->peers++;
+        return;
+    }
+    if (stored == 0) {
+        pair->first = *dst;
+        pair->peers++;
+        return;
+    }
+    if (!pair->set) {
+        if (s_addr_equal (&pair->first, dst))
+            return;
+        s_set_grow (pair);
+    }
+    else {
+        //  Look before inserting: at the cap a new peer goes to the sketch instead
+        uint32_t slot = (uint32_t) s_hash_addr (dst, 0) & pair->set_mask;
+        while (!s_addr_zero (&pair->set[slot])) {
+            if (s_addr_equal (&pair->set[slot], dst))
+                return;
+            slot = (slot + 1) & pair->set_mask;
+        }
     }
     if (pair->peers == PROTO_PEERS_CAP) {
-        s_sketch_start (self, pair);
+        s_sketch_start (pair);
         proto_sketch_add (pair->sketch, dst);
         return;
     }
-    if (self->peer_count == self->peer_room) {
-        self->peer_room = self->peer_room ? self->peer_room * 2 : AGG_TABLE_MIN / 2;
-        self->peers = (s_peer_t *) realloc (self->peers, self->peer_room * sizeof (s_peer_t));
-        assert (self->peers);
-    }
-    uint32_t index = (uint32_t) self->peer_count++;
-    s_peer_t *peer = &self->peers[index];
-    peer->dst = *dst;
-    peer->pair = pair_index;
-    peer->next = pair->peer_head;
-    pair->peer_head = index + 1;
+    s_set_insert (pair->set, pair->set_mask, dst);
     pair->peers++;
-    self->peer_index.slots[slot] = index + 1;
-    if (self->peer_count * 2 > self->peer_index.mask + 1)
-        s_grow_peer_index (self);
+    if ((stored + 1) * 2 > pair->set_mask + 1)
+        s_set_grow (pair);
 }
 
 //  --------------------------------------------------------------------------
@@ -262,12 +315,53 @@ ingest_agg_add (ingest_agg_t *self, const proto_addr_t *src, uint16_t port,
     assert (self);
     assert (src);
     assert (dst);
-    uint32_t index = s_pair_require (self, src, port);
-    s_pair_t *pair = &self->pairs[index];
+    s_pair_t *pair = s_pair_require (self, src, port);
     pair->bytes += bytes;
     pair->packets += packets;
     pair->durations += durations_msecs;
-    s_add_peer (self, index, dst);
+    s_add_peer (pair, dst);
+}
+
+//  --------------------------------------------------------------------------
+//  Three passes over the batch, each prefetching what the next one reads: the index
+//  slots, then the pair entries, then the first slot of each pair's peer set.  A block's
+//  tables do not fit in cache once gigabytes of decompressed records stream through it,
+//  so without this nearly every flow waits for memory two or three times.
+
+void
+ingest_agg_add_batch (ingest_agg_t *self, const ingest_agg_flow_t *flows, size_t count)
+{
+    assert (self);
+    assert (flows || count == 0);
+    while (count > INGEST_AGG_BATCH) {
+        ingest_agg_add_batch (self, flows, INGEST_AGG_BATCH);
+        flows += INGEST_AGG_BATCH;
+        count -= INGEST_AGG_BATCH;
+    }
+    uint64_t hashes[INGEST_AGG_BATCH];
+    uint32_t entries[INGEST_AGG_BATCH];
+    for (size_t index = 0; index < count; index++) {
+        hashes[index] = s_hash_addr (&flows[index].src, flows[index].port);
+        __builtin_prefetch (&self->slots[(uint32_t) hashes[index] & self->mask]);
+    }
+    for (size_t index = 0; index < count; index++) {
+        const ingest_agg_flow_t *flow = &flows[index];
+        s_pair_t *pair = s_pair_require (self, &flow->src, flow->port);
+        entries[index] = (uint32_t) (pair - self->pairs);
+        __builtin_prefetch (pair);
+    }
+    for (size_t index = 0; index < count; index++) {
+        s_pair_t *pair = &self->pairs[entries[index]];
+        const ingest_agg_flow_t *flow = &flows[index];
+        pair->bytes += flow->bytes;
+        pair->packets += flow->packets;
+        pair->durations += flow->durations;
+        if (pair->set)
+            __builtin_prefetch (
+                &pair->set[(uint32_t) s_hash_addr (&flow->dst, 0) & pair->set_mask]);
+    }
+    for (size_t index = 0; index < count; index++)
+        s_add_peer (&self->pairs[entries[index]], &flows[index].dst);
 }
 
 //  --------------------------------------------------------------------------
@@ -279,19 +373,17 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
     assert (self != other);
     for (size_t entry = 0; entry < other->pair_count; entry++) {
         const s_pair_t *from = &other->pairs[entry];
-        uint32_t index = s_pair_require (self, &from->addr, from->port);
-        s_pair_t *pair = &self->pairs[index];
+        s_pair_t *pair = s_pair_require (self, &from->addr, from->port);
         pair->bytes += from->bytes;
         pair->packets += from->packets;
         pair->durations += from->durations;
-        if (from->sketch && !pair->sketch)
-            s_sketch_start (self, pair);
         if (from->sketch) {
+            if (!pair->sketch)
+                s_sketch_start (pair);
             proto_sketch_merge (pair->sketch, from->sketch);
         }
         else
-            for (uint32_t peer = from->peer_head; peer; peer = other->peers[peer - 1].next)
-                s_add_peer (self, index, &other->peers[peer - 1].dst);
+            S_FOR_EACH_PEER (from, peer, s_add_peer (pair, peer));
     }
 }
 
@@ -315,6 +407,25 @@ s_compare_pairs (const void *a, const void *b)
     return (int) left->port - (int) right->port;
 }
 
+//  The wire values of one pair.
+static void
+s_pair_values (const s_pair_t *pair, ingest_pair_t *out)
+{
+    out->addr = pair->addr;
+    out->port = pair->port;
+    out->values.value[PROTO_FEATURE_BYTES] = pair->bytes;
+    out->values.value[PROTO_FEATURE_PACKETS] = pair->packets;
+    out->values.value[PROTO_FEATURE_DURATIONS] = pair->durations;
+    uint64_t peers = pair->peers;
+    if (pair->sketch) {
+        peers = proto_sketch_estimate (pair->sketch);
+        if (peers <= PROTO_PEERS_CAP)
+            peers = PROTO_PEERS_CAP + 1;  //  We know for sure there were more
+    }
+    out->values.value[PROTO_FEATURE_PEERS] = peers;
+    out->values.flags = peers >= PROTO_PEERS_CAP ? PROTO_VALUES_PEERS_CAPPED : 0;
+}
+
 ingest_pair_t *
 ingest_agg_pairs (ingest_agg_t *self)
 {
@@ -322,25 +433,38 @@ ingest_agg_pairs (ingest_agg_t *self)
     if (self->pair_count == 0)
         return NULL;
     ingest_pair_t *result = (ingest_pair_t *) s_alloc (self->pair_count * sizeof (ingest_pair_t));
-    for (size_t index = 0; index < self->pair_count; index++) {
-        const s_pair_t *pair = &self->pairs[index];
-        ingest_pair_t *out = &result[index];
-        out->addr = pair->addr;
-        out->port = pair->port;
-        out->values.value[PROTO_FEATURE_BYTES] = pair->bytes;
-        out->values.value[PROTO_FEATURE_PACKETS] = pair->packets;
-        out->values.value[PROTO_FEATURE_DURATIONS] = pair->durations;
-        uint64_t peers = pair->peers;
-        if (pair->sketch) {
-            peers = proto_sketch_estimate (pair->sketch);
-            if (peers <= PROTO_PEERS_CAP)
-                peers = PROTO_PEERS_CAP + 1;  //  We know for sure there were more
-        }
-        out->values.value[PROTO_FEATURE_PEERS] = peers;
-        out->values.flags = peers >= PROTO_PEERS_CAP ? PROTO_VALUES_PEERS_CAPPED : 0;
-    }
+    for (size_t index = 0; index < self->pair_count; index++)
+        s_pair_values (&self->pairs[index], &result[index]);
     qsort (result, self->pair_count, sizeof (ingest_pair_t), s_compare_pairs);
     return result;
+}
+
+//  --------------------------------------------------------------------------
+static int
+s_compare_addrs (const void *a, const void *b)
+{
+    return proto_addr_compare ((const proto_addr_t *) a, (const proto_addr_t *) b);
+}
+
+size_t
+ingest_agg_pair_at (ingest_agg_t *self, size_t index, ingest_pair_t *pair, proto_addr_t *peers,
+                    const uint8_t **sketch)
+{
+    assert (self);
+    assert (index < self->pair_count);
+    assert (pair);
+    assert (peers);
+    assert (sketch);
+    const s_pair_t *from = &self->pairs[index];
+    s_pair_values (from, pair);
+    *sketch = from->sketch;
+    if (from->sketch)
+        return 0;
+    size_t count = 0;
+    S_FOR_EACH_PEER (from, peer, peers[count++] = *peer);
+    assert (count == from->peers);
+    qsort (peers, count, sizeof (proto_addr_t), s_compare_addrs);
+    return count;
 }
 
 //  --------------------------------------------------------------------------
@@ -438,6 +562,32 @@ ingest_agg_test (bool verbose)
     estimate = pair->values.value[PROTO_FEATURE_PEERS];
     assert (pair->values.flags == PROTO_VALUES_PEERS_CAPPED);
     assert (fabs ((double) estimate - 3 * PROTO_PEERS_CAP) < 0.05 * 3 * PROTO_PEERS_CAP);
+
+    //  Pairs one by one, with their exact peer sets (sorted) or sketches
+    proto_addr_t *peer_set = (proto_addr_t *) s_alloc (PROTO_PEERS_CAP * sizeof (proto_addr_t));
+    size_t sketched = 0, exact = 0;
+    for (size_t index = 0; index < ingest_agg_size (agg); index++) {
+        ingest_pair_t one;
+        const uint8_t *sketch;
+        size_t peer_count = ingest_agg_pair_at (agg, index, &one, peer_set, &sketch);
+        if (sketch) {
+            assert (peer_count == 0 && one.values.value[PROTO_FEATURE_PEERS] > PROTO_PEERS_CAP);
+            sketched++;
+        }
+        else {
+            assert (peer_count == one.values.value[PROTO_FEATURE_PEERS]);
+            for (size_t peer = 1; peer < peer_count; peer++)
+                assert (proto_addr_compare (&peer_set[peer - 1], &peer_set[peer]) < 0);
+            exact++;
+        }
+        if (one.port == 25 && proto_addr_compare (&one.addr, &a) == 0) {
+            assert (peer_count == 2);
+            assert (proto_addr_compare (&peer_set[0], &dst) == 0);
+            assert (proto_addr_compare (&peer_set[1], &dst2) == 0);
+        }
+    }
+    assert (sketched == 2 && exact == 4);
+    free (peer_set);
     free (pairs);
     ingest_agg_destroy (&other);
 

@@ -15,6 +15,7 @@ struct _ingest_file_t {
     ingest_match_t *match;                 //  Borrowed matcher
     ingest_reader_t *reader;               //  Reused for every file
     ingest_agg_t *scratch;                 //  The current file's aggregate
+    ingest_agg_flow_t batch[INGEST_AGG_BATCH];  //  Matched flows not yet aggregated
     char error[INGEST_READER_ERROR_MAX + 64];  //  Last error
 };
 
@@ -121,18 +122,28 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
         return -1;
     }
     ingest_agg_reset (self->scratch);
+    ingest_reader_set_port_filter (self->reader, ingest_match_port_bitmap (self->match));
     ingest_flow_t flow;
     int rc;
     uint64_t matched = 0;
+    size_t batched = 0;
     while ((rc = ingest_reader_next (self->reader, &flow)) == 1) {
         if (!ingest_match_flow (self->match, &flow))
             continue;
         matched++;
-        uint64_t duration = flow.msec_last > flow.msec_first ? flow.msec_last - flow.msec_first
-                                                             : 0;
-        ingest_agg_add (self->scratch, &flow.src, flow.dst_port, &flow.dst, flow.bytes,
-                        flow.packets, duration);
+        ingest_agg_flow_t *entry = &self->batch[batched++];
+        entry->src = flow.src;
+        entry->dst = flow.dst;
+        entry->port = flow.dst_port;
+        entry->bytes = flow.bytes;
+        entry->packets = flow.packets;
+        entry->durations = flow.msec_last > flow.msec_first ? flow.msec_last - flow.msec_first : 0;
+        if (batched == INGEST_AGG_BATCH) {
+            ingest_agg_add_batch (self->scratch, self->batch, batched);
+            batched = 0;
+        }
     }
+    ingest_agg_add_batch (self->scratch, self->batch, batched);
     if (rc == -1) {
         snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
         ingest_reader_close (self->reader);

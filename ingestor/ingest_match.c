@@ -173,6 +173,14 @@ ingest_match_port (ingest_match_t *self, uint16_t port)
 }
 
 //  --------------------------------------------------------------------------
+const uint64_t *
+ingest_match_port_bitmap (ingest_match_t *self)
+{
+    assert (self);
+    return self->ports;
+}
+
+//  --------------------------------------------------------------------------
 size_t
 ingest_match_ports (ingest_match_t *self, uint16_t *ports)
 {
@@ -244,6 +252,8 @@ ingest_match_test (bool verbose)
     assert (ingest_match_set_ports (match, "0,22,8080-8082,65535") == 0);
     assert (ingest_match_ports (match, ports) == 6);
     assert (ports[0] == 0 && ports[2] == 8080 && ports[4] == 8082 && ports[5] == 65535);
+    const uint64_t *bitmap = ingest_match_port_bitmap (match);
+    assert (bitmap[0] == (1ULL | 1ULL << 22) && bitmap[65535 / 64] == 1ULL << 63);
 
     //  AS numbers and prefixes
     assert (ingest_match_add_as_text (match, "AS64500") == 0);

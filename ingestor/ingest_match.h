@@ -40,6 +40,10 @@ bool ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow);
 //  True if port is monitored.
 bool ingest_match_port (ingest_match_t *self, uint16_t port);
 
+//  The monitored ports as a bitmap of 65536 bits (port p is bit p % 64 of word p / 64);
+//  borrowed, valid while the matcher lives and its ports are not set again.
+const uint64_t *ingest_match_port_bitmap (ingest_match_t *self);
+
 //  The monitored ports in ascending order into ports (room for 65536); returns the count.
 size_t ingest_match_ports (ingest_match_t *self, uint16_t *ports);
 

@@ -16,13 +16,12 @@
     The appendix (ident and stat record) is read at open, to report and cross-check.
 */
 #include "ingestor/ingest_reader.h"
+#include "ingestor/ingest_block.h"
 
 #include <assert.h>
-#include <bzlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <lz4.h>
-#include <lzo1x.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +29,11 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zstd.h>
 
 #define NF_MAGIC 0xA50C
 #define NF_MAGIC_SWAPPED 0x0CA5
 #define NF_HEADER_SIZE 40
-#define NF_BLOCK_HEADER_SIZE 12
-#define NF_BLOCK_TYPE_2 2
+#define NF_BLOCK_HEADER_SIZE INGEST_BLOCK_HEADER_SIZE
 #define NF_BLOCK_TYPE_3 3
 #define NF_RECORD_HEADER_SIZE 4
 #define NF_V3_HEADER_SIZE 12
@@ -74,10 +71,14 @@ struct _ingest_reader_t {
     uint8_t compression;                   //  ingest_compression_t of the header
     uint32_t block_count;                  //  NumBlocks of the header
     uint64_t appendix_offset;              //  offAppendix, 0 if none
-    uint64_t offset;                       //  File offset of the next data block
+    uint64_t offset;                       //  File offset of the next block to load
+    uint32_t blocks_issued;                //  Data blocks handed to the loader so far
     uint32_t blocks_read;                  //  Data blocks loaded so far
-    uint8_t *raw;                          //  Compressed block (INGEST_READER_BUFFSIZE)
-    uint8_t *data;                         //  Decompressed block (INGEST_READER_BUFFSIZE)
+    ingest_block_t jobs[2];                //  Block being walked / block being loaded
+    int issue;                             //  jobs[issue] is the next to hand out
+    ingest_block_loader_t *loader;         //  Thread that reads and decompresses ahead
+    void *zstd;                            //  ZSTD context for the appendix (this thread)
+    const uint8_t *data;                   //  Records of the block being walked
     size_t data_size;                      //  Bytes of records in data
     size_t cursor;                         //  Offset in data of the next record
     uint32_t records_left;                 //  Records of the current block not yet walked
@@ -87,9 +88,9 @@ struct _ingest_reader_t {
     char ident[READER_IDENT_MAX];          //  Appendix ident, "" if none
     uint16_t exporters[READER_EXPORTERS_MAX];  //  Distinct exporter sysids seen
     uint32_t exporter_count;               //  Entries used in exporters
+    const uint64_t *port_filter;           //  Ports to hand out (bitmap), NULL for all
     bool failed;                           //  Sticky: -1 once, -1 forever until close
     bool open;                             //  A file is open
-    ZSTD_DCtx *zstd;                       //  ZSTD context, made on first use
 };
 
 static const char *s_compression_names[] = {"none", "lzo", "bz2", "lz4", "zstd"};
@@ -146,9 +147,14 @@ ingest_reader_new (void)
         return NULL;
     self->fd = -1;
     self->stat_flows = -1;
-    self->raw = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
-    self->data = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
-    if (!self->raw || !self->data)
+    bool ok = true;
+    for (int index = 0; index < 2; index++) {
+        self->jobs[index].raw = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
+        self->jobs[index].data = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
+        ok = ok && self->jobs[index].raw && self->jobs[index].data;
+    }
+    self->loader = ingest_block_loader_new ();
+    if (!ok || !self->loader)
         ingest_reader_destroy (&self);
     return self;
 }
@@ -162,9 +168,12 @@ ingest_reader_destroy (ingest_reader_t **self_p)
     if (!self)
         return;
     ingest_reader_close (self);
-    ZSTD_freeDCtx (self->zstd);
-    free (self->data);
-    free (self->raw);
+    ingest_block_loader_destroy (&self->loader);
+    ingest_block_free_zstd (&self->zstd);
+    for (int index = 0; index < 2; index++) {
+        free (self->jobs[index].raw);
+        free (self->jobs[index].data);
+    }
     free (self);
     *self_p = NULL;
 }
@@ -174,6 +183,8 @@ void
 ingest_reader_close (ingest_reader_t *self)
 {
     assert (self);
+    if (self->loader && ingest_block_loader_busy (self->loader))
+        ingest_block_loader_wait (self->loader);  //  It reads fd and our buffers
     if (self->fd >= 0 && self->own_fd)
         close (self->fd);
     self->fd = -1;
@@ -181,111 +192,28 @@ ingest_reader_close (ingest_reader_t *self)
 }
 
 //  --------------------------------------------------------------------------
-//  Read exactly size bytes at offset, or fail saying the file is truncated.
+//  Set up job (one of self->jobs) for the block at offset.
 
+static ingest_block_t *
+s_job (ingest_reader_t *self, int slot, uint64_t offset, uint32_t index)
+{
+    ingest_block_t *job = &self->jobs[slot];
+    job->fd = self->fd;
+    job->file_size = self->file_size;
+    job->offset = offset;
+    job->limit = self->appendix_offset;
+    job->index = index;
+    job->compression = self->compression;
+    return job;
+}
+
+//  Read size bytes at offset for the header, or fail saying the file is truncated.
 static int
 s_read_at (ingest_reader_t *self, void *buffer, size_t size, uint64_t offset, const char *what)
 {
-    if (offset > self->file_size || size > self->file_size - offset)
-        return s_fail (self, "truncated: %s needs %zu bytes at offset %llu, file has %llu", what,
-                       size, (unsigned long long) offset, (unsigned long long) self->file_size);
-    size_t done = 0;
-    while (done < size) {
-        ssize_t got = pread (self->fd, (uint8_t *) buffer + done, size - done,
-                             (off_t) (offset + done));
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            return s_fail (self, "read failed at offset %llu: %s",
-                           (unsigned long long) (offset + done), strerror (errno));
-        if (got == 0)
-            return s_fail (self, "truncated: %s ends at offset %llu", what,
-                           (unsigned long long) (offset + done));
-        done += (size_t) got;
-    }
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
-//  Decompress size bytes of raw into data with the file's codec; sets data_size.
-
-static int
-s_decompress (ingest_reader_t *self, uint32_t size, uint32_t block)
-{
-    switch (self->compression) {
-    case INGEST_COMPRESS_NONE:
-        memcpy (self->data, self->raw, size);
-        self->data_size = size;
-        return 0;
-    case INGEST_COMPRESS_LZO: {
-        lzo_uint out_size = INGEST_READER_BUFFSIZE;
-        int rc = lzo1x_decompress_safe (self->raw, size, self->data, &out_size, NULL);
-        if (rc != LZO_E_OK)
-            return s_fail (self, "block %u: LZO data corrupt (lzo error %d)", block, rc);
-        self->data_size = out_size;
-        return 0;
-    }
-    case INGEST_COMPRESS_BZ2: {
-        unsigned int out_size = INGEST_READER_BUFFSIZE;
-        int rc = BZ2_bzBuffToBuffDecompress ((char *) self->data, &out_size, (char *) self->raw,
-                                             size, 0, 0);
-        if (rc != BZ_OK)
-            return s_fail (self, "block %u: BZ2 data corrupt (bzip2 error %d)", block, rc);
-        self->data_size = out_size;
-        return 0;
-    }
-    case INGEST_COMPRESS_LZ4: {
-        int out_size = LZ4_decompress_safe ((const char *) self->raw, (char *) self->data,
-                                            (int) size, INGEST_READER_BUFFSIZE);
-        if (out_size < 0)
-            return s_fail (self, "block %u: LZ4 data corrupt", block);
-        self->data_size = (size_t) out_size;
-        return 0;
-    }
-    case INGEST_COMPRESS_ZSTD: {
-        if (!self->zstd)
-            self->zstd = ZSTD_createDCtx ();
-        if (!self->zstd)
-            return s_fail (self, "out of memory for a ZSTD context");
-        size_t out_size = ZSTD_decompressDCtx (self->zstd, self->data, INGEST_READER_BUFFSIZE,
-                                               self->raw, size);
-        if (ZSTD_isError (out_size))
-            return s_fail (self, "block %u: ZSTD data corrupt (%s)", block,
-                           ZSTD_getErrorName (out_size));
-        self->data_size = out_size;
-        return 0;
-    }
-    default:
-        return s_fail (self, "unknown compression %u", self->compression);
-    }
-}
-
-//  --------------------------------------------------------------------------
-//  Load the block at offset into data.  Sets *records and *type; *next_offset is the
-//  offset after the block.  what names the block in messages.
-
-static int
-s_load_block (ingest_reader_t *self, uint64_t offset, uint32_t block, uint32_t *records,
-              uint16_t *type, uint64_t *next_offset)
-{
-    uint8_t header[NF_BLOCK_HEADER_SIZE];
-    if (s_read_at (self, header, sizeof header, offset, "block header"))
-        return -1;
-    uint32_t record_count = s_u32 (header);
-    uint32_t size = s_u32 (header + 4);
-    *type = s_u16 (header + 8);
-    if (size == 0 || record_count == 0)
-        return s_fail (self, "block %u at offset %llu is corrupt: %u records in %u bytes", block,
-                       (unsigned long long) offset, record_count, size);
-    if (size > INGEST_READER_BUFFSIZE - NF_BLOCK_HEADER_SIZE)
-        return s_fail (self, "block %u at offset %llu is corrupt: size %u exceeds %d bytes",
-                       block, (unsigned long long) offset, size, INGEST_READER_BUFFSIZE);
-    if (s_read_at (self, self->raw, size, offset + NF_BLOCK_HEADER_SIZE, "block data"))
-        return -1;
-    if (s_decompress (self, size, block))
-        return -1;
-    *records = record_count;
-    *next_offset = offset + NF_BLOCK_HEADER_SIZE + size;
+    ingest_block_t *job = s_job (self, 0, offset, 0);
+    if (ingest_block_read (job, buffer, size, offset, what))
+        return s_fail (self, "%s", job->error);
     return 0;
 }
 
@@ -297,10 +225,14 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
 {
     uint64_t offset = self->appendix_offset;
     for (uint16_t block = 0; block < appendix_blocks; block++) {
-        uint32_t records;
-        uint16_t type;
-        if (s_load_block (self, offset, self->block_count + block, &records, &type, &offset))
-            return -1;
+        ingest_block_t *job = s_job (self, 0, offset, self->block_count + block);
+        job->limit = 0;
+        if (ingest_block_load (job, &self->zstd))
+            return s_fail (self, "appendix: %s", job->error);
+        uint32_t records = job->records;
+        offset = job->next_offset;
+        self->data = job->data;
+        self->data_size = job->data_size;
         size_t cursor = 0;
         for (uint32_t record = 0; record < records; record++) {
             if (self->data_size - cursor < NF_RECORD_HEADER_SIZE)
@@ -368,6 +300,8 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     self->skipped = 0;
     self->exporter_count = 0;
     self->blocks_read = 0;
+    self->blocks_issued = 0;
+    self->issue = 0;
     self->records_left = 0;
     self->data_size = 0;
     self->cursor = 0;
@@ -438,29 +372,46 @@ s_note_exporter (ingest_reader_t *self, uint16_t sysid)
 }
 
 //  --------------------------------------------------------------------------
-//  Load the next data block of type 3, skipping others.  0 ok, 1 no more blocks, -1 error.
+//  Hand the loader the next block, if any.  -1 if it would start in the appendix.
+
+static int
+s_issue_block (ingest_reader_t *self)
+{
+    if (self->blocks_issued == self->block_count)
+        return 0;
+    if (self->appendix_offset && self->offset >= self->appendix_offset)
+        return s_fail (self, "corrupt: block %u of %u would start in the appendix",
+                       self->blocks_issued, self->block_count);
+    ingest_block_t *job = s_job (self, self->issue, self->offset, self->blocks_issued++);
+    self->issue ^= 1;
+    ingest_block_loader_start (self->loader, job);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Make the next data block of type 3 current, skipping others, while the loader reads
+//  the one after.  0 ok, 1 no more blocks, -1 error.
 
 static int
 s_next_block (ingest_reader_t *self)
 {
-    while (self->blocks_read < self->block_count) {
-        uint32_t block = self->blocks_read++;
-        uint32_t records;
-        uint16_t type;
-        uint64_t next_offset;
-        if (self->appendix_offset && self->offset >= self->appendix_offset)
-            return s_fail (self, "corrupt: block %u of %u would start in the appendix", block,
-                           self->block_count);
-        if (s_load_block (self, self->offset, block, &records, &type, &next_offset))
+    if (self->blocks_issued == 0 && s_issue_block (self))
+        return -1;
+    while (ingest_block_loader_busy (self->loader)) {
+        ingest_block_t *job = ingest_block_loader_wait (self->loader);
+        if (job->rc)
+            return s_fail (self, "%s", job->error);
+        self->blocks_read++;
+        self->offset = job->next_offset;
+        if (s_issue_block (self))
             return -1;
-        if (self->appendix_offset && next_offset > self->appendix_offset)
-            return s_fail (self, "corrupt: block %u runs into the appendix", block);
-        self->offset = next_offset;
-        if (type != NF_BLOCK_TYPE_3) {
+        if (job->type != NF_BLOCK_TYPE_3) {
             self->skipped++;  //  V1 (type 2) or array (type 4) blocks: not written by 1.7
             continue;
         }
-        self->records_left = records;
+        self->data = job->data;
+        self->data_size = job->data_size;
+        self->records_left = job->records;
         self->cursor = 0;
         return 0;
     }
@@ -469,7 +420,8 @@ s_next_block (ingest_reader_t *self)
 
 //  --------------------------------------------------------------------------
 //  Decode a V3 record at data[cursor] of record_size bytes.  1 if it is a flow (filled in
-//  *flow), 0 if it lacks the flow elements (skipped), -1 if corrupt.
+//  *flow), 2 if it is a flow the port filter skips, 0 if it lacks the flow elements
+//  (skipped), -1 if corrupt.
 
 static int
 s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
@@ -526,12 +478,14 @@ s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
     }
     if (!generic || (!ipv4 && !ipv6))
         return 0;
+    flow->dst_port = s_u16 (generic + 42);
+    if (self->port_filter && !((self->port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
+        return 2;
     flow->msec_first = s_u64 (generic);
     flow->msec_last = s_u64 (generic + 8);
     flow->packets = s_u64 (generic + 24);
     flow->bytes = s_u64 (generic + 32);
     flow->src_port = s_u16 (generic + 40);
-    flow->dst_port = s_u16 (generic + 42);
     flow->protocol = generic[44];
     if (counters) {
         flow->packets += s_u64 (counters + 8);
@@ -598,9 +552,13 @@ ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow)
                 self->flows_read++;
                 return 1;
             }
-            if (rc == -1)
+            if (rc == 2)
+                self->flows_read++;
+            else
+            if (rc == 0)
+                self->skipped++;
+            else
                 return -1;
-            self->skipped++;
         }
         else
         if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE)
@@ -608,6 +566,14 @@ ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow)
         else
             self->skipped++;
     }
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports)
+{
+    assert (self);
+    self->port_filter = ports;
 }
 
 //  --------------------------------------------------------------------------
@@ -886,6 +852,15 @@ ingest_reader_test (bool verbose)
         assert (flow.bytes == 500 && flow.packets == 5 && flow.src_as == 0);
         assert (ingest_reader_next (reader, &flow) == 0);
         assert (ingest_reader_flows_read (reader) == 2);
+        //  Again with a port filter keeping 22 only: one flow out, both counted
+        uint64_t ports[1024] = {0};
+        ports[0] = 1ULL << 22;
+        ingest_reader_set_port_filter (reader, ports);
+        assert (ingest_reader_open_fd (reader, fd, "image") == 0);
+        assert (ingest_reader_next (reader, &flow) == 1 && flow.dst_port == 22);
+        assert (ingest_reader_next (reader, &flow) == 0);
+        assert (ingest_reader_flows_read (reader) == 2);
+        ingest_reader_set_port_filter (reader, NULL);
         assert (ingest_reader_exporter_count (reader) == 1);
         assert (ingest_reader_skipped_records (reader) == 1);
         ingest_reader_destroy (&reader);

@@ -1,0 +1,71 @@
+/*  ingest_block.h - reads and decompresses one nfcapd data block, here or on a thread.
+
+    A block is a 12-byte header (NumRecords, size, type, flags) and `size` bytes of
+    payload compressed as one unit with the file's codec (none, LZO, BZ2, LZ4, ZSTD).
+    ingest_block_load does it in the caller's thread; an ingest_block_loader_t does it on
+    its own thread (a zactor), so that the reader walks block n while block n+1 is read
+    and decompressed: decompression is a third of the cost of reading a file.
+
+    A job is handed over whole: the caller must not touch it (nor its buffers) between
+    ingest_block_loader_start and ingest_block_loader_wait.
+*/
+#ifndef INGEST_BLOCK_H_INCLUDED
+#define INGEST_BLOCK_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define INGEST_BLOCK_HEADER_SIZE 12  //  dataBlock_t
+
+typedef struct {
+    //  In
+    int fd;                //  File to read (pread: the file offset is not used)
+    uint64_t file_size;    //  Its size, for truncation messages
+    uint64_t offset;       //  Offset of the block header
+    uint64_t limit;        //  The block must end at or before this offset
+    uint32_t index;        //  Block number, for messages
+    uint8_t compression;   //  ingest_compression_t of the file
+    uint8_t *raw;          //  Buffer of INGEST_READER_BUFFSIZE for the compressed payload
+    uint8_t *data;         //  Buffer of INGEST_READER_BUFFSIZE for the payload
+    //  Out
+    int rc;                //  0 loaded, -1 failed (see error)
+    uint32_t records;      //  NumRecords of the header
+    uint16_t type;         //  Block type (3 = records with headers)
+    size_t data_size;      //  Bytes of payload in data
+    uint64_t next_offset;  //  Offset just after the block
+    char error[256];       //  What went wrong, without the file name
+} ingest_block_t;
+
+typedef struct _ingest_block_loader_t ingest_block_loader_t;
+
+//  Read exactly size bytes at offset of job's file into buffer.  0, or -1 with job->error
+//  saying the file is truncated (what names the part being read) or the read failed.
+int ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offset,
+                       const char *what);
+
+//  Load job in the caller's thread, with *zstd as the ZSTD context (made on first use,
+//  freed by the caller with ingest_block_free_zstd).  Returns job->rc.
+int ingest_block_load (ingest_block_t *job, void **zstd);
+void ingest_block_free_zstd (void **zstd);
+
+//  A loader thread.  NULL if the thread could not be started.
+ingest_block_loader_t *ingest_block_loader_new (void);
+
+//  Stop the thread (waits for a job in progress).  NULL-safe, nulls *self_p.
+void ingest_block_loader_destroy (ingest_block_loader_t **self_p);
+
+//  Hand job to the thread.  Only one job at a time.
+void ingest_block_loader_start (ingest_block_loader_t *self, ingest_block_t *job);
+
+//  Wait for the job started last and return it (NULL if none is pending).  If the wait
+//  is interrupted, the job is still collected, with rc -1 and "interrupted".
+ingest_block_t *ingest_block_loader_wait (ingest_block_loader_t *self);
+
+//  True while a job is with the thread.
+bool ingest_block_loader_busy (ingest_block_loader_t *self);
+
+//  Selftest
+void ingest_block_test (bool verbose);
+
+#endif
