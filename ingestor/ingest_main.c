@@ -30,6 +30,7 @@ int
 main (int argc, char *argv[])
 {
     zsys_set_logident ("portevo-ingest");
+    zsys_set_logstream (stderr);  //  stdout carries the --json output
     ingest_match_t *match = ingest_match_new ();
     assert (match);
     bool dry_run = false, json = false;

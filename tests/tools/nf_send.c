@@ -46,17 +46,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NF_SEND_MTU_DEFAULT 1400       //  UDP payload bytes per packet, as routers send
-#define NF_SEND_MTU_MAX 65000          //  Largest payload we build (loopback allows it)
-#define NF_SEND_TEMPLATE_EVERY 20      //  v9: resend templates every N packets
-#define NF_SEND_V5_MAX_FLOWS 30        //  v5: records per packet (protocol limit)
-#define NF_SEND_V9_HEADER 20           //  v9 packet header bytes
-#define NF_SEND_V5_HEADER 24           //  v5 packet header bytes
-#define NF_SEND_V5_RECORD 48           //  v5 record bytes
-#define NF_SEND_MAX_NETS 16            //  --local-net prefixes
-#define NF_SEND_MAX_AS 16              //  --local-as numbers
-#define NF_SEND_POPULAR_PEERS 1000     //  generator: shared server pool
-#define NF_SEND_UPTIME_MARGIN_MSECS 1000  //  v9 uptime mode: boot this long before first
+#define NF_SEND_MTU_DEFAULT 1400         //  UDP payload bytes per packet, as routers send
+#define NF_SEND_MTU_MAX 65000            //  Largest payload we build (loopback allows it)
+#define NF_SEND_TEMPLATE_EVERY 20        //  v9: resend templates every N packets
+#define NF_SEND_V5_MAX_FLOWS 30          //  v5: records per packet (protocol limit)
+#define NF_SEND_V9_HEADER 20             //  v9 packet header bytes
+#define NF_SEND_V5_HEADER 24             //  v5 packet header bytes
+#define NF_SEND_V5_RECORD 48             //  v5 record bytes
+#define NF_SEND_MAX_NETS 16              //  --local-net prefixes
+#define NF_SEND_MAX_AS 16                //  --local-as numbers
+#define NF_SEND_POPULAR_PEERS 1000       //  generator: shared server pool
+#define NF_SEND_UPTIME_MARGIN_MSECS 1000 //  v9 uptime mode: boot this long before first
 
 //  v9 field type ids (RFC 3954 section 8 and IANA IPFIX ids for the msec times)
 #define V9_IN_BYTES 1
@@ -81,95 +81,94 @@
 
 //  One flow.  Addresses in network byte order; IPv4 uses the first 4 bytes.
 typedef struct {
-    int family;            //  AF_INET or AF_INET6
-    uint8_t src[16];       //  Source address
-    uint8_t dst[16];       //  Destination address
-    uint16_t sport;        //  Source port
-    uint16_t dport;        //  Destination port (ICMP: type * 256 + code)
-    uint8_t proto;         //  IP protocol
-    uint8_t tcp_flags;     //  TCP flags (generator only)
-    uint64_t packets;      //  Packets, forward direction
-    uint64_t bytes;        //  Bytes, forward direction
-    uint64_t out_packets;  //  Packets, reverse direction (--out-counters)
-    uint64_t out_bytes;    //  Bytes, reverse direction (--out-counters)
-    uint64_t first_msec;   //  Flow start, msecs since the epoch
-    uint64_t last_msec;    //  Flow end, msecs since the epoch
-    uint32_t src_as;       //  Source AS
-    uint32_t dst_as;       //  Destination AS
+    int family;           //  AF_INET or AF_INET6
+    uint8_t src[16];      //  Source address
+    uint8_t dst[16];      //  Destination address
+    uint16_t sport;       //  Source port
+    uint16_t dport;       //  Destination port (ICMP: type * 256 + code)
+    uint8_t proto;        //  IP protocol
+    uint8_t tcp_flags;    //  TCP flags (generator only)
+    uint64_t packets;     //  Packets, forward direction
+    uint64_t bytes;       //  Bytes, forward direction
+    uint64_t out_packets; //  Packets, reverse direction (--out-counters)
+    uint64_t out_bytes;   //  Bytes, reverse direction (--out-counters)
+    uint64_t first_msec;  //  Flow start, msecs since the epoch
+    uint64_t last_msec;   //  Flow end, msecs since the epoch
+    uint32_t src_as;      //  Source AS
+    uint32_t dst_as;      //  Destination AS
 } flow_t;
 
 //  One template: the fields of a v9 data record.
 typedef struct {
-    uint16_t id;            //  Template id (256...)
-    int family;             //  AF_INET or AF_INET6
-    uint16_t count;         //  Number of fields
-    uint16_t types[16];     //  Field types
-    uint16_t lengths[16];   //  Field lengths (bytes)
-    size_t record_size;     //  Sum of lengths
+    uint16_t id;          //  Template id (256...)
+    int family;           //  AF_INET or AF_INET6
+    uint16_t count;       //  Number of fields
+    uint16_t types[16];   //  Field types
+    uint16_t lengths[16]; //  Field lengths (bytes)
+    size_t record_size;   //  Sum of lengths
 } template_t;
 
 //  A local prefix of the generator.
 typedef struct {
-    int family;        //  AF_INET or AF_INET6
-    uint8_t base[16];  //  Network address
-    int bits;          //  Prefix length
+    int family;       //  AF_INET or AF_INET6
+    uint8_t base[16]; //  Network address
+    int bits;         //  Prefix length
 } net_t;
 
 //  Options.
 typedef struct {
-    int version;              //  5 or 9
-    bool with_as;             //  Send SRC_AS/DST_AS
-    bool with_out;            //  Send OUT_PKTS/OUT_BYTES (v9)
-    bool time_uptime;         //  v9: FIRST/LAST_SWITCHED + sysUptime instead of msec times
-    uint32_t source_id;       //  v9 source id / v5 engine id
-    const char *host;         //  Collector address
-    int port;                 //  Collector UDP port
-    const char *bind_addr;    //  Local source address, or NULL
-    double rate;              //  Flows per second, 0 = unpaced
-    size_t mtu;               //  Payload bytes per packet
-    int template_every;       //  v9: templates every N packets
-    const char *csv_path;     //  Copy of the flows as CSV, or NULL
-    bool send;                //  False with --no-send
-    bool verbose;             //  Summary on stderr
+    int version;           //  5 or 9
+    bool with_as;          //  Send SRC_AS/DST_AS
+    bool with_out;         //  Send OUT_PKTS/OUT_BYTES (v9)
+    bool time_uptime;      //  v9: FIRST/LAST_SWITCHED + sysUptime instead of msec times
+    uint32_t source_id;    //  v9 source id / v5 engine id
+    const char *host;      //  Collector address
+    int port;              //  Collector UDP port
+    const char *bind_addr; //  Local source address, or NULL
+    double rate;           //  Flows per second, 0 = unpaced
+    size_t mtu;            //  Payload bytes per packet
+    int template_every;    //  v9: templates every N packets
+    const char *csv_path;  //  Copy of the flows as CSV, or NULL
+    bool send;             //  False with --no-send
+    bool verbose;          //  Summary on stderr
     //  Generator
-    uint64_t generate;        //  Number of flows to generate, 0 = read CSV
-    uint64_t seed;            //  PRNG seed
-    uint64_t hosts;           //  Local hosts
-    double v6_share;          //  Share of local hosts (and foreign sources) that are IPv6
-    double match_share;       //  Share of flows from local sources to monitored ports
-    uint64_t start_msec;      //  Earliest flow start
-    uint64_t span_msecs;      //  Flow starts are spread over this
-    net_t nets[NF_SEND_MAX_NETS];  //  Local prefixes
-    int net_count;            //  Entries in nets
-    uint32_t local_as[NF_SEND_MAX_AS];  //  Local AS numbers
-    int as_count;             //  Entries in local_as
-    uint16_t ports[64];       //  Monitored ports
-    int port_count;           //  Entries in ports
+    uint64_t generate;                 //  Number of flows to generate, 0 = read CSV
+    uint64_t seed;                     //  PRNG seed
+    uint64_t hosts;                    //  Local hosts
+    double v6_share;                   //  Share of local hosts (and foreign sources) that are IPv6
+    double match_share;                //  Share of flows from local sources to monitored ports
+    uint64_t start_msec;               //  Earliest flow start
+    uint64_t span_msecs;               //  Flow starts are spread over this
+    net_t nets[NF_SEND_MAX_NETS];      //  Local prefixes
+    int net_count;                     //  Entries in nets
+    uint32_t local_as[NF_SEND_MAX_AS]; //  Local AS numbers
+    int as_count;                      //  Entries in local_as
+    uint16_t ports[64];                //  Monitored ports
+    int port_count;                    //  Entries in ports
 } options_t;
 
 //  The exporter: socket, packet under construction, counters, pacing.
 typedef struct {
-    const options_t *options;  //  Borrowed
-    int fd;                    //  UDP socket, -1 with --no-send
-    FILE *csv;                 //  CSV copy or NULL
-    template_t templates[2];   //  [0] IPv4, [1] IPv6
-    flow_t *pending;           //  Flows of the packet under construction
-    size_t pending_count;      //  Entries in pending
-    size_t pending_bytes;      //  v9: bytes these flows take in the packet
-    size_t pending_sets;       //  v9: data flowsets needed (1 or 2)
-    size_t pending_max;        //  Room in pending
-    uint8_t *buffer;           //  Packet buffer (NF_SEND_MTU_MAX)
-    uint32_t sequence;         //  v9 packet sequence / v5 flow sequence
-    uint64_t packets_sent;     //  Packets sent
-    uint64_t flows_sent;       //  Flows sent
-    struct timespec started;   //  Pacing origin (CLOCK_MONOTONIC)
+    const options_t *options; //  Borrowed
+    int fd;                   //  UDP socket, -1 with --no-send
+    FILE *csv;                //  CSV copy or NULL
+    template_t templates[2];  //  [0] IPv4, [1] IPv6
+    flow_t *pending;          //  Flows of the packet under construction
+    size_t pending_count;     //  Entries in pending
+    size_t pending_bytes;     //  v9: bytes these flows take in the packet
+    size_t pending_sets;      //  v9: data flowsets needed (1 or 2)
+    size_t pending_max;       //  Room in pending
+    uint8_t *buffer;          //  Packet buffer (NF_SEND_MTU_MAX)
+    uint32_t sequence;        //  v9 packet sequence / v5 flow sequence
+    uint64_t packets_sent;    //  Packets sent
+    uint64_t flows_sent;      //  Flows sent
+    struct timespec started;  //  Pacing origin (CLOCK_MONOTONIC)
 } exporter_t;
 
 //  --------------------------------------------------------------------------
 //  Small helpers
 
-static void
-s_die (const char *format, ...) __attribute__ ((format (printf, 1, 2), noreturn));
+static void s_die (const char *format, ...) __attribute__ ((format (printf, 1, 2), noreturn));
 
 static void
 s_die (const char *format, ...)
@@ -186,26 +185,26 @@ s_die (const char *format, ...)
 static uint8_t *
 s_put16 (uint8_t *p, uint16_t value)
 {
-    p[0] = (uint8_t) (value >> 8);
-    p[1] = (uint8_t) value;
+    p[0] = (uint8_t)(value >> 8);
+    p[1] = (uint8_t)value;
     return p + 2;
 }
 
 static uint8_t *
 s_put32 (uint8_t *p, uint32_t value)
 {
-    p[0] = (uint8_t) (value >> 24);
-    p[1] = (uint8_t) (value >> 16);
-    p[2] = (uint8_t) (value >> 8);
-    p[3] = (uint8_t) value;
+    p[0] = (uint8_t)(value >> 24);
+    p[1] = (uint8_t)(value >> 16);
+    p[2] = (uint8_t)(value >> 8);
+    p[3] = (uint8_t)value;
     return p + 4;
 }
 
 static uint8_t *
 s_put64 (uint8_t *p, uint64_t value)
 {
-    s_put32 (p, (uint32_t) (value >> 32));
-    return s_put32 (p + 4, (uint32_t) value);
+    s_put32 (p, (uint32_t)(value >> 32));
+    return s_put32 (p + 4, (uint32_t)value);
 }
 
 static uint64_t
@@ -216,7 +215,7 @@ s_parse_u64 (const char *text, const char *what)
     unsigned long long value = strtoull (text, &end, 10);
     if (errno || end == text || *end || *text == '-')
         s_die ("bad %s: '%s'", what, text);
-    return (uint64_t) value;
+    return (uint64_t)value;
 }
 
 static double
@@ -235,14 +234,14 @@ s_now_msec (void)
 {
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
-    return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
+    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
 }
 
 //  --------------------------------------------------------------------------
 //  PRNG: xoshiro256** seeded with splitmix64 (deterministic for a given --seed)
 
 typedef struct {
-    uint64_t s[4];  //  State
+    uint64_t s[4]; //  State
 } rng_t;
 
 static uint64_t
@@ -286,7 +285,7 @@ s_rng_next (rng_t *rng)
 static double
 s_rng_unit (rng_t *rng)
 {
-    return (double) (s_rng_next (rng) >> 11) * 0x1.0p-53;
+    return (double)(s_rng_next (rng) >> 11) * 0x1.0p-53;
 }
 
 //  Uniform in [0, bound)
@@ -327,7 +326,7 @@ s_parse_net (const char *text, net_t *net)
     if (s_parse_addr (copy, &net->family, net->base))
         s_die ("bad prefix '%s'", text);
     int max_bits = net->family == AF_INET ? 32 : 128;
-    net->bits = slash ? (int) s_parse_u64 (slash, "prefix length") : max_bits;
+    net->bits = slash ? (int)s_parse_u64 (slash, "prefix length") : max_bits;
     if (net->bits > max_bits || max_bits - net->bits < 4)
         s_die ("prefix '%s': need at least 4 host bits", text);
 }
@@ -338,10 +337,10 @@ s_net_contains (const net_t *net, int family, const uint8_t *addr)
     if (family != net->family)
         return false;
     int full = net->bits / 8, rest = net->bits % 8;
-    if (memcmp (net->base, addr, (size_t) full))
+    if (memcmp (net->base, addr, (size_t)full))
         return false;
     if (rest) {
-        uint8_t mask = (uint8_t) (0xff << (8 - rest));
+        uint8_t mask = (uint8_t)(0xff << (8 - rest));
         if ((net->base[full] & mask) != (addr[full] & mask))
             return false;
     }
@@ -354,11 +353,11 @@ s_set_host_bits (uint8_t *addr, int length, int bits, uint64_t value)
 {
     for (int i = 0; i < bits; i++) {
         int bit = length * 8 - 1 - i;
-        uint8_t mask = (uint8_t) (1u << (7 - bit % 8));
+        uint8_t mask = (uint8_t)(1u << (7 - bit % 8));
         if ((value >> i) & 1)
             addr[bit / 8] |= mask;
         else
-            addr[bit / 8] &= (uint8_t) ~mask;
+            addr[bit / 8] &= (uint8_t)~mask;
     }
 }
 
@@ -377,10 +376,10 @@ s_csv_write (FILE *file, const flow_t *flow, bool with_out)
     char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
     s_format_addr (flow->family, flow->src, src);
     s_format_addr (flow->family, flow->dst, dst);
-    fprintf (file, "%s,%s,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,%u", src,
-             dst, flow->sport, flow->dport, flow->proto, flow->packets, flow->bytes,
-             flow->first_msec, flow->last_msec, flow->src_as, flow->dst_as);
-    if (with_out)
+    fprintf (file, "%s,%s,%u,%u,%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%u,%u", src, dst,
+             flow->sport, flow->dport, flow->proto, flow->packets, flow->bytes, flow->first_msec,
+             flow->last_msec, flow->src_as, flow->dst_as);
+    if (with_out || flow->out_packets || flow->out_bytes)
         fprintf (file, ",%" PRIu64 ",%" PRIu64, flow->out_packets, flow->out_bytes);
     fputc ('\n', file);
 }
@@ -418,8 +417,8 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     }
     memset (flow, 0, sizeof *flow);
     int family_dst;
-    if (s_parse_addr (fields[0], &flow->family, flow->src)
-        || s_parse_addr (fields[1], &family_dst, flow->dst))
+    if (s_parse_addr (fields[0], &flow->family, flow->src) ||
+        s_parse_addr (fields[1], &family_dst, flow->dst))
         s_die ("line %lu: bad address", line_number);
     if (family_dst != flow->family)
         s_die ("line %lu: source and destination families differ", line_number);
@@ -428,9 +427,9 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     uint64_t proto = s_parse_u64 (fields[4], "proto");
     if (sport > 65535 || dport > 65535 || proto > 255)
         s_die ("line %lu: port or protocol out of range", line_number);
-    flow->sport = (uint16_t) sport;
-    flow->dport = (uint16_t) dport;
-    flow->proto = (uint8_t) proto;
+    flow->sport = (uint16_t)sport;
+    flow->dport = (uint16_t)dport;
+    flow->proto = (uint8_t)proto;
     flow->packets = s_parse_u64 (fields[5], "packets");
     flow->bytes = s_parse_u64 (fields[6], "bytes");
     flow->first_msec = s_parse_u64 (fields[7], "first_msec");
@@ -441,8 +440,8 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     uint64_t dst_as = s_parse_u64 (fields[10], "dst_as");
     if (src_as > UINT32_MAX || dst_as > UINT32_MAX)
         s_die ("line %lu: AS out of range", line_number);
-    flow->src_as = (uint32_t) src_as;
-    flow->dst_as = (uint32_t) dst_as;
+    flow->src_as = (uint32_t)src_as;
+    flow->dst_as = (uint32_t)dst_as;
     if (count == 13) {
         flow->out_packets = s_parse_u64 (fields[11], "out_packets");
         flow->out_bytes = s_parse_u64 (fields[12], "out_bytes");
@@ -509,7 +508,7 @@ s_template_build (template_t *template, uint16_t id, int family, const options_t
 static size_t
 s_templates_size (const exporter_t *self)
 {
-    return 4 + 2 * 4 + 4 * (size_t) (self->templates[0].count + self->templates[1].count);
+    return 4 + 2 * 4 + 4 * (size_t)(self->templates[0].count + self->templates[1].count);
 }
 
 //  --------------------------------------------------------------------------
@@ -540,11 +539,11 @@ s_pace (exporter_t *self)
 {
     if (self->options->rate <= 0 || self->fd < 0)
         return;
-    double due = (double) self->flows_sent / self->options->rate;
+    double due = (double)self->flows_sent / self->options->rate;
     struct timespec target = self->started;
     double whole = floor (due);
-    target.tv_sec += (time_t) whole;
-    target.tv_nsec += (long) ((due - whole) * 1e9);
+    target.tv_sec += (time_t)whole;
+    target.tv_nsec += (long)((due - whole) * 1e9);
     if (target.tv_nsec >= 1000000000L) {
         target.tv_sec++;
         target.tv_nsec -= 1000000000L;
@@ -575,27 +574,26 @@ s_v9_packet_flush (exporter_t *self)
     }
     //  Export time: just after the last flow ended
     uint64_t unix_secs = max_last / 1000 + 1;
-    uint64_t boot_msec = min_first >= NF_SEND_UPTIME_MARGIN_MSECS
-                             ? min_first - NF_SEND_UPTIME_MARGIN_MSECS
-                             : 0;
+    uint64_t boot_msec =
+        min_first >= NF_SEND_UPTIME_MARGIN_MSECS ? min_first - NF_SEND_UPTIME_MARGIN_MSECS : 0;
     uint64_t uptime = unix_secs * 1000 - boot_msec;
     if (options->time_uptime && (uptime > UINT32_MAX || unix_secs > UINT32_MAX))
         s_die ("flows of one packet span more than 49 days; use msec times");
     if (!options->time_uptime)
         uptime = 3600000 + (self->packets_sent % 1000000);
 
-    bool with_templates = self->packets_sent % (uint64_t) options->template_every == 0;
+    bool with_templates = self->packets_sent % (uint64_t)options->template_every == 0;
     uint8_t *p = self->buffer;
     size_t records = self->pending_count + (with_templates ? 2 : 0);
     p = s_put16 (p, 9);
-    p = s_put16 (p, (uint16_t) records);
-    p = s_put32 (p, (uint32_t) uptime);
-    p = s_put32 (p, (uint32_t) unix_secs);
+    p = s_put16 (p, (uint16_t)records);
+    p = s_put32 (p, (uint32_t)uptime);
+    p = s_put32 (p, (uint32_t)unix_secs);
     p = s_put32 (p, self->sequence++);
     p = s_put32 (p, options->source_id);
     if (with_templates) {
         p = s_put16 (p, 0);
-        p = s_put16 (p, (uint16_t) s_templates_size (self));
+        p = s_put16 (p, (uint16_t)s_templates_size (self));
         for (int t = 0; t < 2; t++) {
             const template_t *template = &self->templates[t];
             p = s_put16 (p, template->id);
@@ -634,28 +632,53 @@ s_v9_packet_flush (exporter_t *self)
                     memcpy (p, flow->dst, 16);
                     p += 16;
                     break;
-                case V9_L4_SRC_PORT: p = s_put16 (p, flow->sport); break;
-                case V9_L4_DST_PORT: p = s_put16 (p, flow->dport); break;
-                case V9_PROTOCOL: *p++ = flow->proto; break;
-                case V9_TCP_FLAGS: *p++ = flow->tcp_flags; break;
+                case V9_L4_SRC_PORT:
+                    p = s_put16 (p, flow->sport);
+                    break;
+                case V9_L4_DST_PORT:
+                    p = s_put16 (p, flow->dport);
+                    break;
+                case V9_PROTOCOL:
+                    *p++ = flow->proto;
+                    break;
+                case V9_TCP_FLAGS:
+                    *p++ = flow->tcp_flags;
+                    break;
                 case V9_ICMP_TYPE:
                     p = s_put16 (p, flow->proto == 1 || flow->proto == 58 ? flow->dport : 0);
                     break;
-                case V9_IN_PKTS: p = s_put64 (p, flow->packets); break;
-                case V9_IN_BYTES: p = s_put64 (p, flow->bytes); break;
-                case V9_OUT_PKTS: p = s_put64 (p, flow->out_packets); break;
-                case V9_OUT_BYTES: p = s_put64 (p, flow->out_bytes); break;
+                case V9_IN_PKTS:
+                    p = s_put64 (p, flow->packets);
+                    break;
+                case V9_IN_BYTES:
+                    p = s_put64 (p, flow->bytes);
+                    break;
+                case V9_OUT_PKTS:
+                    p = s_put64 (p, flow->out_packets);
+                    break;
+                case V9_OUT_BYTES:
+                    p = s_put64 (p, flow->out_bytes);
+                    break;
                 case V9_FIRST_SWITCHED:
-                    p = s_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
+                    p = s_put32 (p, (uint32_t)(flow->first_msec - boot_msec));
                     break;
                 case V9_LAST_SWITCHED:
-                    p = s_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
+                    p = s_put32 (p, (uint32_t)(flow->last_msec - boot_msec));
                     break;
-                case V9_FLOW_START_MSECS: p = s_put64 (p, flow->first_msec); break;
-                case V9_FLOW_END_MSECS: p = s_put64 (p, flow->last_msec); break;
-                case V9_SRC_AS: p = s_put32 (p, flow->src_as); break;
-                case V9_DST_AS: p = s_put32 (p, flow->dst_as); break;
-                default: s_die ("internal: field %u", template->types[f]);
+                case V9_FLOW_START_MSECS:
+                    p = s_put64 (p, flow->first_msec);
+                    break;
+                case V9_FLOW_END_MSECS:
+                    p = s_put64 (p, flow->last_msec);
+                    break;
+                case V9_SRC_AS:
+                    p = s_put32 (p, flow->src_as);
+                    break;
+                case V9_DST_AS:
+                    p = s_put32 (p, flow->dst_as);
+                    break;
+                default:
+                    s_die ("internal: field %u", template->types[f]);
                 }
             }
         }
@@ -666,9 +689,9 @@ s_v9_packet_flush (exporter_t *self)
         while ((p - set) % 4)
             *p++ = 0;
         s_put16 (set, template->id);
-        s_put16 (set + 2, (uint16_t) (p - set));
+        s_put16 (set + 2, (uint16_t)(p - set));
     }
-    s_send (self, self->buffer, (size_t) (p - self->buffer));
+    s_send (self, self->buffer, (size_t)(p - self->buffer));
     self->flows_sent += self->pending_count;
     self->pending_count = 0;
     self->pending_bytes = 0;
@@ -682,15 +705,14 @@ static size_t
 s_v9_size_with (exporter_t *self, const flow_t *flow)
 {
     size_t record = self->templates[flow->family == AF_INET ? 0 : 1].record_size;
-    return NF_SEND_V9_HEADER + s_templates_size (self) + 2 * (4 + 3) + self->pending_bytes
-           + record;
+    return NF_SEND_V9_HEADER + s_templates_size (self) + 2 * (4 + 3) + self->pending_bytes + record;
 }
 
 static void
 s_v9_add (exporter_t *self, const flow_t *flow)
 {
-    if (self->pending_count == self->pending_max
-        || s_v9_size_with (self, flow) > self->options->mtu)
+    if (self->pending_count == self->pending_max ||
+        s_v9_size_with (self, flow) > self->options->mtu)
         s_v9_packet_flush (self);
     self->pending[self->pending_count++] = *flow;
     self->pending_bytes += self->templates[flow->family == AF_INET ? 0 : 1].record_size;
@@ -714,48 +736,47 @@ s_v5_packet_flush (exporter_t *self)
             max_last = self->pending[i].last_msec;
     }
     uint64_t unix_secs = max_last / 1000 + 1;
-    uint64_t boot_msec = min_first >= NF_SEND_UPTIME_MARGIN_MSECS
-                             ? min_first - NF_SEND_UPTIME_MARGIN_MSECS
-                             : 0;
+    uint64_t boot_msec =
+        min_first >= NF_SEND_UPTIME_MARGIN_MSECS ? min_first - NF_SEND_UPTIME_MARGIN_MSECS : 0;
     uint64_t uptime = unix_secs * 1000 - boot_msec;
     if (uptime > UINT32_MAX || unix_secs > UINT32_MAX)
         s_die ("flows of one packet span more than 49 days");
 
     uint8_t *p = self->buffer;
     p = s_put16 (p, 5);
-    p = s_put16 (p, (uint16_t) self->pending_count);
-    p = s_put32 (p, (uint32_t) uptime);
-    p = s_put32 (p, (uint32_t) unix_secs);
+    p = s_put16 (p, (uint16_t)self->pending_count);
+    p = s_put32 (p, (uint32_t)uptime);
+    p = s_put32 (p, (uint32_t)unix_secs);
     p = s_put32 (p, 0);
     p = s_put32 (p, self->sequence);
-    *p++ = 0;                                        //  engine type
-    *p++ = (uint8_t) self->options->source_id;       //  engine id
-    p = s_put16 (p, 0);                              //  sampling interval
+    *p++ = 0;                                 //  engine type
+    *p++ = (uint8_t)self->options->source_id; //  engine id
+    p = s_put16 (p, 0);                       //  sampling interval
     for (size_t i = 0; i < self->pending_count; i++) {
         const flow_t *flow = &self->pending[i];
         memcpy (p, flow->src, 4);
         memcpy (p + 4, flow->dst, 4);
-        memset (p + 8, 0, 4);                        //  next hop
-        p = s_put16 (p + 12, 1);                     //  input
-        p = s_put16 (p, 2);                          //  output
-        p = s_put32 (p, (uint32_t) flow->packets);
-        p = s_put32 (p, (uint32_t) flow->bytes);
-        p = s_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
-        p = s_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
+        memset (p + 8, 0, 4);    //  next hop
+        p = s_put16 (p + 12, 1); //  input
+        p = s_put16 (p, 2);      //  output
+        p = s_put32 (p, (uint32_t)flow->packets);
+        p = s_put32 (p, (uint32_t)flow->bytes);
+        p = s_put32 (p, (uint32_t)(flow->first_msec - boot_msec));
+        p = s_put32 (p, (uint32_t)(flow->last_msec - boot_msec));
         p = s_put16 (p, flow->sport);
         p = s_put16 (p, flow->dport);
-        *p++ = 0;                                    //  pad
+        *p++ = 0; //  pad
         *p++ = flow->tcp_flags;
         *p++ = flow->proto;
-        *p++ = 0;                                    //  tos
-        p = s_put16 (p, self->options->with_as ? (uint16_t) flow->src_as : 0);
-        p = s_put16 (p, self->options->with_as ? (uint16_t) flow->dst_as : 0);
-        *p++ = 0;                                    //  src mask
-        *p++ = 0;                                    //  dst mask
-        p = s_put16 (p, 0);                          //  pad
+        *p++ = 0; //  tos
+        p = s_put16 (p, self->options->with_as ? (uint16_t)flow->src_as : 0);
+        p = s_put16 (p, self->options->with_as ? (uint16_t)flow->dst_as : 0);
+        *p++ = 0;           //  src mask
+        *p++ = 0;           //  dst mask
+        p = s_put16 (p, 0); //  pad
     }
-    s_send (self, self->buffer, (size_t) (p - self->buffer));
-    self->sequence += (uint32_t) self->pending_count;
+    s_send (self, self->buffer, (size_t)(p - self->buffer));
+    self->sequence += (uint32_t)self->pending_count;
     self->flows_sent += self->pending_count;
     self->pending_count = 0;
     s_pace (self);
@@ -772,9 +793,8 @@ s_v5_add (exporter_t *self, const flow_t *flow)
         s_die ("NetFlow v5 AS numbers are 16-bit");
     if (flow->out_packets || flow->out_bytes)
         s_die ("NetFlow v5 has no reverse counters");
-    if (self->pending_count == NF_SEND_V5_MAX_FLOWS
-        || NF_SEND_V5_HEADER + (self->pending_count + 1) * NF_SEND_V5_RECORD
-               > self->options->mtu)
+    if (self->pending_count == NF_SEND_V5_MAX_FLOWS ||
+        NF_SEND_V5_HEADER + (self->pending_count + 1) * NF_SEND_V5_RECORD > self->options->mtu)
         s_v5_packet_flush (self);
     self->pending[self->pending_count++] = *flow;
 }
@@ -813,16 +833,16 @@ s_exporter_init (exporter_t *self, const options_t *options)
         if (s_parse_addr (options->host, &family, addr))
             s_die ("bad collector address '%s'", options->host);
         if (family == AF_INET) {
-            struct sockaddr_in *sin = (struct sockaddr_in *) &to;
+            struct sockaddr_in *sin = (struct sockaddr_in *)&to;
             sin->sin_family = AF_INET;
-            sin->sin_port = htons ((uint16_t) options->port);
+            sin->sin_port = htons ((uint16_t)options->port);
             memcpy (&sin->sin_addr, addr, 4);
             to_size = sizeof *sin;
         }
         else {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &to;
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
             sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons ((uint16_t) options->port);
+            sin6->sin6_port = htons ((uint16_t)options->port);
             memcpy (&sin6->sin6_addr, addr, 16);
             to_size = sizeof *sin6;
         }
@@ -831,13 +851,13 @@ s_exporter_init (exporter_t *self, const options_t *options)
             if (s_parse_addr (options->bind_addr, &bind_family, addr) || bind_family != family)
                 s_die ("bad source address '%s'", options->bind_addr);
             if (family == AF_INET) {
-                struct sockaddr_in *sin = (struct sockaddr_in *) &from;
+                struct sockaddr_in *sin = (struct sockaddr_in *)&from;
                 sin->sin_family = AF_INET;
                 memcpy (&sin->sin_addr, addr, 4);
                 from_size = sizeof *sin;
             }
             else {
-                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &from;
+                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&from;
                 sin6->sin6_family = AF_INET6;
                 memcpy (&sin6->sin6_addr, addr, 16);
                 from_size = sizeof *sin6;
@@ -848,9 +868,9 @@ s_exporter_init (exporter_t *self, const options_t *options)
             s_die ("socket: %s", strerror (errno));
         int size = 4 * 1024 * 1024;
         setsockopt (self->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-        if (from_size && bind (self->fd, (struct sockaddr *) &from, from_size) < 0)
+        if (from_size && bind (self->fd, (struct sockaddr *)&from, from_size) < 0)
             s_die ("bind %s: %s", options->bind_addr, strerror (errno));
-        if (connect (self->fd, (struct sockaddr *) &to, to_size) < 0)
+        if (connect (self->fd, (struct sockaddr *)&to, to_size) < 0)
             s_die ("connect %s:%d: %s", options->host, options->port, strerror (errno));
     }
     clock_gettime (CLOCK_MONOTONIC, &self->started);
@@ -942,7 +962,7 @@ s_foreign_addr (const options_t *options, rng_t *rng, int family, uint8_t *addr)
         memset (addr, 0, 16);
         if (family == AF_INET) {
             //  1.0.0.0 - 126.255.255.255
-            uint32_t value = (uint32_t) (0x01000000u + s_rng_below (rng, 126u << 24));
+            uint32_t value = (uint32_t)(0x01000000u + s_rng_below (rng, 126u << 24));
             s_put32 (addr, value);
         }
         else {
@@ -964,9 +984,9 @@ static uint32_t
 s_foreign_as (const options_t *options, rng_t *rng)
 {
     for (;;) {
-        uint32_t as = (uint32_t) (64512 + s_rng_below (rng, 1000));
+        uint32_t as = (uint32_t)(64512 + s_rng_below (rng, 1000));
         if (options->version != 5 && s_rng_below (rng, 4) == 0)
-            as = (uint32_t) (4200000000u + s_rng_below (rng, 1000000));
+            as = (uint32_t)(4200000000u + s_rng_below (rng, 1000000));
         bool local = false;
         for (int i = 0; i < options->as_count; i++)
             if (options->local_as[i] == as)
@@ -999,7 +1019,7 @@ s_generate (exporter_t *self, const options_t *options)
     uint64_t index_in_net[NF_SEND_MAX_NETS] = {0};
     for (uint64_t i = 0; i < options->hosts; i++) {
         bool v6 = v6_count && (!v4_count || s_rng_unit (&rng) < options->v6_share);
-        int net_index = v6 ? v6_nets[i % (uint64_t) v6_count] : v4_nets[i % (uint64_t) v4_count];
+        int net_index = v6 ? v6_nets[i % (uint64_t)v6_count] : v4_nets[i % (uint64_t)v4_count];
         const net_t *net = &options->nets[net_index];
         int length = net->family == AF_INET ? 4 : 16;
         int bits = length * 8 - net->bits;
@@ -1015,7 +1035,7 @@ s_generate (exporter_t *self, const options_t *options)
         hosts[i].family = net->family;
         memcpy (hosts[i].addr, net->base, 16);
         s_set_host_bits (hosts[i].addr, length, bits, value);
-        hosts[i].as = options->as_count ? options->local_as[i % (uint64_t) options->as_count] : 0;
+        hosts[i].as = options->as_count ? options->local_as[i % (uint64_t)options->as_count] : 0;
     }
 
     //  A shared pool of popular servers, per family, so peer sets overlap.
@@ -1035,7 +1055,7 @@ s_generate (exporter_t *self, const options_t *options)
         double kind = s_rng_unit (&rng);
         //  Skewed host choice: host 0 is the busiest
         double u = s_rng_unit (&rng);
-        const host_t *host = &hosts[(uint64_t) ((double) options->hosts * u * u * u)];
+        const host_t *host = &hosts[(uint64_t)((double)options->hosts * u * u * u)];
         bool local_source = true;
         flow.proto = 6;
         if (kind < options->match_share)
@@ -1046,7 +1066,7 @@ s_generate (exporter_t *self, const options_t *options)
                 //  Local source, other port
                 flow.dport = other_ports[s_rng_below (&rng, sizeof other_ports / 2)];
                 if (s_rng_below (&rng, 5) == 0)
-                    flow.dport = (uint16_t) (1024 + s_rng_below (&rng, 64000));
+                    flow.dport = (uint16_t)(1024 + s_rng_below (&rng, 64000));
                 if (s_is_monitored (options, flow.dport))
                     flow.dport = 443;
                 if (flow.dport == 53 || flow.dport == 123 || flow.dport == 5060)
@@ -1054,8 +1074,8 @@ s_generate (exporter_t *self, const options_t *options)
             }
             else if (rest < 0.50) {
                 //  ICMP from a local source; some type/code values read as 22 or 25
-                static const uint16_t icmp[] = {0x0000, 0x0800, 0x0303, 0x0B00, 0x0016,
-                                                0x0019, 0x0050};
+                static const uint16_t icmp[] = {0x0000, 0x0800, 0x0303, 0x0B00,
+                                                0x0016, 0x0019, 0x0050};
                 flow.dport = icmp[s_rng_below (&rng, sizeof icmp / 2)];
                 flow.proto = host->family == AF_INET ? 1 : 58;
             }
@@ -1079,8 +1099,9 @@ s_generate (exporter_t *self, const options_t *options)
         }
         //  Destination: popular server, or anywhere (scanners reach thousands of peers)
         if (s_rng_below (&rng, 2))
-            memcpy (flow.dst, flow.family == AF_INET ? popular4[s_rng_below (&rng, NF_SEND_POPULAR_PEERS)]
-                                                     : popular6[s_rng_below (&rng, NF_SEND_POPULAR_PEERS)],
+            memcpy (flow.dst,
+                    flow.family == AF_INET ? popular4[s_rng_below (&rng, NF_SEND_POPULAR_PEERS)]
+                                           : popular6[s_rng_below (&rng, NF_SEND_POPULAR_PEERS)],
                     16);
         else
             s_foreign_addr (options, &rng, flow.family, flow.dst);
@@ -1088,17 +1109,17 @@ s_generate (exporter_t *self, const options_t *options)
         if (flow.proto == 1 || flow.proto == 58)
             flow.sport = 0;
         else
-            flow.sport = (uint16_t) (1024 + s_rng_below (&rng, 64511));
-        flow.tcp_flags = flow.proto == 6 ? (uint8_t) (0x02 | s_rng_below (&rng, 0x20)) : 0;
-        flow.packets = 1 + (uint64_t) (-log (1.0 - s_rng_unit (&rng)) * 20);
+            flow.sport = (uint16_t)(1024 + s_rng_below (&rng, 64511));
+        flow.tcp_flags = flow.proto == 6 ? (uint8_t)(0x02 | s_rng_below (&rng, 0x20)) : 0;
+        flow.packets = 1 + (uint64_t)(-log (1.0 - s_rng_unit (&rng)) * 20);
         flow.bytes = flow.packets * (40 + s_rng_below (&rng, 1461));
         if (options->with_out && flow.proto == 6 && s_rng_below (&rng, 4) == 0) {
             flow.out_packets = 1 + s_rng_below (&rng, flow.packets + 1);
             flow.out_bytes = flow.out_packets * (40 + s_rng_below (&rng, 1461));
         }
         flow.first_msec = options->start_msec + s_rng_below (&rng, options->span_msecs + 1);
-        uint64_t duration = s_rng_below (&rng, 10) < 7 ? s_rng_below (&rng, 2001)
-                                                       : s_rng_below (&rng, 120001);
+        uint64_t duration =
+            s_rng_below (&rng, 10) < 7 ? s_rng_below (&rng, 2001) : s_rng_below (&rng, 120001);
         if (flow.packets == 1 && s_rng_below (&rng, 2))
             duration = 0;
         flow.last_msec = flow.first_msec + duration;
@@ -1119,43 +1140,42 @@ s_generate (exporter_t *self, const options_t *options)
 static void
 s_usage (FILE *file)
 {
-    fprintf (
-        file,
-        "usage: nf_send [options] -p PORT < flows.csv\n"
-        "       nf_send [options] -p PORT --generate N [--seed S] [generator options]\n"
-        "\n"
-        "Sends flows to nfcapd as NetFlow v9 (default) or v5.  CSV lines (also --csv):\n"
-        "  src,dst,sport,dport,proto,packets,bytes,first_msec,last_msec,src_as,dst_as"
-        "[,out_packets,out_bytes]\n"
-        "\n"
-        "  -p, --port PORT        collector UDP port (required unless --no-send)\n"
-        "  -H, --host ADDR        collector address (default 127.0.0.1)\n"
-        "  -b, --bind ADDR        send from this source address (e.g. 127.0.0.2)\n"
-        "  -5                     NetFlow v5 (IPv4, 32-bit counters, 16-bit AS)\n"
-        "  --source-id N          v9 source id / v5 engine id (default 0)\n"
-        "  --no-as                send no AS numbers (v9: no SRC_AS/DST_AS; v5: zeros)\n"
-        "  --out-counters         v9: also send OUT_PKTS/OUT_BYTES (13-column CSV)\n"
-        "  --uptime-times         v9: FIRST/LAST_SWITCHED + sysUptime instead of\n"
-        "                         flowStart/EndMilliseconds\n"
-        "  --rate N               pace to N flows per second (default 50000, 0 = unpaced)\n"
-        "  --mtu BYTES            payload per packet (default %d, max %d)\n"
-        "  --csv FILE             also write the flows as CSV to FILE ('-' = stdout)\n"
-        "  --no-send              do not send (with --csv: just print the flows)\n"
-        "  -v, --verbose          print a summary on stderr\n"
-        "generator:\n"
-        "  --generate N           make up N flows instead of reading stdin\n"
-        "  --seed S               PRNG seed (default 1)\n"
-        "  --local-net CIDR       local prefix, repeatable (default 10.10.0.0/16 and\n"
-        "                         2001:db8:10::/48)\n"
-        "  --local-as N           local AS, repeatable (default 64500)\n"
-        "  --hosts N              local hosts (default 3000)\n"
-        "  --v6-share F           share of IPv6 hosts and foreign sources (default 0.1)\n"
-        "  --match-share F        share of local flows to monitored ports (default 0.2)\n"
-        "  --ports LIST           monitored ports (default "
-        "21,22,25,80,445,1194,3128,8080,8081,8118,8123,9050)\n"
-        "  --start MSEC           earliest flow start (default now - 300 s)\n"
-        "  --span MSECS           flow starts spread over this (default 300000)\n",
-        NF_SEND_MTU_DEFAULT, NF_SEND_MTU_MAX);
+    fprintf (file,
+             "usage: nf_send [options] -p PORT < flows.csv\n"
+             "       nf_send [options] -p PORT --generate N [--seed S] [generator options]\n"
+             "\n"
+             "Sends flows to nfcapd as NetFlow v9 (default) or v5.  CSV lines (also --csv):\n"
+             "  src,dst,sport,dport,proto,packets,bytes,first_msec,last_msec,src_as,dst_as"
+             "[,out_packets,out_bytes]\n"
+             "\n"
+             "  -p, --port PORT        collector UDP port (required unless --no-send)\n"
+             "  -H, --host ADDR        collector address (default 127.0.0.1)\n"
+             "  -b, --bind ADDR        send from this source address (e.g. 127.0.0.2)\n"
+             "  -5                     NetFlow v5 (IPv4, 32-bit counters, 16-bit AS)\n"
+             "  --source-id N          v9 source id / v5 engine id (default 0)\n"
+             "  --no-as                send no AS numbers (v9: no SRC_AS/DST_AS; v5: zeros)\n"
+             "  --out-counters         v9: also send OUT_PKTS/OUT_BYTES (13-column CSV)\n"
+             "  --uptime-times         v9: FIRST/LAST_SWITCHED + sysUptime instead of\n"
+             "                         flowStart/EndMilliseconds\n"
+             "  --rate N               pace to N flows per second (default 50000, 0 = unpaced)\n"
+             "  --mtu BYTES            payload per packet (default %d, max %d)\n"
+             "  --csv FILE             also write the flows as CSV to FILE ('-' = stdout)\n"
+             "  --no-send              do not send (with --csv: just print the flows)\n"
+             "  -v, --verbose          print a summary on stderr\n"
+             "generator:\n"
+             "  --generate N           make up N flows instead of reading stdin\n"
+             "  --seed S               PRNG seed (default 1)\n"
+             "  --local-net CIDR       local prefix, repeatable (default 10.10.0.0/16 and\n"
+             "                         2001:db8:10::/48)\n"
+             "  --local-as N           local AS, repeatable (default 64500)\n"
+             "  --hosts N              local hosts (default 3000)\n"
+             "  --v6-share F           share of IPv6 hosts and foreign sources (default 0.1)\n"
+             "  --match-share F        share of local flows to monitored ports (default 0.2)\n"
+             "  --ports LIST           monitored ports (default "
+             "21,22,25,80,445,1194,3128,8080,8081,8118,8123,9050)\n"
+             "  --start MSEC           earliest flow start (default now - 300 s)\n"
+             "  --span MSECS           flow starts spread over this (default 300000)\n",
+             NF_SEND_MTU_DEFAULT, NF_SEND_MTU_MAX);
 }
 
 static void
@@ -1182,7 +1202,7 @@ s_parse_ports (options_t *options, const char *list)
         for (uint64_t port = low; port <= high; port++) {
             if (options->port_count == 64)
                 s_die ("at most 64 monitored ports");
-            options->ports[options->port_count++] = (uint16_t) port;
+            options->ports[options->port_count++] = (uint16_t)port;
         }
     }
     if (options->port_count == 0)
@@ -1261,24 +1281,54 @@ main (int argc, char *argv[])
     int option;
     while ((option = getopt_long (argc, argv, "p:H:b:5vh", long_options, NULL)) != -1) {
         switch (option) {
-        case 'p': options.port = (int) s_parse_u64 (optarg, "port"); break;
-        case 'H': options.host = optarg; break;
-        case 'b': options.bind_addr = optarg; break;
-        case '5': options.version = 5; break;
-        case 'v': options.verbose = true; break;
-        case 'h': s_usage (stdout); return 0;
-        case OPT_SOURCE_ID:
-            options.source_id = (uint32_t) s_parse_u64 (optarg, "source id");
+        case 'p':
+            options.port = (int)s_parse_u64 (optarg, "port");
             break;
-        case OPT_NO_AS: options.with_as = false; break;
-        case OPT_OUT_COUNTERS: options.with_out = true; break;
-        case OPT_UPTIME: options.time_uptime = true; break;
-        case OPT_RATE: options.rate = s_parse_double (optarg, "rate"); break;
-        case OPT_MTU: options.mtu = (size_t) s_parse_u64 (optarg, "mtu"); break;
-        case OPT_CSV: options.csv_path = optarg; break;
-        case OPT_NO_SEND: options.send = false; break;
-        case OPT_GENERATE: options.generate = s_parse_u64 (optarg, "flow count"); break;
-        case OPT_SEED: options.seed = s_parse_u64 (optarg, "seed"); break;
+        case 'H':
+            options.host = optarg;
+            break;
+        case 'b':
+            options.bind_addr = optarg;
+            break;
+        case '5':
+            options.version = 5;
+            break;
+        case 'v':
+            options.verbose = true;
+            break;
+        case 'h':
+            s_usage (stdout);
+            return 0;
+        case OPT_SOURCE_ID:
+            options.source_id = (uint32_t)s_parse_u64 (optarg, "source id");
+            break;
+        case OPT_NO_AS:
+            options.with_as = false;
+            break;
+        case OPT_OUT_COUNTERS:
+            options.with_out = true;
+            break;
+        case OPT_UPTIME:
+            options.time_uptime = true;
+            break;
+        case OPT_RATE:
+            options.rate = s_parse_double (optarg, "rate");
+            break;
+        case OPT_MTU:
+            options.mtu = (size_t)s_parse_u64 (optarg, "mtu");
+            break;
+        case OPT_CSV:
+            options.csv_path = optarg;
+            break;
+        case OPT_NO_SEND:
+            options.send = false;
+            break;
+        case OPT_GENERATE:
+            options.generate = s_parse_u64 (optarg, "flow count");
+            break;
+        case OPT_SEED:
+            options.seed = s_parse_u64 (optarg, "seed");
+            break;
         case OPT_LOCAL_NET:
             if (options.net_count == NF_SEND_MAX_NETS)
                 s_die ("too many --local-net");
@@ -1287,18 +1337,32 @@ main (int argc, char *argv[])
         case OPT_LOCAL_AS:
             if (options.as_count == NF_SEND_MAX_AS)
                 s_die ("too many --local-as");
-            options.local_as[options.as_count++] = (uint32_t) s_parse_u64 (optarg, "AS");
+            options.local_as[options.as_count++] = (uint32_t)s_parse_u64 (optarg, "AS");
             break;
-        case OPT_HOSTS: options.hosts = s_parse_u64 (optarg, "host count"); break;
-        case OPT_V6_SHARE: options.v6_share = s_parse_double (optarg, "share"); break;
-        case OPT_MATCH_SHARE: options.match_share = s_parse_double (optarg, "share"); break;
-        case OPT_PORTS: s_parse_ports (&options, optarg); break;
-        case OPT_START: options.start_msec = s_parse_u64 (optarg, "start"); break;
-        case OPT_SPAN: options.span_msecs = s_parse_u64 (optarg, "span"); break;
+        case OPT_HOSTS:
+            options.hosts = s_parse_u64 (optarg, "host count");
+            break;
+        case OPT_V6_SHARE:
+            options.v6_share = s_parse_double (optarg, "share");
+            break;
+        case OPT_MATCH_SHARE:
+            options.match_share = s_parse_double (optarg, "share");
+            break;
+        case OPT_PORTS:
+            s_parse_ports (&options, optarg);
+            break;
+        case OPT_START:
+            options.start_msec = s_parse_u64 (optarg, "start");
+            break;
+        case OPT_SPAN:
+            options.span_msecs = s_parse_u64 (optarg, "span");
+            break;
         case OPT_TEMPLATE_EVERY:
-            options.template_every = (int) s_parse_u64 (optarg, "template interval");
+            options.template_every = (int)s_parse_u64 (optarg, "template interval");
             break;
-        default: s_usage (stderr); return 2;
+        default:
+            s_usage (stderr);
+            return 2;
         }
     }
     if (optind != argc) {
@@ -1361,7 +1425,7 @@ main (int argc, char *argv[])
     uint64_t flows = exporter.flows_sent, packets = exporter.packets_sent;
     if (options.verbose)
         fprintf (stderr, "nf_send: %" PRIu64 " flows in %" PRIu64 " packets (NetFlow v%d, %s %u)\n",
-                 flows, packets, options.version,
-                 options.version == 5 ? "engine id" : "source id", options.source_id);
+                 flows, packets, options.version, options.version == 5 ? "engine id" : "source id",
+                 options.source_id);
     return 0;
 }

@@ -1,0 +1,369 @@
+#!/usr/bin/env bash
+# tests/system/reader_test.sh - portevo-ingest --dry-run against real nfcapd files.
+#
+# Makes nfcapd files the way production does (Debian's nfcapd 1.7.1 fed by nf_send over
+# UDP, see tests/lib/nfcapd.sh) and checks `portevo-ingest --dry-run --json` against
+# tests/lib/oracle.py, which computes the same aggregates from `nfdump -o csv` on its own.
+# Covered: NetFlow v5 and v9 (msec and sysUptime times, reverse counters), IPv4 and IPv6,
+# peers above, at and just below the 4096 cap (also when the cap is reached only by
+# uniting exporters or files), flows that must not match (foreign AS or prefix, other port,
+# ICMP/ICMPv6 whose type/code reads as port 22 or 25), three exporters in one file, two
+# spool directories (one with -S 1) holding the same block, --local-as / --local-net /
+# both / neither, --ports, --tz, exporters without AS numbers, every block compression
+# (none, LZO, LZ4, BZ2, and ZSTD when $TOOLS/nf_zstd exists) giving identical output, the
+# per-file summary line (flows=, exporters=, compression=), a missing file among good ones
+# and a usage error.  Runs in well under two minutes, also with sanitized binaries.
+set -u
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/nfcapd.sh"
+LIB=$ROOT/tests/lib
+INGEST=$BIN/portevo-ingest
+RATE=(--rate 50000)
+LOCAL_AS=(--local-as 64500 --local-as 4200000001)
+LOCAL_NET=(--local-net 10.1.0.0/16 --local-net 2001:db8:1::/48)
+
+for need in "$INGEST" "$TOOLS/nf_send"; do
+  [ -x "$need" ] || { fail "missing $need (run make)"; finish; }
+done
+
+# ----------------------------------------------------------------------------------
+# Input flows (CSV for nf_send), deterministic.  Blocks: A 10:00 (3 exporters), B 10:05
+# (v5 only), C 10:10 (two spools), D 10:15 (no AS numbers).  Times are msecs (UTC).
+mkdir -p "$WORK/csv"
+python3 - "$WORK/csv" <<'EOF'
+import os, sys
+out = sys.argv[1]
+T0 = 1795168800000  # 2026-11-20 10:00:00 UTC
+files = {}
+
+def flow(name, src, dst, dport, proto=6, packets=1, nbytes=100, first=T0, dur=0, src_as=64500,
+         dst_as=65001, sport=40000, out=None):
+    line = "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d" % (src, dst, sport, dport, proto, packets,
+                                                 nbytes, first, first + dur, src_as, dst_as)
+    if out is not None:
+        line += ",%d,%d" % out
+    files.setdefault(name, []).append(line)
+
+def peer4(i):
+    return "198.18.%d.%d" % (i >> 8, i & 255)
+
+def peer6(i):
+    return "2001:db8:ffff::%x" % i
+
+def t(block_minute, i):
+    return T0 + block_minute * 60000 - 90000 + (i * 7919) % 300000
+
+# --- Block A (10:00): exporter 1 (v9 msec times, reverse counters), 2 (v9 sysUptime
+# times), 3 (v5).  Each peer-cap host's peers are split over exporters with overlaps.
+for i in range(1, 3001):           # 10.1.0.10:22 peers 1..5000 -> 5000 (> cap)
+    flow("a1", "10.1.0.10", peer4(i), 22, packets=2, nbytes=120, first=t(0, i), dur=i % 50,
+         out=(1, 60) if i % 3 == 0 else (0, 0))
+for i in range(3001, 5001):
+    flow("a2", "10.1.0.10", peer4(i), 22, packets=2, nbytes=120, first=t(0, i), dur=i % 70)
+for i in range(1, 3001):           # 10.1.0.11:25 peers 1..4096 exactly, some repeated
+    flow("a1", "10.1.0.11", peer4(i), 25, packets=3, nbytes=400, first=t(0, i), dur=1000,
+         out=(0, 0))
+for i in range(2500, 4097):
+    flow("a2", "10.1.0.11", peer4(i), 25, packets=3, nbytes=400, first=t(0, i), dur=1001)
+for i in range(1, 4001):           # 10.1.0.12:80 peers 1..4095 (just below)
+    flow("a1", "10.1.0.12", peer4(i), 80, packets=5, nbytes=3000, first=t(0, i),
+         dur=(i * 37) % 5000, out=(4, 2000))
+for i in range(3900, 4096):
+    flow("a3", "10.1.0.12", peer4(i), 80, packets=5, nbytes=3000, first=t(0, i), dur=250)
+for i in range(1, 4098):           # 2001:db8:1::abcd:8080 peers 1..4097 (just above)
+    flow("a1" if i % 2 else "a2", "2001:db8:1::abcd", peer6(i), 8080, packets=1, nbytes=80,
+         first=t(0, i), dur=0, **({"out": (1, 40)} if i % 2 else {}))
+for i in range(1, 4097):           # 2001:db8:1:0:1::1:445 peers exactly 4096
+    flow("a2", "2001:db8:1:0:1::1", peer6(i), 445, packets=1, nbytes=60, first=t(0, i))
+# 64-bit counters, long durations, flows that started in an earlier block
+flow("a1", "2001:db8:1::1", "2001:db8:ffff::1", 22, packets=6000000000, nbytes=5000000000000,
+     first=T0 - 10800000, dur=10800123, out=(7000000000, 9000000000000))
+flow("a2", "2001:db8:1::1", "2001:db8:ffff::1", 22, packets=3, nbytes=5000000000,
+     first=T0 - 86400000, dur=86400999)
+flow("a3", "10.1.0.13", "192.0.2.1", 21, packets=4000000000, nbytes=4294967295, first=T0,
+     dur=3600000, src_as=64500)
+flow("a3", "10.1.0.13", "192.0.2.1", 21, packets=1, nbytes=0, first=T0 + 1, dur=0)
+# Must not match (with --local-as; some do with --local-net or with no local option)
+flow("a1", "10.1.0.20", "192.0.2.2", 22, src_as=64999, out=(0, 0))   # local prefix, foreign AS
+flow("a2", "10.1.0.21", "192.0.2.2", 443)                            # other port
+flow("a2", "10.1.0.21", "192.0.2.2", 2222)
+flow("a1", "10.1.0.22", "192.0.2.3", 22, proto=1, sport=0, out=(0, 0))  # ICMP type 0 code 22
+flow("a2", "10.1.0.22", "192.0.2.3", 25, proto=1, sport=0)              # ICMP type 0 code 25
+flow("a3", "10.1.0.22", "192.0.2.3", 22, proto=1, sport=0)              # same, via v5
+flow("a2", "2001:db8:1::22", "2001:db8:ffff::3", 22, proto=58, sport=0) # ICMPv6 0/22
+flow("a1", "2001:db8:1::22", "2001:db8:ffff::3", 25, proto=58, sport=0, out=(0, 0))
+flow("a1", "203.0.113.5", "10.1.0.10", 25, src_as=64999, out=(0, 0))    # foreign source
+flow("a2", "2001:db8:2::5", "2001:db8:1::1", 80, src_as=64999)           # foreign v6 source
+flow("a2", "203.0.113.6", "192.0.2.4", 80, src_as=64500)        # local AS, foreign prefix
+flow("a2", "198.51.100.7", "192.0.2.5", 9050, src_as=4200000001)  # 32-bit local AS
+flow("a2", "10.1.0.23", "192.0.2.6", 1194, proto=17, src_as=64500)  # UDP matches
+flow("a3", "10.1.0.24", "192.0.2.7", 8123, proto=17, src_as=64500)
+
+# --- Block B (10:05), NetFlow v5 only
+for i in range(1, 301):
+    flow("b", "10.1.0.40", peer4(i), 22, packets=1 + i % 4, nbytes=100 + i, first=t(5, i),
+         dur=i * 3)
+flow("b", "10.1.0.41", "192.0.2.8", 25, proto=1, sport=0)
+flow("b", "10.1.0.41", "192.0.2.8", 3128, src_as=64501)
+flow("b", "10.1.0.42", "192.0.2.8", 3128, packets=9, nbytes=900, first=t(5, 1), dur=5)
+
+# --- Block C (10:10), exporters X (spool 1) and Y (spool 2, -S 1); the union decides
+for i in range(1, 3001):           # 10.1.0.30:22 X 1..3000, Y 2001..5000 -> 5000
+    flow("cx", "10.1.0.30", peer4(i), 22, first=t(10, i), dur=i % 9)
+for i in range(2001, 5001):
+    flow("cy", "10.1.0.30", peer4(i), 22, first=t(10, i), dur=i % 11)
+for i in range(1, 3001):           # 10.1.0.31:25 X 1..3000, Y 1097..4096 -> 4096
+    flow("cx", "10.1.0.31", peer4(i), 25, nbytes=70, first=t(10, i))
+for i in range(1097, 4097):
+    flow("cy", "10.1.0.31", peer4(i), 25, nbytes=71, first=t(10, i))
+for i in range(1, 2001):           # 2001:db8:1::31:80 X 1..2000, Y 1500..3500 -> 3500
+    flow("cx", "2001:db8:1::31", peer6(i), 80, first=t(10, i), dur=2)
+for i in range(1500, 3501):
+    flow("cy", "2001:db8:1::31", peer6(i), 80, first=t(10, i), dur=3)
+flow("cx", "10.1.0.32", "192.0.2.9", 445, packets=2, nbytes=2)
+flow("cy", "10.1.0.33", "192.0.2.9", 445, packets=3, nbytes=3)
+flow("cy", "10.1.0.32", "192.0.2.9", 445, packets=4, nbytes=4, dur=4)
+
+# --- Block D (10:15), an exporter without AS numbers: only --local-net can decide
+for i in range(1, 201):
+    flow("d", "10.1.255.255", peer4(i), 22, first=t(15, i), dur=i)
+    flow("d", "2001:db8:1:ffff:ffff:ffff:ffff:ffff", peer6(i), 25, first=t(15, i), dur=i)
+flow("d", "10.0.255.255", "192.0.2.10", 22)                   # just outside 10.1.0.0/16
+flow("d", "10.2.0.0", "192.0.2.10", 22)
+flow("d", "2001:db8::1", "2001:db8:ffff::10", 22)             # outside 2001:db8:1::/48
+flow("d", "2001:db8:2::1", "2001:db8:ffff::10", 22)
+flow("d", "10.1.0.50", "192.0.2.10", 22, proto=1, sport=0)
+flow("d", "2001:db8:1::50", "2001:db8:ffff::10", 22, proto=58, sport=0)
+
+for name, lines in files.items():
+    with open(os.path.join(out, name + ".csv"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+EOF
+[ $? -eq 0 ] || { fail "generate CSV input"; finish; }
+
+# Bulk traffic from nf_send's generator, in sub-prefixes that keep clear of the hosts above
+GEN=(--local-net 10.1.128.0/17 --local-net 2001:db8:1:8000::/49 --local-as 64500 --hosts 300
+     --start 1795168620000 --span 300000)
+
+# ----------------------------------------------------------------------------------
+# Make the files
+make_files () {
+  nfc_start "$WORK/spoolA" "2026-11-20 10:00" || return 1
+  nfc_send "${RATE[@]}" --source-id 1 --out-counters < "$WORK/csv/a1.csv" &&
+  nfc_send "${RATE[@]}" --source-id 1 --out-counters --generate 4000 --seed 11 "${GEN[@]}" &&
+  nfc_send "${RATE[@]}" -b 127.0.0.2 --source-id 2 --uptime-times < "$WORK/csv/a2.csv" &&
+  nfc_send "${RATE[@]}" -b 127.0.0.2 --source-id 2 --uptime-times --generate 4000 --seed 12 \
+    "${GEN[@]}" &&
+  nfc_send "${RATE[@]}" -b 127.0.0.3 --source-id 3 -5 < "$WORK/csv/a3.csv" &&
+  nfc_send "${RATE[@]}" -b 127.0.0.3 --source-id 3 -5 --generate 2000 --seed 13 "${GEN[@]}" ||
+    { nfc_stop; return 1; }
+  nfc_stop || return 1
+  FILE_A=$NFC_FILE
+
+  nfc_start "$WORK/spoolA" "2026-11-20 10:05" -j || return 1
+  nfc_send "${RATE[@]}" -5 --source-id 4 < "$WORK/csv/b.csv" &&
+  nfc_send "${RATE[@]}" -5 --source-id 4 --generate 3000 --seed 21 "${GEN[@]}" ||
+    { nfc_stop; return 1; }
+  nfc_stop || return 1
+  FILE_B=$NFC_FILE
+
+  nfc_start "$WORK/spool1" "2026-11-20 10:10" -z || return 1
+  nfc_send "${RATE[@]}" --source-id 10 < "$WORK/csv/cx.csv" &&
+  nfc_send "${RATE[@]}" --source-id 10 --generate 3000 --seed 31 "${GEN[@]}" ||
+    { nfc_stop; return 1; }
+  nfc_stop || return 1
+  FILE_CX=$NFC_FILE
+
+  nfc_start "$WORK/spool2" "2026-11-20 10:10" -S 1 -y || return 1
+  nfc_send "${RATE[@]}" -b 127.0.0.2 --source-id 11 < "$WORK/csv/cy.csv" &&
+  nfc_send "${RATE[@]}" -b 127.0.0.2 --source-id 11 --generate 3000 --seed 32 "${GEN[@]}" ||
+    { nfc_stop; return 1; }
+  nfc_stop || return 1
+  FILE_CY=$NFC_FILE
+
+  nfc_start "$WORK/spoolD" "2026-11-20 10:15" || return 1
+  nfc_send "${RATE[@]}" --no-as --source-id 5 < "$WORK/csv/d.csv" &&
+  nfc_send "${RATE[@]}" --no-as --source-id 5 --generate 3000 --seed 41 "${GEN[@]}" ||
+    { nfc_stop; return 1; }
+  nfc_stop || return 1
+  FILE_D=$NFC_FILE
+}
+if make_files; then
+  pass "nfcapd wrote every file with all flows sent (nfdump -I)"
+else
+  fail "making nfcapd files"; finish
+fi
+check "nfcapd -S 1 put the file into YYYY/MM/DD" \
+  test "$FILE_CY" = "$WORK/spool2/2026/11/20/nfcapd.202611201010"
+
+# ----------------------------------------------------------------------------------
+# Helpers
+CASE=0
+# against_oracle "what" [options...] -- FILE...: run portevo-ingest and the oracle with
+# the same options on the same files and compare; leaves the output in $LAST_OUT.
+against_oracle () {
+  local what=$1; shift
+  local opts=()
+  while [ "$1" != "--" ]; do opts+=("$1"); shift; done
+  shift
+  CASE=$((CASE + 1))
+  local exp=$WORK/case$CASE.expected act=$WORK/case$CASE.actual err=$WORK/case$CASE.stderr
+  LAST_OUT=$act
+  if ! python3 "$LIB/oracle.py" "${opts[@]}" "$@" > "$exp"; then
+    fail "$what: oracle failed"; return
+  fi
+  "$INGEST" --dry-run --json "${opts[@]}" "$@" > "$act" 2> "$err"
+  local rc=$?
+  if [ $rc -ne 0 ]; then
+    fail "$what: portevo-ingest exited with $rc: $(head -c 600 "$err")"; return
+  fi
+  if python3 "$LIB/compare.py" "$exp" "$act" > "$WORK/case$CASE.diff"; then
+    pass "$what ($(wc -l < "$exp") rows)"
+  else
+    fail "$what"
+    echo "  command: $INGEST --dry-run --json ${opts[*]} $*"
+    sed 's/^/  /' "$WORK/case$CASE.diff"
+  fi
+}
+
+# row_is FILE IP PORT PEERS CAPPED: the row of IP:PORT has these peers / peers_capped
+# (PEERS "~N" accepts N within 5 %).
+row_is () {
+  python3 - "$@" <<'EOF'
+import ipaddress, json, sys
+path, ip, port, peers, capped = sys.argv[1:]
+for line in open(path):
+    row = json.loads(line)
+    if ipaddress.ip_address(row["ip"]) == ipaddress.ip_address(ip) and row["port"] == int(port):
+        ok = json.dumps(row["peers_capped"]) == capped
+        if peers.startswith("~"):
+            ok = ok and abs(row["peers"] - int(peers[1:])) <= 0.05 * int(peers[1:])
+        else:
+            ok = ok and row["peers"] == int(peers)
+        if not ok:
+            print("  got", line.strip(), file=sys.stderr)
+        sys.exit(0 if ok else 1)
+print("  no row for %s port %s" % (ip, port), file=sys.stderr)
+sys.exit(1)
+EOF
+}
+
+# ----------------------------------------------------------------------------------
+# Block A: three exporters (v9 msec + reverse counters, v9 sysUptime, v5) in one file
+against_oracle "v9+v5 file, 3 exporters, --local-as" "${LOCAL_AS[@]}" -- "$FILE_A"
+OUT_A=$LAST_OUT
+check "peers 5000 over two exporters: estimate, capped" row_is "$OUT_A" 10.1.0.10 22 "~5000" true
+check "peers exactly 4096 (two exporters, overlapping): 4096, capped" \
+  row_is "$OUT_A" 10.1.0.11 25 4096 true
+check "peers 4095 (v9 + v5 exporters): 4095, not capped" row_is "$OUT_A" 10.1.0.12 80 4095 false
+check "IPv6 peers 4097: estimate, capped" row_is "$OUT_A" 2001:db8:1::abcd 8080 "~4097" true
+check "IPv6 peers exactly 4096: capped" row_is "$OUT_A" 2001:db8:1:0:1::1 445 4096 true
+check "ICMP type 0 code 22/25 and foreign sources do not match" \
+  bash -c "! grep -E '\"ip\":\"(10\.1\.0\.2[012]|2001:db8:1::22|203\.0\.113\.5|2001:db8:2::5)\"' '$OUT_A'"
+check "32-bit local AS 4200000001 matches" grep -q '"ip":"198.51.100.7","port":9050' "$OUT_A"
+against_oracle "same file, --local-net IPv4 + IPv6" "${LOCAL_NET[@]}" -- "$FILE_A"
+against_oracle "same file, --local-as and --local-net" --local-as 64500 \
+  --local-net 2001:db8:1::/48 -- "$FILE_A"
+against_oracle "same file, every source local, --ports 22,25,8080-8081" \
+  --ports 22,25,8080-8081 -- "$FILE_A"
+
+# --tz: the same flows in a file named by a Zurich clock (11:00 CET = 10:00Z)
+mkdir -p "$WORK/zurich" && cp "$FILE_A" "$WORK/zurich/nfcapd.202611201100"
+"$INGEST" --dry-run --json --tz Europe/Zurich "${LOCAL_AS[@]}" "$WORK/zurich/nfcapd.202611201100" \
+  > "$WORK/zurich.out" 2> /dev/null
+check "--tz Europe/Zurich: nfcapd.202611201100 is block 10:00Z, same output" \
+  cmp -s "$WORK/zurich.out" "$OUT_A"
+
+# Block B: NetFlow v5 only (nfcapd -j, BZ2)
+against_oracle "NetFlow v5 file" "${LOCAL_AS[@]}" -- "$FILE_B"
+
+# Block C: two spools of the same block merge (sums add, peer sets unite)
+against_oracle "two spools, same block, merged" "${LOCAL_AS[@]}" -- "$FILE_CX" "$FILE_CY"
+OUT_C=$LAST_OUT
+check "merge: peers 3000 + 3000 -> 5000, capped" row_is "$OUT_C" 10.1.0.30 22 "~5000" true
+check "merge: peers 3000 + 3000 -> exactly 4096, capped" row_is "$OUT_C" 10.1.0.31 25 4096 true
+check "merge: IPv6 peers 2000 + 2001 -> 3500, not capped" \
+  row_is "$OUT_C" 2001:db8:1::31 80 3500 false
+against_oracle "each spool alone" "${LOCAL_AS[@]}" -- "$FILE_CY"
+
+# Block D: no AS numbers at all
+against_oracle "exporter without AS, --local-net IPv4 + IPv6" "${LOCAL_NET[@]}" -- "$FILE_D"
+check "without AS, prefix boundaries hold" row_is "$LAST_OUT" 10.1.255.255 22 200 false
+"$INGEST" --dry-run --json "${LOCAL_AS[@]}" "$FILE_D" > "$WORK/noas.out" 2> /dev/null
+check "exporter without AS, --local-as only: nothing matches" test ! -s "$WORK/noas.out"
+
+# Every block at once, out of order on the command line
+against_oracle "four blocks, five files in one run" "${LOCAL_AS[@]}" -- \
+  "$FILE_D" "$FILE_CY" "$FILE_A" "$FILE_B" "$FILE_CX"
+OUT_ALL=$LAST_OUT
+
+# ----------------------------------------------------------------------------------
+# Compression: the same flows with every codec give the same output
+CODECS=(none lzo lz4 bz2)
+if [ -x "$TOOLS/nf_zstd" ]; then CODECS+=(zstd); else echo "note: no $TOOLS/nf_zstd, ZSTD skipped"; fi
+for codec in "${CODECS[@]}"; do
+  copy=$WORK/codec-$codec/nfcapd.202611201000
+  if ! nfc_recompress "$FILE_A" "$copy" "$codec" 2> "$WORK/recompress-$codec.err"; then
+    fail "recompress block A with $codec: $(cat "$WORK/recompress-$codec.err")"; continue
+  fi
+  "$INGEST" --dry-run --json "${LOCAL_AS[@]}" "$copy" > "$WORK/codec-$codec.out" \
+    2> "$WORK/codec-$codec.err"
+  rc=$?
+  if [ $rc -eq 0 ] && cmp -s "$WORK/codec-$codec.out" "$OUT_A"; then
+    pass "compression $codec: same output as the nfcapd file"
+  else
+    fail "compression $codec: exit $rc, output differs: $(head -c 300 "$WORK/codec-$codec.err")"
+    python3 "$LIB/compare.py" "$OUT_A" "$WORK/codec-$codec.out" | sed 's/^/  /'
+  fi
+  line=$("$INGEST" --dry-run "${LOCAL_AS[@]}" "$copy" 2> /dev/null)
+  check "compression $codec: summary says compression=$codec" \
+    grep -q " compression=$codec\( \|$\)" <<< "$line"
+done
+
+# ----------------------------------------------------------------------------------
+# Summary lines: one per file, flows= as nfdump counts them
+"$INGEST" --dry-run "${LOCAL_AS[@]}" "$FILE_A" "$FILE_B" "$FILE_CX" "$FILE_CY" "$FILE_D" \
+  > "$WORK/summary.out" 2> "$WORK/summary.err"
+rc=$?
+check "summary run exits 0" test $rc -eq 0
+check "summary: one line per file" test "$(wc -l < "$WORK/summary.out")" -eq 5
+for f in "$FILE_A" "$FILE_B" "$FILE_CX" "$FILE_CY" "$FILE_D"; do
+  line=$(grep -F "$f " "$WORK/summary.out")
+  flows=$(nfc_flows "$f") exporters=$(nfc_exporters "$f") comp=$(nfc_compression "$f")
+  block=$(basename "$f" | sed -E 's/nfcapd\.(....)(..)(..)(..)(..)/\1-\2-\3T\4:\5:00Z/')
+  if grep -qE "^$f block=$block flows=$flows matched=[0-9]+ pairs=[0-9]+ compression=$comp exporters=$exporters\$" <<< "$line"; then
+    pass "summary of $(basename "$(dirname "$f")")/$(basename "$f"): flows=$flows exporters=$exporters compression=$comp"
+  else
+    fail "summary of $f: want block=$block flows=$flows compression=$comp exporters=$exporters, got '$line'"
+  fi
+done
+# matched= agrees with the oracle's count of matching flows
+python3 "$LIB/oracle.py" --counts "${LOCAL_AS[@]}" "$FILE_A" 2> "$WORK/oracle-counts" > /dev/null
+want=$(sed -n 's/.* matched=//p' "$WORK/oracle-counts")
+check "summary: matched=$want for block A" grep -q "^$FILE_A .* matched=$want " "$WORK/summary.out"
+"$INGEST" --dry-run --json "${LOCAL_AS[@]}" "$FILE_A" > /dev/null 2> "$WORK/json.err"
+check "--json: the summary lines go to stderr" grep -q "^$FILE_A block=" "$WORK/json.err"
+
+# ----------------------------------------------------------------------------------
+# A missing file among good ones: error naming it, exit 1, the good files still done
+missing=$WORK/nowhere/nfcapd.202611201005
+"$INGEST" --dry-run --json "${LOCAL_AS[@]}" "$FILE_D" "$FILE_CY" "$missing" "$FILE_A" "$FILE_B" \
+  "$FILE_CX" > "$WORK/missing.out" 2> "$WORK/missing.err"
+rc=$?
+check "missing file: exit code 1" test $rc -eq 1
+check "missing file: an error line names it" grep -qF "$missing" "$WORK/missing.err"
+if grep -qv '^{' "$WORK/missing.out"; then
+  fail "missing file: stdout holds only JSON rows; it also has: $(grep -v '^{' "$WORK/missing.out" | head -c 300)"
+else
+  pass "missing file: stdout holds only JSON rows"
+fi
+check "missing file: the good files' output is complete" \
+  cmp -s <(grep '^{' "$WORK/missing.out") "$OUT_ALL"
+
+# Usage errors exit 2
+"$INGEST" --dry-run --json --ports 22,99999 "$FILE_A" > /dev/null 2>&1
+check "usage error (--ports 99999): exit code 2" test $? -eq 2
+"$INGEST" --dry-run --json --local-net 10.1.0.0/99 "$FILE_A" > /dev/null 2>&1
+check "usage error (--local-net /99): exit code 2" test $? -eq 2
+
+finish
