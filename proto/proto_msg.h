@@ -153,7 +153,9 @@ void proto_msg_set_routing_id (proto_msg_t *self, zframe_t *routing_id);  //  co
 
 //  Scalar fields (PROTOCOL.md says which message carries which).  String getters return
 //  "" when unset; setters copy and truncate nothing: a string longer than the protocol
-//  allows makes proto_msg_encode fail (returns NULL).
+//  allows makes proto_msg_encode fail (returns NULL).  Setting a field, stats, slots or
+//  appending to a list that the message's id does not carry is a programmer error and
+//  asserts (a MALFORMED message carries text only); getters of such fields return 0/"".
 const char *proto_msg_role (proto_msg_t *self);
 void proto_msg_set_role (proto_msg_t *self, const char *role);
 const char *proto_msg_name (proto_msg_t *self);

@@ -1,0 +1,686 @@
+/*  proto_msg_fields.c - the accessors of proto_msg: scalar fields, stats, slots, lists.
+
+    One-line getters and setters over the fields of proto_msg_t (proto_msg_codec.h).
+    Setters and appends copy into the message's arena; setting a field that the
+    message's id does not carry is a programmer error and asserts (proto_msg_specs in
+    proto_msg_table.c says which id carries which key).  Getters of strings return ""
+    when unset; list _at functions copy the entry out, its pointers borrowed from the
+    message.
+*/
+#include "proto/proto_msg_codec.h"
+
+#include <assert.h>
+#include <string.h>
+
+//  --------------------------------------------------------------------------
+//  A copy of string (NULL: "") owned by self
+static const char *
+s_strdup (proto_msg_t *self, const char *string)
+{
+    return proto_msg_strndup (self, string ? string : "", string ? strlen (string) : 0);
+}
+
+//  --------------------------------------------------------------------------
+//  Scalar fields.  Setting a field the id does not carry is a programmer error.
+
+static void
+s_require (proto_msg_t *self, proto_msg_field_t field)
+{
+    assert (self);
+    assert (proto_msg_specs[self->id].fields & (UINT64_C (1) << field));
+}
+
+//  --------------------------------------------------------------------------
+static const char *
+s_string (const char *string)
+{
+    return string ? string : "";
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_role (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->role);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_role (proto_msg_t *self, const char *role)
+{
+    s_require (self, PROTO_MSG_FIELD_ROLE);
+    assert (role);
+    self->role = s_strdup (self, role);
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_name (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->name);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_name (proto_msg_t *self, const char *name)
+{
+    s_require (self, PROTO_MSG_FIELD_NAME);
+    assert (name);
+    self->name = s_strdup (self, name);
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_endpoint (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->endpoint);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_endpoint (proto_msg_t *self, const char *endpoint)
+{
+    s_require (self, PROTO_MSG_FIELD_ENDPOINT);
+    assert (endpoint);
+    self->endpoint = s_strdup (self, endpoint);
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_spool (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->spool);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_spool (proto_msg_t *self, const char *spool)
+{
+    s_require (self, PROTO_MSG_FIELD_SPOOL);
+    assert (spool);
+    self->spool = s_strdup (self, spool);
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_source (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->source);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_source (proto_msg_t *self, const char *source)
+{
+    s_require (self, PROTO_MSG_FIELD_SOURCE);
+    assert (source);
+    self->source = s_strdup (self, source);
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_file (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->file);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_file (proto_msg_t *self, const char *file)
+{
+    s_require (self, PROTO_MSG_FIELD_FILE);
+    assert (file);
+    self->file = s_strdup (self, file);
+}
+
+//  --------------------------------------------------------------------------
+const char *
+proto_msg_text (proto_msg_t *self)
+{
+    assert (self);
+    return s_string (self->text);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_text (proto_msg_t *self, const char *text)
+{
+    s_require (self, PROTO_MSG_FIELD_TEXT);
+    assert (text);
+    self->text = s_strdup (self, text);
+}
+
+//  --------------------------------------------------------------------------
+uint64_t
+proto_msg_epoch (proto_msg_t *self)
+{
+    assert (self);
+    return self->epoch;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_epoch (proto_msg_t *self, uint64_t epoch)
+{
+    s_require (self, PROTO_MSG_FIELD_EPOCH);
+    self->epoch = epoch;
+}
+
+//  --------------------------------------------------------------------------
+int64_t
+proto_msg_block (proto_msg_t *self)
+{
+    assert (self);
+    return self->block;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_block (proto_msg_t *self, int64_t block)
+{
+    s_require (self, PROTO_MSG_FIELD_BLOCK);
+    self->block = block;
+}
+
+//  --------------------------------------------------------------------------
+bool
+proto_msg_duplicate (proto_msg_t *self)
+{
+    assert (self);
+    return self->duplicate;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_duplicate (proto_msg_t *self, bool duplicate)
+{
+    s_require (self, PROTO_MSG_FIELD_DUPLICATE);
+    self->duplicate = duplicate;
+}
+
+//  --------------------------------------------------------------------------
+uint32_t
+proto_msg_day (proto_msg_t *self)
+{
+    assert (self);
+    return self->day;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_day (proto_msg_t *self, uint32_t day)
+{
+    s_require (self, PROTO_MSG_FIELD_DAY);
+    self->day = day;
+}
+
+//  --------------------------------------------------------------------------
+uint32_t
+proto_msg_from (proto_msg_t *self)
+{
+    assert (self);
+    return self->from;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_from (proto_msg_t *self, uint32_t from)
+{
+    s_require (self, PROTO_MSG_FIELD_FROM);
+    self->from = from;
+}
+
+//  --------------------------------------------------------------------------
+uint32_t
+proto_msg_to (proto_msg_t *self)
+{
+    assert (self);
+    return self->to;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_to (proto_msg_t *self, uint32_t to)
+{
+    s_require (self, PROTO_MSG_FIELD_TO);
+    self->to = to;
+}
+
+//  --------------------------------------------------------------------------
+uint8_t
+proto_msg_op (proto_msg_t *self)
+{
+    assert (self);
+    return self->op;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_op (proto_msg_t *self, uint8_t op)
+{
+    s_require (self, PROTO_MSG_FIELD_OP);
+    self->op = op;
+}
+
+//  --------------------------------------------------------------------------
+uint8_t
+proto_msg_feature (proto_msg_t *self)
+{
+    assert (self);
+    return self->feature;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_feature (proto_msg_t *self, uint8_t feature)
+{
+    s_require (self, PROTO_MSG_FIELD_FEATURE);
+    self->feature = feature;
+}
+
+//  --------------------------------------------------------------------------
+uint32_t
+proto_msg_port (proto_msg_t *self)
+{
+    assert (self);
+    return self->port;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_port (proto_msg_t *self, uint32_t port)
+{
+    s_require (self, PROTO_MSG_FIELD_PORT);
+    self->port = port;
+}
+
+//  --------------------------------------------------------------------------
+const proto_addr_t *
+proto_msg_host (proto_msg_t *self)
+{
+    assert (self);
+    return &self->host;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_host (proto_msg_t *self, const proto_addr_t *host)
+{
+    s_require (self, PROTO_MSG_FIELD_HOST);
+    assert (host);
+    self->host = *host;
+}
+
+//  --------------------------------------------------------------------------
+bool
+proto_msg_known (proto_msg_t *self)
+{
+    assert (self);
+    return self->known;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_known (proto_msg_t *self, bool known)
+{
+    s_require (self, PROTO_MSG_FIELD_KNOWN);
+    self->known = known;
+}
+
+//  --------------------------------------------------------------------------
+int64_t
+proto_msg_first_seen (proto_msg_t *self)
+{
+    assert (self);
+    return self->first_seen;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_first_seen (proto_msg_t *self, int64_t first_seen)
+{
+    s_require (self, PROTO_MSG_FIELD_FIRST_SEEN);
+    self->first_seen = first_seen;
+}
+
+//  --------------------------------------------------------------------------
+int64_t
+proto_msg_last_seen (proto_msg_t *self)
+{
+    assert (self);
+    return self->last_seen;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_last_seen (proto_msg_t *self, int64_t last_seen)
+{
+    s_require (self, PROTO_MSG_FIELD_LAST_SEEN);
+    self->last_seen = last_seen;
+}
+
+//  --------------------------------------------------------------------------
+uint16_t
+proto_msg_code (proto_msg_t *self)
+{
+    assert (self);
+    return self->code;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_code (proto_msg_t *self, uint16_t code)
+{
+    s_require (self, PROTO_MSG_FIELD_CODE);
+    self->code = code;
+}
+
+//  --------------------------------------------------------------------------
+uint32_t
+proto_msg_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_count (proto_msg_t *self, uint32_t count)
+{
+    s_require (self, PROTO_MSG_FIELD_COUNT);
+    self->count = count;
+}
+
+//  --------------------------------------------------------------------------
+//  HEARTBEAT stats
+
+int
+proto_msg_stats_set (proto_msg_t *self, const char *key, int64_t value)
+{
+    s_require (self, PROTO_MSG_FIELD_STATS);
+    assert (key);
+    for (size_t index = 0; index < self->stat_count; index++)
+        if (streq (self->stat_keys[index], key)) {
+            self->stat_values[index] = value;
+            return 0;
+        }
+    if (self->stat_count == PROTO_STATS_MAX)
+        return -1;
+    self->stat_keys[self->stat_count] = s_strdup (self, key);
+    self->stat_values[self->stat_count++] = value;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+bool
+proto_msg_stats_get (proto_msg_t *self, const char *key, int64_t *value)
+{
+    assert (self);
+    assert (key);
+    for (size_t index = 0; index < self->stat_count; index++)
+        if (streq (self->stat_keys[index], key)) {
+            if (value)
+                *value = self->stat_values[index];
+            return true;
+        }
+    return false;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_stats_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->stat_count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_stats_at (proto_msg_t *self, size_t index, const char **key, int64_t *value)
+{
+    assert (self);
+    assert (index < self->stat_count);
+    if (key)
+        *key = self->stat_keys[index];
+    if (value)
+        *value = self->stat_values[index];
+}
+
+//  --------------------------------------------------------------------------
+//  MAP slots
+
+void
+proto_msg_set_slots (proto_msg_t *self, const uint16_t *slots)
+{
+    s_require (self, PROTO_MSG_FIELD_SLOTS);
+    assert (slots);
+    if (!self->slots)
+        self->slots = (uint16_t *)proto_msg_alloc (self, PROTO_SLOT_COUNT * sizeof (uint16_t));
+    memcpy (self->slots, slots, PROTO_SLOT_COUNT * sizeof (uint16_t));
+}
+
+//  --------------------------------------------------------------------------
+const uint16_t *
+proto_msg_slots (proto_msg_t *self)
+{
+    assert (self);
+    return self->slots;
+}
+
+//  --------------------------------------------------------------------------
+//  Lists: appends copy into the message; _at copies the entry out, pointers borrowed
+
+#define S_ENTRY(list, type, index) (((type *)(list).items)[index])
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_peers_append (proto_msg_t *self, const proto_peer_t *peer)
+{
+    s_require (self, PROTO_MSG_FIELD_PEERS);
+    assert (peer);
+    assert (peer->stat_count <= PROTO_STATS_MAX);
+    proto_peer_t *copy = (proto_peer_t *)proto_msg_list_push (&self->peers, sizeof (proto_peer_t));
+    *copy = *peer;
+    copy->role = s_strdup (self, peer->role);
+    copy->name = s_strdup (self, peer->name);
+    copy->endpoint = s_strdup (self, peer->endpoint);
+    copy->spool = s_strdup (self, peer->spool);
+    copy->state = s_strdup (self, peer->state);
+    for (size_t index = 0; index < peer->stat_count; index++)
+        copy->stat_keys[index] = s_strdup (self, peer->stat_keys[index]);
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_peers_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->peers.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_peers_at (proto_msg_t *self, size_t index, proto_peer_t *peer)
+{
+    assert (self);
+    assert (index < self->peers.count);
+    assert (peer);
+    *peer = S_ENTRY (self->peers, proto_peer_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair)
+{
+    s_require (self, PROTO_MSG_FIELD_PAIRS);
+    assert (pair);
+    assert (pair->peers || pair->peers_size == 0);
+    proto_pair_t *copy = (proto_pair_t *)proto_msg_list_push (&self->pairs, sizeof (proto_pair_t));
+    *copy = *pair;
+    if (pair->peers_size) {
+        uint8_t *peers = (uint8_t *)proto_msg_alloc (self, pair->peers_size);
+        memcpy (peers, pair->peers, pair->peers_size);
+        copy->peers = peers;
+    }
+    else
+        copy->peers = NULL;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_pairs_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->pairs.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_at (proto_msg_t *self, size_t index, proto_pair_t *pair)
+{
+    assert (self);
+    assert (index < self->pairs.count);
+    assert (pair);
+    *pair = S_ENTRY (self->pairs, proto_pair_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_top_append (proto_msg_t *self, const proto_top_t *top)
+{
+    s_require (self, PROTO_MSG_FIELD_ENTRIES);
+    assert (top);
+    *(proto_top_t *)proto_msg_list_push (&self->entries, sizeof (proto_top_t)) = *top;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_top_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->entries.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_top_at (proto_msg_t *self, size_t index, proto_top_t *top)
+{
+    assert (self);
+    assert (index < self->entries.count);
+    assert (top);
+    *top = S_ENTRY (self->entries, proto_top_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_points_append (proto_msg_t *self, const proto_point_t *point)
+{
+    s_require (self, PROTO_MSG_FIELD_POINTS);
+    assert (point);
+    *(proto_point_t *)proto_msg_list_push (&self->points, sizeof (proto_point_t)) = *point;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_points_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->points.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_points_at (proto_msg_t *self, size_t index, proto_point_t *point)
+{
+    assert (self);
+    assert (index < self->points.count);
+    assert (point);
+    *point = S_ENTRY (self->points, proto_point_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_annotations_append (proto_msg_t *self, const proto_annotation_t *annotation)
+{
+    s_require (self, PROTO_MSG_FIELD_ANNOTATIONS);
+    assert (annotation);
+    proto_annotation_t *copy =
+        (proto_annotation_t *)proto_msg_list_push (&self->annotations, sizeof (proto_annotation_t));
+    *copy = *annotation;
+    copy->rrname = s_strdup (self, annotation->rrname);
+    copy->rrtype = s_strdup (self, annotation->rrtype);
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_annotations_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->annotations.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_annotations_at (proto_msg_t *self, size_t index, proto_annotation_t *annotation)
+{
+    assert (self);
+    assert (index < self->annotations.count);
+    assert (annotation);
+    *annotation = S_ENTRY (self->annotations, proto_annotation_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_ports_append (proto_msg_t *self, uint16_t port)
+{
+    s_require (self, PROTO_MSG_FIELD_PORTS);
+    *(uint16_t *)proto_msg_list_push (&self->ports, sizeof (uint16_t)) = port;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_ports_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->ports.count;
+}
+
+//  --------------------------------------------------------------------------
+uint16_t
+proto_msg_ports_at (proto_msg_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->ports.count);
+    return S_ENTRY (self->ports, uint16_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_days_append (proto_msg_t *self, uint32_t day)
+{
+    s_require (self, PROTO_MSG_FIELD_DAYS);
+    *(uint32_t *)proto_msg_list_push (&self->days, sizeof (uint32_t)) = day;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_days_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->days.count;
+}
+
+//  --------------------------------------------------------------------------
+uint32_t
+proto_msg_days_at (proto_msg_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->days.count);
+    return S_ENTRY (self->days, uint32_t, index);
+}
