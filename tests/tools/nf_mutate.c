@@ -2,7 +2,7 @@
 
     The bad-input system test (tests/system/reader_badinput_test.sh) feeds the reader files
     that are broken in one known way each, made from a real file written by nfcapd.  This
-    tool makes them: it reads IN (layout 2, see ../../../shared/NFCAPD.md), applies one
+    tool makes them: it reads IN (layout 2, see ../shared/NFCAPD.md), applies one
     mutation and writes the result to OUT, or to stdout without -o.  Fields are read and
     written at their documented offsets in host byte order, with memcpy; nothing is shared
     with ingestor/.  Mutations that touch records need an uncompressed file (compression 0,

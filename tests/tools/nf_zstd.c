@@ -12,7 +12,7 @@
     compressed length.
 
     It has its own small parser (no code is shared with ingestor/, so a bug in the reader is
-    not copied here): fields are read at their documented offsets (../../../shared/NFCAPD.md,
+    not copied here): fields are read at their documented offsets (../shared/NFCAPD.md,
     host byte order) and every length is checked.  Any inconsistency is an error naming the
     block and the offset; the output file is removed then.
 
