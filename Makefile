@@ -52,10 +52,12 @@ PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest \
     $(if $(wildcard broker/portevo_main.c),$(BIN)/portevo) \
     $(if $(wildcard shard/shard_main.c),$(BIN)/portevo-shard) \
     $(if $(wildcard gateway/gw_main.c),$(BIN)/portevo-gateway)
-TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate
-FUZZ := build/fuzz/fuzz_reader
+TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate $(BIN)/zmq_poke $(BIN)/fake_cluster
+FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg
+FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=all
 
-.PHONY: all tools check selftest test run format format-check clean deps memcheck fuzz bench
+.PHONY: all tools check selftest test run format format-check clean deps memcheck fuzz bench web
 all: $(PROGRAMS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -106,24 +108,34 @@ $(BIN)/nf_zstd: $(OUT)/tests/tools/nf_zstd.o
 $(BIN)/nf_mutate: $(OUT)/tests/tools/nf_mutate.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) -o $@ $^
+# Raw frames to a ROUTER, and a stand-in peer for broker tests.
+$(BIN)/zmq_poke: $(OUT)/tests/tools/zmq_poke.o $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_BASE)
+# Stand-in broker + shards for the ingestor's delivery test when the real ones are absent.
+$(BIN)/fake_cluster: $(OUT)/tests/tools/fake_cluster.o $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_BASE)
 
 # libFuzzer target for the nfcapd reader (clang only).
 fuzz: $(FUZZ)
-fuzz: build/fuzz/fuzz_msg
 build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -I. \
-	    -o $@ $^ $(LIBS_BASE)
+	clang $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
 
-$(FUZZ): tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
+build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
 	@mkdir -p $(dir $@)
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) -I. \
+	clang $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
 	    -o $@ $^ $(LIBS_CODEC) $(shell pkg-config --libs libuv) $(LIBS_BASE)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
 	@scripts/install-deps.sh
+
+# The web UI's chart library (uPlot, installed by npm ci) copied into web/vendor/.
+web:
+	@scripts/build-web.sh
 
 selftest: $(BIN)/selftest
 	$(BIN)/selftest
@@ -133,17 +145,25 @@ check: all
 
 test: deps
 	$(MAKE) all
+	$(MAKE) web
 	$(MAKE) SANITIZE=1 all
 	$(MAKE) fuzz
-	tests/run.sh --bin bin --san-bin build/san/bin --fuzz build/fuzz/fuzz_reader
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-45} tests/run.sh --bin bin --san-bin build/san/bin \
+	    --fuzz build/fuzz/fuzz_reader --fuzz build/fuzz/fuzz_msg
 
 memcheck: $(BIN)/selftest
 	valgrind --leak-check=full --error-exitcode=1 $(BIN)/selftest
 
-bench: deps all
-	bench/reader
+# Benchmarks print figures, never assert them (bench/README.md says what each measures).
+build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
-run: deps all
+bench: deps all build/bench/shard_store_bench
+	bench/reader
+	build/bench/shard_store_bench
+
+run: deps all web
 	scripts/run-demo.sh
 
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # tests/run.sh - runs every suite and prints the one summary line CI reads.
 #
-#   tests/run.sh --bin DIR [--san-bin DIR] [--fuzz PATH] [--only PATTERN]
+#   tests/run.sh --bin DIR [--san-bin DIR] [--fuzz PATH]... [--only PATTERN]
 #
 # Suites: the selftest of each build flavour (one result per module), then every
 # tests/system/*_test.sh (each prints "PASS: what" / "FAIL: what" lines) run against the
-# sanitizer build when there is one, else the normal build, then a short fuzz run.
+# sanitizer build when there is one, else the normal build, then a short run of each
+# fuzz target given (FUZZ_SECONDS each, default 60).
 # The last line is "N passed, N failed"; the exit code is 0 only if nothing failed.
 set -u
 cd "$(dirname "$0")/.."
-BIN=bin SAN_BIN= FUZZ= ONLY=
+BIN=bin SAN_BIN= FUZZ=() ONLY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --bin) BIN=$2; shift 2 ;;
     --san-bin) SAN_BIN=$2; shift 2 ;;
-    --fuzz) FUZZ=$2; shift 2 ;;
+    --fuzz) FUZZ+=("$2"); shift 2 ;;
     --only) ONLY=$2; shift 2 ;;
     *) echo "usage: tests/run.sh --bin DIR [--san-bin DIR] [--fuzz PATH] [--only PATTERN]" >&2; exit 2 ;;
   esac
@@ -62,10 +63,13 @@ for t in tests/system/*_test.sh; do
   count "$log" "$name" $?
 done
 
-if [ -n "$FUZZ" ] && [ -z "$ONLY" ]; then
-  log="$OUT/fuzz.log"
-  tests/fuzz/run-fuzz.sh "$FUZZ" > "$log" 2>&1
-  count "$log" "fuzz_reader" $?
+if [ -z "$ONLY" ]; then
+  for fuzzer in "${FUZZ[@]}"; do
+    name=$(basename "$fuzzer")
+    log="$OUT/$name.log.results"
+    tests/fuzz/run-fuzz.sh "$fuzzer" > "$log" 2>&1
+    count "$log" "$name" $?
+  done
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

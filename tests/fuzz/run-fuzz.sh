@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# tests/fuzz/run-fuzz.sh - a bounded libFuzzer run of the nfcapd reader.
+# tests/fuzz/run-fuzz.sh - a bounded libFuzzer run of one fuzz target.
 #
-#   tests/fuzz/run-fuzz.sh FUZZER      e.g. build/fuzz/fuzz_reader (make fuzz)
+#   tests/fuzz/run-fuzz.sh FUZZER      build/fuzz/fuzz_reader or build/fuzz/fuzz_msg (make fuzz)
 #
-# Copies the committed seeds (tests/fuzz/corpus/reader/: small real nfcapd files of every
-# compression, see make-seeds.sh and README.md) into a scratch corpus, so that the inputs
+# Copies the committed seeds (fuzz_reader: tests/fuzz/corpus/reader/, small real nfcapd
+# files of every compression, see make-seeds.sh and README.md; fuzz_msg:
+# tests/fuzz/corpus_msg/, valid encodings written by the proto_msg selftest) into a
+# scratch corpus, so that the inputs
 # the fuzzer adds never land in the source tree, and runs the fuzzer for FUZZ_SECONDS
 # (default 60) with a 2 GiB RSS limit, a 10 s per-input timeout and UBSan made fatal (the
 # fuzz build does not pass -fno-sanitize-recover, so without halt_on_error a UBSan report
@@ -20,8 +22,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZER=${1:-}
 SECONDS_MAX=${FUZZ_SECONDS:-60}
 ARTIFACTS=${FUZZ_ARTIFACTS:-$ROOT/tests/out/fuzz}
-SEEDS=$ROOT/tests/fuzz/corpus/reader
 NAME=$(basename "${FUZZER:-fuzz_reader}")
+case "$NAME" in
+  fuzz_msg) SEEDS=$ROOT/tests/fuzz/corpus_msg ;;
+  *) SEEDS=$ROOT/tests/fuzz/corpus/reader ;;
+esac
 
 if [ -z "$FUZZER" ] || [ ! -x "$FUZZER" ]; then
   echo "FAIL: $NAME: no fuzzer binary '${FUZZER}' (make fuzz)"

@@ -1,0 +1,916 @@
+/*  shard.c - the shard server (see shard.h): one zloop over the ROUTER, the broker
+    DEALER and the timers.
+
+    Each request is handled to the end in its handler: decode, check, one store call
+    (one transaction), reply.  The store's read transactions end before the reply is
+    sent, and nothing waits on a socket inside a transaction.  Errors from outside
+    (malformed frames, wrong shard, bad arguments) are answered and logged as warnings;
+    store failures are logged as errors.
+*/
+#include "shard/shard.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <string.h>
+#include <time.h>
+
+#define MAINTENANCE_START_MSECS 100 //  First retention and archive run after start
+
+struct _shard_t {
+    char *name;                   //  Our name in the map
+    char *endpoint;               //  Endpoint bound (port resolved)
+    char *broker;                 //  Broker endpoint
+    bool verbose;                 //  Debug logging
+    shard_store_t *store;         //  The LMDB store
+    zsock_t *router;              //  Requests from ingestors, gateways, CLI
+    zsock_t *dealer;              //  To the broker
+    zloop_t *loop;                //  Reactor
+    bool have_map;                //  A MAP arrived
+    uint64_t map_epoch;           //  Its epoch
+    int shard_index;              //  Our index in it, -1 if absent
+    bool owned[PROTO_SLOT_COUNT]; //  Slots that are ours
+    int64_t map_requested;        //  Mono msecs of the last MAP_REQUEST, 0 none
+    size_t unanswered;            //  Heartbeats sent since the broker last spoke
+    int64_t heartbeat_sent;       //  Mono msecs of the last heartbeat
+    uint64_t request_id;          //  Last request id sent to the broker
+    bool maintenance_running;     //  A retention or archive batch is scheduled
+    bool finalise_failing;        //  Finalisation failed last time (logged once)
+};
+
+//  --------------------------------------------------------------------------
+//  Reply ERROR code with a formatted text to request.
+
+static void
+s_error (shard_t *self, proto_msg_t *request, uint16_t code, const char *format, ...)
+{
+    char text[PROTO_TEXT_MAX + 1];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof text, format, args);
+    va_end (args);
+    proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_ERROR);
+    proto_msg_set_code (reply, code);
+    proto_msg_set_text (reply, text);
+    proto_msg_send (&reply, self->router);
+}
+
+//  --------------------------------------------------------------------------
+//  Answer a failed store call, logging what is ours to fix.
+
+static void
+s_store_error (shard_t *self, proto_msg_t *request, int rc)
+{
+    const char *name = proto_msg_id_name (proto_msg_id (request));
+    const char *text = shard_store_error (self->store);
+    if (rc == SHARD_STORE_INVALID) {
+        zsys_warning ("%s: invalid: %s", name, text);
+        s_error (self, request, PROTO_ERROR_INVALID, "%s", text);
+    }
+    else if (rc == SHARD_STORE_FULL) {
+        zsys_error ("%s: not applied: %s", name, text);
+        s_error (self, request, PROTO_ERROR_STORE_FULL, "%s", text);
+    }
+    else {
+        zsys_error ("%s: failed: %s", name, text);
+        s_error (self, request, PROTO_ERROR_INTERNAL, "%s", text);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  True if addr is ours (or we cannot tell yet: no map).
+
+static bool
+s_owns (shard_t *self, const proto_addr_t *addr)
+{
+    return !self->have_map || self->owned[proto_shard_slot (addr)];
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_wrong_shard (shard_t *self, proto_msg_t *request, const proto_addr_t *addr)
+{
+    char text[PROTO_ADDR_STRLEN];
+    proto_addr_format (addr, text);
+    zsys_warning ("%s: host %s (slot %u) is not on this shard",
+                  proto_msg_id_name (proto_msg_id (request)), text, proto_shard_slot (addr));
+    s_error (self, request, PROTO_ERROR_WRONG_SHARD, "host %s (slot %u) is not on shard %s", text,
+             proto_shard_slot (addr), self->name);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
+{
+    proto_msg_pairs_at ((proto_msg_t *)pairs, index, pair);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_on_part (shard_t *self, proto_msg_t *request)
+{
+    if (!self->have_map) {
+        s_error (self, request, PROTO_ERROR_UNAVAILABLE, "shard %s has no slot map yet",
+                 self->name);
+        return;
+    }
+    size_t count = proto_msg_pairs_count (request);
+    for (size_t index = 0; index < count; index++) {
+        proto_pair_t pair;
+        proto_msg_pairs_at (request, index, &pair);
+        if (!self->owned[proto_shard_slot (&pair.addr)]) {
+            s_wrong_shard (self, request, &pair.addr);
+            return;
+        }
+    }
+    const char *source = proto_msg_source (request);
+    const char *file = proto_msg_file (request);
+    int64_t block = proto_msg_block (request);
+    int64_t start = zclock_usecs ();
+    shard_part_result_t result;
+    int rc = shard_store_apply_part (self->store, source, file, block, s_pair_at, request, count,
+                                     zclock_time () / 1000, &result);
+    if (rc != SHARD_STORE_OK) {
+        s_store_error (self, request, rc);
+        return;
+    }
+    proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_PART_ACK);
+    proto_msg_set_source (reply, source);
+    proto_msg_set_file (reply, file);
+    proto_msg_set_block (reply, block);
+    proto_msg_set_duplicate (reply, result.duplicate);
+    proto_msg_send (&reply, self->router);
+    if (result.late)
+        zsys_notice ("part: late, applied approximately: source=%s file=%s block=%lld pairs=%zu",
+                     source, file, (long long)block, count);
+    else if (result.expired)
+        zsys_notice ("part: older than retention, not stored: source=%s file=%s block=%lld", source,
+                     file, (long long)block);
+    if (self->verbose)
+        zsys_debug ("part: source=%s file=%s block=%lld pairs=%zu%s%s in %.1f ms", source, file,
+                    (long long)block, count, result.duplicate ? " duplicate" : "",
+                    result.final ? " final" : "", (zclock_usecs () - start) / 1000.0);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_top_append (void *arg, const proto_top_t *entry)
+{
+    proto_msg_top_append ((proto_msg_t *)arg, entry);
+}
+
+static void
+s_point_append (void *arg, const proto_point_t *point)
+{
+    proto_msg_points_append ((proto_msg_t *)arg, point);
+}
+
+static void
+s_port_append (void *arg, uint16_t port)
+{
+    proto_msg_ports_append ((proto_msg_t *)arg, port);
+}
+
+static void
+s_note_append (void *arg, const proto_annotation_t *note)
+{
+    proto_msg_annotations_append ((proto_msg_t *)arg, note);
+}
+
+static void
+s_day_append (void *arg, uint32_t day)
+{
+    proto_msg_days_append ((proto_msg_t *)arg, day);
+}
+
+static void
+s_annotation_at (void *annotations, size_t index, proto_annotation_t *annotation)
+{
+    proto_msg_annotations_at ((proto_msg_t *)annotations, index, annotation);
+}
+
+//  --------------------------------------------------------------------------
+//  Send reply if rc is OK, else answer the store's error.
+
+static void
+s_reply (shard_t *self, proto_msg_t *request, proto_msg_t **reply_p, int rc)
+{
+    if (rc == SHARD_STORE_OK)
+        proto_msg_send (reply_p, self->router);
+    else {
+        proto_msg_destroy (reply_p);
+        s_store_error (self, request, rc);
+    }
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_on_query (shard_t *self, proto_msg_t *request)
+{
+    proto_msg_t *reply = NULL;
+    const proto_addr_t *host = proto_msg_host (request);
+    int rc = SHARD_STORE_OK;
+    switch (proto_msg_id (request)) {
+    case PROTO_MSG_TOP_REQUEST:
+        reply = proto_msg_reply (request, PROTO_MSG_TOP);
+        proto_msg_set_day (reply, proto_msg_day (request));
+        proto_msg_set_op (reply, proto_msg_op (request));
+        rc = shard_store_top (self->store, proto_msg_day (request), proto_msg_op (request),
+                              proto_msg_port (request), s_top_append, reply);
+        break;
+    case PROTO_MSG_SERIES_REQUEST:
+        if (!s_owns (self, host)) {
+            s_wrong_shard (self, request, host);
+            return;
+        }
+        reply = proto_msg_reply (request, PROTO_MSG_SERIES);
+        proto_msg_set_host (reply, host);
+        proto_msg_set_feature (reply, proto_msg_feature (request));
+        proto_msg_set_op (reply, proto_msg_op (request));
+        rc = shard_store_series (self->store, host, proto_msg_port (request),
+                                 proto_msg_feature (request), proto_msg_op (request),
+                                 proto_msg_from (request), proto_msg_to (request), s_point_append,
+                                 reply);
+        break;
+    case PROTO_MSG_HOST_REQUEST: {
+        if (!s_owns (self, host)) {
+            s_wrong_shard (self, request, host);
+            return;
+        }
+        reply = proto_msg_reply (request, PROTO_MSG_HOST);
+        shard_host_info_t info;
+        rc = shard_store_host (self->store, host, &info, s_port_append, s_note_append, reply);
+        proto_msg_set_host (reply, host);
+        proto_msg_set_known (reply, info.known);
+        proto_msg_set_first_seen (reply, info.first_seen);
+        proto_msg_set_last_seen (reply, info.last_seen);
+        break;
+    }
+    case PROTO_MSG_DAYS_REQUEST:
+        reply = proto_msg_reply (request, PROTO_MSG_DAYS);
+        rc = shard_store_days (self->store, s_day_append, reply);
+        break;
+    default: //  ANNOTATE
+        for (size_t index = 0; index < proto_msg_annotations_count (request); index++) {
+            proto_annotation_t note;
+            proto_msg_annotations_at (request, index, &note);
+            if (!s_owns (self, &note.addr)) {
+                s_wrong_shard (self, request, &note.addr);
+                return;
+            }
+        }
+        size_t stored = 0;
+        rc = shard_store_annotate (self->store, s_annotation_at, request,
+                                   proto_msg_annotations_count (request), &stored);
+        reply = proto_msg_reply (request, PROTO_MSG_ANNOTATE_ACK);
+        proto_msg_set_count (reply, (uint32_t)stored);
+        break;
+    }
+    s_reply (self, request, &reply, rc);
+}
+
+//  --------------------------------------------------------------------------
+static int
+s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    shard_t *self = (shard_t *)arg;
+    proto_msg_t *request = proto_msg_recv (self->router);
+    if (!request)
+        return zsys_interrupted ? -1 : 0;
+    proto_msg_id_t id = proto_msg_id (request);
+    if (id == PROTO_MSG_MALFORMED) {
+        zframe_t *routing_id = proto_msg_routing_id (request);
+        char *peer = routing_id ? zframe_strhex (routing_id) : NULL;
+        zsys_warning ("router: malformed message from %s: %s", peer ? peer : "?",
+                      proto_msg_text (request));
+        zstr_free (&peer);
+        s_error (self, request, PROTO_ERROR_MALFORMED, "%s", proto_msg_text (request));
+    }
+    else if (id == PROTO_MSG_PART)
+        s_on_part (self, request);
+    else if (id == PROTO_MSG_TOP_REQUEST || id == PROTO_MSG_SERIES_REQUEST ||
+             id == PROTO_MSG_HOST_REQUEST || id == PROTO_MSG_DAYS_REQUEST ||
+             id == PROTO_MSG_ANNOTATE)
+        s_on_query (self, request);
+    else {
+        zsys_warning ("router: unexpected %s", proto_msg_id_name (id));
+        s_error (self, request, PROTO_ERROR_MALFORMED, "a shard does not serve %s",
+                 proto_msg_id_name (id));
+    }
+    proto_msg_destroy (&request);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_send_broker (shard_t *self, proto_msg_t **msg_p)
+{
+    proto_msg_set_request_id (*msg_p, ++self->request_id);
+    proto_msg_send (msg_p, self->dealer);
+}
+
+//  --------------------------------------------------------------------------
+static int s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg);
+
+//  (Re)connect to the broker with a fresh DEALER (dropping anything queued) and HELLO.
+
+static void
+s_connect_broker (shard_t *self)
+{
+    if (self->dealer) {
+        zloop_reader_end (self->loop, self->dealer);
+        zsock_destroy (&self->dealer);
+    }
+    self->dealer = zsock_new (ZMQ_DEALER);
+    assert (self->dealer);
+    zsock_set_linger (self->dealer, 0);
+    proto_msg_limit_socket (self->dealer);
+    if (zsock_connect (self->dealer, "%s", self->broker))
+        zsys_error ("broker: cannot connect to %s", self->broker);
+    zloop_reader (self->loop, self->dealer, s_on_dealer, self);
+    zloop_reader_set_tolerant (self->loop, self->dealer);
+    self->unanswered = 0;
+    self->map_requested = 0;
+    proto_msg_t *hello = proto_msg_new (PROTO_MSG_HELLO);
+    proto_msg_set_role (hello, "shard");
+    proto_msg_set_name (hello, self->name);
+    proto_msg_set_endpoint (hello, self->endpoint);
+    proto_msg_set_spool (hello, "");
+    s_send_broker (self, &hello);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_check_epoch (shard_t *self, uint64_t epoch)
+{
+    if (self->have_map && epoch == self->map_epoch)
+        return;
+    int64_t now = zclock_mono ();
+    if (self->map_requested && now - self->map_requested < PROTO_HEARTBEAT_MSECS)
+        return;
+    self->map_requested = now;
+    proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
+    s_send_broker (self, &request);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_apply_map (shard_t *self, proto_msg_t *map)
+{
+    const uint16_t *slots = proto_msg_slots (map);
+    if (!slots) {
+        zsys_warning ("broker: MAP without slots, ignored");
+        return;
+    }
+    size_t count = proto_msg_peers_count (map);
+    const char **ingestors = (const char **)zmalloc ((count + 1) * sizeof (char *));
+    size_t ingestor_count = 0, shard_count = 0;
+    int index = -1;
+    for (size_t peer = 0; peer < count; peer++) {
+        proto_peer_t entry;
+        proto_msg_peers_at (map, peer, &entry);
+        if (streq (entry.role, "shard")) {
+            if (streq (entry.name, self->name))
+                index = (int)shard_count;
+            shard_count++;
+        }
+        else if (streq (entry.role, "ingestor"))
+            ingestors[ingestor_count++] = entry.name;
+    }
+    size_t owned = 0;
+    for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++) {
+        self->owned[slot] = index >= 0 && slots[slot] == index;
+        owned += self->owned[slot];
+    }
+    shard_store_set_ingestors (self->store, ingestors, ingestor_count);
+    free (ingestors);
+    if (index < 0)
+        zsys_warning ("map: epoch %llu does not name shard %s: it owns no slot",
+                      (unsigned long long)proto_msg_epoch (map), self->name);
+    else if (!self->have_map || self->map_epoch != proto_msg_epoch (map) ||
+             self->shard_index != index)
+        zsys_info ("map: epoch %llu, shard index %d, %zu slots, %zu ingestors",
+                   (unsigned long long)proto_msg_epoch (map), index, owned, ingestor_count);
+    self->shard_index = index;
+    self->map_epoch = proto_msg_epoch (map);
+    self->have_map = true;
+    self->map_requested = 0;
+}
+
+//  --------------------------------------------------------------------------
+static int
+s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    (void)reader;
+    shard_t *self = (shard_t *)arg;
+    proto_msg_t *msg = proto_msg_recv (self->dealer);
+    if (!msg)
+        return zsys_interrupted ? -1 : 0;
+    self->unanswered = 0;
+    switch (proto_msg_id (msg)) {
+    case PROTO_MSG_WELCOME:
+    case PROTO_MSG_HEARTBEAT_ACK:
+        s_check_epoch (self, proto_msg_epoch (msg));
+        break;
+    case PROTO_MSG_MAP:
+        s_apply_map (self, msg);
+        break;
+    case PROTO_MSG_ERROR:
+        if (proto_msg_code (msg) == PROTO_ERROR_UNKNOWN_PEER) {
+            zsys_notice ("broker: does not know us (restarted?): HELLO again");
+            s_connect_broker (self);
+        }
+        else
+            zsys_warning ("broker: ERROR %u: %s", proto_msg_code (msg), proto_msg_text (msg));
+        break;
+    case PROTO_MSG_MALFORMED:
+        zsys_warning ("broker: malformed reply dropped: %s", proto_msg_text (msg));
+        break;
+    default:
+        zsys_warning ("broker: unexpected %s dropped", proto_msg_id_name (proto_msg_id (msg)));
+        break;
+    }
+    proto_msg_destroy (&msg);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_stat (proto_msg_t *msg, const char *key, uint64_t value)
+{
+    proto_msg_stats_set (msg, key, value > INT64_MAX ? INT64_MAX : (int64_t)value);
+}
+
+static int
+s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)timer_id;
+    shard_t *self = (shard_t *)arg;
+    //  zloop runs timers before readers: read what the broker sent before counting.
+    //  Silence is counted in heartbeats unanswered, not in time, so that a long part
+    //  (which delays our heartbeats too) is no reason to reconnect.
+    while (zsock_events (self->dealer) & ZMQ_POLLIN)
+        s_on_dealer (loop, self->dealer, self);
+    //  zloop fires a late timer once per missed period, back to back: skip those
+    int64_t now = zclock_mono ();
+    if (now - self->heartbeat_sent < PROTO_HEARTBEAT_MSECS / 2)
+        return 0;
+    self->heartbeat_sent = now;
+    if (self->unanswered >= PROTO_HEARTBEAT_LIVENESS) {
+        zsys_warning ("broker: %zu heartbeats unanswered: reconnecting to %s", self->unanswered,
+                      self->broker);
+        s_connect_broker (self);
+        return 0;
+    }
+    proto_msg_t *heartbeat = proto_msg_new (PROTO_MSG_HEARTBEAT);
+    proto_msg_set_name (heartbeat, self->name);
+    proto_msg_set_role (heartbeat, "shard");
+    shard_store_stats_t stats;
+    if (shard_store_stats (self->store, &stats) == SHARD_STORE_OK) {
+        s_stat (heartbeat, "hosts", stats.hosts);
+        s_stat (heartbeat, "rows", stats.rows);
+        s_stat (heartbeat, "lmdb_bytes", stats.lmdb_bytes);
+        s_stat (heartbeat, "map_bytes", stats.map_bytes);
+        s_stat (heartbeat, "parts_applied", stats.parts_applied);
+        s_stat (heartbeat, "last_block", stats.last_block);
+        s_stat (heartbeat, "open_blocks", stats.open_blocks);
+        s_stat (heartbeat, "late_parts", stats.late_parts);
+        s_stat (heartbeat, "old_parts", stats.old_parts);
+    }
+    else
+        zsys_error ("status: %s", shard_store_error (self->store));
+    s_send_broker (self, &heartbeat);
+    self->unanswered++;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+static int
+s_on_finalise (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    shard_t *self = (shard_t *)arg;
+    size_t finalised = 0;
+    int rc = shard_store_finalise_due (self->store, zclock_time () / 1000, &finalised);
+    if (rc != SHARD_STORE_OK && !self->finalise_failing)
+        zsys_error ("finalise: %s (retrying every %d ms)", shard_store_error (self->store),
+                    SHARD_FINALISE_MSECS);
+    self->finalise_failing = rc != SHARD_STORE_OK;
+    if (finalised && self->verbose)
+        zsys_debug ("finalise: %zu blocks past grace or complete", finalised);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  One batch of maintenance: retention first, then archiving finished days; schedules
+//  the next batch soon while work remains.
+
+static int
+s_on_maintenance (zloop_t *loop, int timer_id, void *arg)
+{
+    (void)timer_id;
+    shard_t *self = (shard_t *)arg;
+    bool more = false;
+    int64_t now = zclock_time () / 1000;
+    int rc = shard_store_expire (self->store, now, SHARD_EXPIRE_BATCH, &more);
+    if (rc != SHARD_STORE_OK)
+        zsys_error ("retention: %s", shard_store_error (self->store));
+    else if (!more) {
+        rc = shard_store_archive (self->store, now, SHARD_ARCHIVE_BATCH, &more);
+        if (rc != SHARD_STORE_OK)
+            zsys_error ("archive: %s", shard_store_error (self->store));
+    }
+    self->maintenance_running = more;
+    if (more)
+        zloop_timer (loop, SHARD_MAINTENANCE_BATCH_MSECS, 1, s_on_maintenance, self);
+    return 0;
+}
+
+static int
+s_on_maintenance_period (zloop_t *loop, int timer_id, void *arg)
+{
+    shard_t *self = (shard_t *)arg;
+    return self->maintenance_running ? 0 : s_on_maintenance (loop, timer_id, arg);
+}
+
+//  --------------------------------------------------------------------------
+shard_t *
+shard_new (const shard_config_t *config)
+{
+    assert (config);
+    assert (config->name && config->data);
+    shard_t *self = (shard_t *)zmalloc (sizeof (shard_t));
+    assert (self);
+    self->name = strdup (config->name);
+    self->broker = strdup (config->broker);
+    self->verbose = config->verbose;
+    self->shard_index = -1;
+    self->store = shard_store_new (config->data, config->mapsize_mb << 20);
+    if (!self->store)
+        goto fail;
+    shard_store_set_retention_days (self->store, config->retention_days);
+    shard_store_set_grace_secs (self->store, config->grace_secs);
+    shard_store_set_verbose (self->store, config->verbose);
+    self->router = zsock_new (ZMQ_ROUTER);
+    assert (self->router);
+    zsock_set_linger (self->router, 0);
+    proto_msg_limit_socket (self->router);
+    if (zsock_bind (self->router, "%s", config->endpoint) == -1) {
+        zsys_error ("router: cannot bind %s: %s", config->endpoint, zmq_strerror (zmq_errno ()));
+        goto fail;
+    }
+    self->endpoint = zsock_last_endpoint (self->router);
+    self->loop = zloop_new ();
+    assert (self->loop);
+    zloop_reader (self->loop, self->router, s_on_router, self);
+    zloop_reader_set_tolerant (self->loop, self->router);
+    zloop_timer (self->loop, PROTO_HEARTBEAT_MSECS, 0, s_on_heartbeat, self);
+    zloop_timer (self->loop, SHARD_FINALISE_MSECS, 0, s_on_finalise, self);
+    zloop_timer (self->loop, SHARD_MAINTENANCE_MSECS, 0, s_on_maintenance_period, self);
+    self->maintenance_running = true;
+    zloop_timer (self->loop, MAINTENANCE_START_MSECS, 1, s_on_maintenance, self);
+    s_connect_broker (self);
+    zsys_info ("shard %s: serving on %s, store %s, broker %s", self->name, self->endpoint,
+               config->data, self->broker);
+    return self;
+fail:
+    shard_destroy (&self);
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+void
+shard_destroy (shard_t **self_p)
+{
+    assert (self_p);
+    shard_t *self = *self_p;
+    if (self) {
+        zloop_destroy (&self->loop);
+        zsock_destroy (&self->dealer);
+        zsock_destroy (&self->router);
+        shard_store_destroy (&self->store);
+        zstr_free (&self->endpoint);
+        zstr_free (&self->broker);
+        zstr_free (&self->name);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_run (shard_t *self)
+{
+    assert (self);
+    int rc = zloop_start (self->loop);
+    zsys_info ("shard %s: stopping", self->name);
+    return rc == 0 || zsys_interrupted ? 0 : -1;
+}
+
+//  --------------------------------------------------------------------------
+const char *
+shard_endpoint (shard_t *self)
+{
+    assert (self);
+    return self->endpoint;
+}
+
+//  --------------------------------------------------------------------------
+static int
+s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    (void)loop;
+    (void)arg;
+    char *command = zstr_recv (pipe);
+    bool terminate = !command || streq (command, "$TERM");
+    zstr_free (&command);
+    return terminate ? -1 : 0;
+}
+
+void
+shard_actor (zsock_t *pipe, void *args)
+{
+    shard_t *self = shard_new ((const shard_config_t *)args);
+    zsock_signal (pipe, 0);
+    zstr_send (pipe, self ? self->endpoint : "");
+    if (self) {
+        zloop_reader (self->loop, pipe, s_on_pipe, self);
+        zloop_start (self->loop);
+        shard_destroy (&self);
+    }
+    else {
+        //  Wait for $TERM, as every actor must
+        char *command = zstr_recv (pipe);
+        zstr_free (&command);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest: the server as an actor against a fake broker ROUTER and a client DEALER
+//  over tcp://127.0.0.1:*.
+
+//  Receive from sock, skipping (and acknowledging, on the broker) HEARTBEATs, until a
+//  message of id arrives; asserts on a 5 s timeout.
+static proto_msg_t *
+s_test_expect (zsock_t *sock, proto_msg_id_t id)
+{
+    while (true) {
+        proto_msg_t *msg = proto_msg_recv (sock);
+        assert (msg);
+        if (proto_msg_id (msg) == id)
+            return msg;
+        assert (proto_msg_id (msg) == PROTO_MSG_HEARTBEAT);
+        proto_msg_t *ack = proto_msg_reply (msg, PROTO_MSG_HEARTBEAT_ACK);
+        proto_msg_set_epoch (ack, 7);
+        proto_msg_send (&ack, sock);
+        proto_msg_destroy (&msg);
+    }
+}
+
+//  Send request on client, return the reply (asserting its request id)
+static proto_msg_t *
+s_test_request (zsock_t *client, proto_msg_t **request_p)
+{
+    static uint64_t request_id = 100;
+    proto_msg_set_request_id (*request_p, ++request_id);
+    assert (proto_msg_send (request_p, client) == 0);
+    proto_msg_t *reply = proto_msg_recv (client);
+    assert (reply);
+    assert (proto_msg_request_id (reply) == request_id);
+    return reply;
+}
+
+static proto_msg_t *
+s_test_part (const char *file, int64_t block, const char *host, uint64_t bytes)
+{
+    proto_msg_t *part = proto_msg_new (PROTO_MSG_PART);
+    proto_msg_set_source (part, "ing-a");
+    proto_msg_set_file (part, file);
+    proto_msg_set_block (part, block);
+    uint8_t peer[PROTO_ADDR_SIZE] = {0x20, 0x01, 0x0d, 0xb8};
+    proto_pair_t pair = {.port = 25,
+                         .bytes = bytes,
+                         .packets = 2,
+                         .durations = 3,
+                         .peers_kind = PROTO_PEERS_EXACT,
+                         .peers = peer,
+                         .peers_size = sizeof peer};
+    assert (proto_addr_parse (&pair.addr, host) == 0);
+    proto_msg_pairs_append (part, &pair);
+    return part;
+}
+
+static uint16_t
+s_test_error (proto_msg_t **reply_p)
+{
+    assert (proto_msg_id (*reply_p) == PROTO_MSG_ERROR);
+    uint16_t code = proto_msg_code (*reply_p);
+    proto_msg_destroy (reply_p);
+    return code;
+}
+
+void
+shard_test (bool verbose)
+{
+    printf (" * shard: ");
+    //  Expected failures log errors: keep them off the result line unless verbose
+    if (!verbose)
+        zsys_set_logstream (NULL);
+    char dir[] = "/tmp/shard_test.XXXXXX";
+    assert (mkdtemp (dir));
+    zsock_t *broker = zsock_new (ZMQ_ROUTER);
+    assert (broker);
+    proto_msg_limit_socket (broker);
+    zsock_set_rcvtimeo (broker, 5000);
+    assert (zsock_bind (broker, "tcp://127.0.0.1:*") > 0);
+    char *broker_endpoint = zsock_last_endpoint (broker);
+    shard_config_t *config = shard_config_new ();
+    shard_config_set (config, "name", "shard-0");
+    shard_config_set (config, "endpoint", "tcp://127.0.0.1:*");
+    shard_config_set (config, "data", dir);
+    shard_config_set (config, "broker", broker_endpoint);
+    shard_config_set (config, "mapsize-mb", "64");
+    config->verbose = verbose;
+    zactor_t *actor = zactor_new (shard_actor, config);
+    char *endpoint = zstr_recv (actor);
+    assert (endpoint && *endpoint);
+
+    //  HELLO names our endpoint
+    proto_msg_t *hello = s_test_expect (broker, PROTO_MSG_HELLO);
+    assert (streq (proto_msg_role (hello), "shard") && streq (proto_msg_name (hello), "shard-0"));
+    assert (streq (proto_msg_endpoint (hello), endpoint));
+    zsock_t *client = zsock_new (ZMQ_DEALER);
+    proto_msg_limit_socket (client);
+    zsock_set_rcvtimeo (client, 5000);
+    assert (zsock_connect (client, "%s", endpoint) == 0);
+
+    //  No map yet: 503
+    //  Yesterday: within retention whatever the clock says
+    uint32_t day = proto_day_of (zclock_time () / 1000) - 1;
+    int64_t block = (int64_t)day * 86400;
+    proto_msg_t *part = s_test_part ("f1", block, "10.0.0.1", 100);
+    proto_msg_t *reply = s_test_request (client, &part);
+    assert (s_test_error (&reply) == PROTO_ERROR_UNAVAILABLE);
+
+    //  WELCOME, MAP_REQUEST, MAP: every slot ours but 10.7.0.1's (shard-1's)
+    proto_msg_t *welcome = proto_msg_reply (hello, PROTO_MSG_WELCOME);
+    proto_msg_set_epoch (welcome, 7);
+    proto_msg_send (&welcome, broker);
+    proto_msg_t *map_request = s_test_expect (broker, PROTO_MSG_MAP_REQUEST);
+    proto_msg_t *map = proto_msg_reply (map_request, PROTO_MSG_MAP);
+    proto_msg_set_epoch (map, 7);
+    uint16_t slots[PROTO_SLOT_COUNT] = {0};
+    proto_addr_t other;
+    assert (proto_addr_parse (&other, "10.7.0.1") == 0);
+    slots[proto_shard_slot (&other)] = 1;
+    proto_msg_set_slots (map, slots);
+    proto_peer_t peers[] = {{.role = "shard", .name = "shard-0", .endpoint = endpoint},
+                            {.role = "shard", .name = "shard-1", .endpoint = "tcp://x:1"},
+                            {.role = "ingestor", .name = "ing-a", .endpoint = ""}};
+    for (size_t index = 0; index < 3; index++) {
+        peers[index].spool = peers[index].state = "";
+        proto_msg_peers_append (map, &peers[index]);
+    }
+    proto_msg_send (&map, broker);
+    proto_msg_destroy (&map_request);
+    //  The map and the PART travel on different sockets: retry while 503
+    for (int attempt = 0;; attempt++) {
+        part = s_test_part ("f1", block, "10.0.0.1", 100);
+        reply = s_test_request (client, &part);
+        if (proto_msg_id (reply) == PROTO_MSG_PART_ACK)
+            break;
+        assert (s_test_error (&reply) == PROTO_ERROR_UNAVAILABLE && attempt < 50);
+        zclock_sleep (50);
+    }
+    assert (!proto_msg_duplicate (reply) && proto_msg_block (reply) == block);
+    assert (streq (proto_msg_source (reply), "ing-a") && streq (proto_msg_file (reply), "f1"));
+    proto_msg_destroy (&reply);
+    part = s_test_part ("f1", block, "10.0.0.1", 100);
+    reply = s_test_request (client, &part);
+    assert (proto_msg_id (reply) == PROTO_MSG_PART_ACK && proto_msg_duplicate (reply));
+    proto_msg_destroy (&reply);
+    //  Another shard's host: 409, for parts and host queries
+    part = s_test_part ("f2", block, "10.7.0.1", 100);
+    reply = s_test_request (client, &part);
+    assert (s_test_error (&reply) == PROTO_ERROR_WRONG_SHARD);
+    proto_msg_t *request = proto_msg_new (PROTO_MSG_HOST_REQUEST);
+    proto_msg_set_host (request, &other);
+    reply = s_test_request (client, &request);
+    assert (s_test_error (&reply) == PROTO_ERROR_WRONG_SHARD);
+
+    //  Queries
+    request = proto_msg_new (PROTO_MSG_TOP_REQUEST);
+    proto_msg_set_day (request, day);
+    proto_msg_set_op (request, PROTO_OP_SUM);
+    proto_msg_set_port (request, PROTO_PORT_ALL);
+    reply = s_test_request (client, &request);
+    assert (proto_msg_id (reply) == PROTO_MSG_TOP && proto_msg_top_count (reply) == 4);
+    proto_top_t top;
+    proto_msg_top_at (reply, 0, &top);
+    assert (top.port == 25 && top.feature == PROTO_FEATURE_BYTES && top.score == 100);
+    proto_msg_destroy (&reply);
+    proto_addr_t host;
+    assert (proto_addr_parse (&host, "10.0.0.1") == 0);
+    request = proto_msg_new (PROTO_MSG_SERIES_REQUEST);
+    proto_msg_set_host (request, &host);
+    proto_msg_set_port (request, PROTO_PORT_ALL);
+    proto_msg_set_feature (request, PROTO_FEATURE_PACKETS);
+    proto_msg_set_op (request, PROTO_OP_MAX);
+    proto_msg_set_from (request, day - 10);
+    proto_msg_set_to (request, day + 10);
+    reply = s_test_request (client, &request);
+    assert (proto_msg_id (reply) == PROTO_MSG_SERIES && proto_msg_points_count (reply) == 1);
+    proto_point_t point;
+    proto_msg_points_at (reply, 0, &point);
+    assert (point.port == 25 && point.day == day && point.score == 2);
+    proto_msg_destroy (&reply);
+    request = proto_msg_new (PROTO_MSG_ANNOTATE);
+    proto_annotation_t note = {host, "mx.example", "PTR", 10, 20};
+    proto_msg_annotations_append (request, &note);
+    reply = s_test_request (client, &request);
+    assert (proto_msg_id (reply) == PROTO_MSG_ANNOTATE_ACK && proto_msg_count (reply) == 1);
+    proto_msg_destroy (&reply);
+    request = proto_msg_new (PROTO_MSG_HOST_REQUEST);
+    proto_msg_set_host (request, &host);
+    reply = s_test_request (client, &request);
+    assert (proto_msg_id (reply) == PROTO_MSG_HOST && proto_msg_known (reply));
+    assert (proto_msg_first_seen (reply) == block && proto_msg_last_seen (reply) == block);
+    assert (proto_msg_ports_count (reply) == 1 && proto_msg_ports_at (reply, 0) == 25);
+    assert (proto_msg_annotations_count (reply) == 1);
+    proto_msg_destroy (&reply);
+    request = proto_msg_new (PROTO_MSG_DAYS_REQUEST);
+    reply = s_test_request (client, &request);
+    assert (proto_msg_days_count (reply) == 1 && proto_msg_days_at (reply, 0) == day);
+    proto_msg_destroy (&reply);
+    //  Bad arguments: 422
+    request = proto_msg_new (PROTO_MSG_SERIES_REQUEST);
+    proto_msg_set_host (request, &host);
+    proto_msg_set_from (request, day);
+    proto_msg_set_to (request, day - 1);
+    reply = s_test_request (client, &request);
+    assert (s_test_error (&reply) == PROTO_ERROR_INVALID);
+
+    //  Garbage, a wrong version, a message a shard does not serve: 400, still serving
+    const char *frames[] = {"\xc1garbage", "\x94\x02\x0b\x05\x80"};
+    size_t sizes[] = {8, 5};
+    for (size_t index = 0; index < 2; index++) {
+        zframe_t *frame = zframe_new (frames[index], sizes[index]);
+        assert (zframe_send (&frame, client, 0) == 0);
+        reply = proto_msg_recv (client);
+        assert (reply && s_test_error (&reply) == PROTO_ERROR_MALFORMED);
+    }
+    request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
+    reply = s_test_request (client, &request);
+    assert (s_test_error (&reply) == PROTO_ERROR_MALFORMED);
+    request = proto_msg_new (PROTO_MSG_DAYS_REQUEST);
+    reply = s_test_request (client, &request);
+    assert (proto_msg_id (reply) == PROTO_MSG_DAYS);
+    proto_msg_destroy (&reply);
+
+    //  Heartbeats carry the stats; ERROR 404 makes the shard say HELLO again
+    proto_msg_t *heartbeat = proto_msg_recv (broker);
+    assert (heartbeat && proto_msg_id (heartbeat) == PROTO_MSG_HEARTBEAT);
+    int64_t value = 0;
+    assert (proto_msg_stats_get (heartbeat, "parts_applied", &value) && value == 1);
+    assert (proto_msg_stats_get (heartbeat, "rows", &value) && value == 1);
+    proto_msg_t *unknown = proto_msg_reply (heartbeat, PROTO_MSG_ERROR);
+    proto_msg_set_code (unknown, PROTO_ERROR_UNKNOWN_PEER);
+    proto_msg_set_text (unknown, "who are you");
+    proto_msg_send (&unknown, broker);
+    proto_msg_destroy (&heartbeat);
+    proto_msg_destroy (&hello);
+    hello = s_test_expect (broker, PROTO_MSG_HELLO);
+    proto_msg_destroy (&hello);
+    //  A broker silent for PROTO_HEARTBEAT_LIVENESS intervals: HELLO again, from a new
+    //  DEALER (a new routing id)
+    zsock_set_rcvtimeo (broker, (PROTO_HEARTBEAT_LIVENESS + 3) * PROTO_HEARTBEAT_MSECS);
+    int64_t silent_since = zclock_mono ();
+    while (true) {
+        proto_msg_t *msg = proto_msg_recv (broker);
+        assert (msg);
+        bool is_hello = proto_msg_id (msg) == PROTO_MSG_HELLO;
+        proto_msg_destroy (&msg);
+        if (is_hello)
+            break;
+    }
+    assert (zclock_mono () - silent_since >= PROTO_HEARTBEAT_LIVENESS * PROTO_HEARTBEAT_MSECS);
+
+    zactor_destroy (&actor);
+    zsock_destroy (&client);
+    zsock_destroy (&broker);
+    zstr_free (&endpoint);
+    zstr_free (&broker_endpoint);
+    shard_config_destroy (&config);
+    const char *files[] = {"data.mdb", "lock.mdb", "shard.lock"};
+    for (size_t index = 0; index < 3; index++) {
+        char *path = zsys_sprintf ("%s/%s", dir, files[index]);
+        unlink (path);
+        zstr_free (&path);
+    }
+    assert (rmdir (dir) == 0);
+    zsys_set_logstream (stdout);
+    printf ("OK\n");
+}

@@ -1,0 +1,168 @@
+/*  shard_store.h - a shard's LMDB store: block parts in, daily profiles and top-10 out.
+
+    One store per process, on one LMDB environment in its own directory (locked against
+    a second process).  What it keeps (key layout in shard_keys.h, values in
+    shard_codec.h, top lists in shard_top.h):
+
+    - applied part ids, recorded in the transaction that applies the part: a part is
+      applied exactly once, a resent one is reported duplicate and changes nothing;
+    - open blocks: a block waits for every registered ingestor (shard_store_set_
+      ingestors) or grace_secs after its first part; meanwhile the merged values and
+      peer sets of its (host, port) pairs are kept.  When the registered ingestors are
+      just the part's source (or none), the part is final on arrival and is folded
+      directly, without writing open rows;
+    - daily rows per (day, port, host): sum, max and min of the 4 features over the
+      blocks the pair appeared in, and whether a block's peers reached the cap; rows of
+      finished days move to a compact archive (shard_store_archive);
+    - the top lists of each (day, port, feature, op), exact, maintained in the same
+      transaction as the rows;
+    - host records (first/last seen, ports, active days, annotation count) and
+      annotations (passive DNS names);
+    - counters and the schema version (a store of another version is refused).
+
+    A part that arrives after its block was finalised ("late") is applied once: its
+    sums add exactly; max only rises to the part's own values and min stays (the
+    block's other values were already folded); its peers add to the peer sum and
+    compare with max as a count of their own.  Counters saturate at UINT64_MAX rather
+    than wrap.
+
+    Every write is one transaction: a part, a block finalisation, a batch of retention
+    deletions, an annotation import.  On any failure the transaction aborts and nothing
+    of it is visible; LMDB's map being full is reported as SHARD_STORE_FULL and the
+    store stays usable.  Reads use one cached read transaction, reset after each query.
+    Times are secs since the epoch, days UTC days since 1970-01-01; `now` is passed in
+    (wall clock) so that tests control it.  Not thread-safe: one thread uses a store.
+*/
+#ifndef SHARD_STORE_H_INCLUDED
+#define SHARD_STORE_H_INCLUDED
+
+#include "proto/proto_msg.h"
+
+#define SHARD_SCHEMA_VERSION 1              //  Layout version stored in meta
+#define SHARD_MAPSIZE_DEFAULT (64ULL << 30) //  LMDB map size, bytes
+#define SHARD_RETENTION_DAYS_DEFAULT 180    //  Days kept before today
+#define SHARD_GRACE_SECS_DEFAULT 600        //  Wait for every ingestor's part
+#define SHARD_EXPIRE_BATCH 10000            //  Deletions per retention transaction
+#define SHARD_ARCHIVE_BATCH 20000           //  Rows moved per archive transaction
+
+//  Results of the methods below
+#define SHARD_STORE_OK 0
+#define SHARD_STORE_FAILED -1  //  LMDB or internal failure (logged)
+#define SHARD_STORE_INVALID -2 //  Input breaks the contract (shard_store_error says how)
+#define SHARD_STORE_FULL -3    //  The LMDB map is full: nothing was written
+
+typedef struct _shard_store_t shard_store_t;
+
+//  Open or create the store in directory path (created if missing) with a map of
+//  mapsize bytes.  NULL on failure (logged): a directory another process uses, a store
+//  of another schema version, an LMDB error.
+shard_store_t *shard_store_new (const char *path, uint64_t mapsize);
+
+//  Close; NULL-safe, nulls *self_p.
+void shard_store_destroy (shard_store_t **self_p);
+
+//  Settings (defaults above).  set_ingestors copies the names: the ingestors every
+//  block waits for (the peers of role "ingestor" of the broker's map).
+void shard_store_set_retention_days (shard_store_t *self, uint32_t retention_days);
+void shard_store_set_grace_secs (shard_store_t *self, uint32_t grace_secs);
+void shard_store_set_ingestors (shard_store_t *self, const char **names, size_t count);
+void shard_store_set_verbose (shard_store_t *self, bool verbose);
+
+//  What the last failed call found wrong (a short text, "" if none); valid until the
+//  next call.
+const char *shard_store_error (shard_store_t *self);
+
+//  Where apply_part reads pair index of its input (e.g. proto_msg_pairs_at).
+typedef void (shard_pair_at_fn) (void *pairs, size_t index, proto_pair_t *pair);
+
+typedef struct {
+    bool duplicate; //  Applied before: nothing changed
+    bool late;      //  Its block was already final (applied approximately, counted)
+    bool expired;   //  Its day is older than retention: acknowledged, nothing stored
+    bool final;     //  Its block is final after this part
+} shard_part_result_t;
+
+//  Apply one part: pair_count pairs from source's file of block, all in one
+//  transaction with its id.  Pairs must have distinct (host, port), exact peer sets
+//  sorted ascending without repeats (at most PROTO_PEERS_CAP) or a sketch of
+//  PROTO_SKETCH_REGISTERS bytes.  Returns SHARD_STORE_OK (result says how), or an
+//  error above; on error nothing was applied.
+int shard_store_apply_part (shard_store_t *self, const char *source, const char *file,
+                            int64_t block, shard_pair_at_fn *pair_at, void *pairs,
+                            size_t pair_count, int64_t now, shard_part_result_t *result);
+
+//  Finalise the open blocks every registered ingestor delivered or whose grace is over
+//  at now, one transaction each.  *finalised (may be NULL) counts them.  0 or an error.
+int shard_store_finalise_due (shard_store_t *self, int64_t now, size_t *finalised);
+
+//  Delete what is older than retention at now (days, top lists, part ids, blocks;
+//  hosts without newer traffic and without annotations), at most max_deletes
+//  deletions in one transaction; *more is true if some remain (call again).
+int shard_store_expire (shard_store_t *self, int64_t now, size_t max_deletes, bool *more);
+
+//  Move the daily rows of finished days (before yesterday at now) to the archive, where
+//  they take about a third less room (shard_days.h), at most max_moves rows in one
+//  transaction; *more is true if some remain (call again).  Answers do not change.
+int shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *more);
+
+//  Store annotations (one transaction): a (host, rrname, rrtype) seen again widens its
+//  first/last seen.  rrname 1..256 bytes, rrtype 1..16.  *stored counts them.
+typedef void (shard_annotation_at_fn) (void *annotations, size_t index,
+                                       proto_annotation_t *annotation);
+int shard_store_annotate (shard_store_t *self, shard_annotation_at_fn *annotation_at,
+                          void *annotations, size_t count, size_t *stored);
+
+//  Queries.  Each calls back once per result (arguments valid during the call only)
+//  and returns 0, SHARD_STORE_INVALID for a bad argument, or SHARD_STORE_FAILED.
+
+//  Top lists of day for op, for port or PROTO_PORT_ALL (every port with data), per
+//  (port, feature) at most 10 entries best first, ports ascending then features.
+typedef void (shard_top_fn) (void *arg, const proto_top_t *entry);
+int shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port,
+                     shard_top_fn *top_fn, void *arg);
+
+//  Daily scores of host for feature and op on port (or PROTO_PORT_ALL: each port seen
+//  on), days from..to inclusive, ascending by port then day; days without traffic left out.
+typedef void (shard_point_fn) (void *arg, const proto_point_t *point);
+int shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t port,
+                        uint8_t feature, uint8_t op, uint32_t from, uint32_t to,
+                        shard_point_fn *point_fn, void *arg);
+
+//  What is known of a host: calls port_fn per port (ascending) and note_fn per
+//  annotation.  info->known is false for a host without traffic.
+typedef struct {
+    bool known;           //  Traffic seen (within retention)
+    int64_t first_seen;   //  Earliest block, 0 if unknown
+    int64_t last_seen;    //  Latest block, 0 if unknown
+    uint64_t annotations; //  Annotations stored
+} shard_host_info_t;
+typedef void (shard_port_fn) (void *arg, uint16_t port);
+typedef void (shard_note_fn) (void *arg, const proto_annotation_t *annotation);
+int shard_store_host (shard_store_t *self, const proto_addr_t *host, shard_host_info_t *info,
+                      shard_port_fn *port_fn, shard_note_fn *note_fn, void *arg);
+
+//  Days with data, ascending.
+typedef void (shard_day_fn) (void *arg, uint32_t day);
+int shard_store_days (shard_store_t *self, shard_day_fn *day_fn, void *arg);
+
+//  Status figures (PROTOCOL.md "Status stats keys").
+typedef struct {
+    uint64_t hosts;         //  Host records
+    uint64_t rows;          //  Daily rows
+    uint64_t lmdb_bytes;    //  Bytes of the LMDB file in use (pages up to the last)
+    uint64_t map_bytes;     //  LMDB map size
+    uint64_t rows_bytes;    //  Bytes of the pages of the daily rows (days and archive)
+    uint64_t archived_rows; //  Daily rows in the archive
+    uint64_t parts_applied; //  Parts applied (not counting duplicates)
+    uint64_t late_parts;    //  Of which late
+    uint64_t old_parts;     //  Parts acknowledged but older than retention
+    uint64_t last_block;    //  Latest block applied, secs
+    uint64_t open_blocks;   //  Blocks waiting for parts
+    uint64_t top_rebuilds;  //  Top lists rebuilt by a scan since the store opened
+} shard_store_stats_t;
+int shard_store_stats (shard_store_t *self, shard_store_stats_t *stats);
+
+//  Selftest
+void shard_store_test (bool verbose);
+
+#endif
