@@ -1,0 +1,394 @@
+/*  broker_cli_status.c - `portevo status`: the cluster as the broker sees it.
+
+    Asks the broker for STATUS and prints its shards and ingestors as a table, or with
+    --json as one JSON document (the body `GET /api/status` will serve).  Its shape:
+
+        {"broker": "tcp://127.0.0.1:5570",       the endpoint asked
+         "epoch": 5,                             the map's epoch
+         "slots": 1024,                          slots in the map (PROTO_SLOT_COUNT)
+         "shards": [                             in slot-map index order
+           {"name": "shard-0", "state": "up",    "up", "down" or "unknown" (not seen
+                                                 since the broker started)
+            "endpoint": "tcp://127.0.0.1:5571", "slots": 512,
+            "age_msecs": 230,                    since the last heartbeat; null if unknown
+            "hosts": 1234, "rows": 5678, "lmdb_bytes": 1048576, "map_bytes": 68719476736,
+            "parts_applied": 42, "open_blocks": 1,
+            "last_block": "2026-11-20T10:05:00Z",
+            "stats": {"hosts": 1234, ...}}],     every stat as the shard reported it
+         "ingestors": [                          in registration order
+           {"name": "router1", "state": "up", "spool": "/var/cache/nfdump/router1",
+            "age_msecs": 120, "files_done": 12, "files_pending": 0, "files_failed": 0,
+            "flows_per_sec": 35000, "lag_secs": 40,
+            "last_block": "2026-11-20T10:05:00Z",
+            "stats": {...}}]}
+
+    A documented stat the peer did not report is null; last_block is null when absent
+    or 0.  Exit codes: 0 when the broker answered, 1 when it did not (within --timeout),
+    2 for a usage error.
+*/
+#include "broker/broker_cli.h"
+
+#include "proto/proto_json.h"
+
+//  Documented stats (PROTOCOL.md "Status stats keys"), in output order, last_block apart.
+static const char *s_shard_stats[] = {"hosts",         "rows",        "lmdb_bytes", "map_bytes",
+                                      "parts_applied", "open_blocks", NULL};
+static const char *s_ingestor_stats[] = {"files_done",    "files_pending", "files_failed",
+                                         "flows_per_sec", "lag_secs",      NULL};
+
+//  --------------------------------------------------------------------------
+//  A peer's stat by name: true with *value set, false if it did not report it.
+
+static bool
+s_stat (const proto_peer_t *peer, const char *key, int64_t *value)
+{
+    for (size_t index = 0; index < peer->stat_count; index++)
+        if (streq (peer->stat_keys[index], key)) {
+            *value = peer->stat_values[index];
+            return true;
+        }
+    return false;
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_json_peer (proto_json_t *json, const proto_peer_t *peer, bool is_shard)
+{
+    proto_json_object_open (json);
+    proto_json_key_string (json, "name", peer->name);
+    proto_json_key_string (json, "state", peer->state);
+    if (is_shard) {
+        proto_json_key_string (json, "endpoint", peer->endpoint);
+        proto_json_key_uint (json, "slots", peer->slots);
+    }
+    else
+        proto_json_key_string (json, "spool", peer->spool);
+    proto_json_key (json, "age_msecs");
+    if (streq (peer->state, BROKER_REGISTRY_UNKNOWN))
+        proto_json_null (json);
+    else
+        proto_json_uint (json, peer->age_msecs);
+    int64_t value;
+    for (const char **key = is_shard ? s_shard_stats : s_ingestor_stats; *key; key++) {
+        proto_json_key (json, *key);
+        if (s_stat (peer, *key, &value))
+            proto_json_int (json, value);
+        else
+            proto_json_null (json);
+    }
+    char time_text[32];
+    proto_json_key (json, "last_block");
+    if (s_stat (peer, "last_block", &value) && value > 0)
+        proto_json_string (json, proto_time_format (value, time_text));
+    else
+        proto_json_null (json);
+    proto_json_key (json, "stats");
+    proto_json_object_open (json);
+    for (size_t index = 0; index < peer->stat_count; index++)
+        proto_json_key_int (json, peer->stat_keys[index], peer->stat_values[index]);
+    proto_json_object_close (json);
+    proto_json_object_close (json);
+}
+
+//  --------------------------------------------------------------------------
+//  The status as JSON (shape at the top of this file): a new string the caller frees.
+
+static char *
+s_status_json (proto_msg_t *status, const char *broker)
+{
+    proto_json_t *json = proto_json_new ();
+    proto_json_object_open (json);
+    proto_json_key_string (json, "broker", broker);
+    proto_json_key_uint (json, "epoch", proto_msg_epoch (status));
+    proto_json_key_uint (json, "slots", PROTO_SLOT_COUNT);
+    for (int pass = 0; pass < 2; pass++) {
+        bool shards = pass == 0;
+        proto_json_key (json, shards ? "shards" : "ingestors");
+        proto_json_array_open (json);
+        for (size_t index = 0; index < proto_msg_peers_count (status); index++) {
+            proto_peer_t peer;
+            proto_msg_peers_at (status, index, &peer);
+            if (streq (peer.role, "shard") == shards)
+                s_json_peer (json, &peer, shards);
+        }
+        proto_json_array_close (json);
+    }
+    proto_json_object_close (json);
+    char *text = proto_json_take (json);
+    proto_json_destroy (&json);
+    return text;
+}
+
+//  --------------------------------------------------------------------------
+//  Human forms of a stat into buffer (at least 32 bytes): "-" when not reported.
+
+static const char *
+s_text_number (const proto_peer_t *peer, const char *key, char *buffer)
+{
+    int64_t value;
+    if (!s_stat (peer, key, &value))
+        return "-";
+    snprintf (buffer, 32, "%" PRId64, value);
+    return buffer;
+}
+
+static const char *
+s_text_bytes (const proto_peer_t *peer, const char *key, char *buffer)
+{
+    int64_t value;
+    if (!s_stat (peer, key, &value))
+        return "-";
+    const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    double size = (double)value;
+    size_t unit = 0;
+    while (size >= 1024 && unit + 1 < sizeof units / sizeof units[0]) {
+        size /= 1024;
+        unit++;
+    }
+    snprintf (buffer, 32, unit ? "%.1f %s" : "%.0f %s", size, units[unit]);
+    return buffer;
+}
+
+static const char *
+s_text_secs (int64_t secs, char *buffer)
+{
+    if (secs < 120)
+        snprintf (buffer, 32, "%" PRId64 "s", secs);
+    else if (secs < 7200)
+        snprintf (buffer, 32, "%" PRId64 "m", secs / 60);
+    else if (secs < 172800)
+        snprintf (buffer, 32, "%" PRId64 "h", secs / 3600);
+    else
+        snprintf (buffer, 32, "%" PRId64 "d", secs / 86400);
+    return buffer;
+}
+
+static const char *
+s_text_block (const proto_peer_t *peer, char *buffer)
+{
+    int64_t value;
+    if (!s_stat (peer, "last_block", &value) || value <= 0)
+        return "-";
+    proto_time_format (value, buffer);
+    buffer[16] = 0; //  YYYY-MM-DDThh:mm
+    buffer[10] = ' ';
+    return buffer;
+}
+
+static const char *
+s_text_age (const proto_peer_t *peer, char *buffer)
+{
+    if (streq (peer->state, BROKER_REGISTRY_UNKNOWN))
+        return "never";
+    if (peer->age_msecs < 10000) {
+        snprintf (buffer, 32, "%.1fs ago", (double)peer->age_msecs / 1000);
+        return buffer;
+    }
+    s_text_secs ((int64_t)(peer->age_msecs / 1000), buffer);
+    strcat (buffer, " ago");
+    return buffer;
+}
+
+//  --------------------------------------------------------------------------
+//  Text from the network, made safe for a terminal: control bytes become '?'.  Returns
+//  buffer (PROTO_PATH_MAX + 1 bytes).
+
+static const char *
+s_text_clean (const char *text, char *buffer)
+{
+    if (*text == 0)
+        return "-";
+    size_t index = 0;
+    for (; text[index] && index < PROTO_PATH_MAX; index++)
+        buffer[index] =
+            (unsigned char)text[index] < 0x20 || text[index] == 0x7f ? '?' : text[index];
+    buffer[index] = 0;
+    return buffer;
+}
+
+//  --------------------------------------------------------------------------
+//  The status as two tables.
+
+static void
+s_status_print (proto_msg_t *status, const char *broker, FILE *out)
+{
+    size_t count = proto_msg_peers_count (status);
+    int name_width = 8, where_width = 8;
+    size_t shards = 0, shards_up = 0, ingestors = 0, ingestors_up = 0;
+    for (size_t index = 0; index < count; index++) {
+        proto_peer_t peer;
+        proto_msg_peers_at (status, index, &peer);
+        bool is_shard = streq (peer.role, "shard");
+        const char *where = is_shard ? peer.endpoint : peer.spool;
+        name_width = MAX (name_width, (int)strlen (peer.name));
+        where_width = MAX (where_width, (int)strlen (where));
+        shards += is_shard;
+        ingestors += !is_shard;
+        shards_up += is_shard && streq (peer.state, BROKER_REGISTRY_UP);
+        ingestors_up += !is_shard && streq (peer.state, BROKER_REGISTRY_UP);
+    }
+    fprintf (out, "broker %s, map epoch %" PRIu64 ", %zu/%zu shards up, %zu/%zu ingestors up\n",
+             broker, proto_msg_epoch (status), shards_up, shards, ingestors_up, ingestors);
+    char a[32], b[32], c[32], d[32], e[32], f[32], g[32], where[PROTO_PATH_MAX + 1];
+    fprintf (out, "\n%-*s  %-7s  %-*s  %5s  %10s  %10s  %-16s  %s\n", name_width, "SHARD", "STATE",
+             where_width, "ENDPOINT", "SLOTS", "HOSTS", "LMDB", "LAST BLOCK", "HEARD");
+    for (size_t index = 0; index < count; index++) {
+        proto_peer_t peer;
+        proto_msg_peers_at (status, index, &peer);
+        if (streq (peer.role, "shard"))
+            fprintf (out, "%-*s  %-7s  %-*s  %5u  %10s  %10s  %-16s  %s\n", name_width, peer.name,
+                     peer.state, where_width, s_text_clean (peer.endpoint, where), peer.slots,
+                     s_text_number (&peer, "hosts", a), s_text_bytes (&peer, "lmdb_bytes", b),
+                     s_text_block (&peer, c), s_text_age (&peer, d));
+    }
+    if (ingestors == 0) {
+        fprintf (out, "\nno ingestor has registered yet\n");
+        return;
+    }
+    fprintf (out, "\n%-*s  %-7s  %-*s  %8s  %8s  %6s  %8s  %5s  %-16s  %s\n", name_width,
+             "INGESTOR", "STATE", where_width, "SPOOL", "DONE", "PENDING", "FAILED", "FLOWS/S",
+             "LAG", "LAST BLOCK", "HEARD");
+    for (size_t index = 0; index < count; index++) {
+        proto_peer_t peer;
+        proto_msg_peers_at (status, index, &peer);
+        if (streq (peer.role, "shard"))
+            continue;
+        int64_t lag;
+        fprintf (out, "%-*s  %-7s  %-*s  %8s  %8s  %6s  %8s  %5s  %-16s  %s\n", name_width,
+                 peer.name, peer.state, where_width, s_text_clean (peer.spool, where),
+                 s_text_number (&peer, "files_done", a), s_text_number (&peer, "files_pending", b),
+                 s_text_number (&peer, "files_failed", c),
+                 s_text_number (&peer, "flows_per_sec", d),
+                 s_stat (&peer, "lag_secs", &lag) ? s_text_secs (lag, e) : "-",
+                 s_text_block (&peer, f), s_text_age (&peer, g));
+    }
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: portevo status [--json] [--broker EP | --config FILE] [--timeout MSECS]\n"
+             "Shows the shards and ingestors the broker knows: state, slots, hosts,\n"
+             "store size and last block of each shard; files, flows/s and lag of each\n"
+             "ingestor.\n"
+             "  --json            one JSON document instead of tables\n" BROKER_CLI_COMMON_USAGE);
+}
+
+//  --------------------------------------------------------------------------
+int
+broker_cli_status (int argc, char *argv[])
+{
+    assert (argv);
+    const char *command = argv[0];
+    broker_cli_common_t common;
+    broker_cli_common_init (&common);
+    bool json = false;
+    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            BROKER_CLI_COMMON_OPTIONS,
+                                            {NULL, 0, NULL, 0}};
+    int option;
+    while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
+        if (option == 'j')
+            json = true;
+        else if (option == 'h') {
+            s_usage (stdout);
+            return 0;
+        }
+        else if (broker_cli_common_option (&common, command, option, optarg)) {
+            s_usage (stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "%s: unexpected argument '%s'\n", command, argv[optind]);
+        s_usage (stderr);
+        return 2;
+    }
+    char *broker = broker_cli_broker_endpoint (&common, command);
+    if (!broker)
+        return 1;
+    proto_msg_t *request = proto_msg_new (PROTO_MSG_STATUS_REQUEST);
+    proto_msg_set_request_id (request, (uint64_t)zclock_time ());
+    proto_msg_t *reply = broker_cli_request (broker, &request, common.timeout_msecs, command);
+    int rc = 1;
+    if (!reply)
+        fprintf (stderr, "%s: is the broker running? (`portevo up` starts a local cluster)\n",
+                 command);
+    else if (proto_msg_id (reply) != PROTO_MSG_STATUS)
+        fprintf (stderr, "%s: the broker at %s answered %s %u: %s\n", command, broker,
+                 proto_msg_id_name (proto_msg_id (reply)), proto_msg_code (reply),
+                 proto_msg_text (reply));
+    else if (json) {
+        char *text = s_status_json (reply, broker);
+        printf ("%s\n", text);
+        free (text);
+        rc = 0;
+    }
+    else {
+        s_status_print (reply, broker, stdout);
+        rc = 0;
+    }
+    proto_msg_destroy (&reply);
+    zstr_free (&broker);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+void
+broker_cli_status_test (bool verbose)
+{
+    (void)verbose;
+    printf (" * broker_cli_status: ");
+    proto_msg_t *status = proto_msg_new (PROTO_MSG_STATUS);
+    proto_msg_set_epoch (status, 5);
+    proto_peer_t shard = {.role = "shard",
+                          .name = "shard-0",
+                          .endpoint = "tcp://127.0.0.1:5571",
+                          .spool = "",
+                          .state = "up",
+                          .slots = 1024,
+                          .age_msecs = 230,
+                          .stat_count = 2,
+                          .stat_keys = {"hosts", "last_block"},
+                          .stat_values = {1234, 1763633100}};
+    proto_msg_peers_append (status, &shard);
+    proto_peer_t ingestor = {.role = "ingestor",
+                             .name = "router1",
+                             .endpoint = "",
+                             .spool = "/spool/\"r1\"\x1b[2J",
+                             .state = "unknown"};
+    proto_msg_peers_append (status, &ingestor);
+    char *text = s_status_json (status, "tcp://127.0.0.1:5570");
+    const char *expected =
+        "{\"broker\":\"tcp://127.0.0.1:5570\",\"epoch\":5,\"slots\":1024,\"shards\":[{\"name\":"
+        "\"shard-0\",\"state\":\"up\",\"endpoint\":\"tcp://127.0.0.1:5571\",\"slots\":1024,"
+        "\"age_msecs\":230,\"hosts\":1234,\"rows\":null,\"lmdb_bytes\":null,\"map_bytes\":null,"
+        "\"parts_applied\":null,\"open_blocks\":null,\"last_block\":\"2025-11-20T10:05:00Z\","
+        "\"stats\":{\"hosts\":1234,\"last_block\":1763633100}}],\"ingestors\":[{\"name\":"
+        "\"router1\",\"state\":\"unknown\",\"spool\":\"/spool/"
+        "\\\"r1\\\"\\u001b[2J\",\"age_msecs\":null,"
+        "\"files_done\":null,\"files_pending\":null,\"files_failed\":null,\"flows_per_sec\":null,"
+        "\"lag_secs\":null,\"last_block\":null,\"stats\":{}}]}";
+    if (!streq (text, expected))
+        printf ("\n%s\n", text);
+    assert (streq (text, expected));
+    free (text);
+
+    char *table = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&table, &size);
+    assert (out);
+    s_status_print (status, "tcp://127.0.0.1:5570", out);
+    fclose (out);
+    if (verbose)
+        printf ("\n%s", table);
+    assert (strstr (table, "map epoch 5, 1/1 shards up, 0/1 ingestors up"));
+    assert (strstr (table, "2025-11-20 10:05  0.2s ago"));
+    assert (strstr (table, "router1   unknown  /spool/\"r1\"?[2J"));
+    free (table);
+    proto_msg_destroy (&status);
+    printf ("OK\n");
+}

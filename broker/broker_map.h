@@ -1,0 +1,82 @@
+/*  broker_map.h - the slot -> shard map and the registered peer names, persisted.
+
+    The broker owns the cluster's one map: PROTO_SLOT_COUNT slots, each owned by one shard
+    (an index into the shard names), the endpoint each shard registered last, and the
+    names of every ingestor that ever registered (a shard waits for each of them before a
+    block is final, PROTOCOL.md "Blocks").  The epoch counts changes: it goes up whenever
+    the slots, a shard's endpoint or the ingestor list change, so that a peer that sees a
+    new epoch in a HEARTBEAT_ACK fetches the MAP again.
+
+    On first start slot s goes to shard s mod N.  The map lives in DATA/broker.map, a
+    zconfig file replaced atomically (temporary file, fsync, rename, fsync of the
+    directory); from then on the persisted map wins over the command line, because hosts
+    never move.  Names are 1 to PROTO_NAME_MAX characters of [A-Za-z0-9._-] (they name
+    files and config entries); endpoints and spools are stored percent-encoded.
+
+    A change that cannot be persisted is undone, so memory and disk never disagree.
+*/
+#ifndef BROKER_MAP_H_INCLUDED
+#define BROKER_MAP_H_INCLUDED
+
+#include "proto/proto_msg.h"
+
+#define BROKER_MAP_FILE "broker.map"           //  File name inside the data directory
+#define BROKER_MAP_VERSION 1                   //  Format version of that file
+#define BROKER_MAP_SHARDS_MAX PROTO_SLOT_COUNT //  More shards than slots makes no sense
+
+typedef struct _broker_map_t broker_map_t;
+
+//  Open the map persisted in data (a directory, created if missing).  If there is none,
+//  create it from shards (comma-separated names: slot s -> shard s mod N, epoch 1) and
+//  persist it.  If there is one and shards (may be NULL) names other shards, warn: the
+//  persisted map wins.  NULL on failure (logged): no map and no names, invalid names,
+//  an unreadable or invalid file, or a failed write.
+broker_map_t *broker_map_new (const char *data, const char *shards);
+
+//  Load the map persisted in data without creating anything.  NULL if there is none, or
+//  if it is invalid (then logged).  For `portevo up`, which reads what a broker persisted.
+broker_map_t *broker_map_load (const char *data);
+
+//  Destroy; NULL-safe, nulls *self_p.
+void broker_map_destroy (broker_map_t **self_p);
+
+//  The epoch: 1 for a new map, +1 for every change.
+uint64_t broker_map_epoch (broker_map_t *self);
+
+//  The shard index of every slot (PROTO_SLOT_COUNT entries, borrowed while self lives).
+const uint16_t *broker_map_slots (broker_map_t *self);
+
+//  Shards: count, name and endpoint ("" until registered) by index (borrowed until the
+//  next change), index by name (-1 if not a shard), slots owned by a shard.
+size_t broker_map_shard_count (broker_map_t *self);
+const char *broker_map_shard_name (broker_map_t *self, size_t index);
+const char *broker_map_shard_endpoint (broker_map_t *self, size_t index);
+int broker_map_shard_index (broker_map_t *self, const char *name);
+uint32_t broker_map_shard_slots (broker_map_t *self, size_t index);
+
+//  The shard names joined by commas (caller frees).
+char *broker_map_shard_names (broker_map_t *self);
+
+//  Record a shard's endpoint.  A new value bumps the epoch and is persisted.  0 ok (also
+//  when unchanged), -1 if it could not be persisted (logged; nothing changed).
+int broker_map_set_shard_endpoint (broker_map_t *self, size_t index, const char *endpoint);
+
+//  Ingestors, in registration order: count, name and spool by index (borrowed until the
+//  next change), index by name (-1 if unknown).
+size_t broker_map_ingestor_count (broker_map_t *self);
+const char *broker_map_ingestor_name (broker_map_t *self, size_t index);
+const char *broker_map_ingestor_spool (broker_map_t *self, size_t index);
+int broker_map_ingestor_index (broker_map_t *self, const char *name);
+
+//  Record an ingestor and its spool.  A new name bumps the epoch; a new spool for a known
+//  name is persisted without a bump (finality depends on names only).  0 ok, -1 if it
+//  could not be persisted (logged; nothing changed).
+int broker_map_add_ingestor (broker_map_t *self, const char *name, const char *spool);
+
+//  True if name is 1..PROTO_NAME_MAX characters of [A-Za-z0-9._-].
+bool broker_map_name_valid (const char *name);
+
+//  Selftest
+void broker_map_test (bool verbose);
+
+#endif
