@@ -1,0 +1,122 @@
+// overview.js - the main page (paper section IV): for the selected day and operation, one
+// large row per monitored port with its assumed service, holding four nested top-10
+// tables (bytes, packets, durations, peers) of IP, score and annotation badge.
+
+import { getJSON, missingShards } from './api.js';
+import { h, fill, byId } from './dom.js';
+import { badge } from './annotations.js';
+import {
+  FEATURES, OPS, OP_TEXT, PEERS_CAP, DAY_RE, service, formatCell, exact
+} from './format.js';
+import { stateToSearch, graphState } from './state.js';
+
+let days = []; // ascending, from /api/days
+
+export async function renderOverview (state, ctx) {
+  const op = state.op;
+  const [daysAnswer] = await Promise.all([getJSON('days')]);
+  if (!ctx.isCurrent()) return;
+  days = Array.isArray(daysAnswer.days) ? daysAnswer.days.map(String).sort() : [];
+  ctx.learnPorts([]);
+
+  const date = state.date || days[days.length - 1] || '';
+  setControls(date, op);
+  byId('ov-date').textContent = date ? `Top 10 of ${date}` : 'Overview';
+  byId('ov-op').textContent = OPS.includes(op)
+    ? `Operation: ${op} (${OP_TEXT[op]}) · times and days in UTC`
+    : `Operation: ${op}`;
+  const body = byId('ov-body');
+
+  if (!date) {
+    fill(body, h('div', { class: 'empty' },
+      h('h2', {}, 'No data yet'),
+      h('p', {}, 'The cluster has not stored any day: no 5-minute block has been ingested yet. ' +
+        'Days appear here as soon as the ingestors deliver the first nfcapd files.')));
+    return;
+  }
+
+  const top = await getJSON('top', { date, op });
+  if (!ctx.isCurrent()) return;
+  ctx.showMissing(missingShards(top));
+  const ports = Array.isArray(top.ports) ? top.ports : [];
+  ctx.learnPorts(ports.map(p => p.port));
+  const withData = ports.filter(p => FEATURES.some(f => (p.features?.[f] || []).length > 0));
+
+  if (withData.length === 0) {
+    fill(body, emptyDay(date, ctx));
+    return;
+  }
+  fill(body, ...withData.map(p => portRow(p, op, ctx)));
+}
+
+function setControls (date, op) {
+  const input = byId('ov-date-input');
+  input.value = DAY_RE.test(date) ? date : '';
+  if (days.length) {
+    input.min = days[0];
+    input.max = days[days.length - 1];
+  }
+  const sel = byId('ov-op-select');
+  sel.value = OPS.includes(op) ? op : 'sum';
+  const i = days.indexOf(date);
+  const prev = i === -1 ? [...days].reverse().find(d => d < date) : days[i - 1];
+  const next = i === -1 ? days.find(d => d > date) : days[i + 1];
+  byId('ov-prev').disabled = !prev;
+  byId('ov-prev').dataset.day = prev || '';
+  byId('ov-next').disabled = !next;
+  byId('ov-next').dataset.day = next || '';
+}
+
+function emptyDay (date, ctx) {
+  const box = h('div', { class: 'empty', id: 'ov-empty' },
+    h('h2', {}, `No data for ${date}`),
+    h('p', {}, days.includes(date)
+      ? 'No host of the monitored network sent traffic to a monitored port on that day.'
+      : 'The cluster holds no flows of that day (it is outside the stored days, or nothing was ingested for it).'));
+  if (days.length) {
+    const latest = days.slice(-7).reverse();
+    box.append(h('p', {}, `Days with data: ${days[0]} to ${days[days.length - 1]} (${days.length} day${days.length === 1 ? '' : 's'}). Latest: `,
+      latest.map((d, i) => [i ? ', ' : '', ctx.link({ view: 'overview', date: d, op: 'sum' }, d)])));
+  }
+  return box;
+}
+
+function portRow (p, op, ctx) {
+  const svc = service(p.port, p.service);
+  return h('section', { class: 'port-row', dataset: { port: String(p.port) } },
+    h('h2', { class: 'port-head' },
+      h('span', { class: 'port-num' }, `Port ${p.port}`),
+      svc ? h('span', { class: 'port-svc' }, svc) : null),
+    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, ctx))));
+}
+
+function featureTable (port, feature, entries, op, ctx) {
+  const rows = entries.length
+    ? entries.map((e, i) => {
+      const ip = String(e.ip);
+      const score = Number(e.score);
+      const capped = feature === 'peers' && op !== 'sum' && score >= PEERS_CAP;
+      const scoreCell = h('td', { class: 'score', title: exact(feature, score) +
+          (capped ? ` — reached the ${PEERS_CAP}-peer cap of a 5-minute block (above it: an estimate)` : '') },
+      formatCell(feature, score), capped ? h('span', { class: 'cap' }, ' ≥cap') : null);
+      return h('tr', {},
+        h('td', { class: 'rank' }, String(i + 1)),
+        h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
+        scoreCell,
+        h('td', { class: 'annot' }, badge(ip, e.annotations)));
+    })
+    : [h('tr', { class: 'none' }, h('td', { colspan: '4' }, 'no traffic'))];
+  return h('table', { class: 'top', dataset: { feature } },
+    h('thead', {}, h('tr', {},
+      h('th', { class: 'rank' }, '#'),
+      h('th', {}, feature),
+      h('th', {}, 'score'),
+      h('th', { title: 'annotations (passive DNS); hover a red badge to list them' }, '@'))),
+    h('tbody', {}, rows));
+}
+
+export function overviewDays () {
+  return days;
+}
+
+export { stateToSearch };

@@ -1,0 +1,43 @@
+// state.js - the page state lives in the URL (deep links; back and forward work).
+//
+//   ?date=2026-11-20&op=sum                      overview (no date: the latest day)
+//   ?host=10.1.2.3&port=25&feature=bytes&op=sum  Port Evolution graph (port: N or all)
+//
+// Values are kept as given: the gateway validates them and its error is shown.
+
+export function parseState (search) {
+  const q = new URLSearchParams(search);
+  if (q.has('host')) {
+    return {
+      view: 'graph',
+      host: q.get('host').trim(),
+      port: (q.get('port') || 'all').trim().toLowerCase() === 'all' ? 'all' : q.get('port').trim(),
+      feature: q.get('feature') || 'bytes',
+      op: q.get('op') || 'sum',
+      from: q.get('from') || '',
+      to: q.get('to') || ''
+    };
+  }
+  return { view: 'overview', date: q.get('date') || '', op: q.get('op') || 'sum' };
+}
+
+export function stateToSearch (state) {
+  const q = new URLSearchParams();
+  if (state.view === 'graph') {
+    q.set('host', state.host);
+    q.set('port', state.port || 'all');
+    q.set('feature', state.feature || 'bytes');
+    q.set('op', state.op || 'sum');
+    if (state.from) q.set('from', state.from);
+    if (state.to) q.set('to', state.to);
+  } else {
+    if (state.date) q.set('date', state.date);
+    if (state.op && state.op !== 'sum') q.set('op', state.op);
+  }
+  const s = q.toString();
+  return s ? `?${s}` : location.pathname;
+}
+
+export function graphState (host, port, feature, op) {
+  return { view: 'graph', host, port: String(port), feature, op };
+}
