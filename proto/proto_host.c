@@ -147,8 +147,10 @@ proto_day_format (uint32_t day, char *buffer)
     assert (buffer);
     time_t seconds = (time_t) day * 86400;
     struct tm utc;
-    gmtime_r (&seconds, &utc);
-    strftime (buffer, 11, "%Y-%m-%d", &utc);
+    if (!gmtime_r (&seconds, &utc) || utc.tm_year > 9999 - 1900)
+        snprintf (buffer, 11, "9999-12-31");  //  Beyond what the format can say
+    else
+        strftime (buffer, 11, "%Y-%m-%d", &utc);
     return buffer;
 }
 
@@ -159,8 +161,10 @@ proto_time_format (int64_t time, char *buffer)
     assert (buffer);
     time_t seconds = (time_t) time;
     struct tm utc;
-    gmtime_r (&seconds, &utc);
-    strftime (buffer, 21, "%Y-%m-%dT%H:%M:%SZ", &utc);
+    if (time < 0 || !gmtime_r (&seconds, &utc) || utc.tm_year > 9999 - 1900)
+        snprintf (buffer, 21, "%s", time < 0 ? "1970-01-01T00:00:00Z" : "9999-12-31T23:59:59Z");
+    else
+        strftime (buffer, 21, "%Y-%m-%dT%H:%M:%SZ", &utc);
     return buffer;
 }
 
@@ -271,6 +275,10 @@ proto_host_test (bool verbose)
     for (size_t index = 0; index < sizeof bad_days / sizeof bad_days[0]; index++)
         assert (proto_day_parse (bad_days[index], &day) == -1);
     assert (strcmp (proto_time_format (1764236100, time_text), "2025-11-27T09:35:00Z") == 0);
+    //  Out of the format's range: clamped, never a buffer overflow
+    assert (strcmp (proto_day_format (UINT32_MAX, day_text), "9999-12-31") == 0);
+    assert (strcmp (proto_time_format (INT64_MAX, time_text), "9999-12-31T23:59:59Z") == 0);
+    assert (strcmp (proto_time_format (-1, time_text), "1970-01-01T00:00:00Z") == 0);
     assert (strcmp (proto_port_service (25), "SMTP") == 0);
     assert (strcmp (proto_port_service (9050), "Tor") == 0);
     assert (strcmp (proto_port_service (443), "") == 0);

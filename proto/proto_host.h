@@ -71,7 +71,7 @@ int proto_op_lookup (const char *name);
 //  Days are UTC calendar days counted from 1970-01-01 (day 0); times are secs since the
 //  epoch.  The day of a time; "YYYY-MM-DD" of a day into buffer (>= 11 bytes); ISO 8601
 //  UTC "YYYY-MM-DDThh:mm:ssZ" of a time into buffer (>= 21 bytes); parse "YYYY-MM-DD"
-//  (0 ok, -1 if not a valid date from 1970 to 9999).
+//  (0 ok, -1 if not a valid date from 1970 to 9999).  Formatting clamps to 1970..9999.
 uint32_t proto_day_of (int64_t time);
 char *proto_day_format (uint32_t day, char *buffer);
 char *proto_time_format (int64_t time, char *buffer);

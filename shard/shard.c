@@ -29,6 +29,7 @@ struct _shard_t {
     uint64_t map_epoch;           //  Its epoch
     int shard_index;              //  Our index in it, -1 if absent
     bool owned[PROTO_SLOT_COUNT]; //  Slots that are ours
+    zhash_t *ingestors;           //  Ingestor names of the map (values unused)
     int64_t map_requested;        //  Mono msecs of the last MAP_REQUEST, 0 none
     size_t unanswered;            //  Heartbeats sent since the broker last spoke
     int64_t heartbeat_sent;       //  Mono msecs of the last heartbeat
@@ -36,6 +37,8 @@ struct _shard_t {
     bool maintenance_running;     //  A retention or archive batch is scheduled
     bool finalise_failing;        //  Finalisation failed last time (logged once)
 };
+
+static void s_request_map (shard_t *self);
 
 //  --------------------------------------------------------------------------
 //  Reply ERROR code with a formatted text to request.
@@ -123,6 +126,16 @@ s_on_part (shard_t *self, proto_msg_t *request)
         }
     }
     const char *source = proto_msg_source (request);
+    //  A source our map does not list yet (the broker registered it after our last MAP)
+    //  must not be taken for a block's only exporter: that would finalise the block
+    //  before the other exporters' parts.  Refresh the map; the ingestor retries.
+    if (!zhash_lookup (self->ingestors, source)) {
+        s_request_map (self);
+        s_error (self, request, PROTO_ERROR_UNAVAILABLE,
+                 "source %s is not in shard %s's map (epoch %llu) yet: retry", source,
+                 self->name, (unsigned long long)self->map_epoch);
+        return;
+    }
     const char *file = proto_msg_file (request);
     int64_t block = proto_msg_block (request);
     int64_t start = zclock_usecs ();
@@ -341,17 +354,25 @@ s_connect_broker (shard_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  Ask the broker for the map, at most once per heartbeat interval.
+
 static void
-s_check_epoch (shard_t *self, uint64_t epoch)
+s_request_map (shard_t *self)
 {
-    if (self->have_map && epoch == self->map_epoch)
-        return;
     int64_t now = zclock_mono ();
     if (self->map_requested && now - self->map_requested < PROTO_HEARTBEAT_MSECS)
         return;
     self->map_requested = now;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
     s_send_broker (self, &request);
+}
+
+static void
+s_check_epoch (shard_t *self, uint64_t epoch)
+{
+    if (self->have_map && epoch == self->map_epoch)
+        return;
+    s_request_map (self);
 }
 
 //  --------------------------------------------------------------------------
@@ -378,6 +399,10 @@ s_apply_map (shard_t *self, proto_msg_t *map)
         else if (streq (entry.role, "ingestor"))
             ingestors[ingestor_count++] = entry.name;
     }
+    zhash_destroy (&self->ingestors);
+    self->ingestors = zhash_new ();
+    for (size_t ingestor = 0; ingestor < ingestor_count; ingestor++)
+        zhash_insert (self->ingestors, ingestors[ingestor], (void *)"");
     size_t owned = 0;
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++) {
         self->owned[slot] = index >= 0 && slots[slot] == index;
@@ -548,6 +573,7 @@ shard_new (const shard_config_t *config)
     self->broker = strdup (config->broker);
     self->verbose = config->verbose;
     self->shard_index = -1;
+    self->ingestors = zhash_new ();
     self->store = shard_store_new (config->data, config->mapsize_mb << 20);
     if (!self->store)
         goto fail;
@@ -592,6 +618,7 @@ shard_destroy (shard_t **self_p)
         zsock_destroy (&self->dealer);
         zsock_destroy (&self->router);
         shard_store_destroy (&self->store);
+        zhash_destroy (&self->ingestors);
         zstr_free (&self->endpoint);
         zstr_free (&self->broker);
         zstr_free (&self->name);

@@ -1,0 +1,98 @@
+#!/usr/bin/env python3
+"""tests/lib/query_data.py - the flows of the query system tests, as nf_send CSV.
+
+Two exporters (a and b, one spool each) see parts of the same five blocks over two days
+(2026-11-20 10:00, 10:05, 10:10 and 2026-11-21 09:00, 09:05).  28 local hosts (24 IPv4,
+4 IPv6) talk on three of five monitored ports each, so every port has more than ten hosts
+and the top-10 cut matters.  Where both exporters see a (host, port) in a block their
+destination sets overlap (the merged peers are fewer than the sum), and some pairs appear
+in one exporter or one block only, so that max and min are only right if the parts of a
+block are merged first.  Two more hosts, 10.1.0.25 and 2001:db8:1::5, are twins of
+10.1.0.5 (identical traffic), and small values (peers 1, a single packet) recur, so ties
+are broken by address everywhere.  Foreign sources, an unmonitored port and ICMP must
+not count.  Every block's peers stay far below the 4096 cap, so the oracle's exact
+counts apply.
+
+Writes DIR/EXPORTER-YYYYMMDDhhmm.csv and prints one line per file: "EXPORTER BLOCK CSV".
+Usage: query_data.py DIR
+"""
+
+import calendar
+import os
+import random
+import sys
+import time
+
+BLOCKS = ["202611201000", "202611201005", "202611201010", "202611210900", "202611210905"]
+PORTS = [22, 25, 80, 445, 8080]
+HOSTS = ["10.1.0.%d" % i for i in range(1, 25)] + ["2001:db8:1::%x" % i for i in range(1, 5)]
+TWINS = {"10.1.0.25": "10.1.0.5", "2001:db8:1::5": "10.1.0.5"}  # copy -> original
+LOCAL_AS, FOREIGN_AS = 64500, 64999
+
+
+def block_msecs(stamp):
+    return calendar.timegm(time.strptime(stamp, "%Y%m%d%H%M")) * 1000
+
+
+def peer(host, index):
+    if ":" in host:
+        return "2001:db8:ffff::%x" % (index + 1)
+    return "198.18.%d.%d" % ((index >> 8) & 255, index & 255)
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    files = {}
+
+    def flow(exporter, block, src, dst, dport, packets, nbytes, first, duration,
+             proto=6, src_as=LOCAL_AS):
+        files.setdefault((exporter, block), []).append(
+            "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d" % (src, dst, 40000 + dport % 1000, dport, proto,
+                                                  packets, nbytes, first, first + duration,
+                                                  src_as, 65001))
+
+    for host in HOSTS + list(TWINS):
+        source = TWINS.get(host, host)
+        seed_index = HOSTS.index(source)
+        ports = [PORTS[seed_index % 5], PORTS[(seed_index + 1) % 5], PORTS[(seed_index + 3) % 5]]
+        local = random.Random(1000 + seed_index)  # twins draw the same numbers
+        for block in BLOCKS:
+            start = block_msecs(block)
+            for port in ports:
+                # presence: both exporters, a only, b only, or neither
+                presence = local.choice(["ab", "ab", "ab", "a", "b", ""])
+                base = local.randrange(0, 200)
+                width = local.randrange(1, 40)
+                for exporter in presence:
+                    # a sees peers [base, base + width), b [base + width/2, ...): overlap
+                    offset = 0 if exporter == "a" else width // 2
+                    for _ in range(local.randrange(1, 6)):
+                        packets = local.choice([1, 1, 2, 3, 10, 50])
+                        nbytes = packets * local.choice([40, 60, 576, 1500])
+                        duration = local.choice([0, 0, 5, 250, 1000, 30000])
+                        first = start - 60000 + local.randrange(0, 290000)
+                        dst = peer(host, base + offset + local.randrange(0, width))
+                        flow(exporter, block, host, dst, port, packets, nbytes, first, duration)
+
+    # Traffic that must not count: foreign sources, an unmonitored port, ICMP
+    for block in BLOCKS:
+        start = block_msecs(block)
+        for exporter in "ab":
+            for i in range(5):
+                flow(exporter, block, "203.0.113.%d" % (i + 1), "10.1.0.1", PORTS[i], 9, 9999,
+                     start, 10, src_as=FOREIGN_AS)
+                flow(exporter, block, "10.1.0.%d" % (i + 1), "192.0.2.1", 443, 9, 9999, start, 10)
+                flow(exporter, block, "10.1.0.%d" % (i + 1), "192.0.2.1", 22, 1, 84, start, 0,
+                     proto=1)
+
+    for (exporter, block), lines in sorted(files.items()):
+        path = os.path.join(out, "%s-%s.csv" % (exporter, block))
+        with open(path, "w") as handle:
+            handle.write("\n".join(lines) + "\n")
+        print(exporter, block, path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
