@@ -1,40 +1,15 @@
 /*  broker_cli_status.c - `portevo status`: the cluster as the broker sees it.
 
     Asks the broker for STATUS and prints its shards and ingestors as a table, or with
-    --json as one JSON document (the body `GET /api/status` will serve).  Its shape:
+    --json as one JSON document, built by proto_status (shape documented there), the
+    same bytes `GET /api/status` serves.
 
-        {"broker": "tcp://127.0.0.1:5570",       the endpoint asked
-         "epoch": 5,                             the map's epoch
-         "slots": 1024,                          slots in the map (PROTO_SLOT_COUNT)
-         "shards": [                             in slot-map index order
-           {"name": "shard-0", "state": "up",    "up", "down" or "unknown" (not seen
-                                                 since the broker started)
-            "endpoint": "tcp://127.0.0.1:5571", "slots": 512,
-            "age_msecs": 230,                    since the last heartbeat; null if unknown
-            "hosts": 1234, "rows": 5678, "lmdb_bytes": 1048576, "map_bytes": 68719476736,
-            "parts_applied": 42, "open_blocks": 1,
-            "last_block": "2026-11-20T10:05:00Z",
-            "stats": {"hosts": 1234, ...}}],     every stat as the shard reported it
-         "ingestors": [                          in registration order
-           {"name": "router1", "state": "up", "spool": "/var/cache/nfdump/router1",
-            "age_msecs": 120, "files_done": 12, "files_pending": 0, "files_failed": 0,
-            "flows_per_sec": 35000, "lag_secs": 40,
-            "last_block": "2026-11-20T10:05:00Z",
-            "stats": {...}}]}
-
-    A documented stat the peer did not report is null; last_block is null when absent
-    or 0.  Exit codes: 0 when the broker answered, 1 when it did not (within --timeout),
+    Exit codes: 0 when the broker answered, 1 when it did not (within --timeout),
     2 for a usage error.
 */
 #include "broker/broker_cli.h"
 
-#include "proto/proto_json.h"
-
-//  Documented stats (PROTOCOL.md "Status stats keys"), in output order, last_block apart.
-static const char *s_shard_stats[] = {"hosts",         "rows",        "lmdb_bytes", "map_bytes",
-                                      "parts_applied", "open_blocks", NULL};
-static const char *s_ingestor_stats[] = {"files_done",    "files_pending", "files_failed",
-                                         "flows_per_sec", "lag_secs",      NULL};
+#include "proto/proto_status.h"
 
 //  --------------------------------------------------------------------------
 //  A peer's stat by name: true with *value set, false if it did not report it.
@@ -48,75 +23,6 @@ s_stat (const proto_peer_t *peer, const char *key, int64_t *value)
             return true;
         }
     return false;
-}
-
-//  --------------------------------------------------------------------------
-static void
-s_json_peer (proto_json_t *json, const proto_peer_t *peer, bool is_shard)
-{
-    proto_json_object_open (json);
-    proto_json_key_string (json, "name", peer->name);
-    proto_json_key_string (json, "state", peer->state);
-    if (is_shard) {
-        proto_json_key_string (json, "endpoint", peer->endpoint);
-        proto_json_key_uint (json, "slots", peer->slots);
-    }
-    else
-        proto_json_key_string (json, "spool", peer->spool);
-    proto_json_key (json, "age_msecs");
-    if (streq (peer->state, BROKER_REGISTRY_UNKNOWN))
-        proto_json_null (json);
-    else
-        proto_json_uint (json, peer->age_msecs);
-    int64_t value;
-    for (const char **key = is_shard ? s_shard_stats : s_ingestor_stats; *key; key++) {
-        proto_json_key (json, *key);
-        if (s_stat (peer, *key, &value))
-            proto_json_int (json, value);
-        else
-            proto_json_null (json);
-    }
-    char time_text[32];
-    proto_json_key (json, "last_block");
-    if (s_stat (peer, "last_block", &value) && value > 0)
-        proto_json_string (json, proto_time_format (value, time_text));
-    else
-        proto_json_null (json);
-    proto_json_key (json, "stats");
-    proto_json_object_open (json);
-    for (size_t index = 0; index < peer->stat_count; index++)
-        proto_json_key_int (json, peer->stat_keys[index], peer->stat_values[index]);
-    proto_json_object_close (json);
-    proto_json_object_close (json);
-}
-
-//  --------------------------------------------------------------------------
-//  The status as JSON (shape at the top of this file): a new string the caller frees.
-
-static char *
-s_status_json (proto_msg_t *status, const char *broker)
-{
-    proto_json_t *json = proto_json_new ();
-    proto_json_object_open (json);
-    proto_json_key_string (json, "broker", broker);
-    proto_json_key_uint (json, "epoch", proto_msg_epoch (status));
-    proto_json_key_uint (json, "slots", PROTO_SLOT_COUNT);
-    for (int pass = 0; pass < 2; pass++) {
-        bool shards = pass == 0;
-        proto_json_key (json, shards ? "shards" : "ingestors");
-        proto_json_array_open (json);
-        for (size_t index = 0; index < proto_msg_peers_count (status); index++) {
-            proto_peer_t peer;
-            proto_msg_peers_at (status, index, &peer);
-            if (streq (peer.role, "shard") == shards)
-                s_json_peer (json, &peer, shards);
-        }
-        proto_json_array_close (json);
-    }
-    proto_json_object_close (json);
-    char *text = proto_json_take (json);
-    proto_json_destroy (&json);
-    return text;
 }
 
 //  --------------------------------------------------------------------------
@@ -322,7 +228,7 @@ broker_cli_status (int argc, char *argv[])
                  proto_msg_id_name (proto_msg_id (reply)), proto_msg_code (reply),
                  proto_msg_text (reply));
     else if (json) {
-        char *text = s_status_json (reply, broker);
+        char *text = proto_status_json (reply, broker);
         printf ("%s\n", text);
         free (text);
         rc = 0;
@@ -361,7 +267,7 @@ broker_cli_status_test (bool verbose)
                              .spool = "/spool/\"r1\"\x1b[2J",
                              .state = "unknown"};
     proto_msg_peers_append (status, &ingestor);
-    char *text = s_status_json (status, "tcp://127.0.0.1:5570");
+    char *text = proto_status_json (status, "tcp://127.0.0.1:5570");
     const char *expected =
         "{\"broker\":\"tcp://127.0.0.1:5570\",\"epoch\":5,\"slots\":1024,\"shards\":[{\"name\":"
         "\"shard-0\",\"state\":\"up\",\"endpoint\":\"tcp://127.0.0.1:5571\",\"slots\":1024,"
