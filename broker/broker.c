@@ -33,7 +33,7 @@ broker_new (const broker_options_t *options)
     self->registry = broker_registry_new (self->map, heartbeat_msecs, PROTO_HEARTBEAT_LIVENESS);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
-    proto_msg_limit_socket (self->router);
+    proto_msg_limit_socket_small (self->router);
     if (zsock_bind (self->router, "%s", options->endpoint) < 0) {
         zsys_error ("broker: cannot bind %s: %s", options->endpoint, zmq_strerror (zmq_errno ()));
         goto fail;

@@ -84,7 +84,7 @@ broker_cli_request (const char *endpoint, proto_msg_t **request_p, int timeout_m
     assert (request_p && *request_p);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     assert (dealer);
-    proto_msg_limit_socket (dealer);
+    proto_msg_limit_socket_small (dealer);
     proto_msg_t *reply = NULL;
     if (zsock_connect (dealer, "%s", endpoint)) {
         if (command)

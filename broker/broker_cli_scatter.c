@@ -170,7 +170,7 @@ broker_cli_scatter_send (broker_cli_scatter_t *self, size_t index, proto_msg_t *
     if (!shard->dealer && *shard->endpoint) {
         shard->dealer = zsock_new (ZMQ_DEALER);
         assert (shard->dealer);
-        proto_msg_limit_socket (shard->dealer);
+        proto_msg_limit_socket_small (shard->dealer);
         if (zsock_connect (shard->dealer, "%s", shard->endpoint)) {
             s_say (self, "%s has a bad endpoint '%s'", shard->name, shard->endpoint);
             zsock_destroy (&shard->dealer);

@@ -157,7 +157,7 @@ s_link_new (gw_scatter_t *self, const char *name, const char *endpoint, bool imm
         return link;
     link->sock = zsock_new (ZMQ_DEALER);
     assert (link->sock);
-    proto_msg_limit_socket (link->sock);
+    proto_msg_limit_socket_small (link->sock);
     zsock_set_linger (link->sock, 0);
     zsock_set_sndhwm (link->sock, GW_SCATTER_SHARD_HWM);
     zsock_set_immediate (link->sock, immediate);

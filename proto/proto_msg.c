@@ -289,4 +289,12 @@ proto_msg_limit_socket (zsock_t *sock)
     zsock_set_maxmsgsize (sock, (int)PROTO_FRAME_MAX);
 }
 
+//  --------------------------------------------------------------------------
+void
+proto_msg_limit_socket_small (zsock_t *sock)
+{
+    assert (sock);
+    zsock_set_maxmsgsize (sock, (int)PROTO_FRAME_SMALL_MAX);
+}
+
 //  The selftest, proto_msg_test, is in proto_msg_test.c.

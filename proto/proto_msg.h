@@ -32,7 +32,8 @@
 #include <czmq.h>
 
 #define PROTO_VERSION 1                          //  Wire version (PROTOCOL.md "Versioning")
-#define PROTO_FRAME_MAX (512LL * 1024 * 1024)    //  ZMQ_MAXMSGSIZE of every socket
+#define PROTO_FRAME_MAX (512LL * 1024 * 1024)    //  ZMQ_MAXMSGSIZE of a shard's ROUTER (PARTs)
+#define PROTO_FRAME_SMALL_MAX (16LL * 1024 * 1024)  //  ZMQ_MAXMSGSIZE of every other socket
 #define PROTO_PORT_ALL 65536                     //  "port" value meaning ALL*
 #define PROTO_HEARTBEAT_MSECS 1000               //  Heartbeat interval
 #define PROTO_HEARTBEAT_LIVENESS 3               //  Intervals missed before "down"
@@ -254,8 +255,14 @@ int proto_msg_send (proto_msg_t **self_p, zsock_t *sock);
 //  ERROR 400.  On a ROUTER, a message without exactly [routing id, frame] is malformed too.
 proto_msg_t *proto_msg_recv (zsock_t *sock);
 
-//  Set PROTO_FRAME_MAX as the socket's ZMQ_MAXMSGSIZE (call before bind/connect).
+//  Set PROTO_FRAME_MAX as the socket's ZMQ_MAXMSGSIZE (call before bind/connect): for a
+//  socket that receives PARTs (a shard's ROUTER).
 void proto_msg_limit_socket (zsock_t *sock);
+
+//  Set PROTO_FRAME_SMALL_MAX instead: for every socket that never receives a PART, so
+//  that a hostile frame cannot make the decoder build a huge object tree (up to about
+//  24 times the frame size).
+void proto_msg_limit_socket_small (zsock_t *sock);
 
 //  Selftest
 void proto_msg_test (bool verbose);

@@ -338,7 +338,7 @@ s_connect_broker (shard_t *self)
     self->dealer = zsock_new (ZMQ_DEALER);
     assert (self->dealer);
     zsock_set_linger (self->dealer, 0);
-    proto_msg_limit_socket (self->dealer);
+    proto_msg_limit_socket_small (self->dealer);
     if (zsock_connect (self->dealer, "%s", self->broker))
         zsys_error ("broker: cannot connect to %s", self->broker);
     zloop_reader (self->loop, self->dealer, s_on_dealer, self);
