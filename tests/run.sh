@@ -40,9 +40,13 @@ run_selftest () {  # run_selftest BINDIR FLAVOUR
   local log="$OUT/selftest-$2.log"
   ASAN_OPTIONS=halt_on_error=1 "$1/selftest" > "$log" 2>&1
   local rc=$?
-  # Each " * module: OK" line is one passed test.
-  sed -n 's/^ \* \([a-z_0-9]*\): .*OK$/PASS: \1/p' "$log" > "$log.results"
-  [ $rc -eq 0 ] || echo "FAIL: selftest-$2 aborted: $(tail -n 3 "$log" | tr '\n' ' ')" >> "$log.results"
+  # Each " * module: " line is one test; a module asserts on failure, which aborts the
+  # run: with exit 0 every module started passed, else the last one started failed.
+  sed -n 's/^ \* \([a-z_0-9]*\): .*/PASS: \1/p' "$log" > "$log.results"
+  if [ $rc -ne 0 ]; then
+    sed -i '$ s/^PASS: /FAIL: /' "$log.results"
+    echo "FAIL: selftest-$2 aborted (exit $rc): $(tail -n 3 "$log" | tr '\n' ' ')" >> "$log.results"
+  fi
   count "$log.results" "selftest ($2)" 0
 }
 
