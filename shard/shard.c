@@ -288,6 +288,8 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     shard_t *self = (shard_t *)arg;
+    if (!(zsock_events (self->router) & ZMQ_POLLIN))
+        return 0;  //  Never block the loop on a readiness zloop saw earlier
     proto_msg_t *request = proto_msg_recv (self->router);
     if (!request)
         return zsys_interrupted ? -1 : 0;
@@ -430,6 +432,11 @@ s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg)
     (void)loop;
     (void)reader;
     shard_t *self = (shard_t *)arg;
+    //  The heartbeat timer drains this socket too (zloop runs timers before readers), so
+    //  zloop may call us for a message already taken: a blocking receive would then wait
+    //  forever, and the whole shard with it.
+    if (!(zsock_events (self->dealer) & ZMQ_POLLIN))
+        return 0;
     proto_msg_t *msg = proto_msg_recv (self->dealer);
     if (!msg)
         return zsys_interrupted ? -1 : 0;
