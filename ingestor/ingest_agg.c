@@ -446,6 +446,15 @@ s_compare_addrs (const void *a, const void *b)
     return proto_addr_compare ((const proto_addr_t *) a, (const proto_addr_t *) b);
 }
 
+const proto_addr_t *
+ingest_agg_pair_addr (ingest_agg_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->pair_count);
+    return &self->pairs[index].addr;
+}
+
+//  --------------------------------------------------------------------------
 size_t
 ingest_agg_pair_at (ingest_agg_t *self, size_t index, ingest_pair_t *pair, proto_addr_t *peers,
                     const uint8_t **sketch)
@@ -580,6 +589,7 @@ ingest_agg_test (bool verbose)
                 assert (proto_addr_compare (&peer_set[peer - 1], &peer_set[peer]) < 0);
             exact++;
         }
+        assert (proto_addr_compare (ingest_agg_pair_addr (agg, index), &one.addr) == 0);
         if (one.port == 25 && proto_addr_compare (&one.addr, &a) == 0) {
             assert (peer_count == 2);
             assert (proto_addr_compare (&peer_set[0], &dst) == 0);

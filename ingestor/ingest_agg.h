@@ -61,6 +61,10 @@ size_t ingest_agg_size (ingest_agg_t *self);
 //  the caller frees with free().  NULL if the aggregate is empty.
 ingest_pair_t *ingest_agg_pairs (ingest_agg_t *self);
 
+//  The source address of the index-th pair (index < ingest_agg_size; insertion order),
+//  borrowed until the aggregate changes.
+const proto_addr_t *ingest_agg_pair_addr (ingest_agg_t *self, size_t index);
+
 //  The index-th pair (index < ingest_agg_size; insertion order, not sorted) into *pair,
 //  with its peers as the wire carries them (PROTOCOL.md "pair entry").  If the pair kept its
 //  exact peer set, the peers are written to peers (room for PROTO_PEERS_CAP addresses),

@@ -1,0 +1,286 @@
+/*  ingest_options.c - command line and configuration file (see ingest_options.h).
+ */
+#include "ingestor/ingest_options.h"
+#include "proto/proto_msg.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <getopt.h>
+#include <unistd.h>
+
+//  --------------------------------------------------------------------------
+ingest_options_t *
+ingest_options_new (void)
+{
+    ingest_options_t *self = (ingest_options_t *)zmalloc (sizeof (ingest_options_t));
+    assert (self);
+    self->match = ingest_match_new ();
+    assert (self->match);
+    return self;
+}
+
+void
+ingest_options_destroy (ingest_options_t **self_p)
+{
+    assert (self_p);
+    ingest_options_t *self = *self_p;
+    if (!self)
+        return;
+    ingest_match_destroy (&self->match);
+    zstr_free (&self->config);
+    zstr_free (&self->zone);
+    zstr_free (&self->broker);
+    zstr_free (&self->state);
+    zstr_free (&self->spool);
+    zstr_free (&self->name);
+    free (self);
+    *self_p = NULL;
+}
+
+static void
+s_usage (FILE *out)
+{
+    fprintf (out,
+             "usage: portevo-ingest --name NAME --spool DIR --state DIR [--broker ENDPOINT]\n"
+             "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
+             "                      [--tz ZONE] [--config FILE] [-v] [FILE...]\n"
+             "       portevo-ingest --dry-run [--json] [--local-as N]... [--local-net CIDR]...\n"
+             "                      [--ports LIST] [--tz ZONE] FILE...\n"
+             "  Without FILE: watch the spool and deliver every nfcapd file nfcapd finishes\n"
+             "  (those already there first, oldest block first).  With FILEs: deliver them\n"
+             "  and exit (0 when every shard acknowledged each, 1 if one failed).\n"
+             "  --name NAME       this ingestor's name (one per spool)\n"
+             "  --spool DIR       nfcapd's spool directory (-w DIR; -S subdirectories too)\n"
+             "  --state DIR       where the done and failed journals live\n"
+             "  --broker ENDPOINT the broker (default %s)\n"
+             "  --config FILE     the cluster configuration (flags override it)\n"
+             "  --dry-run         read the files and print what they hold; deliver nothing\n"
+             "  --json            with --dry-run: one JSON object per (block, ip, port)\n"
+             "  --local-as N      a local AS number (repeatable)\n"
+             "  --local-net CIDR  a local prefix, IPv4 or IPv6 (repeatable)\n"
+             "                    (with neither, every source counts as local)\n"
+             "  --ports LIST      monitored destination ports, e.g. 22,25,8080-8081\n"
+             "                    (default %s)\n"
+             "  --tz ZONE         time zone of nfcapd's file names (default UTC)\n"
+             "  -v                log every message (debug)\n",
+             INGEST_BROKER_DEFAULT, INGEST_MATCH_DEFAULT_PORTS);
+}
+
+//  Add each element of a comma-separated list; -1 at the first that does not parse.
+static int
+s_add_list (ingest_options_t *self, const char *list, bool net, FILE *err)
+{
+    char *copy = strdup (list);
+    int rc = 0;
+    char *save = NULL;
+    for (char *item = strtok_r (copy, ", ", &save); item && rc == 0;
+         item = strtok_r (NULL, ", ", &save)) {
+        if (net ? ingest_match_add_net (self->match, item)
+                : ingest_match_add_as_text (self->match, item)) {
+            fprintf (err,
+                     net ? "portevo-ingest: local net '%s' is not a prefix like 10.0.0.0/8 or "
+                           "2001:db8::/32 (host bits must be zero)\n"
+                         : "portevo-ingest: local AS '%s' is not an AS number\n",
+                     item);
+            rc = -1;
+        }
+    }
+    free (copy);
+    return rc;
+}
+
+//  Take a string option from the file unless a flag set it.
+static void
+s_take (char **field, zconfig_t *config, const char *path)
+{
+    const char *value = config ? zconfig_get (config, path, NULL) : NULL;
+    if (!*field && value && *value)
+        *field = strdup (value);
+}
+
+//  --------------------------------------------------------------------------
+int
+ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, FILE *err)
+{
+    assert (self);
+    assert (argv);
+    static const struct option options[] = {
+        {"dry-run", no_argument, NULL, 'n'},        {"json", no_argument, NULL, 'j'},
+        {"local-as", required_argument, NULL, 'a'}, {"local-net", required_argument, NULL, 'l'},
+        {"ports", required_argument, NULL, 'p'},    {"tz", required_argument, NULL, 'z'},
+        {"name", required_argument, NULL, 'N'},     {"spool", required_argument, NULL, 's'},
+        {"state", required_argument, NULL, 'S'},    {"broker", required_argument, NULL, 'b'},
+        {"config", required_argument, NULL, 'c'},   {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    zlistx_t *as_list = zlistx_new (), *net_list = zlistx_new ();
+    const char *ports = NULL;
+    int rc = 0, option;
+    optind = 0; //  GNU getopt: start over (the selftest parses several times)
+    while (rc == 0 && (option = getopt_long (argc, argv, "hv", options, NULL)) != -1) {
+        char **field = option == 'z'   ? &self->zone
+                       : option == 'N' ? &self->name
+                       : option == 's' ? &self->spool
+                       : option == 'S' ? &self->state
+                       : option == 'b' ? &self->broker
+                       : option == 'c' ? &self->config
+                                       : NULL;
+        if (field) {
+            zstr_free (field);
+            *field = strdup (optarg);
+        }
+        else if (option == 'n')
+            self->dry_run = true;
+        else if (option == 'j')
+            self->json = true;
+        else if (option == 'v')
+            self->verbose = true;
+        else if (option == 'a' || option == 'l')
+            zlistx_add_end (option == 'a' ? as_list : net_list, optarg);
+        else if (option == 'p')
+            ports = optarg;
+        else
+            rc = option == 'h' ? 1 : 2;
+    }
+    zconfig_t *config = NULL;
+    if (rc == 0 && self->config) {
+        config = zconfig_load (self->config);
+        if (!config) {
+            fprintf (err, "portevo-ingest: --config: cannot read '%s'\n", self->config);
+            rc = 2;
+        }
+    }
+    if (rc == 0) {
+        s_take (&self->broker, config, "portevo/broker/endpoint");
+        s_take (&self->zone, config, "portevo/ingestor/tz");
+        if (self->name && config) {
+            char *path = zsys_sprintf ("portevo/ingestor/%s/spool", self->name);
+            s_take (&self->spool, config, path);
+            zstr_free (&path);
+            path = zsys_sprintf ("portevo/ingestor/%s/state", self->name);
+            s_take (&self->state, config, path);
+            zstr_free (&path);
+        }
+        if (!self->broker)
+            self->broker = strdup (INGEST_BROKER_DEFAULT);
+        if (!self->zone)
+            self->zone = strdup ("UTC");
+        const char *file_as = config ? zconfig_get (config, "portevo/ingestor/local_as", "") : "";
+        const char *file_net = config ? zconfig_get (config, "portevo/ingestor/local_net", "") : "";
+        if (zlistx_size (as_list) == 0 && *file_as)
+            zlistx_add_end (as_list, (void *)file_as);
+        if (zlistx_size (net_list) == 0 && *file_net)
+            zlistx_add_end (net_list, (void *)file_net);
+        for (const char *item = (const char *)zlistx_first (as_list); item && rc == 0;
+             item = (const char *)zlistx_next (as_list))
+            rc = s_add_list (self, item, false, err) ? 2 : 0;
+        for (const char *item = (const char *)zlistx_first (net_list); item && rc == 0;
+             item = (const char *)zlistx_next (net_list))
+            rc = s_add_list (self, item, true, err) ? 2 : 0;
+        if (!ports && config)
+            ports = zconfig_get (config, "portevo/ingestor/ports", NULL);
+        if (rc == 0 && ports && ingest_match_set_ports (self->match, ports)) {
+            fprintf (err, "portevo-ingest: ports '%s' is not a list like 22,25,8080-8081\n", ports);
+            rc = 2;
+        }
+    }
+    self->files = argv + optind;
+    self->file_count = argc - optind;
+    if (rc == 0 && self->dry_run && self->file_count == 0) {
+        fprintf (err, "portevo-ingest: --dry-run needs FILEs\n");
+        rc = 2;
+    }
+    if (rc == 0 && !self->dry_run) {
+        const char *missing = !self->name    ? "--name"
+                              : !self->spool ? "--spool"
+                              : !self->state ? "--state"
+                                             : NULL;
+        if (missing) {
+            fprintf (err, "portevo-ingest: %s is required (or in --config)\n", missing);
+            rc = 2;
+        }
+        else if (!*self->name || strlen (self->name) > PROTO_NAME_MAX || strchr (self->name, '/')) {
+            fprintf (err, "portevo-ingest: --name must have 1 to %d characters, no '/'\n",
+                     PROTO_NAME_MAX);
+            rc = 2;
+        }
+    }
+    zconfig_destroy (&config);
+    zlistx_destroy (&net_list);
+    zlistx_destroy (&as_list);
+    if (rc)
+        s_usage (rc == 1 ? out : err);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+//  Selftest
+
+void
+ingest_options_test (bool verbose)
+{
+    (void)verbose;
+    printf (" * ingest_options: ");
+    char path[] = "/tmp/ingest_options_test.XXXXXX";
+    int fd = mkstemp (path);
+    assert (fd >= 0);
+    const char *text = "portevo\n"
+                       "    broker\n"
+                       "        endpoint = \"tcp://127.0.0.1:6000\"\n"
+                       "    ingestor\n"
+                       "        local_as = \"64500,64501\"\n"
+                       "        ports = \"22,25\"\n"
+                       "        tz = \"Europe/Luxembourg\"\n"
+                       "        router1\n"
+                       "            spool = \"/var/cache/nfdump/router1\"\n"
+                       "            state = \"/var/lib/portevo/ingest-router1\"\n";
+    assert (write (fd, text, strlen (text)) == (ssize_t)strlen (text));
+    close (fd);
+    FILE *sink = fopen ("/dev/null", "w");
+
+    //  The file fills what the flags leave out; flags win
+    const char *argv1[] = {"portevo-ingest", "--config",   path, "--name", "router1", "--tz", "UTC",
+                           "--local-net",    "10.0.0.0/8", "a",  "b",      NULL};
+    ingest_options_t *options = ingest_options_new ();
+    assert (ingest_options_parse (options, 11, (char **)argv1, sink, sink) == 0);
+    assert (streq (options->broker, "tcp://127.0.0.1:6000"));
+    assert (streq (options->spool, "/var/cache/nfdump/router1"));
+    assert (streq (options->state, "/var/lib/portevo/ingest-router1"));
+    assert (streq (options->zone, "UTC"));
+    assert (options->file_count == 2 && streq (options->files[1], "b"));
+    assert (ingest_match_port (options->match, 22) && !ingest_match_port (options->match, 80));
+    ingest_flow_t flow;
+    memset (&flow, 0, sizeof flow);
+    flow.dst_port = 22;
+    flow.protocol = 6;
+    flow.src_as = 64501; //  the file's AS list stays (only --local-as replaces it)
+    proto_addr_parse (&flow.src, "192.0.2.1");
+    assert (ingest_match_flow (options->match, &flow));
+    ingest_options_destroy (&options);
+
+    //  Defaults; missing requirements and bad values are usage errors
+    const char *argv2[] = {"portevo-ingest", "--name", "r", "--spool", "/s", "--state", "/t", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 7, (char **)argv2, sink, sink) == 0);
+    assert (streq (options->broker, INGEST_BROKER_DEFAULT) && streq (options->zone, "UTC"));
+    assert (options->file_count == 0 && !options->dry_run);
+    ingest_options_destroy (&options);
+    const char *argv3[] = {"portevo-ingest", "--name", "r", "--spool", "/s", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 5, (char **)argv3, sink, sink) == 2);
+    ingest_options_destroy (&options);
+    const char *argv4[] = {"portevo-ingest", "--dry-run", "--local-as", "x1", "f", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 5, (char **)argv4, sink, sink) == 2);
+    ingest_options_destroy (&options);
+    const char *argv5[] = {"portevo-ingest", "--help", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 2, (char **)argv5, sink, sink) == 1);
+    ingest_options_destroy (&options);
+    const char *argv6[] = {"portevo-ingest", "--config", "/nonexistent", "--dry-run", "f", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 5, (char **)argv6, sink, sink) == 2);
+    ingest_options_destroy (&options);
+    fclose (sink);
+    unlink (path);
+    printf ("OK\n");
+}
