@@ -37,7 +37,7 @@ static void
 s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 {
     char block[32], addr[PROTO_ADDR_STRLEN];
-    ingest_file_format_time (start, block);
+    proto_time_format (start, block);
     ingest_pair_t *pairs = ingest_agg_pairs (agg);
     size_t count = ingest_agg_size (agg);
     for (size_t index = 0; index < count; index++) {
@@ -88,7 +88,7 @@ ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json,
         fprintf (summary_out,
                  "%s block=%s flows=%" PRIu64 " matched=%" PRIu64 " pairs=%" PRIu64
                  " compression=%s exporters=%u\n",
-                 files[index], ingest_file_format_time (start, time_text), stats.flows,
+                 files[index], proto_time_format (start, time_text), stats.flows,
                  stats.matched, stats.pairs, stats.compression, stats.exporters);
         if (stats.stat_flows >= 0 && (uint64_t) stats.stat_flows != stats.flows)
             zsys_warning ("%s: the stat record counts %" PRId64 " flows, the blocks held %" PRIu64,

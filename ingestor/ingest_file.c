@@ -89,18 +89,6 @@ ingest_file_block_time (const char *path, int64_t *block)
 }
 
 //  --------------------------------------------------------------------------
-char *
-ingest_file_format_time (int64_t block, char *buffer)
-{
-    assert (buffer);
-    time_t seconds = (time_t) block;
-    struct tm utc;
-    gmtime_r (&seconds, &utc);
-    strftime (buffer, 21, "%Y-%m-%dT%H:%M:%SZ", &utc);
-    return buffer;
-}
-
-//  --------------------------------------------------------------------------
 int
 ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_agg_t **agg_p,
                   ingest_file_stats_t *stats)
@@ -187,7 +175,7 @@ ingest_file_test (bool verbose)
     int64_t block;
     assert (ingest_file_block_time ("/spool/2026/11/20/nfcapd.202611201005", &block) == 0);
     char text[32];
-    assert (strcmp (ingest_file_format_time (block, text), "2026-11-20T10:05:00Z") == 0);
+    assert (strcmp (proto_time_format (block, text), "2026-11-20T10:05:00Z") == 0);
     assert (ingest_file_block_time ("nfcapd.197001010000", &block) == 0 && block == 0);
     const char *bad[] = {"nfcapd.current.1234", "nfcapd.20261120100", "nfcapd.2026112010050",
                          "nfcapd.202613201005", "nfcapd.202602301005", "nfcapd.202611202405",
@@ -198,9 +186,9 @@ ingest_file_test (bool verbose)
     setenv ("TZ", "Europe/Luxembourg", 1);
     tzset ();
     assert (ingest_file_block_time ("nfcapd.202611201005", &block) == 0);
-    assert (strcmp (ingest_file_format_time (block, text), "2026-11-20T09:05:00Z") == 0);
+    assert (strcmp (proto_time_format (block, text), "2026-11-20T09:05:00Z") == 0);
     assert (ingest_file_block_time ("nfcapd.202607201005", &block) == 0);
-    assert (strcmp (ingest_file_format_time (block, text), "2026-07-20T08:05:00Z") == 0);
+    assert (strcmp (proto_time_format (block, text), "2026-07-20T08:05:00Z") == 0);
     setenv ("TZ", "UTC", 1);
     tzset ();
 

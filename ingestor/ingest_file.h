@@ -47,9 +47,6 @@ int ingest_file_read (ingest_file_t *self, const char *path, int64_t block, inge
 //  What went wrong in the last failed read, naming the file (borrowed).
 const char *ingest_file_error (ingest_file_t *self);
 
-//  Format a block time as ISO 8601 UTC ("2026-11-20T10:00:00Z") into buffer (>= 21 bytes).
-char *ingest_file_format_time (int64_t block, char *buffer);
-
 //  Selftest
 void ingest_file_test (bool verbose);
 

@@ -248,7 +248,7 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
         char block[32];
         zsys_info ("%s: delivered, block %s, %" PRIu64 " flows, %" PRIu64 " matched, %" PRIu64
                    " pairs, %zu shards, %" PRId64 " msecs (read %" PRId64 ", parts %" PRId64 ")",
-                   job->entry->path, ingest_file_format_time (job->entry->block, block),
+                   job->entry->path, proto_time_format (job->entry->block, block),
                    job->stats.flows, job->stats.matched, job->stats.pairs, job->shard_count,
                    zclock_mono () - job->started, job->read_msecs, job->split_msecs);
         s_rate_t *rate = (s_rate_t *)zmalloc (sizeof (s_rate_t));
