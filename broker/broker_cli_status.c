@@ -12,27 +12,13 @@
 #include "proto/proto_status.h"
 
 //  --------------------------------------------------------------------------
-//  A peer's stat by name: true with *value set, false if it did not report it.
-
-static bool
-s_stat (const proto_peer_t *peer, const char *key, int64_t *value)
-{
-    for (size_t index = 0; index < peer->stat_count; index++)
-        if (streq (peer->stat_keys[index], key)) {
-            *value = peer->stat_values[index];
-            return true;
-        }
-    return false;
-}
-
-//  --------------------------------------------------------------------------
 //  Human forms of a stat into buffer (at least 32 bytes): "-" when not reported.
 
 static const char *
 s_text_number (const proto_peer_t *peer, const char *key, char *buffer)
 {
     int64_t value;
-    if (!s_stat (peer, key, &value))
+    if (!proto_peer_stat (peer, key, &value))
         return "-";
     snprintf (buffer, 32, "%" PRId64, value);
     return buffer;
@@ -42,7 +28,7 @@ static const char *
 s_text_bytes (const proto_peer_t *peer, const char *key, char *buffer)
 {
     int64_t value;
-    if (!s_stat (peer, key, &value))
+    if (!proto_peer_stat (peer, key, &value))
         return "-";
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
     double size = (double)value;
@@ -73,7 +59,7 @@ static const char *
 s_text_block (const proto_peer_t *peer, char *buffer)
 {
     int64_t value;
-    if (!s_stat (peer, "last_block", &value) || value <= 0)
+    if (!proto_peer_stat (peer, "last_block", &value) || value <= 0)
         return "-";
     proto_time_format (value, buffer);
     buffer[16] = 0; //  YYYY-MM-DDThh:mm
@@ -165,7 +151,7 @@ s_status_print (proto_msg_t *status, const char *broker, FILE *out)
                  s_text_number (&peer, "files_done", a), s_text_number (&peer, "files_pending", b),
                  s_text_number (&peer, "files_failed", c),
                  s_text_number (&peer, "flows_per_sec", d),
-                 s_stat (&peer, "lag_secs", &lag) ? s_text_secs (lag, e) : "-",
+                 proto_peer_stat (&peer, "lag_secs", &lag) ? s_text_secs (lag, e) : "-",
                  s_text_block (&peer, f), s_text_age (&peer, g));
     }
 }

@@ -213,6 +213,9 @@ void proto_msg_stats_at (proto_msg_t *self, size_t index, const char **key, int6
 void proto_msg_set_slots (proto_msg_t *self, const uint16_t *slots);
 const uint16_t *proto_msg_slots (proto_msg_t *self);
 
+//  A peer entry's stat by name: true with *value set, false if the peer did not report it.
+bool proto_peer_stat (const proto_peer_t *peer, const char *key, int64_t *value);
+
 //  Lists: append copies the entry; count; at fills *entry (index < count).
 void proto_msg_peers_append (proto_msg_t *self, const proto_peer_t *peer);
 size_t proto_msg_peers_count (proto_msg_t *self);

@@ -684,3 +684,18 @@ proto_msg_days_at (proto_msg_t *self, size_t index)
     assert (index < self->days.count);
     return S_ENTRY (self->days, uint32_t, index);
 }
+
+//  --------------------------------------------------------------------------
+bool
+proto_peer_stat (const proto_peer_t *peer, const char *key, int64_t *value)
+{
+    assert (peer);
+    assert (key);
+    assert (value);
+    for (size_t index = 0; index < peer->stat_count; index++)
+        if (streq (peer->stat_keys[index], key)) {
+            *value = peer->stat_values[index];
+            return true;
+        }
+    return false;
+}

@@ -14,20 +14,6 @@ static const char *s_ingestor_stats[] = {"files_done",    "files_pending", "file
                                          "flows_per_sec", "lag_secs",      NULL};
 
 //  --------------------------------------------------------------------------
-//  A peer's stat by name: true with *value set, false if it did not report it.
-
-static bool
-s_stat (const proto_peer_t *peer, const char *key, int64_t *value)
-{
-    for (size_t index = 0; index < peer->stat_count; index++)
-        if (streq (peer->stat_keys[index], key)) {
-            *value = peer->stat_values[index];
-            return true;
-        }
-    return false;
-}
-
-//  --------------------------------------------------------------------------
 static void
 s_json_peer (proto_json_t *json, const proto_peer_t *peer, bool is_shard)
 {
@@ -48,14 +34,14 @@ s_json_peer (proto_json_t *json, const proto_peer_t *peer, bool is_shard)
     int64_t value;
     for (const char **key = is_shard ? s_shard_stats : s_ingestor_stats; *key; key++) {
         proto_json_key (json, *key);
-        if (s_stat (peer, *key, &value))
+        if (proto_peer_stat (peer, *key, &value))
             proto_json_int (json, value);
         else
             proto_json_null (json);
     }
     char time_text[32];
     proto_json_key (json, "last_block");
-    if (s_stat (peer, "last_block", &value) && value > 0)
+    if (proto_peer_stat (peer, "last_block", &value) && value > 0)
         proto_json_string (json, proto_time_format (value, time_text));
     else
         proto_json_null (json);
