@@ -16,7 +16,7 @@
 
 #include <getopt.h>
 
-#define S_PEERS_MAX 4 //  Peers of a pair at most
+#define S_PEERS_MAX 4  //  Peers of a pair at most
 
 static const uint16_t s_ports[] = {21, 22, 25, 80, 445, 1194, 3128, 8080, 8081, 8118, 8123, 9050};
 
@@ -24,7 +24,7 @@ static const uint16_t s_ports[] = {21, 22, 25, 80, 445, 1194, 3128, 8080, 8081, 
 static void
 s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
 {
-    *pair = ((proto_pair_t *)pairs)[index];
+    *pair = ((proto_pair_t *) pairs)[index];
 }
 
 //  The values of (host, day, port): a hash, so a host's traffic does not depend on the
@@ -54,7 +54,7 @@ s_fill (proto_pair_t *pairs, uint8_t *peers, size_t shard, size_t shards, size_t
         for (size_t port = host % (13 - ports); port < host % (13 - ports) + ports; port++) {
             proto_pair_t *pair = &pairs[count];
             uint8_t *addresses = peers + count * S_PEERS_MAX * PROTO_ADDR_SIZE;
-            uint64_t value = s_mix (((uint64_t)host << 24) ^ (day << 4) ^ port);
+            uint64_t value = s_mix (((uint64_t) host << 24) ^ (day << 4) ^ port);
             pair->addr = addr;
             pair->port = s_ports[port];
             //  Heavy-tailed volumes: most pairs small, a few very large
@@ -65,7 +65,7 @@ s_fill (proto_pair_t *pairs, uint8_t *peers, size_t shard, size_t shards, size_t
             for (size_t peer = 0; peer < peer_count; peer++) {
                 proto_addr_t peer_addr;
                 proto_addr_from_ipv4 (&peer_addr,
-                                      0xC6120000 + (uint32_t)(peer * 64 + (value & 63)));
+                                      0xC6120000 + (uint32_t) (peer * 64 + (value & 63)));
                 memcpy (addresses + peer * PROTO_ADDR_SIZE, peer_addr.bytes, PROTO_ADDR_SIZE);
             }
             pair->peers_kind = PROTO_PEERS_EXACT;
@@ -102,8 +102,8 @@ main (int argc, char *argv[])
         return 2;
     }
     zsys_init ();
-    proto_pair_t *pairs = (proto_pair_t *)calloc (hosts * ports, sizeof (proto_pair_t));
-    uint8_t *peers = (uint8_t *)calloc (hosts * ports, S_PEERS_MAX * PROTO_ADDR_SIZE);
+    proto_pair_t *pairs = (proto_pair_t *) calloc (hosts * ports, sizeof (proto_pair_t));
+    uint8_t *peers = (uint8_t *) calloc (hosts * ports, S_PEERS_MAX * PROTO_ADDR_SIZE);
     assert (pairs && peers);
     int64_t now = zclock_time () / 1000;
     size_t today = proto_day_of (now);
@@ -119,7 +119,7 @@ main (int argc, char *argv[])
             size_t count = s_fill (pairs, peers, shard, shards, hosts, ports, day);
             char file[64];
             snprintf (file, sizeof file, "bench/%zu", day);
-            int64_t block = (int64_t)day * 86400 + 12 * 3600;
+            int64_t block = (int64_t) day * 86400 + 12 * 3600;
             shard_part_result_t result;
             if (shard_store_apply_part (store, "bench", file, block, s_pair_at, pairs, count, now,
                                         &result)) {

@@ -38,7 +38,7 @@ typedef struct {
 static void
 s_pair_at (void *part, size_t index, proto_pair_t *pair)
 {
-    *pair = ((s_part_t *)part)->pairs[index];
+    *pair = ((s_part_t *) part)->pairs[index];
 }
 
 static uint64_t
@@ -57,7 +57,7 @@ s_fill (s_part_t *part, size_t first, size_t count, size_t ports, uint64_t *stat
     part->count = count;
     for (size_t index = 0; index < count; index++) {
         size_t sequence = first + index;
-        uint32_t host = (uint32_t)(sequence / ports);
+        uint32_t host = (uint32_t) (sequence / ports);
         proto_pair_t *pair = &part->pairs[index];
         proto_addr_from_ipv4 (&pair->addr, 0x0a000000 + host);
         pair->port = s_ports[sequence % ports];
@@ -70,7 +70,7 @@ s_fill (s_part_t *part, size_t first, size_t count, size_t ports, uint64_t *stat
         uint8_t *bytes = part->peers + index * PEERS_MAX * PROTO_ADDR_SIZE;
         for (size_t peer = 0; peer < peers; peer++) {
             proto_addr_t addr;
-            proto_addr_from_ipv4 (&addr, 0xc6120000 + (uint32_t)(peer * 7 + (random & 255)));
+            proto_addr_from_ipv4 (&addr, 0xc6120000 + (uint32_t) (peer * 7 + (random & 255)));
             memcpy (bytes + peer * PROTO_ADDR_SIZE, addr.bytes, PROTO_ADDR_SIZE);
         }
         pair->peers_kind = PROTO_PEERS_EXACT;
@@ -82,15 +82,15 @@ s_fill (s_part_t *part, size_t first, size_t count, size_t ports, uint64_t *stat
 static void
 s_on_top (void *arg, const proto_top_t *entry)
 {
-    (void)entry;
-    (*(size_t *)arg)++;
+    (void) entry;
+    (*(size_t *) arg)++;
 }
 
 static void
 s_on_point (void *arg, const proto_point_t *point)
 {
-    (void)point;
-    (*(size_t *)arg)++;
+    (void) point;
+    (*(size_t *) arg)++;
 }
 
 int
@@ -125,8 +125,8 @@ main (int argc, char *argv[])
     if (!store)
         return 1;
     s_part_t part;
-    part.pairs = (proto_pair_t *)calloc (pairs_per_part, sizeof (proto_pair_t));
-    part.peers = (uint8_t *)calloc (pairs_per_part, PEERS_MAX * PROTO_ADDR_SIZE);
+    part.pairs = (proto_pair_t *) calloc (pairs_per_part, sizeof (proto_pair_t));
+    part.peers = (uint8_t *) calloc (pairs_per_part, PEERS_MAX * PROTO_ADDR_SIZE);
     if (!part.pairs || !part.peers)
         return 1;
     uint64_t state = 0x2545f4914f6cdd1dULL;
@@ -136,9 +136,9 @@ main (int argc, char *argv[])
     double seconds[2] = {0, 0};
     size_t rows[2] = {0, 0};
     double first_part = 0, archive_seconds = 0;
-    uint64_t *file_bytes = (uint64_t *)calloc (days, sizeof (uint64_t));
+    uint64_t *file_bytes = (uint64_t *) calloc (days, sizeof (uint64_t));
     for (size_t day = 0; day < days; day++) {
-        int64_t day_start = (int64_t)(today - days + day) * 86400;
+        int64_t day_start = (int64_t) (today - days + day) * 86400;
         for (int round = 0; round < 2; round++) {
             //  Round 0 in the morning, round 1 in the afternoon: distinct blocks
             int64_t block = day_start + round * 43200;
@@ -146,7 +146,7 @@ main (int argc, char *argv[])
                 size_t count = total - first < pairs_per_part ? total - first : pairs_per_part;
                 s_fill (&part, first, count, ports, &state);
                 char file[64];
-                snprintf (file, sizeof file, "nfcapd.%lld", (long long)block);
+                snprintf (file, sizeof file, "nfcapd.%lld", (long long) block);
                 shard_part_result_t result;
                 int64_t start = zclock_usecs ();
                 int rc = shard_store_apply_part (store, "bench", file, block, s_pair_at, &part,
@@ -186,24 +186,25 @@ main (int argc, char *argv[])
             rows[0] / seconds[0]);
     printf ("folded rows:  %zu in %.1f s: %.0f rows/s\n", rows[1], seconds[1],
             rows[1] / seconds[1]);
-    printf ("archived %llu rows in %.1f s (%.0f rows/s)\n", (unsigned long long)stats.archived_rows,
-            archive_seconds, stats.archived_rows / archive_seconds);
+    printf ("archived %llu rows in %.1f s (%.0f rows/s)\n",
+            (unsigned long long) stats.archived_rows, archive_seconds,
+            stats.archived_rows / archive_seconds);
     if (days >= 3)
         printf ("steady state: the file grows %.1f MB a day: %.1f bytes per daily row\n",
-                (file_bytes[days - 1] - file_bytes[1]) / 1e6 / (double)(days - 2),
-                (double)(file_bytes[days - 1] - file_bytes[1]) / (double)(days - 2) /
-                    (double)total);
+                (file_bytes[days - 1] - file_bytes[1]) / 1e6 / (double) (days - 2),
+                (double) (file_bytes[days - 1] - file_bytes[1]) / (double) (days - 2) /
+                    (double) total);
     struct stat file_stat;
     char *path = zsys_sprintf ("%s/data.mdb", dir);
     stat (path, &file_stat);
     zstr_free (&path);
-    printf ("daily rows %llu, hosts %llu, top rebuilds %llu\n", (unsigned long long)stats.rows,
-            (unsigned long long)stats.hosts, (unsigned long long)stats.top_rebuilds);
+    printf ("daily rows %llu, hosts %llu, top rebuilds %llu\n", (unsigned long long) stats.rows,
+            (unsigned long long) stats.hosts, (unsigned long long) stats.top_rebuilds);
     printf ("LMDB in use %.1f MB (file %.1f MB): %.1f bytes per daily row, all included\n",
             stats.lmdb_bytes / 1e6, file_stat.st_size / 1e6,
-            (double)stats.lmdb_bytes / (double)stats.rows);
+            (double) stats.lmdb_bytes / (double) stats.rows);
     printf ("daily rows alone (days + archive): %.1f MB, %.1f bytes per row\n",
-            stats.rows_bytes / 1e6, (double)stats.rows_bytes / (double)stats.rows);
+            stats.rows_bytes / 1e6, (double) stats.rows_bytes / (double) stats.rows);
 
     //  Query latencies (cold read transaction each time, as the server does)
     size_t answers = 0, repeat = 200;
@@ -216,7 +217,7 @@ main (int argc, char *argv[])
     start = zclock_usecs ();
     for (size_t index = 0; index < repeat; index++) {
         proto_addr_t host;
-        proto_addr_from_ipv4 (&host, 0x0a000000 + (uint32_t)(s_random (&state) % hosts));
+        proto_addr_from_ipv4 (&host, 0x0a000000 + (uint32_t) (s_random (&state) % hosts));
         shard_store_series (store, &host, PROTO_PORT_ALL, PROTO_FEATURE_BYTES, PROTO_OP_SUM,
                             today - 30, today, s_on_point, &answers);
     }

@@ -8,12 +8,12 @@
 #include "broker/broker.h"
 
 struct _broker_t {
-    zsock_t *router;             //  ROUTER bound at endpoint
-    char *endpoint;              //  Bound endpoint, port resolved
-    broker_map_t *map;           //  The persisted slot map
-    broker_registry_t *registry; //  Peers, over map
-    bool verbose;                //  Log every message
-    uint64_t malformed;          //  Frames answered ERROR 400
+    zsock_t *router;              //  ROUTER bound at endpoint
+    char *endpoint;               //  Bound endpoint, port resolved
+    broker_map_t *map;            //  The persisted slot map
+    broker_registry_t *registry;  //  Peers, over map
+    bool verbose;                 //  Log every message
+    uint64_t malformed;           //  Frames answered ERROR 400
 };
 
 //  --------------------------------------------------------------------------
@@ -23,7 +23,7 @@ broker_new (const broker_options_t *options)
     assert (options);
     assert (options->endpoint);
     assert (options->data);
-    broker_t *self = (broker_t *)zmalloc (sizeof (broker_t));
+    broker_t *self = (broker_t *) zmalloc (sizeof (broker_t));
     self->verbose = options->verbose;
     int64_t heartbeat_msecs =
         options->heartbeat_msecs > 0 ? options->heartbeat_msecs : PROTO_HEARTBEAT_MSECS;
@@ -100,7 +100,7 @@ s_on_request (broker_t *self)
 {
     proto_msg_t *request = proto_msg_recv (self->router);
     if (!request)
-        return; //  Interrupted
+        return;  //  Interrupted
     int64_t now = zclock_mono ();
     proto_msg_id_t id = proto_msg_id (request);
     if (self->verbose)
@@ -124,7 +124,7 @@ s_on_request (broker_t *self)
         code = broker_registry_hello (self->registry, request, now, error, sizeof error);
         if (code) {
             zsys_warning ("broker: refused %s", error);
-            s_send_error (self, request, (uint16_t)code, error);
+            s_send_error (self, request, (uint16_t) code, error);
             break;
         }
         reply = proto_msg_reply (request, PROTO_MSG_WELCOME);
@@ -176,7 +176,7 @@ s_serve (broker_t *self, zsock_t *pipe)
     assert (poller);
     while (!zsys_interrupted) {
         int64_t timeout = broker_registry_timeout (self->registry, zclock_mono ());
-        void *which = zpoller_wait (poller, (int)timeout);
+        void *which = zpoller_wait (poller, (int) timeout);
         if (which == self->router)
             s_on_request (self);
         else if (which && which == pipe) {
@@ -211,7 +211,7 @@ broker_run (broker_t *self)
 void
 broker_actor (zsock_t *pipe, void *args)
 {
-    broker_t *self = (broker_t *)args;
+    broker_t *self = (broker_t *) args;
     assert (self);
     zsock_signal (pipe, 0);
     s_serve (self, pipe);
@@ -308,7 +308,7 @@ void
 broker_test (bool verbose)
 {
     printf (" * broker: ");
-    zsys_set_logstream (verbose ? stderr : NULL); //  Refusals below are logged on purpose
+    zsys_set_logstream (verbose ? stderr : NULL);  //  Refusals below are logged on purpose
     char dir_template[] = "/tmp/broker_test.XXXXXX";
     char *dir = mkdtemp (dir_template);
     assert (dir);
@@ -333,7 +333,7 @@ broker_test (bool verbose)
     uint64_t value;
     assert (s_test_peer (shard0, PROTO_MSG_HELLO, "shard", "s0", "tcp://127.0.0.1:1", &value) ==
             PROTO_MSG_WELCOME);
-    assert (value == 2); //  The endpoint is part of the map
+    assert (value == 2);  //  The endpoint is part of the map
     assert (s_test_peer (shard1, PROTO_MSG_HELLO, "shard", "s1", "tcp://127.0.0.1:2", &value) ==
             PROTO_MSG_WELCOME);
     assert (s_test_peer (ingestor, PROTO_MSG_HELLO, "ingestor", "r1", "", &value) ==
@@ -411,7 +411,7 @@ broker_test (bool verbose)
     reply = s_test_receive (client);
     assert (reply && proto_msg_code (reply) == PROTO_ERROR_MALFORMED);
     proto_msg_destroy (&reply);
-    request = proto_msg_new (PROTO_MSG_PART); //  Well-formed but not for the broker
+    request = proto_msg_new (PROTO_MSG_PART);  //  Well-formed but not for the broker
     proto_msg_set_source (request, "r1");
     reply = s_test_request (client, &request);
     assert (reply && proto_msg_code (reply) == PROTO_ERROR_INVALID);

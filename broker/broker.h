@@ -22,17 +22,17 @@
 #include "broker/broker_map.h"
 #include "broker/broker_registry.h"
 
-#define BROKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:5570" //  Where peers look first
+#define BROKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:5570"  //  Where peers look first
 
 typedef struct _broker_t broker_t;
 
 //  What the broker is built from; strings are borrowed by broker_new (copied if kept).
 typedef struct {
-    const char *endpoint;    //  ROUTER endpoint to bind ("tcp://127.0.0.1:*" allowed)
-    const char *data;        //  Directory of the persisted map (created if missing)
-    const char *shards;      //  Comma-separated shard names for a first start, or NULL
-    int64_t heartbeat_msecs; //  Peers' heartbeat interval; 0: PROTO_HEARTBEAT_MSECS
-    bool verbose;            //  Log every message (zsys_debug)
+    const char *endpoint;     //  ROUTER endpoint to bind ("tcp://127.0.0.1:*" allowed)
+    const char *data;         //  Directory of the persisted map (created if missing)
+    const char *shards;       //  Comma-separated shard names for a first start, or NULL
+    int64_t heartbeat_msecs;  //  Peers' heartbeat interval; 0: PROTO_HEARTBEAT_MSECS
+    bool verbose;             //  Log every message (zsys_debug)
 } broker_options_t;
 
 //  Load (or create) the map and bind the ROUTER.  NULL on failure (logged): a bad or

@@ -32,7 +32,7 @@ broker_cli_common_option (broker_cli_common_t *common, const char *command, int 
                          command, value);
             return -1;
         }
-        common->timeout_msecs = (int)msecs;
+        common->timeout_msecs = (int) msecs;
     }
     else
         return -1;
@@ -121,7 +121,7 @@ cleanup:
 void
 broker_cli_test (bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     printf (" * broker_cli: ");
     broker_cli_common_t common;
     broker_cli_common_init (&common);
@@ -138,7 +138,7 @@ broker_cli_test (bool verbose)
     int fd = mkstemp (path_template);
     assert (fd >= 0);
     const char *text = "portevo\n    broker\n        endpoint = \"tcp://127.0.0.1:6000\"\n";
-    assert (write (fd, text, strlen (text)) == (ssize_t)strlen (text));
+    assert (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
     close (fd);
     assert (broker_cli_common_option (&common, "t", BROKER_CLI_OPTION_CONFIG, path_template) == 0);
     char *endpoint = broker_cli_broker_endpoint (&common, "t");

@@ -18,25 +18,25 @@
 
 #include <getopt.h>
 
-#define BROKER_CLI_DATA_DEFAULT "portevo-data" //  `portevo up` data directory
-#define BROKER_CLI_CONFIG_FILE "portevo.cfg"   //  Config file name inside it
-#define BROKER_CLI_TIMEOUT_MSECS 3000          //  Default wait for one reply
+#define BROKER_CLI_DATA_DEFAULT "portevo-data"  //  `portevo up` data directory
+#define BROKER_CLI_CONFIG_FILE "portevo.cfg"    //  Config file name inside it
+#define BROKER_CLI_TIMEOUT_MSECS 3000           //  Default wait for one reply
 
 //  A subcommand: argv[0] is "portevo NAME", options follow (getopt_long-ready: the
 //  dispatcher resets optind).  Returns the exit code: 0 done, 1 failed (said on
 //  stderr), 2 usage error (usage on stderr).
 typedef int (broker_cli_fn_t) (int argc, char *argv[]);
 
-int broker_cli_status (int argc, char *argv[]); //  broker_cli_status.c
-int broker_cli_up (int argc, char *argv[]);     //  broker_cli_up.c
+int broker_cli_status (int argc, char *argv[]);  //  broker_cli_status.c
+int broker_cli_up (int argc, char *argv[]);      //  broker_cli_up.c
 
 //  Options of every subcommand that talks to the cluster: put BROKER_CLI_COMMON_OPTIONS
 //  in the getopt_long table and hand the option codes >= BROKER_CLI_OPTION_BROKER to
 //  broker_cli_common_option.  BROKER_CLI_COMMON_USAGE documents them.
 typedef struct {
-    const char *broker; //  --broker EP, or NULL
-    const char *config; //  --config FILE, or NULL
-    int timeout_msecs;  //  --timeout MSECS (BROKER_CLI_TIMEOUT_MSECS unless given)
+    const char *broker;  //  --broker EP, or NULL
+    const char *config;  //  --config FILE, or NULL
+    int timeout_msecs;   //  --timeout MSECS (BROKER_CLI_TIMEOUT_MSECS unless given)
 } broker_cli_common_t;
 
 #define BROKER_CLI_OPTION_BROKER 0x100

@@ -13,36 +13,36 @@
 
 #define S_OPTION_BATCH 0x300
 #define S_OPTION_DEADLINE 0x301
-#define S_RETRY_PAUSE_MSECS 200 //  Pause before resending after "unavailable"
+#define S_RETRY_PAUSE_MSECS 200  //  Pause before resending after "unavailable"
 
 typedef struct {
-    proto_addr_t addr;                 //  Host
-    char rrname[PROTO_RRNAME_MAX + 1]; //  Name
-    char rrtype[PROTO_RRTYPE_MAX + 1]; //  Type
-    int64_t first_seen;                //  Secs since the epoch
-    int64_t last_seen;                 //  Secs since the epoch
+    proto_addr_t addr;                  //  Host
+    char rrname[PROTO_RRNAME_MAX + 1];  //  Name
+    char rrtype[PROTO_RRTYPE_MAX + 1];  //  Type
+    int64_t first_seen;                 //  Secs since the epoch
+    int64_t last_seen;                  //  Secs since the epoch
 } s_entry_t;
 
 typedef struct {
-    s_entry_t *entries; //  The batch being filled (batch entries allocated)
-    size_t count;       //  Entries used
-    bool failed;        //  Given up: did not acknowledge
+    s_entry_t *entries;  //  The batch being filled (batch entries allocated)
+    size_t count;        //  Entries used
+    bool failed;         //  Given up: did not acknowledge
 } s_queue_t;
 
 typedef struct {
-    const char *command;           //  "portevo annotate"
-    const char *path;              //  FILE as given
-    broker_cli_scatter_t *scatter; //  The map and the shard sockets
-    s_queue_t *queues;             //  One per shard
-    size_t batch;                  //  Annotations per ANNOTATE
-    int deadline_msecs;            //  Wait for one acknowledgement
-    uint64_t lines;                //  Lines read
-    uint64_t annotations;          //  Annotations found
-    uint64_t skipped;              //  Records of other types
-    uint64_t malformed;            //  Malformed lines
-    uint64_t stored;               //  Acknowledged as stored by the shards
-    uint64_t lost;                 //  Not delivered (shard gave up)
-    int64_t next_progress;         //  zclock_mono of the next progress line
+    const char *command;            //  "portevo annotate"
+    const char *path;               //  FILE as given
+    broker_cli_scatter_t *scatter;  //  The map and the shard sockets
+    s_queue_t *queues;              //  One per shard
+    size_t batch;                   //  Annotations per ANNOTATE
+    int deadline_msecs;             //  Wait for one acknowledgement
+    uint64_t lines;                 //  Lines read
+    uint64_t annotations;           //  Annotations found
+    uint64_t skipped;               //  Records of other types
+    uint64_t malformed;             //  Malformed lines
+    uint64_t stored;                //  Acknowledged as stored by the shards
+    uint64_t lost;                  //  Not delivered (shard gave up)
+    int64_t next_progress;          //  zclock_mono of the next progress line
 } s_import_t;
 
 //  --------------------------------------------------------------------------
@@ -57,7 +57,7 @@ s_read_line (FILE *file, char *buffer, size_t capacity, size_t *size)
     int byte;
     while ((byte = getc_unlocked (file)) != EOF && byte != '\n') {
         if (length < capacity - 1)
-            buffer[length] = (char)byte;
+            buffer[length] = (char) byte;
         length++;
     }
     buffer[length < capacity - 1 ? length : capacity - 1] = 0;
@@ -182,8 +182,8 @@ s_line (s_import_t *self, const char *line, size_t size, broker_pdns_record_t *r
 static int
 s_import (s_import_t *self, FILE *file)
 {
-    char *buffer = (char *)zmalloc (BROKER_PDNS_LINE_MAX + 1);
-    broker_pdns_record_t *record = (broker_pdns_record_t *)zmalloc (sizeof *record);
+    char *buffer = (char *) zmalloc (BROKER_PDNS_LINE_MAX + 1);
+    broker_pdns_record_t *record = (broker_pdns_record_t *) zmalloc (sizeof *record);
     size_t size;
     self->next_progress = zclock_mono () + BROKER_CLI_ANNOTATE_PROGRESS_MSECS;
     while (!zsys_interrupted && s_read_line (file, buffer, BROKER_PDNS_LINE_MAX + 1, &size)) {
@@ -250,10 +250,10 @@ broker_cli_annotate (int argc, char *argv[])
         }
         if (option == S_OPTION_BATCH && number && value >= 1 &&
             value <= BROKER_CLI_ANNOTATE_BATCH_MAX)
-            import.batch = (size_t)value;
+            import.batch = (size_t) value;
         else if (option == S_OPTION_DEADLINE && number && value >= 1 &&
                  value <= BROKER_CLI_DEADLINE_MAX)
-            import.deadline_msecs = (int)value;
+            import.deadline_msecs = (int) value;
         else if (option == '?' || option == ':' || option == S_OPTION_BATCH ||
                  option == S_OPTION_DEADLINE ||
                  broker_cli_common_option (&common, command, option, optarg)) {
@@ -281,9 +281,10 @@ broker_cli_annotate (int argc, char *argv[])
     int rc = 1;
     if (import.scatter) {
         size_t shards = broker_cli_scatter_shard_count (import.scatter);
-        import.queues = (s_queue_t *)zmalloc (shards * sizeof (s_queue_t));
+        import.queues = (s_queue_t *) zmalloc (shards * sizeof (s_queue_t));
         for (size_t shard = 0; shard < shards; shard++)
-            import.queues[shard].entries = (s_entry_t *)zmalloc (import.batch * sizeof (s_entry_t));
+            import.queues[shard].entries =
+                (s_entry_t *) zmalloc (import.batch * sizeof (s_entry_t));
         rc = s_import (&import, file) == 0 && import.lost == 0 ? 0 : 1;
         fprintf (stderr,
                  "%s: %s: %" PRIu64 " lines: %" PRIu64 " annotations, %" PRIu64 " stored, %" PRIu64
@@ -312,7 +313,7 @@ broker_cli_annotate_test (bool verbose)
         printf ("\n");
     //  The line reader: last line without a newline, empty lines, NUL bytes, overlong
     static const char text[] = "first\n\nwith\0nul\n0123456789abcdef\nlast";
-    FILE *file = fmemopen ((void *)text, sizeof text - 1, "r");
+    FILE *file = fmemopen ((void *) text, sizeof text - 1, "r");
     assert (file);
     char buffer[8];
     size_t size;
@@ -339,7 +340,7 @@ broker_cli_annotate_test (bool verbose)
         char *argv[4] = {NULL};
         int argc = 0;
         while (bad[index][argc]) {
-            argv[argc] = (char *)bad[index][argc];
+            argv[argc] = (char *) bad[index][argc];
             argc++;
         }
         if (verbose)

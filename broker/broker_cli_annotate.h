@@ -23,11 +23,11 @@
 
 #include "broker/broker_cli.h"
 
-#define BROKER_CLI_ANNOTATE_BATCH 1000          //  Default annotations per ANNOTATE
-#define BROKER_CLI_ANNOTATE_BATCH_MAX 10000     //  Largest --batch
-#define BROKER_CLI_ANNOTATE_ATTEMPTS 3          //  Sends of one batch before giving up
-#define BROKER_CLI_ANNOTATE_REPORT_MAX 100      //  Malformed lines reported one by one
-#define BROKER_CLI_ANNOTATE_PROGRESS_MSECS 2000 //  Interval of the progress line
+#define BROKER_CLI_ANNOTATE_BATCH 1000           //  Default annotations per ANNOTATE
+#define BROKER_CLI_ANNOTATE_BATCH_MAX 10000      //  Largest --batch
+#define BROKER_CLI_ANNOTATE_ATTEMPTS 3           //  Sends of one batch before giving up
+#define BROKER_CLI_ANNOTATE_REPORT_MAX 100       //  Malformed lines reported one by one
+#define BROKER_CLI_ANNOTATE_PROGRESS_MSECS 2000  //  Interval of the progress line
 
 //  The subcommand (argv[0] is "portevo annotate"); returns the exit code.
 int broker_cli_annotate (int argc, char *argv[]);

@@ -29,7 +29,7 @@
     (S_FOR (PROTO_ANSWER_TOP) | S_FOR (PROTO_ANSWER_SERIES) | S_FOR (PROTO_ANSWER_HOST) |          \
      S_FOR (PROTO_ANSWER_DAYS))
 
-#define S_DAY_LAST 2932896 //  9999-12-31
+#define S_DAY_LAST 2932896  //  9999-12-31
 
 static const struct option s_options[] = {
     {"date", required_argument, NULL, S_OPTION_DATE},
@@ -104,7 +104,7 @@ s_number (const char *text, uint64_t low, uint64_t high, uint64_t *value)
     for (const char *cursor = text; *cursor; cursor++) {
         if (*cursor < '0' || *cursor > '9')
             return -1;
-        result = result * 10 + (uint64_t)(*cursor - '0');
+        result = result * 10 + (uint64_t) (*cursor - '0');
     }
     if (result < low || result > high)
         return -1;
@@ -137,7 +137,7 @@ s_take_option (broker_cli_query_t *query, int option, const char *value, char *e
     case S_OPTION_OP:
         found = proto_op_lookup (value);
         if (found >= 0) {
-            query->op = (proto_op_t)found;
+            query->op = (proto_op_t) found;
             return 0;
         }
         snprintf (error, error_size, "--op: '%s' is not sum, max or min", value);
@@ -145,7 +145,7 @@ s_take_option (broker_cli_query_t *query, int option, const char *value, char *e
     case S_OPTION_FEATURE:
         found = proto_feature_lookup (value);
         if (found >= 0) {
-            query->feature = (proto_feature_t)found;
+            query->feature = (proto_feature_t) found;
             return 0;
         }
         snprintf (error, error_size, "--feature: '%s' is not bytes, packets, durations or peers",
@@ -157,7 +157,7 @@ s_take_option (broker_cli_query_t *query, int option, const char *value, char *e
             return 0;
         }
         if (s_number (value, 0, 65535, &number) == 0) {
-            query->port = (uint32_t)number;
+            query->port = (uint32_t) number;
             return 0;
         }
         snprintf (error, error_size, "--port: '%s' is not a port from 0 to 65535 or all", value);
@@ -169,7 +169,7 @@ s_take_option (broker_cli_query_t *query, int option, const char *value, char *e
         return -1;
     case S_OPTION_DEADLINE:
         if (s_number (value, 1, BROKER_CLI_DEADLINE_MAX, &number) == 0) {
-            query->deadline_msecs = (int)number;
+            query->deadline_msecs = (int) number;
             return 0;
         }
         snprintf (error, error_size, "--deadline-msecs: '%s' is not a number of msecs from 1 to %d",
@@ -205,10 +205,10 @@ broker_cli_query_parse (proto_answer_kind_t kind, int argc, char *argv[], broker
     query->deadline_msecs = BROKER_CLI_DEADLINE_MSECS;
     broker_cli_common_init (&query->common);
     error[0] = 0;
-    unsigned given = 0; //  Bit (option - S_OPTION_DATE) per option given
+    unsigned given = 0;  //  Bit (option - S_OPTION_DATE) per option given
     bool help = false;
     opterr = 0;
-    optind = 0; //  GNU: full reinitialisation
+    optind = 0;  //  GNU: full reinitialisation
     int option;
     while ((option = getopt_long (argc, argv, ":h", s_options, NULL)) != -1) {
         if (option == '?' || option == ':') {
@@ -249,9 +249,9 @@ broker_cli_query_parse (proto_answer_kind_t kind, int argc, char *argv[], broker
         }
     }
     static const struct {
-        proto_answer_kind_t kind; //  Command
-        int option;               //  Option it requires
-        const char *name;         //  Its name
+        proto_answer_kind_t kind;  //  Command
+        int option;                //  Option it requires
+        const char *name;          //  Its name
     } required[] = {{PROTO_ANSWER_TOP, S_OPTION_DATE, "--date"},
                     {PROTO_ANSWER_TOP, S_OPTION_OP, "--op"},
                     {PROTO_ANSWER_SERIES, S_OPTION_HOST, "--host"},
@@ -279,7 +279,7 @@ broker_cli_print_safe (FILE *file, const char *text)
 {
     assert (file);
     assert (text);
-    const uint8_t *bytes = (const uint8_t *)text;
+    const uint8_t *bytes = (const uint8_t *) text;
     size_t size = strlen (text);
     for (size_t index = 0; index < size;) {
         size_t length = proto_json_utf8_length (bytes + index, size - index);
@@ -304,7 +304,7 @@ broker_cli_human (proto_feature_t feature, uint64_t value, char *buffer)
             snprintf (buffer, 32, "%" PRIu64 " B", value);
             return buffer;
         }
-        double scaled = (double)value;
+        double scaled = (double) value;
         size_t unit = 0;
         while (scaled >= 999.95 && unit < 6) {
             scaled /= 1000;
@@ -316,9 +316,9 @@ broker_cli_human (proto_feature_t feature, uint64_t value, char *buffer)
         if (value < 1000)
             snprintf (buffer, 32, "%" PRIu64 " ms", value);
         else if (value < 3600000)
-            snprintf (buffer, 32, "%.1f s", (double)value / 1000);
+            snprintf (buffer, 32, "%.1f s", (double) value / 1000);
         else
-            snprintf (buffer, 32, "%.1f h", (double)value / 3600000);
+            snprintf (buffer, 32, "%.1f h", (double) value / 3600000);
     }
     else
         snprintf (buffer, 32, "%" PRIu64, value);
@@ -363,16 +363,16 @@ s_print_top (broker_cli_query_t *query, proto_answer_t *answer)
     for (size_t port = 0; port < ports; port++) {
         s_print_port_title (proto_answer_port_at (answer, port));
         for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
-            size_t count = proto_answer_top_count (answer, port, (proto_feature_t)feature);
-            const char *name = proto_feature_name ((proto_feature_t)feature);
+            size_t count = proto_answer_top_count (answer, port, (proto_feature_t) feature);
+            const char *name = proto_feature_name ((proto_feature_t) feature);
             if (count == 0)
                 printf ("  %-10s -\n", name);
             for (size_t rank = 0; rank < count; rank++) {
                 const proto_top_t *entry =
-                    proto_answer_top_at (answer, port, (proto_feature_t)feature, rank);
+                    proto_answer_top_at (answer, port, (proto_feature_t) feature, rank);
                 printf ("  %-10s %2zu  %-39s %12s", rank == 0 ? name : "", rank + 1,
                         proto_addr_format (&entry->addr, ip),
-                        broker_cli_human ((proto_feature_t)feature, entry->score, value));
+                        broker_cli_human ((proto_feature_t) feature, entry->score, value));
                 if (entry->annotations)
                     printf ("  (%u annotation%s)", entry->annotations,
                             entry->annotations == 1 ? "" : "s");
@@ -455,14 +455,14 @@ s_request (broker_cli_query_t *query)
     proto_msg_t *request = proto_msg_new (ids[query->kind]);
     if (query->kind == PROTO_ANSWER_TOP) {
         proto_msg_set_day (request, query->day);
-        proto_msg_set_op (request, (uint8_t)query->op);
+        proto_msg_set_op (request, (uint8_t) query->op);
         proto_msg_set_port (request, query->port);
     }
     else if (query->kind == PROTO_ANSWER_SERIES) {
         proto_msg_set_host (request, &query->host);
         proto_msg_set_port (request, query->port);
-        proto_msg_set_feature (request, (uint8_t)query->feature);
-        proto_msg_set_op (request, (uint8_t)query->op);
+        proto_msg_set_feature (request, (uint8_t) query->feature);
+        proto_msg_set_op (request, (uint8_t) query->op);
         proto_msg_set_from (request, query->from);
         proto_msg_set_to (request, query->to);
     }
@@ -500,7 +500,7 @@ s_gather (broker_cli_query_t *query, broker_cli_scatter_t *scatter, const char *
     if (query->kind == PROTO_ANSWER_TOP || query->kind == PROTO_ANSWER_SERIES)
         proto_answer_set_port (answer, query->port);
     size_t shards = broker_cli_scatter_shard_count (scatter);
-    size_t first = 0, last = shards; //  Shards asked: [first, last)
+    size_t first = 0, last = shards;  //  Shards asked: [first, last)
     if (query->kind == PROTO_ANSWER_SERIES || query->kind == PROTO_ANSWER_HOST) {
         first = broker_cli_scatter_shard_of (scatter, &query->host);
         last = first + 1;
@@ -510,7 +510,7 @@ s_gather (broker_cli_query_t *query, broker_cli_scatter_t *scatter, const char *
         broker_cli_scatter_send (scatter, shard, &request);
     }
     int64_t deadline = zclock_mono () + query->deadline_msecs;
-    bool *merged = (bool *)zmalloc (shards * sizeof (bool));
+    bool *merged = (bool *) zmalloc (shards * sizeof (bool));
     proto_msg_t *reply;
     size_t shard;
     while ((reply = broker_cli_scatter_recv (scatter, deadline, &shard))) {
@@ -640,10 +640,10 @@ broker_cli_days (int argc, char *argv[])
 //  Selftest
 
 typedef struct {
-    proto_answer_kind_t kind; //  Command
-    const char *args;         //  Arguments after the command, space-separated
-    int rc;                   //  Expected broker_cli_query_parse result
-    const char *error;        //  Expected part of the reason (rc 2)
+    proto_answer_kind_t kind;  //  Command
+    const char *args;          //  Arguments after the command, space-separated
+    int rc;                    //  Expected broker_cli_query_parse result
+    const char *error;         //  Expected part of the reason (rc 2)
 } s_parse_case_t;
 
 //  Parse the arguments of a case; *copy_p holds the words the query may borrow.
@@ -653,7 +653,7 @@ s_test_parse (const s_parse_case_t *test, broker_cli_query_t *query, char *error
 {
     free (*copy_p);
     *copy_p = strdup (test->args);
-    char *argv[32] = {(char *)"portevo test"};
+    char *argv[32] = {(char *) "portevo test"};
     int argc = 1;
     for (char *word = strtok (*copy_p, " "); word && argc < 31; word = strtok (NULL, " "))
         argv[argc++] = word;
@@ -748,9 +748,9 @@ broker_cli_query_test (bool verbose)
 
     //  Human units
     static const struct {
-        proto_feature_t feature; //  Feature
-        uint64_t value;          //  Value
-        const char *text;        //  Expected text
+        proto_feature_t feature;  //  Feature
+        uint64_t value;           //  Value
+        const char *text;         //  Expected text
     } units[] = {{PROTO_FEATURE_BYTES, 0, "0 B"},
                  {PROTO_FEATURE_BYTES, 999, "999 B"},
                  {PROTO_FEATURE_BYTES, 1000, "1.0 kB"},

@@ -22,22 +22,22 @@
 #include "broker/broker_cli.h"
 #include "proto/proto_answer.h"
 
-#define BROKER_CLI_DEADLINE_MSECS 2000 //  Default wait for the shards
-#define BROKER_CLI_DEADLINE_MAX 600000 //  Longest --deadline-msecs accepted
+#define BROKER_CLI_DEADLINE_MSECS 2000  //  Default wait for the shards
+#define BROKER_CLI_DEADLINE_MAX 600000  //  Longest --deadline-msecs accepted
 
 //  A query's parameters, checked.
 typedef struct {
-    proto_answer_kind_t kind;   //  Which command
-    uint32_t day;               //  top: --date
-    proto_op_t op;              //  top, series: --op
-    uint32_t port;              //  top, series: --port (PROTO_PORT_ALL for all)
-    proto_feature_t feature;    //  series: --feature
-    proto_addr_t host;          //  series: --host; host: the argument
-    uint32_t from;              //  series: --from (default 1970-01-01)
-    uint32_t to;                //  series: --to (default 9999-12-31)
-    bool json;                  //  --json
-    int deadline_msecs;         //  --deadline-msecs
-    broker_cli_common_t common; //  --broker, --config, --timeout
+    proto_answer_kind_t kind;    //  Which command
+    uint32_t day;                //  top: --date
+    proto_op_t op;               //  top, series: --op
+    uint32_t port;               //  top, series: --port (PROTO_PORT_ALL for all)
+    proto_feature_t feature;     //  series: --feature
+    proto_addr_t host;           //  series: --host; host: the argument
+    uint32_t from;               //  series: --from (default 1970-01-01)
+    uint32_t to;                 //  series: --to (default 9999-12-31)
+    bool json;                   //  --json
+    int deadline_msecs;          //  --deadline-msecs
+    broker_cli_common_t common;  //  --broker, --config, --timeout
 } broker_cli_query_t;
 
 //  The subcommands (argv[0] is "portevo NAME"); the exit code: 0 answered, 1 no answer

@@ -11,19 +11,19 @@
 #include <unistd.h>
 
 typedef struct {
-    char *name;       //  Shard name from the map
-    char *endpoint;   //  Where it listens ("" if it never registered)
-    zsock_t *dealer;  //  Connected on the first request, or NULL
-    uint64_t awaited; //  Request id whose reply is awaited, 0 if none
-    bool answered;    //  The awaited reply came
+    char *name;        //  Shard name from the map
+    char *endpoint;    //  Where it listens ("" if it never registered)
+    zsock_t *dealer;   //  Connected on the first request, or NULL
+    uint64_t awaited;  //  Request id whose reply is awaited, 0 if none
+    bool answered;     //  The awaited reply came
 } s_shard_t;
 
 struct _broker_cli_scatter_t {
-    s_shard_t *shards;                //  In map order
-    size_t shard_count;               //  Shards in the map
-    uint16_t slots[PROTO_SLOT_COUNT]; //  Shard index of each slot
-    uint64_t next_request_id;         //  Request id of the next request
-    char *command;                    //  Prefix of messages on stderr (NULL: quiet)
+    s_shard_t *shards;                 //  In map order
+    size_t shard_count;                //  Shards in the map
+    uint16_t slots[PROTO_SLOT_COUNT];  //  Shard index of each slot
+    uint64_t next_request_id;          //  Request id of the next request
+    char *command;                     //  Prefix of messages on stderr (NULL: quiet)
 };
 
 //  --------------------------------------------------------------------------
@@ -60,7 +60,7 @@ s_load_map (broker_cli_scatter_t *self, proto_msg_t *map, const char *endpoint)
         return -1;
     }
     size_t peer_count = proto_msg_peers_count (map);
-    self->shards = (s_shard_t *)zmalloc ((peer_count ? peer_count : 1) * sizeof (s_shard_t));
+    self->shards = (s_shard_t *) zmalloc ((peer_count ? peer_count : 1) * sizeof (s_shard_t));
     for (size_t index = 0; index < peer_count; index++) {
         proto_peer_t peer;
         proto_msg_peers_at (map, index, &peer);
@@ -91,9 +91,9 @@ broker_cli_scatter_t *
 broker_cli_scatter_new (const char *endpoint, int timeout_msecs, const char *command)
 {
     assert (endpoint);
-    broker_cli_scatter_t *self = (broker_cli_scatter_t *)zmalloc (sizeof (broker_cli_scatter_t));
+    broker_cli_scatter_t *self = (broker_cli_scatter_t *) zmalloc (sizeof (broker_cli_scatter_t));
     self->command = command ? strdup (command) : NULL;
-    self->next_request_id = ((uint64_t)zclock_time () << 20) ^ (uint64_t)getpid ();
+    self->next_request_id = ((uint64_t) zclock_time () << 20) ^ (uint64_t) getpid ();
     proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
     proto_msg_set_request_id (request, self->next_request_id++);
     proto_msg_t *map = broker_cli_request (endpoint, &request, timeout_msecs, command);
@@ -205,8 +205,9 @@ broker_cli_scatter_recv (broker_cli_scatter_t *self, int64_t deadline, size_t *i
 {
     assert (self);
     assert (index);
-    zmq_pollitem_t *items = (zmq_pollitem_t *)zmalloc (self->shard_count * sizeof (zmq_pollitem_t));
-    size_t *owners = (size_t *)zmalloc (self->shard_count * sizeof (size_t));
+    zmq_pollitem_t *items =
+        (zmq_pollitem_t *) zmalloc (self->shard_count * sizeof (zmq_pollitem_t));
+    size_t *owners = (size_t *) zmalloc (self->shard_count * sizeof (size_t));
     proto_msg_t *reply = NULL;
     while (!reply && !zsys_interrupted) {
         int count = 0;
@@ -219,7 +220,7 @@ broker_cli_scatter_recv (broker_cli_scatter_t *self, int64_t deadline, size_t *i
         int64_t wait = deadline - zclock_mono ();
         if (count == 0 || wait <= 0)
             break;
-        int rc = zmq_poll (items, count, (long)wait);
+        int rc = zmq_poll (items, count, (long) wait);
         if (rc < 0 && errno != EINTR)
             break;
         for (int item = 0; item < count && !reply && rc > 0; item++) {
@@ -235,7 +236,7 @@ broker_cli_scatter_recv (broker_cli_scatter_t *self, int64_t deadline, size_t *i
                 reply = message;
             }
             else
-                proto_msg_destroy (&message); //  Late, foreign or malformed
+                proto_msg_destroy (&message);  //  Late, foreign or malformed
         }
     }
     free (owners);
@@ -259,7 +260,7 @@ broker_cli_scatter_answered (broker_cli_scatter_t *self, size_t index)
 static void
 s_fake_broker (zsock_t *pipe, void *args)
 {
-    const char **endpoints = (const char **)args;
+    const char **endpoints = (const char **) args;
     zsock_t *router = zsock_new_router ("tcp://127.0.0.1:*");
     assert (router);
     zsock_signal (pipe, 0);
@@ -270,7 +271,7 @@ s_fake_broker (zsock_t *pipe, void *args)
         proto_msg_t *map = proto_msg_reply (request, PROTO_MSG_MAP);
         uint16_t slots[PROTO_SLOT_COUNT];
         for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-            slots[slot] = (uint16_t)(slot % 3);
+            slots[slot] = (uint16_t) (slot % 3);
         proto_msg_set_slots (map, slots);
         const char *names[] = {"shard-0", "shard-1", "shard-2"};
         for (size_t index = 0; index < 3; index++) {
@@ -301,7 +302,7 @@ broker_cli_scatter_test (bool verbose)
                            zsock_new_router ("tcp://127.0.0.1:*")};
     assert (routers[0] && routers[1]);
     const char *endpoints[3] = {zsock_endpoint (routers[0]), zsock_endpoint (routers[1]), ""};
-    zactor_t *broker = zactor_new (s_fake_broker, (void *)endpoints);
+    zactor_t *broker = zactor_new (s_fake_broker, (void *) endpoints);
     char *broker_endpoint = zstr_recv (broker);
     broker_cli_scatter_t *scatter = broker_cli_scatter_new (broker_endpoint, 2000, NULL);
     assert (scatter);

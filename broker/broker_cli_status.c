@@ -31,7 +31,7 @@ s_text_bytes (const proto_peer_t *peer, const char *key, char *buffer)
     if (!proto_peer_stat (peer, key, &value))
         return "-";
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-    double size = (double)value;
+    double size = (double) value;
     size_t unit = 0;
     while (size >= 1024 && unit + 1 < sizeof units / sizeof units[0]) {
         size /= 1024;
@@ -62,7 +62,7 @@ s_text_block (const proto_peer_t *peer, char *buffer)
     if (!proto_peer_stat (peer, "last_block", &value) || value <= 0)
         return "-";
     proto_time_format (value, buffer);
-    buffer[16] = 0; //  YYYY-MM-DDThh:mm
+    buffer[16] = 0;  //  YYYY-MM-DDThh:mm
     buffer[10] = ' ';
     return buffer;
 }
@@ -73,10 +73,10 @@ s_text_age (const proto_peer_t *peer, char *buffer)
     if (streq (peer->state, BROKER_REGISTRY_UNKNOWN))
         return "never";
     if (peer->age_msecs < 10000) {
-        snprintf (buffer, 32, "%.1fs ago", (double)peer->age_msecs / 1000);
+        snprintf (buffer, 32, "%.1fs ago", (double) peer->age_msecs / 1000);
         return buffer;
     }
-    s_text_secs ((int64_t)(peer->age_msecs / 1000), buffer);
+    s_text_secs ((int64_t) (peer->age_msecs / 1000), buffer);
     strcat (buffer, " ago");
     return buffer;
 }
@@ -93,7 +93,7 @@ s_text_clean (const char *text, char *buffer)
     size_t index = 0;
     for (; text[index] && index < PROTO_PATH_MAX; index++)
         buffer[index] =
-            (unsigned char)text[index] < 0x20 || text[index] == 0x7f ? '?' : text[index];
+            (unsigned char) text[index] < 0x20 || text[index] == 0x7f ? '?' : text[index];
     buffer[index] = 0;
     return buffer;
 }
@@ -112,8 +112,8 @@ s_status_print (proto_msg_t *status, const char *broker, FILE *out)
         proto_msg_peers_at (status, index, &peer);
         bool is_shard = streq (peer.role, "shard");
         const char *where = is_shard ? peer.endpoint : peer.spool;
-        name_width = MAX (name_width, (int)strlen (peer.name));
-        where_width = MAX (where_width, (int)strlen (where));
+        name_width = MAX (name_width, (int) strlen (peer.name));
+        where_width = MAX (where_width, (int) strlen (where));
         shards += is_shard;
         ingestors += !is_shard;
         shards_up += is_shard && streq (peer.state, BROKER_REGISTRY_UP);
@@ -203,7 +203,7 @@ broker_cli_status (int argc, char *argv[])
     if (!broker)
         return 1;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_STATUS_REQUEST);
-    proto_msg_set_request_id (request, (uint64_t)zclock_time ());
+    proto_msg_set_request_id (request, (uint64_t) zclock_time ());
     proto_msg_t *reply = broker_cli_request (broker, &request, common.timeout_msecs, command);
     int rc = 1;
     if (!reply)
@@ -232,7 +232,7 @@ broker_cli_status (int argc, char *argv[])
 void
 broker_cli_status_test (bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     printf (" * broker_cli_status: ");
     proto_msg_t *status = proto_msg_new (PROTO_MSG_STATUS);
     proto_msg_set_epoch (status, 5);

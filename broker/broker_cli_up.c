@@ -24,23 +24,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define UP_PORT_BASE 5570   //  First port tried (the broker's default)
-#define UP_PORT_SPAN 1000   //  Ports tried above it
-#define UP_SHARDS_DEFAULT 2 //  Shards of a new cluster
+#define UP_PORT_BASE 5570    //  First port tried (the broker's default)
+#define UP_PORT_SPAN 1000    //  Ports tried above it
+#define UP_SHARDS_DEFAULT 2  //  Shards of a new cluster
 #define UP_HTTP_DEFAULT "127.0.0.1:8080"
-#define UP_READY_MSECS 10000 //  How long to wait for every peer to say HELLO
-#define UP_POLL_MSECS 200    //  Supervision interval
+#define UP_READY_MSECS 10000  //  How long to wait for every peer to say HELLO
+#define UP_POLL_MSECS 200     //  Supervision interval
 
 typedef struct {
-    const char *command; //  "portevo up", for messages
-    zlist_t *spools;     //  --spool values (borrowed from argv)
-    zlist_t *local_as;   //  --local-as values
-    zlist_t *local_nets; //  --local-net values
-    const char *ports;   //  --ports or NULL
-    const char *tz;      //  --tz or NULL
-    const char *http;    //  --http
-    const char *data;    //  --data
-    int shard_count;     //  --shards, 0 if not given
+    const char *command;  //  "portevo up", for messages
+    zlist_t *spools;      //  --spool values (borrowed from argv)
+    zlist_t *local_as;    //  --local-as values
+    zlist_t *local_nets;  //  --local-net values
+    const char *ports;    //  --ports or NULL
+    const char *tz;       //  --tz or NULL
+    const char *http;     //  --http
+    const char *data;     //  --data
+    int shard_count;      //  --shards, 0 if not given
 } s_up_t;
 
 //  --------------------------------------------------------------------------
@@ -105,7 +105,7 @@ s_parse (s_up_t *up, int argc, char *argv[])
             up->tz = optarg;
             break;
         case 'n':
-            up->shard_count = (int)strtol (optarg, &end, 10);
+            up->shard_count = (int) strtol (optarg, &end, 10);
             if (*optarg == 0 || *end || up->shard_count < 1 || up->shard_count > 64) {
                 fprintf (stderr, "%s: --shards: '%s' is not a number from 1 to 64\n", up->command,
                          optarg);
@@ -142,9 +142,9 @@ s_port_free (int port)
         return false;
     int one = 1;
     setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t)port)};
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons ((uint16_t) port)};
     address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
-    bool free = bind (fd, (struct sockaddr *)&address, sizeof address) == 0;
+    bool free = bind (fd, (struct sockaddr *) &address, sizeof address) == 0;
     close (fd);
     return free;
 }
@@ -159,7 +159,7 @@ s_ports_find (int count)
             port++;
         if (port == base + count)
             return base;
-        base = port; //  The next try starts after the port in use
+        base = port;  //  The next try starts after the port in use
     }
     return -1;
 }
@@ -176,7 +176,7 @@ s_ingestor_name (const char *spool, const char *taken)
     snprintf (base, sizeof base, "%s", basename (copy));
     free (copy);
     for (char *cursor = base; *cursor; cursor++)
-        if (!isalnum ((unsigned char)*cursor) && !strchr ("._-", *cursor))
+        if (!isalnum ((unsigned char) *cursor) && !strchr ("._-", *cursor))
             *cursor = '-';
     if (!broker_map_name_valid (base) || streq (base, ".") || streq (base, ".."))
         snprintf (base, sizeof base, "ingest");
@@ -199,8 +199,8 @@ static char *
 s_join (zlist_t *list)
 {
     char *text = strdup ("");
-    for (const char *item = (const char *)zlist_first (list); item;
-         item = (const char *)zlist_next (list)) {
+    for (const char *item = (const char *) zlist_first (list); item;
+         item = (const char *) zlist_next (list)) {
         char *longer = zsys_sprintf ("%s%s%s", text, *text ? "," : "", item);
         zstr_free (&text);
         text = longer;
@@ -229,8 +229,8 @@ s_shard_names (s_up_t *up, const char *data, zlist_t *ingestors)
     zlist_t *names = zlist_new ();
     zlist_autofree (names);
     size_t count = map ? broker_map_shard_count (map)
-                       : (size_t)(up->shard_count ? up->shard_count : UP_SHARDS_DEFAULT);
-    if (map && up->shard_count && (size_t)up->shard_count != count) {
+                       : (size_t) (up->shard_count ? up->shard_count : UP_SHARDS_DEFAULT);
+    if (map && up->shard_count && (size_t) up->shard_count != count) {
         fprintf (stderr,
                  "%s: %s holds a cluster of %zu shards; portevo cannot reshard it: drop "
                  "--shards or use another --data\n",
@@ -244,7 +244,7 @@ s_shard_names (s_up_t *up, const char *data, zlist_t *ingestors)
         zstr_free (&name);
     }
     for (size_t index = 0; map && index < broker_map_ingestor_count (map); index++)
-        zlist_append (ingestors, (void *)broker_map_ingestor_name (map, index));
+        zlist_append (ingestors, (void *) broker_map_ingestor_name (map, index));
     broker_map_destroy (&map);
     return names;
 }
@@ -255,10 +255,10 @@ s_shard_names (s_up_t *up, const char *data, zlist_t *ingestors)
 static void
 s_add (broker_supervisor_t *supervisor, const char *data, const char *name, zlist_t *argv)
 {
-    const char **vector = (const char **)zmalloc ((zlist_size (argv) + 1) * sizeof (char *));
+    const char **vector = (const char **) zmalloc ((zlist_size (argv) + 1) * sizeof (char *));
     size_t count = 0;
-    for (const char *arg = (const char *)zlist_first (argv); arg;
-         arg = (const char *)zlist_next (argv))
+    for (const char *arg = (const char *) zlist_first (argv); arg;
+         arg = (const char *) zlist_next (argv))
         vector[count++] = arg;
     char *log = zsys_sprintf ("%s/logs/%s.log", data, name);
     broker_supervisor_add (supervisor, name, vector, log);
@@ -278,7 +278,7 @@ s_argv (const char *bin, const char *program, ...)
     va_list args;
     va_start (args, program);
     for (const char *arg = va_arg (args, const char *); arg; arg = va_arg (args, const char *))
-        zlist_append (argv, (void *)arg);
+        zlist_append (argv, (void *) arg);
     va_end (args);
     return argv;
 }
@@ -290,7 +290,7 @@ static int
 s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t *known,
         broker_supervisor_t *supervisor, char **broker_p)
 {
-    int base = s_ports_find ((int)zlist_size (shards) + 1);
+    int base = s_ports_find ((int) zlist_size (shards) + 1);
     if (base < 0) {
         fprintf (stderr, "%s: no %zu consecutive free ports from %d\n", up->command,
                  zlist_size (shards) + 1, UP_PORT_BASE);
@@ -311,8 +311,8 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
     printf ("  broker     %s\n", broker);
     zconfig_t *shard_section = zconfig_new ("shard", top);
     int port = base + 1;
-    for (const char *name = (const char *)zlist_first (shards); name;
-         name = (const char *)zlist_next (shards), port++) {
+    for (const char *name = (const char *) zlist_first (shards); name;
+         name = (const char *) zlist_next (shards), port++) {
         char *endpoint = zsys_sprintf ("tcp://127.0.0.1:%d", port);
         char *shard_data = zsys_sprintf ("%s/%s", data, name);
         zconfig_t *entry = zconfig_new (name, shard_section);
@@ -335,9 +335,9 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
     if (up->ports)
         zconfig_put (ingestor, "ports", up->ports);
     zconfig_put (ingestor, "tz", up->tz ? up->tz : "UTC");
-    char *taken = zsys_sprintf (",broker,gateway,%s,", names); //  Names in use
-    for (const char *spool = (const char *)zlist_first (up->spools); spool;
-         spool = (const char *)zlist_next (up->spools)) {
+    char *taken = zsys_sprintf (",broker,gateway,%s,", names);  //  Names in use
+    for (const char *spool = (const char *) zlist_first (up->spools); spool;
+         spool = (const char *) zlist_next (up->spools)) {
         char *name = s_ingestor_name (spool, taken);
         char *longer = zsys_sprintf ("%s%s,", taken, name);
         zstr_free (&taken);
@@ -348,21 +348,21 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
         zconfig_put (entry, "state", state);
         argv = s_argv (bin, "portevo-ingest", "--name", name, "--spool", spool, "--state", state,
                        "--broker", broker, "--config", config_path, NULL);
-        for (const char *as = (const char *)zlist_first (up->local_as); as;
-             as = (const char *)zlist_next (up->local_as)) {
-            zlist_append (argv, (void *)"--local-as");
-            zlist_append (argv, (void *)as);
+        for (const char *as = (const char *) zlist_first (up->local_as); as;
+             as = (const char *) zlist_next (up->local_as)) {
+            zlist_append (argv, (void *) "--local-as");
+            zlist_append (argv, (void *) as);
         }
-        for (const char *net = (const char *)zlist_first (up->local_nets); net;
-             net = (const char *)zlist_next (up->local_nets)) {
-            zlist_append (argv, (void *)"--local-net");
-            zlist_append (argv, (void *)net);
+        for (const char *net = (const char *) zlist_first (up->local_nets); net;
+             net = (const char *) zlist_next (up->local_nets)) {
+            zlist_append (argv, (void *) "--local-net");
+            zlist_append (argv, (void *) net);
         }
         const char *flags[] = {"--ports", up->ports, "--tz", up->tz};
         for (size_t index = 0; index < 4; index += 2)
             if (flags[index + 1]) {
-                zlist_append (argv, (void *)flags[index]);
-                zlist_append (argv, (void *)flags[index + 1]);
+                zlist_append (argv, (void *) flags[index]);
+                zlist_append (argv, (void *) flags[index + 1]);
             }
         s_add (supervisor, data, name, argv);
         zlist_destroy (&argv);
@@ -370,8 +370,8 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
         zstr_free (&state);
         zstr_free (&name);
     }
-    for (const char *name = (const char *)zlist_first (known); name;
-         name = (const char *)zlist_next (known)) {
+    for (const char *name = (const char *) zlist_first (known); name;
+         name = (const char *) zlist_next (known)) {
         char *needle = zsys_sprintf (",%s,", name);
         if (!strstr (taken, needle))
             printf ("  (ingestor %s registered before and is not started now: blocks wait "
@@ -464,8 +464,8 @@ s_run (s_up_t *up, const char *bin, const char *data)
         zlist_destroy (&known);
         return 1;
     }
-    for (const char *spool = (const char *)zlist_first (up->spools); spool;
-         spool = (const char *)zlist_next (up->spools)) {
+    for (const char *spool = (const char *) zlist_first (up->spools); spool;
+         spool = (const char *) zlist_next (up->spools)) {
         struct stat status;
         if (stat (spool, &status) || !S_ISDIR (status.st_mode)) {
             fprintf (stderr, "%s: --spool %s is not a directory\n", up->command, spool);
@@ -509,8 +509,8 @@ s_run (s_up_t *up, const char *bin, const char *data)
 static int
 s_spools_resolve (s_up_t *up, zlist_t *resolved)
 {
-    for (const char *spool = (const char *)zlist_first (up->spools); spool;
-         spool = (const char *)zlist_next (up->spools)) {
+    for (const char *spool = (const char *) zlist_first (up->spools); spool;
+         spool = (const char *) zlist_next (up->spools)) {
         char *path = realpath (spool, NULL);
         if (!path || strpbrk (path, "\"\n")) {
             fprintf (stderr, "%s: --spool %s: %s\n", up->command, spool,

@@ -32,7 +32,7 @@ s_shard_names (const char *count_text)
     long count = strtol (count_text, &end, 10);
     if (*end || count < 1 || count > BROKER_MAP_SHARDS_MAX)
         return NULL;
-    char *names = (char *)zmalloc ((size_t)count * 12 + 1);
+    char *names = (char *) zmalloc ((size_t) count * 12 + 1);
     for (long index = 0; index < count; index++)
         sprintf (names + strlen (names), index ? ",shard-%ld" : "shard-%ld", index);
     return names;

@@ -22,17 +22,17 @@
 #include <unistd.h>
 
 struct _broker_map_t {
-    char *data;                       //  Data directory
-    char *path;                       //  DATA/broker.map
-    uint64_t epoch;                   //  Bumped by every change
-    uint16_t slots[PROTO_SLOT_COUNT]; //  Shard index of each slot
-    size_t shard_count;               //  Entries in the two arrays below
-    char **shard_names;               //  Owned strings
-    char **shard_endpoints;           //  Owned strings, "" until registered
-    size_t ingestor_count;            //  Entries used in the two arrays below
-    size_t ingestor_alloc;            //  Entries allocated
-    char **ingestor_names;            //  Owned strings, registration order
-    char **ingestor_spools;           //  Owned strings
+    char *data;                        //  Data directory
+    char *path;                        //  DATA/broker.map
+    uint64_t epoch;                    //  Bumped by every change
+    uint16_t slots[PROTO_SLOT_COUNT];  //  Shard index of each slot
+    size_t shard_count;                //  Entries in the two arrays below
+    char **shard_names;                //  Owned strings
+    char **shard_endpoints;            //  Owned strings, "" until registered
+    size_t ingestor_count;             //  Entries used in the two arrays below
+    size_t ingestor_alloc;             //  Entries allocated
+    char **ingestor_names;             //  Owned strings, registration order
+    char **ingestor_spools;            //  Owned strings
 };
 
 //  --------------------------------------------------------------------------
@@ -41,13 +41,13 @@ struct _broker_map_t {
 static char *
 s_encode (const char *text)
 {
-    char *out = (char *)zmalloc (strlen (text) * 3 + 1);
+    char *out = (char *) zmalloc (strlen (text) * 3 + 1);
     char *cursor = out;
-    for (const unsigned char *byte = (const unsigned char *)text; *byte; byte++) {
+    for (const unsigned char *byte = (const unsigned char *) text; *byte; byte++) {
         if (*byte == '"' || *byte == '%' || *byte < 0x20 || *byte == 0x7f)
             cursor += sprintf (cursor, "%%%02X", *byte);
         else
-            *cursor++ = (char)*byte;
+            *cursor++ = (char) *byte;
     }
     *cursor = 0;
     return out;
@@ -64,9 +64,9 @@ s_decode (const char *text)
     char *cursor = out;
     for (const char *source = text; *source; source++) {
         unsigned int value;
-        if (*source == '%' && isxdigit ((unsigned char)source[1]) &&
-            isxdigit ((unsigned char)source[2]) && sscanf (source + 1, "%2x", &value) == 1) {
-            *cursor++ = (char)value;
+        if (*source == '%' && isxdigit ((unsigned char) source[1]) &&
+            isxdigit ((unsigned char) source[2]) && sscanf (source + 1, "%2x", &value) == 1) {
+            *cursor++ = (char) value;
             source += 2;
         }
         else
@@ -86,7 +86,7 @@ broker_map_name_valid (const char *name)
         return false;
     for (size_t index = 0; index < length; index++) {
         char c = name[index];
-        if (!isalnum ((unsigned char)c) && c != '.' && c != '_' && c != '-')
+        if (!isalnum ((unsigned char) c) && c != '.' && c != '_' && c != '-')
             return false;
     }
     return true;
@@ -98,7 +98,7 @@ broker_map_name_valid (const char *name)
 static broker_map_t *
 s_map_new (const char *data)
 {
-    broker_map_t *self = (broker_map_t *)zmalloc (sizeof (broker_map_t));
+    broker_map_t *self = (broker_map_t *) zmalloc (sizeof (broker_map_t));
     self->data = strdup (data);
     self->path = zsys_sprintf ("%s/%s", data, BROKER_MAP_FILE);
     assert (self->data && self->path);
@@ -139,9 +139,9 @@ static void
 s_shard_append (broker_map_t *self, const char *name, const char *endpoint)
 {
     self->shard_names =
-        (char **)realloc (self->shard_names, (self->shard_count + 1) * sizeof (char *));
+        (char **) realloc (self->shard_names, (self->shard_count + 1) * sizeof (char *));
     self->shard_endpoints =
-        (char **)realloc (self->shard_endpoints, (self->shard_count + 1) * sizeof (char *));
+        (char **) realloc (self->shard_endpoints, (self->shard_count + 1) * sizeof (char *));
     assert (self->shard_names && self->shard_endpoints);
     self->shard_names[self->shard_count] = strdup (name);
     self->shard_endpoints[self->shard_count] = strdup (endpoint);
@@ -157,9 +157,9 @@ s_ingestor_append (broker_map_t *self, const char *name, const char *spool)
     if (self->ingestor_count == self->ingestor_alloc) {
         self->ingestor_alloc = self->ingestor_alloc ? self->ingestor_alloc * 2 : 8;
         self->ingestor_names =
-            (char **)realloc (self->ingestor_names, self->ingestor_alloc * sizeof (char *));
+            (char **) realloc (self->ingestor_names, self->ingestor_alloc * sizeof (char *));
         self->ingestor_spools =
-            (char **)realloc (self->ingestor_spools, self->ingestor_alloc * sizeof (char *));
+            (char **) realloc (self->ingestor_spools, self->ingestor_alloc * sizeof (char *));
         assert (self->ingestor_names && self->ingestor_spools);
     }
     self->ingestor_names[self->ingestor_count] = strdup (name);
@@ -227,7 +227,7 @@ s_write_atomic (const char *path, const char *text)
             continue;
         if (written <= 0)
             goto fail;
-        done += (size_t)written;
+        done += (size_t) written;
     }
     if (fsync (fd) || close (fd)) {
         fd = -1;
@@ -265,7 +265,7 @@ s_map_save (broker_map_t *self)
     zconfig_set_comment (map, " portevo broker: slot -> shard map; written by portevo-broker");
     zconfig_putf (map, "version", "%d", BROKER_MAP_VERSION);
     zconfig_putf (map, "epoch", "%" PRIu64, self->epoch);
-    char *slots = (char *)zmalloc (PROTO_SLOT_COUNT * 6 + 1);
+    char *slots = (char *) zmalloc (PROTO_SLOT_COUNT * 6 + 1);
     char *cursor = slots;
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
         cursor += sprintf (cursor, slot ? ",%u" : "%u", self->slots[slot]);
@@ -352,7 +352,7 @@ s_map_read (broker_map_t *self, zconfig_t *root, char *error, size_t error_size)
             snprintf (error, error_size, "slot %zu is missing or names no shard", slot);
             return -1;
         }
-        self->slots[slot] = (uint16_t)value;
+        self->slots[slot] = (uint16_t) value;
         cursor = end + 1;
     }
     return 0;
@@ -413,7 +413,7 @@ broker_map_new (const char *data, const char *shards)
         return NULL;
     }
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-        self->slots[slot] = (uint16_t)(slot % self->shard_count);
+        self->slots[slot] = (uint16_t) (slot % self->shard_count);
     if (s_map_save (self))
         broker_map_destroy (&self);
     else
@@ -471,7 +471,7 @@ broker_map_shard_index (broker_map_t *self, const char *name)
     assert (name);
     for (size_t index = 0; index < self->shard_count; index++)
         if (streq (self->shard_names[index], name))
-            return (int)index;
+            return (int) index;
     return -1;
 }
 
@@ -496,7 +496,7 @@ broker_map_shard_names (broker_map_t *self)
     size_t size = 1;
     for (size_t index = 0; index < self->shard_count; index++)
         size += strlen (self->shard_names[index]) + 1;
-    char *names = (char *)zmalloc (size);
+    char *names = (char *) zmalloc (size);
     for (size_t index = 0; index < self->shard_count; index++) {
         if (index)
             strcat (names, ",");
@@ -561,7 +561,7 @@ broker_map_ingestor_index (broker_map_t *self, const char *name)
     assert (name);
     for (size_t index = 0; index < self->ingestor_count; index++)
         if (streq (self->ingestor_names[index], name))
-            return (int)index;
+            return (int) index;
     return -1;
 }
 
@@ -604,7 +604,7 @@ void
 broker_map_test (bool verbose)
 {
     printf (" * broker_map: ");
-    zsys_set_logstream (verbose ? stderr : NULL); //  Refusals below are logged on purpose
+    zsys_set_logstream (verbose ? stderr : NULL);  //  Refusals below are logged on purpose
     char dir_template[] = "/tmp/broker_map_test.XXXXXX";
     char *dir = mkdtemp (dir_template);
     assert (dir);

@@ -20,9 +20,9 @@
 
 #include "proto/proto_msg.h"
 
-#define BROKER_MAP_FILE "broker.map"           //  File name inside the data directory
-#define BROKER_MAP_VERSION 1                   //  Format version of that file
-#define BROKER_MAP_SHARDS_MAX PROTO_SLOT_COUNT //  More shards than slots makes no sense
+#define BROKER_MAP_FILE "broker.map"            //  File name inside the data directory
+#define BROKER_MAP_VERSION 1                    //  Format version of that file
+#define BROKER_MAP_SHARDS_MAX PROTO_SLOT_COUNT  //  More shards than slots makes no sense
 
 typedef struct _broker_map_t broker_map_t;
 

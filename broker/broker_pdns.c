@@ -17,15 +17,15 @@
 #include <string.h>
 #include <strings.h>
 
-#define BROKER_PDNS_KEY_MAX 32 //  Longest field name we compare (longer ones: other fields)
+#define BROKER_PDNS_KEY_MAX 32  //  Longest field name we compare (longer ones: other fields)
 
 typedef struct {
-    const uint8_t *start;  //  First byte of the line
-    const uint8_t *cursor; //  Next byte to read
-    const uint8_t *end;    //  One past the last byte
-    size_t members;        //  Object members seen, any depth
-    char *error;           //  Where the reason goes
-    size_t error_size;     //  Its size
+    const uint8_t *start;   //  First byte of the line
+    const uint8_t *cursor;  //  Next byte to read
+    const uint8_t *end;     //  One past the last byte
+    size_t members;         //  Object members seen, any depth
+    char *error;            //  Where the reason goes
+    size_t error_size;      //  Its size
 } s_parser_t;
 
 //  Which used fields a line had (bits)
@@ -48,7 +48,7 @@ s_fail (s_parser_t *self, const char *format, ...)
     vsnprintf (reason, sizeof reason, format, args);
     va_end (args);
     snprintf (self->error, self->error_size, "byte %zu: %s",
-              (size_t)(self->cursor - self->start) + 1, reason);
+              (size_t) (self->cursor - self->start) + 1, reason);
     return -2;
 }
 
@@ -114,7 +114,7 @@ s_string (s_parser_t *self, char *out, size_t out_size, bool *overflow)
     *overflow = false;
     if (out)
         out[0] = 0;
-    self->cursor++; //  Opening quote
+    self->cursor++;  //  Opening quote
     while (true) {
         if (self->cursor >= self->end)
             return s_fail (self, "unterminated string");
@@ -126,7 +126,8 @@ s_string (s_parser_t *self, char *out, size_t out_size, bool *overflow)
         if (byte < 0x20)
             return s_fail (self, "control character in a string");
         if (byte != '\\') {
-            size_t size = proto_json_utf8_length (self->cursor, (size_t)(self->end - self->cursor));
+            size_t size =
+                proto_json_utf8_length (self->cursor, (size_t) (self->end - self->cursor));
             if (size == 0)
                 return s_fail (self, "invalid UTF-8");
             s_out (out, out_size, &length, overflow, self->cursor, size);
@@ -165,25 +166,25 @@ s_string (s_parser_t *self, char *out, size_t out_size, bool *overflow)
         uint8_t utf8[4];
         size_t size;
         if (code < 0x80) {
-            utf8[0] = (uint8_t)code;
+            utf8[0] = (uint8_t) code;
             size = 1;
         }
         else if (code < 0x800) {
-            utf8[0] = (uint8_t)(0xC0 | code >> 6);
-            utf8[1] = (uint8_t)(0x80 | (code & 0x3F));
+            utf8[0] = (uint8_t) (0xC0 | code >> 6);
+            utf8[1] = (uint8_t) (0x80 | (code & 0x3F));
             size = 2;
         }
         else if (code < 0x10000) {
-            utf8[0] = (uint8_t)(0xE0 | code >> 12);
-            utf8[1] = (uint8_t)(0x80 | ((code >> 6) & 0x3F));
-            utf8[2] = (uint8_t)(0x80 | (code & 0x3F));
+            utf8[0] = (uint8_t) (0xE0 | code >> 12);
+            utf8[1] = (uint8_t) (0x80 | ((code >> 6) & 0x3F));
+            utf8[2] = (uint8_t) (0x80 | (code & 0x3F));
             size = 3;
         }
         else {
-            utf8[0] = (uint8_t)(0xF0 | code >> 18);
-            utf8[1] = (uint8_t)(0x80 | ((code >> 12) & 0x3F));
-            utf8[2] = (uint8_t)(0x80 | ((code >> 6) & 0x3F));
-            utf8[3] = (uint8_t)(0x80 | (code & 0x3F));
+            utf8[0] = (uint8_t) (0xF0 | code >> 18);
+            utf8[1] = (uint8_t) (0x80 | ((code >> 12) & 0x3F));
+            utf8[2] = (uint8_t) (0x80 | ((code >> 6) & 0x3F));
+            utf8[3] = (uint8_t) (0x80 | (code & 0x3F));
             size = 4;
         }
         s_out (out, out_size, &length, overflow, utf8, size);
@@ -239,9 +240,9 @@ s_number (s_parser_t *self, int64_t *value, bool *integer)
         while (self->cursor < self->end && *self->cursor >= '0' && *self->cursor <= '9')
             self->cursor++;
     }
-    if (plain && fits && magnitude <= (uint64_t)INT64_MAX + negative) {
+    if (plain && fits && magnitude <= (uint64_t) INT64_MAX + negative) {
         *integer = true;
-        *value = negative ? (int64_t)(0 - magnitude) : (int64_t)magnitude;
+        *value = negative ? (int64_t) (0 - magnitude) : (int64_t) magnitude;
     }
     return 0;
 }
@@ -255,7 +256,7 @@ s_literal (s_parser_t *self)
     static const char *literals[] = {"true", "false", "null"};
     for (size_t index = 0; index < 3; index++) {
         size_t size = strlen (literals[index]);
-        if ((size_t)(self->end - self->cursor) >= size &&
+        if ((size_t) (self->end - self->cursor) >= size &&
             memcmp (self->cursor, literals[index], size) == 0) {
             self->cursor += size;
             return 0;
@@ -477,9 +478,9 @@ broker_pdns_parse (const char *line, size_t size, broker_pdns_record_t *record, 
     assert (line || size == 0);
     assert (record);
     assert (error && error_size > 0);
-    s_parser_t parser = {(const uint8_t *)line,
-                         (const uint8_t *)line,
-                         (const uint8_t *)line + size,
+    s_parser_t parser = {(const uint8_t *) line,
+                         (const uint8_t *) line,
+                         (const uint8_t *) line + size,
                          0,
                          error,
                          error_size};
@@ -548,7 +549,7 @@ s_reverse_address (const char *name, proto_addr_t *addr)
             size_t digits = 0;
             uint32_t value = 0;
             while (cursor[digits] >= '0' && cursor[digits] <= '9' && digits < 4)
-                value = value * 10 + (uint32_t)(cursor[digits++] - '0');
+                value = value * 10 + (uint32_t) (cursor[digits++] - '0');
             if (digits == 0 || digits > 3 || value > 255 || (digits > 1 && cursor[0] == '0') ||
                 cursor[digits] != '.')
                 return -1;
@@ -556,7 +557,7 @@ s_reverse_address (const char *name, proto_addr_t *addr)
             cursor += digits + 1;
         }
         if (cursor != name + length - (sizeof v4_suffix - 2))
-            return -1; //  Not exactly four labels
+            return -1;  //  Not exactly four labels
         proto_addr_from_ipv4 (addr, octets[3] << 24 | octets[2] << 16 | octets[1] << 8 | octets[0]);
         return 0;
     }
@@ -564,11 +565,11 @@ s_reverse_address (const char *name, proto_addr_t *addr)
         uint8_t bytes[PROTO_ADDR_SIZE] = {0};
         for (int nibble = 0; nibble < 32; nibble++) {
             char digit = name[nibble * 2];
-            if ((nibble > 0 && name[nibble * 2 - 1] != '.') || !isxdigit ((unsigned char)digit))
+            if ((nibble > 0 && name[nibble * 2 - 1] != '.') || !isxdigit ((unsigned char) digit))
                 return -1;
-            uint8_t value = (uint8_t)(digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10);
-            int position = 31 - nibble; //  The first label is the last nibble
-            bytes[position / 2] |= (uint8_t)(position % 2 ? value : value << 4);
+            uint8_t value = (uint8_t) (digit <= '9' ? digit - '0' : (digit | 0x20) - 'a' + 10);
+            int position = 31 - nibble;  //  The first label is the last nibble
+            bytes[position / 2] |= (uint8_t) (position % 2 ? value : value << 4);
         }
         proto_addr_from_ipv6 (addr, bytes);
         return 0;
@@ -645,15 +646,15 @@ broker_pdns_annotation (const broker_pdns_record_t *record, size_t index,
 //  Selftest
 
 typedef struct {
-    const char *line;   //  Input line
-    int parse_rc;       //  Expected broker_pdns_parse result
-    int annotation_rc;  //  Expected broker_pdns_annotation result for value 0
-    const char *ip;     //  Expected address (annotation_rc 0)
-    const char *name;   //  Expected name (annotation_rc 0)
-    const char *rrtype; //  Expected type (annotation_rc 0)
+    const char *line;    //  Input line
+    int parse_rc;        //  Expected broker_pdns_parse result
+    int annotation_rc;   //  Expected broker_pdns_annotation result for value 0
+    const char *ip;      //  Expected address (annotation_rc 0)
+    const char *name;    //  Expected name (annotation_rc 0)
+    const char *rrtype;  //  Expected type (annotation_rc 0)
 } s_pdns_case_t;
 
-#define S_NONE NULL, NULL, NULL //  No annotation expected
+#define S_NONE NULL, NULL, NULL  //  No annotation expected
 #define S_TIMES "\"time_first\":1700000000,\"time_last\":1700086400"
 #define S_V6_PTR "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
 
@@ -664,16 +665,16 @@ s_test_hostile (bool verbose)
     broker_pdns_record_t record;
     //  Deep nesting in an ignored field: refused at the depth limit, no stack growth
     static char deep[100100];
-    size_t size = (size_t)snprintf (deep, sizeof deep, "{\"x\":");
+    size_t size = (size_t) snprintf (deep, sizeof deep, "{\"x\":");
     memset (deep + size, '[', 60000);
     size += 60000;
     assert (broker_pdns_parse (deep, size, &record, error, sizeof error) == -2);
     assert (strstr (error, "nested deeper"));
     //  Too many members
-    size = (size_t)snprintf (deep, sizeof deep, "{");
+    size = (size_t) snprintf (deep, sizeof deep, "{");
     for (int index = 0; index < 300; index++)
-        size += (size_t)snprintf (deep + size, sizeof deep - size, "\"k%d\":1,", index);
-    size += (size_t)snprintf (deep + size, sizeof deep - size, "\"z\":1}");
+        size += (size_t) snprintf (deep + size, sizeof deep - size, "\"k%d\":1,", index);
+    size += (size_t) snprintf (deep + size, sizeof deep - size, "\"z\":1}");
     assert (broker_pdns_parse (deep, size, &record, error, sizeof error) == -2);
     assert (strstr (error, "members"));
     //  An overlong line

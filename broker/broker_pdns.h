@@ -26,20 +26,20 @@
 
 #include "proto/proto_msg.h"
 
-#define BROKER_PDNS_LINE_MAX 65536          //  Longest line accepted, bytes
-#define BROKER_PDNS_DEPTH_MAX 16            //  Deepest nesting skipped inside a line
-#define BROKER_PDNS_MEMBERS_MAX 256         //  Members in one object (any depth)
-#define BROKER_PDNS_RDATA_MAX 16            //  rdata values of one record (array form)
-#define BROKER_PDNS_TIME_MAX 253402300799LL //  9999-12-31T23:59:59Z
+#define BROKER_PDNS_LINE_MAX 65536           //  Longest line accepted, bytes
+#define BROKER_PDNS_DEPTH_MAX 16             //  Deepest nesting skipped inside a line
+#define BROKER_PDNS_MEMBERS_MAX 256          //  Members in one object (any depth)
+#define BROKER_PDNS_RDATA_MAX 16             //  rdata values of one record (array form)
+#define BROKER_PDNS_TIME_MAX 253402300799LL  //  9999-12-31T23:59:59Z
 
 typedef struct {
-    char rrname[PROTO_RRNAME_MAX + 1];                       //  As in the line
-    char rrtype[PROTO_RRTYPE_MAX + 1];                       //  As in the line
-    char rdata[BROKER_PDNS_RDATA_MAX][PROTO_RRNAME_MAX + 1]; //  Values as in the line
-    size_t rdata_count;                                      //  Values used
-    bool rdata_truncated;                                    //  Some value did not fit
-    int64_t time_first;                                      //  Secs since the epoch
-    int64_t time_last;                                       //  Secs since the epoch
+    char rrname[PROTO_RRNAME_MAX + 1];                        //  As in the line
+    char rrtype[PROTO_RRTYPE_MAX + 1];                        //  As in the line
+    char rdata[BROKER_PDNS_RDATA_MAX][PROTO_RRNAME_MAX + 1];  //  Values as in the line
+    size_t rdata_count;                                       //  Values used
+    bool rdata_truncated;                                     //  Some value did not fit
+    int64_t time_first;                                       //  Secs since the epoch
+    int64_t time_last;                                        //  Secs since the epoch
 } broker_pdns_record_t;
 
 //  Parse one line (size bytes; a trailing "\n" or "\r\n" is allowed).  0 with the record

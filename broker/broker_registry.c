@@ -10,25 +10,25 @@
 typedef enum { PEER_UNKNOWN, PEER_UP, PEER_DOWN } s_state_t;
 
 typedef struct {
-    char *name;                           //  Peer name (key of the by-name table)
-    bool is_shard;                        //  Else an ingestor
-    char *routing;                        //  Hex routing id of its last HELLO, or NULL
-    s_state_t state;                      //  Unknown, up or down
-    int64_t last_seen;                    //  Monotonic msecs of the last HELLO/HEARTBEAT
-    int64_t expiry;                       //  Monotonic msecs after which it is down
-    void *expiry_handle;                  //  Its place in the expiry list while up
-    size_t stat_count;                    //  Stats entries used
-    char *stat_keys[PROTO_STATS_MAX];     //  Owned stats names
-    int64_t stat_values[PROTO_STATS_MAX]; //  Stats values of the last HEARTBEAT
+    char *name;                            //  Peer name (key of the by-name table)
+    bool is_shard;                         //  Else an ingestor
+    char *routing;                         //  Hex routing id of its last HELLO, or NULL
+    s_state_t state;                       //  Unknown, up or down
+    int64_t last_seen;                     //  Monotonic msecs of the last HELLO/HEARTBEAT
+    int64_t expiry;                        //  Monotonic msecs after which it is down
+    void *expiry_handle;                   //  Its place in the expiry list while up
+    size_t stat_count;                     //  Stats entries used
+    char *stat_keys[PROTO_STATS_MAX];      //  Owned stats names
+    int64_t stat_values[PROTO_STATS_MAX];  //  Stats values of the last HEARTBEAT
 } s_peer_t;
 
 struct _broker_registry_t {
-    broker_map_t *map;       //  Borrowed persisted map
-    int64_t heartbeat_msecs; //  Expected heartbeat interval
-    int64_t expiry_msecs;    //  Silence after which a peer is down
-    zhashx_t *peers;         //  Name -> s_peer_t (owned)
-    zhashx_t *routings;      //  Hex routing id -> s_peer_t (borrowed)
-    zlistx_t *expiry;        //  Up peers, soonest expiry first (borrowed)
+    broker_map_t *map;        //  Borrowed persisted map
+    int64_t heartbeat_msecs;  //  Expected heartbeat interval
+    int64_t expiry_msecs;     //  Silence after which a peer is down
+    zhashx_t *peers;          //  Name -> s_peer_t (owned)
+    zhashx_t *routings;       //  Hex routing id -> s_peer_t (borrowed)
+    zlistx_t *expiry;         //  Up peers, soonest expiry first (borrowed)
 };
 
 static const char *s_state_names[] = {BROKER_REGISTRY_UNKNOWN, BROKER_REGISTRY_UP,
@@ -47,7 +47,7 @@ s_peer_stats_clear (s_peer_t *peer)
 static void
 s_peer_destroy (void **item)
 {
-    s_peer_t *peer = (s_peer_t *)*item;
+    s_peer_t *peer = (s_peer_t *) *item;
     if (!peer)
         return;
     s_peer_stats_clear (peer);
@@ -61,7 +61,7 @@ s_peer_destroy (void **item)
 static s_peer_t *
 s_peer_add (broker_registry_t *self, const char *name, bool is_shard)
 {
-    s_peer_t *peer = (s_peer_t *)zmalloc (sizeof (s_peer_t));
+    s_peer_t *peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
     peer->name = strdup (name);
     assert (peer->name);
     peer->is_shard = is_shard;
@@ -77,7 +77,7 @@ broker_registry_new (broker_map_t *map, int64_t heartbeat_msecs, int liveness)
     assert (map);
     assert (heartbeat_msecs > 0);
     assert (liveness > 0);
-    broker_registry_t *self = (broker_registry_t *)zmalloc (sizeof (broker_registry_t));
+    broker_registry_t *self = (broker_registry_t *) zmalloc (sizeof (broker_registry_t));
     self->map = map;
     self->heartbeat_msecs = heartbeat_msecs;
     self->expiry_msecs = heartbeat_msecs * liveness;
@@ -159,7 +159,7 @@ s_hello_check (broker_registry_t *self, proto_msg_t *hello, bool *is_shard, char
             snprintf (error, error_size, "HELLO: shard '%s' gave no usable endpoint", name);
             return PROTO_ERROR_INVALID;
         }
-        if (broker_map_set_shard_endpoint (self->map, (size_t)index, endpoint)) {
+        if (broker_map_set_shard_endpoint (self->map, (size_t) index, endpoint)) {
             snprintf (error, error_size, "HELLO: the broker cannot persist its map");
             return PROTO_ERROR_INTERNAL;
         }
@@ -190,11 +190,11 @@ broker_registry_hello (broker_registry_t *self, proto_msg_t *hello, int64_t now,
     if (code)
         return code;
     const char *name = proto_msg_name (hello);
-    s_peer_t *peer = (s_peer_t *)zhashx_lookup (self->peers, name);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, name);
     if (!peer)
-        peer = s_peer_add (self, name, false); //  A new ingestor, now in the map
+        peer = s_peer_add (self, name, false);  //  A new ingestor, now in the map
     char *routing = zframe_strhex (proto_msg_routing_id (hello));
-    s_peer_t *previous = (s_peer_t *)zhashx_lookup (self->routings, routing);
+    s_peer_t *previous = (s_peer_t *) zhashx_lookup (self->routings, routing);
     if (previous && previous != peer) {
         zsys_warning ("registry: %s says HELLO from the connection of %s, which it replaces", name,
                       previous->name);
@@ -228,7 +228,7 @@ broker_registry_heartbeat (broker_registry_t *self, proto_msg_t *heartbeat, int6
     assert (heartbeat);
     assert (proto_msg_routing_id (heartbeat));
     char *routing = zframe_strhex (proto_msg_routing_id (heartbeat));
-    s_peer_t *peer = (s_peer_t *)zhashx_lookup (self->routings, routing);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->routings, routing);
     zstr_free (&routing);
     if (!peer || !streq (peer->name, proto_msg_name (heartbeat)))
         return PROTO_ERROR_UNKNOWN_PEER;
@@ -256,7 +256,7 @@ broker_registry_purge (broker_registry_t *self, int64_t now)
     assert (self);
     size_t count = 0;
     s_peer_t *peer;
-    while ((peer = (s_peer_t *)zlistx_first (self->expiry)) && peer->expiry <= now) {
+    while ((peer = (s_peer_t *) zlistx_first (self->expiry)) && peer->expiry <= now) {
         zlistx_delete (self->expiry, peer->expiry_handle);
         peer->expiry_handle = NULL;
         peer->state = PEER_DOWN;
@@ -272,7 +272,7 @@ int64_t
 broker_registry_timeout (broker_registry_t *self, int64_t now)
 {
     assert (self);
-    s_peer_t *peer = (s_peer_t *)zlistx_first (self->expiry);
+    s_peer_t *peer = (s_peer_t *) zlistx_first (self->expiry);
     if (!peer || peer->expiry - now > self->heartbeat_msecs)
         return self->heartbeat_msecs;
     return peer->expiry > now ? peer->expiry - now : 0;
@@ -292,7 +292,7 @@ s_peer_fill (s_peer_t *peer, proto_msg_t *message, const char *endpoint, const c
                           .state = s_state_names[peer->state],
                           .slots = slots,
                           .age_msecs =
-                              peer->state == PEER_UNKNOWN ? 0 : (uint64_t)(now - peer->last_seen)};
+                              peer->state == PEER_UNKNOWN ? 0 : (uint64_t) (now - peer->last_seen)};
     if (with_stats) {
         entry.stat_count = peer->stat_count;
         for (size_t index = 0; index < peer->stat_count; index++) {
@@ -311,14 +311,14 @@ broker_registry_fill (broker_registry_t *self, proto_msg_t *message, int64_t now
     assert (message);
     for (size_t index = 0; index < broker_map_shard_count (self->map); index++) {
         s_peer_t *peer =
-            (s_peer_t *)zhashx_lookup (self->peers, broker_map_shard_name (self->map, index));
+            (s_peer_t *) zhashx_lookup (self->peers, broker_map_shard_name (self->map, index));
         assert (peer);
         s_peer_fill (peer, message, broker_map_shard_endpoint (self->map, index), "",
                      broker_map_shard_slots (self->map, index), now, with_stats);
     }
     for (size_t index = 0; index < broker_map_ingestor_count (self->map); index++) {
         s_peer_t *peer =
-            (s_peer_t *)zhashx_lookup (self->peers, broker_map_ingestor_name (self->map, index));
+            (s_peer_t *) zhashx_lookup (self->peers, broker_map_ingestor_name (self->map, index));
         assert (peer);
         s_peer_fill (peer, message, "", broker_map_ingestor_spool (self->map, index), 0, now,
                      with_stats);
@@ -331,7 +331,7 @@ broker_registry_state (broker_registry_t *self, const char *name)
 {
     assert (self);
     assert (name);
-    s_peer_t *peer = (s_peer_t *)zhashx_lookup (self->peers, name);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, name);
     return peer ? s_state_names[peer->state] : NULL;
 }
 
@@ -374,7 +374,7 @@ void
 broker_registry_test (bool verbose)
 {
     printf (" * broker_registry: ");
-    zsys_set_logstream (verbose ? stderr : NULL); //  Refusals below are logged on purpose
+    zsys_set_logstream (verbose ? stderr : NULL);  //  Refusals below are logged on purpose
     char dir_template[] = "/tmp/broker_registry_test.XXXXXX";
     char *dir = mkdtemp (dir_template);
     assert (dir);
@@ -396,7 +396,7 @@ broker_registry_test (bool verbose)
     assert (s_test_send (registry, hello, "D", "gateway", "g", "", 1000) == 422);
     assert (s_test_send (registry, hello, "D", "ingestor", "a b", "", 1000) == 422);
     assert (s_test_send (registry, hello, "D", "shard", "s0", "", 1000) == 422);
-    assert (broker_map_epoch (map) == 4); //  Two endpoints and one ingestor
+    assert (broker_map_epoch (map) == 4);  //  Two endpoints and one ingestor
     assert (broker_map_ingestor_count (map) == 1);
     assert (streq (broker_registry_state (registry, "r1"), "up"));
 
@@ -426,7 +426,7 @@ broker_registry_test (bool verbose)
 
     //  Restart: same name from a new routing id wins, the old one is forgotten
     assert (s_test_send (registry, hello, "E", "shard", "s0", "tcp://h:1", 1400) == 0);
-    assert (broker_map_epoch (map) == 4); //  Same endpoint: no change
+    assert (broker_map_epoch (map) == 4);  //  Same endpoint: no change
     assert (s_test_send (registry, beat, "A", "shard", "s0", "", 1450) == 404);
     assert (s_test_send (registry, beat, "E", "shard", "s0", "", 1450) == 0);
 
@@ -438,7 +438,7 @@ broker_registry_test (bool verbose)
     proto_msg_peers_at (message, 0, &peer);
     assert (streq (peer.name, "s0") && streq (peer.role, "shard") && peer.slots == 512);
     assert (streq (peer.endpoint, "tcp://h:1") && streq (peer.state, "up"));
-    assert (peer.age_msecs == 50 && peer.stat_count == 0); //  The last HEARTBEAT had none
+    assert (peer.age_msecs == 50 && peer.stat_count == 0);  //  The last HEARTBEAT had none
     proto_msg_peers_at (message, 2, &peer);
     assert (streq (peer.name, "r1") && streq (peer.role, "ingestor") && peer.slots == 0);
     assert (streq (peer.state, "down") && peer.age_msecs == 500);

@@ -17,7 +17,7 @@
 
 #include "broker/broker_map.h"
 
-#define BROKER_REGISTRY_UP "up" //  Peer states, as on the wire
+#define BROKER_REGISTRY_UP "up"  //  Peer states, as on the wire
 #define BROKER_REGISTRY_DOWN "down"
 #define BROKER_REGISTRY_UNKNOWN "unknown"
 

@@ -14,29 +14,29 @@
 #include <unistd.h>
 
 typedef struct {
-    char *name;         //  For messages
-    char **argv;        //  Owned, NULL-terminated; argv[0] is the program
-    char *log;          //  File for stdout and stderr, or NULL
-    pid_t pid;          //  Running process, 0 if none
-    int64_t started;    //  Monotonic msecs of the last start
-    int64_t restart_at; //  Monotonic msecs of the next start, 0 if none is due
-    int64_t backoff;    //  Delay before the next restart, msecs
-    size_t restarts;    //  Restarts so far
-    bool given_up;      //  Not to be started again
+    char *name;          //  For messages
+    char **argv;         //  Owned, NULL-terminated; argv[0] is the program
+    char *log;           //  File for stdout and stderr, or NULL
+    pid_t pid;           //  Running process, 0 if none
+    int64_t started;     //  Monotonic msecs of the last start
+    int64_t restart_at;  //  Monotonic msecs of the next start, 0 if none is due
+    int64_t backoff;     //  Delay before the next restart, msecs
+    size_t restarts;     //  Restarts so far
+    bool given_up;       //  Not to be started again
 } s_child_t;
 
 struct _broker_supervisor_t {
-    zlistx_t *children;  //  s_child_t, owned, in the order added
-    int64_t backoff_min; //  First restart delay, msecs
-    int64_t backoff_max; //  Longest restart delay, msecs
-    bool stopping;       //  Exits are expected now
+    zlistx_t *children;   //  s_child_t, owned, in the order added
+    int64_t backoff_min;  //  First restart delay, msecs
+    int64_t backoff_max;  //  Longest restart delay, msecs
+    bool stopping;        //  Exits are expected now
 };
 
 //  --------------------------------------------------------------------------
 static void
 s_child_destroy (void **item)
 {
-    s_child_t *child = (s_child_t *)*item;
+    s_child_t *child = (s_child_t *) *item;
     if (!child)
         return;
     for (char **arg = child->argv; *arg; arg++)
@@ -52,7 +52,7 @@ s_child_destroy (void **item)
 broker_supervisor_t *
 broker_supervisor_new (void)
 {
-    broker_supervisor_t *self = (broker_supervisor_t *)zmalloc (sizeof (broker_supervisor_t));
+    broker_supervisor_t *self = (broker_supervisor_t *) zmalloc (sizeof (broker_supervisor_t));
     self->children = zlistx_new ();
     assert (self->children);
     zlistx_set_destructor (self->children, s_child_destroy);
@@ -89,8 +89,8 @@ broker_supervisor_set_backoff (broker_supervisor_t *self, int64_t min_msecs, int
 static s_child_t *
 s_child_find (broker_supervisor_t *self, const char *name)
 {
-    for (s_child_t *child = (s_child_t *)zlistx_first (self->children); child;
-         child = (s_child_t *)zlistx_next (self->children))
+    for (s_child_t *child = (s_child_t *) zlistx_first (self->children); child;
+         child = (s_child_t *) zlistx_next (self->children))
         if (streq (child->name, name))
             return child;
     return NULL;
@@ -105,16 +105,16 @@ broker_supervisor_add (broker_supervisor_t *self, const char *name, const char *
     assert (name);
     assert (argv && argv[0]);
     assert (!s_child_find (self, name));
-    s_child_t *child = (s_child_t *)zmalloc (sizeof (s_child_t));
+    s_child_t *child = (s_child_t *) zmalloc (sizeof (s_child_t));
     child->name = strdup (name);
     size_t count = 0;
     while (argv[count])
         count++;
-    child->argv = (char **)zmalloc ((count + 1) * sizeof (char *));
+    child->argv = (char **) zmalloc ((count + 1) * sizeof (char *));
     for (size_t index = 0; index < count; index++)
         child->argv[index] = strdup (argv[index]);
     child->log = log ? strdup (log) : NULL;
-    child->restart_at = 1; //  Due at once
+    child->restart_at = 1;  //  Due at once
     zlistx_add_end (self->children, child);
 }
 
@@ -127,7 +127,7 @@ s_child_exec (s_child_t *child, pid_t parent, int log_fd, int report_fd)
     setpgid (0, 0);
     prctl (PR_SET_PDEATHSIG, SIGTERM);
     if (getppid () != parent)
-        _exit (127); //  The parent died before prctl
+        _exit (127);  //  The parent died before prctl
     sigset_t none;
     sigemptyset (&none);
     sigprocmask (SIG_SETMASK, &none, NULL);
@@ -141,7 +141,7 @@ s_child_exec (s_child_t *child, pid_t parent, int log_fd, int report_fd)
     execv (child->argv[0], child->argv);
     int error = errno;
     ssize_t written = write (report_fd, &error, sizeof error);
-    (void)written;
+    (void) written;
     _exit (127);
 }
 
@@ -174,7 +174,7 @@ s_child_start (s_child_t *child)
         close (report[0]);
         return -1;
     }
-    setpgid (pid, pid); //  Also here, so that it holds before the first kill
+    setpgid (pid, pid);  //  Also here, so that it holds before the first kill
     int error = 0;
     ssize_t size;
     while ((size = read (report[0], &error, sizeof error)) < 0 && errno == EINTR)
@@ -198,8 +198,8 @@ broker_supervisor_start (broker_supervisor_t *self)
 {
     assert (self);
     int rc = 0;
-    for (s_child_t *child = (s_child_t *)zlistx_first (self->children); child;
-         child = (s_child_t *)zlistx_next (self->children)) {
+    for (s_child_t *child = (s_child_t *) zlistx_first (self->children); child;
+         child = (s_child_t *) zlistx_next (self->children)) {
         if (child->pid || child->given_up)
             continue;
         if (s_child_start (child)) {
@@ -231,7 +231,7 @@ s_child_exited (broker_supervisor_t *self, s_child_t *child, int status, int64_t
         child->given_up = true;
         zsys_error ("supervisor: %s (pid %d) %s: it rejected its arguments, not restarting "
                     "it (see %s)",
-                    child->name, (int)pid, how, log);
+                    child->name, (int) pid, how, log);
         return;
     }
     if (now - child->started >= BROKER_SUPERVISOR_STABLE_MSECS || child->backoff == 0)
@@ -240,7 +240,7 @@ s_child_exited (broker_supervisor_t *self, s_child_t *child, int status, int64_t
         child->backoff = MIN (child->backoff * 2, self->backoff_max);
     child->restart_at = now + child->backoff;
     zsys_error ("supervisor: %s (pid %d) %s; restarting it in %.1f s (see %s)", child->name,
-                (int)pid, how, (double)child->backoff / 1000, log);
+                (int) pid, how, (double) child->backoff / 1000, log);
 }
 
 //  --------------------------------------------------------------------------
@@ -250,8 +250,8 @@ broker_supervisor_check (broker_supervisor_t *self)
     assert (self);
     int64_t now = zclock_mono ();
     size_t running = 0;
-    for (s_child_t *child = (s_child_t *)zlistx_first (self->children); child;
-         child = (s_child_t *)zlistx_next (self->children)) {
+    for (s_child_t *child = (s_child_t *) zlistx_first (self->children); child;
+         child = (s_child_t *) zlistx_next (self->children)) {
         int status;
         if (child->pid && waitpid (child->pid, &status, WNOHANG) == child->pid)
             s_child_exited (self, child, status, now);
@@ -259,7 +259,7 @@ broker_supervisor_check (broker_supervisor_t *self)
             now >= child->restart_at) {
             child->restarts++;
             if (s_child_start (child) == 0)
-                zsys_info ("supervisor: %s restarted (pid %d)", child->name, (int)child->pid);
+                zsys_info ("supervisor: %s restarted (pid %d)", child->name, (int) child->pid);
             else
                 child->given_up = true;
         }
@@ -284,20 +284,20 @@ broker_supervisor_stop (broker_supervisor_t *self, int64_t timeout_msecs)
 {
     assert (self);
     self->stopping = true;
-    for (s_child_t *child = (s_child_t *)zlistx_last (self->children); child;
-         child = (s_child_t *)zlistx_prev (self->children))
+    for (s_child_t *child = (s_child_t *) zlistx_last (self->children); child;
+         child = (s_child_t *) zlistx_prev (self->children))
         if (child->pid)
             s_child_signal (child, SIGTERM);
     int64_t deadline = zclock_mono () + timeout_msecs;
     while (broker_supervisor_check (self) > 0 && zclock_mono () < deadline)
         zclock_sleep (20);
-    for (s_child_t *child = (s_child_t *)zlistx_first (self->children); child;
-         child = (s_child_t *)zlistx_next (self->children)) {
+    for (s_child_t *child = (s_child_t *) zlistx_first (self->children); child;
+         child = (s_child_t *) zlistx_next (self->children)) {
         if (!child->pid)
             continue;
         zsys_warning ("supervisor: %s (pid %d) ignored SIGTERM for %" PRId64
                       " msecs: sending SIGKILL",
-                      child->name, (int)child->pid, timeout_msecs);
+                      child->name, (int) child->pid, timeout_msecs);
         s_child_signal (child, SIGKILL);
         waitpid (child->pid, NULL, 0);
         child->pid = 0;
@@ -311,7 +311,7 @@ broker_supervisor_pid (broker_supervisor_t *self, const char *name)
     assert (self);
     assert (name);
     s_child_t *child = s_child_find (self, name);
-    return child ? (int)child->pid : 0;
+    return child ? (int) child->pid : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -333,7 +333,7 @@ broker_supervisor_test (bool verbose)
     char *dir = mkdtemp (dir_template);
     assert (dir);
     char *log = zsys_sprintf ("%s/echo.log", dir);
-    zsys_set_logstream (verbose ? stderr : NULL); //  The exits below are logged on purpose
+    zsys_set_logstream (verbose ? stderr : NULL);  //  The exits below are logged on purpose
 
     broker_supervisor_t *supervisor = broker_supervisor_new ();
     broker_supervisor_set_backoff (supervisor, 50, 100);

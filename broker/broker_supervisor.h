@@ -16,11 +16,11 @@
 
 #include <czmq.h>
 
-#define BROKER_SUPERVISOR_BACKOFF_MIN_MSECS 1000  //  First restart delay
-#define BROKER_SUPERVISOR_BACKOFF_MAX_MSECS 30000 //  Longest restart delay
-#define BROKER_SUPERVISOR_STABLE_MSECS 30000      //  A run this long resets the backoff
-#define BROKER_SUPERVISOR_STOP_MSECS 5000         //  SIGTERM to SIGKILL
-#define BROKER_SUPERVISOR_USAGE_EXIT 2            //  Exit status meaning "bad arguments"
+#define BROKER_SUPERVISOR_BACKOFF_MIN_MSECS 1000   //  First restart delay
+#define BROKER_SUPERVISOR_BACKOFF_MAX_MSECS 30000  //  Longest restart delay
+#define BROKER_SUPERVISOR_STABLE_MSECS 30000       //  A run this long resets the backoff
+#define BROKER_SUPERVISOR_STOP_MSECS 5000          //  SIGTERM to SIGKILL
+#define BROKER_SUPERVISOR_USAGE_EXIT 2             //  Exit status meaning "bad arguments"
 
 typedef struct _broker_supervisor_t broker_supervisor_t;
 

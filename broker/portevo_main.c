@@ -17,9 +17,9 @@
 //  talk to the cluster take BROKER_CLI_COMMON_OPTIONS (--broker, --config, --timeout).
 //  To add one: one line here (and its prototype).
 static const struct {
-    const char *name;     //  As typed after `portevo`
-    broker_cli_fn_t *run; //  The subcommand
-    const char *summary;  //  One line for the usage
+    const char *name;      //  As typed after `portevo`
+    broker_cli_fn_t *run;  //  The subcommand
+    const char *summary;   //  One line for the usage
 } s_commands[] = {
     {"status", broker_cli_status, "show the shards and ingestors of the cluster"},
     {"up", broker_cli_up, "start a local cluster (broker, shards, ingestors, gateway)"},

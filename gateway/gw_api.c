@@ -10,19 +10,19 @@
 #include "proto/proto_status.h"
 
 typedef struct {
-    h2o_handler_t super; //  Must come first: h2o sees this
-    gw_api_t *api;       //  Shared state
+    h2o_handler_t super;  //  Must come first: h2o sees this
+    gw_api_t *api;        //  Shared state
 } s_handler_t;
 
 typedef struct {
-    h2o_req_t *req;           //  The request to answer
-    gw_api_t *api;            //  Shared state
-    gw_pending_t *pending;    //  Query in flight; NULL once completed or cancelled
-    proto_answer_t *answer;   //  Collects shard replies; NULL when asking the broker
-    int cache_secs;           //  max-age of a complete answer
-    gw_api_render_fn *render; //  NULL: JSON
-    const char *content_type; //  Of the rendered answer
-    int64_t start_msecs;      //  Monotonic start, for the verbose log
+    h2o_req_t *req;            //  The request to answer
+    gw_api_t *api;             //  Shared state
+    gw_pending_t *pending;     //  Query in flight; NULL once completed or cancelled
+    proto_answer_t *answer;    //  Collects shard replies; NULL when asking the broker
+    int cache_secs;            //  max-age of a complete answer
+    gw_api_render_fn *render;  //  NULL: JSON
+    const char *content_type;  //  Of the rendered answer
+    int64_t start_msecs;       //  Monotonic start, for the verbose log
 } s_call_t;
 
 //  --------------------------------------------------------------------------
@@ -30,7 +30,7 @@ void
 gw_api_handler_add (h2o_pathconf_t *pathconf, gw_api_t *api, gw_api_on_req_fn *on_req)
 {
     assert (pathconf && api && on_req);
-    s_handler_t *handler = (s_handler_t *)h2o_create_handler (pathconf, sizeof (s_handler_t));
+    s_handler_t *handler = (s_handler_t *) h2o_create_handler (pathconf, sizeof (s_handler_t));
     assert (handler);
     handler->super.on_req = on_req;
     handler->api = api;
@@ -40,14 +40,14 @@ gw_api_t *
 gw_api_of (h2o_handler_t *handler)
 {
     assert (handler);
-    return ((s_handler_t *)handler)->api;
+    return ((s_handler_t *) handler)->api;
 }
 
 //  --------------------------------------------------------------------------
 uint32_t
 gw_api_today (void)
 {
-    return proto_day_of ((int64_t)time (NULL));
+    return proto_day_of ((int64_t) time (NULL));
 }
 
 int
@@ -115,8 +115,8 @@ gw_api_begin (gw_api_t *api, h2o_req_t *req, const char *path, gw_query_kind_t k
     if (!h2o_memis (req->path_normalized.base, req->path_normalized.len, path, strlen (path)))
         return GW_API_DECLINE;
     if (api->verbose)
-        zsys_debug ("api: %.*s %.*s", (int)req->method.len, req->method.base,
-                    (int)MIN (req->path.len, 512), req->path.base);
+        zsys_debug ("api: %.*s %.*s", (int) req->method.len, req->method.base,
+                    (int) MIN (req->path.len, 512), req->path.base);
     if (!h2o_memis (req->method.base, req->method.len, H2O_STRLIT ("GET")) &&
         !h2o_memis (req->method.base, req->method.len, H2O_STRLIT ("HEAD"))) {
         h2o_add_header (&req->pool, &req->res.headers, H2O_TOKEN_ALLOW, NULL,
@@ -145,7 +145,7 @@ gw_api_begin (gw_api_t *api, h2o_req_t *req, const char *path, gw_query_kind_t k
 static void
 s_on_call_dispose (void *data)
 {
-    s_call_t *call = (s_call_t *)data;
+    s_call_t *call = (s_call_t *) data;
     gw_pending_cancel (&call->pending);
     proto_answer_destroy (&call->answer);
 }
@@ -157,7 +157,7 @@ static void
 s_finish_answer (s_call_t *call, gw_pending_t *pending)
 {
     size_t merged = 0;
-    const char *refused = NULL; //  A shard's error text, for the 503
+    const char *refused = NULL;  //  A shard's error text, for the 503
     for (size_t index = 0; index < gw_pending_target_count (pending); index++) {
         proto_msg_t *reply = gw_pending_reply (pending, index);
         const char *name = gw_pending_target_name (pending, index);
@@ -179,8 +179,8 @@ s_finish_answer (s_call_t *call, gw_pending_t *pending)
         for (size_t index = 0; index < gw_pending_target_count (pending); index++)
             if (used < sizeof text)
                 used +=
-                    (size_t)snprintf (text + used, sizeof text - used, "%s %s", index ? "," : "",
-                                      gw_pending_target_name (pending, index));
+                    (size_t) snprintf (text + used, sizeof text - used, "%s %s", index ? "," : "",
+                                       gw_pending_target_name (pending, index));
         if (refused && used < sizeof text)
             snprintf (text + used, sizeof text - used, " (a shard said: %s)", refused);
         gw_api_send_error (call->req, 503, text);
@@ -213,11 +213,11 @@ s_finish_status (s_call_t *call, gw_pending_t *pending)
 static void
 s_on_done (gw_pending_t *pending, void *arg)
 {
-    s_call_t *call = (s_call_t *)arg;
-    call->pending = NULL; //  Before any send: a send may dispose the request at once
+    s_call_t *call = (s_call_t *) arg;
+    call->pending = NULL;  //  Before any send: a send may dispose the request at once
     if (call->api->verbose)
         zsys_debug ("api: %.*s answered by %zu of %zu in %" PRId64 " msecs",
-                    (int)MIN (call->req->path.len, 512), call->req->path.base,
+                    (int) MIN (call->req->path.len, 512), call->req->path.base,
                     gw_pending_answered (pending), gw_pending_target_count (pending),
                     zclock_mono () - call->start_msecs);
     if (call->answer)
@@ -231,7 +231,7 @@ static s_call_t *
 s_call_new (gw_api_t *api, h2o_req_t *req)
 {
     s_call_t *call =
-        (s_call_t *)h2o_mem_alloc_shared (&req->pool, sizeof (s_call_t), s_on_call_dispose);
+        (s_call_t *) h2o_mem_alloc_shared (&req->pool, sizeof (s_call_t), s_on_call_dispose);
     memset (call, 0, sizeof (s_call_t));
     call->req = req;
     call->api = api;

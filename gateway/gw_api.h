@@ -27,25 +27,25 @@
 
 #include <h2o.h>
 
-#define GW_API_CACHE_CLOSED_SECS 3600 //  max-age of a complete answer about closed days
-#define GW_API_CACHE_OPEN_SECS 10     //  max-age of an answer that may still change
+#define GW_API_CACHE_CLOSED_SECS 3600  //  max-age of a complete answer about closed days
+#define GW_API_CACHE_OPEN_SECS 10      //  max-age of an answer that may still change
 #define GW_API_JSON "application/json; charset=utf-8"
 #define GW_API_CSV "text/csv; charset=utf-8"
 
 //  What every handler reads (owned by gw_http; borrowed by handlers for their life).
 typedef struct {
-    gw_scatter_t *scatter;   //  Fan-out to the shards and the broker
-    uint32_t retention_days; //  Longest series range
-    bool verbose;            //  Log each request
+    gw_scatter_t *scatter;    //  Fan-out to the shards and the broker
+    uint32_t retention_days;  //  Longest series range
+    bool verbose;             //  Log each request
 } gw_api_t;
 
 //  Registration, one function per family: add its handler to pathconf.
-void gw_api_days_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/days
-void gw_api_top_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api/top
-void gw_api_series_register (h2o_pathconf_t *pathconf, gw_api_t *api); //  /api/series
-void gw_api_host_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/host
-void gw_api_status_register (h2o_pathconf_t *pathconf, gw_api_t *api); //  /api/status
-void gw_api_health_register (h2o_pathconf_t *pathconf, gw_api_t *api); //  /health
+void gw_api_days_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api/days
+void gw_api_top_register (h2o_pathconf_t *pathconf, gw_api_t *api);     //  /api/top
+void gw_api_series_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/series
+void gw_api_host_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api/host
+void gw_api_status_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/status
+void gw_api_health_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /health
 
 //  Add a handler to pathconf whose on_req finds api with gw_api_of.
 typedef int (gw_api_on_req_fn) (h2o_handler_t *self, h2o_req_t *req);
@@ -53,22 +53,22 @@ void gw_api_handler_add (h2o_pathconf_t *pathconf, gw_api_t *api, gw_api_on_req_
 gw_api_t *gw_api_of (h2o_handler_t *handler);
 
 //  Results of gw_api_begin
-#define GW_API_DECLINE (-1) //  Not this handler's path: return -1
-#define GW_API_ANSWERED 0   //  An error was sent: return 0
-#define GW_API_PROCEED 1    //  Go on with *query
+#define GW_API_DECLINE (-1)  //  Not this handler's path: return -1
+#define GW_API_ANSWERED 0    //  An error was sent: return 0
+#define GW_API_PROCEED 1     //  Go on with *query
 
 //  Check req against the handler's exact path, its method and its query of kind.
 int gw_api_begin (gw_api_t *api, h2o_req_t *req, const char *path, gw_query_kind_t kind,
                   gw_query_t *query);
 
 //  Render an answer in another format than JSON: a new string (freed with free).
-typedef char *(gw_api_render_fn)(proto_answer_t *answer);
+typedef char *(gw_api_render_fn) (proto_answer_t *answer);
 
 typedef struct {
-    const proto_addr_t *host; //  Ask only the shard owning host; NULL: every shard
-    int cache_secs;           //  max-age of a complete answer
-    gw_api_render_fn *render; //  NULL: proto_answer_json
-    const char *content_type; //  Of render's output (NULL: JSON)
+    const proto_addr_t *host;  //  Ask only the shard owning host; NULL: every shard
+    int cache_secs;            //  max-age of a complete answer
+    gw_api_render_fn *render;  //  NULL: proto_answer_json
+    const char *content_type;  //  Of render's output (NULL: JSON)
 } gw_api_scatter_t;
 
 //  Send request (taken) as the options say, merge the replies into answer (taken) and

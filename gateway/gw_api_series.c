@@ -8,7 +8,7 @@
 */
 #include "gateway/gw_api.h"
 
-#define S_CSV_LINE_MAX 48 //  "65535,9999-12-31,18446744073709551615\n" fits
+#define S_CSV_LINE_MAX 48  //  "65535,9999-12-31,18446744073709551615\n" fits
 
 //  --------------------------------------------------------------------------
 //  The series as CSV: a new string.
@@ -19,16 +19,16 @@ s_render_csv (proto_answer_t *answer)
     size_t lines = 1;
     for (size_t port = 0; port < proto_answer_port_count (answer); port++)
         lines += proto_answer_point_count (answer, port);
-    char *text = (char *)malloc (lines * S_CSV_LINE_MAX + 1);
+    char *text = (char *) malloc (lines * S_CSV_LINE_MAX + 1);
     assert (text);
-    size_t used = (size_t)sprintf (text, "port,date,score\n");
+    size_t used = (size_t) sprintf (text, "port,date,score\n");
     for (size_t port = 0; port < proto_answer_port_count (answer); port++)
         for (size_t index = 0; index < proto_answer_point_count (answer, port); index++) {
             const proto_point_t *point = proto_answer_point_at (answer, port, index);
             char day[16];
             used +=
-                (size_t)snprintf (text + used, S_CSV_LINE_MAX, "%u,%s,%" PRIu64 "\n", point->port,
-                                  proto_day_format (point->day, day), point->score);
+                (size_t) snprintf (text + used, S_CSV_LINE_MAX, "%u,%s,%" PRIu64 "\n", point->port,
+                                   proto_day_format (point->day, day), point->score);
         }
     return text;
 }
@@ -45,8 +45,8 @@ s_on_req (h2o_handler_t *self, h2o_req_t *req)
     proto_msg_t *request = proto_msg_new (PROTO_MSG_SERIES_REQUEST);
     proto_msg_set_host (request, &query.host);
     proto_msg_set_port (request, query.port);
-    proto_msg_set_feature (request, (uint8_t)query.feature);
-    proto_msg_set_op (request, (uint8_t)query.op);
+    proto_msg_set_feature (request, (uint8_t) query.feature);
+    proto_msg_set_op (request, (uint8_t) query.op);
     proto_msg_set_from (request, query.from);
     proto_msg_set_to (request, query.to);
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_SERIES);

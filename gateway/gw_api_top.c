@@ -18,7 +18,7 @@ s_on_req (h2o_handler_t *self, h2o_req_t *req)
         return rc;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_TOP_REQUEST);
     proto_msg_set_day (request, query.day);
-    proto_msg_set_op (request, (uint8_t)query.op);
+    proto_msg_set_op (request, (uint8_t) query.op);
     proto_msg_set_port (request, query.port);
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_TOP);
     proto_answer_set_day (answer, query.day);

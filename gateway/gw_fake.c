@@ -8,30 +8,30 @@
 #include "gateway/gw_fake.h"
 
 typedef struct {
-    gw_fake_t *fake; //  Owner
-    size_t index;    //  Shard index, SIZE_MAX for the broker
-    zsock_t *router; //  Bound to tcp://127.0.0.1:*
-    char *endpoint;  //  Where it is bound
-    uv_poll_t poll;  //  Readable events of its ZMQ_FD
-    bool silent;     //  Hold requests instead of answering
-    bool down;       //  Reported down in the map
-    zlist_t *held;   //  Held requests (proto_msg_t *)
-    size_t requests; //  Requests received
+    gw_fake_t *fake;  //  Owner
+    size_t index;     //  Shard index, SIZE_MAX for the broker
+    zsock_t *router;  //  Bound to tcp://127.0.0.1:*
+    char *endpoint;   //  Where it is bound
+    uv_poll_t poll;   //  Readable events of its ZMQ_FD
+    bool silent;      //  Hold requests instead of answering
+    bool down;        //  Reported down in the map
+    zlist_t *held;    //  Held requests (proto_msg_t *)
+    size_t requests;  //  Requests received
 } s_peer_t;
 
 struct _gw_fake_t {
-    uv_loop_t *loop;    //  Serving loop
-    s_peer_t *broker;   //  The fake broker
-    s_peer_t **shards;  //  The fake shards
-    size_t shard_count; //  Entries in shards
-    uint64_t epoch;     //  Map epoch
+    uv_loop_t *loop;     //  Serving loop
+    s_peer_t *broker;    //  The fake broker
+    s_peer_t **shards;   //  The fake shards
+    size_t shard_count;  //  Entries in shards
+    uint64_t epoch;      //  Map epoch
 };
 
 //  --------------------------------------------------------------------------
 static void
 s_on_peer_closed (uv_handle_t *handle)
 {
-    s_peer_t *peer = (s_peer_t *)handle->data;
+    s_peer_t *peer = (s_peer_t *) handle->data;
     zstr_free (&peer->endpoint);
     free (peer);
 }
@@ -50,7 +50,7 @@ s_append_peers (gw_fake_t *self, proto_msg_t *reply, bool stats)
                              self->shards[index]->endpoint,
                              "",
                              self->shards[index]->down ? "down" : "up",
-                             PROTO_SLOT_COUNT / (uint32_t)self->shard_count,
+                             PROTO_SLOT_COUNT / (uint32_t) self->shard_count,
                              100,
                              0,
                              {NULL},
@@ -58,7 +58,7 @@ s_append_peers (gw_fake_t *self, proto_msg_t *reply, bool stats)
         if (stats) {
             peer.stat_count = 1;
             peer.stat_keys[0] = "hosts";
-            peer.stat_values[0] = 100 + (int64_t)index;
+            peer.stat_values[0] = 100 + (int64_t) index;
         }
         proto_msg_peers_append (reply, &peer);
     }
@@ -76,7 +76,7 @@ s_shard_answer (s_peer_t *peer, proto_msg_t *request)
     switch (proto_msg_id (request)) {
     case PROTO_MSG_DAYS_REQUEST:
         reply = proto_msg_reply (request, PROTO_MSG_DAYS);
-        proto_msg_days_append (reply, GW_FAKE_DAY + (uint32_t)peer->index);
+        proto_msg_days_append (reply, GW_FAKE_DAY + (uint32_t) peer->index);
         proto_msg_days_append (reply, GW_FAKE_DAY + 10);
         break;
     case PROTO_MSG_TOP_REQUEST:
@@ -85,8 +85,8 @@ s_shard_answer (s_peer_t *peer, proto_msg_t *request)
         proto_msg_set_op (reply, proto_msg_op (request));
         for (uint8_t feature = 0; (all || port == 25) && feature < PROTO_FEATURE_COUNT; feature++) {
             proto_top_t top = {
-                25, feature, {{0}}, (peer->index + 1) * 1000 + feature, (uint32_t)peer->index};
-            proto_addr_from_ipv4 (&top.addr, 0x0A000001 + (uint32_t)peer->index);
+                25, feature, {{0}}, (peer->index + 1) * 1000 + feature, (uint32_t) peer->index};
+            proto_addr_from_ipv4 (&top.addr, 0x0A000001 + (uint32_t) peer->index);
             proto_msg_top_append (reply, &top);
         }
         break;
@@ -145,7 +145,7 @@ s_broker_answer (gw_fake_t *self, proto_msg_t *request)
         reply = proto_msg_reply (request, PROTO_MSG_MAP);
         uint16_t slots[PROTO_SLOT_COUNT];
         for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-            slots[slot] = (uint16_t)(slot % self->shard_count);
+            slots[slot] = (uint16_t) (slot % self->shard_count);
         proto_msg_set_slots (reply, slots);
         s_append_peers (self, reply, false);
     }
@@ -171,9 +171,9 @@ s_peer_answer (s_peer_t *peer, proto_msg_t **request_p)
 static void
 s_on_peer_poll (uv_poll_t *handle, int status, int events)
 {
-    (void)status;
-    (void)events;
-    s_peer_t *peer = (s_peer_t *)handle->data;
+    (void) status;
+    (void) events;
+    s_peer_t *peer = (s_peer_t *) handle->data;
     while (zsock_events (peer->router) & ZMQ_POLLIN) {
         proto_msg_t *request = proto_msg_recv (peer->router);
         if (!request)
@@ -192,7 +192,7 @@ s_on_peer_poll (uv_poll_t *handle, int status, int events)
 static s_peer_t *
 s_peer_new (gw_fake_t *self, size_t index)
 {
-    s_peer_t *peer = (s_peer_t *)zmalloc (sizeof (s_peer_t));
+    s_peer_t *peer = (s_peer_t *) zmalloc (sizeof (s_peer_t));
     assert (peer);
     peer->fake = self;
     peer->index = index;
@@ -212,10 +212,10 @@ static void
 s_peer_destroy (s_peer_t *peer)
 {
     proto_msg_t *request;
-    while ((request = (proto_msg_t *)zlist_pop (peer->held)))
+    while ((request = (proto_msg_t *) zlist_pop (peer->held)))
         proto_msg_destroy (&request);
     zlist_destroy (&peer->held);
-    uv_close ((uv_handle_t *)&peer->poll, s_on_peer_closed);
+    uv_close ((uv_handle_t *) &peer->poll, s_on_peer_closed);
     zsock_destroy (&peer->router);
 }
 
@@ -225,12 +225,12 @@ gw_fake_new (uv_loop_t *loop, size_t shard_count)
 {
     assert (loop);
     assert (shard_count > 0);
-    gw_fake_t *self = (gw_fake_t *)zmalloc (sizeof (gw_fake_t));
+    gw_fake_t *self = (gw_fake_t *) zmalloc (sizeof (gw_fake_t));
     assert (self);
     self->loop = loop;
     self->epoch = 1;
     self->broker = s_peer_new (self, SIZE_MAX);
-    self->shards = (s_peer_t **)zmalloc (shard_count * sizeof (s_peer_t *));
+    self->shards = (s_peer_t **) zmalloc (shard_count * sizeof (s_peer_t *));
     assert (self->shards);
     self->shard_count = shard_count;
     for (size_t index = 0; index < shard_count; index++)
@@ -274,7 +274,7 @@ gw_fake_release (gw_fake_t *self, size_t shard)
 {
     assert (self && shard < self->shard_count);
     proto_msg_t *request;
-    while ((request = (proto_msg_t *)zlist_pop (self->shards[shard]->held)))
+    while ((request = (proto_msg_t *) zlist_pop (self->shards[shard]->held)))
         s_peer_answer (self->shards[shard], &request);
 }
 
@@ -303,13 +303,13 @@ gw_fake_requests (gw_fake_t *self, size_t shard)
 static void
 s_on_guard (uv_timer_t *handle)
 {
-    (void)handle; //  Only wakes the loop up
+    (void) handle;  //  Only wakes the loop up
 }
 
 static void
 s_on_guard_closed (uv_handle_t *handle)
 {
-    *(bool *)handle->data = true;
+    *(bool *) handle->data = true;
 }
 
 bool
@@ -324,7 +324,7 @@ gw_fake_run_until (uv_loop_t *loop, bool *flag, int timeout_msecs)
     int64_t until = zclock_mono () + timeout_msecs;
     while (!*flag && zclock_mono () < until)
         uv_run (loop, UV_RUN_ONCE);
-    uv_close ((uv_handle_t *)&guard, s_on_guard_closed);
+    uv_close ((uv_handle_t *) &guard, s_on_guard_closed);
     while (!closed)
         uv_run (loop, UV_RUN_ONCE);
     return *flag;
@@ -334,59 +334,59 @@ gw_fake_run_until (uv_loop_t *loop, bool *flag, int timeout_msecs)
 //  The HTTP client.
 
 typedef struct {
-    uv_tcp_t tcp;         //  The connection
-    uv_connect_t connect; //  Connect request
-    uv_write_t write;     //  Write request
-    char *request;        //  What to send
-    char *response;       //  What came back (grown)
-    size_t size;          //  Bytes in response
-    bool done;            //  Closed
+    uv_tcp_t tcp;          //  The connection
+    uv_connect_t connect;  //  Connect request
+    uv_write_t write;      //  Write request
+    char *request;         //  What to send
+    char *response;        //  What came back (grown)
+    size_t size;           //  Bytes in response
+    bool done;             //  Closed
 } s_client_t;
 
 static void
 s_on_client_closed (uv_handle_t *handle)
 {
-    ((s_client_t *)handle->data)->done = true;
+    ((s_client_t *) handle->data)->done = true;
 }
 
 static void
 s_on_client_alloc (uv_handle_t *handle, size_t suggested, uv_buf_t *buffer)
 {
-    s_client_t *client = (s_client_t *)handle->data;
-    client->response = (char *)realloc (client->response, client->size + suggested + 1);
+    s_client_t *client = (s_client_t *) handle->data;
+    client->response = (char *) realloc (client->response, client->size + suggested + 1);
     assert (client->response);
-    *buffer = uv_buf_init (client->response + client->size, (unsigned)suggested);
+    *buffer = uv_buf_init (client->response + client->size, (unsigned) suggested);
 }
 
 static void
 s_on_client_read (uv_stream_t *stream, ssize_t size, const uv_buf_t *buffer)
 {
-    (void)buffer;
-    s_client_t *client = (s_client_t *)stream->data;
+    (void) buffer;
+    s_client_t *client = (s_client_t *) stream->data;
     if (size > 0)
-        client->size += (size_t)size;
+        client->size += (size_t) size;
     else if (size < 0)
-        uv_close ((uv_handle_t *)stream, s_on_client_closed);
+        uv_close ((uv_handle_t *) stream, s_on_client_closed);
 }
 
 static void
 s_on_client_written (uv_write_t *write, int status)
 {
-    (void)write;
-    (void)status;
+    (void) write;
+    (void) status;
 }
 
 static void
 s_on_client_connected (uv_connect_t *connect, int status)
 {
-    s_client_t *client = (s_client_t *)connect->data;
+    s_client_t *client = (s_client_t *) connect->data;
     if (status < 0) {
-        uv_close ((uv_handle_t *)&client->tcp, s_on_client_closed);
+        uv_close ((uv_handle_t *) &client->tcp, s_on_client_closed);
         return;
     }
-    uv_buf_t buffer = uv_buf_init (client->request, (unsigned)strlen (client->request));
-    uv_write (&client->write, (uv_stream_t *)&client->tcp, &buffer, 1, s_on_client_written);
-    uv_read_start ((uv_stream_t *)&client->tcp, s_on_client_alloc, s_on_client_read);
+    uv_buf_t buffer = uv_buf_init (client->request, (unsigned) strlen (client->request));
+    uv_write (&client->write, (uv_stream_t *) &client->tcp, &buffer, 1, s_on_client_written);
+    uv_read_start ((uv_stream_t *) &client->tcp, s_on_client_alloc, s_on_client_read);
 }
 
 char *
@@ -401,12 +401,12 @@ gw_fake_http (uv_loop_t *loop, int port, const char *request, int timeout_msecs)
     struct sockaddr_in address;
     uv_ip4_addr ("127.0.0.1", port, &address);
     uv_tcp_init (loop, &client.tcp);
-    int rc = uv_tcp_connect (&client.connect, &client.tcp, (const struct sockaddr *)&address,
+    int rc = uv_tcp_connect (&client.connect, &client.tcp, (const struct sockaddr *) &address,
                              s_on_client_connected);
     assert (rc == 0);
     if (!gw_fake_run_until (loop, &client.done, timeout_msecs)) {
-        if (!uv_is_closing ((uv_handle_t *)&client.tcp))
-            uv_close ((uv_handle_t *)&client.tcp, s_on_client_closed);
+        if (!uv_is_closing ((uv_handle_t *) &client.tcp))
+            uv_close ((uv_handle_t *) &client.tcp, s_on_client_closed);
         gw_fake_run_until (loop, &client.done, 1000);
         zstr_free (&client.response);
     }
@@ -422,7 +422,7 @@ gw_fake_http (uv_loop_t *loop, int port, const char *request, int timeout_msecs)
 void
 gw_fake_test (bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     printf (" * gw_fake: ");
     uv_loop_t loop;
     uv_loop_init (&loop);

@@ -27,8 +27,8 @@
 
 #include <uv.h>
 
-#define GW_FAKE_DAY 20412       //  2025-11-20: the first day fake shards know
-#define GW_FAKE_TIME 1764236100 //  2025-11-27T09:35:00Z: the fake hosts' first_seen
+#define GW_FAKE_DAY 20412        //  2025-11-20: the first day fake shards know
+#define GW_FAKE_TIME 1764236100  //  2025-11-27T09:35:00Z: the fake hosts' first_seen
 
 typedef struct _gw_fake_t gw_fake_t;
 

@@ -21,32 +21,32 @@
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "                    \
     "frame-ancestors 'none'; form-action 'self'"
-#define S_HEADER_COUNT 5 //  Security and cache headers of static files
+#define S_HEADER_COUNT 5  //  Security and cache headers of static files
 
 struct _gw_http_t {
-    uv_loop_t *loop;                          //  The gateway's loop
-    h2o_globalconf_t config;                  //  h2o configuration: hosts, paths, handlers
-    h2o_context_t context;                    //  h2o state on our loop
-    bool context_ready;                       //  context initialised
-    h2o_accept_ctx_t accept;                  //  What h2o_accept needs
-    uv_tcp_t *listener;                       //  Listening socket (closed through libuv)
-    h2o_linklist_t connections;               //  Open connections (s_connection_t)
-    int port;                                 //  Port listened on
-    gw_api_t api;                             //  Shared by the API handlers
-    h2o_iovec_t header_names[S_HEADER_COUNT]; //  Names of the static headers
-    h2o_headers_command_t header_commands[S_HEADER_COUNT + 1]; //  h2o_headers_register
+    uv_loop_t *loop;                           //  The gateway's loop
+    h2o_globalconf_t config;                   //  h2o configuration: hosts, paths, handlers
+    h2o_context_t context;                     //  h2o state on our loop
+    bool context_ready;                        //  context initialised
+    h2o_accept_ctx_t accept;                   //  What h2o_accept needs
+    uv_tcp_t *listener;                        //  Listening socket (closed through libuv)
+    h2o_linklist_t connections;                //  Open connections (s_connection_t)
+    int port;                                  //  Port listened on
+    gw_api_t api;                              //  Shared by the API handlers
+    h2o_iovec_t header_names[S_HEADER_COUNT];  //  Names of the static headers
+    h2o_headers_command_t header_commands[S_HEADER_COUNT + 1];  //  h2o_headers_register
 };
 
 //  An accepted connection: its handle is ours, the rest of it is h2o's.
 typedef struct {
-    uv_tcp_t tcp;        //  Must come first: libuv and h2o see this handle
-    h2o_linklist_t link; //  In connections of the server
+    uv_tcp_t tcp;         //  Must come first: libuv and h2o see this handle
+    h2o_linklist_t link;  //  In connections of the server
 } s_connection_t;
 
 //  The routes: API families first, then the catch-alls (gw_http_new).
 static const struct {
-    const char *path;                                      //  Exact path
-    void (*add) (h2o_pathconf_t *pathconf, gw_api_t *api); //  Its family's registration
+    const char *path;                                       //  Exact path
+    void (*add) (h2o_pathconf_t *pathconf, gw_api_t *api);  //  Its family's registration
 } s_routes[] = {
     {"/api/days", gw_api_days_register},     {"/api/top", gw_api_top_register},
     {"/api/series", gw_api_series_register}, {"/api/host", gw_api_host_register},
@@ -59,9 +59,9 @@ static const struct {
 static int
 s_on_not_found (h2o_handler_t *self, h2o_req_t *req)
 {
-    (void)self;
+    (void) self;
     char text[160];
-    snprintf (text, sizeof text, "no such endpoint: %.*s", (int)MIN (req->path_normalized.len, 64),
+    snprintf (text, sizeof text, "no such endpoint: %.*s", (int) MIN (req->path_normalized.len, 64),
               req->path_normalized.base);
     gw_api_send_error (req, 404, text);
     return 0;
@@ -77,7 +77,7 @@ s_on_handle_closed (uv_handle_t *handle)
 static void
 s_on_connection_closed (uv_handle_t *handle)
 {
-    s_connection_t *connection = (s_connection_t *)handle;
+    s_connection_t *connection = (s_connection_t *) handle;
     if (h2o_linklist_is_linked (&connection->link))
         h2o_linklist_unlink (&connection->link);
     free (connection);
@@ -86,22 +86,22 @@ s_on_connection_closed (uv_handle_t *handle)
 static void
 s_on_connection (uv_stream_t *listener, int status)
 {
-    gw_http_t *self = (gw_http_t *)listener->data;
+    gw_http_t *self = (gw_http_t *) listener->data;
     if (status < 0) {
         zsys_warning ("http: accept failed: %s", uv_strerror (status));
         return;
     }
-    s_connection_t *connection = (s_connection_t *)h2o_mem_alloc (sizeof (s_connection_t));
+    s_connection_t *connection = (s_connection_t *) h2o_mem_alloc (sizeof (s_connection_t));
     memset (connection, 0, sizeof (s_connection_t));
     uv_tcp_init (self->loop, &connection->tcp);
-    if (uv_accept (listener, (uv_stream_t *)&connection->tcp) != 0) {
-        uv_close ((uv_handle_t *)&connection->tcp, s_on_connection_closed);
+    if (uv_accept (listener, (uv_stream_t *) &connection->tcp) != 0) {
+        uv_close ((uv_handle_t *) &connection->tcp, s_on_connection_closed);
         return;
     }
     uv_tcp_nodelay (&connection->tcp, 1);
     h2o_linklist_insert (&self->connections, &connection->link);
     h2o_socket_t *sock =
-        h2o_uv_socket_create ((uv_stream_t *)&connection->tcp, s_on_connection_closed);
+        h2o_uv_socket_create ((uv_stream_t *) &connection->tcp, s_on_connection_closed);
     h2o_accept (&self->accept, sock);
 }
 
@@ -117,7 +117,7 @@ s_parse_address (const char *text, struct sockaddr_storage *address)
         strspn (colon + 1, "0123456789") != strlen (colon + 1) || atoi (colon + 1) > 65535)
         return -1;
     int port = atoi (colon + 1);
-    size_t length = (size_t)(colon - text);
+    size_t length = (size_t) (colon - text);
     bool ipv6 = text[0] == '[';
     if (ipv6 && (length < 3 || text[length - 1] != ']'))
         return -1;
@@ -128,8 +128,8 @@ s_parse_address (const char *text, struct sockaddr_storage *address)
     memcpy (host, text, length);
     host[length] = 0;
     if (ipv6)
-        return uv_ip6_addr (host, port, (struct sockaddr_in6 *)address) ? -1 : 0;
-    return uv_ip4_addr (host, port, (struct sockaddr_in *)address) ? -1 : 0;
+        return uv_ip6_addr (host, port, (struct sockaddr_in6 *) address) ? -1 : 0;
+    return uv_ip4_addr (host, port, (struct sockaddr_in *) address) ? -1 : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -144,20 +144,21 @@ s_listen (gw_http_t *self, const char *address)
         zsys_error ("http: '%s' is not ADDRESS:PORT (a.b.c.d:8080 or [::1]:8080)", address);
         return -1;
     }
-    self->listener = (uv_tcp_t *)h2o_mem_alloc (sizeof (uv_tcp_t));
+    self->listener = (uv_tcp_t *) h2o_mem_alloc (sizeof (uv_tcp_t));
     uv_tcp_init (self->loop, self->listener);
     self->listener->data = self;
-    int rc = uv_tcp_bind (self->listener, (const struct sockaddr *)&storage, 0);
+    int rc = uv_tcp_bind (self->listener, (const struct sockaddr *) &storage, 0);
     if (rc == 0)
-        rc = uv_listen ((uv_stream_t *)self->listener, GW_HTTP_BACKLOG, s_on_connection);
+        rc = uv_listen ((uv_stream_t *) self->listener, GW_HTTP_BACKLOG, s_on_connection);
     if (rc) {
         zsys_error ("http: cannot listen on %s: %s", address, uv_strerror (rc));
         return -1;
     }
     int size = sizeof storage;
-    uv_tcp_getsockname (self->listener, (struct sockaddr *)&storage, &size);
-    self->port = ntohs (storage.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&storage)->sin6_port
-                                                      : ((struct sockaddr_in *)&storage)->sin_port);
+    uv_tcp_getsockname (self->listener, (struct sockaddr *) &storage, &size);
+    self->port =
+        ntohs (storage.ss_family == AF_INET6 ? ((struct sockaddr_in6 *) &storage)->sin6_port
+                                             : ((struct sockaddr_in *) &storage)->sin_port);
     return 0;
 }
 
@@ -183,7 +184,7 @@ s_register_web (gw_http_t *self, h2o_hostconf_t *host, const char *web)
             h2o_lookup_token (headers[index].name, strlen (headers[index].name));
         self->header_commands[index].cmd = H2O_HEADERS_CMD_SET;
         self->header_commands[index].name =
-            token ? (h2o_iovec_t *)&token->buf : &self->header_names[index];
+            token ? (h2o_iovec_t *) &token->buf : &self->header_names[index];
         self->header_commands[index].value =
             h2o_iovec_init (headers[index].value, strlen (headers[index].value));
     }
@@ -213,7 +214,7 @@ gw_http_new (uv_loop_t *loop, gw_scatter_t *scatter, const char *address, const 
 {
     assert (loop && scatter && address);
     assert (retention_days > 0);
-    gw_http_t *self = (gw_http_t *)zmalloc (sizeof (gw_http_t));
+    gw_http_t *self = (gw_http_t *) zmalloc (sizeof (gw_http_t));
     assert (self);
     self->loop = loop;
     h2o_linklist_init_anchor (&self->connections);
@@ -252,8 +253,8 @@ gw_http_destroy (gw_http_t **self_p)
     assert (self_p);
     if (*self_p) {
         gw_http_t *self = *self_p;
-        if (self->listener && !uv_is_closing ((uv_handle_t *)self->listener))
-            uv_close ((uv_handle_t *)self->listener, s_on_handle_closed);
+        if (self->listener && !uv_is_closing ((uv_handle_t *) self->listener))
+            uv_close ((uv_handle_t *) self->listener, s_on_handle_closed);
         *self_p = NULL;
         if (self->context_ready && gw_http_connections (self) > 0) {
             //  h2o cannot dispose a context under live connections (it asserts): the
@@ -292,8 +293,8 @@ void
 gw_http_shutdown (gw_http_t *self)
 {
     assert (self);
-    if (self->listener && !uv_is_closing ((uv_handle_t *)self->listener))
-        uv_close ((uv_handle_t *)self->listener, s_on_handle_closed);
+    if (self->listener && !uv_is_closing ((uv_handle_t *) self->listener))
+        uv_close ((uv_handle_t *) self->listener, s_on_handle_closed);
     self->listener = NULL;
     h2o_context_request_shutdown (&self->context);
     //  HTTP/1 connections idle in keep-alive would wait for their timeout: end their
@@ -304,7 +305,7 @@ gw_http_shutdown (gw_http_t *self)
          node = node->next) {
         s_connection_t *connection = H2O_STRUCT_FROM_MEMBER (s_connection_t, link, node);
         uv_os_fd_t fd;
-        if (uv_fileno ((uv_handle_t *)&connection->tcp, &fd) == 0)
+        if (uv_fileno ((uv_handle_t *) &connection->tcp, &fd) == 0)
             shutdown (fd, SHUT_RD);
     }
 }
@@ -356,9 +357,9 @@ gw_http_find_web (const char *configured)
 #include "gateway/gw_fake.h"
 
 typedef struct {
-    uv_loop_t *loop; //  Shared loop
-    int port;        //  Gateway port
-    bool verbose;    //  Print each exchange
+    uv_loop_t *loop;  //  Shared loop
+    int port;         //  Gateway port
+    bool verbose;     //  Print each exchange
 } s_test_t;
 
 //  GET (or another method) path; returns the status, with the whole response in
@@ -419,7 +420,7 @@ s_test_static (s_test_t *test)
     s_test_expect (test, "/style.css", 200, NULL, "\r\ncontent-type: text/css; charset=utf-8\r\n");
     s_test_expect (test, "/style.css", 200, NULL, "\r\nx-content-type-options: nosniff\r\n");
     s_test_expect (test, "/nope.js", 404, NULL, NULL);
-    s_test_expect (test, "/js/", 404, NULL, NULL); //  No listing
+    s_test_expect (test, "/js/", 404, NULL, NULL);  //  No listing
     const char *escapes[] = {"/../secret.txt",       "/%2e%2e/secret.txt",
                              "/js/../../secret.txt", "/..%2fsecret.txt",
                              "/%2E%2E%2Fsecret.txt", "/js/%2e%2e/%2e%2e/secret.txt",
@@ -543,7 +544,7 @@ void
 gw_http_test (bool verbose)
 {
     printf (" * gw_http: ");
-    zsys_set_logstream (verbose ? stderr : NULL); //  Failures below are logged on purpose
+    zsys_set_logstream (verbose ? stderr : NULL);  //  Failures below are logged on purpose
     uv_loop_t loop;
     uv_loop_init (&loop);
     s_test_t test = {&loop, 0, verbose};
@@ -578,7 +579,7 @@ gw_http_test (bool verbose)
     s_test_expect (&test, "/health", 503, "{\"error\":\"no shard map from the broker yet\"}", NULL);
     s_test_expect (&test, "/api/days", 503, "{\"error\":\"no shard map from the broker yet\"}",
                    NULL);
-    s_test_expect (&test, "/", 404, NULL, NULL); //  No UI configured
+    s_test_expect (&test, "/", 404, NULL, NULL);  //  No UI configured
     gw_http_destroy (&http);
     gw_scatter_destroy (&scatter);
 
@@ -600,9 +601,9 @@ gw_http_test (bool verbose)
     int idle = socket (AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in address;
     uv_ip4_addr ("127.0.0.1", test.port, &address);
-    assert (connect (idle, (struct sockaddr *)&address, sizeof address) == 0);
+    assert (connect (idle, (struct sockaddr *) &address, sizeof address) == 0);
     const char *request = "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
-    assert (write (idle, request, strlen (request)) == (ssize_t)strlen (request));
+    assert (write (idle, request, strlen (request)) == (ssize_t) strlen (request));
     bool never = false;
     gw_fake_run_until (&loop, &never, 50);
     assert (gw_http_connections (http) == 1);
@@ -612,7 +613,7 @@ gw_http_test (bool verbose)
     char buffer[1024];
     ssize_t size;
     while ((size = read (idle, buffer, sizeof buffer)) > 0)
-        ; //  The answer to /health, then end of file
+        ;  //  The answer to /health, then end of file
     assert (size == 0);
     close (idle);
     gw_http_destroy (&http);

@@ -23,9 +23,9 @@
 
 #include <uv.h>
 
-#define GW_HTTP_DEFAULT "127.0.0.1:8080"             //  Where the server listens by default
-#define GW_HTTP_WEB_DEFAULT "/usr/share/portevo/web" //  Installed UI (CONFIG.md)
-#define GW_HTTP_BACKLOG 1024                         //  listen(2) backlog
+#define GW_HTTP_DEFAULT "127.0.0.1:8080"              //  Where the server listens by default
+#define GW_HTTP_WEB_DEFAULT "/usr/share/portevo/web"  //  Installed UI (CONFIG.md)
+#define GW_HTTP_BACKLOG 1024                          //  listen(2) backlog
 
 typedef struct _gw_http_t gw_http_t;
 

@@ -11,21 +11,21 @@
 
 #include <getopt.h>
 
-#define GW_MAIN_LINGER_MSECS 2000 //  Longest wait for open connections at shutdown
-#define GW_MAIN_CHECK_MSECS 50    //  How often to look during that wait
+#define GW_MAIN_LINGER_MSECS 2000  //  Longest wait for open connections at shutdown
+#define GW_MAIN_CHECK_MSECS 50     //  How often to look during that wait
 
 typedef struct {
-    gw_scatter_t *scatter;  //  ZeroMQ side
-    gw_http_t *http;        //  HTTP side
-    uv_signal_t signals[2]; //  SIGINT, SIGTERM
-    uv_timer_t linger;      //  Shutdown wait
-    int64_t linger_until;   //  Monotonic msecs
+    gw_scatter_t *scatter;   //  ZeroMQ side
+    gw_http_t *http;         //  HTTP side
+    uv_signal_t signals[2];  //  SIGINT, SIGTERM
+    uv_timer_t linger;       //  Shutdown wait
+    int64_t linger_until;    //  Monotonic msecs
 } s_gateway_t;
 
 static void
 s_on_walk_close (uv_handle_t *handle, void *arg)
 {
-    (void)arg;
+    (void) arg;
     if (!uv_is_closing (handle))
         uv_close (handle, NULL);
 }
@@ -33,23 +33,23 @@ s_on_walk_close (uv_handle_t *handle, void *arg)
 static void
 s_on_linger (uv_timer_t *timer)
 {
-    s_gateway_t *gateway = (s_gateway_t *)timer->data;
+    s_gateway_t *gateway = (s_gateway_t *) timer->data;
     if (gw_http_connections (gateway->http) > 0 && zclock_mono () < gateway->linger_until)
         return;
-    uv_close ((uv_handle_t *)timer, NULL);
+    uv_close ((uv_handle_t *) timer, NULL);
     for (int index = 0; index < 2; index++)
-        uv_close ((uv_handle_t *)&gateway->signals[index], NULL);
+        uv_close ((uv_handle_t *) &gateway->signals[index], NULL);
     bool clean = gw_http_connections (gateway->http) == 0;
     gw_http_destroy (&gateway->http);
     gw_scatter_destroy (&gateway->scatter);
-    if (!clean) //  Connections that outlived the wait: close their handles too
+    if (!clean)  //  Connections that outlived the wait: close their handles too
         uv_walk (timer->loop, s_on_walk_close, NULL);
 }
 
 static void
 s_on_signal (uv_signal_t *handle, int signum)
 {
-    s_gateway_t *gateway = (s_gateway_t *)handle->data;
+    s_gateway_t *gateway = (s_gateway_t *) handle->data;
     if (gateway->linger_until)
         return;
     zsys_notice ("gateway: %s, shutting down", strsignal (signum));
@@ -61,9 +61,9 @@ s_on_signal (uv_signal_t *handle, int signum)
 //  Settings with a flag and a config path; flags win over the config file (CONFIG.md).
 enum { S_BROKER, S_HTTP, S_WEB, S_DEADLINE, S_RETENTION, S_CONFIG, S_COUNT };
 static const struct {
-    const char *flag;     //  --flag VALUE
-    const char *path;     //  In the config file
-    const char *fallback; //  Default
+    const char *flag;      //  --flag VALUE
+    const char *path;      //  In the config file
+    const char *fallback;  //  Default
 } s_settings[S_COUNT] = {{"broker", "portevo/broker/endpoint", GW_SCATTER_BROKER_DEFAULT},
                          {"http", "portevo/gateway/http", GW_HTTP_DEFAULT},
                          {"web", "portevo/gateway/web", NULL},
@@ -98,7 +98,7 @@ s_number (int setting, const char *text, long maximum)
 int
 main (int argc, char *argv[])
 {
-    zsys_handler_set (NULL); //  Before any socket: the loop owns the signals
+    zsys_handler_set (NULL);  //  Before any socket: the loop owns the signals
     zsys_set_logident ("gateway");
     signal (SIGPIPE, SIG_IGN);
     const char *values[S_COUNT] = {NULL};
@@ -138,10 +138,10 @@ main (int argc, char *argv[])
     uv_loop_t *loop = uv_default_loop ();
     s_gateway_t gateway;
     memset (&gateway, 0, sizeof gateway);
-    gateway.scatter = gw_scatter_new (loop, values[S_BROKER], (int)deadline);
+    gateway.scatter = gw_scatter_new (loop, values[S_BROKER], (int) deadline);
     if (gateway.scatter)
         gateway.http =
-            gw_http_new (loop, gateway.scatter, values[S_HTTP], web, (uint32_t)retention);
+            gw_http_new (loop, gateway.scatter, values[S_HTTP], web, (uint32_t) retention);
     if (!gateway.http) {
         gw_scatter_destroy (&gateway.scatter);
         uv_run (loop, UV_RUN_DEFAULT);

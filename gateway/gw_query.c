@@ -10,13 +10,13 @@
 #include "gateway/gw_query.h"
 
 typedef struct {
-    const char *name; //  Parameter name
-    bool required;    //  Missing is an error
+    const char *name;  //  Parameter name
+    bool required;     //  Missing is an error
 } s_spec_t;
 
 typedef struct {
-    const char *name;  //  Decoded name (in the decode buffer)
-    const char *value; //  Decoded value (in the decode buffer)
+    const char *name;   //  Decoded name (in the decode buffer)
+    const char *value;  //  Decoded value (in the decode buffer)
 } s_param_t;
 
 static const s_spec_t s_spec_none[] = {{NULL, false}};
@@ -76,7 +76,7 @@ s_decode (const char *text, size_t size, char **output)
             int low = high >= 0 ? s_hex_value (text[index + 2]) : -1;
             if (high < 0 || low < 0 || (high == 0 && low == 0))
                 return -1;
-            byte = (char)(high * 16 + low);
+            byte = (char) (high * 16 + low);
             index += 2;
         }
         *cursor++ = byte;
@@ -104,9 +104,9 @@ s_split (const char *text, size_t size, const s_spec_t *spec, char *buffer, s_pa
     while (size > 0 && start <= size) {
         const char *piece = text + start;
         const char *end = memchr (piece, '&', size - start);
-        size_t piece_size = end ? (size_t)(end - piece) : size - start;
+        size_t piece_size = end ? (size_t) (end - piece) : size - start;
         const char *equals = memchr (piece, '=', piece_size);
-        size_t name_size = equals ? (size_t)(equals - piece) : piece_size;
+        size_t name_size = equals ? (size_t) (equals - piece) : piece_size;
         if (name_size == 0) {
             snprintf (error, error_size, "malformed query string: empty parameter name");
             return -1;
@@ -120,7 +120,7 @@ s_split (const char *text, size_t size, const s_spec_t *spec, char *buffer, s_pa
         size_t value_size = equals ? piece_size - name_size - 1 : 0;
         if (s_decode (piece, name_size, &output) || s_decode (value_text, value_size, &output)) {
             snprintf (error, error_size, "malformed query string: bad percent escape in '%.*s'",
-                      (int)MIN (piece_size, GW_QUERY_ECHO_MAX), piece);
+                      (int) MIN (piece_size, GW_QUERY_ECHO_MAX), piece);
             return -1;
         }
         const char *value = name + strlen (name) + 1;
@@ -170,7 +170,7 @@ s_parse_port (const char *text, uint32_t *port)
     unsigned long value = strtoul (text, NULL, 10);
     if (value > 65535)
         return -1;
-    *port = (uint32_t)value;
+    *port = (uint32_t) value;
     return 0;
 }
 
@@ -199,7 +199,7 @@ s_convert (gw_query_t *self, gw_query_kind_t kind, const s_param_t *param, bool 
     else if (streq (name, "op")) {
         int op = proto_op_lookup (value);
         if (op >= 0) {
-            self->op = (proto_op_t)op;
+            self->op = (proto_op_t) op;
             return 0;
         }
         snprintf (error, error_size, "op: '%.*s' is not one of sum, max, min", echo, value);
@@ -207,7 +207,7 @@ s_convert (gw_query_t *self, gw_query_kind_t kind, const s_param_t *param, bool 
     else if (streq (name, "feature")) {
         int feature = proto_feature_lookup (value);
         if (feature >= 0) {
-            self->feature = (proto_feature_t)feature;
+            self->feature = (proto_feature_t) feature;
             return 0;
         }
         snprintf (error, error_size,
@@ -310,8 +310,8 @@ gw_query_test (bool verbose)
     struct {
         gw_query_kind_t kind;
         const char *text;
-        const char *date, *from, *to; //  Expected days (NULL: not checked)
-        int op, feature;              //  Expected, -1: not checked
+        const char *date, *from, *to;  //  Expected days (NULL: not checked)
+        int op, feature;               //  Expected, -1: not checked
         uint32_t port;
         const char *host;
         bool csv;
@@ -356,8 +356,8 @@ gw_query_test (bool verbose)
             assert (proto_day_parse (good[index].from, &day) == 0 && day == query.from);
         if (good[index].to)
             assert (proto_day_parse (good[index].to, &day) == 0 && day == query.to);
-        assert (good[index].op < 0 || (int)query.op == good[index].op);
-        assert (good[index].feature < 0 || (int)query.feature == good[index].feature);
+        assert (good[index].op < 0 || (int) query.op == good[index].op);
+        assert (good[index].feature < 0 || (int) query.feature == good[index].feature);
         assert (query.port == good[index].port);
         assert (!good[index].host ||
                 streq (proto_addr_format (&query.host, text), good[index].host));
@@ -366,7 +366,7 @@ gw_query_test (bool verbose)
     struct {
         gw_query_kind_t kind;
         const char *text;
-        const char *error; //  Expected start of the error text
+        const char *error;  //  Expected start of the error text
     } bad[] = {
         {GW_QUERY_NONE, "x=1", "unknown parameter 'x': this endpoint takes no"},
         {GW_QUERY_TOP, "op=sum", "missing parameter 'date'"},

@@ -15,27 +15,27 @@
 
 #include "proto/proto_msg.h"
 
-#define GW_QUERY_TEXT_MAX 2048 //  Longest query string accepted (bytes, still encoded)
-#define GW_QUERY_PARAMS_MAX 16 //  Most parameters in one query string
-#define GW_QUERY_ECHO_MAX 64   //  Longest piece of user input quoted in an error
-#define GW_QUERY_ERROR_MAX 256 //  Room for an error text
+#define GW_QUERY_TEXT_MAX 2048  //  Longest query string accepted (bytes, still encoded)
+#define GW_QUERY_PARAMS_MAX 16  //  Most parameters in one query string
+#define GW_QUERY_ECHO_MAX 64    //  Longest piece of user input quoted in an error
+#define GW_QUERY_ERROR_MAX 256  //  Room for an error text
 
 typedef enum {
-    GW_QUERY_NONE = 0,   //  No parameter allowed (days, status, health)
-    GW_QUERY_TOP = 1,    //  date, op, [port]
-    GW_QUERY_SERIES = 2, //  host, port (N or all), feature, op, [from], [to], [format]
-    GW_QUERY_HOST = 3    //  ip
+    GW_QUERY_NONE = 0,    //  No parameter allowed (days, status, health)
+    GW_QUERY_TOP = 1,     //  date, op, [port]
+    GW_QUERY_SERIES = 2,  //  host, port (N or all), feature, op, [from], [to], [format]
+    GW_QUERY_HOST = 3     //  ip
 } gw_query_kind_t;
 
 typedef struct {
-    uint32_t day;            //  Top: the date asked, days since 1970-01-01
-    proto_op_t op;           //  Top, series: the operation
-    uint32_t port;           //  Top: the port, PROTO_PORT_ALL when absent; series: port or ALL
-    proto_feature_t feature; //  Series: the feature
-    proto_addr_t host;       //  Series: host; host: ip
-    uint32_t from;           //  Series: first day (inclusive)
-    uint32_t to;             //  Series: last day (inclusive)
-    bool csv;                //  Series: format=csv
+    uint32_t day;             //  Top: the date asked, days since 1970-01-01
+    proto_op_t op;            //  Top, series: the operation
+    uint32_t port;            //  Top: the port, PROTO_PORT_ALL when absent; series: port or ALL
+    proto_feature_t feature;  //  Series: the feature
+    proto_addr_t host;        //  Series: host; host: ip
+    uint32_t from;            //  Series: first day (inclusive)
+    uint32_t to;              //  Series: last day (inclusive)
+    bool csv;                 //  Series: format=csv
 } gw_query_t;
 
 //  Parse the query string text (size bytes, without the '?'; text may be NULL when size

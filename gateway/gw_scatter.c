@@ -21,53 +21,53 @@
 #include "gateway/gw_scatter.h"
 
 typedef struct {
-    gw_scatter_t *scatter; //  Owner
-    uint64_t id;           //  Serial number, unique within the scatter
-    char *name;            //  "broker" or the shard's name
-    char *endpoint;        //  Where the DEALER connects ("" if the map has none yet)
-    bool down;             //  The broker reports the shard down: not asked
-    zsock_t *sock;         //  DEALER, NULL without endpoint
-    uv_poll_t poll;        //  Readable events of zsock_fd (sock)
+    gw_scatter_t *scatter;  //  Owner
+    uint64_t id;            //  Serial number, unique within the scatter
+    char *name;             //  "broker" or the shard's name
+    char *endpoint;         //  Where the DEALER connects ("" if the map has none yet)
+    bool down;              //  The broker reports the shard down: not asked
+    zsock_t *sock;          //  DEALER, NULL without endpoint
+    uv_poll_t poll;         //  Readable events of zsock_fd (sock)
 } s_link_t;
 
 typedef struct {
-    uint64_t link_id;   //  Link the request went out on, 0 if it could not be sent
-    char *name;         //  Target name (copied: the map may change meanwhile)
-    proto_msg_t *reply; //  The reply, NULL until one arrives
+    uint64_t link_id;    //  Link the request went out on, 0 if it could not be sent
+    char *name;          //  Target name (copied: the map may change meanwhile)
+    proto_msg_t *reply;  //  The reply, NULL until one arrives
 } s_target_t;
 
 struct _gw_pending_t {
-    gw_scatter_t *scatter; //  Owner
-    uint64_t request_id;   //  Key in scatter->pending; replies echo it
-    gw_scatter_fn *fn;     //  Completion callback
-    void *arg;             //  Its argument
-    uv_timer_t deadline;   //  Fires when the wait is over
-    bool completing;       //  The callback is running
-    size_t waiting;        //  Targets asked that have not answered
-    size_t answered;       //  Targets that answered
-    size_t target_count;   //  Entries in targets
-    s_target_t targets[];  //  One per target
+    gw_scatter_t *scatter;  //  Owner
+    uint64_t request_id;    //  Key in scatter->pending; replies echo it
+    gw_scatter_fn *fn;      //  Completion callback
+    void *arg;              //  Its argument
+    uv_timer_t deadline;    //  Fires when the wait is over
+    bool completing;        //  The callback is running
+    size_t waiting;         //  Targets asked that have not answered
+    size_t answered;        //  Targets that answered
+    size_t target_count;    //  Entries in targets
+    s_target_t targets[];   //  One per target
 };
 
 struct _gw_scatter_t {
-    uv_loop_t *loop;                  //  The gateway's loop
-    int deadline_msecs;               //  Wait for replies
-    bool verbose;                     //  Debug logging
-    bool destroying;                  //  No new queries
-    s_link_t *broker;                 //  DEALER to the broker
-    s_link_t **shards;                //  One link per shard of the map, in map order
-    size_t shard_count;               //  Links in shards
-    uint16_t slots[PROTO_SLOT_COUNT]; //  Slot -> shard index
-    bool have_map;                    //  A valid MAP arrived
-    uint64_t epoch;                   //  Its epoch
-    int64_t map_msecs;                //  Monotonic time of the last MAP
-    bool broker_silent;               //  Warned that the broker stopped answering
-    uv_timer_t map_timer;             //  Sends MAP_REQUEST periodically
-    uv_idle_t drain_idle;             //  Deferred drain after a send (re-check)
-    zhashx_t *pending;                //  Request id -> gw_pending_t
-    uint64_t next_request_id;         //  Request ids (MAP and queries)
-    uint64_t next_link_id;            //  Link serial numbers
-    int handles_open;                 //  Own handles not yet closed; freed at 0
+    uv_loop_t *loop;                   //  The gateway's loop
+    int deadline_msecs;                //  Wait for replies
+    bool verbose;                      //  Debug logging
+    bool destroying;                   //  No new queries
+    s_link_t *broker;                  //  DEALER to the broker
+    s_link_t **shards;                 //  One link per shard of the map, in map order
+    size_t shard_count;                //  Links in shards
+    uint16_t slots[PROTO_SLOT_COUNT];  //  Slot -> shard index
+    bool have_map;                     //  A valid MAP arrived
+    uint64_t epoch;                    //  Its epoch
+    int64_t map_msecs;                 //  Monotonic time of the last MAP
+    bool broker_silent;                //  Warned that the broker stopped answering
+    uv_timer_t map_timer;              //  Sends MAP_REQUEST periodically
+    uv_idle_t drain_idle;              //  Deferred drain after a send (re-check)
+    zhashx_t *pending;                 //  Request id -> gw_pending_t
+    uint64_t next_request_id;          //  Request ids (MAP and queries)
+    uint64_t next_link_id;             //  Link serial numbers
+    int handles_open;                  //  Own handles not yet closed; freed at 0
 };
 
 static void s_link_drain (s_link_t *link);
@@ -78,13 +78,13 @@ static void s_link_drain (s_link_t *link);
 static size_t
 s_key_hash (const void *key)
 {
-    return (size_t)(*(const uint64_t *)key * 0x9E3779B97F4A7C15ULL >> 16);
+    return (size_t) (*(const uint64_t *) key * 0x9E3779B97F4A7C15ULL >> 16);
 }
 
 static int
 s_key_compare (const void *a, const void *b)
 {
-    uint64_t left = *(const uint64_t *)a, right = *(const uint64_t *)b;
+    uint64_t left = *(const uint64_t *) a, right = *(const uint64_t *) b;
     return left < right ? -1 : left > right;
 }
 
@@ -94,7 +94,7 @@ s_key_compare (const void *a, const void *b)
 static void
 s_on_link_closed (uv_handle_t *handle)
 {
-    s_link_t *link = (s_link_t *)handle->data;
+    s_link_t *link = (s_link_t *) handle->data;
     zstr_free (&link->name);
     zstr_free (&link->endpoint);
     free (link);
@@ -103,7 +103,7 @@ s_on_link_closed (uv_handle_t *handle)
 static void
 s_on_scatter_closed (uv_handle_t *handle)
 {
-    gw_scatter_t *self = (gw_scatter_t *)handle->data;
+    gw_scatter_t *self = (gw_scatter_t *) handle->data;
     if (--self->handles_open == 0)
         free (self);
 }
@@ -120,8 +120,8 @@ s_on_pending_closed (uv_handle_t *handle)
 static void
 s_on_poll (uv_poll_t *handle, int status, int events)
 {
-    (void)events;
-    s_link_t *link = (s_link_t *)handle->data;
+    (void) events;
+    s_link_t *link = (s_link_t *) handle->data;
     if (status < 0)
         zsys_warning ("scatter: poll %s failed: %s", link->name, uv_strerror (status));
     s_link_drain (link);
@@ -130,7 +130,7 @@ s_on_poll (uv_poll_t *handle, int status, int events)
 static void
 s_on_drain_idle (uv_idle_t *handle)
 {
-    gw_scatter_t *self = (gw_scatter_t *)handle->data;
+    gw_scatter_t *self = (gw_scatter_t *) handle->data;
     uv_idle_stop (handle);
     //  The broker first: a MAP replaces shard links, which are then walked afresh.
     s_link_drain (self->broker);
@@ -145,7 +145,7 @@ s_on_drain_idle (uv_idle_t *handle)
 static s_link_t *
 s_link_new (gw_scatter_t *self, const char *name, const char *endpoint, bool immediate)
 {
-    s_link_t *link = (s_link_t *)zmalloc (sizeof (s_link_t));
+    s_link_t *link = (s_link_t *) zmalloc (sizeof (s_link_t));
     assert (link);
     link->scatter = self;
     link->id = ++self->next_link_id;
@@ -182,11 +182,11 @@ s_link_close (s_link_t *link)
     if (!link)
         return;
     if (link->sock) {
-        uv_close ((uv_handle_t *)&link->poll, s_on_link_closed);
+        uv_close ((uv_handle_t *) &link->poll, s_on_link_closed);
         zsock_destroy (&link->sock);
     }
     else
-        s_on_link_closed ((uv_handle_t *)&link->poll);
+        s_on_link_closed ((uv_handle_t *) &link->poll);
 }
 
 //  --------------------------------------------------------------------------
@@ -215,7 +215,7 @@ s_pending_release (gw_pending_t *pending)
         proto_msg_destroy (&pending->targets[index].reply);
         zstr_free (&pending->targets[index].name);
     }
-    uv_close ((uv_handle_t *)&pending->deadline, s_on_pending_closed);
+    uv_close ((uv_handle_t *) &pending->deadline, s_on_pending_closed);
 }
 
 //  --------------------------------------------------------------------------
@@ -235,7 +235,7 @@ s_pending_complete (gw_pending_t *pending)
 static void
 s_on_deadline (uv_timer_t *handle)
 {
-    gw_pending_t *pending = (gw_pending_t *)handle->data;
+    gw_pending_t *pending = (gw_pending_t *) handle->data;
     if (pending->scatter->verbose && pending->waiting)
         zsys_debug ("scatter: request %" PRIu64 " deadline, %zu of %zu answered",
                     pending->request_id, pending->answered, pending->target_count);
@@ -249,7 +249,7 @@ static gw_pending_t *
 s_pending_new (gw_scatter_t *self, size_t target_count, gw_scatter_fn *fn, void *arg)
 {
     gw_pending_t *pending =
-        (gw_pending_t *)zmalloc (sizeof (gw_pending_t) + target_count * sizeof (s_target_t));
+        (gw_pending_t *) zmalloc (sizeof (gw_pending_t) + target_count * sizeof (s_target_t));
     assert (pending);
     pending->scatter = self;
     pending->request_id = ++self->next_request_id;
@@ -273,7 +273,7 @@ s_pending_send (gw_pending_t *pending, proto_msg_t **request_p, s_link_t **links
     gw_scatter_t *self = pending->scatter;
     proto_msg_set_request_id (*request_p, pending->request_id);
     zframe_t *frame = proto_msg_encode (*request_p);
-    assert (frame); //  Requests are built by the gateway within the protocol's limits
+    assert (frame);  //  Requests are built by the gateway within the protocol's limits
     for (size_t index = 0; index < pending->target_count; index++) {
         s_link_t *link = links[index];
         s_target_t *target = &pending->targets[index];
@@ -294,7 +294,7 @@ s_pending_send (gw_pending_t *pending, proto_msg_t **request_p, s_link_t **links
     zframe_destroy (&frame);
     proto_msg_destroy (request_p);
     uv_timer_start (&pending->deadline, s_on_deadline,
-                    pending->waiting ? (uint64_t)self->deadline_msecs : 0, 0);
+                    pending->waiting ? (uint64_t) self->deadline_msecs : 0, 0);
 }
 
 //  --------------------------------------------------------------------------
@@ -304,7 +304,7 @@ static void
 s_on_reply (gw_scatter_t *self, s_link_t *link, proto_msg_t **reply_p)
 {
     uint64_t request_id = proto_msg_request_id (*reply_p);
-    gw_pending_t *pending = (gw_pending_t *)zhashx_lookup (self->pending, &request_id);
+    gw_pending_t *pending = (gw_pending_t *) zhashx_lookup (self->pending, &request_id);
     if (pending)
         for (size_t index = 0; index < pending->target_count; index++) {
             s_target_t *target = &pending->targets[index];
@@ -344,7 +344,7 @@ s_on_map (gw_scatter_t *self, proto_msg_t *map)
                       slots ? "invalid" : "no");
         return;
     }
-    s_link_t **links = (s_link_t **)zmalloc (count * sizeof (s_link_t *));
+    s_link_t **links = (s_link_t **) zmalloc (count * sizeof (s_link_t *));
     assert (links);
     size_t shard = 0;
     for (size_t index = 0; index < proto_msg_peers_count (map); index++) {
@@ -409,7 +409,7 @@ s_link_drain (s_link_t *link)
 static void
 s_on_map_timer (uv_timer_t *handle)
 {
-    gw_scatter_t *self = (gw_scatter_t *)handle->data;
+    gw_scatter_t *self = (gw_scatter_t *) handle->data;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
     proto_msg_set_request_id (request, ++self->next_request_id);
     zframe_t *frame = proto_msg_encode (request);
@@ -433,7 +433,7 @@ gw_scatter_new (uv_loop_t *loop, const char *broker, int deadline_msecs)
     assert (loop);
     assert (broker);
     assert (deadline_msecs > 0);
-    gw_scatter_t *self = (gw_scatter_t *)zmalloc (sizeof (gw_scatter_t));
+    gw_scatter_t *self = (gw_scatter_t *) zmalloc (sizeof (gw_scatter_t));
     assert (self);
     self->loop = loop;
     self->deadline_msecs = deadline_msecs;
@@ -466,15 +466,15 @@ gw_scatter_destroy (gw_scatter_t **self_p)
         gw_scatter_t *self = *self_p;
         self->destroying = true;
         gw_pending_t *pending;
-        while ((pending = (gw_pending_t *)zhashx_first (self->pending)))
+        while ((pending = (gw_pending_t *) zhashx_first (self->pending)))
             s_pending_complete (pending);
         zhashx_destroy (&self->pending);
         for (size_t index = 0; index < self->shard_count; index++)
             s_link_close (self->shards[index]);
         free (self->shards);
         s_link_close (self->broker);
-        uv_close ((uv_handle_t *)&self->map_timer, s_on_scatter_closed);
-        uv_close ((uv_handle_t *)&self->drain_idle, s_on_scatter_closed);
+        uv_close ((uv_handle_t *) &self->map_timer, s_on_scatter_closed);
+        uv_close ((uv_handle_t *) &self->drain_idle, s_on_scatter_closed);
         *self_p = NULL;
     }
 }
@@ -534,7 +534,7 @@ gw_pending_cancel (gw_pending_t **pending_p)
     gw_pending_t *pending = *pending_p;
     if (!pending)
         return;
-    assert (!pending->completing); //  Cancelling from its own callback is a bug
+    assert (!pending->completing);  //  Cancelling from its own callback is a bug
     gw_scatter_t *self = pending->scatter;
     if (self->verbose)
         zsys_debug ("scatter: request %" PRIu64 " cancelled", pending->request_id);
@@ -616,21 +616,21 @@ gw_scatter_pending_count (gw_scatter_t *self)
 
 #include "gateway/gw_fake.h"
 
-#define S_TEST_TARGETS 4 //  Most targets a test query has
+#define S_TEST_TARGETS 4  //  Most targets a test query has
 
 typedef struct {
-    bool done;                                  //  Callback called
-    size_t targets;                             //  Targets of the query
-    size_t answered;                            //  Replies
-    char names[S_TEST_TARGETS][PROTO_NAME_MAX]; //  Target names
-    proto_msg_id_t ids[S_TEST_TARGETS];         //  Reply ids, MALFORMED when missing
-    int64_t msecs;                              //  When the callback ran (monotonic)
+    bool done;                                   //  Callback called
+    size_t targets;                              //  Targets of the query
+    size_t answered;                             //  Replies
+    char names[S_TEST_TARGETS][PROTO_NAME_MAX];  //  Target names
+    proto_msg_id_t ids[S_TEST_TARGETS];          //  Reply ids, MALFORMED when missing
+    int64_t msecs;                               //  When the callback ran (monotonic)
 } s_test_result_t;
 
 static void
 s_test_on_done (gw_pending_t *pending, void *arg)
 {
-    s_test_result_t *result = (s_test_result_t *)arg;
+    s_test_result_t *result = (s_test_result_t *) arg;
     result->done = true;
     result->msecs = zclock_mono ();
     result->targets = gw_pending_target_count (pending);
@@ -670,7 +670,7 @@ void
 gw_scatter_test (bool verbose)
 {
     printf (" * gw_scatter: ");
-    zsys_set_logstream (verbose ? stderr : NULL); //  Failures below are logged on purpose
+    zsys_set_logstream (verbose ? stderr : NULL);  //  Failures below are logged on purpose
     uv_loop_t loop;
     uv_loop_init (&loop);
     gw_fake_t *fake = gw_fake_new (&loop, 2);

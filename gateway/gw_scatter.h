@@ -28,11 +28,11 @@
 
 #include <uv.h>
 
-#define GW_SCATTER_BROKER_DEFAULT "tcp://127.0.0.1:5570" //  PROTOCOL.md's broker endpoint
-#define GW_SCATTER_DEADLINE_MSECS 500                    //  Default wait for shard replies
-#define GW_SCATTER_MAP_MSECS 1000      //  MAP refresh interval once a map is known
-#define GW_SCATTER_MAP_EARLY_MSECS 200 //  MAP request interval until the first map
-#define GW_SCATTER_SHARD_HWM 1000      //  Queries queued per shard before sends fail
+#define GW_SCATTER_BROKER_DEFAULT "tcp://127.0.0.1:5570"  //  PROTOCOL.md's broker endpoint
+#define GW_SCATTER_DEADLINE_MSECS 500                     //  Default wait for shard replies
+#define GW_SCATTER_MAP_MSECS 1000       //  MAP refresh interval once a map is known
+#define GW_SCATTER_MAP_EARLY_MSECS 200  //  MAP request interval until the first map
+#define GW_SCATTER_SHARD_HWM 1000       //  Queries queued per shard before sends fail
 
 typedef struct _gw_scatter_t gw_scatter_t;
 typedef struct _gw_pending_t gw_pending_t;

@@ -28,25 +28,25 @@
 #define AGG_SET_MIN 8       //  Initial slots of a pair's peer set
 
 typedef struct {
-    proto_addr_t addr;    //  Source address
-    uint16_t port;        //  Destination port
-    bool has_zero;        //  The all-zero address is a peer (not stored in set)
-    uint32_t peers;       //  Distinct peers counted exactly (<= PROTO_PEERS_CAP)
-    uint32_t set_mask;    //  Slots of set - 1, 0 while there is no set
-    proto_addr_t first;   //  The only stored peer while there is no set
-    proto_addr_t *set;    //  Peer set once a second peer came, else NULL
-    uint64_t bytes;       //  Sum of bytes
-    uint64_t packets;     //  Sum of packets
-    uint64_t durations;   //  Sum of durations, msecs
-    uint8_t *sketch;      //  HyperLogLog registers once past the cap, else NULL
+    proto_addr_t addr;   //  Source address
+    uint16_t port;       //  Destination port
+    bool has_zero;       //  The all-zero address is a peer (not stored in set)
+    uint32_t peers;      //  Distinct peers counted exactly (<= PROTO_PEERS_CAP)
+    uint32_t set_mask;   //  Slots of set - 1, 0 while there is no set
+    proto_addr_t first;  //  The only stored peer while there is no set
+    proto_addr_t *set;   //  Peer set once a second peer came, else NULL
+    uint64_t bytes;      //  Sum of bytes
+    uint64_t packets;    //  Sum of packets
+    uint64_t durations;  //  Sum of durations, msecs
+    uint8_t *sketch;     //  HyperLogLog registers once past the cap, else NULL
 } s_pair_t;
 
 struct _ingest_agg_t {
-    s_pair_t *pairs;     //  Dense pair entries
-    size_t pair_count;   //  Entries used
-    size_t pair_room;    //  Entries allocated
-    uint64_t *slots;     //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
-    uint32_t mask;       //  Slots - 1 (a power of two)
+    s_pair_t *pairs;    //  Dense pair entries
+    size_t pair_count;  //  Entries used
+    size_t pair_room;   //  Entries allocated
+    uint64_t *slots;    //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
+    uint32_t mask;      //  Slots - 1 (a power of two)
 };
 
 //  --------------------------------------------------------------------------
@@ -221,25 +221,24 @@ s_set_grow (s_pair_t *pair)
 }
 
 //  Call fn for every peer stored exactly (not the sketch).
-#define S_FOR_EACH_PEER(pair, peer, body)                                                   \
-    do {                                                                                    \
-        if ((pair)->has_zero) {                                                             \
-            const proto_addr_t s_zero_peer = {{0}};                                         \
-            const proto_addr_t *peer = &s_zero_peer;                                        \
-            body;                                                                           \
-        }                                                                                   \
-        if ((pair)->set) {                                                                  \
-            for (uint32_t s_slot = 0; s_slot <= (pair)->set_mask; s_slot++)                 \
-                if (!s_addr_zero (&(pair)->set[s_slot])) {                                  \
-                    const proto_addr_t *peer = &(pair)->set[s_slot];                        \
-                    body;                                                                   \
-                }                                                                           \
-        }                                                                                   \
-        else                                                                                \
-        if ((pair)->peers > (uint32_t) (pair)->has_zero) {                                  \
-            const proto_addr_t *peer = &(pair)->first;                                      \
-            body;                                                                           \
-        }                                                                                   \
+#define S_FOR_EACH_PEER(pair, peer, body)                                                          \
+    do {                                                                                           \
+        if ((pair)->has_zero) {                                                                    \
+            const proto_addr_t s_zero_peer = {{0}};                                                \
+            const proto_addr_t *peer = &s_zero_peer;                                               \
+            body;                                                                                  \
+        }                                                                                          \
+        if ((pair)->set) {                                                                         \
+            for (uint32_t s_slot = 0; s_slot <= (pair)->set_mask; s_slot++)                        \
+                if (!s_addr_zero (&(pair)->set[s_slot])) {                                         \
+                    const proto_addr_t *peer = &(pair)->set[s_slot];                               \
+                    body;                                                                          \
+                }                                                                                  \
+        }                                                                                          \
+        else if ((pair)->peers > (uint32_t) (pair)->has_zero) {                                    \
+            const proto_addr_t *peer = &(pair)->first;                                             \
+            body;                                                                                  \
+        }                                                                                          \
     } while (0)
 
 //  Replace the pair's exact set by a sketch holding it.
@@ -308,9 +307,8 @@ s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
 
 //  --------------------------------------------------------------------------
 void
-ingest_agg_add (ingest_agg_t *self, const proto_addr_t *src, uint16_t port,
-                const proto_addr_t *dst, uint64_t bytes, uint64_t packets,
-                uint64_t durations_msecs)
+ingest_agg_add (ingest_agg_t *self, const proto_addr_t *src, uint16_t port, const proto_addr_t *dst,
+                uint64_t bytes, uint64_t packets, uint64_t durations_msecs)
 {
     assert (self);
     assert (src);
@@ -503,8 +501,8 @@ ingest_agg_test (bool verbose)
     proto_addr_parse (&six, "2001:db8::1");
     proto_addr_parse (&dst, "192.0.2.1");
     ingest_agg_add (agg, &a, 25, &dst, 100, 2, 1000);
-    ingest_agg_add (agg, &a, 25, &dst, UINT32_MAX, 3, 0);   //  same peer again
-    ingest_agg_add (agg, &a, 22, &dst, 0, 0, 0);            //  a zero-byte flow
+    ingest_agg_add (agg, &a, 25, &dst, UINT32_MAX, 3, 0);  //  same peer again
+    ingest_agg_add (agg, &a, 22, &dst, 0, 0, 0);           //  a zero-byte flow
     ingest_agg_add (agg, &six, 25, &a, 7, 1, 5);
     assert (ingest_agg_size (agg) == 3);
 
@@ -542,8 +540,7 @@ ingest_agg_test (bool verbose)
     assert (pair->values.value[PROTO_FEATURE_PACKETS] == 8 * PROTO_PEERS_CAP);
     assert (fabs ((double) estimate - 4 * PROTO_PEERS_CAP) < 0.05 * 4 * PROTO_PEERS_CAP);
     if (verbose)
-        printf ("estimate %llu for %d peers; ", (unsigned long long) estimate,
-                4 * PROTO_PEERS_CAP);
+        printf ("estimate %llu for %d peers; ", (unsigned long long) estimate, 4 * PROTO_PEERS_CAP);
     free (pairs);
 
     //  Merge: counters add, peer sets unite (overlapping), sketches merge

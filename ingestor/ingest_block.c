@@ -16,12 +16,12 @@
 #include <zstd.h>
 
 struct _ingest_block_loader_t {
-    zactor_t *actor;         //  The loader thread
+    zactor_t *actor;          //  The loader thread
     ingest_block_t *pending;  //  Job with the thread, or NULL
 };
 
-static int
-s_job_fail (ingest_block_t *job, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_job_fail (ingest_block_t *job, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static int
 s_job_fail (ingest_block_t *job, const char *format, ...)
@@ -44,13 +44,12 @@ ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offs
     assert (buffer);
     assert (what);
     if (offset > job->file_size || size > job->file_size - offset)
-        return s_job_fail (job, "truncated: %s needs %zu bytes at offset %llu, file has %llu",
-                           what, size, (unsigned long long) offset,
-                           (unsigned long long) job->file_size);
+        return s_job_fail (job, "truncated: %s needs %zu bytes at offset %llu, file has %llu", what,
+                           size, (unsigned long long) offset, (unsigned long long) job->file_size);
     size_t done = 0;
     while (done < size) {
-        ssize_t got = pread (job->fd, (uint8_t *) buffer + done, size - done,
-                             (off_t) (offset + done));
+        ssize_t got =
+            pread (job->fd, (uint8_t *) buffer + done, size - done, (off_t) (offset + done));
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
@@ -85,17 +84,16 @@ s_decompress (ingest_block_t *job, uint32_t size, void **zstd)
     }
     case INGEST_COMPRESS_BZ2: {
         unsigned int out_size = INGEST_READER_BUFFSIZE;
-        int rc = BZ2_bzBuffToBuffDecompress ((char *) job->data, &out_size, (char *) job->raw,
-                                             size, 0, 0);
+        int rc = BZ2_bzBuffToBuffDecompress ((char *) job->data, &out_size, (char *) job->raw, size,
+                                             0, 0);
         if (rc != BZ_OK)
-            return s_job_fail (job, "block %u: BZ2 data corrupt (bzip2 error %d)", job->index,
-                               rc);
+            return s_job_fail (job, "block %u: BZ2 data corrupt (bzip2 error %d)", job->index, rc);
         job->data_size = out_size;
         return 0;
     }
     case INGEST_COMPRESS_LZ4: {
-        int out_size = LZ4_decompress_safe ((const char *) job->raw, (char *) job->data,
-                                            (int) size, INGEST_READER_BUFFSIZE);
+        int out_size = LZ4_decompress_safe ((const char *) job->raw, (char *) job->data, (int) size,
+                                            INGEST_READER_BUFFSIZE);
         if (out_size < 0)
             return s_job_fail (job, "block %u: LZ4 data corrupt", job->index);
         job->data_size = (size_t) out_size;
@@ -270,8 +268,8 @@ ingest_block_test (bool verbose)
     int fd = mkstemp (path);
     assert (fd >= 0);
     unlink (path);
-    uint8_t file[INGEST_BLOCK_HEADER_SIZE + 8] = {3, 0, 0, 0, 8, 0, 0, 0, 3, 0, 0, 0,
-                                                  1, 2, 3, 4, 5, 6, 7, 8};
+    uint8_t file[INGEST_BLOCK_HEADER_SIZE + 8] = {3, 0, 0, 0, 8, 0, 0, 0, 3, 0,
+                                                  0, 0, 1, 2, 3, 4, 5, 6, 7, 8};
     assert (write (fd, file, sizeof file) == (ssize_t) sizeof file);
     uint8_t *raw = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
     uint8_t *data = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);

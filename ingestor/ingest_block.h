@@ -20,14 +20,14 @@
 
 typedef struct {
     //  In
-    int fd;                //  File to read (pread: the file offset is not used)
-    uint64_t file_size;    //  Its size, for truncation messages
-    uint64_t offset;       //  Offset of the block header
-    uint64_t limit;        //  The block must end at or before this offset
-    uint32_t index;        //  Block number, for messages
-    uint8_t compression;   //  ingest_compression_t of the file
-    uint8_t *raw;          //  Buffer of INGEST_READER_BUFFSIZE for the compressed payload
-    uint8_t *data;         //  Buffer of INGEST_READER_BUFFSIZE for the payload
+    int fd;               //  File to read (pread: the file offset is not used)
+    uint64_t file_size;   //  Its size, for truncation messages
+    uint64_t offset;      //  Offset of the block header
+    uint64_t limit;       //  The block must end at or before this offset
+    uint32_t index;       //  Block number, for messages
+    uint8_t compression;  //  ingest_compression_t of the file
+    uint8_t *raw;         //  Buffer of INGEST_READER_BUFFSIZE for the compressed payload
+    uint8_t *data;        //  Buffer of INGEST_READER_BUFFSIZE for the payload
     //  Out
     int rc;                //  0 loaded, -1 failed (see error)
     uint32_t records;      //  NumRecords of the header

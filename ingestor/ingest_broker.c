@@ -10,25 +10,25 @@
 #include <assert.h>
 
 struct _ingest_broker_t {
-    uv_loop_t *loop;                  //  Loop the socket is watched on
-    char *endpoint;                   //  Broker ROUTER
-    char *name;                       //  Our name
-    char *spool;                      //  Our spool, for the broker's status
-    ingest_broker_map_fn *on_map;     //  New map callback
-    ingest_broker_stats_fn *on_stats; //  Heartbeat stats callback
-    void *arg;                        //  Callbacks' argument
-    zsock_t *dealer;                  //  To the broker
-    ingest_poll_t *poll;              //  Watches dealer
-    proto_msg_t *map;                 //  Current valid map, NULL until one came
-    size_t shard_count;               //  Shards in map
-    bool map_wanted;                  //  A map (other than ours) is wanted
-    int64_t map_asked_at;             //  Last MAP_REQUEST, mono msecs
-    int64_t heartbeat_at;             //  Next HEARTBEAT due, mono msecs
-    int64_t heard_at;                 //  Last message from the broker, mono msecs
-    bool silent;                      //  The broker is silent (logged once)
-    bool welcomed;                    //  WELCOME seen on this socket
-    uint64_t request_id;              //  Last request id used
-    bool verbose;                     //  Log traffic
+    uv_loop_t *loop;                   //  Loop the socket is watched on
+    char *endpoint;                    //  Broker ROUTER
+    char *name;                        //  Our name
+    char *spool;                       //  Our spool, for the broker's status
+    ingest_broker_map_fn *on_map;      //  New map callback
+    ingest_broker_stats_fn *on_stats;  //  Heartbeat stats callback
+    void *arg;                         //  Callbacks' argument
+    zsock_t *dealer;                   //  To the broker
+    ingest_poll_t *poll;               //  Watches dealer
+    proto_msg_t *map;                  //  Current valid map, NULL until one came
+    size_t shard_count;                //  Shards in map
+    bool map_wanted;                   //  A map (other than ours) is wanted
+    int64_t map_asked_at;              //  Last MAP_REQUEST, mono msecs
+    int64_t heartbeat_at;              //  Next HEARTBEAT due, mono msecs
+    int64_t heard_at;                  //  Last message from the broker, mono msecs
+    bool silent;                       //  The broker is silent (logged once)
+    bool welcomed;                     //  WELCOME seen on this socket
+    uint64_t request_id;               //  Last request id used
+    bool verbose;                      //  Log traffic
 };
 
 //  --------------------------------------------------------------------------
@@ -101,7 +101,7 @@ ingest_broker_new (uv_loop_t *loop, const char *endpoint, const char *name, cons
     assert (spool);
     assert (on_map);
     assert (on_stats);
-    ingest_broker_t *self = (ingest_broker_t *)zmalloc (sizeof (ingest_broker_t));
+    ingest_broker_t *self = (ingest_broker_t *) zmalloc (sizeof (ingest_broker_t));
     assert (self);
     self->loop = loop;
     self->endpoint = strdup (endpoint);
@@ -255,7 +255,7 @@ ingest_broker_drain (ingest_broker_t *self)
 static void
 s_on_ready (void *arg)
 {
-    ingest_broker_drain ((ingest_broker_t *)arg);
+    ingest_broker_drain ((ingest_broker_t *) arg);
 }
 
 //  --------------------------------------------------------------------------
@@ -322,21 +322,21 @@ ingest_broker_set_verbose (ingest_broker_t *self, bool verbose)
 //  Selftest: a ROUTER plays the broker.
 
 typedef struct {
-    size_t maps;       //  on_map calls
-    size_t heartbeats; //  on_stats calls
+    size_t maps;        //  on_map calls
+    size_t heartbeats;  //  on_stats calls
 } s_test_t;
 
 static void
 s_test_map (void *arg, proto_msg_t *map)
 {
-    (void)map;
-    ((s_test_t *)arg)->maps++;
+    (void) map;
+    ((s_test_t *) arg)->maps++;
 }
 
 static void
 s_test_stats (void *arg, proto_msg_t *heartbeat)
 {
-    ((s_test_t *)arg)->heartbeats++;
+    ((s_test_t *) arg)->heartbeats++;
     proto_msg_stats_set (heartbeat, "files_done", 7);
 }
 
@@ -362,7 +362,7 @@ s_test_map_msg (proto_msg_t *request, uint64_t epoch, size_t shards, uint16_t ba
     proto_msg_set_epoch (map, epoch);
     uint16_t slots[PROTO_SLOT_COUNT];
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-        slots[slot] = (uint16_t)(slot % shards);
+        slots[slot] = (uint16_t) (slot % shards);
     slots[7] = bad_slot ? bad_slot : slots[7];
     proto_msg_set_slots (map, slots);
     for (size_t shard = 0; shard < shards; shard++) {

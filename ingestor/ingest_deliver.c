@@ -12,38 +12,38 @@
 typedef struct _s_shard_t s_shard_t;
 
 struct _ingest_deliver_t {
-    uv_loop_t *loop;                   //  Loop the sockets are watched on
-    char *source;                      //  Our name, the parts' source
-    ingest_deliver_fn *on_result;      //  Outcome callback
-    ingest_deliver_stale_fn *on_stale; //  Map-is-stale callback
-    void *arg;                         //  Callbacks' argument
-    s_shard_t **shards;                //  One per shard of the map, in index order
-    size_t shard_count;                //  Entries in shards
-    bool busy;                         //  A delivery is in progress
-    char *file;                        //  Its file (relative path)
-    int64_t block;                     //  Its block
-    uint64_t request_id;               //  Its request id
-    size_t acked;                      //  Shards that acknowledged it
-    bool verbose;                      //  Log traffic
+    uv_loop_t *loop;                    //  Loop the sockets are watched on
+    char *source;                       //  Our name, the parts' source
+    ingest_deliver_fn *on_result;       //  Outcome callback
+    ingest_deliver_stale_fn *on_stale;  //  Map-is-stale callback
+    void *arg;                          //  Callbacks' argument
+    s_shard_t **shards;                 //  One per shard of the map, in index order
+    size_t shard_count;                 //  Entries in shards
+    bool busy;                          //  A delivery is in progress
+    char *file;                         //  Its file (relative path)
+    int64_t block;                      //  Its block
+    uint64_t request_id;                //  Its request id
+    size_t acked;                       //  Shards that acknowledged it
+    bool verbose;                       //  Log traffic
 };
 
 struct _s_shard_t {
-    ingest_deliver_t *owner; //  The delivery object
-    size_t index;            //  Shard index in the map
-    char *name;              //  Shard name
-    char *endpoint;          //  Where it listens, "" if unknown yet
-    zsock_t *dealer;         //  To the shard, NULL without an endpoint
-    ingest_poll_t *poll;     //  Watches dealer
-    int64_t unreachable;     //  Mono msecs since sends fail for lack of a connection, 0 if not
-    bool warned;             //  The unreachable shard was logged
-    zframe_t *frame;         //  The current part, NULL when idle
-    bool acked;              //  The shard acknowledged the current part
-    int64_t send_at;         //  Next send due, mono msecs
-    int64_t backoff;         //  Wait after the next send, msecs
-    int64_t retry;           //  Wait after the next ERROR 503 or 500, msecs
-    bool outstanding;        //  Sent, no answer yet
-    bool lost;               //  The connection went away since it was sent
-    uint16_t error;          //  Last ERROR code logged for this part (once each)
+    ingest_deliver_t *owner;  //  The delivery object
+    size_t index;             //  Shard index in the map
+    char *name;               //  Shard name
+    char *endpoint;           //  Where it listens, "" if unknown yet
+    zsock_t *dealer;          //  To the shard, NULL without an endpoint
+    ingest_poll_t *poll;      //  Watches dealer
+    int64_t unreachable;      //  Mono msecs since sends fail for lack of a connection, 0 if not
+    bool warned;              //  The unreachable shard was logged
+    zframe_t *frame;          //  The current part, NULL when idle
+    bool acked;               //  The shard acknowledged the current part
+    int64_t send_at;          //  Next send due, mono msecs
+    int64_t backoff;          //  Wait after the next send, msecs
+    int64_t retry;            //  Wait after the next ERROR 503 or 500, msecs
+    bool outstanding;         //  Sent, no answer yet
+    bool lost;                //  The connection went away since it was sent
+    uint16_t error;           //  Last ERROR code logged for this part (once each)
 };
 
 //  --------------------------------------------------------------------------
@@ -105,7 +105,7 @@ ingest_deliver_new (uv_loop_t *loop, const char *source, ingest_deliver_fn *on_r
     assert (source);
     assert (on_result);
     assert (on_stale);
-    ingest_deliver_t *self = (ingest_deliver_t *)zmalloc (sizeof (ingest_deliver_t));
+    ingest_deliver_t *self = (ingest_deliver_t *) zmalloc (sizeof (ingest_deliver_t));
     assert (self);
     self->loop = loop;
     self->source = strdup (source);
@@ -143,7 +143,7 @@ ingest_deliver_set_map (ingest_deliver_t *self, proto_msg_t *map, size_t shard_c
         ingest_deliver_cancel (self);
     for (size_t index = shard_count; index < self->shard_count; index++)
         s_shard_destroy (&self->shards[index]);
-    self->shards = (s_shard_t **)realloc (self->shards, shard_count * sizeof (s_shard_t *));
+    self->shards = (s_shard_t **) realloc (self->shards, shard_count * sizeof (s_shard_t *));
     assert (self->shards || shard_count == 0);
     for (size_t index = self->shard_count; index < shard_count; index++)
         self->shards[index] = NULL;
@@ -153,7 +153,7 @@ ingest_deliver_set_map (ingest_deliver_t *self, proto_msg_t *map, size_t shard_c
         proto_msg_peers_at (map, index, &peer);
         s_shard_t *shard = self->shards[index];
         if (!shard) {
-            shard = (s_shard_t *)zmalloc (sizeof (s_shard_t));
+            shard = (s_shard_t *) zmalloc (sizeof (s_shard_t));
             assert (shard);
             shard->owner = self;
             shard->index = index;
@@ -172,7 +172,7 @@ ingest_deliver_set_map (ingest_deliver_t *self, proto_msg_t *map, size_t shard_c
             free (shard->endpoint);
             shard->endpoint = strdup (peer.endpoint);
             s_shard_connect (shard);
-            shard->send_at = 0; //  Send at once to the new endpoint
+            shard->send_at = 0;  //  Send at once to the new endpoint
         }
     }
 }
@@ -331,7 +331,7 @@ s_handle_error (s_shard_t *shard, proto_msg_t *msg)
     uint16_t code = proto_msg_code (msg);
     bool first = shard->error != code;
     shard->error = code;
-    shard->outstanding = false; //  It answered: the retry timer decides
+    shard->outstanding = false;  //  It answered: the retry timer decides
     int64_t now = zclock_mono ();
     if (code == PROTO_ERROR_MALFORMED || code == PROTO_ERROR_INVALID) {
         char reason[INGEST_DELIVER_ERROR_MAX];
@@ -381,7 +381,7 @@ s_handle (s_shard_t *shard, proto_msg_t *msg)
     else if (id == PROTO_MSG_PART_ACK) {
         if (!self->busy || shard->acked || !streq (proto_msg_source (msg), self->source) ||
             !streq (proto_msg_file (msg), self->file) || proto_msg_block (msg) != self->block)
-            return; //  The answer to an earlier resend
+            return;  //  The answer to an earlier resend
         if (self->verbose)
             zsys_debug ("deliver: %s acknowledged by shard %s%s", self->file, shard->name,
                         proto_msg_duplicate (msg) ? " (duplicate)" : "");
@@ -425,22 +425,22 @@ ingest_deliver_drain (ingest_deliver_t *self)
 static void
 s_on_ready (void *arg)
 {
-    ingest_deliver_drain (((s_shard_t *)arg)->owner);
+    ingest_deliver_drain (((s_shard_t *) arg)->owner);
 }
 
 //  --------------------------------------------------------------------------
 //  Selftest: two ROUTERs play the shards.
 
 typedef struct {
-    int results[2]; //  Callbacks per result
-    int stale;      //  on_stale calls
+    int results[2];  //  Callbacks per result
+    int stale;       //  on_stale calls
     char reason[INGEST_DELIVER_ERROR_MAX];
 } s_test_t;
 
 static void
 s_test_result (void *arg, ingest_deliver_result_t result, const char *reason)
 {
-    s_test_t *test = (s_test_t *)arg;
+    s_test_t *test = (s_test_t *) arg;
     test->results[result]++;
     snprintf (test->reason, sizeof test->reason, "%s", reason);
 }
@@ -448,7 +448,7 @@ s_test_result (void *arg, ingest_deliver_result_t result, const char *reason)
 static void
 s_test_stale (void *arg)
 {
-    ((s_test_t *)arg)->stale++;
+    ((s_test_t *) arg)->stale++;
 }
 
 //  Run the loop until router has a message; return it.
@@ -535,7 +535,7 @@ ingest_deliver_test (bool verbose)
     ingest_deliver_set_verbose (deliver, verbose);
     assert (!ingest_deliver_ready (deliver));
     ingest_deliver_set_map (deliver, map, 2);
-    assert (!ingest_deliver_ready (deliver)); //  shard-0 has no endpoint yet
+    assert (!ingest_deliver_ready (deliver));  //  shard-0 has no endpoint yet
     proto_msg_destroy (&map);
     map = proto_msg_new (PROTO_MSG_MAP);
     for (size_t index = 0; index < 2; index++) {
@@ -562,10 +562,10 @@ ingest_deliver_test (bool verbose)
     proto_msg_destroy (&part);
     s_test_spin (&loop, deliver);
     assert (ingest_deliver_acked (deliver) == 1 && test.results[INGEST_DELIVER_DONE] == 0);
-    part = s_test_recv (&loop, deliver, routers[1]); //  the resend
+    part = s_test_recv (&loop, deliver, routers[1]);  //  the resend
     assert (part && streq (proto_msg_file (part), "nfcapd.197001010005"));
     s_test_answer (routers[1], part, 0);
-    s_test_answer (routers[1], part, 0); //  a second ack changes nothing
+    s_test_answer (routers[1], part, 0);  //  a second ack changes nothing
     proto_msg_destroy (&part);
     s_test_spin (&loop, deliver);
     assert (test.results[INGEST_DELIVER_DONE] == 1 && !ingest_deliver_busy (deliver));

@@ -11,8 +11,8 @@
 #include <inttypes.h>
 
 typedef struct {
-    int64_t start;       //  Block start, seconds since the epoch
-    ingest_agg_t *agg;   //  Merged aggregate of the block's files
+    int64_t start;      //  Block start, seconds since the epoch
+    ingest_agg_t *agg;  //  Merged aggregate of the block's files
 } s_block_t;
 
 //  The block entry for start, created in time order if absent.
@@ -56,8 +56,8 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 
 //  --------------------------------------------------------------------------
 int
-ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json,
-                   FILE *summary_out, FILE *json_out)
+ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json, FILE *summary_out,
+                   FILE *json_out)
 {
     assert (match);
     assert (files || count == 0);
@@ -88,8 +88,8 @@ ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json,
         fprintf (summary_out,
                  "%s block=%s flows=%" PRIu64 " matched=%" PRIu64 " pairs=%" PRIu64
                  " compression=%s exporters=%u\n",
-                 files[index], proto_time_format (start, time_text), stats.flows,
-                 stats.matched, stats.pairs, stats.compression, stats.exporters);
+                 files[index], proto_time_format (start, time_text), stats.flows, stats.matched,
+                 stats.pairs, stats.compression, stats.exporters);
         if (stats.stat_flows >= 0 && (uint64_t) stats.stat_flows != stats.flows)
             zsys_warning ("%s: the stat record counts %" PRId64 " flows, the blocks held %" PRIu64,
                           files[index], stats.stat_flows, stats.flows);

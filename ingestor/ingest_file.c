@@ -1,5 +1,5 @@
 /*  ingest_file.c - one nfcapd file to one block aggregate (see ingest_file.h).
-*/
+ */
 #include "ingestor/ingest_file.h"
 
 #include <assert.h>
@@ -12,11 +12,11 @@
 #define FILE_DIGITS 12  //  YYYYMMDDhhmm
 
 struct _ingest_file_t {
-    ingest_match_t *match;                 //  Borrowed matcher
-    ingest_reader_t *reader;               //  Reused for every file
-    ingest_agg_t *scratch;                 //  The current file's aggregate
+    ingest_match_t *match;                      //  Borrowed matcher
+    ingest_reader_t *reader;                    //  Reused for every file
+    ingest_agg_t *scratch;                      //  The current file's aggregate
     ingest_agg_flow_t batch[INGEST_AGG_BATCH];  //  Matched flows not yet aggregated
-    char error[INGEST_READER_ERROR_MAX + 64];  //  Last error
+    char error[INGEST_READER_ERROR_MAX + 64];   //  Last error
 };
 
 //  --------------------------------------------------------------------------
@@ -71,8 +71,8 @@ ingest_file_block_time (const char *path, int64_t *block)
             fields[field] = fields[field] * 10 + (*cursor - '0');
         }
     }
-    if (fields[0] < 1970 || fields[1] < 1 || fields[1] > 12 || fields[2] < 1 || fields[2] > 31
-        || fields[3] > 23 || fields[4] > 59)
+    if (fields[0] < 1970 || fields[1] < 1 || fields[1] > 12 || fields[2] < 1 || fields[2] > 31 ||
+        fields[3] > 23 || fields[4] > 59)
         return -1;
     struct tm local = {0};
     local.tm_year = fields[0] - 1900;
@@ -177,9 +177,9 @@ ingest_file_test (bool verbose)
     char text[32];
     assert (strcmp (proto_time_format (block, text), "2026-11-20T10:05:00Z") == 0);
     assert (ingest_file_block_time ("nfcapd.197001010000", &block) == 0 && block == 0);
-    const char *bad[] = {"nfcapd.current.1234", "nfcapd.20261120100", "nfcapd.2026112010050",
+    const char *bad[] = {"nfcapd.current.1234", "nfcapd.20261120100",  "nfcapd.2026112010050",
                          "nfcapd.202613201005", "nfcapd.202602301005", "nfcapd.202611202405",
-                         "nfcapd.2026112010x5", "x.202611201005", "nfcapd.202611201005/"};
+                         "nfcapd.2026112010x5", "x.202611201005",      "nfcapd.202611201005/"};
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++)
         assert (ingest_file_block_time (bad[index], &block) == -1);
     //  nfcapd's local time: Europe/Luxembourg is UTC+1 in November, UTC+2 in July

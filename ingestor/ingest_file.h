@@ -20,12 +20,12 @@ typedef struct _ingest_file_t ingest_file_t;
 
 //  What one file held.
 typedef struct {
-    int64_t block;         //  Block start, seconds since the epoch (UTC)
-    uint64_t flows;        //  Flow records read
-    uint64_t matched;      //  Flows that counted
-    uint64_t pairs;        //  (source, port) pairs in this file alone
-    int64_t stat_flows;    //  Flow count of the appendix stat record, -1 if none
-    uint32_t exporters;    //  Exporter records in the file
+    int64_t block;            //  Block start, seconds since the epoch (UTC)
+    uint64_t flows;           //  Flow records read
+    uint64_t matched;         //  Flows that counted
+    uint64_t pairs;           //  (source, port) pairs in this file alone
+    int64_t stat_flows;       //  Flow count of the appendix stat record, -1 if none
+    uint32_t exporters;       //  Exporter records in the file
     const char *compression;  //  "none", "lzo", "bz2", "lz4", "zstd" (static)
 } ingest_file_stats_t;
 

@@ -16,11 +16,11 @@
 #include <unistd.h>
 
 struct _ingest_journal_t {
-    char *path;           //  Journal file
-    int fd;               //  Open for append, -1 if closed
-    zhashx_t *files;      //  Path -> int64_t * block
-    int64_t newest_block; //  Latest block recorded, -1 if none
-    struct stat seen;     //  The file as of our last load or append
+    char *path;            //  Journal file
+    int fd;                //  Open for append, -1 if closed
+    zhashx_t *files;       //  Path -> int64_t * block
+    int64_t newest_block;  //  Latest block recorded, -1 if none
+    struct stat seen;      //  The file as of our last load or append
 };
 
 static void
@@ -36,7 +36,7 @@ s_block_destroy (void **item)
 static void
 s_remember (ingest_journal_t *self, const char *file, int64_t block)
 {
-    int64_t *value = (int64_t *)malloc (sizeof (int64_t));
+    int64_t *value = (int64_t *) malloc (sizeof (int64_t));
     assert (value);
     *value = block;
     zhashx_update (self->files, file, value);
@@ -57,7 +57,7 @@ s_parse_line (ingest_journal_t *self, char *line)
     long long block = strtoll (block_text, &end, 10);
     if (errno || end == block_text || block < 0 || (*end != 0 && *end != '\t'))
         return -1;
-    s_remember (self, line, (int64_t)block);
+    s_remember (self, line, (int64_t) block);
     return 0;
 }
 
@@ -93,19 +93,19 @@ s_load (ingest_journal_t *self)
         zsys_error ("journal: cannot stat %s: %s", self->path, strerror (errno));
         return -1;
     }
-    size_t size = (size_t)info.st_size;
-    char *text = (char *)malloc (size + 1);
+    size_t size = (size_t) info.st_size;
+    char *text = (char *) malloc (size + 1);
     assert (text);
     size_t done = 0;
     while (done < size) {
-        ssize_t got = pread (self->fd, text + done, size - done, (off_t)done);
+        ssize_t got = pread (self->fd, text + done, size - done, (off_t) done);
         if (got <= 0) {
             zsys_error ("journal: cannot read %s: %s", self->path,
                         got < 0 ? strerror (errno) : "file shrank while reading");
             free (text);
             return -1;
         }
-        done += (size_t)got;
+        done += (size_t) got;
     }
     zhashx_purge (self->files);
     self->newest_block = -1;
@@ -122,7 +122,7 @@ s_load (ingest_journal_t *self)
     if (start < size) {
         zsys_warning ("journal: %s ends with a torn line (%zu bytes), dropped", self->path,
                       size - start);
-        if (ftruncate (self->fd, (off_t)start) || fsync (self->fd))
+        if (ftruncate (self->fd, (off_t) start) || fsync (self->fd))
             zsys_error ("journal: cannot cut %s: %s", self->path, strerror (errno));
     }
     free (text);
@@ -135,7 +135,7 @@ ingest_journal_t *
 ingest_journal_new (const char *path)
 {
     assert (path);
-    ingest_journal_t *self = (ingest_journal_t *)zmalloc (sizeof (ingest_journal_t));
+    ingest_journal_t *self = (ingest_journal_t *) zmalloc (sizeof (ingest_journal_t));
     assert (self);
     self->path = strdup (path);
     self->fd = -1;
@@ -196,10 +196,10 @@ ingest_journal_append (ingest_journal_t *self, const char *file, int64_t block, 
     //  One write: a crash can tear only this line, and loading cuts a torn line off
     ssize_t written = write (self->fd, line, length);
     int rc = 0;
-    if (written != (ssize_t)length || fsync (self->fd)) {
+    if (written != (ssize_t) length || fsync (self->fd)) {
         zsys_error ("journal: cannot append to %s: %s", self->path,
-                    written < 0 || written == (ssize_t)length ? strerror (errno) : "short write");
-        if (written > 0 && written != (ssize_t)length) {
+                    written < 0 || written == (ssize_t) length ? strerror (errno) : "short write");
+        if (written > 0 && written != (ssize_t) length) {
             //  Cut the partial line off again so the next append starts clean
             struct stat info;
             if (fstat (self->fd, &info) == 0 && ftruncate (self->fd, info.st_size - written))
@@ -207,7 +207,7 @@ ingest_journal_append (ingest_journal_t *self, const char *file, int64_t block, 
         }
         rc = -1;
     }
-    s_remember (self, file, block); //  Even on failure: this process must not redo it
+    s_remember (self, file, block);  //  Even on failure: this process must not redo it
     zstr_free (&line);
     fstat (self->fd, &self->seen);
     return rc;
@@ -261,7 +261,7 @@ s_read_file (const char *path)
     FILE *file = fopen (path, "r");
     assert (file);
     static const size_t room = 4096;
-    char *text = (char *)zmalloc (room);
+    char *text = (char *) zmalloc (room);
     size_t got = fread (text, 1, room - 1, file);
     text[got] = 0;
     fclose (file);
@@ -274,7 +274,7 @@ ingest_journal_test (bool verbose)
     printf (" * ingest_journal: ");
     fflush (stdout);
     if (!verbose)
-        zsys_set_logstream (NULL); //  The warnings below are expected
+        zsys_set_logstream (NULL);  //  The warnings below are expected
     char dir[] = "/tmp/ingest_journal_test.XXXXXX";
     assert (mkdtemp (dir));
     char *path = zsys_sprintf ("%s/done.journal", dir);
@@ -289,7 +289,7 @@ ingest_journal_test (bool verbose)
     assert (ingest_journal_append (journal, "2026/11/20/nfcapd.202611201000", 1795168800, NULL) ==
             0);
     assert (ingest_journal_append (journal, "nfcapd.202611201005", 1795169100, "bad\tnote\n") == 0);
-    assert (ingest_journal_reload (journal) == 0); //  our own appends are no change
+    assert (ingest_journal_reload (journal) == 0);  //  our own appends are no change
     assert (ingest_journal_has (journal, "nfcapd.202611201005"));
     assert (!ingest_journal_has (journal, "nfcapd.202611201010"));
     assert (ingest_journal_size (journal) == 2);
@@ -298,7 +298,7 @@ ingest_journal_test (bool verbose)
     ingest_journal_destroy (&journal);
     char *text = s_read_file (path);
     assert (strstr (text, "nfcapd.202611201005\t1795169100\t"));
-    assert (strstr (text, "\tbad note \n")); //  note cleaned up
+    assert (strstr (text, "\tbad note \n"));  //  note cleaned up
     zstr_free (&text);
 
     //  Reload after a torn last line: the complete lines stay, the torn one is cut off

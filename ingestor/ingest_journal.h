@@ -23,7 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INGEST_JOURNAL_NOTE_MAX 512 //  Longest note kept on a line
+#define INGEST_JOURNAL_NOTE_MAX 512  //  Longest note kept on a line
 
 typedef struct _ingest_journal_t ingest_journal_t;
 

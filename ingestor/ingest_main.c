@@ -17,7 +17,7 @@ main (int argc, char *argv[])
     //  Signals are the service's (libuv), not czmq's: before any socket exists
     zsys_handler_set (NULL);
     zsys_set_logident ("portevo-ingest");
-    zsys_set_logstream (stderr); //  stdout carries the --dry-run --json output
+    zsys_set_logstream (stderr);  //  stdout carries the --dry-run --json output
     ingest_options_t *options = ingest_options_new ();
     int rc = ingest_options_parse (options, argc, argv, stdout, stderr);
     if (rc) {

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MATCH_AS_MAX 64    //  Local AS numbers
+#define MATCH_AS_MAX 64     //  Local AS numbers
 #define MATCH_NETS_MAX 256  //  Local prefixes
 #define IP_PROTO_ICMP 1
 #define IP_PROTO_ICMPV6 58
@@ -25,7 +25,7 @@ typedef struct {
 } s_net_t;
 
 struct _ingest_match_t {
-    uint64_t ports[65536 / 64];     //  Monitored destination ports, one bit each
+    uint64_t ports[65536 / 64];      //  Monitored destination ports, one bit each
     uint32_t as_list[MATCH_AS_MAX];  //  Local AS numbers
     size_t as_count;                 //  Entries used in as_list
     s_net_t nets[MATCH_NETS_MAX];    //  Local prefixes
@@ -141,13 +141,12 @@ ingest_match_set_ports (ingest_match_t *self, const char *list)
         const char *dash = memchr (cursor, '-', length);
         uint64_t low, high;
         if (dash) {
-            if (s_parse_number (cursor, (size_t) (dash - cursor), 65535, &low)
-                || s_parse_number (dash + 1, length - (size_t) (dash - cursor) - 1, 65535, &high)
-                || high < low)
+            if (s_parse_number (cursor, (size_t) (dash - cursor), 65535, &low) ||
+                s_parse_number (dash + 1, length - (size_t) (dash - cursor) - 1, 65535, &high) ||
+                high < low)
                 return -1;
         }
-        else
-        if (s_parse_number (cursor, length, 65535, &low))
+        else if (s_parse_number (cursor, length, 65535, &low))
             return -1;
         else
             high = low;
@@ -261,8 +260,8 @@ ingest_match_test (bool verbose)
     assert (ingest_match_add_as_text (match, "4294967296") == -1);
     assert (ingest_match_add_as_text (match, "AS") == -1);
     assert (ingest_match_add_as_text (match, "12a") == -1);
-    const char *bad_nets[] = {"10.0.0.0/33", "10.1.0.0/8", "10.0.0.0/", "10.0.0/8", "::/129",
-                              "2001:db8::1/32", "x/8", "10.0.0.0/-1"};
+    const char *bad_nets[] = {"10.0.0.0/33", "10.1.0.0/8",     "10.0.0.0/", "10.0.0/8",
+                              "::/129",      "2001:db8::1/32", "x/8",       "10.0.0.0/-1"};
     for (size_t index = 0; index < sizeof bad_nets / sizeof bad_nets[0]; index++)
         assert (ingest_match_add_net (match, bad_nets[index]) == -1);
     assert (ingest_match_add_net (match, "10.0.0.0/8") == 0);
@@ -288,9 +287,9 @@ ingest_match_test (bool verbose)
         {"198.51.100.8", 0, 65535, 6, false},
         {"2001:db8:ffff::1", 0, 0, 6, true},
         {"2001:db9::1", 0, 0, 6, false},
-        {"10.0.0.1", 0, 25, 6, false},    //  port not monitored
-        {"10.0.0.1", 0, 22, 1, false},    //  ICMP type 0 code 22
-        {"10.0.0.1", 0, 22, 58, false},   //  ICMPv6
+        {"10.0.0.1", 0, 25, 6, false},   //  port not monitored
+        {"10.0.0.1", 0, 22, 1, false},   //  ICMP type 0 code 22
+        {"10.0.0.1", 0, 22, 58, false},  //  ICMPv6
         {"::ffff:10.0.0.1", 0, 22, 6, true},
     };
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {

@@ -12,7 +12,7 @@
 ingest_options_t *
 ingest_options_new (void)
 {
-    ingest_options_t *self = (ingest_options_t *)zmalloc (sizeof (ingest_options_t));
+    ingest_options_t *self = (ingest_options_t *) zmalloc (sizeof (ingest_options_t));
     assert (self);
     self->match = ingest_match_new ();
     assert (self->match);
@@ -115,7 +115,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
     zlistx_t *as_list = zlistx_new (), *net_list = zlistx_new ();
     const char *ports = NULL;
     int rc = 0, option;
-    optind = 0; //  GNU getopt: start over (the selftest parses several times)
+    optind = 0;  //  GNU getopt: start over (the selftest parses several times)
     while (rc == 0 && (option = getopt_long (argc, argv, "hv", options, NULL)) != -1) {
         char **field = option == 'z'   ? &self->zone
                        : option == 'N' ? &self->name
@@ -167,14 +167,14 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
         const char *file_as = config ? zconfig_get (config, "portevo/ingestor/local_as", "") : "";
         const char *file_net = config ? zconfig_get (config, "portevo/ingestor/local_net", "") : "";
         if (zlistx_size (as_list) == 0 && *file_as)
-            zlistx_add_end (as_list, (void *)file_as);
+            zlistx_add_end (as_list, (void *) file_as);
         if (zlistx_size (net_list) == 0 && *file_net)
-            zlistx_add_end (net_list, (void *)file_net);
-        for (const char *item = (const char *)zlistx_first (as_list); item && rc == 0;
-             item = (const char *)zlistx_next (as_list))
+            zlistx_add_end (net_list, (void *) file_net);
+        for (const char *item = (const char *) zlistx_first (as_list); item && rc == 0;
+             item = (const char *) zlistx_next (as_list))
             rc = s_add_list (self, item, false, err) ? 2 : 0;
-        for (const char *item = (const char *)zlistx_first (net_list); item && rc == 0;
-             item = (const char *)zlistx_next (net_list))
+        for (const char *item = (const char *) zlistx_first (net_list); item && rc == 0;
+             item = (const char *) zlistx_next (net_list))
             rc = s_add_list (self, item, true, err) ? 2 : 0;
         if (!ports && config)
             ports = zconfig_get (config, "portevo/ingestor/ports", NULL);
@@ -218,7 +218,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
 void
 ingest_options_test (bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     printf (" * ingest_options: ");
     char path[] = "/tmp/ingest_options_test.XXXXXX";
     int fd = mkstemp (path);
@@ -233,7 +233,7 @@ ingest_options_test (bool verbose)
                        "        router1\n"
                        "            spool = \"/var/cache/nfdump/router1\"\n"
                        "            state = \"/var/lib/portevo/ingest-router1\"\n";
-    assert (write (fd, text, strlen (text)) == (ssize_t)strlen (text));
+    assert (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
     close (fd);
     FILE *sink = fopen ("/dev/null", "w");
 
@@ -241,7 +241,7 @@ ingest_options_test (bool verbose)
     const char *argv1[] = {"portevo-ingest", "--config",   path, "--name", "router1", "--tz", "UTC",
                            "--local-net",    "10.0.0.0/8", "a",  "b",      NULL};
     ingest_options_t *options = ingest_options_new ();
-    assert (ingest_options_parse (options, 11, (char **)argv1, sink, sink) == 0);
+    assert (ingest_options_parse (options, 11, (char **) argv1, sink, sink) == 0);
     assert (streq (options->broker, "tcp://127.0.0.1:6000"));
     assert (streq (options->spool, "/var/cache/nfdump/router1"));
     assert (streq (options->state, "/var/lib/portevo/ingest-router1"));
@@ -252,7 +252,7 @@ ingest_options_test (bool verbose)
     memset (&flow, 0, sizeof flow);
     flow.dst_port = 22;
     flow.protocol = 6;
-    flow.src_as = 64501; //  the file's AS list stays (only --local-as replaces it)
+    flow.src_as = 64501;  //  the file's AS list stays (only --local-as replaces it)
     proto_addr_parse (&flow.src, "192.0.2.1");
     assert (ingest_match_flow (options->match, &flow));
     ingest_options_destroy (&options);
@@ -260,25 +260,25 @@ ingest_options_test (bool verbose)
     //  Defaults; missing requirements and bad values are usage errors
     const char *argv2[] = {"portevo-ingest", "--name", "r", "--spool", "/s", "--state", "/t", NULL};
     options = ingest_options_new ();
-    assert (ingest_options_parse (options, 7, (char **)argv2, sink, sink) == 0);
+    assert (ingest_options_parse (options, 7, (char **) argv2, sink, sink) == 0);
     assert (streq (options->broker, INGEST_BROKER_DEFAULT) && streq (options->zone, "UTC"));
     assert (options->file_count == 0 && !options->dry_run);
     ingest_options_destroy (&options);
     const char *argv3[] = {"portevo-ingest", "--name", "r", "--spool", "/s", NULL};
     options = ingest_options_new ();
-    assert (ingest_options_parse (options, 5, (char **)argv3, sink, sink) == 2);
+    assert (ingest_options_parse (options, 5, (char **) argv3, sink, sink) == 2);
     ingest_options_destroy (&options);
     const char *argv4[] = {"portevo-ingest", "--dry-run", "--local-as", "x1", "f", NULL};
     options = ingest_options_new ();
-    assert (ingest_options_parse (options, 5, (char **)argv4, sink, sink) == 2);
+    assert (ingest_options_parse (options, 5, (char **) argv4, sink, sink) == 2);
     ingest_options_destroy (&options);
     const char *argv5[] = {"portevo-ingest", "--help", NULL};
     options = ingest_options_new ();
-    assert (ingest_options_parse (options, 2, (char **)argv5, sink, sink) == 1);
+    assert (ingest_options_parse (options, 2, (char **) argv5, sink, sink) == 1);
     ingest_options_destroy (&options);
     const char *argv6[] = {"portevo-ingest", "--config", "/nonexistent", "--dry-run", "f", NULL};
     options = ingest_options_new ();
-    assert (ingest_options_parse (options, 5, (char **)argv6, sink, sink) == 2);
+    assert (ingest_options_parse (options, 5, (char **) argv6, sink, sink) == 2);
     ingest_options_destroy (&options);
     fclose (sink);
     unlink (path);

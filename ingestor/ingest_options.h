@@ -20,21 +20,21 @@
 
 #include <stdio.h>
 
-#define INGEST_BROKER_DEFAULT "tcp://127.0.0.1:5570" //  Broker endpoint by default
+#define INGEST_BROKER_DEFAULT "tcp://127.0.0.1:5570"  //  Broker endpoint by default
 
 typedef struct {
-    char *name;            //  --name: this ingestor (= spool) in the cluster
-    char *spool;           //  --spool: the nfcapd spool directory
-    char *state;           //  --state: where the journals live
-    char *broker;          //  --broker: the broker's endpoint
-    char *zone;            //  --tz: nfcapd's time zone
-    char *config;          //  --config: the file read, NULL if none
-    ingest_match_t *match; //  Local AS, local prefixes, monitored ports
-    bool verbose;          //  -v: debug logging
-    bool dry_run;          //  --dry-run: read and print, deliver nothing
-    bool json;             //  --json (with --dry-run)
-    char **files;          //  FILE arguments (borrowed from argv)
-    int file_count;        //  Number of FILE arguments
+    char *name;             //  --name: this ingestor (= spool) in the cluster
+    char *spool;            //  --spool: the nfcapd spool directory
+    char *state;            //  --state: where the journals live
+    char *broker;           //  --broker: the broker's endpoint
+    char *zone;             //  --tz: nfcapd's time zone
+    char *config;           //  --config: the file read, NULL if none
+    ingest_match_t *match;  //  Local AS, local prefixes, monitored ports
+    bool verbose;           //  -v: debug logging
+    bool dry_run;           //  --dry-run: read and print, deliver nothing
+    bool json;              //  --json (with --dry-run)
+    char **files;           //  FILE arguments (borrowed from argv)
+    int file_count;         //  Number of FILE arguments
 } ingest_options_t;
 
 //  Empty options (defaults applied by ingest_options_parse).

@@ -21,8 +21,8 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
     assert (frames);
     assert (error);
     size_t count = ingest_agg_size (agg);
-    uint16_t *owners = (uint16_t *)malloc ((count ? count : 1) * sizeof (uint16_t));
-    proto_addr_t *peers = (proto_addr_t *)malloc (PROTO_PEERS_CAP * sizeof (proto_addr_t));
+    uint16_t *owners = (uint16_t *) malloc ((count ? count : 1) * sizeof (uint16_t));
+    proto_addr_t *peers = (proto_addr_t *) malloc (PROTO_PEERS_CAP * sizeof (proto_addr_t));
     assert (owners && peers);
     for (size_t index = 0; index < count; index++) {
         owners[index] = info->slots[proto_shard_slot (ingest_agg_pair_addr (agg, index))];
@@ -49,7 +49,7 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
                                   .packets = pair.values.value[PROTO_FEATURE_PACKETS],
                                   .durations = pair.values.value[PROTO_FEATURE_DURATIONS],
                                   .peers_kind = sketch ? PROTO_PEERS_SKETCH : PROTO_PEERS_EXACT,
-                                  .peers = sketch ? sketch : (const uint8_t *)peers,
+                                  .peers = sketch ? sketch : (const uint8_t *) peers,
                                   .peers_size = sketch ? PROTO_SKETCH_REGISTERS
                                                        : peer_count * PROTO_ADDR_SIZE};
             proto_msg_pairs_append (part, &entry);
@@ -64,11 +64,11 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
                       "the part for shard %zu does not encode (name or path too long?)", shard);
             rc = -1;
         }
-        else if ((long long)zframe_size (frames[shard]) > PROTO_FRAME_MAX) {
+        else if ((long long) zframe_size (frames[shard]) > PROTO_FRAME_MAX) {
             snprintf (error, error_size,
                       "the part for shard %zu is %zu bytes, over the %lld "
                       "bytes a frame may have",
-                      shard, zframe_size (frames[shard]), (long long)PROTO_FRAME_MAX);
+                      shard, zframe_size (frames[shard]), (long long) PROTO_FRAME_MAX);
             zframe_destroy (&frames[shard]);
             rc = -1;
         }
@@ -87,7 +87,7 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
 void
 ingest_part_test (bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     printf (" * ingest_part: ");
     //  An aggregate with many sources, a pair past the cap, an IPv6 pair, one zero flow
     ingest_agg_t *agg = ingest_agg_new ();
@@ -96,7 +96,7 @@ ingest_part_test (bool verbose)
         proto_addr_from_ipv4 (&src, 0x0a000000 + host);
         for (uint32_t peer = 0; peer < host % 7; peer++) {
             proto_addr_from_ipv4 (&dst, 0xc0000200 + peer);
-            ingest_agg_add (agg, &src, (uint16_t)(host % 3 ? 25 : 22), &dst, host + 1, 1, peer);
+            ingest_agg_add (agg, &src, (uint16_t) (host % 3 ? 25 : 22), &dst, host + 1, 1, peer);
         }
     }
     proto_addr_parse (&src, "2001:db8::1");
@@ -111,7 +111,7 @@ ingest_part_test (bool verbose)
     //  Three shards, slot s -> s mod 3
     uint16_t slots[PROTO_SLOT_COUNT];
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-        slots[slot] = (uint16_t)(slot % 3);
+        slots[slot] = (uint16_t) (slot % 3);
     ingest_part_info_t info = {"router1", "2026/11/20/nfcapd.202611201000", 1795168800, 42, slots,
                                3};
     zframe_t *frames[3];
@@ -122,7 +122,7 @@ ingest_part_test (bool verbose)
     //  Every pair lands in exactly one part, on the shard of its slot, and the union of
     //  the parts is the aggregate (values and peers)
     size_t seen = 0;
-    bool *found = (bool *)calloc (total, sizeof (bool));
+    bool *found = (bool *) calloc (total, sizeof (bool));
     for (size_t shard = 0; shard < 3; shard++) {
         proto_msg_t *part = NULL;
         assert (proto_msg_decode (zframe_data (frames[shard]), zframe_size (frames[shard]), &part,

@@ -19,12 +19,12 @@
 
 //  What a split needs to know about the file and the map.
 typedef struct {
-    const char *source;    //  Ingestor name
-    const char *file;      //  File path relative to the spool
-    int64_t block;         //  Block start, secs since the epoch
-    uint64_t request_id;   //  Request id every part carries
-    const uint16_t *slots; //  PROTO_SLOT_COUNT shard indexes (the MAP's slots)
-    size_t shard_count;    //  Shards in the map; every slots[] value is below it
+    const char *source;     //  Ingestor name
+    const char *file;       //  File path relative to the spool
+    int64_t block;          //  Block start, secs since the epoch
+    uint64_t request_id;    //  Request id every part carries
+    const uint16_t *slots;  //  PROTO_SLOT_COUNT shard indexes (the MAP's slots)
+    size_t shard_count;     //  Shards in the map; every slots[] value is below it
 } ingest_part_info_t;
 
 //  Encode agg (unchanged) as info->shard_count PART frames into frames[0..shard_count),

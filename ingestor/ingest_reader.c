@@ -63,34 +63,34 @@
 #define READER_EXPORTERS_MAX 1024  //  Distinct exporter ids remembered per file
 
 struct _ingest_reader_t {
-    int fd;                                //  Open file, or -1
-    bool own_fd;                           //  Close fd on close
-    char name[256];                        //  File name for messages
-    char error[INGEST_READER_ERROR_MAX];   //  Last error, "" if none
-    uint64_t file_size;                    //  Bytes in the file
-    uint8_t compression;                   //  ingest_compression_t of the header
-    uint32_t block_count;                  //  NumBlocks of the header
-    uint64_t appendix_offset;              //  offAppendix, 0 if none
-    uint64_t offset;                       //  File offset of the next block to load
-    uint32_t blocks_issued;                //  Data blocks handed to the loader so far
-    uint32_t blocks_read;                  //  Data blocks loaded so far
-    ingest_block_t jobs[2];                //  Block being walked / block being loaded
-    int issue;                             //  jobs[issue] is the next to hand out
-    ingest_block_loader_t *loader;         //  Thread that reads and decompresses ahead
-    void *zstd;                            //  ZSTD context for the appendix (this thread)
-    const uint8_t *data;                   //  Records of the block being walked
-    size_t data_size;                      //  Bytes of records in data
-    size_t cursor;                         //  Offset in data of the next record
-    uint32_t records_left;                 //  Records of the current block not yet walked
-    uint64_t flows_read;                   //  V3 flow records handed out
-    uint64_t skipped;                      //  Records and blocks skipped (unknown or unused)
-    int64_t stat_flows;                    //  Appendix stat numflows, -1 if none
-    char ident[READER_IDENT_MAX];          //  Appendix ident, "" if none
+    int fd;                                    //  Open file, or -1
+    bool own_fd;                               //  Close fd on close
+    char name[256];                            //  File name for messages
+    char error[INGEST_READER_ERROR_MAX];       //  Last error, "" if none
+    uint64_t file_size;                        //  Bytes in the file
+    uint8_t compression;                       //  ingest_compression_t of the header
+    uint32_t block_count;                      //  NumBlocks of the header
+    uint64_t appendix_offset;                  //  offAppendix, 0 if none
+    uint64_t offset;                           //  File offset of the next block to load
+    uint32_t blocks_issued;                    //  Data blocks handed to the loader so far
+    uint32_t blocks_read;                      //  Data blocks loaded so far
+    ingest_block_t jobs[2];                    //  Block being walked / block being loaded
+    int issue;                                 //  jobs[issue] is the next to hand out
+    ingest_block_loader_t *loader;             //  Thread that reads and decompresses ahead
+    void *zstd;                                //  ZSTD context for the appendix (this thread)
+    const uint8_t *data;                       //  Records of the block being walked
+    size_t data_size;                          //  Bytes of records in data
+    size_t cursor;                             //  Offset in data of the next record
+    uint32_t records_left;                     //  Records of the current block not yet walked
+    uint64_t flows_read;                       //  V3 flow records handed out
+    uint64_t skipped;                          //  Records and blocks skipped (unknown or unused)
+    int64_t stat_flows;                        //  Appendix stat numflows, -1 if none
+    char ident[READER_IDENT_MAX];              //  Appendix ident, "" if none
     uint16_t exporters[READER_EXPORTERS_MAX];  //  Distinct exporter sysids seen
-    uint32_t exporter_count;               //  Entries used in exporters
-    const uint64_t *port_filter;           //  Ports to hand out (bitmap), NULL for all
-    bool failed;                           //  Sticky: -1 once, -1 forever until close
-    bool open;                             //  A file is open
+    uint32_t exporter_count;                   //  Entries used in exporters
+    const uint64_t *port_filter;               //  Ports to hand out (bitmap), NULL for all
+    bool failed;                               //  Sticky: -1 once, -1 forever until close
+    bool open;                                 //  A file is open
 };
 
 static const char *s_compression_names[] = {"none", "lzo", "bz2", "lz4", "zstd"};
@@ -98,8 +98,8 @@ static const char *s_compression_names[] = {"none", "lzo", "bz2", "lz4", "zstd"}
 //  --------------------------------------------------------------------------
 //  Record an error "name: what" and make the reader fail from now on.  Returns -1.
 
-static int
-s_fail (ingest_reader_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_fail (ingest_reader_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static int
 s_fail (ingest_reader_t *self, const char *format, ...)
@@ -236,8 +236,7 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
         size_t cursor = 0;
         for (uint32_t record = 0; record < records; record++) {
             if (self->data_size - cursor < NF_RECORD_HEADER_SIZE)
-                return s_fail (self, "appendix: %u records declared, only %u fit", records,
-                               record);
+                return s_fail (self, "appendix: %u records declared, only %u fit", records, record);
             uint16_t record_type = s_u16 (self->data + cursor);
             uint16_t record_size = s_u16 (self->data + cursor + 2);
             if (record_size < NF_RECORD_HEADER_SIZE || record_size > self->data_size - cursor)
@@ -252,8 +251,7 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
                 memcpy (self->ident, payload, length);
                 self->ident[length] = 0;
             }
-            else
-            if (record_type == NF_RECORD_STAT && payload_size >= NF_STAT_RECORD_SIZE)
+            else if (record_type == NF_RECORD_STAT && payload_size >= NF_STAT_RECORD_SIZE)
                 self->stat_flows = (int64_t) s_u64 (payload);
             cursor += record_size;
         }
@@ -322,12 +320,12 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     uint16_t magic = s_u16 (header);
     uint16_t layout = s_u16 (header + 2);
     if (magic == NF_MAGIC_SWAPPED)
-        return s_fail (self, "written with the other byte order (magic 0x%04x): "
-                             "read it on a machine of that byte order",
+        return s_fail (self,
+                       "written with the other byte order (magic 0x%04x): "
+                       "read it on a machine of that byte order",
                        magic);
     if (magic != NF_MAGIC)
-        return s_fail (self, "not an nfcapd file (magic 0x%04x, expected 0x%04x)", magic,
-                       NF_MAGIC);
+        return s_fail (self, "not an nfcapd file (magic 0x%04x, expected 0x%04x)", magic, NF_MAGIC);
     if (layout == 1)
         return s_fail (self, "layout version 1 (nfdump 1.6) is not supported: convert it with "
                              "'nfdump -r FILE -y -w NEWFILE'");
@@ -479,7 +477,8 @@ s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
     if (!generic || (!ipv4 && !ipv6))
         return 0;
     flow->dst_port = s_u16 (generic + 42);
-    if (self->port_filter && !((self->port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
+    if (self->port_filter &&
+        !((self->port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
         return 2;
     flow->msec_first = s_u64 (generic);
     flow->msec_last = s_u64 (generic + 8);
@@ -510,8 +509,7 @@ s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
                 bytes[(half % 2) * 8 + index] = (uint8_t) (word >> (56 - 8 * index));
             if (half == 1)
                 proto_addr_from_ipv6 (&flow->src, bytes);
-            else
-            if (half == 3)
+            else if (half == 3)
                 proto_addr_from_ipv6 (&flow->dst, bytes);
         }
     }
@@ -554,14 +552,12 @@ ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow)
             }
             if (rc == 2)
                 self->flows_read++;
-            else
-            if (rc == 0)
+            else if (rc == 0)
                 self->skipped++;
             else
                 return -1;
         }
-        else
-        if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE)
+        else if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE)
             s_note_exporter (self, s_u16 (record + 26));
         else
             self->skipped++;
@@ -780,9 +776,8 @@ s_build_file (s_image_t *image, uint8_t compression)
         uint8_t packed[4096];
         int packed_size = (int) parts[part]->size;
         if (compression == INGEST_COMPRESS_LZ4)
-            packed_size = LZ4_compress_default ((const char *) parts[part]->bytes,
-                                                (char *) packed, (int) parts[part]->size,
-                                                sizeof packed);
+            packed_size = LZ4_compress_default ((const char *) parts[part]->bytes, (char *) packed,
+                                                (int) parts[part]->size, sizeof packed);
         else
             memcpy (packed, parts[part]->bytes, parts[part]->size);
         assert (packed_size > 0);

@@ -26,60 +26,60 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define BLOCK_SECS 300 //  A block is five minutes
+#define BLOCK_SECS 300  //  A block is five minutes
 
 typedef struct {
-    uv_work_t work;                            //  libuv request; work.data points here
-    ingest_service_t *service;                 //  Owner
-    ingest_spool_file_t *entry;                //  The file (path relative to the spool, block)
-    char *path;                                //  Path to open
-    uint16_t slots[PROTO_SLOT_COUNT];          //  Map the parts were split with
-    size_t shard_count;                        //  Its shard count
-    uint64_t request_id;                       //  Request id of the parts
-    int rc;                                    //  0 read and split, -1 failed, -2 file gone
-    char error[INGEST_READER_ERROR_MAX + 256]; //  Why it failed, naming the file
-    ingest_file_stats_t stats;                 //  What the file held
-    zframe_t **frames;                         //  One part per shard
-    int64_t started;                           //  Mono msecs when the job was queued
-    int64_t read_msecs;                        //  Reading and aggregating took
-    int64_t split_msecs;                       //  Splitting and encoding took
+    uv_work_t work;                             //  libuv request; work.data points here
+    ingest_service_t *service;                  //  Owner
+    ingest_spool_file_t *entry;                 //  The file (path relative to the spool, block)
+    char *path;                                 //  Path to open
+    uint16_t slots[PROTO_SLOT_COUNT];           //  Map the parts were split with
+    size_t shard_count;                         //  Its shard count
+    uint64_t request_id;                        //  Request id of the parts
+    int rc;                                     //  0 read and split, -1 failed, -2 file gone
+    char error[INGEST_READER_ERROR_MAX + 256];  //  Why it failed, naming the file
+    ingest_file_stats_t stats;                  //  What the file held
+    zframe_t **frames;                          //  One part per shard
+    int64_t started;                            //  Mono msecs when the job was queued
+    int64_t read_msecs;                         //  Reading and aggregating took
+    int64_t split_msecs;                        //  Splitting and encoding took
 } s_job_t;
 
 typedef struct {
-    int64_t at;     //  Mono msecs when a file was done
-    uint64_t flows; //  Its flows
+    int64_t at;      //  Mono msecs when a file was done
+    uint64_t flows;  //  Its flows
 } s_rate_t;
 
 struct _ingest_service_t {
-    ingest_options_t *options;        //  Borrowed configuration
-    uv_loop_t loop;                   //  The event loop
-    uv_signal_t sigint, sigterm;      //  Shutdown signals
-    uv_timer_t tick;                  //  Housekeeping
-    uv_timer_t rescan;                //  Periodic spool scan (service mode)
-    uv_prepare_t drain;               //  Drains the sockets before the loop sleeps
-    char *spool_root;                 //  Real path of the spool
-    int lock_fd;                      //  STATE/lock, flock'ed
-    ingest_journal_t *done;           //  Files every shard acknowledged
-    ingest_journal_t *failed;         //  Files that could not be read or were refused
-    ingest_spool_t *spool;            //  The spool (service mode only)
-    ingest_broker_t *broker;          //  Broker link
-    ingest_deliver_t *deliver;        //  Shard sockets and the current delivery
-    ingest_file_t *reader;            //  Lent to the running job
-    zlistx_t *pending;                //  ingest_spool_file_t waiting, sorted
-    zhashx_t *queued;                 //  Paths from pending to delivered
-    s_job_t *job;                     //  Running in the worker, or NULL
-    s_job_t *ready;                   //  Parts made, waiting for the delivery, or NULL
-    s_job_t *delivering;              //  With ingest_deliver, or NULL
-    uint16_t slots[PROTO_SLOT_COUNT]; //  Current map's slots
-    size_t shard_count;               //  Current map's shards, 0 before a map
-    uint64_t request_seq;             //  Last request id given to parts
-    bool file_mode;                   //  FILEs given: stop when they are all handled
-    bool stopping;                    //  Shutting down
-    int exit_code;                    //  What ingest_service_run returns
-    size_t failed_here;               //  Files failed by this process
-    zlistx_t *rates;                  //  s_rate_t of the files done lately
-    int64_t started;                  //  Mono msecs at start
-    int64_t waiting_logged;           //  Mono msecs of the last "waiting for map" log
+    ingest_options_t *options;         //  Borrowed configuration
+    uv_loop_t loop;                    //  The event loop
+    uv_signal_t sigint, sigterm;       //  Shutdown signals
+    uv_timer_t tick;                   //  Housekeeping
+    uv_timer_t rescan;                 //  Periodic spool scan (service mode)
+    uv_prepare_t drain;                //  Drains the sockets before the loop sleeps
+    char *spool_root;                  //  Real path of the spool
+    int lock_fd;                       //  STATE/lock, flock'ed
+    ingest_journal_t *done;            //  Files every shard acknowledged
+    ingest_journal_t *failed;          //  Files that could not be read or were refused
+    ingest_spool_t *spool;             //  The spool (service mode only)
+    ingest_broker_t *broker;           //  Broker link
+    ingest_deliver_t *deliver;         //  Shard sockets and the current delivery
+    ingest_file_t *reader;             //  Lent to the running job
+    zlistx_t *pending;                 //  ingest_spool_file_t waiting, sorted
+    zhashx_t *queued;                  //  Paths from pending to delivered
+    s_job_t *job;                      //  Running in the worker, or NULL
+    s_job_t *ready;                    //  Parts made, waiting for the delivery, or NULL
+    s_job_t *delivering;               //  With ingest_deliver, or NULL
+    uint16_t slots[PROTO_SLOT_COUNT];  //  Current map's slots
+    size_t shard_count;                //  Current map's shards, 0 before a map
+    uint64_t request_seq;              //  Last request id given to parts
+    bool file_mode;                    //  FILEs given: stop when they are all handled
+    bool stopping;                     //  Shutting down
+    int exit_code;                     //  What ingest_service_run returns
+    size_t failed_here;                //  Files failed by this process
+    zlistx_t *rates;                   //  s_rate_t of the files done lately
+    int64_t started;                   //  Mono msecs at start
+    int64_t waiting_logged;            //  Mono msecs of the last "waiting for map" log
 };
 
 //  --------------------------------------------------------------------------
@@ -88,7 +88,7 @@ struct _ingest_service_t {
 static s_job_t *
 s_job_new (ingest_service_t *self, ingest_spool_file_t *entry)
 {
-    s_job_t *job = (s_job_t *)zmalloc (sizeof (s_job_t));
+    s_job_t *job = (s_job_t *) zmalloc (sizeof (s_job_t));
     assert (job);
     job->work.data = job;
     job->service = self;
@@ -123,7 +123,7 @@ s_job_destroy (s_job_t **job_p)
 static void
 s_work (uv_work_t *request)
 {
-    s_job_t *job = (s_job_t *)request->data;
+    s_job_t *job = (s_job_t *) request->data;
     int64_t start = zclock_mono ();
     ingest_agg_t *agg = NULL;
     if (ingest_file_read (job->service->reader, job->path, job->entry->block, &agg, &job->stats)) {
@@ -139,7 +139,7 @@ s_work (uv_work_t *request)
                                job->request_id,
                                job->slots,
                                job->shard_count};
-    job->frames = (zframe_t **)calloc (job->shard_count, sizeof (zframe_t *));
+    job->frames = (zframe_t **) calloc (job->shard_count, sizeof (zframe_t *));
     assert (job->frames);
     char error[256];
     if (ingest_part_split (agg, &info, job->frames, NULL, error, sizeof error)) {
@@ -162,7 +162,7 @@ s_enqueue (ingest_service_t *self, const char *path, int64_t block)
         (!self->file_mode && ingest_journal_has (self->failed, path)))
         return;
     zlistx_insert (self->pending, ingest_spool_file_new (path, block), false);
-    zhashx_insert (self->queued, path, (void *)1);
+    zhashx_insert (self->queued, path, (void *) 1);
     if (self->options->verbose)
         zsys_debug ("queued %s", path);
 }
@@ -170,7 +170,7 @@ s_enqueue (ingest_service_t *self, const char *path, int64_t block)
 static void
 s_on_found (void *arg, const char *path, int64_t block)
 {
-    ingest_service_t *self = (ingest_service_t *)arg;
+    ingest_service_t *self = (ingest_service_t *) arg;
     s_enqueue (self, path, block);
     s_schedule (self);
 }
@@ -211,7 +211,7 @@ s_stop (ingest_service_t *self, int exit_code)
 static void
 s_on_work_done (uv_work_t *request, int status)
 {
-    s_job_t *job = (s_job_t *)request->data;
+    s_job_t *job = (s_job_t *) request->data;
     ingest_service_t *self = job->service;
     self->job = NULL;
     if (status == UV_ECANCELED || self->stopping) {
@@ -238,7 +238,7 @@ s_on_work_done (uv_work_t *request, int status)
 static void
 s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
 {
-    ingest_service_t *self = (ingest_service_t *)arg;
+    ingest_service_t *self = (ingest_service_t *) arg;
     s_job_t *job = self->delivering;
     assert (job);
     self->delivering = NULL;
@@ -248,10 +248,10 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
         char block[32];
         zsys_info ("%s: delivered, block %s, %" PRIu64 " flows, %" PRIu64 " matched, %" PRIu64
                    " pairs, %zu shards, %" PRId64 " msecs (read %" PRId64 ", parts %" PRId64 ")",
-                   job->entry->path, proto_time_format (job->entry->block, block),
-                   job->stats.flows, job->stats.matched, job->stats.pairs, job->shard_count,
+                   job->entry->path, proto_time_format (job->entry->block, block), job->stats.flows,
+                   job->stats.matched, job->stats.pairs, job->shard_count,
                    zclock_mono () - job->started, job->read_msecs, job->split_msecs);
-        s_rate_t *rate = (s_rate_t *)zmalloc (sizeof (s_rate_t));
+        s_rate_t *rate = (s_rate_t *) zmalloc (sizeof (s_rate_t));
         rate->at = zclock_mono ();
         rate->flows = job->stats.flows;
         zlistx_add_end (self->rates, rate);
@@ -268,7 +268,7 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
 static void
 s_on_stale (void *arg)
 {
-    ingest_broker_request_map (((ingest_service_t *)arg)->broker);
+    ingest_broker_request_map (((ingest_service_t *) arg)->broker);
 }
 
 //  --------------------------------------------------------------------------
@@ -277,7 +277,7 @@ s_on_stale (void *arg)
 static void
 s_on_map (void *arg, proto_msg_t *map)
 {
-    ingest_service_t *self = (ingest_service_t *)arg;
+    ingest_service_t *self = (ingest_service_t *) arg;
     size_t shard_count = ingest_broker_shard_count (self->broker);
     bool changed = shard_count != self->shard_count ||
                    memcmp (self->slots, proto_msg_slots (map), sizeof self->slots) != 0;
@@ -299,28 +299,28 @@ s_on_map (void *arg, proto_msg_t *map)
 static void
 s_on_stats (void *arg, proto_msg_t *heartbeat)
 {
-    ingest_service_t *self = (ingest_service_t *)arg;
+    ingest_service_t *self = (ingest_service_t *) arg;
     int64_t now = zclock_mono ();
     uint64_t flows = 0;
     s_rate_t *rate;
-    while ((rate = (s_rate_t *)zlistx_first (self->rates)) &&
+    while ((rate = (s_rate_t *) zlistx_first (self->rates)) &&
            now - rate->at > INGEST_SERVICE_RATE_SECS * 1000) {
         free (rate);
         zlistx_delete (self->rates, NULL);
     }
-    for (rate = (s_rate_t *)zlistx_first (self->rates); rate;
-         rate = (s_rate_t *)zlistx_next (self->rates))
+    for (rate = (s_rate_t *) zlistx_first (self->rates); rate;
+         rate = (s_rate_t *) zlistx_next (self->rates))
         flows += rate->flows;
     int64_t window = (now - self->started) / 1000;
     if (window > INGEST_SERVICE_RATE_SECS)
         window = INGEST_SERVICE_RATE_SECS;
-    proto_msg_stats_set (heartbeat, "files_done", (int64_t)ingest_journal_size (self->done));
-    proto_msg_stats_set (heartbeat, "files_pending", (int64_t)zhashx_size (self->queued));
-    proto_msg_stats_set (heartbeat, "files_failed", (int64_t)ingest_journal_size (self->failed));
-    proto_msg_stats_set (heartbeat, "flows_per_sec", (int64_t)flows / (window ? window : 1));
+    proto_msg_stats_set (heartbeat, "files_done", (int64_t) ingest_journal_size (self->done));
+    proto_msg_stats_set (heartbeat, "files_pending", (int64_t) zhashx_size (self->queued));
+    proto_msg_stats_set (heartbeat, "files_failed", (int64_t) ingest_journal_size (self->failed));
+    proto_msg_stats_set (heartbeat, "flows_per_sec", (int64_t) flows / (window ? window : 1));
     int64_t newest = ingest_journal_newest_block (self->done);
     if (newest >= 0) {
-        proto_msg_stats_set (heartbeat, "lag_secs", (int64_t)time (NULL) - (newest + BLOCK_SECS));
+        proto_msg_stats_set (heartbeat, "lag_secs", (int64_t) time (NULL) - (newest + BLOCK_SECS));
         proto_msg_stats_set (heartbeat, "last_block", newest);
     }
 }
@@ -338,7 +338,7 @@ s_schedule (ingest_service_t *self)
         self->ready = NULL;
         if (job->shard_count != self->shard_count ||
             memcmp (job->slots, self->slots, sizeof job->slots) != 0)
-            s_requeue (self, &job); //  split with an older map
+            s_requeue (self, &job);  //  split with an older map
         else {
             self->delivering = job;
             ingest_deliver_start (self->deliver, job->entry->path, job->entry->block,
@@ -346,7 +346,7 @@ s_schedule (ingest_service_t *self)
         }
     }
     while (!self->job && !self->ready && self->shard_count && zlistx_size (self->pending)) {
-        ingest_spool_file_t *entry = (ingest_spool_file_t *)zlistx_first (self->pending);
+        ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (self->pending);
         if (!self->file_mode) {
             char *path = zsys_sprintf ("%s/%s", self->spool_root, entry->path);
             struct stat info;
@@ -355,12 +355,12 @@ s_schedule (ingest_service_t *self)
             if (rc && errno == ENOENT) {
                 zhashx_delete (self->queued, entry->path);
                 zlistx_delete (self->pending, NULL);
-                continue; //  removed meanwhile (nfexpire): nothing to deliver
+                continue;  //  removed meanwhile (nfexpire): nothing to deliver
             }
-            int64_t age = (int64_t)time (NULL) * 1000 - (int64_t)info.st_mtim.tv_sec * 1000 -
+            int64_t age = (int64_t) time (NULL) * 1000 - (int64_t) info.st_mtim.tv_sec * 1000 -
                           info.st_mtim.tv_nsec / 1000000;
             if (rc == 0 && age < INGEST_SERVICE_SETTLE_MSECS)
-                break; //  still being written: the tick comes back
+                break;  //  still being written: the tick comes back
         }
         zlistx_detach (self->pending, NULL);
         self->job = s_job_new (self, entry);
@@ -377,7 +377,7 @@ s_schedule (ingest_service_t *self)
 static void
 s_on_signal (uv_signal_t *handle, int signum)
 {
-    ingest_service_t *self = (ingest_service_t *)handle->data;
+    ingest_service_t *self = (ingest_service_t *) handle->data;
     zsys_notice ("%s: shutting down", strsignal (signum));
     s_stop (self, 0);
 }
@@ -385,7 +385,7 @@ s_on_signal (uv_signal_t *handle, int signum)
 static void
 s_on_drain (uv_prepare_t *handle)
 {
-    ingest_service_t *self = (ingest_service_t *)handle->data;
+    ingest_service_t *self = (ingest_service_t *) handle->data;
     while (!self->stopping &&
            ingest_broker_drain (self->broker) + ingest_deliver_drain (self->deliver) > 0)
         ;
@@ -394,12 +394,12 @@ s_on_drain (uv_prepare_t *handle)
 static void
 s_on_tick (uv_timer_t *handle)
 {
-    ingest_service_t *self = (ingest_service_t *)handle->data;
+    ingest_service_t *self = (ingest_service_t *) handle->data;
     ingest_broker_tick (self->broker);
     ingest_deliver_tick (self->deliver);
     int64_t now = zclock_mono ();
     if (self->shard_count && !ingest_deliver_ready (self->deliver))
-        ingest_broker_request_map (self->broker); //  a shard has no endpoint yet
+        ingest_broker_request_map (self->broker);  //  a shard has no endpoint yet
     if (!self->shard_count && zhashx_size (self->queued) && now - self->waiting_logged > 10000) {
         if (self->waiting_logged)
             zsys_warning ("no map from the broker %s yet: %zu files wait", self->options->broker,
@@ -412,12 +412,12 @@ s_on_tick (uv_timer_t *handle)
 static void
 s_on_rescan (uv_timer_t *handle)
 {
-    ingest_service_t *self = (ingest_service_t *)handle->data;
+    ingest_service_t *self = (ingest_service_t *) handle->data;
     if (ingest_journal_reload (self->failed) == 1)
         zsys_notice ("failed.journal changed: files no longer in it will be tried again");
     zlistx_t *files = ingest_spool_scan (self->spool);
-    for (ingest_spool_file_t *file = (ingest_spool_file_t *)zlistx_first (files); file;
-         file = (ingest_spool_file_t *)zlistx_next (files))
+    for (ingest_spool_file_t *file = (ingest_spool_file_t *) zlistx_first (files); file;
+         file = (ingest_spool_file_t *) zlistx_next (files))
         s_enqueue (self, file->path, file->block);
     zlistx_destroy (&files);
     s_schedule (self);
@@ -485,7 +485,7 @@ ingest_service_new (ingest_options_t *options)
 {
     assert (options);
     assert (options->name && options->spool && options->state && options->broker);
-    ingest_service_t *self = (ingest_service_t *)zmalloc (sizeof (ingest_service_t));
+    ingest_service_t *self = (ingest_service_t *) zmalloc (sizeof (ingest_service_t));
     assert (self);
     self->options = options;
     self->lock_fd = -1;
@@ -524,8 +524,8 @@ ingest_service_new (ingest_options_t *options)
         //  Watch first, then scan: a file renamed in between is found by one or the other
         ingest_spool_watch (self->spool, &self->loop, s_on_found, self);
         zlistx_t *files = ingest_spool_scan (self->spool);
-        for (ingest_spool_file_t *file = (ingest_spool_file_t *)zlistx_first (files); file;
-             file = (ingest_spool_file_t *)zlistx_next (files))
+        for (ingest_spool_file_t *file = (ingest_spool_file_t *) zlistx_first (files); file;
+             file = (ingest_spool_file_t *) zlistx_next (files))
             s_enqueue (self, file->path, file->block);
         zlistx_destroy (&files);
         zsys_info ("spool %s: %zu files to deliver, %zu done before, %zu failed before",
@@ -555,13 +555,13 @@ ingest_service_destroy (ingest_service_t **self_p)
         ingest_spool_unwatch (self->spool);
     ingest_deliver_destroy (&self->deliver);
     ingest_broker_destroy (&self->broker);
-    s_close_handle ((uv_handle_t *)&self->sigint);
-    s_close_handle ((uv_handle_t *)&self->sigterm);
-    s_close_handle ((uv_handle_t *)&self->tick);
-    s_close_handle ((uv_handle_t *)&self->rescan);
-    s_close_handle ((uv_handle_t *)&self->drain);
+    s_close_handle ((uv_handle_t *) &self->sigint);
+    s_close_handle ((uv_handle_t *) &self->sigterm);
+    s_close_handle ((uv_handle_t *) &self->tick);
+    s_close_handle ((uv_handle_t *) &self->rescan);
+    s_close_handle ((uv_handle_t *) &self->drain);
     if (self->job)
-        uv_cancel ((uv_req_t *)&self->job->work);
+        uv_cancel ((uv_req_t *) &self->job->work);
     //  Close the handles, wait for a running job (the first run may only consume a stop)
     while (uv_run (&self->loop, UV_RUN_DEFAULT))
         ;
@@ -575,13 +575,13 @@ ingest_service_destroy (ingest_service_t **self_p)
     ingest_journal_destroy (&self->done);
     if (self->lock_fd >= 0)
         close (self->lock_fd);
-    for (s_rate_t *rate = (s_rate_t *)zlistx_first (self->rates); rate;
-         rate = (s_rate_t *)zlistx_next (self->rates))
+    for (s_rate_t *rate = (s_rate_t *) zlistx_first (self->rates); rate;
+         rate = (s_rate_t *) zlistx_next (self->rates))
         free (rate);
     zlistx_destroy (&self->rates);
     zhashx_destroy (&self->queued);
-    for (ingest_spool_file_t *entry = (ingest_spool_file_t *)zlistx_first (self->pending); entry;
-         entry = (ingest_spool_file_t *)zlistx_next (self->pending))
+    for (ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (self->pending); entry;
+         entry = (ingest_spool_file_t *) zlistx_next (self->pending))
         ingest_spool_file_destroy (&entry);
     zlistx_destroy (&self->pending);
     free (self->spool_root);
@@ -664,8 +664,8 @@ ingest_service_test (bool verbose)
                               "2026/11/20/nfcapd.202611201005"};
     assert (zlistx_size (service->pending) == 3);
     size_t index = 0;
-    for (ingest_spool_file_t *entry = (ingest_spool_file_t *)zlistx_first (service->pending); entry;
-         entry = (ingest_spool_file_t *)zlistx_next (service->pending), index++)
+    for (ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (service->pending);
+         entry; entry = (ingest_spool_file_t *) zlistx_next (service->pending), index++)
         assert (streq (entry->path, expected[index]));
     //  Found again by a watch or a rescan: no duplicate
     s_enqueue (service, "nfcapd.202611201000", 1795168800);

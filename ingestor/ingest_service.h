@@ -28,10 +28,10 @@
 
 #include "ingestor/ingest_options.h"
 
-#define INGEST_SERVICE_TICK_MSECS 100     //  Housekeeping timer
-#define INGEST_SERVICE_RESCAN_MSECS 30000 //  Full spool rescan (safety net for the watches)
-#define INGEST_SERVICE_SETTLE_MSECS 1000  //  A file modified more recently than this waits
-#define INGEST_SERVICE_RATE_SECS 300      //  Window of the flows_per_sec stat
+#define INGEST_SERVICE_TICK_MSECS 100      //  Housekeeping timer
+#define INGEST_SERVICE_RESCAN_MSECS 30000  //  Full spool rescan (safety net for the watches)
+#define INGEST_SERVICE_SETTLE_MSECS 1000   //  A file modified more recently than this waits
+#define INGEST_SERVICE_RATE_SECS 300       //  Window of the flows_per_sec stat
 
 typedef struct _ingest_service_t ingest_service_t;
 

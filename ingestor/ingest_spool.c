@@ -15,20 +15,20 @@
 #include <unistd.h>
 
 struct _ingest_spool_t {
-    char *root;                   //  Spool directory, no trailing slash
-    uv_loop_t *loop;              //  Loop the watches run on, NULL if not watching
-    ingest_spool_found_fn *found; //  Candidate callback of the watches
-    void *arg;                    //  Its argument
-    zhashx_t *watches;            //  Relative directory -> s_watch_t *
-    bool watch_failed;            //  A watch could not be added (logged once)
+    char *root;                    //  Spool directory, no trailing slash
+    uv_loop_t *loop;               //  Loop the watches run on, NULL if not watching
+    ingest_spool_found_fn *found;  //  Candidate callback of the watches
+    void *arg;                     //  Its argument
+    zhashx_t *watches;             //  Relative directory -> s_watch_t *
+    bool watch_failed;             //  A watch could not be added (logged once)
 };
 
 typedef struct {
-    uv_fs_event_t handle;  //  libuv watch; handle.data points to this struct
-    ingest_spool_t *spool; //  Owner (NULL once closing)
-    char *dir;             //  Directory relative to the root
-    int depth;             //  Levels below the root (root: 0)
-    bool marked;           //  Passed by the current scan
+    uv_fs_event_t handle;   //  libuv watch; handle.data points to this struct
+    ingest_spool_t *spool;  //  Owner (NULL once closing)
+    char *dir;              //  Directory relative to the root
+    int depth;              //  Levels below the root (root: 0)
+    bool marked;            //  Passed by the current scan
 } s_watch_t;
 
 static void s_walk (ingest_spool_t *self, const char *dir, int depth, zlistx_t *list);
@@ -40,7 +40,7 @@ ingest_spool_file_t *
 ingest_spool_file_new (const char *path, int64_t block)
 {
     assert (path);
-    ingest_spool_file_t *self = (ingest_spool_file_t *)zmalloc (sizeof (ingest_spool_file_t));
+    ingest_spool_file_t *self = (ingest_spool_file_t *) zmalloc (sizeof (ingest_spool_file_t));
     assert (self);
     self->path = strdup (path);
     assert (self->path);
@@ -62,14 +62,14 @@ ingest_spool_file_destroy (ingest_spool_file_t **self_p)
 static void
 s_file_destroy (void **item)
 {
-    ingest_spool_file_destroy ((ingest_spool_file_t **)item);
+    ingest_spool_file_destroy ((ingest_spool_file_t **) item);
 }
 
 int
 ingest_spool_file_compare (const void *item1, const void *item2)
 {
-    const ingest_spool_file_t *left = (const ingest_spool_file_t *)item1;
-    const ingest_spool_file_t *right = (const ingest_spool_file_t *)item2;
+    const ingest_spool_file_t *left = (const ingest_spool_file_t *) item1;
+    const ingest_spool_file_t *right = (const ingest_spool_file_t *) item2;
     if (left->block != right->block)
         return left->block < right->block ? -1 : 1;
     return strcmp (left->path, right->path);
@@ -87,7 +87,7 @@ ingest_spool_new (const char *root)
                     errno ? strerror (errno) : "not a directory");
         return NULL;
     }
-    ingest_spool_t *self = (ingest_spool_t *)zmalloc (sizeof (ingest_spool_t));
+    ingest_spool_t *self = (ingest_spool_t *) zmalloc (sizeof (ingest_spool_t));
     assert (self);
     self->root = strdup (root);
     size_t length = strlen (self->root);
@@ -127,7 +127,7 @@ ingest_spool_root (ingest_spool_t *self)
 static void
 s_on_watch_closed (uv_handle_t *handle)
 {
-    s_watch_t *watch = (s_watch_t *)handle->data;
+    s_watch_t *watch = (s_watch_t *) handle->data;
     free (watch->dir);
     free (watch);
 }
@@ -137,7 +137,7 @@ s_watch_close (s_watch_t *watch)
 {
     watch->spool = NULL;
     uv_fs_event_stop (&watch->handle);
-    uv_close ((uv_handle_t *)&watch->handle, s_on_watch_closed);
+    uv_close ((uv_handle_t *) &watch->handle, s_on_watch_closed);
 }
 
 static char *
@@ -150,8 +150,8 @@ s_join (const char *dir, const char *name)
 static void
 s_on_change (uv_fs_event_t *handle, const char *filename, int events, int status)
 {
-    (void)events;
-    s_watch_t *watch = (s_watch_t *)handle->data;
+    (void) events;
+    s_watch_t *watch = (s_watch_t *) handle->data;
     ingest_spool_t *self = watch->spool;
     if (!self)
         return;
@@ -182,12 +182,12 @@ s_on_change (uv_fs_event_t *handle, const char *filename, int events, int status
 static void
 s_watch_require (ingest_spool_t *self, const char *dir, int depth)
 {
-    s_watch_t *watch = (s_watch_t *)zhashx_lookup (self->watches, dir);
+    s_watch_t *watch = (s_watch_t *) zhashx_lookup (self->watches, dir);
     if (watch) {
         watch->marked = true;
         return;
     }
-    watch = (s_watch_t *)zmalloc (sizeof (s_watch_t));
+    watch = (s_watch_t *) zmalloc (sizeof (s_watch_t));
     assert (watch);
     watch->spool = self;
     watch->dir = strdup (dir);
@@ -202,7 +202,7 @@ s_watch_require (ingest_spool_t *self, const char *dir, int depth)
             zsys_warning ("spool: cannot watch %s: %s (rescans will find its files)", full,
                           uv_strerror (rc));
         self->watch_failed = true;
-        uv_close ((uv_handle_t *)&watch->handle, s_on_watch_closed);
+        uv_close ((uv_handle_t *) &watch->handle, s_on_watch_closed);
     }
     else
         zhashx_insert (self->watches, dir, watch);
@@ -270,19 +270,19 @@ ingest_spool_scan (ingest_spool_t *self)
     assert (list);
     zlistx_set_destructor (list, s_file_destroy);
     zlistx_set_comparator (list, ingest_spool_file_compare);
-    for (s_watch_t *watch = (s_watch_t *)zhashx_first (self->watches); watch;
-         watch = (s_watch_t *)zhashx_next (self->watches))
+    for (s_watch_t *watch = (s_watch_t *) zhashx_first (self->watches); watch;
+         watch = (s_watch_t *) zhashx_next (self->watches))
         watch->marked = false;
     s_walk (self, "", 0, list);
     if (self->loop) {
         //  Close the watches of directories that are gone
         zlistx_t *gone = zlistx_new ();
-        for (s_watch_t *watch = (s_watch_t *)zhashx_first (self->watches); watch;
-             watch = (s_watch_t *)zhashx_next (self->watches))
+        for (s_watch_t *watch = (s_watch_t *) zhashx_first (self->watches); watch;
+             watch = (s_watch_t *) zhashx_next (self->watches))
             if (!watch->marked)
                 zlistx_add_end (gone, watch);
-        for (s_watch_t *watch = (s_watch_t *)zlistx_first (gone); watch;
-             watch = (s_watch_t *)zlistx_next (gone)) {
+        for (s_watch_t *watch = (s_watch_t *) zlistx_first (gone); watch;
+             watch = (s_watch_t *) zlistx_next (gone)) {
             zhashx_delete (self->watches, watch->dir);
             s_watch_close (watch);
         }
@@ -316,8 +316,8 @@ void
 ingest_spool_unwatch (ingest_spool_t *self)
 {
     assert (self);
-    for (s_watch_t *watch = (s_watch_t *)zhashx_first (self->watches); watch;
-         watch = (s_watch_t *)zhashx_next (self->watches))
+    for (s_watch_t *watch = (s_watch_t *) zhashx_first (self->watches); watch;
+         watch = (s_watch_t *) zhashx_next (self->watches))
         s_watch_close (watch);
     zhashx_purge (self->watches);
     self->loop = NULL;
@@ -345,21 +345,21 @@ s_touch (const char *root, const char *relative)
 }
 
 typedef struct {
-    zlistx_t *found; //  Paths reported by the watches
+    zlistx_t *found;  //  Paths reported by the watches
 } s_test_t;
 
 static void
 s_test_found (void *arg, const char *path, int64_t block)
 {
-    (void)block;
-    s_test_t *test = (s_test_t *)arg;
+    (void) block;
+    s_test_t *test = (s_test_t *) arg;
     zlistx_add_end (test->found, strdup (path));
 }
 
 static bool
 s_test_has (zlistx_t *list, const char *path)
 {
-    for (char *item = (char *)zlistx_first (list); item; item = (char *)zlistx_next (list))
+    for (char *item = (char *) zlistx_first (list); item; item = (char *) zlistx_next (list))
         if (strcmp (item, path) == 0)
             return true;
     return false;
@@ -379,7 +379,7 @@ s_test_wait (uv_loop_t *loop, s_test_t *test, const char *path)
 void
 ingest_spool_test (bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     printf (" * ingest_spool: ");
     fflush (stdout);
     setenv ("TZ", "UTC", 1);
@@ -395,14 +395,14 @@ ingest_spool_test (bool verbose)
     s_touch (root, "nfcapd.202611201000");
     s_touch (root, "2026/11/20/nfcapd.202611200955");
     s_touch (root, "2026/11/19/nfcapd.202611192355");
-    s_touch (root, "2026/11/20/nfcapd.202611201000"); //  same block, other file
+    s_touch (root, "2026/11/20/nfcapd.202611201000");  //  same block, other file
     s_touch (root, "nfcapd.current.4711");
     s_touch (root, "2026/11/20/nfcapd.current.4711");
     s_touch (root, "nfcapd.20261120100");
     s_touch (root, "nfcapd.202611201000.tmp");
     s_touch (root, "README");
     path = zsys_sprintf ("%s/nfcapd.202611201005", root);
-    assert (zsys_dir_create (path) == 0); //  a directory with a file's name
+    assert (zsys_dir_create (path) == 0);  //  a directory with a file's name
     zstr_free (&path);
     path = zsys_sprintf ("%s/nfcapd.202611201000", root);
     char *link = zsys_sprintf ("%s/nfcapd.202611201010", root);
@@ -421,8 +421,8 @@ ingest_spool_test (bool verbose)
                               "2026/11/20/nfcapd.202611201000", "nfcapd.202611201000"};
     assert (zlistx_size (list) == 4);
     size_t index = 0;
-    for (ingest_spool_file_t *file = (ingest_spool_file_t *)zlistx_first (list); file;
-         file = (ingest_spool_file_t *)zlistx_next (list), index++) {
+    for (ingest_spool_file_t *file = (ingest_spool_file_t *) zlistx_first (list); file;
+         file = (ingest_spool_file_t *) zlistx_next (list), index++) {
         assert (streq (file->path, expected[index]));
         int64_t block;
         assert (ingest_file_block_time (file->path, &block) == 0 && block == file->block);
@@ -435,11 +435,11 @@ ingest_spool_test (bool verbose)
     uv_loop_t loop;
     uv_loop_init (&loop);
     s_test_t test = {zlistx_new ()};
-    zlistx_set_destructor (test.found, (zlistx_destructor_fn *)zstr_free);
+    zlistx_set_destructor (test.found, (zlistx_destructor_fn *) zstr_free);
     assert (ingest_spool_watch (spool, &loop, s_test_found, &test) == 0);
     list = ingest_spool_scan (spool);
     zlistx_destroy (&list);
-    assert (ingest_spool_watch_count (spool) == 6); //  root, 2026, 11, 19, 20, nfcapd.2026...05
+    assert (ingest_spool_watch_count (spool) == 6);  //  root, 2026, 11, 19, 20, nfcapd.2026...05
     s_touch (root, "nfcapd.current.4712");
     char *from = zsys_sprintf ("%s/nfcapd.current.4712", root);
     char *to = zsys_sprintf ("%s/nfcapd.202611201015", root);
@@ -455,8 +455,8 @@ ingest_spool_test (bool verbose)
     zstr_free (&to);
     zstr_free (&from);
     assert (s_test_wait (&loop, &test, "2026/11/21/nfcapd.202611210000"));
-    for (char *item = (char *)zlistx_first (test.found); item;
-         item = (char *)zlistx_next (test.found))
+    for (char *item = (char *) zlistx_first (test.found); item;
+         item = (char *) zlistx_next (test.found))
         assert (!strstr (item, "current"));
     assert (ingest_spool_watch_count (spool) == 7);
 
@@ -472,7 +472,7 @@ ingest_spool_test (bool verbose)
     zlistx_destroy (&list);
     assert (ingest_spool_watch_count (spool) == 6);
     ingest_spool_unwatch (spool);
-    uv_run (&loop, UV_RUN_DEFAULT); //  runs the close callbacks
+    uv_run (&loop, UV_RUN_DEFAULT);  //  runs the close callbacks
     assert (uv_loop_close (&loop) == 0);
     ingest_spool_destroy (&spool);
     ingest_spool_destroy (&spool);

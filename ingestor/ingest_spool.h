@@ -23,14 +23,14 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define INGEST_SPOOL_DEPTH_MAX 6 //  Directory levels below the spool that are searched
+#define INGEST_SPOOL_DEPTH_MAX 6  //  Directory levels below the spool that are searched
 
 typedef struct _ingest_spool_t ingest_spool_t;
 
 //  A candidate file: its path relative to the spool and its block start.
 typedef struct {
-    char *path;    //  Relative to the spool root ("2026/11/20/nfcapd.202611201005")
-    int64_t block; //  Block start, seconds since the epoch (from the name, nfcapd's zone)
+    char *path;     //  Relative to the spool root ("2026/11/20/nfcapd.202611201005")
+    int64_t block;  //  Block start, seconds since the epoch (from the name, nfcapd's zone)
 } ingest_spool_file_t;
 
 //  Called for each candidate the watches find (path borrowed for the call).

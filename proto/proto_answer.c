@@ -14,50 +14,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROTO_ANSWER_DAY_LAST 2932896LL       //  9999-12-31, the last printable day
-#define PROTO_ANSWER_TIME_LAST 253402300799LL //  9999-12-31T23:59:59Z
+#define PROTO_ANSWER_DAY_LAST 2932896LL        //  9999-12-31, the last printable day
+#define PROTO_ANSWER_TIME_LAST 253402300799LL  //  9999-12-31T23:59:59Z
 
 typedef struct {
-    uint16_t port;                                              //  Destination port
-    size_t top_count[PROTO_FEATURE_COUNT];                      //  Entries used
-    proto_top_t top[PROTO_FEATURE_COUNT][PROTO_ANSWER_TOP_MAX]; //  Best first
-    proto_point_t *points;                                      //  Ascending by day
-    size_t point_count;                                         //  Points used
-    size_t point_capacity;                                      //  Points allocated
+    uint16_t port;                                               //  Destination port
+    size_t top_count[PROTO_FEATURE_COUNT];                       //  Entries used
+    proto_top_t top[PROTO_FEATURE_COUNT][PROTO_ANSWER_TOP_MAX];  //  Best first
+    proto_point_t *points;                                       //  Ascending by day
+    size_t point_count;                                          //  Points used
+    size_t point_capacity;                                       //  Points allocated
 } s_port_t;
 
 typedef struct {
-    proto_annotation_t entry; //  Public view; its strings point to the copies below
-    char *rrname;             //  Copy of the name
-    char *rrtype;             //  Copy of the type
+    proto_annotation_t entry;  //  Public view; its strings point to the copies below
+    char *rrname;              //  Copy of the name
+    char *rrtype;              //  Copy of the type
 } s_annotation_t;
 
 struct _proto_answer_t {
-    proto_answer_kind_t kind;    //  What the answer is
-    uint32_t day;                //  Top: the day asked
-    proto_op_t op;               //  Top, series: the operation asked
-    uint32_t port;               //  Top, series: port asked or PROTO_PORT_ALL
-    proto_feature_t feature;     //  Series: the feature asked
-    proto_addr_t host;           //  Series, host: the host asked
-    size_t replies;              //  Replies merged
-    s_port_t *ports;             //  Top, series: ascending by port
-    size_t port_count;           //  Ports used
-    size_t port_capacity;        //  Ports allocated
-    uint32_t *host_ports;        //  Host: ports seen, ascending
-    size_t host_port_count;      //  Host ports used
-    size_t host_port_capacity;   //  Host ports allocated
-    bool known;                  //  Host: seen in traffic
-    int64_t first_seen;          //  Host: secs since the epoch, 0 if unknown
-    int64_t last_seen;           //  Host: secs since the epoch, 0 if unknown
-    s_annotation_t *annotations; //  Host: in the shard's order
-    size_t annotation_count;     //  Annotations used
-    size_t annotation_capacity;  //  Annotations allocated
-    uint32_t *days;              //  Days: ascending, unique
-    size_t day_count;            //  Days used
-    size_t day_capacity;         //  Days allocated
-    char **missing;              //  Shards that did not answer
-    size_t missing_count;        //  Names used
-    size_t missing_capacity;     //  Names allocated
+    proto_answer_kind_t kind;     //  What the answer is
+    uint32_t day;                 //  Top: the day asked
+    proto_op_t op;                //  Top, series: the operation asked
+    uint32_t port;                //  Top, series: port asked or PROTO_PORT_ALL
+    proto_feature_t feature;      //  Series: the feature asked
+    proto_addr_t host;            //  Series, host: the host asked
+    size_t replies;               //  Replies merged
+    s_port_t *ports;              //  Top, series: ascending by port
+    size_t port_count;            //  Ports used
+    size_t port_capacity;         //  Ports allocated
+    uint32_t *host_ports;         //  Host: ports seen, ascending
+    size_t host_port_count;       //  Host ports used
+    size_t host_port_capacity;    //  Host ports allocated
+    bool known;                   //  Host: seen in traffic
+    int64_t first_seen;           //  Host: secs since the epoch, 0 if unknown
+    int64_t last_seen;            //  Host: secs since the epoch, 0 if unknown
+    s_annotation_t *annotations;  //  Host: in the shard's order
+    size_t annotation_count;      //  Annotations used
+    size_t annotation_capacity;   //  Annotations allocated
+    uint32_t *days;               //  Days: ascending, unique
+    size_t day_count;             //  Days used
+    size_t day_capacity;          //  Days allocated
+    char **missing;               //  Shards that did not answer
+    size_t missing_count;         //  Names used
+    size_t missing_capacity;      //  Names allocated
 };
 
 //  --------------------------------------------------------------------------
@@ -65,7 +65,7 @@ proto_answer_t *
 proto_answer_new (proto_answer_kind_t kind)
 {
     assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_DAYS);
-    proto_answer_t *self = (proto_answer_t *)calloc (1, sizeof (proto_answer_t));
+    proto_answer_t *self = (proto_answer_t *) calloc (1, sizeof (proto_answer_t));
     assert (self);
     self->kind = kind;
     self->port = PROTO_PORT_ALL;
@@ -128,7 +128,7 @@ s_port_require (proto_answer_t *self, uint16_t port)
     }
     if (low < self->port_count && self->ports[low].port == port)
         return &self->ports[low];
-    s_grow ((void **)&self->ports, &self->port_capacity, self->port_count, sizeof (s_port_t));
+    s_grow ((void **) &self->ports, &self->port_capacity, self->port_count, sizeof (s_port_t));
     memmove (&self->ports[low + 1], &self->ports[low],
              (self->port_count - low) * sizeof (s_port_t));
     self->port_count++;
@@ -162,7 +162,7 @@ proto_answer_set_port (proto_answer_t *self, uint32_t port)
     assert (port <= PROTO_PORT_ALL);
     self->port = port;
     if (port != PROTO_PORT_ALL && self->kind != PROTO_ANSWER_HOST)
-        s_port_require (self, (uint16_t)port);
+        s_port_require (self, (uint16_t) port);
 }
 
 //  --------------------------------------------------------------------------
@@ -244,8 +244,8 @@ s_merge_top (proto_answer_t *self, proto_msg_t *reply)
 static int
 s_point_compare (const void *a, const void *b)
 {
-    const proto_point_t *left = (const proto_point_t *)a;
-    const proto_point_t *right = (const proto_point_t *)b;
+    const proto_point_t *left = (const proto_point_t *) a;
+    const proto_point_t *right = (const proto_point_t *) b;
     return left->day < right->day ? -1 : left->day > right->day;
 }
 
@@ -265,7 +265,7 @@ s_merge_series (proto_answer_t *self, proto_msg_t *reply)
             (self->port != PROTO_PORT_ALL && point.port != self->port))
             continue;
         s_port_t *port = s_port_require (self, point.port);
-        s_grow ((void **)&port->points, &port->point_capacity, port->point_count,
+        s_grow ((void **) &port->points, &port->point_capacity, port->point_count,
                 sizeof (proto_point_t));
         port->points[port->point_count++] = point;
     }
@@ -287,7 +287,7 @@ s_insert_unique_u32 (uint32_t **array, size_t *count, size_t *capacity, uint32_t
         position--;
     if (position > 0 && (*array)[position - 1] == value)
         return;
-    s_grow ((void **)array, capacity, *count, sizeof (uint32_t));
+    s_grow ((void **) array, capacity, *count, sizeof (uint32_t));
     memmove (&(*array)[position + 1], &(*array)[position], (*count - position) * sizeof **array);
     (*array)[position] = value;
     (*count)++;
@@ -317,7 +317,7 @@ s_merge_host (proto_answer_t *self, proto_msg_t *reply)
     for (size_t index = 0; index < count; index++) {
         proto_annotation_t entry;
         proto_msg_annotations_at (reply, index, &entry);
-        s_grow ((void **)&self->annotations, &self->annotation_capacity, self->annotation_count,
+        s_grow ((void **) &self->annotations, &self->annotation_capacity, self->annotation_count,
                 sizeof (s_annotation_t));
         s_annotation_t *annotation = &self->annotations[self->annotation_count++];
         annotation->rrname = strdup (entry.rrname ? entry.rrname : "");
@@ -376,7 +376,8 @@ proto_answer_add_missing (proto_answer_t *self, const char *shard)
 {
     assert (self);
     assert (shard);
-    s_grow ((void **)&self->missing, &self->missing_capacity, self->missing_count, sizeof (char *));
+    s_grow ((void **) &self->missing, &self->missing_capacity, self->missing_count,
+            sizeof (char *));
     self->missing[self->missing_count] = strdup (shard);
     assert (self->missing[self->missing_count]);
     self->missing_count++;
@@ -462,7 +463,7 @@ s_json_top (proto_answer_t *self, proto_json_t *json)
         proto_json_key (json, "features");
         proto_json_object_open (json);
         for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
-            proto_json_key (json, proto_feature_name ((proto_feature_t)feature));
+            proto_json_key (json, proto_feature_name ((proto_feature_t) feature));
             proto_json_array_open (json);
             for (size_t rank = 0; rank < port->top_count[feature]; rank++) {
                 const proto_top_t *entry = &port->top[feature][rank];
@@ -604,7 +605,7 @@ proto_answer_port_at (proto_answer_t *self, size_t port_index)
 {
     assert (self);
     assert (port_index < proto_answer_port_count (self));
-    return self->kind == PROTO_ANSWER_HOST ? (uint16_t)self->host_ports[port_index]
+    return self->kind == PROTO_ANSWER_HOST ? (uint16_t) self->host_ports[port_index]
                                            : self->ports[port_index].port;
 }
 
@@ -707,11 +708,11 @@ proto_answer_day_at (proto_answer_t *self, size_t index)
 //  Selftest
 
 typedef struct {
-    uint16_t port;        //  Destination port
-    uint8_t feature;      //  proto_feature_t (or an unknown one)
-    const char *ip;       //  Host
-    uint64_t score;       //  Daily score
-    uint32_t annotations; //  Annotation count
+    uint16_t port;         //  Destination port
+    uint8_t feature;       //  proto_feature_t (or an unknown one)
+    const char *ip;        //  Host
+    uint64_t score;        //  Daily score
+    uint32_t annotations;  //  Annotation count
 } s_top_case_t;
 
 static proto_msg_t *
@@ -719,7 +720,7 @@ s_test_top_reply (uint32_t day, proto_op_t op, const s_top_case_t *cases, size_t
 {
     proto_msg_t *reply = proto_msg_new (PROTO_MSG_TOP);
     proto_msg_set_day (reply, day);
-    proto_msg_set_op (reply, (uint8_t)op);
+    proto_msg_set_op (reply, (uint8_t) op);
     for (size_t index = 0; index < count; index++) {
         proto_top_t entry = {.port = cases[index].port,
                              .feature = cases[index].feature,
@@ -755,7 +756,7 @@ s_test_top (bool verbose)
                                           {25, PROTO_FEATURE_BYTES, "10.0.0.1", 500, 0},
                                           {25, PROTO_FEATURE_BYTES, "10.0.0.7", 40, 0},
                                           {25, PROTO_FEATURE_BYTES, "10.0.0.8", 30, 0},
-                                          {25, 7, "10.0.0.99", 99999, 0}}; //  Bad feature
+                                          {25, 7, "10.0.0.99", 99999, 0}};  //  Bad feature
     static const s_top_case_t shard1[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.2", 500, 0},
                                           {25, PROTO_FEATURE_BYTES, "2001:db8::1", 500, 1},
                                           {25, PROTO_FEATURE_BYTES, "10.0.0.9", 60, 0},
@@ -804,7 +805,7 @@ s_test_top (bool verbose)
             rc = proto_answer_merge (answer, replies[orders[order][index]]);
             assert (rc == 0);
         }
-        assert (proto_answer_merge (answer, error) == -1); //  shard-3 sent an ERROR
+        assert (proto_answer_merge (answer, error) == -1);  //  shard-3 sent an ERROR
         assert (proto_answer_merge (answer, wrong_day) == -1);
         proto_answer_add_missing (answer, "shard-3");
         assert (proto_answer_replies (answer) == 3);
@@ -852,8 +853,10 @@ s_test_series (bool verbose)
     proto_msg_set_host (reply, &host);
     proto_msg_set_feature (reply, PROTO_FEATURE_BYTES);
     proto_msg_set_op (reply, PROTO_OP_SUM);
-    const proto_point_t points[] = {
-        {25, day + 1, 9}, {22, day + 1, 5}, {25, day, 7}, {25, 4000000, 1}}; //  After 9999: dropped
+    const proto_point_t points[] = {{25, day + 1, 9},
+                                    {22, day + 1, 5},
+                                    {25, day, 7},
+                                    {25, 4000000, 1}};  //  After 9999: dropped
     for (size_t index = 0; index < sizeof points / sizeof points[0]; index++)
         proto_msg_points_append (reply, &points[index]);
 
@@ -903,7 +906,7 @@ s_test_host (bool verbose)
     proto_msg_t *reply = proto_msg_new (PROTO_MSG_HOST);
     proto_msg_set_host (reply, &host);
     proto_msg_set_known (reply, true);
-    proto_msg_set_first_seen (reply, 1795168800); //  2026-11-20T10:00:00Z
+    proto_msg_set_first_seen (reply, 1795168800);  //  2026-11-20T10:00:00Z
     proto_msg_set_last_seen (reply, 1795255200);
     proto_msg_ports_append (reply, 80);
     proto_msg_ports_append (reply, 22);
@@ -912,14 +915,14 @@ s_test_host (bool verbose)
     proto_msg_annotations_append (reply, &annotation);
     annotation.rrname = "mail.example.org";
     annotation.rrtype = "AAAA";
-    annotation.last_seen = INT64_MAX; //  Not printable: null
+    annotation.last_seen = INT64_MAX;  //  Not printable: null
     proto_msg_annotations_append (reply, &annotation);
 
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_HOST);
     proto_answer_set_host (answer, &host);
     rc = proto_answer_merge (answer, reply);
     assert (rc == 0);
-    proto_msg_destroy (&reply); //  The answer kept copies
+    proto_msg_destroy (&reply);  //  The answer kept copies
     s_test_expect (answer,
                    "{\"ip\":\"2001:db8::1\",\"first_seen\":\"2026-11-20T10:00:00Z\","
                    "\"last_seen\":\"2026-11-21T10:00:00Z\",\"ports\":[22,80],"
@@ -967,7 +970,7 @@ s_test_days (bool verbose)
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_DAYS);
     for (uint32_t shard = 0; shard < 2; shard++) {
         proto_msg_t *reply = proto_msg_new (PROTO_MSG_DAYS);
-        proto_msg_days_append (reply, day + shard); //  day, day + 2; day + 1, day + 2
+        proto_msg_days_append (reply, day + shard);  //  day, day + 2; day + 1, day + 2
         proto_msg_days_append (reply, day + 2);
         rc = proto_answer_merge (answer, reply);
         assert (rc == 0);

@@ -28,13 +28,13 @@
 
 #include "proto/proto_msg.h"
 
-#define PROTO_ANSWER_TOP_MAX 10 //  Entries per (port, feature) in a top answer
+#define PROTO_ANSWER_TOP_MAX 10  //  Entries per (port, feature) in a top answer
 
 typedef enum {
-    PROTO_ANSWER_TOP = 1,    //  TOP replies of every shard
-    PROTO_ANSWER_SERIES = 2, //  SERIES reply of the host's shard
-    PROTO_ANSWER_HOST = 3,   //  HOST reply of the host's shard
-    PROTO_ANSWER_DAYS = 4    //  DAYS replies of every shard
+    PROTO_ANSWER_TOP = 1,     //  TOP replies of every shard
+    PROTO_ANSWER_SERIES = 2,  //  SERIES reply of the host's shard
+    PROTO_ANSWER_HOST = 3,    //  HOST reply of the host's shard
+    PROTO_ANSWER_DAYS = 4     //  DAYS replies of every shard
 } proto_answer_kind_t;
 
 typedef struct _proto_answer_t proto_answer_t;

@@ -13,7 +13,7 @@
 
 static const uint8_t s_v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 static const char *s_feature_names[PROTO_FEATURE_COUNT] = {"bytes", "packets", "durations",
-                                                          "peers"};
+                                                           "peers"};
 static const char *s_op_names[PROTO_OP_COUNT] = {"sum", "max", "min"};
 
 //  --------------------------------------------------------------------------
@@ -50,8 +50,8 @@ uint32_t
 proto_addr_ipv4 (const proto_addr_t *self)
 {
     assert (self);
-    return (uint32_t) self->bytes[12] << 24 | (uint32_t) self->bytes[13] << 16
-           | (uint32_t) self->bytes[14] << 8 | self->bytes[15];
+    return (uint32_t) self->bytes[12] << 24 | (uint32_t) self->bytes[13] << 16 |
+           (uint32_t) self->bytes[14] << 8 | self->bytes[15];
 }
 
 //  --------------------------------------------------------------------------
@@ -206,10 +206,18 @@ proto_port_service (uint16_t port)
     static const struct {
         uint16_t port;
         const char *service;
-    } table[] = {{21, "FTP"},           {22, "SSH"},       {25, "SMTP"},
-                 {80, "Web"},           {445, "Netbios"},  {1194, "OpenVPN"},
-                 {3128, "Squid proxy"}, {8080, "Webproxy"}, {8081, "Webproxy"},
-                 {8118, "Privoxy"},     {8123, "Polipo web proxy"}, {9050, "Tor"}};
+    } table[] = {{21, "FTP"},
+                 {22, "SSH"},
+                 {25, "SMTP"},
+                 {80, "Web"},
+                 {445, "Netbios"},
+                 {1194, "OpenVPN"},
+                 {3128, "Squid proxy"},
+                 {8080, "Webproxy"},
+                 {8081, "Webproxy"},
+                 {8118, "Privoxy"},
+                 {8123, "Polipo web proxy"},
+                 {9050, "Tor"}};
     for (size_t index = 0; index < sizeof table / sizeof table[0]; index++)
         if (table[index].port == port)
             return table[index].service;
@@ -270,8 +278,9 @@ proto_host_test (bool verbose)
     assert (proto_day_parse ("2026-11-27", &day) == 0 && day == 20784);
     assert (strcmp (proto_day_format (day, day_text), "2026-11-27") == 0);
     assert (proto_day_parse ("2024-02-29", &day) == 0);
-    const char *bad_days[] = {"", "2026-11-27x", "2026-13-01", "2026-02-30", "2025-02-29",
-                              "1969-12-31", "2026-1-01", "26-11-27", "2026/11/27", "2026-11-00"};
+    const char *bad_days[] = {"",           "2026-11-27x", "2026-13-01", "2026-02-30",
+                              "2025-02-29", "1969-12-31",  "2026-1-01",  "26-11-27",
+                              "2026/11/27", "2026-11-00"};
     for (size_t index = 0; index < sizeof bad_days / sizeof bad_days[0]; index++)
         assert (proto_day_parse (bad_days[index], &day) == -1);
     assert (strcmp (proto_time_format (1764236100, time_text), "2025-11-27T09:35:00Z") == 0);

@@ -13,11 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_ADDR_SIZE 16        //  Bytes of an address, v4-mapped for IPv4
-#define PROTO_ADDR_STRLEN 46      //  Room for inet_ntop of any address, with NUL
-#define PROTO_PEERS_CAP 4096      //  Distinct peers counted exactly per block (the paper's cap)
-#define PROTO_FEATURE_COUNT 4     //  bytes, packets, durations, peers
-#define PROTO_OP_COUNT 3          //  sum, max, min
+#define PROTO_ADDR_SIZE 16     //  Bytes of an address, v4-mapped for IPv4
+#define PROTO_ADDR_STRLEN 46   //  Room for inet_ntop of any address, with NUL
+#define PROTO_PEERS_CAP 4096   //  Distinct peers counted exactly per block (the paper's cap)
+#define PROTO_FEATURE_COUNT 4  //  bytes, packets, durations, peers
+#define PROTO_OP_COUNT 3       //  sum, max, min
 
 typedef struct {
     uint8_t bytes[PROTO_ADDR_SIZE];  //  Network byte order; IPv4 is ::ffff:a.b.c.d

@@ -14,26 +14,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PROTO_JSON_CAPACITY_MIN 256 //  First allocation, bytes
+#define PROTO_JSON_CAPACITY_MIN 256  //  First allocation, bytes
 
 typedef enum { S_OBJECT = 1, S_ARRAY = 2 } s_container_t;
 
 struct _proto_json_t {
-    char *data;                              //  Text written, NUL-terminated (or NULL)
-    size_t size;                             //  Bytes of text, without the NUL
-    size_t capacity;                         //  Bytes allocated at data
-    size_t depth;                            //  Containers open
-    uint8_t container[PROTO_JSON_DEPTH_MAX]; //  s_container_t of each open container
-    bool first[PROTO_JSON_DEPTH_MAX];        //  No member written yet in the container
-    bool key_pending;                        //  A key was written, its value is due
-    bool complete;                           //  The top-level value is written
+    char *data;                               //  Text written, NUL-terminated (or NULL)
+    size_t size;                              //  Bytes of text, without the NUL
+    size_t capacity;                          //  Bytes allocated at data
+    size_t depth;                             //  Containers open
+    uint8_t container[PROTO_JSON_DEPTH_MAX];  //  s_container_t of each open container
+    bool first[PROTO_JSON_DEPTH_MAX];         //  No member written yet in the container
+    bool key_pending;                         //  A key was written, its value is due
+    bool complete;                            //  The top-level value is written
 };
 
 //  --------------------------------------------------------------------------
 proto_json_t *
 proto_json_new (void)
 {
-    proto_json_t *self = (proto_json_t *)calloc (1, sizeof (proto_json_t));
+    proto_json_t *self = (proto_json_t *) calloc (1, sizeof (proto_json_t));
     assert (self);
     return self;
 }
@@ -64,7 +64,7 @@ s_reserve (proto_json_t *self, size_t size)
         assert (capacity <= SIZE_MAX / 2);
         capacity *= 2;
     }
-    char *data = (char *)realloc (self->data, capacity);
+    char *data = (char *) realloc (self->data, capacity);
     assert (data);
     self->data = data;
     self->capacity = capacity;
@@ -96,12 +96,12 @@ static void
 s_value_begin (proto_json_t *self)
 {
     if (self->depth == 0) {
-        assert (!self->complete); //  One top-level value only
+        assert (!self->complete);  //  One top-level value only
         return;
     }
     size_t top = self->depth - 1;
     if (self->container[top] == S_OBJECT) {
-        assert (self->key_pending); //  A member needs its key first
+        assert (self->key_pending);  //  A member needs its key first
         self->key_pending = false;
     }
     else {
@@ -129,7 +129,7 @@ s_utf8_length (const uint8_t *bytes, size_t size, size_t *skip)
 {
     uint8_t lead = bytes[0];
     size_t length;
-    uint8_t low = 0x80, high = 0xBF; //  Range of the second byte
+    uint8_t low = 0x80, high = 0xBF;  //  Range of the second byte
     if (lead < 0x80)
         return 1;
     else if (lead >= 0xC2 && lead <= 0xDF)
@@ -137,19 +137,19 @@ s_utf8_length (const uint8_t *bytes, size_t size, size_t *skip)
     else if (lead >= 0xE0 && lead <= 0xEF) {
         length = 3;
         if (lead == 0xE0)
-            low = 0xA0; //  Overlong
+            low = 0xA0;  //  Overlong
         else if (lead == 0xED)
-            high = 0x9F; //  Surrogates
+            high = 0x9F;  //  Surrogates
     }
     else if (lead >= 0xF0 && lead <= 0xF4) {
         length = 4;
         if (lead == 0xF0)
-            low = 0x90; //  Overlong
+            low = 0x90;  //  Overlong
         else if (lead == 0xF4)
-            high = 0x8F; //  Above U+10FFFF
+            high = 0x8F;  //  Above U+10FFFF
     }
     else {
-        *skip = 1; //  80..C1, F5..FF never start a sequence
+        *skip = 1;  //  80..C1, F5..FF never start a sequence
         return 0;
     }
     for (size_t index = 1; index < length; index++) {
@@ -179,8 +179,8 @@ static void
 s_put_string (proto_json_t *self, const char *text, size_t size)
 {
     static const char hex[] = "0123456789abcdef";
-    static const char replacement[] = "\xEF\xBF\xBD"; //  U+FFFD
-    const uint8_t *bytes = (const uint8_t *)text;
+    static const char replacement[] = "\xEF\xBF\xBD";  //  U+FFFD
+    const uint8_t *bytes = (const uint8_t *) text;
     s_reserve (self, size + 2);
     s_put_char (self, '"');
     size_t index = 0;
@@ -197,7 +197,7 @@ s_put_string (proto_json_t *self, const char *text, size_t size)
         }
         uint8_t byte = bytes[index];
         if (byte == '"' || byte == '\\') {
-            char escape[2] = {'\\', (char)byte};
+            char escape[2] = {'\\', (char) byte};
             s_put (self, escape, 2);
             index++;
         }
@@ -234,7 +234,7 @@ s_open (proto_json_t *self, s_container_t container)
 {
     s_value_begin (self);
     assert (self->depth < PROTO_JSON_DEPTH_MAX);
-    self->container[self->depth] = (uint8_t)container;
+    self->container[self->depth] = (uint8_t) container;
     self->first[self->depth] = true;
     self->depth++;
     s_put_char (self, container == S_OBJECT ? '{' : '[');
@@ -451,9 +451,9 @@ proto_json_take (proto_json_t *self)
 //  Selftest
 
 typedef struct {
-    const char *input;    //  Bytes in
-    size_t size;          //  Their count (NULs allowed)
-    const char *expected; //  JSON string out, quotes included
+    const char *input;     //  Bytes in
+    size_t size;           //  Their count (NULs allowed)
+    const char *expected;  //  JSON string out, quotes included
 } s_string_case_t;
 
 #define S_CASE(input, expected)                                                                    \
@@ -487,17 +487,17 @@ proto_json_test (bool verbose)
                 "b",
                 "\"a\xEF\xBF\xBD"
                 "b\""),
-        S_CASE ("\xC0\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""), //  Overlong '/'
-        S_CASE ("\xC3", "\"\xEF\xBF\xBD\""),                 //  Truncated at the end
-        S_CASE ("\xC3(", "\"\xEF\xBF\xBD(\""),               //  Bad continuation
-        S_CASE ("\xE0\x80\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""), //  Overlong
-        S_CASE ("\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""), //  Surrogate
-        S_CASE ("\xE2\x82", "\"\xEF\xBF\xBD\""),                             //  Truncated 3-byte
+        S_CASE ("\xC0\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""),  //  Overlong '/'
+        S_CASE ("\xC3", "\"\xEF\xBF\xBD\""),                  //  Truncated at the end
+        S_CASE ("\xC3(", "\"\xEF\xBF\xBD(\""),                //  Bad continuation
+        S_CASE ("\xE0\x80\xAF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""),  //  Overlong
+        S_CASE ("\xED\xA0\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""),  //  Surrogate
+        S_CASE ("\xE2\x82", "\"\xEF\xBF\xBD\""),                              //  Truncated 3-byte
         S_CASE ("\xE2\x82x", "\"\xEF\xBF\xBDx\""),
-        S_CASE ("\xF0\x9F\x98", "\"\xEF\xBF\xBD\""), //  Truncated 4-byte
+        S_CASE ("\xF0\x9F\x98", "\"\xEF\xBF\xBD\""),  //  Truncated 4-byte
         S_CASE ("\xF4\x90\x80\x80", "\"\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\""),
         S_CASE ("\xF5\xBF", "\"\xEF\xBF\xBD\xEF\xBF\xBD\""),
-        S_CASE ("\xC3\"", "\"\xEF\xBF\xBD\\\"\""), //  Quote after a lead
+        S_CASE ("\xC3\"", "\"\xEF\xBF\xBD\\\"\""),  //  Quote after a lead
     };
     proto_json_t *json = proto_json_new ();
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++) {
@@ -516,10 +516,10 @@ proto_json_test (bool verbose)
         uint8_t random_bytes[16];
         for (size_t index = 0; index < sizeof random_bytes; index++) {
             seed = seed * 1103515245 + 12345;
-            random_bytes[index] = (uint8_t)(seed >> 16);
+            random_bytes[index] = (uint8_t) (seed >> 16);
         }
-        proto_json_string_n (json, (const char *)random_bytes, sizeof random_bytes);
-        const uint8_t *out = (const uint8_t *)proto_json_data (json);
+        proto_json_string_n (json, (const char *) random_bytes, sizeof random_bytes);
+        const uint8_t *out = (const uint8_t *) proto_json_data (json);
         size_t out_size = proto_json_size (json);
         assert (out_size >= 2 && out[0] == '"' && out[out_size - 1] == '"');
         for (size_t index = 0; index < out_size;) {
@@ -571,14 +571,14 @@ proto_json_test (bool verbose)
     assert (strcmp (text, "") == 0);
     free (text);
 
-    assert (proto_json_utf8_length ((const uint8_t *)"\xE2\x82\xAC", 3) == 3);
-    assert (proto_json_utf8_length ((const uint8_t *)"\xE2\x82\xAC", 2) == 0);
-    assert (proto_json_utf8_length ((const uint8_t *)"\xED\xA0\x80", 3) == 0);
-    assert (proto_json_utf8_length ((const uint8_t *)"a", 1) == 1);
+    assert (proto_json_utf8_length ((const uint8_t *) "\xE2\x82\xAC", 3) == 3);
+    assert (proto_json_utf8_length ((const uint8_t *) "\xE2\x82\xAC", 2) == 0);
+    assert (proto_json_utf8_length ((const uint8_t *) "\xED\xA0\x80", 3) == 0);
+    assert (proto_json_utf8_length ((const uint8_t *) "a", 1) == 1);
 
     //  Growth: a long string crosses several reallocations
     size_t long_size = 100000;
-    char *long_text = (char *)malloc (long_size);
+    char *long_text = (char *) malloc (long_size);
     assert (long_text);
     memset (long_text, 'x', long_size);
     long_text[500] = '"';
@@ -597,7 +597,7 @@ proto_json_test (bool verbose)
     assert (proto_json_size (json) == 2 * PROTO_JSON_DEPTH_MAX);
 
     proto_json_destroy (&json);
-    proto_json_destroy (&json); //  Idempotent
+    proto_json_destroy (&json);  //  Idempotent
     assert (json == NULL);
     printf ("OK\n");
 }

@@ -34,7 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_JSON_DEPTH_MAX 32 //  Deepest nesting of objects and arrays
+#define PROTO_JSON_DEPTH_MAX 32  //  Deepest nesting of objects and arrays
 
 typedef struct _proto_json_t proto_json_t;
 

@@ -19,14 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_CHUNK_SIZE 65536 //  Bytes of an arena chunk (a larger blob gets its own)
+#define S_CHUNK_SIZE 65536  //  Bytes of an arena chunk (a larger blob gets its own)
 
 //  Owned memory: chunks freed together when the message is destroyed
 typedef struct _proto_msg_chunk_t {
-    struct _proto_msg_chunk_t *next; //  Older chunk
-    size_t size;                     //  Bytes at data
-    size_t used;                     //  Bytes handed out
-    uint8_t data[];                  //  8-aligned (three 8-byte members before it)
+    struct _proto_msg_chunk_t *next;  //  Older chunk
+    size_t size;                      //  Bytes at data
+    size_t used;                      //  Bytes handed out
+    uint8_t data[];                   //  8-aligned (three 8-byte members before it)
 } s_chunk_t;
 
 //  --------------------------------------------------------------------------
@@ -35,11 +35,11 @@ typedef struct _proto_msg_chunk_t {
 void *
 proto_msg_alloc (proto_msg_t *self, size_t size)
 {
-    size = (size + 7) & ~(size_t)7;
+    size = (size + 7) & ~(size_t) 7;
     s_chunk_t *chunk = self->arena;
     if (!chunk || chunk->size - chunk->used < size) {
         size_t chunk_size = size > S_CHUNK_SIZE ? size : S_CHUNK_SIZE;
-        chunk = (s_chunk_t *)malloc (sizeof (s_chunk_t) + chunk_size);
+        chunk = (s_chunk_t *) malloc (sizeof (s_chunk_t) + chunk_size);
         assert (chunk);
         chunk->size = chunk_size;
         chunk->used = 0;
@@ -55,7 +55,7 @@ proto_msg_alloc (proto_msg_t *self, size_t size)
 const char *
 proto_msg_strndup (proto_msg_t *self, const char *string, size_t size)
 {
-    char *copy = (char *)proto_msg_alloc (self, size + 1);
+    char *copy = (char *) proto_msg_alloc (self, size + 1);
     memcpy (copy, string, size);
     copy[size] = 0;
     return copy;
@@ -68,7 +68,7 @@ proto_msg_list_push (proto_msg_list_t *list, size_t item_size)
 {
     if (list->count == list->capacity) {
         list->capacity = list->capacity ? list->capacity * 2 : 16;
-        list->items = (uint8_t *)realloc (list->items, list->capacity * item_size);
+        list->items = (uint8_t *) realloc (list->items, list->capacity * item_size);
         assert (list->items);
     }
     void *item = list->items + list->count++ * item_size;
@@ -83,7 +83,7 @@ proto_msg_list_reserve (proto_msg_list_t *list, size_t count, size_t item_size)
     if (count <= list->capacity)
         return;
     list->capacity = count;
-    list->items = (uint8_t *)realloc (list->items, list->capacity * item_size);
+    list->items = (uint8_t *) realloc (list->items, list->capacity * item_size);
     assert (list->items);
 }
 
@@ -93,8 +93,8 @@ proto_msg_list_reserve (proto_msg_list_t *list, size_t count, size_t item_size)
 proto_msg_t *
 proto_msg_new (proto_msg_id_t id)
 {
-    assert ((unsigned)id <= PROTO_MSG_ID_MAX);
-    proto_msg_t *self = (proto_msg_t *)zmalloc (sizeof (proto_msg_t));
+    assert ((unsigned) id <= PROTO_MSG_ID_MAX);
+    proto_msg_t *self = (proto_msg_t *) zmalloc (sizeof (proto_msg_t));
     assert (self);
     self->id = id;
     return self;
@@ -146,7 +146,7 @@ proto_msg_id (proto_msg_t *self)
 const char *
 proto_msg_id_name (proto_msg_id_t id)
 {
-    return (unsigned)id <= PROTO_MSG_ID_MAX ? proto_msg_specs[id].name : "UNKNOWN";
+    return (unsigned) id <= PROTO_MSG_ID_MAX ? proto_msg_specs[id].name : "UNKNOWN";
 }
 
 //  --------------------------------------------------------------------------
@@ -286,7 +286,7 @@ void
 proto_msg_limit_socket (zsock_t *sock)
 {
     assert (sock);
-    zsock_set_maxmsgsize (sock, (int)PROTO_FRAME_MAX);
+    zsock_set_maxmsgsize (sock, (int) PROTO_FRAME_MAX);
 }
 
 //  --------------------------------------------------------------------------
@@ -294,7 +294,7 @@ void
 proto_msg_limit_socket_small (zsock_t *sock)
 {
     assert (sock);
-    zsock_set_maxmsgsize (sock, (int)PROTO_FRAME_SMALL_MAX);
+    zsock_set_maxmsgsize (sock, (int) PROTO_FRAME_SMALL_MAX);
 }
 
 //  The selftest, proto_msg_test, is in proto_msg_test.c.

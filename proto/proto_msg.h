@@ -31,19 +31,19 @@
 
 #include <czmq.h>
 
-#define PROTO_VERSION 1                          //  Wire version (PROTOCOL.md "Versioning")
-#define PROTO_FRAME_MAX (512LL * 1024 * 1024)    //  ZMQ_MAXMSGSIZE of a shard's ROUTER (PARTs)
+#define PROTO_VERSION 1                             //  Wire version (PROTOCOL.md "Versioning")
+#define PROTO_FRAME_MAX (512LL * 1024 * 1024)       //  ZMQ_MAXMSGSIZE of a shard's ROUTER (PARTs)
 #define PROTO_FRAME_SMALL_MAX (16LL * 1024 * 1024)  //  ZMQ_MAXMSGSIZE of every other socket
-#define PROTO_PORT_ALL 65536                     //  "port" value meaning ALL*
-#define PROTO_HEARTBEAT_MSECS 1000               //  Heartbeat interval
-#define PROTO_HEARTBEAT_LIVENESS 3               //  Intervals missed before "down"
-#define PROTO_STATS_MAX 32                       //  Stats entries per peer
-#define PROTO_NAME_MAX 64                        //  Longest name / source / role
-#define PROTO_ENDPOINT_MAX 256                   //  Longest endpoint
-#define PROTO_PATH_MAX 1024                      //  Longest spool / file path
-#define PROTO_TEXT_MAX 512                       //  Longest error text
-#define PROTO_RRNAME_MAX 256                     //  Longest annotation name
-#define PROTO_RRTYPE_MAX 16                      //  Longest annotation type
+#define PROTO_PORT_ALL 65536                        //  "port" value meaning ALL*
+#define PROTO_HEARTBEAT_MSECS 1000                  //  Heartbeat interval
+#define PROTO_HEARTBEAT_LIVENESS 3                  //  Intervals missed before "down"
+#define PROTO_STATS_MAX 32                          //  Stats entries per peer
+#define PROTO_NAME_MAX 64                           //  Longest name / source / role
+#define PROTO_ENDPOINT_MAX 256                      //  Longest endpoint
+#define PROTO_PATH_MAX 1024                         //  Longest spool / file path
+#define PROTO_TEXT_MAX 512                          //  Longest error text
+#define PROTO_RRNAME_MAX 256                        //  Longest annotation name
+#define PROTO_RRTYPE_MAX 16                         //  Longest annotation type
 
 typedef enum {
     PROTO_MSG_MALFORMED = 0,  //  Not on the wire: what proto_msg_recv returns for a bad frame
@@ -88,16 +88,16 @@ typedef enum {
 //  List entries.  Pointers are borrowed from the message they were read from; when
 //  appending, everything is copied into the message.
 typedef struct {
-    const char *role;                         //  "shard" or "ingestor"
-    const char *name;                         //  Peer name
-    const char *endpoint;                     //  Shard endpoint, "" for ingestors
-    const char *spool;                        //  Ingestor spool, "" for shards
-    const char *state;                        //  "up", "down" or "unknown"
-    uint32_t slots;                           //  Slots owned (shards)
-    uint64_t age_msecs;                       //  Since the last heartbeat
-    size_t stat_count;                        //  Entries used below
-    const char *stat_keys[PROTO_STATS_MAX];   //  Stats names
-    int64_t stat_values[PROTO_STATS_MAX];     //  Stats values
+    const char *role;                        //  "shard" or "ingestor"
+    const char *name;                        //  Peer name
+    const char *endpoint;                    //  Shard endpoint, "" for ingestors
+    const char *spool;                       //  Ingestor spool, "" for shards
+    const char *state;                       //  "up", "down" or "unknown"
+    uint32_t slots;                          //  Slots owned (shards)
+    uint64_t age_msecs;                      //  Since the last heartbeat
+    size_t stat_count;                       //  Entries used below
+    const char *stat_keys[PROTO_STATS_MAX];  //  Stats names
+    int64_t stat_values[PROTO_STATS_MAX];    //  Stats values
 } proto_peer_t;
 
 typedef struct {
@@ -112,11 +112,11 @@ typedef struct {
 } proto_pair_t;
 
 typedef struct {
-    uint16_t port;          //  Destination port
-    uint8_t feature;        //  proto_feature_t
-    proto_addr_t addr;      //  Host
-    uint64_t score;         //  Daily score
-    uint32_t annotations;   //  Annotations known for the host
+    uint16_t port;         //  Destination port
+    uint8_t feature;       //  proto_feature_t
+    proto_addr_t addr;     //  Host
+    uint64_t score;        //  Daily score
+    uint32_t annotations;  //  Annotations known for the host
 } proto_top_t;
 
 typedef struct {

@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_RESERVE_BYTES (16 * 1024 * 1024) //  Most bytes of a list allocated before it is read
+#define S_RESERVE_BYTES (16 * 1024 * 1024)  //  Most bytes of a list allocated before it is read
 
 //  --------------------------------------------------------------------------
 //  Reasons: each layer puts its part of the path in front ("PART: pairs[3].port: ...")
@@ -53,7 +53,7 @@ proto_msg_prefix (char *reason, const char *format, ...)
     int size = vsnprintf (reason, PROTO_MSG_REASON_MAX, format, args);
     va_end (args);
     if (size >= 0 && size < PROTO_MSG_REASON_MAX)
-        snprintf (reason + size, PROTO_MSG_REASON_MAX - (size_t)size, "%s", tail);
+        snprintf (reason + size, PROTO_MSG_REASON_MAX - (size_t) size, "%s", tail);
 }
 
 //  --------------------------------------------------------------------------
@@ -68,7 +68,7 @@ s_prescan (const uint8_t *data, size_t size, char *reason)
         1, 0, 1, 1, 0, 0, 0, 0,  0,  0, 5, 9, 2, 3, 5, 9,
         2, 3, 5, 9, 3, 4, 6, 10, 18, 0, 0, 0, 0, 0, 0, 0};
     size_t pos = 0;
-    uint64_t pending = 1; //  Objects still to read
+    uint64_t pending = 1;  //  Objects still to read
     while (pending) {
         if (pending > size - pos) {
             proto_msg_fail (reason, "truncated frame (%zu bytes)", size);
@@ -76,14 +76,14 @@ s_prescan (const uint8_t *data, size_t size, char *reason)
         }
         pending--;
         uint8_t type = data[pos];
-        uint64_t length = 0; //  Payload bytes after the header
-        uint64_t items = 0;  //  Objects the header promises
-        size_t header = 1;   //  Header bytes
-        size_t width = 0;    //  Bytes of the big-endian count or length
+        uint64_t length = 0;  //  Payload bytes after the header
+        uint64_t items = 0;   //  Objects the header promises
+        size_t header = 1;    //  Header bytes
+        size_t width = 0;     //  Bytes of the big-endian count or length
         if (type <= 0x7f || type >= 0xe0)
             ;
         else if (type <= 0x8f)
-            items = 2 * (uint64_t)(type & 0x0f);
+            items = 2 * (uint64_t) (type & 0x0f);
         else if (type <= 0x9f)
             items = type & 0x0f;
         else if (type <= 0xbf)
@@ -96,14 +96,14 @@ s_prescan (const uint8_t *data, size_t size, char *reason)
         }
         else {
             //  bin, ext, str: 8/16/32-bit length; array, map: 16/32-bit count
-            static const uint8_t s_widths[] = {1, 2, 4, 1, 2, 4}; //  0xc4..0xc9
+            static const uint8_t s_widths[] = {1, 2, 4, 1, 2, 4};  //  0xc4..0xc9
             if (type <= 0xc9)
                 width = s_widths[type - 0xc4];
             else if (type >= 0xd9 && type <= 0xdb)
-                width = (size_t)1 << (type - 0xd9);
+                width = (size_t) 1 << (type - 0xd9);
             else
                 width = (type & 1) ? 4 : 2;
-            header = 1 + width + (type >= 0xc7 && type <= 0xc9); //  ext: type byte
+            header = 1 + width + (type >= 0xc7 && type <= 0xc9);  //  ext: type byte
         }
         if (header > size - pos) {
             proto_msg_fail (reason, "truncated frame (%zu bytes)", size);
@@ -203,7 +203,7 @@ s_read_int (const msgpack_object *object, int64_t *value, char *reason)
     }
     if (s_read_uint (object, INT64_MAX, &positive, reason))
         return -1;
-    *value = (int64_t)positive;
+    *value = (int64_t) positive;
     return 0;
 }
 
@@ -230,13 +230,13 @@ static void
 s_store_uint (void *at, size_t width, uint64_t value)
 {
     if (width == 1)
-        *(uint8_t *)at = (uint8_t)value;
+        *(uint8_t *) at = (uint8_t) value;
     else if (width == 2)
-        *(uint16_t *)at = (uint16_t)value;
+        *(uint16_t *) at = (uint16_t) value;
     else if (width == 4)
-        *(uint32_t *)at = (uint32_t)value;
+        *(uint32_t *) at = (uint32_t) value;
     else
-        *(uint64_t *)at = value;
+        *(uint64_t *) at = value;
 }
 
 //  --------------------------------------------------------------------------
@@ -244,12 +244,12 @@ static uint64_t
 s_load_uint (const void *at, size_t width)
 {
     if (width == 1)
-        return *(const uint8_t *)at;
+        return *(const uint8_t *) at;
     if (width == 2)
-        return *(const uint16_t *)at;
+        return *(const uint16_t *) at;
     if (width == 4)
-        return *(const uint32_t *)at;
-    return *(const uint64_t *)at;
+        return *(const uint32_t *) at;
+    return *(const uint64_t *) at;
 }
 
 static int s_decode_list (proto_msg_t *self, const proto_msg_column_t *column,
@@ -267,8 +267,8 @@ s_decode_stats (proto_msg_t *self, const proto_msg_column_t *column, uint8_t *ba
         proto_msg_fail (reason, ": %u entries, at most %d", map->size, PROTO_STATS_MAX);
         return -1;
     }
-    const char **keys = (const char **)(base + column->offset);
-    int64_t *values = (int64_t *)(base + column->values_offset);
+    const char **keys = (const char **) (base + column->offset);
+    int64_t *values = (int64_t *) (base + column->values_offset);
     for (uint32_t index = 0; index < map->size; index++) {
         if (s_read_string (&map->ptr[index].key, PROTO_MSG_STATS_KEY_MAX, reason)) {
             proto_msg_prefix (reason, " key %u", index);
@@ -281,7 +281,7 @@ s_decode_stats (proto_msg_t *self, const proto_msg_column_t *column, uint8_t *ba
             return -1;
         }
     }
-    *(size_t *)(base + column->size_offset) = map->size;
+    *(size_t *) (base + column->size_offset) = map->size;
     return proto_msg_check_stats (map->size, keys, reason);
 }
 
@@ -297,16 +297,16 @@ s_decode_slots (proto_msg_t *self, const proto_msg_column_t *column, uint8_t *ba
                         PROTO_SLOT_COUNT);
         return -1;
     }
-    uint16_t *slots = (uint16_t *)proto_msg_alloc (self, PROTO_SLOT_COUNT * sizeof (uint16_t));
+    uint16_t *slots = (uint16_t *) proto_msg_alloc (self, PROTO_SLOT_COUNT * sizeof (uint16_t));
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++) {
         uint64_t value;
         if (s_read_uint (&object->via.array.ptr[slot], column->limit, &value, reason)) {
             proto_msg_prefix (reason, "[%zu]", slot);
             return -1;
         }
-        slots[slot] = (uint16_t)value;
+        slots[slot] = (uint16_t) value;
     }
-    *(uint16_t **)(base + column->offset) = slots;
+    *(uint16_t **) (base + column->offset) = slots;
     return 0;
 }
 
@@ -316,7 +316,7 @@ static int
 s_decode_value (proto_msg_t *self, const proto_msg_column_t *column, void *base,
                 const msgpack_object *object, char *reason)
 {
-    uint8_t *at = (uint8_t *)base + column->offset;
+    uint8_t *at = (uint8_t *) base + column->offset;
     uint64_t value;
     switch (column->kind) {
     case PROTO_MSG_KIND_UINT:
@@ -325,16 +325,16 @@ s_decode_value (proto_msg_t *self, const proto_msg_column_t *column, void *base,
         s_store_uint (at, column->width, value);
         return 0;
     case PROTO_MSG_KIND_INT:
-        return s_read_int (object, (int64_t *)at, reason);
+        return s_read_int (object, (int64_t *) at, reason);
     case PROTO_MSG_KIND_BOOL:
         if (s_expect (object, MSGPACK_OBJECT_BOOLEAN, reason))
             return -1;
-        *(bool *)at = object->via.boolean;
+        *(bool *) at = object->via.boolean;
         return 0;
     case PROTO_MSG_KIND_STR:
         if (s_read_string (object, column->limit, reason))
             return -1;
-        *(const char **)at = proto_msg_strndup (self, object->via.str.ptr, object->via.str.size);
+        *(const char **) at = proto_msg_strndup (self, object->via.str.ptr, object->via.str.size);
         return 0;
     case PROTO_MSG_KIND_BIN16:
     case PROTO_MSG_KIND_BIN:
@@ -354,17 +354,17 @@ s_decode_value (proto_msg_t *self, const proto_msg_column_t *column, void *base,
             memcpy (at, object->via.bin.ptr, PROTO_ADDR_SIZE);
         else {
             //  Points into the frame, which the message keeps (self->borrows)
-            *(const uint8_t **)at = (const uint8_t *)object->via.bin.ptr;
-            *(size_t *)((uint8_t *)base + column->size_offset) = object->via.bin.size;
+            *(const uint8_t **) at = (const uint8_t *) object->via.bin.ptr;
+            *(size_t *) ((uint8_t *) base + column->size_offset) = object->via.bin.size;
             self->borrows = true;
         }
         return 0;
     case PROTO_MSG_KIND_STATS:
-        return s_decode_stats (self, column, (uint8_t *)base, object, reason);
+        return s_decode_stats (self, column, (uint8_t *) base, object, reason);
     case PROTO_MSG_KIND_SLOTS:
-        return s_decode_slots (self, column, (uint8_t *)base, object, reason);
+        return s_decode_slots (self, column, (uint8_t *) base, object, reason);
     case PROTO_MSG_KIND_LIST:
-        return s_decode_list (self, column, (proto_msg_list_t *)at, object, reason);
+        return s_decode_list (self, column, (proto_msg_list_t *) at, object, reason);
     }
     return -1;
 }
@@ -475,7 +475,7 @@ proto_msg_codec_decode (const uint8_t *data, size_t size, proto_msg_t **msg_p, u
     int rc = -2;
     size_t offset = 0;
     msgpack_unpack_return status =
-        msgpack_unpack_next (&unpacked, (const char *)data, size, &offset);
+        msgpack_unpack_next (&unpacked, (const char *) data, size, &offset);
     if (status != MSGPACK_UNPACK_SUCCESS || offset != size) {
         //  s_prescan found the frame complete: what is left is depth (msgpack-c's stack
         //  holds 32 levels) or memory
@@ -519,7 +519,7 @@ proto_msg_codec_decode (const uint8_t *data, size_t size, proto_msg_t **msg_p, u
         proto_msg_prefix (reason, "request id");
         goto done;
     }
-    self = proto_msg_new ((proto_msg_id_t)id);
+    self = proto_msg_new ((proto_msg_id_t) id);
     self->request_id = requested;
     if (s_decode_body (self, &items[3], reason) == 0 && proto_msg_check_message (self, reason) == 0)
         rc = 0;
@@ -537,25 +537,25 @@ done:
 //  Encoding: the same table, checking each limit before writing
 
 typedef struct {
-    char *data;   //  Encoded bytes
-    size_t size;  //  Bytes used
-    size_t alloc; //  Bytes allocated
+    char *data;    //  Encoded bytes
+    size_t size;   //  Bytes used
+    size_t alloc;  //  Bytes allocated
 } s_buffer_t;
 
 //  --------------------------------------------------------------------------
 static int
 s_buffer_write (void *data, const char *bytes, size_t size)
 {
-    s_buffer_t *buffer = (s_buffer_t *)data;
+    s_buffer_t *buffer = (s_buffer_t *) data;
     if (buffer->alloc - buffer->size < size) {
         size_t alloc = buffer->alloc ? buffer->alloc : 4096;
         while (alloc - buffer->size < size)
             alloc *= 2;
-        buffer->data = (char *)realloc (buffer->data, alloc);
+        buffer->data = (char *) realloc (buffer->data, alloc);
         assert (buffer->data);
         buffer->alloc = alloc;
     }
-    if (size) //  msgpack writes empty bodies with a NULL pointer
+    if (size)  //  msgpack writes empty bodies with a NULL pointer
         memcpy (buffer->data + buffer->size, bytes, size);
     buffer->size += size;
     return 0;
@@ -602,7 +602,7 @@ static int
 s_encode_value (msgpack_packer *packer, const proto_msg_column_t *column, const void *base,
                 char *reason)
 {
-    const uint8_t *at = (const uint8_t *)base + column->offset;
+    const uint8_t *at = (const uint8_t *) base + column->offset;
     switch (column->kind) {
     case PROTO_MSG_KIND_UINT: {
         uint64_t value = s_load_uint (at, column->width);
@@ -614,12 +614,12 @@ s_encode_value (msgpack_packer *packer, const proto_msg_column_t *column, const 
         return 0;
     }
     case PROTO_MSG_KIND_INT:
-        msgpack_pack_int64 (packer, *(const int64_t *)at);
+        msgpack_pack_int64 (packer, *(const int64_t *) at);
         return 0;
     case PROTO_MSG_KIND_BOOL:
-        return *(const bool *)at ? msgpack_pack_true (packer) : msgpack_pack_false (packer);
+        return *(const bool *) at ? msgpack_pack_true (packer) : msgpack_pack_false (packer);
     case PROTO_MSG_KIND_STR: {
-        const char *string = *(const char *const *)at;
+        const char *string = *(const char *const *) at;
         size_t size = string ? strlen (string) : 0;
         if (size > column->limit) {
             proto_msg_fail (reason, ": string of %zu bytes, at most %" PRIu64, size, column->limit);
@@ -632,18 +632,18 @@ s_encode_value (msgpack_packer *packer, const proto_msg_column_t *column, const 
         s_pack_bin (packer, at, PROTO_ADDR_SIZE);
         return 0;
     case PROTO_MSG_KIND_BIN: {
-        size_t size = *(const size_t *)((const uint8_t *)base + column->size_offset);
+        size_t size = *(const size_t *) ((const uint8_t *) base + column->size_offset);
         if (size > column->limit) {
             proto_msg_fail (reason, ": binary of %zu bytes, at most %" PRIu64, size, column->limit);
             return -1;
         }
-        s_pack_bin (packer, *(const uint8_t *const *)at, size);
+        s_pack_bin (packer, *(const uint8_t *const *) at, size);
         return 0;
     }
     case PROTO_MSG_KIND_STATS: {
-        size_t count = *(const size_t *)((const uint8_t *)base + column->size_offset);
-        const char *const *keys = (const char *const *)at;
-        const int64_t *values = (const int64_t *)((const uint8_t *)base + column->values_offset);
+        size_t count = *(const size_t *) ((const uint8_t *) base + column->size_offset);
+        const char *const *keys = (const char *const *) at;
+        const int64_t *values = (const int64_t *) ((const uint8_t *) base + column->values_offset);
         if (proto_msg_check_stats (count, keys, reason))
             return -1;
         msgpack_pack_map (packer, count);
@@ -654,7 +654,7 @@ s_encode_value (msgpack_packer *packer, const proto_msg_column_t *column, const 
         return 0;
     }
     case PROTO_MSG_KIND_SLOTS: {
-        const uint16_t *slots = *(const uint16_t *const *)at;
+        const uint16_t *slots = *(const uint16_t *const *) at;
         if (!slots) {
             proto_msg_fail (reason, ": not set");
             return -1;
@@ -665,7 +665,7 @@ s_encode_value (msgpack_packer *packer, const proto_msg_column_t *column, const 
         return 0;
     }
     case PROTO_MSG_KIND_LIST: {
-        const proto_msg_list_t *list = (const proto_msg_list_t *)at;
+        const proto_msg_list_t *list = (const proto_msg_list_t *) at;
         const proto_msg_record_t *record = column->entry;
         msgpack_pack_array (packer, list->count);
         for (size_t index = 0; index < list->count; index++)
@@ -695,7 +695,7 @@ proto_msg_codec_encode (proto_msg_t *self, char *reason)
     msgpack_pack_uint64 (&packer, PROTO_VERSION);
     msgpack_pack_uint64 (&packer, self->id);
     msgpack_pack_uint64 (&packer, self->request_id);
-    msgpack_pack_map (&packer, (size_t)__builtin_popcountll (message->fields));
+    msgpack_pack_map (&packer, (size_t) __builtin_popcountll (message->fields));
     int rc = 0;
     for (int field = 0; field < PROTO_MSG_FIELD_TOTAL && rc == 0; field++) {
         const proto_msg_column_t *column = &proto_msg_body_columns[field];

@@ -11,56 +11,56 @@
 
 #include "proto/proto_msg.h"
 
-#define PROTO_MSG_REASON_MAX 256   //  Longest reason of a malformed frame, with NUL
-#define PROTO_MSG_STATS_KEY_MAX 32 //  Longest stats key (PROTOCOL.md "HEARTBEAT")
+#define PROTO_MSG_REASON_MAX 256    //  Longest reason of a malformed frame, with NUL
+#define PROTO_MSG_STATS_KEY_MAX 32  //  Longest stats key (PROTOCOL.md "HEARTBEAT")
 
 //  A growable array of fixed-size entries
 typedef struct {
-    uint8_t *items;  //  count entries of the record's size
-    size_t count;    //  Entries used
-    size_t capacity; //  Entries allocated
+    uint8_t *items;   //  count entries of the record's size
+    size_t count;     //  Entries used
+    size_t capacity;  //  Entries allocated
 } proto_msg_list_t;
 
 struct _proto_msg_t {
-    proto_msg_id_t id;                      //  Message id
-    uint64_t request_id;                    //  Echoed by replies
-    zframe_t *routing_id;                   //  ROUTER peer, or NULL
-    const char *role;                       //  Body fields (proto_msg_body_columns);
-    const char *name;                       //  strings live in the arena, NULL means ""
-    const char *endpoint;                   //  Shard endpoint
-    const char *spool;                      //  Ingestor spool
-    const char *source;                     //  Ingestor of a part
-    const char *file;                       //  File of a part, relative to the spool
-    const char *text;                       //  Error text (or malformed reason)
-    uint64_t epoch;                         //  Map version
-    int64_t block;                          //  Block start, secs since the epoch
-    bool duplicate;                         //  Part was applied before
-    uint32_t day;                           //  Days since 1970-01-01
-    uint32_t from;                          //  First day of a series
-    uint32_t to;                            //  Last day of a series
-    uint8_t op;                             //  proto_op_t
-    uint8_t feature;                        //  proto_feature_t
-    uint32_t port;                          //  Port or PROTO_PORT_ALL
-    proto_addr_t host;                      //  Host asked about
-    bool known;                             //  Host was seen
-    int64_t first_seen;                     //  Secs since the epoch
-    int64_t last_seen;                      //  Secs since the epoch
-    uint16_t code;                          //  proto_error_t
-    uint32_t count;                         //  Annotations stored
-    size_t stat_count;                      //  HEARTBEAT stats used
-    const char *stat_keys[PROTO_STATS_MAX]; //  Stats names (arena)
-    int64_t stat_values[PROTO_STATS_MAX];   //  Stats values
-    uint16_t *slots;                        //  PROTO_SLOT_COUNT shard indexes, or NULL
-    proto_msg_list_t peers;                 //  proto_peer_t
-    proto_msg_list_t pairs;                 //  proto_pair_t
-    proto_msg_list_t entries;               //  proto_top_t
-    proto_msg_list_t points;                //  proto_point_t
-    proto_msg_list_t annotations;           //  proto_annotation_t
-    proto_msg_list_t ports;                 //  uint16_t
-    proto_msg_list_t days;                  //  uint32_t
-    struct _proto_msg_chunk_t *arena;       //  Newest chunk of owned memory
-    zframe_t *frame;                        //  Decoded frame that peer blobs point into
-    bool borrows;                           //  Some entry points into the decoded bytes
+    proto_msg_id_t id;                       //  Message id
+    uint64_t request_id;                     //  Echoed by replies
+    zframe_t *routing_id;                    //  ROUTER peer, or NULL
+    const char *role;                        //  Body fields (proto_msg_body_columns);
+    const char *name;                        //  strings live in the arena, NULL means ""
+    const char *endpoint;                    //  Shard endpoint
+    const char *spool;                       //  Ingestor spool
+    const char *source;                      //  Ingestor of a part
+    const char *file;                        //  File of a part, relative to the spool
+    const char *text;                        //  Error text (or malformed reason)
+    uint64_t epoch;                          //  Map version
+    int64_t block;                           //  Block start, secs since the epoch
+    bool duplicate;                          //  Part was applied before
+    uint32_t day;                            //  Days since 1970-01-01
+    uint32_t from;                           //  First day of a series
+    uint32_t to;                             //  Last day of a series
+    uint8_t op;                              //  proto_op_t
+    uint8_t feature;                         //  proto_feature_t
+    uint32_t port;                           //  Port or PROTO_PORT_ALL
+    proto_addr_t host;                       //  Host asked about
+    bool known;                              //  Host was seen
+    int64_t first_seen;                      //  Secs since the epoch
+    int64_t last_seen;                       //  Secs since the epoch
+    uint16_t code;                           //  proto_error_t
+    uint32_t count;                          //  Annotations stored
+    size_t stat_count;                       //  HEARTBEAT stats used
+    const char *stat_keys[PROTO_STATS_MAX];  //  Stats names (arena)
+    int64_t stat_values[PROTO_STATS_MAX];    //  Stats values
+    uint16_t *slots;                         //  PROTO_SLOT_COUNT shard indexes, or NULL
+    proto_msg_list_t peers;                  //  proto_peer_t
+    proto_msg_list_t pairs;                  //  proto_pair_t
+    proto_msg_list_t entries;                //  proto_top_t
+    proto_msg_list_t points;                 //  proto_point_t
+    proto_msg_list_t annotations;            //  proto_annotation_t
+    proto_msg_list_t ports;                  //  uint16_t
+    proto_msg_list_t days;                   //  uint32_t
+    struct _proto_msg_chunk_t *arena;        //  Newest chunk of owned memory
+    zframe_t *frame;                         //  Decoded frame that peer blobs point into
+    bool borrows;                            //  Some entry points into the decoded bytes
 };
 
 //  Body keys, in the order they are written
@@ -100,45 +100,45 @@ typedef enum {
 } proto_msg_field_t;
 
 typedef enum {
-    PROTO_MSG_KIND_UINT,  //  Unsigned integer at most limit; C integer of width bytes
-    PROTO_MSG_KIND_INT,   //  int64_t, any value
-    PROTO_MSG_KIND_BOOL,  //  bool
-    PROTO_MSG_KIND_STR,   //  const char *, at most limit bytes, no NUL inside
-    PROTO_MSG_KIND_BIN16, //  proto_addr_t: a binary of exactly 16 bytes
-    PROTO_MSG_KIND_BIN,   //  const uint8_t *, size_t at size_offset, at most limit bytes
-    PROTO_MSG_KIND_STATS, //  Map str -> i64: keys at offset, values at values_offset,
-                          //  count at size_offset; at most limit distinct keys
-    PROTO_MSG_KIND_SLOTS, //  uint16_t * of PROTO_SLOT_COUNT values, each at most limit
-    PROTO_MSG_KIND_LIST   //  proto_msg_list_t of entries of the record entry
+    PROTO_MSG_KIND_UINT,   //  Unsigned integer at most limit; C integer of width bytes
+    PROTO_MSG_KIND_INT,    //  int64_t, any value
+    PROTO_MSG_KIND_BOOL,   //  bool
+    PROTO_MSG_KIND_STR,    //  const char *, at most limit bytes, no NUL inside
+    PROTO_MSG_KIND_BIN16,  //  proto_addr_t: a binary of exactly 16 bytes
+    PROTO_MSG_KIND_BIN,    //  const uint8_t *, size_t at size_offset, at most limit bytes
+    PROTO_MSG_KIND_STATS,  //  Map str -> i64: keys at offset, values at values_offset,
+                           //  count at size_offset; at most limit distinct keys
+    PROTO_MSG_KIND_SLOTS,  //  uint16_t * of PROTO_SLOT_COUNT values, each at most limit
+    PROTO_MSG_KIND_LIST    //  proto_msg_list_t of entries of the record entry
 } proto_msg_kind_t;
 
 typedef struct _proto_msg_record_t proto_msg_record_t;
 
 typedef struct {
-    const char *key;                 //  Body key, or entry column name (for reasons)
-    proto_msg_kind_t kind;           //  Wire type and C representation
-    uint64_t limit;                  //  Largest value (UINT, SLOTS), size (STR, BIN) or
-                                     //  entries (STATS)
-    size_t offset;                   //  Where the value lives in its struct
-    size_t width;                    //  Bytes of the C member (UINT)
-    size_t size_offset;              //  BIN: its size; STATS: its count
-    size_t values_offset;            //  STATS: its values
-    const proto_msg_record_t *entry; //  LIST: what each element is
+    const char *key;                  //  Body key, or entry column name (for reasons)
+    proto_msg_kind_t kind;            //  Wire type and C representation
+    uint64_t limit;                   //  Largest value (UINT, SLOTS), size (STR, BIN) or
+                                      //  entries (STATS)
+    size_t offset;                    //  Where the value lives in its struct
+    size_t width;                     //  Bytes of the C member (UINT)
+    size_t size_offset;               //  BIN: its size; STATS: its count
+    size_t values_offset;             //  STATS: its values
+    const proto_msg_record_t *entry;  //  LIST: what each element is
 } proto_msg_column_t;
 
 struct _proto_msg_record_t {
-    const char *name;                               //  Entry name ("pair")
-    size_t size;                                    //  Bytes of one C entry
-    bool bare;                                      //  One column, not wrapped in an array
-    size_t column_count;                            //  Columns, in wire order
-    const proto_msg_column_t *columns;              //  Column table
-    int (*check) (const void *entry, char *reason); //  Cross-column rules, or NULL
+    const char *name;                                //  Entry name ("pair")
+    size_t size;                                     //  Bytes of one C entry
+    bool bare;                                       //  One column, not wrapped in an array
+    size_t column_count;                             //  Columns, in wire order
+    const proto_msg_column_t *columns;               //  Column table
+    int (*check) (const void *entry, char *reason);  //  Cross-column rules, or NULL
 };
 
 typedef struct {
-    const char *name;  //  Id name ("PART")
-    uint64_t fields;   //  Keys carried: bits 1 << proto_msg_field_t
-    uint64_t optional; //  Keys among them that may be absent (PROTOCOL.md marks none)
+    const char *name;   //  Id name ("PART")
+    uint64_t fields;    //  Keys carried: bits 1 << proto_msg_field_t
+    uint64_t optional;  //  Keys among them that may be absent (PROTOCOL.md marks none)
 } proto_msg_spec_t;
 
 //  proto_msg_table.c: the table, indexed by field and by message id

@@ -461,7 +461,7 @@ proto_msg_set_slots (proto_msg_t *self, const uint16_t *slots)
     s_require (self, PROTO_MSG_FIELD_SLOTS);
     assert (slots);
     if (!self->slots)
-        self->slots = (uint16_t *)proto_msg_alloc (self, PROTO_SLOT_COUNT * sizeof (uint16_t));
+        self->slots = (uint16_t *) proto_msg_alloc (self, PROTO_SLOT_COUNT * sizeof (uint16_t));
     memcpy (self->slots, slots, PROTO_SLOT_COUNT * sizeof (uint16_t));
 }
 
@@ -476,7 +476,7 @@ proto_msg_slots (proto_msg_t *self)
 //  --------------------------------------------------------------------------
 //  Lists: appends copy into the message; _at copies the entry out, pointers borrowed
 
-#define S_ENTRY(list, type, index) (((type *)(list).items)[index])
+#define S_ENTRY(list, type, index) (((type *) (list).items)[index])
 
 //  --------------------------------------------------------------------------
 void
@@ -485,7 +485,7 @@ proto_msg_peers_append (proto_msg_t *self, const proto_peer_t *peer)
     s_require (self, PROTO_MSG_FIELD_PEERS);
     assert (peer);
     assert (peer->stat_count <= PROTO_STATS_MAX);
-    proto_peer_t *copy = (proto_peer_t *)proto_msg_list_push (&self->peers, sizeof (proto_peer_t));
+    proto_peer_t *copy = (proto_peer_t *) proto_msg_list_push (&self->peers, sizeof (proto_peer_t));
     *copy = *peer;
     copy->role = s_strdup (self, peer->role);
     copy->name = s_strdup (self, peer->name);
@@ -521,10 +521,10 @@ proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair)
     s_require (self, PROTO_MSG_FIELD_PAIRS);
     assert (pair);
     assert (pair->peers || pair->peers_size == 0);
-    proto_pair_t *copy = (proto_pair_t *)proto_msg_list_push (&self->pairs, sizeof (proto_pair_t));
+    proto_pair_t *copy = (proto_pair_t *) proto_msg_list_push (&self->pairs, sizeof (proto_pair_t));
     *copy = *pair;
     if (pair->peers_size) {
-        uint8_t *peers = (uint8_t *)proto_msg_alloc (self, pair->peers_size);
+        uint8_t *peers = (uint8_t *) proto_msg_alloc (self, pair->peers_size);
         memcpy (peers, pair->peers, pair->peers_size);
         copy->peers = peers;
     }
@@ -556,7 +556,7 @@ proto_msg_top_append (proto_msg_t *self, const proto_top_t *top)
 {
     s_require (self, PROTO_MSG_FIELD_ENTRIES);
     assert (top);
-    *(proto_top_t *)proto_msg_list_push (&self->entries, sizeof (proto_top_t)) = *top;
+    *(proto_top_t *) proto_msg_list_push (&self->entries, sizeof (proto_top_t)) = *top;
 }
 
 //  --------------------------------------------------------------------------
@@ -583,7 +583,7 @@ proto_msg_points_append (proto_msg_t *self, const proto_point_t *point)
 {
     s_require (self, PROTO_MSG_FIELD_POINTS);
     assert (point);
-    *(proto_point_t *)proto_msg_list_push (&self->points, sizeof (proto_point_t)) = *point;
+    *(proto_point_t *) proto_msg_list_push (&self->points, sizeof (proto_point_t)) = *point;
 }
 
 //  --------------------------------------------------------------------------
@@ -610,8 +610,8 @@ proto_msg_annotations_append (proto_msg_t *self, const proto_annotation_t *annot
 {
     s_require (self, PROTO_MSG_FIELD_ANNOTATIONS);
     assert (annotation);
-    proto_annotation_t *copy =
-        (proto_annotation_t *)proto_msg_list_push (&self->annotations, sizeof (proto_annotation_t));
+    proto_annotation_t *copy = (proto_annotation_t *) proto_msg_list_push (
+        &self->annotations, sizeof (proto_annotation_t));
     *copy = *annotation;
     copy->rrname = s_strdup (self, annotation->rrname);
     copy->rrtype = s_strdup (self, annotation->rrtype);
@@ -640,7 +640,7 @@ void
 proto_msg_ports_append (proto_msg_t *self, uint16_t port)
 {
     s_require (self, PROTO_MSG_FIELD_PORTS);
-    *(uint16_t *)proto_msg_list_push (&self->ports, sizeof (uint16_t)) = port;
+    *(uint16_t *) proto_msg_list_push (&self->ports, sizeof (uint16_t)) = port;
 }
 
 //  --------------------------------------------------------------------------
@@ -665,7 +665,7 @@ void
 proto_msg_days_append (proto_msg_t *self, uint32_t day)
 {
     s_require (self, PROTO_MSG_FIELD_DAYS);
-    *(uint32_t *)proto_msg_list_push (&self->days, sizeof (uint32_t)) = day;
+    *(uint32_t *) proto_msg_list_push (&self->days, sizeof (uint32_t)) = day;
 }
 
 //  --------------------------------------------------------------------------

@@ -17,7 +17,7 @@
 //  --------------------------------------------------------------------------
 //  The message table
 
-#define S_MEMBER(T, member) offsetof (T, member), sizeof (((T *)0)->member)
+#define S_MEMBER(T, member) offsetof (T, member), sizeof (((T *) 0)->member)
 #define S_COLUMN(T, key, kind, max, member, entry)                                                 \
     {                                                                                              \
         key, kind, max, S_MEMBER (T, member), 0, 0, entry                                          \
@@ -190,7 +190,7 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
 static int
 s_check_pair (const void *entry, char *reason)
 {
-    const proto_pair_t *pair = (const proto_pair_t *)entry;
+    const proto_pair_t *pair = (const proto_pair_t *) entry;
     if (pair->peers_kind == PROTO_PEERS_SKETCH) {
         if (pair->peers_size != PROTO_SKETCH_REGISTERS) {
             proto_msg_fail (reason, ".peers: sketch of %zu bytes, expected %u", pair->peers_size,
@@ -243,7 +243,7 @@ proto_msg_check_message (proto_msg_t *self, char *reason)
         return 0;
     size_t shards = 0;
     for (size_t index = 0; index < self->peers.count; index++)
-        shards += streq (((proto_peer_t *)self->peers.items)[index].role, "shard");
+        shards += streq (((proto_peer_t *) self->peers.items)[index].role, "shard");
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
         if (self->slots[slot] >= shards) {
             proto_msg_fail (reason, "slots[%zu]: shard %u, but the map has %zu shards", slot,

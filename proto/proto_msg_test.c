@@ -22,15 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_TEST_VARIANTS 3     //  Smallest, typical, largest
-#define S_TEST_COLUMNS_MAX 16 //  More than any entry's columns
-#define S_TEST_ENTRIES 10     //  List entries of the largest variant
+#define S_TEST_VARIANTS 3      //  Smallest, typical, largest
+#define S_TEST_COLUMNS_MAX 16  //  More than any entry's columns
+#define S_TEST_ENTRIES 10      //  List entries of the largest variant
 
 typedef struct {
-    char letters[PROTO_PATH_MAX + 1];                        //  Letters; suffixes are strings
-    char keys[PROTO_STATS_MAX][PROTO_MSG_STATS_KEY_MAX + 1]; //  Distinct longest stats keys
-    uint8_t peers[PROTO_PEERS_CAP * PROTO_ADDR_SIZE];        //  Ascending peer addresses
-    uint8_t sketch[PROTO_SKETCH_REGISTERS];                  //  Sketch registers
+    char letters[PROTO_PATH_MAX + 1];                         //  Letters; suffixes are strings
+    char keys[PROTO_STATS_MAX][PROTO_MSG_STATS_KEY_MAX + 1];  //  Distinct longest stats keys
+    uint8_t peers[PROTO_PEERS_CAP * PROTO_ADDR_SIZE];         //  Ascending peer addresses
+    uint8_t sketch[PROTO_SKETCH_REGISTERS];                   //  Sketch registers
 } s_test_data_t;
 
 //  --------------------------------------------------------------------------
@@ -47,8 +47,8 @@ static void
 s_test_addr (proto_addr_t *addr, uint32_t index, int variant)
 {
     uint8_t bytes[PROTO_ADDR_SIZE] = {0x20, 0x01, 0x0d, 0xb8};
-    bytes[14] = (uint8_t)(index >> 8);
-    bytes[15] = (uint8_t)index;
+    bytes[14] = (uint8_t) (index >> 8);
+    bytes[15] = (uint8_t) index;
     if (variant == 2)
         proto_addr_from_ipv6 (addr, bytes);
     else
@@ -60,7 +60,7 @@ static size_t
 s_test_entries (proto_msg_id_t id, proto_msg_field_t field, int variant)
 {
     if (field == PROTO_MSG_FIELD_PEERS && id == PROTO_MSG_MAP && variant == 0)
-        return 1; //  A map names at least one shard
+        return 1;  //  A map names at least one shard
     return variant == 0 ? 0 : variant == 1 ? 3 : S_TEST_ENTRIES;
 }
 
@@ -75,12 +75,12 @@ s_test_peer (s_test_data_t *data, size_t index, int variant, proto_peer_t *peer)
     peer->endpoint = s_test_text (data, large ? PROTO_ENDPOINT_MAX : 20);
     peer->spool = s_test_text (data, large ? PROTO_PATH_MAX : 0);
     peer->state = large ? s_test_text (data, PROTO_NAME_MAX) : "up";
-    peer->slots = large ? UINT32_MAX : (uint32_t)index;
+    peer->slots = large ? UINT32_MAX : (uint32_t) index;
     peer->age_msecs = large ? UINT64_MAX : index * 1000;
     peer->stat_count = large ? PROTO_STATS_MAX : index;
     for (size_t stat = 0; stat < peer->stat_count; stat++) {
         peer->stat_keys[stat] = data->keys[stat];
-        peer->stat_values[stat] = large ? INT64_MIN + (int64_t)stat : (int64_t)stat;
+        peer->stat_values[stat] = large ? INT64_MIN + (int64_t) stat : (int64_t) stat;
     }
 }
 
@@ -90,8 +90,8 @@ s_test_pair (s_test_data_t *data, size_t index, int variant, proto_pair_t *pair)
 {
     memset (pair, 0, sizeof *pair);
     bool large = variant == 2;
-    s_test_addr (&pair->addr, (uint32_t)index, variant);
-    pair->port = large ? UINT16_MAX : (uint16_t)(index + 22);
+    s_test_addr (&pair->addr, (uint32_t) index, variant);
+    pair->port = large ? UINT16_MAX : (uint16_t) (index + 22);
     pair->bytes = large ? UINT64_MAX : index * 1500;
     pair->packets = large ? UINT64_MAX - 1 : index;
     pair->durations = large ? UINT64_MAX - 2 : index * 10;
@@ -108,10 +108,10 @@ s_test_top (size_t index, int variant, proto_top_t *top)
 {
     bool large = variant == 2;
     top->port = large ? UINT16_MAX : 25;
-    top->feature = (uint8_t)(index % PROTO_FEATURE_COUNT);
-    s_test_addr (&top->addr, (uint32_t)index, variant);
+    top->feature = (uint8_t) (index % PROTO_FEATURE_COUNT);
+    s_test_addr (&top->addr, (uint32_t) index, variant);
     top->score = large ? UINT64_MAX - index : 100 - index;
-    top->annotations = large ? UINT32_MAX : (uint32_t)index;
+    top->annotations = large ? UINT32_MAX : (uint32_t) index;
 }
 
 //  --------------------------------------------------------------------------
@@ -119,8 +119,8 @@ static void
 s_test_point (size_t index, int variant, proto_point_t *point)
 {
     bool large = variant == 2;
-    point->port = large ? (uint16_t)(UINT16_MAX - index) : (uint16_t)index;
-    point->day = large ? UINT32_MAX - (uint32_t)index : 19800 + (uint32_t)index;
+    point->port = large ? (uint16_t) (UINT16_MAX - index) : (uint16_t) index;
+    point->day = large ? UINT32_MAX - (uint32_t) index : 19800 + (uint32_t) index;
     point->score = large ? UINT64_MAX : index;
 }
 
@@ -129,11 +129,11 @@ static void
 s_test_annotation (s_test_data_t *data, size_t index, int variant, proto_annotation_t *note)
 {
     bool large = variant == 2;
-    s_test_addr (&note->addr, (uint32_t)index, variant);
+    s_test_addr (&note->addr, (uint32_t) index, variant);
     note->rrname = large ? s_test_text (data, PROTO_RRNAME_MAX) : "mail.example.org";
     note->rrtype = large ? s_test_text (data, PROTO_RRTYPE_MAX) : index ? "A" : "";
-    note->first_seen = large ? INT64_MIN : 1700000000 + (int64_t)index;
-    note->last_seen = large ? INT64_MAX : 1700000600 + (int64_t)index;
+    note->first_seen = large ? INT64_MIN : 1700000000 + (int64_t) index;
+    note->last_seen = large ? INT64_MAX : 1700000600 + (int64_t) index;
 }
 
 //  --------------------------------------------------------------------------
@@ -181,8 +181,8 @@ s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set, s
         proto_top_t top = {0}, top_read;
         proto_point_t point = {0}, point_read;
         proto_annotation_t note = {0}, note_read;
-        uint16_t port = index ? (uint16_t)(UINT16_MAX - index) : 0;
-        uint32_t day = variant == 2 ? UINT32_MAX - (uint32_t)index : (uint32_t)index;
+        uint16_t port = index ? (uint16_t) (UINT16_MAX - index) : 0;
+        uint32_t day = variant == 2 ? UINT32_MAX - (uint32_t) index : (uint32_t) index;
         switch (field) {
         case PROTO_MSG_FIELD_PEERS:
             s_test_peer (data, index, variant, &peer);
@@ -289,7 +289,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set, 
     s_test_addr (&host, 7, variant);
     uint16_t slots[PROTO_SLOT_COUNT];
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-        slots[slot] = (uint16_t)(variant == 0 ? 0 : slot % 2);
+        slots[slot] = (uint16_t) (variant == 0 ? 0 : slot % 2);
     size_t stats = variant == 0 ? 0 : variant == 1 ? 3 : PROTO_STATS_MAX;
     switch (field) {
         S_TEST_STRING (ROLE, role)
@@ -302,17 +302,17 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set, 
         S_TEST_SCALAR (EPOCH, epoch, number)
         S_TEST_SCALAR (BLOCK, block, time)
         S_TEST_SCALAR (DUPLICATE, duplicate, flag)
-        S_TEST_SCALAR (DAY, day, (uint32_t)number)
-        S_TEST_SCALAR (FROM, from, (uint32_t)number)
-        S_TEST_SCALAR (TO, to, (uint32_t)number - 1)
-        S_TEST_SCALAR (OP, op, (uint8_t)number)
-        S_TEST_SCALAR (FEATURE, feature, (uint8_t)number)
-        S_TEST_SCALAR (PORT, port, (uint32_t)number)
+        S_TEST_SCALAR (DAY, day, (uint32_t) number)
+        S_TEST_SCALAR (FROM, from, (uint32_t) number)
+        S_TEST_SCALAR (TO, to, (uint32_t) number - 1)
+        S_TEST_SCALAR (OP, op, (uint8_t) number)
+        S_TEST_SCALAR (FEATURE, feature, (uint8_t) number)
+        S_TEST_SCALAR (PORT, port, (uint32_t) number)
         S_TEST_SCALAR (KNOWN, known, !flag)
         S_TEST_SCALAR (FIRST_SEEN, first_seen, time)
         S_TEST_SCALAR (LAST_SEEN, last_seen, ~time)
-        S_TEST_SCALAR (CODE, code, (uint16_t)number)
-        S_TEST_SCALAR (COUNT, count, (uint32_t)number)
+        S_TEST_SCALAR (CODE, code, (uint16_t) number)
+        S_TEST_SCALAR (COUNT, count, (uint32_t) number)
     case PROTO_MSG_FIELD_HOST:
         if (set)
             proto_msg_set_host (msg, &host);
@@ -321,7 +321,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set, 
         break;
     case PROTO_MSG_FIELD_STATS:
         for (size_t stat = 0; stat < stats; stat++) {
-            int64_t value = variant == 2 ? INT64_MAX - (int64_t)stat : -(int64_t)stat;
+            int64_t value = variant == 2 ? INT64_MAX - (int64_t) stat : -(int64_t) stat;
             const char *key;
             int64_t read_at, read_get;
             if (set)
@@ -356,7 +356,7 @@ s_test_message (proto_msg_id_t id, int variant, s_test_data_t *data)
     proto_msg_set_request_id (msg, request_ids[variant]);
     for (int field = 0; field < PROTO_MSG_FIELD_TOTAL; field++)
         if (proto_msg_specs[id].fields & (UINT64_C (1) << field))
-            s_test_field (msg, (proto_msg_field_t)field, variant, true, data);
+            s_test_field (msg, (proto_msg_field_t) field, variant, true, data);
     return msg;
 }
 
@@ -369,7 +369,7 @@ s_test_assert_message (proto_msg_t *msg, proto_msg_id_t id, int variant, s_test_
     assert (proto_msg_request_id (msg) == request_ids[variant]);
     for (int field = 0; field < PROTO_MSG_FIELD_TOTAL; field++)
         if (proto_msg_specs[id].fields & (UINT64_C (1) << field))
-            s_test_field (msg, (proto_msg_field_t)field, variant, false, data);
+            s_test_field (msg, (proto_msg_field_t) field, variant, false, data);
 }
 
 //  --------------------------------------------------------------------------
@@ -380,8 +380,8 @@ s_test_round_trip (s_test_data_t *data, bool verbose)
     const char *corpus = getenv ("PROTO_MSG_CORPUS");
     for (int id = 1; id <= PROTO_MSG_ID_MAX; id++)
         for (int variant = 0; variant < S_TEST_VARIANTS; variant++) {
-            proto_msg_t *msg = s_test_message ((proto_msg_id_t)id, variant, data);
-            s_test_assert_message (msg, (proto_msg_id_t)id, variant, data);
+            proto_msg_t *msg = s_test_message ((proto_msg_id_t) id, variant, data);
+            s_test_assert_message (msg, (proto_msg_id_t) id, variant, data);
             zframe_t *frame = proto_msg_encode (msg);
             assert (frame);
             proto_msg_t *copy = NULL;
@@ -389,15 +389,15 @@ s_test_round_trip (s_test_data_t *data, bool verbose)
             int rc = proto_msg_decode (zframe_data (frame), zframe_size (frame), &copy, error,
                                        sizeof error);
             if (rc && verbose)
-                printf ("\n%s/%d: %s", proto_msg_id_name ((proto_msg_id_t)id), variant, error);
+                printf ("\n%s/%d: %s", proto_msg_id_name ((proto_msg_id_t) id), variant, error);
             assert (rc == 0);
-            s_test_assert_message (copy, (proto_msg_id_t)id, variant, data);
+            s_test_assert_message (copy, (proto_msg_id_t) id, variant, data);
             zframe_t *again = proto_msg_encode (copy);
             assert (zframe_eq (frame, again));
             if (corpus && variant < 2) {
                 char path[PROTO_PATH_MAX];
                 snprintf (path, sizeof path, "%s/%02d-%s-%d.msgpack", corpus, id,
-                          proto_msg_id_name ((proto_msg_id_t)id), variant);
+                          proto_msg_id_name ((proto_msg_id_t) id), variant);
                 FILE *file = fopen (path, "wb");
                 assert (file);
                 assert (fwrite (zframe_data (frame), 1, zframe_size (frame), file) ==
@@ -458,7 +458,7 @@ s_test_unpack (proto_msg_id_t id, s_test_data_t *data, msgpack_unpacked *unpacke
     assert (*frame_p);
     msgpack_unpacked_init (unpacked);
     size_t offset = 0;
-    int rc = msgpack_unpack_next (unpacked, (const char *)zframe_data (*frame_p),
+    int rc = msgpack_unpack_next (unpacked, (const char *) zframe_data (*frame_p),
                                   zframe_size (*frame_p), &offset);
     assert (rc == MSGPACK_UNPACK_SUCCESS);
     return &unpacked->data;
@@ -514,7 +514,7 @@ s_test_wrong_types (msgpack_object *root, msgpack_object *target, proto_msg_kind
         {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = -1},
         {.type = MSGPACK_OBJECT_FLOAT64, .via.f64 = 1.5},
         {.type = MSGPACK_OBJECT_STR, .via.str = {5, "shard"}},
-        {.type = MSGPACK_OBJECT_BIN, .via.bin = {PROTO_ADDR_SIZE, (const char *)s_bytes}},
+        {.type = MSGPACK_OBJECT_BIN, .via.bin = {PROTO_ADDR_SIZE, (const char *) s_bytes}},
         {.type = MSGPACK_OBJECT_ARRAY, .via.array = {0, NULL}},
         {.type = MSGPACK_OBJECT_MAP, .via.map = {0, NULL}}};
     msgpack_object original = *target;
@@ -539,7 +539,7 @@ s_test_wrong_keys (s_test_data_t *data)
             const proto_msg_column_t *column = &proto_msg_body_columns[field];
             msgpack_unpacked unpacked;
             zframe_t *frame;
-            msgpack_object *root = s_test_unpack ((proto_msg_id_t)id, data, &unpacked, &frame);
+            msgpack_object *root = s_test_unpack ((proto_msg_id_t) id, data, &unpacked, &frame);
             msgpack_object_kv *pair = s_test_body_pair (root, column->key);
             s_test_wrong_types (root, &pair->val, column->kind, false);
             const proto_msg_record_t *record = column->entry;
@@ -565,7 +565,7 @@ s_test_wrong_keys (s_test_data_t *data)
                 longer[record->column_count] = longer[0];
                 msgpack_object original = *entry;
                 entry->via.array.ptr = longer;
-                entry->via.array.size = (uint32_t)record->column_count + 1;
+                entry->via.array.size = (uint32_t) record->column_count + 1;
                 s_test_malformed_object (root, "items, expected", false);
                 *entry = original;
             }
@@ -583,12 +583,12 @@ s_test_wrong_keys (s_test_data_t *data)
 
 //  One edit of a typical message's tree that makes it malformed
 typedef struct {
-    proto_msg_id_t id;    //  Message edited (variant 1)
-    const char *key;      //  Body key
-    int index;            //  Element of its array or map, -1: the value itself
-    int column;           //  Column of that entry, -1: the element itself
-    msgpack_object value; //  What goes there
-    const char *reason;   //  Expected in the reason
+    proto_msg_id_t id;     //  Message edited (variant 1)
+    const char *key;       //  Body key
+    int index;             //  Element of its array or map, -1: the value itself
+    int column;            //  Column of that entry, -1: the element itself
+    msgpack_object value;  //  What goes there
+    const char *reason;    //  Expected in the reason
 } s_test_edit_t;
 
 #define S_TEST_UINT(value)                                                                         \
@@ -601,7 +601,7 @@ typedef struct {
     }
 #define S_TEST_BIN(size, bytes)                                                                    \
     {                                                                                              \
-        .type = MSGPACK_OBJECT_BIN, .via.bin = {(uint32_t)(size), (const char *)(bytes) }          \
+        .type = MSGPACK_OBJECT_BIN, .via.bin = {(uint32_t) (size), (const char *) (bytes) }        \
     }
 
 //  --------------------------------------------------------------------------
@@ -612,14 +612,14 @@ s_test_wrong_values (s_test_data_t *data, bool verbose)
     uint8_t descending[2 * PROTO_ADDR_SIZE];
     memcpy (descending, data->peers + PROTO_ADDR_SIZE, PROTO_ADDR_SIZE);
     memcpy (descending + PROTO_ADDR_SIZE, data->peers, PROTO_ADDR_SIZE);
-    uint8_t *too_many = (uint8_t *)zmalloc ((PROTO_PEERS_CAP + 1) * PROTO_ADDR_SIZE);
+    uint8_t *too_many = (uint8_t *) zmalloc ((PROTO_PEERS_CAP + 1) * PROTO_ADDR_SIZE);
     const char *letters = s_test_text (data, PROTO_PATH_MAX);
-    char path[PROTO_PATH_MAX + 1]; //  One byte too long
+    char path[PROTO_PATH_MAX + 1];  //  One byte too long
     memset (path, 'p', sizeof path);
     msgpack_object_kv stats[PROTO_STATS_MAX + 1];
     for (size_t index = 0; index <= PROTO_STATS_MAX; index++) {
-        stats[index].key = (msgpack_object)S_TEST_STR (2, letters + index);
-        stats[index].val = (msgpack_object)S_TEST_UINT (index);
+        stats[index].key = (msgpack_object) S_TEST_STR (2, letters + index);
+        stats[index].val = (msgpack_object) S_TEST_UINT (index);
     }
     const s_test_edit_t edits[] = {
         {PROTO_MSG_HELLO, "name", -1, -1, S_TEST_STR (65, letters), "name: string of 65 bytes"},
@@ -671,7 +671,7 @@ s_test_wrong_values (s_test_data_t *data, bool verbose)
          7,
          {.type = MSGPACK_OBJECT_MAP, .via.map = {PROTO_STATS_MAX + 1, stats}},
          "33 entries"}};
-    stats[21].key = stats[20].key; //  For "appears twice"
+    stats[21].key = stats[20].key;  //  For "appears twice"
     for (size_t edit = 0; edit < sizeof edits / sizeof edits[0]; edit++) {
         msgpack_unpacked unpacked;
         zframe_t *frame;
@@ -691,9 +691,9 @@ s_test_wrong_values (s_test_data_t *data, bool verbose)
     zframe_t *frame;
     msgpack_object *root = s_test_unpack (PROTO_MSG_HEARTBEAT, data, &unpacked, &frame);
     s_test_body_pair (root, "stats")->val.via.map.ptr[1].key =
-        (msgpack_object)S_TEST_STR (33, letters);
+        (msgpack_object) S_TEST_STR (33, letters);
     s_test_malformed_object (root, "stats key 1: string of 33 bytes", verbose);
-    s_test_body_pair (root, "name")->key = (msgpack_object)S_TEST_STR (4, "role");
+    s_test_body_pair (root, "name")->key = (msgpack_object) S_TEST_STR (4, "role");
     s_test_malformed_object (root, "key 'role' appears twice", verbose);
     msgpack_unpacked_destroy (&unpacked);
     zframe_destroy (&frame);
@@ -701,7 +701,7 @@ s_test_wrong_values (s_test_data_t *data, bool verbose)
     msgpack_object_array *slots = &s_test_body_pair (root, "slots")->val.via.array;
     slots->size--;
     s_test_malformed_object (root, "slots: 1023 slots, expected 1024", verbose);
-    msgpack_object *more = (msgpack_object *)zmalloc ((PROTO_SLOT_COUNT + 1) * sizeof *more);
+    msgpack_object *more = (msgpack_object *) zmalloc ((PROTO_SLOT_COUNT + 1) * sizeof *more);
     memcpy (more, slots->ptr, PROTO_SLOT_COUNT * sizeof *more);
     more[PROTO_SLOT_COUNT] = more[0];
     slots->ptr = more;
@@ -724,9 +724,9 @@ s_test_wrong_envelopes (s_test_data_t *data, bool verbose)
     msgpack_object *items = root->via.array.ptr;
     msgpack_object saved[4] = {items[0], items[1], items[2], items[3]};
     const struct {
-        int item;             //  Envelope element replaced
-        msgpack_object value; //  By this
-        const char *reason;   //  Expected in the reason
+        int item;              //  Envelope element replaced
+        msgpack_object value;  //  By this
+        const char *reason;    //  Expected in the reason
     } edits[] = {{0, S_TEST_UINT (7), "version 7, expected 1"},
                  {0, S_TEST_UINT (0), "version 0, expected 1"},
                  {0, {.type = MSGPACK_OBJECT_NEGATIVE_INTEGER, .via.i64 = -1}, "version is a"},
@@ -752,7 +752,7 @@ s_test_wrong_envelopes (s_test_data_t *data, bool verbose)
     s_test_malformed_object (root, "frame is an array of 5", verbose);
     root->via.array = (msgpack_object_array){4, items};
     msgpack_object_kv *pair = s_test_body_pair (root, "name");
-    pair->key = (msgpack_object)S_TEST_UINT (1);
+    pair->key = (msgpack_object) S_TEST_UINT (1);
     s_test_malformed_object (root, "body key 1: an unsigned integer, expected a string", verbose);
     s_test_malformed_object (&items[3], "frame is a map, expected an array", verbose);
     s_test_malformed_object (&items[0], "frame is an unsigned integer", verbose);
@@ -793,7 +793,7 @@ s_test_wrong_bytes (s_test_data_t *data, bool verbose)
 {
     for (int id = 1; id <= PROTO_MSG_ID_MAX; id++)
         for (int variant = 0; variant < S_TEST_VARIANTS; variant++) {
-            proto_msg_t *msg = s_test_message ((proto_msg_id_t)id, variant, data);
+            proto_msg_t *msg = s_test_message ((proto_msg_id_t) id, variant, data);
             zframe_t *frame = proto_msg_encode (msg);
             size_t size = zframe_size (frame);
             //  The largest variant is long: every byte near the ends, a sample between
@@ -801,7 +801,7 @@ s_test_wrong_bytes (s_test_data_t *data, bool verbose)
             for (size_t prefix = 0; prefix < size;
                  prefix += prefix < 64 || prefix + 64 > size ? 1 : step)
                 s_test_malformed_bytes (zframe_data (frame), prefix, "truncated", false);
-            uint8_t *longer = (uint8_t *)zmalloc (size + 1);
+            uint8_t *longer = (uint8_t *) zmalloc (size + 1);
             memcpy (longer, zframe_data (frame), size);
             s_test_malformed_bytes (longer, size + 1, "1 trailing bytes", false);
             free (longer);
@@ -809,9 +809,9 @@ s_test_wrong_bytes (s_test_data_t *data, bool verbose)
             proto_msg_destroy (&msg);
         }
     const struct {
-        const char *bytes;  //  Frame
-        size_t size;        //  Bytes
-        const char *reason; //  Expected in the reason
+        const char *bytes;   //  Frame
+        size_t size;         //  Bytes
+        const char *reason;  //  Expected in the reason
     } frames[] = {{"", 0, "truncated frame (0 bytes)"},
                   {"\xc1", 1, "byte 0xc1"},
                   {"\xdd\x7f\xff\xff\xff\x01", 6, "truncated"},
@@ -823,13 +823,13 @@ s_test_wrong_bytes (s_test_data_t *data, bool verbose)
     for (size_t index = 0; index < sizeof frames / sizeof frames[0] - 1; index++)
         s_test_malformed_bytes (frames[index].bytes, frames[index].size, frames[index].reason,
                                 verbose);
-    proto_msg_t *msg = NULL; //  The last one is a valid MAP_REQUEST
+    proto_msg_t *msg = NULL;  //  The last one is a valid MAP_REQUEST
     assert (proto_msg_decode (frames[7].bytes, frames[7].size, &msg, NULL, 0) == 0);
     assert (proto_msg_id (msg) == PROTO_MSG_MAP_REQUEST);
     proto_msg_destroy (&msg);
     //  A million nils claimed as peer entries: rejected at the first, little allocated
     const size_t nils = 1000000;
-    uint8_t *claim = (uint8_t *)zmalloc (32 + nils);
+    uint8_t *claim = (uint8_t *) zmalloc (32 + nils);
     memcpy (claim,
             "\x94\x01\x08\x00\x82\xa5"
             "epoch"
@@ -849,12 +849,12 @@ s_test_wrong_bytes (s_test_data_t *data, bool verbose)
     uint64_t state = 88172645463325252ull;
     uint8_t random[256];
     for (int round = 0; round < 20000; round++) {
-        size_t size = (size_t)(state % sizeof random);
+        size_t size = (size_t) (state % sizeof random);
         for (size_t index = 0; index < size; index++) {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            random[index] = (uint8_t)state;
+            random[index] = (uint8_t) state;
         }
         if (round % 2 && size > 4)
             memcpy (random, "\x94\x01\x09\x00", 4);
@@ -904,7 +904,7 @@ s_test_encode (s_test_data_t *data, bool verbose)
     msg = s_test_message (PROTO_MSG_PART, 0, data);
     proto_pair_t pair;
     s_test_pair (data, 2, 1, &pair);
-    pair.peers_kind = PROTO_PEERS_EXACT; //  Sketch registers are no ascending set
+    pair.peers_kind = PROTO_PEERS_EXACT;  //  Sketch registers are no ascending set
     proto_msg_pairs_append (msg, &pair);
     s_test_encode_fails (msg, "PART: pairs[0].peers: exact set not strictly ascending", verbose);
     msg = s_test_message (PROTO_MSG_PART, 0, data);
@@ -934,7 +934,7 @@ s_test_methods (void)
     proto_msg_t *request = proto_msg_new (PROTO_MSG_HEARTBEAT);
     assert (streq (proto_msg_id_name (PROTO_MSG_PART), "PART"));
     assert (streq (proto_msg_id_name (PROTO_MSG_MALFORMED), "MALFORMED"));
-    assert (streq (proto_msg_id_name ((proto_msg_id_t)99), "UNKNOWN"));
+    assert (streq (proto_msg_id_name ((proto_msg_id_t) 99), "UNKNOWN"));
     assert (streq (proto_msg_name (request), "") && !proto_msg_slots (request));
     assert (!proto_msg_routing_id (request));
     zframe_t *routing_id = zframe_new ("peer", 4);
@@ -1002,13 +1002,13 @@ s_test_sockets (s_test_data_t *data, bool verbose)
 
     //  Raw frames that do not decode: MALFORMED with the reason, and the request id
     //  when it was readable; answered with ERROR 400 as proto_msg.h shows
-    const char wrong_version[] = "\x94\x07\x01\x2a\x80"; //  [7, 1, 42, {}]
+    const char wrong_version[] = "\x94\x07\x01\x2a\x80";  //  [7, 1, 42, {}]
     const struct {
-        const char *bytes;   //  Sent by the dealer
-        size_t size;         //  Bytes
-        int frames;          //  Frames (the bytes again after the first)
-        uint64_t request_id; //  Expected
-        const char *reason;  //  Expected in the text
+        const char *bytes;    //  Sent by the dealer
+        size_t size;          //  Bytes
+        int frames;           //  Frames (the bytes again after the first)
+        uint64_t request_id;  //  Expected
+        const char *reason;   //  Expected in the text
     } raws[] = {{"garbage", 7, 1, 0, "6 trailing bytes"},
                 {wrong_version, 5, 1, 42, "version 7, expected 1"},
                 {wrong_version, 5, 2, 0, "expected [routing id, frame], got 3 frames"}};
@@ -1065,11 +1065,11 @@ s_test_large_part (s_test_data_t *data, bool verbose)
     proto_msg_set_file (msg, "2024/05/01/nfcapd.202405011000");
     proto_msg_set_block (msg, 1714557600);
     for (size_t index = 0; index < pairs; index++) {
-        proto_pair_t pair = {.port = (uint16_t)(index % 12),
+        proto_pair_t pair = {.port = (uint16_t) (index % 12),
                              .bytes = index * 1500,
                              .packets = index,
                              .durations = index * 3};
-        proto_addr_from_ipv4 (&pair.addr, 0x0a000000u + (uint32_t)index);
+        proto_addr_from_ipv4 (&pair.addr, 0x0a000000u + (uint32_t) index);
         bool sketch = index % 1000 == 999;
         pair.peers_kind = sketch ? PROTO_PEERS_SKETCH : PROTO_PEERS_EXACT;
         pair.peers = sketch ? data->sketch : data->peers;
@@ -1102,19 +1102,19 @@ void
 proto_msg_test (bool verbose)
 {
     printf (" * proto_msg: ");
-    s_test_data_t *data = (s_test_data_t *)zmalloc (sizeof (s_test_data_t));
+    s_test_data_t *data = (s_test_data_t *) zmalloc (sizeof (s_test_data_t));
     for (size_t index = 0; index < PROTO_PATH_MAX; index++)
-        data->letters[index] = (char)('a' + index % 26);
+        data->letters[index] = (char) ('a' + index % 26);
     for (size_t key = 0; key < PROTO_STATS_MAX; key++) {
         memset (data->keys[key], 'k', PROTO_MSG_STATS_KEY_MAX);
         snprintf (data->keys[key], 3, "%02zu", key);
         data->keys[key][2] = 'k';
     }
     for (uint32_t peer = 0; peer < PROTO_PEERS_CAP; peer++)
-        proto_addr_from_ipv4 ((proto_addr_t *)(data->peers + peer * PROTO_ADDR_SIZE),
+        proto_addr_from_ipv4 ((proto_addr_t *) (data->peers + peer * PROTO_ADDR_SIZE),
                               0x0a000000u + peer);
     for (size_t index = 0; index < PROTO_SKETCH_REGISTERS; index++)
-        data->sketch[index] = (uint8_t)(index % 54);
+        data->sketch[index] = (uint8_t) (index % 54);
 
     s_test_methods ();
     s_test_round_trip (data, verbose);

@@ -14,8 +14,8 @@
 
 #include "proto/proto_host.h"
 
-#define PROTO_SLOT_COUNT 1024          //  Slots in the slot -> shard map
-#define PROTO_SHARD_HASH_VERSION 1     //  Bumped only with a data migration
+#define PROTO_SLOT_COUNT 1024       //  Slots in the slot -> shard map
+#define PROTO_SHARD_HASH_VERSION 1  //  Bumped only with a data migration
 
 //  The 64-bit hash of an address (FNV-1a 64 over its 16 bytes, then fmix64).
 uint64_t proto_hash64 (const proto_addr_t *addr);

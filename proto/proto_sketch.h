@@ -11,7 +11,7 @@
 
 #include "proto/proto_host.h"
 
-#define PROTO_SKETCH_BITS 12                          //  Register index bits
+#define PROTO_SKETCH_BITS 12                              //  Register index bits
 #define PROTO_SKETCH_REGISTERS (1u << PROTO_SKETCH_BITS)  //  Bytes in a sketch
 
 //  Count peer in the sketch.

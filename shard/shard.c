@@ -14,28 +14,28 @@
 #include <string.h>
 #include <time.h>
 
-#define MAINTENANCE_START_MSECS 100 //  First retention and archive run after start
+#define MAINTENANCE_START_MSECS 100  //  First retention and archive run after start
 
 struct _shard_t {
-    char *name;                   //  Our name in the map
-    char *endpoint;               //  Endpoint bound (port resolved)
-    char *broker;                 //  Broker endpoint
-    bool verbose;                 //  Debug logging
-    shard_store_t *store;         //  The LMDB store
-    zsock_t *router;              //  Requests from ingestors, gateways, CLI
-    zsock_t *dealer;              //  To the broker
-    zloop_t *loop;                //  Reactor
-    bool have_map;                //  A MAP arrived
-    uint64_t map_epoch;           //  Its epoch
-    int shard_index;              //  Our index in it, -1 if absent
-    bool owned[PROTO_SLOT_COUNT]; //  Slots that are ours
-    zhash_t *ingestors;           //  Ingestor names of the map (values unused)
-    int64_t map_requested;        //  Mono msecs of the last MAP_REQUEST, 0 none
-    size_t unanswered;            //  Heartbeats sent since the broker last spoke
-    int64_t heartbeat_sent;       //  Mono msecs of the last heartbeat
-    uint64_t request_id;          //  Last request id sent to the broker
-    bool maintenance_running;     //  A retention or archive batch is scheduled
-    bool finalise_failing;        //  Finalisation failed last time (logged once)
+    char *name;                    //  Our name in the map
+    char *endpoint;                //  Endpoint bound (port resolved)
+    char *broker;                  //  Broker endpoint
+    bool verbose;                  //  Debug logging
+    shard_store_t *store;          //  The LMDB store
+    zsock_t *router;               //  Requests from ingestors, gateways, CLI
+    zsock_t *dealer;               //  To the broker
+    zloop_t *loop;                 //  Reactor
+    bool have_map;                 //  A MAP arrived
+    uint64_t map_epoch;            //  Its epoch
+    int shard_index;               //  Our index in it, -1 if absent
+    bool owned[PROTO_SLOT_COUNT];  //  Slots that are ours
+    zhash_t *ingestors;            //  Ingestor names of the map (values unused)
+    int64_t map_requested;         //  Mono msecs of the last MAP_REQUEST, 0 none
+    size_t unanswered;             //  Heartbeats sent since the broker last spoke
+    int64_t heartbeat_sent;        //  Mono msecs of the last heartbeat
+    uint64_t request_id;           //  Last request id sent to the broker
+    bool maintenance_running;      //  A retention or archive batch is scheduled
+    bool finalise_failing;         //  Finalisation failed last time (logged once)
 };
 
 static void s_request_map (shard_t *self);
@@ -104,7 +104,7 @@ s_wrong_shard (shard_t *self, proto_msg_t *request, const proto_addr_t *addr)
 static void
 s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
 {
-    proto_msg_pairs_at ((proto_msg_t *)pairs, index, pair);
+    proto_msg_pairs_at ((proto_msg_t *) pairs, index, pair);
 }
 
 //  --------------------------------------------------------------------------
@@ -132,8 +132,8 @@ s_on_part (shard_t *self, proto_msg_t *request)
     if (!zhash_lookup (self->ingestors, source)) {
         s_request_map (self);
         s_error (self, request, PROTO_ERROR_UNAVAILABLE,
-                 "source %s is not in shard %s's map (epoch %llu) yet: retry", source,
-                 self->name, (unsigned long long)self->map_epoch);
+                 "source %s is not in shard %s's map (epoch %llu) yet: retry", source, self->name,
+                 (unsigned long long) self->map_epoch);
         return;
     }
     const char *file = proto_msg_file (request);
@@ -154,13 +154,13 @@ s_on_part (shard_t *self, proto_msg_t *request)
     proto_msg_send (&reply, self->router);
     if (result.late)
         zsys_notice ("part: late, applied approximately: source=%s file=%s block=%lld pairs=%zu",
-                     source, file, (long long)block, count);
+                     source, file, (long long) block, count);
     else if (result.expired)
         zsys_notice ("part: older than retention, not stored: source=%s file=%s block=%lld", source,
-                     file, (long long)block);
+                     file, (long long) block);
     if (self->verbose)
         zsys_debug ("part: source=%s file=%s block=%lld pairs=%zu%s%s in %.1f ms", source, file,
-                    (long long)block, count, result.duplicate ? " duplicate" : "",
+                    (long long) block, count, result.duplicate ? " duplicate" : "",
                     result.final ? " final" : "", (zclock_usecs () - start) / 1000.0);
 }
 
@@ -168,37 +168,37 @@ s_on_part (shard_t *self, proto_msg_t *request)
 static void
 s_top_append (void *arg, const proto_top_t *entry)
 {
-    proto_msg_top_append ((proto_msg_t *)arg, entry);
+    proto_msg_top_append ((proto_msg_t *) arg, entry);
 }
 
 static void
 s_point_append (void *arg, const proto_point_t *point)
 {
-    proto_msg_points_append ((proto_msg_t *)arg, point);
+    proto_msg_points_append ((proto_msg_t *) arg, point);
 }
 
 static void
 s_port_append (void *arg, uint16_t port)
 {
-    proto_msg_ports_append ((proto_msg_t *)arg, port);
+    proto_msg_ports_append ((proto_msg_t *) arg, port);
 }
 
 static void
 s_note_append (void *arg, const proto_annotation_t *note)
 {
-    proto_msg_annotations_append ((proto_msg_t *)arg, note);
+    proto_msg_annotations_append ((proto_msg_t *) arg, note);
 }
 
 static void
 s_day_append (void *arg, uint32_t day)
 {
-    proto_msg_days_append ((proto_msg_t *)arg, day);
+    proto_msg_days_append ((proto_msg_t *) arg, day);
 }
 
 static void
 s_annotation_at (void *annotations, size_t index, proto_annotation_t *annotation)
 {
-    proto_msg_annotations_at ((proto_msg_t *)annotations, index, annotation);
+    proto_msg_annotations_at ((proto_msg_t *) annotations, index, annotation);
 }
 
 //  --------------------------------------------------------------------------
@@ -262,7 +262,7 @@ s_on_query (shard_t *self, proto_msg_t *request)
         reply = proto_msg_reply (request, PROTO_MSG_DAYS);
         rc = shard_store_days (self->store, s_day_append, reply);
         break;
-    default: //  ANNOTATE
+    default:  //  ANNOTATE
         for (size_t index = 0; index < proto_msg_annotations_count (request); index++) {
             proto_annotation_t note;
             proto_msg_annotations_at (request, index, &note);
@@ -275,7 +275,7 @@ s_on_query (shard_t *self, proto_msg_t *request)
         rc = shard_store_annotate (self->store, s_annotation_at, request,
                                    proto_msg_annotations_count (request), &stored);
         reply = proto_msg_reply (request, PROTO_MSG_ANNOTATE_ACK);
-        proto_msg_set_count (reply, (uint32_t)stored);
+        proto_msg_set_count (reply, (uint32_t) stored);
         break;
     }
     s_reply (self, request, &reply, rc);
@@ -285,9 +285,9 @@ s_on_query (shard_t *self, proto_msg_t *request)
 static int
 s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    (void)loop;
-    (void)reader;
-    shard_t *self = (shard_t *)arg;
+    (void) loop;
+    (void) reader;
+    shard_t *self = (shard_t *) arg;
     if (!(zsock_events (self->router) & ZMQ_POLLIN))
         return 0;  //  Never block the loop on a readiness zloop saw earlier
     proto_msg_t *request = proto_msg_recv (self->router);
@@ -387,7 +387,7 @@ s_apply_map (shard_t *self, proto_msg_t *map)
         return;
     }
     size_t count = proto_msg_peers_count (map);
-    const char **ingestors = (const char **)zmalloc ((count + 1) * sizeof (char *));
+    const char **ingestors = (const char **) zmalloc ((count + 1) * sizeof (char *));
     size_t ingestor_count = 0, shard_count = 0;
     int index = -1;
     for (size_t peer = 0; peer < count; peer++) {
@@ -395,7 +395,7 @@ s_apply_map (shard_t *self, proto_msg_t *map)
         proto_msg_peers_at (map, peer, &entry);
         if (streq (entry.role, "shard")) {
             if (streq (entry.name, self->name))
-                index = (int)shard_count;
+                index = (int) shard_count;
             shard_count++;
         }
         else if (streq (entry.role, "ingestor"))
@@ -404,7 +404,7 @@ s_apply_map (shard_t *self, proto_msg_t *map)
     zhash_destroy (&self->ingestors);
     self->ingestors = zhash_new ();
     for (size_t ingestor = 0; ingestor < ingestor_count; ingestor++)
-        zhash_insert (self->ingestors, ingestors[ingestor], (void *)"");
+        zhash_insert (self->ingestors, ingestors[ingestor], (void *) "");
     size_t owned = 0;
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++) {
         self->owned[slot] = index >= 0 && slots[slot] == index;
@@ -414,11 +414,11 @@ s_apply_map (shard_t *self, proto_msg_t *map)
     free (ingestors);
     if (index < 0)
         zsys_warning ("map: epoch %llu does not name shard %s: it owns no slot",
-                      (unsigned long long)proto_msg_epoch (map), self->name);
+                      (unsigned long long) proto_msg_epoch (map), self->name);
     else if (!self->have_map || self->map_epoch != proto_msg_epoch (map) ||
              self->shard_index != index)
         zsys_info ("map: epoch %llu, shard index %d, %zu slots, %zu ingestors",
-                   (unsigned long long)proto_msg_epoch (map), index, owned, ingestor_count);
+                   (unsigned long long) proto_msg_epoch (map), index, owned, ingestor_count);
     self->shard_index = index;
     self->map_epoch = proto_msg_epoch (map);
     self->have_map = true;
@@ -429,9 +429,9 @@ s_apply_map (shard_t *self, proto_msg_t *map)
 static int
 s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    (void)loop;
-    (void)reader;
-    shard_t *self = (shard_t *)arg;
+    (void) loop;
+    (void) reader;
+    shard_t *self = (shard_t *) arg;
     //  The heartbeat timer drains this socket too (zloop runs timers before readers), so
     //  zloop may call us for a message already taken: a blocking receive would then wait
     //  forever, and the whole shard with it.
@@ -472,14 +472,14 @@ s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg)
 static void
 s_stat (proto_msg_t *msg, const char *key, uint64_t value)
 {
-    proto_msg_stats_set (msg, key, value > INT64_MAX ? INT64_MAX : (int64_t)value);
+    proto_msg_stats_set (msg, key, value > INT64_MAX ? INT64_MAX : (int64_t) value);
 }
 
 static int
 s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)timer_id;
-    shard_t *self = (shard_t *)arg;
+    (void) timer_id;
+    shard_t *self = (shard_t *) arg;
     //  zloop runs timers before readers: read what the broker sent before counting.
     //  Silence is counted in heartbeats unanswered, not in time, so that a long part
     //  (which delays our heartbeats too) is no reason to reconnect.
@@ -522,9 +522,9 @@ s_on_heartbeat (zloop_t *loop, int timer_id, void *arg)
 static int
 s_on_finalise (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
-    (void)timer_id;
-    shard_t *self = (shard_t *)arg;
+    (void) loop;
+    (void) timer_id;
+    shard_t *self = (shard_t *) arg;
     size_t finalised = 0;
     int rc = shard_store_finalise_due (self->store, zclock_time () / 1000, &finalised);
     if (rc != SHARD_STORE_OK && !self->finalise_failing)
@@ -543,8 +543,8 @@ s_on_finalise (zloop_t *loop, int timer_id, void *arg)
 static int
 s_on_maintenance (zloop_t *loop, int timer_id, void *arg)
 {
-    (void)timer_id;
-    shard_t *self = (shard_t *)arg;
+    (void) timer_id;
+    shard_t *self = (shard_t *) arg;
     bool more = false;
     int64_t now = zclock_time () / 1000;
     int rc = shard_store_expire (self->store, now, SHARD_EXPIRE_BATCH, &more);
@@ -564,7 +564,7 @@ s_on_maintenance (zloop_t *loop, int timer_id, void *arg)
 static int
 s_on_maintenance_period (zloop_t *loop, int timer_id, void *arg)
 {
-    shard_t *self = (shard_t *)arg;
+    shard_t *self = (shard_t *) arg;
     return self->maintenance_running ? 0 : s_on_maintenance (loop, timer_id, arg);
 }
 
@@ -574,7 +574,7 @@ shard_new (const shard_config_t *config)
 {
     assert (config);
     assert (config->name && config->data);
-    shard_t *self = (shard_t *)zmalloc (sizeof (shard_t));
+    shard_t *self = (shard_t *) zmalloc (sizeof (shard_t));
     assert (self);
     self->name = strdup (config->name);
     self->broker = strdup (config->broker);
@@ -656,8 +656,8 @@ shard_endpoint (shard_t *self)
 static int
 s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 {
-    (void)loop;
-    (void)arg;
+    (void) loop;
+    (void) arg;
     char *command = zstr_recv (pipe);
     bool terminate = !command || streq (command, "$TERM");
     zstr_free (&command);
@@ -667,7 +667,7 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
 void
 shard_actor (zsock_t *pipe, void *args)
 {
-    shard_t *self = shard_new ((const shard_config_t *)args);
+    shard_t *self = shard_new ((const shard_config_t *) args);
     zsock_signal (pipe, 0);
     zstr_send (pipe, self ? self->endpoint : "");
     if (self) {
@@ -784,7 +784,7 @@ shard_test (bool verbose)
     //  No map yet: 503
     //  Yesterday: within retention whatever the clock says
     uint32_t day = proto_day_of (zclock_time () / 1000) - 1;
-    int64_t block = (int64_t)day * 86400;
+    int64_t block = (int64_t) day * 86400;
     proto_msg_t *part = s_test_part ("f1", block, "10.0.0.1", 100);
     proto_msg_t *reply = s_test_request (client, &part);
     assert (s_test_error (&reply) == PROTO_ERROR_UNAVAILABLE);

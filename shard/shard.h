@@ -26,9 +26,9 @@
 #include "shard/shard_config.h"
 #include "shard/shard_store.h"
 
-#define SHARD_FINALISE_MSECS 1000        //  Check open blocks for grace
-#define SHARD_MAINTENANCE_MSECS 3600000  //  Retention and archive period
-#define SHARD_MAINTENANCE_BATCH_MSECS 10 //  Pause between their batches
+#define SHARD_FINALISE_MSECS 1000         //  Check open blocks for grace
+#define SHARD_MAINTENANCE_MSECS 3600000   //  Retention and archive period
+#define SHARD_MAINTENANCE_BATCH_MSECS 10  //  Pause between their batches
 
 typedef struct _shard_t shard_t;
 

@@ -41,7 +41,7 @@ s_buffer_reserve (shard_buffer_t *self, size_t more)
     size_t capacity = self->capacity ? self->capacity : 256;
     while (capacity < self->size + more)
         capacity *= 2;
-    self->data = (uint8_t *)realloc (self->data, capacity);
+    self->data = (uint8_t *) realloc (self->data, capacity);
     assert (self->data);
     self->capacity = capacity;
 }
@@ -82,7 +82,7 @@ shard_buffer_header (shard_buffer_t *self, uint8_t flags)
 {
     assert (self);
     assert ((flags & ~HEADER_FLAGS_MASK) == 0);
-    shard_buffer_byte (self, (uint8_t)(SHARD_VALUE_VERSION << HEADER_VERSION_SHIFT | flags));
+    shard_buffer_byte (self, (uint8_t) (SHARD_VALUE_VERSION << HEADER_VERSION_SHIFT | flags));
 }
 
 //  --------------------------------------------------------------------------
@@ -90,7 +90,7 @@ void
 shard_reader_init (shard_reader_t *self, const void *data, size_t size)
 {
     assert (self);
-    self->data = (const uint8_t *)data;
+    self->data = (const uint8_t *) data;
     self->end = self->data + size;
     self->bad = data == NULL && size > 0;
 }
@@ -120,7 +120,7 @@ shard_reader_varint (shard_reader_t *self)
         //  The tenth byte may only carry the top bit of a u64
         if (shift == 63 && byte > 1)
             break;
-        value |= (uint64_t)(byte & 0x7f) << shift;
+        value |= (uint64_t) (byte & 0x7f) << shift;
         if ((byte & 0x80) == 0)
             return value;
     }
@@ -133,7 +133,7 @@ const uint8_t *
 shard_reader_bytes (shard_reader_t *self, size_t size)
 {
     assert (self);
-    if (self->bad || (size_t)(self->end - self->data) < size) {
+    if (self->bad || (size_t) (self->end - self->data) < size) {
         self->bad = true;
         return NULL;
     }
@@ -170,10 +170,10 @@ shard_varint_put (uint8_t *out, uint64_t value)
     assert (out);
     size_t size = 0;
     while (value >= 0x80) {
-        out[size++] = (uint8_t)(value | 0x80);
+        out[size++] = (uint8_t) (value | 0x80);
         value >>= 7;
     }
-    out[size++] = (uint8_t)value;
+    out[size++] = (uint8_t) value;
     return size;
 }
 
@@ -181,14 +181,14 @@ shard_varint_put (uint8_t *out, uint64_t value)
 uint64_t
 shard_zigzag (int64_t value)
 {
-    return ((uint64_t)value << 1) ^ (uint64_t)(value >> 63);
+    return ((uint64_t) value << 1) ^ (uint64_t) (value >> 63);
 }
 
 //  --------------------------------------------------------------------------
 int64_t
 shard_unzigzag (uint64_t value)
 {
-    return (int64_t)(value >> 1) ^ -(int64_t)(value & 1);
+    return (int64_t) (value >> 1) ^ -(int64_t) (value & 1);
 }
 
 //  --------------------------------------------------------------------------
@@ -237,7 +237,7 @@ shard_row_encode (const shard_row_t *self, uint8_t *out)
     assert (self);
     assert (out);
     size_t size = 0;
-    out[size++] = (uint8_t)(SHARD_VALUE_VERSION << HEADER_VERSION_SHIFT | self->flags);
+    out[size++] = (uint8_t) (SHARD_VALUE_VERSION << HEADER_VERSION_SHIFT | self->flags);
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
         const uint64_t *value = self->value[feature];
         assert (value[PROTO_OP_MIN] <= value[PROTO_OP_MAX]);
@@ -257,7 +257,7 @@ shard_row_decode (shard_row_t *self, const void *data, size_t size)
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
     int flags = shard_reader_header (&reader);
-    self->flags = (uint8_t)(flags & SHARD_ROW_PEERS_CAPPED);
+    self->flags = (uint8_t) (flags & SHARD_ROW_PEERS_CAPPED);
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
         uint64_t min = shard_reader_varint (&reader);
         uint64_t to_max = shard_reader_varint (&reader);
@@ -275,7 +275,7 @@ shard_row_decode (shard_row_t *self, const void *data, size_t size)
 shard_host_t *
 shard_host_new (void)
 {
-    shard_host_t *self = (shard_host_t *)calloc (1, sizeof (shard_host_t));
+    shard_host_t *self = (shard_host_t *) calloc (1, sizeof (shard_host_t));
     assert (self);
     return self;
 }
@@ -314,7 +314,7 @@ s_host_days_trim (shard_host_t *self, uint32_t cutoff_day)
         drop++;
     memmove (self->days, self->days + drop, self->days_size - drop);
     self->days_size -= drop;
-    self->days_base += (uint32_t)(8 * drop);
+    self->days_base += (uint32_t) (8 * drop);
     while (self->days_size > 0 && self->days[self->days_size - 1] == 0)
         self->days_size--;
     if (self->days_size == 0)
@@ -331,7 +331,7 @@ s_host_add_day (shard_host_t *self, uint32_t day)
     else if (base < self->days_base) {
         size_t shift = (self->days_base - base) / 8;
         if (shift + self->days_size > sizeof self->days)
-            return; //  Further back than the bitmap spans
+            return;  //  Further back than the bitmap spans
         memmove (self->days + shift, self->days, self->days_size);
         memset (self->days, 0, shift);
         self->days_size += shift;
@@ -339,7 +339,7 @@ s_host_add_day (shard_host_t *self, uint32_t day)
     }
     else if ((base - self->days_base) / 8 >= sizeof self->days) {
         //  Past the span: forget the oldest days
-        uint32_t new_base = base - 8 * (uint32_t)(sizeof self->days - 1);
+        uint32_t new_base = base - 8 * (uint32_t) (sizeof self->days - 1);
         size_t drop = (new_base - self->days_base) / 8;
         if (drop >= self->days_size)
             self->days_size = 0;
@@ -354,7 +354,7 @@ s_host_add_day (shard_host_t *self, uint32_t day)
         memset (self->days + self->days_size, 0, index + 1 - self->days_size);
         self->days_size = index + 1;
     }
-    self->days[index] |= (uint8_t)(1u << (day & 7));
+    self->days[index] |= (uint8_t) (1u << (day & 7));
 }
 
 //  --------------------------------------------------------------------------
@@ -430,13 +430,13 @@ shard_host_encode (const shard_host_t *self, shard_buffer_t *out)
     assert (self->first_seen >= 0 && self->last_seen >= self->first_seen);
     shard_buffer_reset (out);
     shard_buffer_header (out, self->flags & SHARD_HOST_TRAFFIC);
-    shard_buffer_varint (out, (uint64_t)self->first_seen);
-    shard_buffer_varint (out, (uint64_t)(self->last_seen - self->first_seen));
+    shard_buffer_varint (out, (uint64_t) self->first_seen);
+    shard_buffer_varint (out, (uint64_t) (self->last_seen - self->first_seen));
     shard_buffer_varint (out, self->annotations);
     shard_buffer_varint (out, self->port_count);
     uint16_t previous = 0;
     for (size_t index = 0; index < self->port_count; index++) {
-        shard_buffer_varint (out, (uint64_t)(self->ports[index] - previous));
+        shard_buffer_varint (out, (uint64_t) (self->ports[index] - previous));
         previous = self->ports[index];
     }
     shard_buffer_varint (out, self->days_base / 8);
@@ -452,13 +452,13 @@ shard_host_decode (shard_host_t *self, const void *data, size_t size)
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
     int flags = shard_reader_header (&reader);
-    self->flags = (uint8_t)(flags & SHARD_HOST_TRAFFIC);
+    self->flags = (uint8_t) (flags & SHARD_HOST_TRAFFIC);
     uint64_t first_seen = shard_reader_varint (&reader);
     uint64_t span = shard_reader_varint (&reader);
     if (first_seen > INT64_MAX || span > INT64_MAX - first_seen)
         return -1;
-    self->first_seen = (int64_t)first_seen;
-    self->last_seen = (int64_t)(first_seen + span);
+    self->first_seen = (int64_t) first_seen;
+    self->last_seen = (int64_t) (first_seen + span);
     self->annotations = shard_reader_varint (&reader);
     uint64_t port_count = shard_reader_varint (&reader);
     if (port_count > SHARD_HOST_PORTS_MAX)
@@ -469,18 +469,18 @@ shard_host_decode (shard_host_t *self, const void *data, size_t size)
         if ((index > 0 && delta == 0) || delta > UINT16_MAX - port)
             return -1;
         port += delta;
-        self->ports[index] = (uint16_t)port;
+        self->ports[index] = (uint16_t) port;
     }
-    self->port_count = (size_t)port_count;
+    self->port_count = (size_t) port_count;
     uint64_t base = shard_reader_varint (&reader);
     uint64_t days_size = shard_reader_varint (&reader);
     if (base > UINT32_MAX / 8 || days_size > sizeof self->days)
         return -1;
-    const uint8_t *days = shard_reader_bytes (&reader, (size_t)days_size);
+    const uint8_t *days = shard_reader_bytes (&reader, (size_t) days_size);
     if (!shard_reader_done (&reader))
         return -1;
-    self->days_base = (uint32_t)base * 8;
-    self->days_size = (size_t)days_size;
+    self->days_base = (uint32_t) base * 8;
+    self->days_size = (size_t) days_size;
     memcpy (self->days, days, self->days_size);
     return 0;
 }
@@ -517,7 +517,7 @@ shard_open_encode (const shard_open_t *self, shard_buffer_t *out)
     assert (self->first_arrival >= 0);
     shard_buffer_reset (out);
     shard_buffer_header (out, 0);
-    shard_buffer_varint (out, (uint64_t)self->first_arrival);
+    shard_buffer_varint (out, (uint64_t) self->first_arrival);
     shard_buffer_varint (out, self->source_count);
     for (size_t index = 0; index < self->source_count; index++) {
         size_t size = strlen (self->sources[index]);
@@ -538,16 +538,16 @@ shard_open_decode (shard_open_t *self, const void *data, size_t size)
     uint64_t count = shard_reader_varint (&reader);
     if (first_arrival > INT64_MAX || count > SHARD_SOURCES_MAX)
         return -1;
-    self->first_arrival = (int64_t)first_arrival;
+    self->first_arrival = (int64_t) first_arrival;
     self->source_count = 0;
     for (size_t index = 0; index < count; index++) {
         uint64_t length = shard_reader_varint (&reader);
         if (length > SHARD_SOURCE_MAX)
             return -1;
-        const uint8_t *name = shard_reader_bytes (&reader, (size_t)length);
-        if (!name || memchr (name, 0, (size_t)length))
+        const uint8_t *name = shard_reader_bytes (&reader, (size_t) length);
+        if (!name || memchr (name, 0, (size_t) length))
             return -1;
-        memcpy (self->sources[index], name, (size_t)length);
+        memcpy (self->sources[index], name, (size_t) length);
         self->sources[index][length] = 0;
         self->source_count++;
     }
@@ -608,7 +608,7 @@ shard_open_row_decode (shard_open_row_t *self, const void *data, size_t size)
     if (reader.bad)
         return -1;
     self->peers = reader.data;
-    self->peers_size = (size_t)(reader.end - reader.data);
+    self->peers_size = (size_t) (reader.end - reader.data);
     if (self->sketch)
         return self->peers_size == PROTO_SKETCH_REGISTERS ? 0 : -1;
     if (self->peers_size % PROTO_ADDR_SIZE || self->peers_size / PROTO_ADDR_SIZE > PROTO_PEERS_CAP)
@@ -661,7 +661,7 @@ shard_part_matches (const void *data, size_t size, const char *source, const cha
     assert (file);
     size_t source_size = strlen (source) + 1;
     size_t file_size = strlen (file);
-    const uint8_t *bytes = (const uint8_t *)data;
+    const uint8_t *bytes = (const uint8_t *) data;
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
     return shard_reader_header (&reader) == 0 && size == 1 + source_size + file_size &&
@@ -677,12 +677,12 @@ shard_part_hash (const char *source, const char *file)
     assert (file);
     uint64_t hash = 0xcbf29ce484222325ULL;
     for (const char *next = source;; next++) {
-        hash = (hash ^ (uint8_t)*next) * 0x100000001b3ULL;
+        hash = (hash ^ (uint8_t) *next) * 0x100000001b3ULL;
         if (*next == 0)
             break;
     }
     for (const char *next = file; *next; next++)
-        hash = (hash ^ (uint8_t)*next) * 0x100000001b3ULL;
+        hash = (hash ^ (uint8_t) *next) * 0x100000001b3ULL;
     return hash;
 }
 
@@ -718,7 +718,7 @@ shard_meta_encode (uint64_t value, uint8_t *out)
     assert (out);
     out[0] = SHARD_VALUE_VERSION << HEADER_VERSION_SHIFT;
     for (int index = 8; index >= 1; index--, value >>= 8)
-        out[index] = (uint8_t)value;
+        out[index] = (uint8_t) value;
 }
 
 //  --------------------------------------------------------------------------
@@ -782,7 +782,7 @@ s_test_rows (bool verbose)
         size_t count;
         bool late_last;
         uint64_t sum[4], max[4], min[4];
-        size_t size; //  encoded bytes
+        size_t size;  //  encoded bytes
     } cases[] = {
         {{{100, 2, 30, 1}}, 1, false, {100, 2, 30, 1}, {100, 2, 30, 1}, {100, 2, 30, 1}, 13},
         {{{100, 2, 30, 1}, {50, 1, 0, 3}, {400, 7, 5, 2}},
@@ -836,7 +836,7 @@ s_test_rows (bool verbose)
         //  Every truncation and a wrong version are rejected
         for (size_t cut = 0; cut < size; cut++)
             assert (shard_row_decode (&back, bytes, cut) == -1);
-        bytes[0] = (uint8_t)(bytes[0] + 0x10);
+        bytes[0] = (uint8_t) (bytes[0] + 0x10);
         assert (shard_row_decode (&back, bytes, size) == -1);
     }
     //  A difference that would overflow is rejected
@@ -886,7 +886,7 @@ s_test_hosts (void)
     shard_host_seen (back, 205 * day, 25, 195);
     assert (!shard_host_has_day (back, 190) && shard_host_has_day (back, 200));
     //  Spanning past SHARD_HOST_DAYS_MAX days forgets the oldest
-    shard_host_seen (back, (int64_t)(200 + SHARD_HOST_DAYS_MAX) * day, 25, 0);
+    shard_host_seen (back, (int64_t) (200 + SHARD_HOST_DAYS_MAX) * day, 25, 0);
     assert (!shard_host_has_day (back, 200));
     assert (shard_host_has_day (back, 200 + SHARD_HOST_DAYS_MAX));
     //  Every truncation rejected
@@ -930,7 +930,7 @@ s_test_blocks (void)
     assert (shard_peers_count (false, row_back.peers, row_back.peers_size) == 2);
     assert (shard_open_row_decode (&row_back, buffer.data, buffer.size - 1) == -1);
     //  A sketch counts at least the cap plus one
-    uint8_t *sketch = (uint8_t *)calloc (1, PROTO_SKETCH_REGISTERS);
+    uint8_t *sketch = (uint8_t *) calloc (1, PROTO_SKETCH_REGISTERS);
     assert (sketch);
     assert (shard_peers_count (true, sketch, PROTO_SKETCH_REGISTERS) == PROTO_PEERS_CAP + 1);
     free (sketch);

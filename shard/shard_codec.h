@@ -30,43 +30,43 @@
 
 #include "proto/proto_host.h"
 
-#define SHARD_VALUE_VERSION 1 //  High nibble of every value's header byte
-#define SHARD_VARINT_MAX 10   //  Longest varint of a u64
+#define SHARD_VALUE_VERSION 1  //  High nibble of every value's header byte
+#define SHARD_VARINT_MAX 10    //  Longest varint of a u64
 #define SHARD_ROW_MAX (1 + PROTO_FEATURE_COUNT * PROTO_OP_COUNT * SHARD_VARINT_MAX)
-#define SHARD_ROW_PEERS_CAPPED 0x01 //  days row: a block's peers reached PROTO_PEERS_CAP
-#define SHARD_HOST_TRAFFIC 0x01     //  hosts: first/last seen, ports and days are set
-#define SHARD_HOST_PORTS_MAX 65536  //  Ports a host record can list
-#define SHARD_HOST_DAYS_MAX 4096    //  Days a host's activity bitmap spans (11 years)
-#define SHARD_OPEN_SKETCH 0x01      //  rows: peers is a sketch, not an exact set
-#define SHARD_SOURCES_MAX 64        //  Sources remembered per open block
-#define SHARD_SOURCE_MAX 64         //  Longest source name (PROTO_NAME_MAX)
-#define SHARD_META_SIZE 9           //  meta value: header + u64
+#define SHARD_ROW_PEERS_CAPPED 0x01  //  days row: a block's peers reached PROTO_PEERS_CAP
+#define SHARD_HOST_TRAFFIC 0x01      //  hosts: first/last seen, ports and days are set
+#define SHARD_HOST_PORTS_MAX 65536   //  Ports a host record can list
+#define SHARD_HOST_DAYS_MAX 4096     //  Days a host's activity bitmap spans (11 years)
+#define SHARD_OPEN_SKETCH 0x01       //  rows: peers is a sketch, not an exact set
+#define SHARD_SOURCES_MAX 64         //  Sources remembered per open block
+#define SHARD_SOURCE_MAX 64          //  Longest source name (PROTO_NAME_MAX)
+#define SHARD_META_SIZE 9            //  meta value: header + u64
 
 //  A growable byte buffer for encoding (grows by doubling; asserts on out-of-memory).
 typedef struct {
-    uint8_t *data;   //  Bytes, owned
-    size_t size;     //  Bytes used
-    size_t capacity; //  Bytes allocated
+    uint8_t *data;    //  Bytes, owned
+    size_t size;      //  Bytes used
+    size_t capacity;  //  Bytes allocated
 } shard_buffer_t;
 
-void shard_buffer_reset (shard_buffer_t *self); //  size 0, memory kept
-void shard_buffer_free (shard_buffer_t *self);  //  frees, leaves an empty buffer
+void shard_buffer_reset (shard_buffer_t *self);  //  size 0, memory kept
+void shard_buffer_free (shard_buffer_t *self);   //  frees, leaves an empty buffer
 void shard_buffer_append (shard_buffer_t *self, const void *data, size_t size);
 void shard_buffer_byte (shard_buffer_t *self, uint8_t byte);
 void shard_buffer_varint (shard_buffer_t *self, uint64_t value);
-void shard_buffer_header (shard_buffer_t *self, uint8_t flags); //  version | flags
+void shard_buffer_header (shard_buffer_t *self, uint8_t flags);  //  version | flags
 
 //  A bounds-checked reader: any read past the end sets bad and returns zeros.
 typedef struct {
-    const uint8_t *data; //  Next byte
-    const uint8_t *end;  //  One past the last byte
-    bool bad;            //  A read failed
+    const uint8_t *data;  //  Next byte
+    const uint8_t *end;   //  One past the last byte
+    bool bad;             //  A read failed
 } shard_reader_t;
 
 void shard_reader_init (shard_reader_t *self, const void *data, size_t size);
 uint8_t shard_reader_byte (shard_reader_t *self);
 uint64_t shard_reader_varint (shard_reader_t *self);
-const uint8_t *shard_reader_bytes (shard_reader_t *self, size_t size); //  NULL if short
+const uint8_t *shard_reader_bytes (shard_reader_t *self, size_t size);  //  NULL if short
 //  Reads the header byte: its flags, or -1 (and bad) if the version is not ours.
 int shard_reader_header (shard_reader_t *self);
 //  True if nothing failed and every byte was read.
@@ -82,8 +82,8 @@ uint64_t shard_add (uint64_t a, uint64_t b);
 
 //  A daily row: value[feature][op] over the blocks a (host, port) appeared in that day.
 typedef struct {
-    uint64_t value[PROTO_FEATURE_COUNT][PROTO_OP_COUNT]; //  [proto_feature_t][proto_op_t]
-    uint8_t flags;                                       //  SHARD_ROW_*
+    uint64_t value[PROTO_FEATURE_COUNT][PROTO_OP_COUNT];  //  [proto_feature_t][proto_op_t]
+    uint8_t flags;                                        //  SHARD_ROW_*
 } shard_row_t;
 
 //  The row of a first block: sum = max = min = the block's values.
@@ -92,49 +92,49 @@ void shard_row_start (shard_row_t *self, const proto_values_t *block);
 //  (its block already final) adds to the sums and raises max, and leaves min alone:
 //  its values are only a piece of a block value that was already folded.
 void shard_row_fold (shard_row_t *self, const proto_values_t *block, bool late);
-size_t shard_row_encode (const shard_row_t *self, uint8_t *out);         //  out >= SHARD_ROW_MAX
-int shard_row_decode (shard_row_t *self, const void *data, size_t size); //  0 or -1
+size_t shard_row_encode (const shard_row_t *self, uint8_t *out);          //  out >= SHARD_ROW_MAX
+int shard_row_decode (shard_row_t *self, const void *data, size_t size);  //  0 or -1
 
 //  A host record; build with shard_host_new (the port list is large).
 typedef struct {
-    uint8_t flags;                         //  SHARD_HOST_*
-    int64_t first_seen;                    //  Earliest block seen, secs
-    int64_t last_seen;                     //  Latest block seen, secs
-    uint64_t annotations;                  //  Passive-DNS entries stored
-    size_t port_count;                     //  Entries used in ports
-    uint32_t days_base;                    //  Day of bit 0 of days (a multiple of 8)
-    size_t days_size;                      //  Bytes used in days
-    uint16_t ports[SHARD_HOST_PORTS_MAX];  //  Ports seen on, ascending
-    uint8_t days[SHARD_HOST_DAYS_MAX / 8]; //  Days active, bitmap from days_base
+    uint8_t flags;                          //  SHARD_HOST_*
+    int64_t first_seen;                     //  Earliest block seen, secs
+    int64_t last_seen;                      //  Latest block seen, secs
+    uint64_t annotations;                   //  Passive-DNS entries stored
+    size_t port_count;                      //  Entries used in ports
+    uint32_t days_base;                     //  Day of bit 0 of days (a multiple of 8)
+    size_t days_size;                       //  Bytes used in days
+    uint16_t ports[SHARD_HOST_PORTS_MAX];   //  Ports seen on, ascending
+    uint8_t days[SHARD_HOST_DAYS_MAX / 8];  //  Days active, bitmap from days_base
 } shard_host_t;
 
 shard_host_t *shard_host_new (void);
 void shard_host_destroy (shard_host_t **self_p);
-void shard_host_clear (shard_host_t *self); //  an unknown host
+void shard_host_clear (shard_host_t *self);  //  an unknown host
 //  Record traffic in block (secs) on port; days before cutoff_day are dropped from the
 //  bitmap, and a day further back than the bitmap spans is not recorded.
 void shard_host_seen (shard_host_t *self, int64_t block, uint16_t port, uint32_t cutoff_day);
 bool shard_host_has_day (const shard_host_t *self, uint32_t day);
 bool shard_host_has_port (const shard_host_t *self, uint16_t port);
 void shard_host_encode (const shard_host_t *self, shard_buffer_t *out);
-int shard_host_decode (shard_host_t *self, const void *data, size_t size); //  0 or -1
+int shard_host_decode (shard_host_t *self, const void *data, size_t size);  //  0 or -1
 
 //  An open block: when its first part arrived and which sources delivered it.
 typedef struct {
-    int64_t first_arrival;                                 //  Secs (wall clock)
-    size_t source_count;                                   //  Entries used
-    char sources[SHARD_SOURCES_MAX][SHARD_SOURCE_MAX + 1]; //  Names, NUL-terminated
+    int64_t first_arrival;                                  //  Secs (wall clock)
+    size_t source_count;                                    //  Entries used
+    char sources[SHARD_SOURCES_MAX][SHARD_SOURCE_MAX + 1];  //  Names, NUL-terminated
 } shard_open_t;
 
 bool shard_open_has (const shard_open_t *self, const char *source);
-void shard_open_add (shard_open_t *self, const char *source); //  no-op if full or known
+void shard_open_add (shard_open_t *self, const char *source);  //  no-op if full or known
 void shard_open_encode (const shard_open_t *self, shard_buffer_t *out);
 int shard_open_decode (shard_open_t *self, const void *data, size_t size);
 
 //  A final block.
 typedef struct {
-    int64_t finalised;   //  Secs (wall clock)
-    uint64_t late_parts; //  Parts applied after finalisation
+    int64_t finalised;    //  Secs (wall clock)
+    uint64_t late_parts;  //  Parts applied after finalisation
 } shard_final_t;
 
 void shard_final_encode (const shard_final_t *self, shard_buffer_t *out);
@@ -143,12 +143,12 @@ int shard_final_decode (shard_final_t *self, const void *data, size_t size);
 //  An open row: the merged values of one (block, host, port) so far.  peers is borrowed
 //  from the decoded bytes.
 typedef struct {
-    uint64_t bytes;       //  Sum of bytes
-    uint64_t packets;     //  Sum of packets
-    uint64_t durations;   //  Sum of durations, msecs
-    bool sketch;          //  peers is a sketch
-    const uint8_t *peers; //  Sorted 16-byte addresses, or PROTO_SKETCH_REGISTERS bytes
-    size_t peers_size;    //  Bytes at peers
+    uint64_t bytes;        //  Sum of bytes
+    uint64_t packets;      //  Sum of packets
+    uint64_t durations;    //  Sum of durations, msecs
+    bool sketch;           //  peers is a sketch
+    const uint8_t *peers;  //  Sorted 16-byte addresses, or PROTO_SKETCH_REGISTERS bytes
+    size_t peers_size;     //  Bytes at peers
 } shard_open_row_t;
 
 void shard_open_row_encode (const shard_open_row_t *self, shard_buffer_t *out);
@@ -172,7 +172,7 @@ void shard_note_encode (int64_t first_seen, int64_t last_seen, shard_buffer_t *o
 int shard_note_decode (const void *data, size_t size, int64_t *first_seen, int64_t *last_seen);
 
 //  A meta counter.
-void shard_meta_encode (uint64_t value, uint8_t *out); //  out >= SHARD_META_SIZE
+void shard_meta_encode (uint64_t value, uint8_t *out);  //  out >= SHARD_META_SIZE
 int shard_meta_decode (const void *data, size_t size, uint64_t *value);
 
 //  Selftest

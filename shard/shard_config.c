@@ -13,7 +13,7 @@
 shard_config_t *
 shard_config_new (void)
 {
-    shard_config_t *self = (shard_config_t *)zmalloc (sizeof (shard_config_t));
+    shard_config_t *self = (shard_config_t *) zmalloc (sizeof (shard_config_t));
     assert (self);
     self->endpoint = strdup (SHARD_ENDPOINT_DEFAULT);
     self->broker = strdup (SHARD_BROKER_DEFAULT);
@@ -85,11 +85,11 @@ shard_config_set (shard_config_t *self, const char *key, const char *value)
         s_replace (&self->broker, value);
     else if (streq (key, "retention-days") || streq (key, "retention_days")) {
         rc = s_number (value, 1, 65535, &number);
-        self->retention_days = rc ? self->retention_days : (uint32_t)number;
+        self->retention_days = rc ? self->retention_days : (uint32_t) number;
     }
     else if (streq (key, "grace-secs") || streq (key, "grace_secs")) {
         rc = s_number (value, 0, 7 * 86400, &number);
-        self->grace_secs = rc ? self->grace_secs : (uint32_t)number;
+        self->grace_secs = rc ? self->grace_secs : (uint32_t) number;
     }
     else if (streq (key, "mapsize-mb") || streq (key, "mapsize_mb")) {
         rc = s_number (value, 1, 1ULL << 30, &number);
@@ -181,7 +181,7 @@ shard_config_test (bool verbose)
                        "        shard-1\n"
                        "            endpoint = \"tcp://127.0.0.1:6002\"\n"
                        "            data = \"/tmp/shard-1\"\n";
-    assert (write (fd, text, strlen (text)) == (ssize_t)strlen (text));
+    assert (write (fd, text, strlen (text)) == (ssize_t) strlen (text));
     close (fd);
     shard_config_t *config = shard_config_new ();
     assert (shard_config_check (config) == -1);

@@ -19,14 +19,14 @@
 #define SHARD_MAPSIZE_MB_DEFAULT 65536
 
 typedef struct {
-    char *name;              //  Shard name, as in the broker's map ("shard-0")
-    char *endpoint;          //  ROUTER endpoint to bind (tcp://127.0.0.1:* picks a port)
-    char *data;              //  Store directory
-    char *broker;            //  Broker ROUTER endpoint
-    uint32_t retention_days; //  Days kept before today
-    uint32_t grace_secs;     //  How long a block waits for every ingestor
-    uint64_t mapsize_mb;     //  LMDB map size, MiB
-    bool verbose;            //  Debug logging
+    char *name;               //  Shard name, as in the broker's map ("shard-0")
+    char *endpoint;           //  ROUTER endpoint to bind (tcp://127.0.0.1:* picks a port)
+    char *data;               //  Store directory
+    char *broker;             //  Broker ROUTER endpoint
+    uint32_t retention_days;  //  Days kept before today
+    uint32_t grace_secs;      //  How long a block waits for every ingestor
+    uint64_t mapsize_mb;      //  LMDB map size, MiB
+    bool verbose;             //  Debug logging
 } shard_config_t;
 
 //  Defaults (no name, no data).

@@ -42,7 +42,7 @@ shard_days_get (shard_txn_t *txn, uint32_t archive_last, uint16_t day, uint16_t 
         rc = shard_kv_get (txn, db, key, key_size, &value);
     }
     if (archived)
-        *archived = rc == 0 && db == SHARD_DB_ARCHIVE; //  New rows go to days
+        *archived = rc == 0 && db == SHARD_DB_ARCHIVE;  //  New rows go to days
     if (rc == 0 && shard_row_decode (row, value.data, value.size)) {
         shard_txn_fail (txn, db, "daily row does not decode");
         return -1;

@@ -23,41 +23,41 @@
 
 //  A pair's sort key, for parts that do not come ordered
 typedef struct {
-    proto_addr_t addr; //  Host
-    uint16_t port;     //  Port
-    size_t index;      //  Position in the part
+    proto_addr_t addr;  //  Host
+    uint16_t port;      //  Port
+    size_t index;       //  Position in the part
 } s_sort_t;
 
 struct _shard_fold_t {
-    uint32_t retention_days; //  Days kept before today
-    uint32_t grace_secs;     //  Wait for every ingestor
-    char **ingestors;        //  Registered ingestor names
-    size_t ingestor_count;   //  Entries in ingestors
-    uint32_t cutoff_day;     //  First day kept, for the transaction under way
-    uint32_t archive_last;   //  Last archived day, for the transaction under way
-    shard_top_cache_t *top;  //  Top lists touched by the transaction
-    shard_host_t *host;      //  Current host record
-    proto_addr_t host_addr;  //  Its address
-    bool host_loaded;        //  host holds host_addr's record
-    bool host_dirty;         //  host changed since loaded
-    shard_buffer_t buffer;   //  Value encoding
-    shard_buffer_t peers;    //  Merged peer sets
-    uint8_t *sketch;         //  PROTO_SKETCH_REGISTERS of scratch
-    s_sort_t *order;         //  Pair order, NULL if the part came ordered
-    size_t order_capacity;   //  Entries allocated at order
+    uint32_t retention_days;  //  Days kept before today
+    uint32_t grace_secs;      //  Wait for every ingestor
+    char **ingestors;         //  Registered ingestor names
+    size_t ingestor_count;    //  Entries in ingestors
+    uint32_t cutoff_day;      //  First day kept, for the transaction under way
+    uint32_t archive_last;    //  Last archived day, for the transaction under way
+    shard_top_cache_t *top;   //  Top lists touched by the transaction
+    shard_host_t *host;       //  Current host record
+    proto_addr_t host_addr;   //  Its address
+    bool host_loaded;         //  host holds host_addr's record
+    bool host_dirty;          //  host changed since loaded
+    shard_buffer_t buffer;    //  Value encoding
+    shard_buffer_t peers;     //  Merged peer sets
+    uint8_t *sketch;          //  PROTO_SKETCH_REGISTERS of scratch
+    s_sort_t *order;          //  Pair order, NULL if the part came ordered
+    size_t order_capacity;    //  Entries allocated at order
 };
 
 //  --------------------------------------------------------------------------
 shard_fold_t *
 shard_fold_new (void)
 {
-    shard_fold_t *self = (shard_fold_t *)calloc (1, sizeof (shard_fold_t));
+    shard_fold_t *self = (shard_fold_t *) calloc (1, sizeof (shard_fold_t));
     assert (self);
     self->retention_days = SHARD_RETENTION_DAYS_DEFAULT;
     self->grace_secs = SHARD_GRACE_SECS_DEFAULT;
     self->top = shard_top_cache_new ();
     self->host = shard_host_new ();
-    self->sketch = (uint8_t *)calloc (1, PROTO_SKETCH_REGISTERS);
+    self->sketch = (uint8_t *) calloc (1, PROTO_SKETCH_REGISTERS);
     assert (self->sketch);
     return self;
 }
@@ -109,7 +109,7 @@ shard_fold_set_ingestors (shard_fold_t *self, const char **names, size_t count)
     self->ingestor_count = 0;
     if (count == 0)
         return;
-    self->ingestors = (char **)calloc (count, sizeof (char *));
+    self->ingestors = (char **) calloc (count, sizeof (char *));
     assert (self->ingestors);
     for (size_t index = 0; index < count; index++) {
         self->ingestors[index] = strdup (names[index]);
@@ -131,7 +131,7 @@ shard_fold_cutoff_day (shard_fold_t *self, int64_t now)
 static int
 s_compare_sort (const void *a, const void *b)
 {
-    const s_sort_t *x = (const s_sort_t *)a, *y = (const s_sort_t *)b;
+    const s_sort_t *x = (const s_sort_t *) a, *y = (const s_sort_t *) b;
     int rc = memcmp (x->addr.bytes, y->addr.bytes, PROTO_ADDR_SIZE);
     if (rc)
         return rc;
@@ -183,7 +183,7 @@ shard_fold_check (shard_fold_t *self, shard_pair_at_fn *pair_at, void *pairs, si
     }
     if (ordered)
         return 0;
-    self->order = (s_sort_t *)malloc (pair_count * sizeof (s_sort_t));
+    self->order = (s_sort_t *) malloc (pair_count * sizeof (s_sort_t));
     assert (self->order);
     self->order_capacity = pair_count;
     for (size_t index = 0; index < pair_count; index++) {
@@ -336,7 +336,7 @@ s_fold_value (shard_fold_t *self, shard_txn_t *txn, int64_t block, const proto_a
     shard_host_seen (self->host, block, port, self->cutoff_day);
     self->host_dirty = true;
 
-    uint16_t day = (uint16_t)proto_day_of (block);
+    uint16_t day = (uint16_t) proto_day_of (block);
     shard_row_t old, row;
     bool archived = false;
     int rc = shard_days_get (txn, self->archive_last, day, port, addr, &old, &archived);
@@ -564,7 +564,7 @@ shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const
         return shard_meta_add (txn, "old_parts", 1);
     }
     if (shard_meta_add (txn, "parts_applied", 1) ||
-        shard_meta_raise (txn, "last_block", (uint64_t)block))
+        shard_meta_raise (txn, "last_block", (uint64_t) block))
         return -1;
 
     uint8_t key[SHARD_KEY_BLOCK_SIZE];
@@ -631,13 +631,13 @@ shard_fold_due (shard_fold_t *self, shard_txn_t *txn, int64_t now, int64_t *bloc
             rc = -1;
             break;
         }
-        if (now - open.first_arrival >= (int64_t)self->grace_secs ||
+        if (now - open.first_arrival >= (int64_t) self->grace_secs ||
             s_delivered (self, &open, NULL))
-            blocks[count++] = (int64_t)shard_get64 (key.data);
+            blocks[count++] = (int64_t) shard_get64 (key.data);
         rc = shard_cursor_next (cursor, &key, &value);
     }
     shard_cursor_destroy (&cursor);
-    return rc == -1 ? -1 : (int)count;
+    return rc == -1 ? -1 : (int) count;
 }
 
 //  --------------------------------------------------------------------------

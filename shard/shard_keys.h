@@ -37,34 +37,34 @@
 
 #include <string.h>
 
-#define SHARD_DAY_MAX 65535                    //  Last day a key can hold (u16)
-#define SHARD_HOST_KEY_MAX PROTO_ADDR_SIZE     //  Longest host in a key
-#define SHARD_KEY_BLOCK_SIZE 8                 //  open, final keys; prefix of parts, rows
-#define SHARD_KEY_PART_SIZE 16                 //  parts key
-#define SHARD_KEY_ROW_MAX (8 + 16 + 2)         //  rows key, IPv6 host
-#define SHARD_KEY_DAY_MAX (2 + 2 + 16)         //  days key, IPv6 host
-#define SHARD_KEY_TOP_SIZE 4                   //  top key; also the days prefix
-#define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256) //  notes key: rrtype <= 16, rrname <= 256
+#define SHARD_DAY_MAX 65535                     //  Last day a key can hold (u16)
+#define SHARD_HOST_KEY_MAX PROTO_ADDR_SIZE      //  Longest host in a key
+#define SHARD_KEY_BLOCK_SIZE 8                  //  open, final keys; prefix of parts, rows
+#define SHARD_KEY_PART_SIZE 16                  //  parts key
+#define SHARD_KEY_ROW_MAX (8 + 16 + 2)          //  rows key, IPv6 host
+#define SHARD_KEY_DAY_MAX (2 + 2 + 16)          //  days key, IPv6 host
+#define SHARD_KEY_TOP_SIZE 4                    //  top key; also the days prefix
+#define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256)  //  notes key: rrtype <= 16, rrname <= 256
 
 //  Big-endian integers
 static inline void
 shard_put16 (uint8_t *out, uint16_t value)
 {
-    out[0] = (uint8_t)(value >> 8);
-    out[1] = (uint8_t)value;
+    out[0] = (uint8_t) (value >> 8);
+    out[1] = (uint8_t) value;
 }
 
 static inline uint16_t
 shard_get16 (const uint8_t *in)
 {
-    return (uint16_t)(in[0] << 8 | in[1]);
+    return (uint16_t) (in[0] << 8 | in[1]);
 }
 
 static inline void
 shard_put64 (uint8_t *out, uint64_t value)
 {
     for (int index = 7; index >= 0; index--, value >>= 8)
-        out[index] = (uint8_t)value;
+        out[index] = (uint8_t) value;
 }
 
 static inline uint64_t
@@ -109,7 +109,7 @@ shard_key_host_parse (const uint8_t *in, size_t size, proto_addr_t *addr)
 static inline size_t
 shard_key_block (uint8_t *out, int64_t block)
 {
-    shard_put64 (out, (uint64_t)block);
+    shard_put64 (out, (uint64_t) block);
     return SHARD_KEY_BLOCK_SIZE;
 }
 
@@ -117,7 +117,7 @@ shard_key_block (uint8_t *out, int64_t block)
 static inline size_t
 shard_key_part (uint8_t *out, int64_t block, uint64_t hash)
 {
-    shard_put64 (out, (uint64_t)block);
+    shard_put64 (out, (uint64_t) block);
     shard_put64 (out + 8, hash);
     return SHARD_KEY_PART_SIZE;
 }
@@ -126,7 +126,7 @@ shard_key_part (uint8_t *out, int64_t block, uint64_t hash)
 static inline size_t
 shard_key_row (uint8_t *out, int64_t block, const proto_addr_t *addr, uint16_t port)
 {
-    shard_put64 (out, (uint64_t)block);
+    shard_put64 (out, (uint64_t) block);
     size_t size = 8 + shard_key_host (out + 8, addr);
     shard_put16 (out + size, port);
     return size + 2;
@@ -139,7 +139,7 @@ shard_key_row_parse (const uint8_t *in, size_t size, int64_t *block, proto_addr_
 {
     if (size != 8 + 4 + 2 && size != 8 + 16 + 2)
         return -1;
-    *block = (int64_t)shard_get64 (in);
+    *block = (int64_t) shard_get64 (in);
     *port = shard_get16 (in + size - 2);
     return shard_key_host_parse (in + 8, size - 10, addr);
 }
@@ -180,7 +180,7 @@ shard_key_note (uint8_t *out, const proto_addr_t *addr, const char *rrtype, cons
     size_t type_size = strlen (rrtype);
     size_t name_size = strlen (rrname);
     memcpy (out, addr->bytes, PROTO_ADDR_SIZE);
-    out[PROTO_ADDR_SIZE] = (uint8_t)type_size;
+    out[PROTO_ADDR_SIZE] = (uint8_t) type_size;
     memcpy (out + PROTO_ADDR_SIZE + 1, rrtype, type_size);
     memcpy (out + PROTO_ADDR_SIZE + 1 + type_size, rrname, name_size);
     return PROTO_ADDR_SIZE + 1 + type_size + name_size;

@@ -18,22 +18,22 @@
 #include <stdint.h>
 
 typedef enum {
-    SHARD_DB_META = 0, //  schema version and counters
-    SHARD_DB_PARTS,    //  applied part ids
-    SHARD_DB_OPEN,     //  open blocks
-    SHARD_DB_FINAL,    //  final blocks
-    SHARD_DB_ROWS,     //  values of open blocks
-    SHARD_DB_DAYS,     //  daily rows of recent days (growing)
-    SHARD_DB_ARCHIVE,  //  daily rows of finished days (appended in key order)
-    SHARD_DB_TOP,      //  top lists
-    SHARD_DB_HOSTS,    //  host records
-    SHARD_DB_NOTES,    //  annotations
+    SHARD_DB_META = 0,  //  schema version and counters
+    SHARD_DB_PARTS,     //  applied part ids
+    SHARD_DB_OPEN,      //  open blocks
+    SHARD_DB_FINAL,     //  final blocks
+    SHARD_DB_ROWS,      //  values of open blocks
+    SHARD_DB_DAYS,      //  daily rows of recent days (growing)
+    SHARD_DB_ARCHIVE,   //  daily rows of finished days (appended in key order)
+    SHARD_DB_TOP,       //  top lists
+    SHARD_DB_HOSTS,     //  host records
+    SHARD_DB_NOTES,     //  annotations
     SHARD_DB_COUNT
 } shard_db_t;
 
 typedef struct {
-    const uint8_t *data; //  Borrowed (see above)
-    size_t size;         //  Bytes
+    const uint8_t *data;  //  Borrowed (see above)
+    size_t size;          //  Bytes
 } shard_bytes_t;
 
 typedef struct _shard_txn_t shard_txn_t;
@@ -64,7 +64,7 @@ bool shard_txn_failed (shard_txn_t *txn);
 //  to the first key >= key (key NULL: the first key of the database); next to the
 //  following one; del deletes the current entry, after which next yields the entry
 //  that followed it.  Each fills key and value of the entry reached.
-shard_cursor_t *shard_cursor_new (shard_txn_t *txn, shard_db_t db); //  NULL if failed
+shard_cursor_t *shard_cursor_new (shard_txn_t *txn, shard_db_t db);  //  NULL if failed
 void shard_cursor_destroy (shard_cursor_t **self_p);
 int shard_cursor_seek (shard_cursor_t *self, const void *key, size_t key_size,
                        shard_bytes_t *key_out, shard_bytes_t *value_out);

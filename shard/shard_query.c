@@ -42,11 +42,11 @@ s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint16_t port, uint8_t op,
                 return -1;
             proto_top_t entry;
             entry.port = port;
-            entry.feature = (uint8_t)feature;
+            entry.feature = (uint8_t) feature;
             entry.addr = list->entries[index].addr;
             entry.score = list->entries[index].score;
             entry.annotations =
-                scratch->annotations > UINT32_MAX ? UINT32_MAX : (uint32_t)scratch->annotations;
+                scratch->annotations > UINT32_MAX ? UINT32_MAX : (uint32_t) scratch->annotations;
             top_fn (arg, &entry);
         }
     }
@@ -65,13 +65,13 @@ shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t 
         return 0;
     shard_topset_t set;
     if (port != PROTO_PORT_ALL) {
-        int rc = shard_top_read (txn, (uint16_t)day, (uint16_t)port, &set);
+        int rc = shard_top_read (txn, (uint16_t) day, (uint16_t) port, &set);
         if (rc == 0)
-            rc = s_top_emit (txn, scratch, (uint16_t)port, op, &set, top_fn, arg);
+            rc = s_top_emit (txn, scratch, (uint16_t) port, op, &set, top_fn, arg);
         return rc == -1 ? -1 : 0;
     }
     uint8_t prefix[2];
-    shard_put16 (prefix, (uint16_t)day);
+    shard_put16 (prefix, (uint16_t) day);
     shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_TOP);
     if (!cursor)
         return -1;
@@ -80,7 +80,7 @@ shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t 
     while (rc == 0 && key.size == SHARD_KEY_TOP_SIZE && memcmp (key.data, prefix, 2) == 0) {
         uint16_t key_port = shard_get16 (key.data + 2);
         //  The cursor's bytes die with the next read: read the lists by key
-        rc = shard_top_read (txn, (uint16_t)day, key_port, &set);
+        rc = shard_top_read (txn, (uint16_t) day, key_port, &set);
         if (rc == 0)
             rc = s_top_emit (txn, scratch, key_port, op, &set, top_fn, arg);
         if (rc == 0)
@@ -106,7 +106,7 @@ shard_query_series (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t 
     if (scratch->days_size == 0)
         return 0;
     uint32_t first = from > scratch->days_base ? from : scratch->days_base;
-    uint32_t last = scratch->days_base + (uint32_t)(8 * scratch->days_size) - 1;
+    uint32_t last = scratch->days_base + (uint32_t) (8 * scratch->days_size) - 1;
     if (to < last)
         last = to;
     if (last > SHARD_DAY_MAX)
@@ -122,7 +122,7 @@ shard_query_series (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t 
             if (!shard_host_has_day (scratch, day))
                 continue;
             shard_row_t row;
-            rc = shard_days_get (txn, archive_last, (uint16_t)day, row_port, host, &row, NULL);
+            rc = shard_days_get (txn, archive_last, (uint16_t) day, row_port, host, &row, NULL);
             if (rc == -1)
                 return -1;
             if (rc == 0) {
@@ -204,7 +204,7 @@ shard_query_days (shard_txn_t *txn, shard_day_fn *day_fn, void *arg)
             break;
         //  Jump to the next day
         uint8_t next[2];
-        shard_put16 (next, (uint16_t)(day + 1));
+        shard_put16 (next, (uint16_t) (day + 1));
         rc = shard_cursor_seek (cursor, next, sizeof next, &key, &value);
     }
     shard_cursor_destroy (&cursor);

@@ -101,8 +101,8 @@ shard_retention_run (shard_retention_t *self, shard_txn_t *txn, uint32_t cutoff_
     assert (deleted && more);
     *deleted = 0;
     uint8_t day_limit[2], block_limit[SHARD_KEY_BLOCK_SIZE];
-    shard_put16 (day_limit, (uint16_t)(cutoff_day > SHARD_DAY_MAX ? SHARD_DAY_MAX : cutoff_day));
-    shard_key_block (block_limit, (int64_t)cutoff_day * SECS_PER_DAY);
+    shard_put16 (day_limit, (uint16_t) (cutoff_day > SHARD_DAY_MAX ? SHARD_DAY_MAX : cutoff_day));
+    shard_key_block (block_limit, (int64_t) cutoff_day * SECS_PER_DAY);
     size_t left = budget;
     //  In key order within each sub-database; open rows before their open block, so
     //  that a batch never leaves rows orphaned from a block it deleted

@@ -19,13 +19,13 @@
 #include "shard/shard_keys.h"
 #include "shard/shard_kv.h"
 
-#define SHARD_RETENTION_EXAMINE 10 //  Host records examined per deletion of budget
+#define SHARD_RETENTION_EXAMINE 10  //  Host records examined per deletion of budget
 
 typedef struct {
-    uint32_t hosts_cutoff;                  //  Cutoff day of the hosts pass under way
-    bool hosts_done;                        //  That pass is over
-    uint8_t hosts_next[SHARD_HOST_KEY_MAX]; //  Key to resume the pass at
-    size_t hosts_next_size;                 //  Its size, 0 = from the first key
+    uint32_t hosts_cutoff;                   //  Cutoff day of the hosts pass under way
+    bool hosts_done;                         //  That pass is over
+    uint8_t hosts_next[SHARD_HOST_KEY_MAX];  //  Key to resume the pass at
+    size_t hosts_next_size;                  //  Its size, 0 = from the first key
 } shard_retention_t;
 
 //  Delete up to budget entries older than cutoff_day in txn.  *deleted counts them;

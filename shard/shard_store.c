@@ -33,37 +33,37 @@
 #include <unistd.h>
 
 #define ERROR_MAX 256
-#define DUE_MAX 64 //  Blocks finalised per call of shard_store_finalise_due
+#define DUE_MAX 64  //  Blocks finalised per call of shard_store_finalise_due
 
 static const char *s_db_names[SHARD_DB_COUNT] = {"meta", "parts",   "open", "final", "rows",
                                                  "days", "archive", "top",  "hosts", "notes"};
 
 struct _shard_txn_t {
-    shard_store_t *store; //  Owner
-    MDB_txn *handle;      //  LMDB transaction, NULL when none
-    bool write;           //  A write transaction
-    int rc;               //  First LMDB error, 0 if none
-    bool failed;          //  Sticky: a call failed, the transaction can only abort
+    shard_store_t *store;  //  Owner
+    MDB_txn *handle;       //  LMDB transaction, NULL when none
+    bool write;            //  A write transaction
+    int rc;                //  First LMDB error, 0 if none
+    bool failed;           //  Sticky: a call failed, the transaction can only abort
 };
 
 struct _shard_cursor_t {
-    shard_txn_t *txn;   //  Transaction it belongs to
-    MDB_cursor *handle; //  LMDB cursor
-    shard_db_t db;      //  Its sub-database
+    shard_txn_t *txn;    //  Transaction it belongs to
+    MDB_cursor *handle;  //  LMDB cursor
+    shard_db_t db;       //  Its sub-database
 };
 
 struct _shard_store_t {
-    char *path;                  //  Directory
-    int lock_fd;                 //  flock'ed file in it, -1 if none
-    MDB_env *env;                //  The environment
-    MDB_dbi dbi[SHARD_DB_COUNT]; //  Sub-database handles
-    MDB_txn *reader;             //  Cached read-only transaction, reset when idle
-    shard_txn_t txn;             //  The transaction under way (one at a time)
-    shard_fold_t *fold;          //  Write work
-    shard_retention_t retention; //  Retention progress
-    shard_host_t *scratch;       //  Host record for queries
-    bool verbose;                //  Debug logging
-    char error[ERROR_MAX];       //  Last failure
+    char *path;                   //  Directory
+    int lock_fd;                  //  flock'ed file in it, -1 if none
+    MDB_env *env;                 //  The environment
+    MDB_dbi dbi[SHARD_DB_COUNT];  //  Sub-database handles
+    MDB_txn *reader;              //  Cached read-only transaction, reset when idle
+    shard_txn_t txn;              //  The transaction under way (one at a time)
+    shard_fold_t *fold;           //  Write work
+    shard_retention_t retention;  //  Retention progress
+    shard_host_t *scratch;        //  Host record for queries
+    bool verbose;                 //  Debug logging
+    char error[ERROR_MAX];        //  Last failure
 };
 
 //  --------------------------------------------------------------------------
@@ -114,10 +114,10 @@ shard_kv_get (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_size,
     assert (value);
     if (txn->failed)
         return -1;
-    MDB_val mdb_key = {key_size, (void *)key}, mdb_value;
+    MDB_val mdb_key = {key_size, (void *) key}, mdb_value;
     int rc =
         s_check (txn, mdb_get (txn->handle, txn->store->dbi[db], &mdb_key, &mdb_value), db, "get");
-    value->data = rc == 0 ? (const uint8_t *)mdb_value.mv_data : NULL;
+    value->data = rc == 0 ? (const uint8_t *) mdb_value.mv_data : NULL;
     value->size = rc == 0 ? mdb_value.mv_size : 0;
     return rc;
 }
@@ -131,7 +131,7 @@ shard_kv_put (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_size,
     assert (txn->write);
     if (txn->failed)
         return -1;
-    MDB_val mdb_key = {key_size, (void *)key}, mdb_value = {value_size, (void *)value};
+    MDB_val mdb_key = {key_size, (void *) key}, mdb_value = {value_size, (void *) value};
     return s_check (txn, mdb_put (txn->handle, txn->store->dbi[db], &mdb_key, &mdb_value, 0), db,
                     "put");
 }
@@ -144,7 +144,7 @@ shard_kv_del (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_size)
     assert (txn->write);
     if (txn->failed)
         return -1;
-    MDB_val mdb_key = {key_size, (void *)key};
+    MDB_val mdb_key = {key_size, (void *) key};
     return s_check (txn, mdb_del (txn->handle, txn->store->dbi[db], &mdb_key, NULL), db, "del");
 }
 
@@ -157,7 +157,7 @@ shard_kv_append (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_si
     assert (txn->write);
     if (txn->failed)
         return -1;
-    MDB_val mdb_key = {key_size, (void *)key}, mdb_value = {value_size, (void *)value};
+    MDB_val mdb_key = {key_size, (void *) key}, mdb_value = {value_size, (void *) value};
     int rc = mdb_put (txn->handle, txn->store->dbi[db], &mdb_key, &mdb_value, MDB_APPEND);
     if (rc == MDB_KEYEXIST)
         return 1;
@@ -186,7 +186,7 @@ shard_cursor_new (shard_txn_t *txn, shard_db_t db)
     MDB_cursor *handle;
     if (s_check (txn, mdb_cursor_open (txn->handle, txn->store->dbi[db], &handle), db, "cursor"))
         return NULL;
-    shard_cursor_t *self = (shard_cursor_t *)zmalloc (sizeof (shard_cursor_t));
+    shard_cursor_t *self = (shard_cursor_t *) zmalloc (sizeof (shard_cursor_t));
     assert (self);
     self->txn = txn;
     self->handle = handle;
@@ -216,9 +216,9 @@ s_cursor_get (shard_cursor_t *self, MDB_val *key, MDB_cursor_op op, shard_bytes_
     MDB_val value;
     int rc =
         s_check (self->txn, mdb_cursor_get (self->handle, key, &value, op), self->db, "cursor get");
-    key_out->data = rc == 0 ? (const uint8_t *)key->mv_data : NULL;
+    key_out->data = rc == 0 ? (const uint8_t *) key->mv_data : NULL;
     key_out->size = rc == 0 ? key->mv_size : 0;
-    value_out->data = rc == 0 ? (const uint8_t *)value.mv_data : NULL;
+    value_out->data = rc == 0 ? (const uint8_t *) value.mv_data : NULL;
     value_out->size = rc == 0 ? value.mv_size : 0;
     return rc;
 }
@@ -230,7 +230,7 @@ shard_cursor_seek (shard_cursor_t *self, const void *key, size_t key_size, shard
 {
     assert (self);
     assert (key_out && value_out);
-    MDB_val mdb_key = {key_size, (void *)key};
+    MDB_val mdb_key = {key_size, (void *) key};
     return s_cursor_get (self, &mdb_key, key ? MDB_SET_RANGE : MDB_FIRST, key_out, value_out);
 }
 
@@ -345,7 +345,7 @@ s_open_databases (shard_store_t *self)
     for (int db = 0; db < SHARD_DB_COUNT; db++)
         if (!txn->failed)
             s_check (txn, mdb_dbi_open (txn->handle, s_db_names[db], MDB_CREATE, &self->dbi[db]),
-                     (shard_db_t)db, "open");
+                     (shard_db_t) db, "open");
     uint64_t schema = 0;
     shard_bytes_t value;
     int rc = shard_kv_get (txn, SHARD_DB_META, "schema", 6, &value);
@@ -353,13 +353,13 @@ s_open_databases (shard_store_t *self)
         schema != SHARD_SCHEMA_VERSION)
         snprintf (self->error, ERROR_MAX,
                   "store: schema version %llu, this build reads version %d only",
-                  (unsigned long long)schema, SHARD_SCHEMA_VERSION);
+                  (unsigned long long) schema, SHARD_SCHEMA_VERSION);
     else if (rc == 0 && schema != SHARD_SCHEMA_VERSION)
         shard_txn_fail (txn, SHARD_DB_META, "schema version does not decode");
     else if (rc == 1) {
         size_t entries = 0;
         for (int db = 0; db < SHARD_DB_COUNT; db++)
-            entries += shard_kv_count (txn, (shard_db_t)db);
+            entries += shard_kv_count (txn, (shard_db_t) db);
         if (entries)
             snprintf (self->error, ERROR_MAX, "store: data without a schema version");
         else {
@@ -380,7 +380,7 @@ shard_store_t *
 shard_store_new (const char *path, uint64_t mapsize)
 {
     assert (path);
-    shard_store_t *self = (shard_store_t *)zmalloc (sizeof (shard_store_t));
+    shard_store_t *self = (shard_store_t *) zmalloc (sizeof (shard_store_t));
     assert (self);
     self->lock_fd = -1;
     self->path = strdup (path);
@@ -402,7 +402,7 @@ shard_store_new (const char *path, uint64_t mapsize)
     if (rc == MDB_SUCCESS)
         rc = mdb_env_set_maxdbs (self->env, SHARD_DB_COUNT);
     if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_mapsize (self->env, (size_t)mapsize);
+        rc = mdb_env_set_mapsize (self->env, (size_t) mapsize);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_open (self->env, path, MDB_NOTLS, 0644);
     if (rc != MDB_SUCCESS) {
@@ -724,14 +724,14 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
         mdb_env_info (self->env, &info);
         mdb_env_stat (self->env, &env_stat);
         stats->map_bytes = info.me_mapsize;
-        stats->lmdb_bytes = (uint64_t)(info.me_last_pgno + 1) * env_stat.ms_psize;
+        stats->lmdb_bytes = (uint64_t) (info.me_last_pgno + 1) * env_stat.ms_psize;
     }
     shard_db_t dbs[] = {SHARD_DB_DAYS, SHARD_DB_ARCHIVE};
     for (size_t index = 0; index < 2 && !txn->failed; index++)
         if (s_check (txn, mdb_stat (txn->handle, self->dbi[dbs[index]], &days_stat), dbs[index],
                      "stat") == 0)
-            stats->rows_bytes += (uint64_t)(days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
-                                            days_stat.ms_overflow_pages) *
+            stats->rows_bytes += (uint64_t) (days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
+                                             days_stat.ms_overflow_pages) *
                                  days_stat.ms_psize;
     stats->top_rebuilds = shard_fold_rebuilds (self->fold);
     return s_end (txn, false);

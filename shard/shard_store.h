@@ -38,18 +38,18 @@
 
 #include "proto/proto_msg.h"
 
-#define SHARD_SCHEMA_VERSION 1              //  Layout version stored in meta
-#define SHARD_MAPSIZE_DEFAULT (64ULL << 30) //  LMDB map size, bytes
-#define SHARD_RETENTION_DAYS_DEFAULT 180    //  Days kept before today
-#define SHARD_GRACE_SECS_DEFAULT 600        //  Wait for every ingestor's part
-#define SHARD_EXPIRE_BATCH 10000            //  Deletions per retention transaction
-#define SHARD_ARCHIVE_BATCH 20000           //  Rows moved per archive transaction
+#define SHARD_SCHEMA_VERSION 1               //  Layout version stored in meta
+#define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
+#define SHARD_RETENTION_DAYS_DEFAULT 180     //  Days kept before today
+#define SHARD_GRACE_SECS_DEFAULT 600         //  Wait for every ingestor's part
+#define SHARD_EXPIRE_BATCH 10000             //  Deletions per retention transaction
+#define SHARD_ARCHIVE_BATCH 20000            //  Rows moved per archive transaction
 
 //  Results of the methods below
 #define SHARD_STORE_OK 0
-#define SHARD_STORE_FAILED -1  //  LMDB or internal failure (logged)
-#define SHARD_STORE_INVALID -2 //  Input breaks the contract (shard_store_error says how)
-#define SHARD_STORE_FULL -3    //  The LMDB map is full: nothing was written
+#define SHARD_STORE_FAILED -1   //  LMDB or internal failure (logged)
+#define SHARD_STORE_INVALID -2  //  Input breaks the contract (shard_store_error says how)
+#define SHARD_STORE_FULL -3     //  The LMDB map is full: nothing was written
 
 typedef struct _shard_store_t shard_store_t;
 
@@ -76,10 +76,10 @@ const char *shard_store_error (shard_store_t *self);
 typedef void (shard_pair_at_fn) (void *pairs, size_t index, proto_pair_t *pair);
 
 typedef struct {
-    bool duplicate; //  Applied before: nothing changed
-    bool late;      //  Its block was already final (applied approximately, counted)
-    bool expired;   //  Its day is older than retention: acknowledged, nothing stored
-    bool final;     //  Its block is final after this part
+    bool duplicate;  //  Applied before: nothing changed
+    bool late;       //  Its block was already final (applied approximately, counted)
+    bool expired;    //  Its day is older than retention: acknowledged, nothing stored
+    bool final;      //  Its block is final after this part
 } shard_part_result_t;
 
 //  Apply one part: pair_count pairs from source's file of block, all in one
@@ -131,10 +131,10 @@ int shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t 
 //  What is known of a host: calls port_fn per port (ascending) and note_fn per
 //  annotation.  info->known is false for a host without traffic.
 typedef struct {
-    bool known;           //  Traffic seen (within retention)
-    int64_t first_seen;   //  Earliest block, 0 if unknown
-    int64_t last_seen;    //  Latest block, 0 if unknown
-    uint64_t annotations; //  Annotations stored
+    bool known;            //  Traffic seen (within retention)
+    int64_t first_seen;    //  Earliest block, 0 if unknown
+    int64_t last_seen;     //  Latest block, 0 if unknown
+    uint64_t annotations;  //  Annotations stored
 } shard_host_info_t;
 typedef void (shard_port_fn) (void *arg, uint16_t port);
 typedef void (shard_note_fn) (void *arg, const proto_annotation_t *annotation);
@@ -147,18 +147,18 @@ int shard_store_days (shard_store_t *self, shard_day_fn *day_fn, void *arg);
 
 //  Status figures (PROTOCOL.md "Status stats keys").
 typedef struct {
-    uint64_t hosts;         //  Host records
-    uint64_t rows;          //  Daily rows
-    uint64_t lmdb_bytes;    //  Bytes of the LMDB file in use (pages up to the last)
-    uint64_t map_bytes;     //  LMDB map size
-    uint64_t rows_bytes;    //  Bytes of the pages of the daily rows (days and archive)
-    uint64_t archived_rows; //  Daily rows in the archive
-    uint64_t parts_applied; //  Parts applied (not counting duplicates)
-    uint64_t late_parts;    //  Of which late
-    uint64_t old_parts;     //  Parts acknowledged but older than retention
-    uint64_t last_block;    //  Latest block applied, secs
-    uint64_t open_blocks;   //  Blocks waiting for parts
-    uint64_t top_rebuilds;  //  Top lists rebuilt by a scan since the store opened
+    uint64_t hosts;          //  Host records
+    uint64_t rows;           //  Daily rows
+    uint64_t lmdb_bytes;     //  Bytes of the LMDB file in use (pages up to the last)
+    uint64_t map_bytes;      //  LMDB map size
+    uint64_t rows_bytes;     //  Bytes of the pages of the daily rows (days and archive)
+    uint64_t archived_rows;  //  Daily rows in the archive
+    uint64_t parts_applied;  //  Parts applied (not counting duplicates)
+    uint64_t late_parts;     //  Of which late
+    uint64_t old_parts;      //  Parts acknowledged but older than retention
+    uint64_t last_block;     //  Latest block applied, secs
+    uint64_t open_blocks;    //  Blocks waiting for parts
+    uint64_t top_rebuilds;   //  Top lists rebuilt by a scan since the store opened
 } shard_store_stats_t;
 int shard_store_stats (shard_store_t *self, shard_store_stats_t *stats);
 

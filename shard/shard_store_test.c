@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #define DAY 86400
-#define D0 19675 //  2023-11-14
+#define D0 19675  //  2023-11-14
 
 //  A pair of a test part; peers are the addresses 198.18.0.0 + [peers_from, +count),
 //  an exact set up to the cap, a sketch beyond it.
@@ -35,9 +35,9 @@ typedef struct {
 static s_part_t *
 s_part_new (const s_spec_t *specs, size_t count)
 {
-    s_part_t *self = (s_part_t *)zmalloc (sizeof (s_part_t));
-    self->pairs = (proto_pair_t *)zmalloc ((count + 1) * sizeof (proto_pair_t));
-    self->peers = (uint8_t **)zmalloc ((count + 1) * sizeof (uint8_t *));
+    s_part_t *self = (s_part_t *) zmalloc (sizeof (s_part_t));
+    self->pairs = (proto_pair_t *) zmalloc ((count + 1) * sizeof (proto_pair_t));
+    self->peers = (uint8_t **) zmalloc ((count + 1) * sizeof (uint8_t *));
     self->count = count;
     for (size_t index = 0; index < count; index++) {
         const s_spec_t *spec = &specs[index];
@@ -49,7 +49,7 @@ s_part_new (const s_spec_t *specs, size_t count)
         pair->durations = spec->durations;
         bool sketch = spec->peers_count > PROTO_PEERS_CAP;
         size_t size = sketch ? PROTO_SKETCH_REGISTERS : spec->peers_count * PROTO_ADDR_SIZE;
-        self->peers[index] = (uint8_t *)zmalloc (size + 1);
+        self->peers[index] = (uint8_t *) zmalloc (size + 1);
         for (uint32_t peer = 0; peer < spec->peers_count; peer++) {
             proto_addr_t addr;
             proto_addr_from_ipv4 (&addr, 0xc6120000 + spec->peers_from + peer);
@@ -80,7 +80,7 @@ s_part_destroy (s_part_t **self_p)
 static void
 s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
 {
-    *pair = ((s_part_t *)pairs)->pairs[index];
+    *pair = ((s_part_t *) pairs)->pairs[index];
 }
 
 //  Apply a part; returns the store's result code
@@ -105,7 +105,7 @@ typedef struct {
 static void
 s_on_top (void *arg, const proto_top_t *entry)
 {
-    s_tops_t *tops = (s_tops_t *)arg;
+    s_tops_t *tops = (s_tops_t *) arg;
     assert (tops->count < 600);
     tops->entries[tops->count++] = *entry;
 }
@@ -118,7 +118,7 @@ s_expect_top (shard_store_t *store, uint32_t day, proto_op_t op, uint16_t port,
               size_t total)
 {
     s_tops_t tops = {.count = 0};
-    assert (shard_store_top (store, day, (uint8_t)op, port, s_on_top, &tops) == 0);
+    assert (shard_store_top (store, day, (uint8_t) op, port, s_on_top, &tops) == 0);
     size_t found = 0;
     for (size_t index = 0; index < tops.count; index++) {
         const proto_top_t *entry = &tops.entries[index];
@@ -135,8 +135,8 @@ s_expect_top (shard_store_t *store, uint32_t day, proto_op_t op, uint16_t port,
             char text[PROTO_ADDR_STRLEN];
             printf ("\ntop day %u op %d port %u feature %d rank %zu: %s %llu, expected %s %llu\n",
                     day, op, port, feature, found, proto_addr_format (&entry->addr, text),
-                    (unsigned long long)entry->score, hosts[found],
-                    (unsigned long long)scores[found]);
+                    (unsigned long long) entry->score, hosts[found],
+                    (unsigned long long) scores[found]);
             assert (false);
         }
         found++;
@@ -152,7 +152,7 @@ typedef struct {
 static void
 s_on_point (void *arg, const proto_point_t *point)
 {
-    s_points_t *points = (s_points_t *)arg;
+    s_points_t *points = (s_points_t *) arg;
     assert (points->count < 64);
     points->points[points->count++] = *point;
 }
@@ -166,7 +166,7 @@ s_score (shard_store_t *store, const char *host, uint16_t port, uint32_t day,
     proto_addr_t addr;
     assert (proto_addr_parse (&addr, host) == 0);
     s_points_t points = {.count = 0};
-    assert (shard_store_series (store, &addr, port, (uint8_t)feature, (uint8_t)op, day, day,
+    assert (shard_store_series (store, &addr, port, (uint8_t) feature, (uint8_t) op, day, day,
                                 s_on_point, &points) == 0);
     assert (points.count <= 1);
     return points.count ? points.points[0].score : UINT64_MAX - 7;
@@ -180,12 +180,12 @@ s_expect_row (shard_store_t *store, const char *host, uint16_t port, uint32_t da
     for (int feature = 0; feature < 4; feature++)
         for (int op = 0; op < 3; op++) {
             uint64_t score =
-                s_score (store, host, port, day, (proto_feature_t)feature, (proto_op_t)op);
+                s_score (store, host, port, day, (proto_feature_t) feature, (proto_op_t) op);
             if (score != expected[feature][op]) {
                 printf ("\nrow %s/%u day %u %s %s: %llu, expected %llu\n", host, port, day,
-                        proto_feature_name ((proto_feature_t)feature),
-                        proto_op_name ((proto_op_t)op), (unsigned long long)score,
-                        (unsigned long long)expected[feature][op]);
+                        proto_feature_name ((proto_feature_t) feature),
+                        proto_op_name ((proto_op_t) op), (unsigned long long) score,
+                        (unsigned long long) expected[feature][op]);
                 assert (false);
             }
         }
@@ -202,7 +202,7 @@ typedef struct {
 static void
 s_on_port (void *arg, uint16_t port)
 {
-    s_host_t *host = (s_host_t *)arg;
+    s_host_t *host = (s_host_t *) arg;
     assert (host->port_count < 8);
     host->ports[host->port_count++] = port;
 }
@@ -210,7 +210,7 @@ s_on_port (void *arg, uint16_t port)
 static void
 s_on_note (void *arg, const proto_annotation_t *note)
 {
-    s_host_t *host = (s_host_t *)arg;
+    s_host_t *host = (s_host_t *) arg;
     assert (host->note_count < 4);
     host->notes[host->note_count] = *note;
     snprintf (host->names[host->note_count], 64, "%s", note->rrname);
@@ -220,14 +220,14 @@ s_on_note (void *arg, const proto_annotation_t *note)
 static void
 s_note_at (void *annotations, size_t index, proto_annotation_t *annotation)
 {
-    *annotation = ((proto_annotation_t *)annotations)[index];
+    *annotation = ((proto_annotation_t *) annotations)[index];
 }
 
 //  days[0] counts, days[1..] are the days
 static void
 s_on_day (void *arg, uint32_t day)
 {
-    uint32_t *days = (uint32_t *)arg;
+    uint32_t *days = (uint32_t *) arg;
     assert (days[0] < 7);
     days[++days[0]] = day;
 }
@@ -263,7 +263,7 @@ s_test_merge (const char *dir, bool verbose)
     assert (store);
     const char *ingestors[] = {"r1", "r2"};
     shard_store_set_ingestors (store, ingestors, 2);
-    int64_t b1 = (int64_t)D0 * DAY, b2 = b1 + 300, b3 = b1 + 600, now = b1 + 400;
+    int64_t b1 = (int64_t) D0 * DAY, b2 = b1 + 300, b3 = b1 + 600, now = b1 + 400;
     shard_part_result_t result;
 
     s_spec_t r1_b1[] = {{"10.0.0.1", 25, 100, 2, 10, 0, 2},
@@ -275,7 +275,7 @@ s_test_merge (const char *dir, bool verbose)
     assert (s_stats (store).open_blocks == 1);
     s_tops_t tops = {.count = 0};
     assert (shard_store_top (store, D0, PROTO_OP_SUM, PROTO_PORT_ALL, s_on_top, &tops) == 0);
-    assert (tops.count == 0); //  Nothing final yet
+    assert (tops.count == 0);  //  Nothing final yet
     assert (s_apply (store, "r2", "f1", b1, r2_b1, 2, now, &result) == 0);
     assert (result.final);
     assert (s_stats (store).open_blocks == 0);
@@ -302,7 +302,7 @@ s_test_merge (const char *dir, bool verbose)
     //  5000, flagged, within 5 %
     uint64_t peers = s_score (store, "10.0.0.9", 8080, D0, PROTO_FEATURE_PEERS, PROTO_OP_SUM);
     if (verbose)
-        printf ("5000 peers merged -> %llu; ", (unsigned long long)peers);
+        printf ("5000 peers merged -> %llu; ", (unsigned long long) peers);
     assert (peers > PROTO_PEERS_CAP && peers >= 4750 && peers <= 5250);
 
     //  A resent part is a duplicate and changes nothing
@@ -342,7 +342,7 @@ s_test_merge (const char *dir, bool verbose)
     assert (s_apply (store, "r1", "f4", b3 + 300, r1_b3, 1, now, &result) == 0 && result.final);
     shard_store_stats_t stats = s_stats (store);
     assert (stats.parts_applied == 8 && stats.late_parts == 2 && stats.open_blocks == 0);
-    assert (stats.last_block == (uint64_t)b3 + 300);
+    assert (stats.last_block == (uint64_t) b3 + 300);
     shard_store_destroy (&store);
 }
 
@@ -358,7 +358,7 @@ s_test_single (const char *dir, bool verbose)
     const char *ingestors[] = {"r1"};
     shard_store_set_ingestors (store, ingestors, 1);
     uint32_t day = D0 + 1;
-    int64_t c1 = (int64_t)day * DAY, c2 = c1 + 300, c3 = c1 + DAY, now = c1 + 600;
+    int64_t c1 = (int64_t) day * DAY, c2 = c1 + 300, c3 = c1 + DAY, now = c1 + 600;
     shard_part_result_t result;
 
     //  Part 1, deliberately not in (host, port) order
@@ -497,16 +497,16 @@ s_test_single (const char *dir, bool verbose)
     assert (shard_store_host (store, &unknown, &info, NULL, NULL, NULL) == 0 && !info.known);
     if (verbose) {
         shard_store_stats_t stats = s_stats (store);
-        printf ("rows %llu hosts %llu rebuilds %llu; ", (unsigned long long)stats.rows,
-                (unsigned long long)stats.hosts, (unsigned long long)stats.top_rebuilds);
+        printf ("rows %llu hosts %llu rebuilds %llu; ", (unsigned long long) stats.rows,
+                (unsigned long long) stats.hosts, (unsigned long long) stats.top_rebuilds);
     }
     shard_store_destroy (&store);
     for (size_t index = 7; index < count; index++)
-        free ((char *)part1[index].host);
+        free ((char *) part1[index].host);
     for (size_t index = 0; index < 20; index++)
-        free ((char *)part1b[index].host);
+        free ((char *) part1b[index].host);
     for (size_t index = 0; index < 7; index++)
-        free ((char *)part2[index].host);
+        free ((char *) part2[index].host);
 }
 
 //  --------------------------------------------------------------------------
@@ -515,12 +515,12 @@ s_test_single (const char *dir, bool verbose)
 static void
 s_test_invalid (const char *dir, bool verbose)
 {
-    (void)verbose;
+    (void) verbose;
     shard_store_t *store = shard_store_new (dir, 64 << 20);
     assert (store);
-    int64_t block = (int64_t)D0 * DAY, now = block;
+    int64_t block = (int64_t) D0 * DAY, now = block;
     uint8_t peers[3 * PROTO_ADDR_SIZE] = {0};
-    peers[15] = 2; //  peers[0] = ::2 > peers[1] = ::0: not sorted
+    peers[15] = 2;  //  peers[0] = ::2 > peers[1] = ::0: not sorted
     uint8_t sketch[PROTO_SKETCH_REGISTERS] = {0};
     proto_addr_t host;
     assert (proto_addr_parse (&host, "10.0.0.1") == 0);
@@ -533,7 +533,11 @@ s_test_invalid (const char *dir, bool verbose)
     } cases[] = {
         {"", block, {{host, 25, 1, 1, 1, 0, peers + 32, 16}}, 1, "source"},
         {"r1", -300, {{host, 25, 1, 1, 1, 0, peers + 32, 16}}, 1, "block"},
-        {"r1", (int64_t)(SHARD_DAY_MAX + 1) * DAY, {{host, 25, 1, 1, 1, 0, peers, 16}}, 1, "block"},
+        {"r1",
+         (int64_t) (SHARD_DAY_MAX + 1) * DAY,
+         {{host, 25, 1, 1, 1, 0, peers, 16}},
+         1,
+         "block"},
         {"r1", block, {{host, 25, 1, 1, 1, 0, peers, 32}}, 1, "sorted"},
         {"r1", block, {{host, 25, 1, 1, 1, 0, peers, 17}}, 1, "bytes of peers"},
         {"r1", block, {{host, 25, 1, 1, 1, 1, sketch, 100}}, 1, "kind"},
@@ -575,10 +579,10 @@ s_test_full (const char *dir, bool verbose)
 {
     shard_store_t *store = shard_store_new (dir, 1 << 20);
     assert (store);
-    int64_t block = (int64_t)D0 * DAY, now = block;
+    int64_t block = (int64_t) D0 * DAY, now = block;
     size_t count = 30000;
-    s_spec_t *big = (s_spec_t *)zmalloc (count * sizeof (s_spec_t));
-    char **names = (char **)zmalloc (count * sizeof (char *));
+    s_spec_t *big = (s_spec_t *) zmalloc (count * sizeof (s_spec_t));
+    char **names = (char **) zmalloc (count * sizeof (char *));
     for (size_t index = 0; index < count; index++) {
         names[index] =
             zsys_sprintf ("10.%zu.%zu.%zu", index >> 16, (index >> 8) & 255, index & 255);
@@ -631,10 +635,10 @@ s_test_retention (const char *dir, bool verbose)
     assert (store);
     shard_store_set_retention_days (store, 180);
     //  No registered ingestor: every part is final on arrival
-    int64_t now = 850 * (int64_t)DAY + 100; //  cutoff 670
+    int64_t now = 850 * (int64_t) DAY + 100;  //  cutoff 670
     shard_part_result_t result;
     s_spec_t old[] = {{"10.5.0.9", 25, 1, 1, 1, 0, 1}};
-    assert (s_apply (store, "r1", "old", 600 * (int64_t)DAY, old, 1, now, &result) == 0);
+    assert (s_apply (store, "r1", "old", 600 * (int64_t) DAY, old, 1, now, &result) == 0);
     assert (result.expired && s_stats (store).old_parts == 1 && s_stats (store).rows == 0);
     //  X, W: day 730 only (W annotated); Y: days 730 and 850; Z: days 819 and 820
     s_spec_t d730[] = {{"10.5.0.1", 25, 1, 1, 1, 0, 1},
@@ -643,10 +647,10 @@ s_test_retention (const char *dir, bool verbose)
     s_spec_t d819[] = {{"10.5.0.4", 25, 4, 1, 1, 0, 1}};
     s_spec_t d820[] = {{"10.5.0.4", 25, 5, 1, 1, 0, 1}};
     s_spec_t d850[] = {{"10.5.0.3", 25, 6, 1, 1, 0, 1}};
-    assert (s_apply (store, "r1", "730", 730 * (int64_t)DAY, d730, 3, now, NULL) == 0);
-    assert (s_apply (store, "r1", "819", 819 * (int64_t)DAY + 86100, d819, 1, now, NULL) == 0);
-    assert (s_apply (store, "r1", "820", 820 * (int64_t)DAY, d820, 1, now, NULL) == 0);
-    assert (s_apply (store, "r1", "850", 850 * (int64_t)DAY, d850, 1, now, NULL) == 0);
+    assert (s_apply (store, "r1", "730", 730 * (int64_t) DAY, d730, 3, now, NULL) == 0);
+    assert (s_apply (store, "r1", "819", 819 * (int64_t) DAY + 86100, d819, 1, now, NULL) == 0);
+    assert (s_apply (store, "r1", "820", 820 * (int64_t) DAY, d820, 1, now, NULL) == 0);
+    assert (s_apply (store, "r1", "850", 850 * (int64_t) DAY, d850, 1, now, NULL) == 0);
     proto_annotation_t note = {.rrname = "w.example", .rrtype = "PTR", 1, 2};
     assert (proto_addr_parse (&note.addr, "10.5.0.2") == 0);
     assert (shard_store_annotate (store, s_note_at, &note, 1, NULL) == 0);
@@ -658,7 +662,7 @@ s_test_retention (const char *dir, bool verbose)
     size_t calls = 0;
     bool more = true;
     while (more) {
-        assert (shard_store_expire (store, 1000 * (int64_t)DAY, 2, &more) == 0);
+        assert (shard_store_expire (store, 1000 * (int64_t) DAY, 2, &more) == 0);
         calls++;
     }
     if (verbose)
@@ -671,7 +675,7 @@ s_test_retention (const char *dir, bool verbose)
     assert (shard_store_top (store, 730, PROTO_OP_SUM, PROTO_PORT_ALL, s_on_top, &tops) == 0);
     assert (tops.count == 0);
     shard_store_stats_t stats = s_stats (store);
-    assert (stats.rows == 2 && stats.hosts == 3); //  W (annotated), Y, Z
+    assert (stats.rows == 2 && stats.hosts == 3);  //  W (annotated), Y, Z
     shard_host_info_t info;
     proto_addr_t addr;
     assert (proto_addr_parse (&addr, "10.5.0.1") == 0);
@@ -688,11 +692,11 @@ s_test_retention (const char *dir, bool verbose)
     const char *top820[] = {"10.5.0.4"};
     s_expect_top (store, 820, PROTO_OP_MAX, 25, PROTO_FEATURE_BYTES, top820, (uint64_t[]){5}, 1, 1);
     //  The part ids of deleted days are gone: a resend is expired, not applied
-    assert (s_apply (store, "r1", "730", 730 * (int64_t)DAY, d730, 3, 1000 * (int64_t)DAY,
+    assert (s_apply (store, "r1", "730", 730 * (int64_t) DAY, d730, 3, 1000 * (int64_t) DAY,
                      &result) == 0);
     assert (result.expired && !result.duplicate);
     //  The ids of kept days are still there
-    assert (s_apply (store, "r1", "850", 850 * (int64_t)DAY, d850, 1, 1000 * (int64_t)DAY,
+    assert (s_apply (store, "r1", "850", 850 * (int64_t) DAY, d850, 1, 1000 * (int64_t) DAY,
                      &result) == 0);
     assert (result.duplicate);
     shard_store_destroy (&store);
@@ -706,7 +710,7 @@ s_test_archive (const char *dir, bool verbose)
 {
     shard_store_t *store = shard_store_new (dir, 64 << 20);
     assert (store);
-    int64_t now = 900 * (int64_t)DAY;
+    int64_t now = 900 * (int64_t) DAY;
     shard_part_result_t result;
     //  Days 880 and 881, two blocks each; hosts 10.6.0.1..40 on ports 25 and 80
     s_spec_t pairs[80];
@@ -719,8 +723,8 @@ s_test_archive (const char *dir, bool verbose)
             char file[32];
             snprintf (file, sizeof file, "%u-%d", day, block);
             for (size_t index = 0; index < 80; index++)
-                pairs[index].bytes += (uint64_t)block;
-            assert (s_apply (store, "r1", file, (int64_t)day * DAY + block * 300, pairs, 80, now,
+                pairs[index].bytes += (uint64_t) block;
+            assert (s_apply (store, "r1", file, (int64_t) day * DAY + block * 300, pairs, 80, now,
                              &result) == 0);
         }
     //  10.6.0.h on port 80 sends 100 h + 1, then 100 h + 2 on day 880; 100 h + 2, then
@@ -742,7 +746,7 @@ s_test_archive (const char *dir, bool verbose)
     shard_store_stats_t after = s_stats (store);
     if (verbose)
         printf ("archived in %zu batches, rows %.0f -> %.0f bytes; ", calls,
-                (double)before.rows_bytes, (double)after.rows_bytes);
+                (double) before.rows_bytes, (double) after.rows_bytes);
     assert (calls == 4 && after.rows == 160 && after.archived_rows == 160);
     s_expect_row (store, "10.6.0.40", 80, 880, row880);
     uint32_t days[8] = {0};
@@ -752,7 +756,7 @@ s_test_archive (const char *dir, bool verbose)
     //  goes to the recent rows and is archived by the next run (not appended: its key
     //  sorts before the archive's last)
     s_spec_t late[] = {{"10.6.0.40", 80, 10, 1, 1, 0, 1}, {"10.6.0.99", 25, 7, 1, 1, 0, 1}};
-    assert (s_apply (store, "r1", "880-late", 880 * (int64_t)DAY, late, 2, now, &result) == 0);
+    assert (s_apply (store, "r1", "880-late", 880 * (int64_t) DAY, late, 2, now, &result) == 0);
     assert (result.late);
     const uint64_t row880_late[4][3] = {{8013, 4002, 4001}, {3, 1, 1}, {3, 1, 1}, {3, 1, 1}};
     s_expect_row (store, "10.6.0.40", 80, 880, row880_late);
@@ -767,7 +771,7 @@ s_test_archive (const char *dir, bool verbose)
     for (uint32_t host = 1; host <= 40; host++)
         fall[host - 1] = (s_spec_t){pairs[(host - 1) * 2 + 1].host, 80, 1, 1, 1, 0, 1};
     //  (a late part leaves min alone: apply a new block of day 881 instead)
-    assert (s_apply (store, "r1", "881-2", 881 * (int64_t)DAY + 600, fall, 40, now, &result) == 0);
+    assert (s_apply (store, "r1", "881-2", 881 * (int64_t) DAY + 600, fall, 40, now, &result) == 0);
     assert (!result.late);
     //  Every min is now 1: ties by address
     const char *min81[] = {"10.6.0.1", "10.6.0.2", "10.6.0.3", "10.6.0.4", "10.6.0.5",
@@ -777,11 +781,11 @@ s_test_archive (const char *dir, bool verbose)
                   (uint64_t[]){1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 10, 10);
     assert (rebuilds > 0);
     //  Retention removes archived rows like the others
-    assert (shard_store_expire (store, 1062 * (int64_t)DAY, 1000, &more) == 0);
+    assert (shard_store_expire (store, 1062 * (int64_t) DAY, 1000, &more) == 0);
     assert (s_stats (store).rows == 0 && s_stats (store).archived_rows == 0);
     shard_store_destroy (&store);
     for (size_t index = 0; index < 80; index++)
-        free ((char *)pairs[index].host);
+        free ((char *) pairs[index].host);
 }
 
 //  --------------------------------------------------------------------------
@@ -800,7 +804,7 @@ typedef struct {
 static int
 s_compare_ranked (const void *a, const void *b)
 {
-    const s_ranked_t *x = (const s_ranked_t *)a, *y = (const s_ranked_t *)b;
+    const s_ranked_t *x = (const s_ranked_t *) a, *y = (const s_ranked_t *) b;
     if (x->score != y->score)
         return x->score > y->score ? -1 : 1;
     return memcmp (&x->addr, &y->addr, sizeof x->addr);
@@ -812,7 +816,7 @@ s_test_random (const char *dir, bool verbose)
     shard_store_t *store = shard_store_new (dir, 64 << 20);
     assert (store);
     uint32_t day = 700;
-    int64_t now = (int64_t)day * DAY + 3600;
+    int64_t now = (int64_t) day * DAY + 3600;
     uint16_t ports[RANDOM_PORTS] = {25, 80};
     //  model[host][port]: value[feature][op], present
     uint64_t model[RANDOM_HOSTS][RANDOM_PORTS][4][3];
@@ -829,11 +833,12 @@ s_test_random (const char *dir, bool verbose)
             for (uint32_t port = 0; port < RANDOM_PORTS; port++) {
                 state = state * 6364136223846793005ULL + 1442695040888963407ULL;
                 if ((state >> 60) < 9)
-                    continue; //  Absent from this block
+                    continue;  //  Absent from this block
                 uint64_t values[4] = {1 + (state >> 20) % 40, 1 + (state >> 30) % 4,
                                       (state >> 40) % 30, 1 + (state >> 50) % 3};
-                specs[count++] = (s_spec_t){names[host], ports[port], values[0],          values[1],
-                                            values[2],   0,           (uint32_t)values[3]};
+                specs[count++] =
+                    (s_spec_t){names[host], ports[port], values[0],           values[1],
+                               values[2],   0,           (uint32_t) values[3]};
                 for (int feature = 0; feature < 4; feature++) {
                     uint64_t *row = model[host][port][feature];
                     if (!present[host][port])
@@ -849,7 +854,7 @@ s_test_random (const char *dir, bool verbose)
         char file[32];
         snprintf (file, sizeof file, "b%d", block);
         shard_part_result_t result;
-        assert (s_apply (store, "r1", file, (int64_t)day * DAY + block * 300, specs, count, now,
+        assert (s_apply (store, "r1", file, (int64_t) day * DAY + block * 300, specs, count, now,
                          &result) == 0);
         assert (result.final && !result.late);
         if (block == 30) {
@@ -878,14 +883,14 @@ s_test_random (const char *dir, bool verbose)
                         hosts[rank] = proto_addr_format (&ranked[rank].addr, texts[rank]);
                         scores[rank] = ranked[rank].score;
                     }
-                    s_expect_top (store, day, (proto_op_t)op, ports[port], (proto_feature_t)feature,
-                                  hosts, scores, expected, expected);
+                    s_expect_top (store, day, (proto_op_t) op, ports[port],
+                                  (proto_feature_t) feature, hosts, scores, expected, expected);
                     checks++;
                 }
     }
     if (verbose)
         printf ("%zu random lists exact, %llu rebuilds; ", checks,
-                (unsigned long long)s_stats (store).top_rebuilds);
+                (unsigned long long) s_stats (store).top_rebuilds);
     assert (s_stats (store).top_rebuilds > 0);
     shard_store_destroy (&store);
     for (uint32_t host = 0; host < RANDOM_HOSTS; host++)

@@ -16,17 +16,17 @@
 #define LIST_COMPLETE 0x80
 
 typedef struct {
-    uint32_t key;       //  day << 16 | port
-    bool dirty;         //  Changed since loaded
-    shard_topset_t set; //  The lists
+    uint32_t key;        //  day << 16 | port
+    bool dirty;          //  Changed since loaded
+    shard_topset_t set;  //  The lists
 } s_slot_t;
 
 struct _shard_top_cache_t {
-    s_slot_t **slots;      //  Open addressing, NULL = free
-    size_t capacity;       //  A power of 2
-    size_t used;           //  Slots taken
-    uint64_t recomputed;   //  (day, port) scans done
-    shard_buffer_t buffer; //  Encoding
+    s_slot_t **slots;       //  Open addressing, NULL = free
+    size_t capacity;        //  A power of 2
+    size_t used;            //  Slots taken
+    uint64_t recomputed;    //  (day, port) scans done
+    shard_buffer_t buffer;  //  Encoding
 };
 
 //  --------------------------------------------------------------------------
@@ -98,7 +98,7 @@ shard_toplist_update (shard_toplist_t *self, const proto_addr_t *addr, bool had_
                memcmp (self->entries[at].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) != 0)
             at++;
         if (at == self->count) {
-            self->stale = true; //  Invariant broken: rebuild from the rows
+            self->stale = true;  //  Invariant broken: rebuild from the rows
             return;
         }
         //  Unlisted rows rank after the threshold: the old last entry, or this host's
@@ -125,7 +125,7 @@ s_set_encode (const shard_topset_t *set, shard_buffer_t *out)
     for (int index = 0; index < SHARD_TOP_LISTS; index++) {
         const shard_toplist_t *list = &set->lists[index];
         assert (!list->stale);
-        shard_buffer_byte (out, (uint8_t)(list->count | (list->complete ? LIST_COMPLETE : 0)));
+        shard_buffer_byte (out, (uint8_t) (list->count | (list->complete ? LIST_COMPLETE : 0)));
         for (size_t entry = 0; entry < list->count; entry++) {
             shard_buffer_append (out, list->entries[entry].addr.bytes, PROTO_ADDR_SIZE);
             shard_buffer_varint (out, list->entries[entry].score);
@@ -185,10 +185,10 @@ shard_top_read (shard_txn_t *txn, uint16_t day, uint16_t port, shard_topset_t *s
 shard_top_cache_t *
 shard_top_cache_new (void)
 {
-    shard_top_cache_t *self = (shard_top_cache_t *)calloc (1, sizeof (shard_top_cache_t));
+    shard_top_cache_t *self = (shard_top_cache_t *) calloc (1, sizeof (shard_top_cache_t));
     assert (self);
     self->capacity = CACHE_SLOTS_MIN;
-    self->slots = (s_slot_t **)calloc (self->capacity, sizeof (s_slot_t *));
+    self->slots = (s_slot_t **) calloc (self->capacity, sizeof (s_slot_t *));
     assert (self->slots);
     return self;
 }
@@ -212,7 +212,7 @@ shard_top_cache_destroy (shard_top_cache_t **self_p)
 static size_t
 s_slot_index (shard_top_cache_t *self, uint32_t key)
 {
-    size_t index = (size_t)((key * 2654435761u) & (self->capacity - 1));
+    size_t index = (size_t) ((key * 2654435761u) & (self->capacity - 1));
     while (self->slots[index] && self->slots[index]->key != key)
         index = (index + 1) & (self->capacity - 1);
     return index;
@@ -225,7 +225,7 @@ s_cache_grow (shard_top_cache_t *self)
     s_slot_t **old = self->slots;
     size_t old_capacity = self->capacity;
     self->capacity *= 2;
-    self->slots = (s_slot_t **)calloc (self->capacity, sizeof (s_slot_t *));
+    self->slots = (s_slot_t **) calloc (self->capacity, sizeof (s_slot_t *));
     assert (self->slots);
     for (size_t index = 0; index < old_capacity; index++)
         if (old[index])
@@ -237,11 +237,11 @@ s_cache_grow (shard_top_cache_t *self)
 static s_slot_t *
 s_cache_get (shard_top_cache_t *self, shard_txn_t *txn, uint16_t day, uint16_t port)
 {
-    uint32_t key = (uint32_t)day << 16 | port;
+    uint32_t key = (uint32_t) day << 16 | port;
     size_t index = s_slot_index (self, key);
     if (self->slots[index])
         return self->slots[index];
-    s_slot_t *slot = (s_slot_t *)malloc (sizeof (s_slot_t));
+    s_slot_t *slot = (s_slot_t *) malloc (sizeof (s_slot_t));
     assert (slot);
     slot->key = key;
     slot->dirty = false;
@@ -284,14 +284,14 @@ shard_top_cache_update (shard_top_cache_t *self, shard_txn_t *txn, uint16_t day,
 //  Rebuild the stale lists of a slot from its daily rows.
 
 typedef struct {
-    shard_topset_t *set;         //  Lists being rebuilt
-    bool stale[SHARD_TOP_LISTS]; //  Which
+    shard_topset_t *set;          //  Lists being rebuilt
+    bool stale[SHARD_TOP_LISTS];  //  Which
 } s_rebuild_t;
 
 static void
 s_rebuild_row (void *arg, const proto_addr_t *addr, const shard_row_t *row)
 {
-    s_rebuild_t *rebuild = (s_rebuild_t *)arg;
+    s_rebuild_t *rebuild = (s_rebuild_t *) arg;
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
         for (int op = 0; op < PROTO_OP_COUNT; op++)
             if (rebuild->stale[feature * PROTO_OP_COUNT + op])
@@ -309,7 +309,7 @@ s_recompute (shard_top_cache_t *self, shard_txn_t *txn, s_slot_t *slot)
             shard_toplist_init (&slot->set.lists[list]);
     }
     self->recomputed++;
-    return shard_days_scan (txn, (uint16_t)(slot->key >> 16), (uint16_t)slot->key, s_rebuild_row,
+    return shard_days_scan (txn, (uint16_t) (slot->key >> 16), (uint16_t) slot->key, s_rebuild_row,
                             &rebuild);
 }
 
@@ -332,7 +332,7 @@ shard_top_cache_flush (shard_top_cache_t *self, shard_txn_t *txn)
         if (rc == 0) {
             s_set_encode (&slot->set, &self->buffer);
             uint8_t key[SHARD_KEY_TOP_SIZE];
-            shard_key_top (key, (uint16_t)(slot->key >> 16), (uint16_t)slot->key);
+            shard_key_top (key, (uint16_t) (slot->key >> 16), (uint16_t) slot->key);
             rc = shard_kv_put (txn, SHARD_DB_TOP, key, sizeof key, self->buffer.data,
                                self->buffer.size);
         }
@@ -376,7 +376,7 @@ s_random (uint64_t *state)
 static int
 s_compare_ranks (const void *a, const void *b)
 {
-    const shard_rank_t *x = (const shard_rank_t *)a, *y = (const shard_rank_t *)b;
+    const shard_rank_t *x = (const shard_rank_t *) a, *y = (const shard_rank_t *) b;
     if (s_before (&x->addr, x->score, &y->addr, y->score))
         return -1;
     return s_before (&y->addr, y->score, &x->addr, x->score) ? 1 : 0;
@@ -403,14 +403,14 @@ shard_top_test (bool verbose)
     //  Random walks, one per kind of operation, checked against a sort of every host
     const char *kinds[] = {"grow", "fall", "mixed"};
     for (int kind = 0; kind < 3; kind++) {
-        uint64_t state = 0x9e3779b97f4a7c15ULL + (uint64_t)kind;
+        uint64_t state = 0x9e3779b97f4a7c15ULL + (uint64_t) kind;
         shard_rank_t hosts[200];
         bool present[200] = {false};
         size_t stale_count = 0;
         shard_toplist_init (&list);
         for (int step = 0; step < 20000; step++) {
             size_t host = s_random (&state) % 200;
-            proto_addr_from_ipv4 (&hosts[host].addr, 0xc0000200 + (uint32_t)host);
+            proto_addr_from_ipv4 (&hosts[host].addr, 0xc0000200 + (uint32_t) host);
             uint64_t score = s_random (&state) % 1000;
             uint64_t old = hosts[host].score;
             if (present[host] && kind == 0)
@@ -452,7 +452,7 @@ shard_top_test (bool verbose)
     shard_topset_t set, back;
     for (int index = 0; index < SHARD_TOP_LISTS; index++) {
         shard_toplist_init (&set.lists[index]);
-        for (uint32_t host = 0; host < (uint32_t)index + 5; host++)
+        for (uint32_t host = 0; host < (uint32_t) index + 5; host++)
             shard_toplist_update (&set.lists[index], &addr[host], false, 0, host * 1000);
     }
     shard_buffer_t buffer = {NULL, 0, 0};

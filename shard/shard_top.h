@@ -28,24 +28,24 @@
 #include "shard/shard_codec.h"
 #include "shard/shard_kv.h"
 
-#define SHARD_TOP_SHOW 10 //  Entries a list answers
-#define SHARD_TOP_KEEP 16 //  Entries a list keeps
+#define SHARD_TOP_SHOW 10  //  Entries a list answers
+#define SHARD_TOP_KEEP 16  //  Entries a list keeps
 #define SHARD_TOP_LISTS (PROTO_FEATURE_COUNT * PROTO_OP_COUNT)
 
 typedef struct {
-    proto_addr_t addr; //  Host
-    uint64_t score;    //  Daily score
+    proto_addr_t addr;  //  Host
+    uint64_t score;     //  Daily score
 } shard_rank_t;
 
 typedef struct {
-    uint8_t count;                        //  Entries used
-    bool complete;                        //  Holds every row of its (day, port)
-    bool stale;                           //  Must be recomputed before use
-    shard_rank_t entries[SHARD_TOP_KEEP]; //  Best first
+    uint8_t count;                         //  Entries used
+    bool complete;                         //  Holds every row of its (day, port)
+    bool stale;                            //  Must be recomputed before use
+    shard_rank_t entries[SHARD_TOP_KEEP];  //  Best first
 } shard_toplist_t;
 
 typedef struct {
-    shard_toplist_t lists[SHARD_TOP_LISTS]; //  [feature * PROTO_OP_COUNT + op]
+    shard_toplist_t lists[SHARD_TOP_LISTS];  //  [feature * PROTO_OP_COUNT + op]
 } shard_topset_t;
 
 //  An empty, complete list (a (day, port) without rows).

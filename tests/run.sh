@@ -51,6 +51,15 @@ run_selftest () {  # run_selftest BINDIR FLAVOUR
 }
 
 if [ -z "$ONLY" ]; then
+  # Formatting is checked like a test (STYLE.md §2: the committed .clang-format rules)
+  log="$OUT/format.log"
+  if command -v clang-format >/dev/null; then
+    bad=$(git ls-files '*.c' '*.h' 2>/dev/null | while read -r f; do
+            clang-format --dry-run --Werror "$f" >/dev/null 2>&1 || echo "$f"; done)
+    if [ -z "$bad" ]; then echo "PASS: clang-format" > "$log"
+    else echo "FAIL: clang-format: not formatted (make format): $(echo $bad)" > "$log"; fi
+    count "$log" "format-check" 0
+  fi
   run_selftest "$BIN" normal
   [ -n "$SAN_BIN" ] && run_selftest "$SAN_BIN" sanitized
 fi

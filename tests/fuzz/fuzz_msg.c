@@ -27,7 +27,7 @@ s_touch (proto_msg_t *msg)
 {
     uint64_t sum = proto_msg_request_id (msg) + proto_msg_epoch (msg) + proto_msg_day (msg) +
                    proto_msg_port (msg) + proto_msg_code (msg) + proto_msg_count (msg) +
-                   (uint64_t)proto_msg_block (msg) + (uint64_t)proto_msg_first_seen (msg);
+                   (uint64_t) proto_msg_block (msg) + (uint64_t) proto_msg_first_seen (msg);
     const char *strings[] = {proto_msg_role (msg),     proto_msg_name (msg),
                              proto_msg_endpoint (msg), proto_msg_spool (msg),
                              proto_msg_source (msg),   proto_msg_file (msg),
@@ -38,7 +38,7 @@ s_touch (proto_msg_t *msg)
         const char *key;
         int64_t value;
         proto_msg_stats_at (msg, index, &key, &value);
-        sum += strlen (key) + (uint64_t)value;
+        sum += strlen (key) + (uint64_t) value;
     }
     if (proto_msg_slots (msg))
         sum += proto_msg_slots (msg)[PROTO_SLOT_COUNT - 1];
@@ -76,7 +76,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         return 0;
     }
     volatile uint64_t sum = s_touch (msg);
-    (void)sum;
+    (void) sum;
     zframe_t *frame = proto_msg_encode (msg);
     assert (frame);
     proto_msg_t *copy = NULL;

@@ -34,8 +34,8 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static ingest_reader_t *s_reader; //  Reused for every input, never destroyed
-static int s_fd = -1;             //  memfd holding the current input
+static ingest_reader_t *s_reader;  //  Reused for every input, never destroyed
+static int s_fd = -1;              //  memfd holding the current input
 
 //  --------------------------------------------------------------------------
 //  Write the whole input at offset 0 of fd.  Returns 0 or -1.
@@ -50,7 +50,7 @@ s_write_all (int fd, const uint8_t *data, size_t size)
             return -1;
         data += written;
         offset += written;
-        size -= (size_t)written;
+        size -= (size_t) written;
     }
     return 0;
 }
@@ -58,8 +58,8 @@ s_write_all (int fd, const uint8_t *data, size_t size)
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
-    (void)argc;
-    (void)argv;
+    (void) argc;
+    (void) argv;
     s_reader = ingest_reader_new ();
     assert (s_reader);
     s_fd = memfd_create ("fuzz_reader", MFD_CLOEXEC);
@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                                      flow.src_as + flow.dst_as + flow.src_port + flow.dst_port +
                                      flow.exporter + flow.protocol + flow.flags +
                                      flow.src.bytes[0] + flow.dst.bytes[15];
-            (void)sink;
+            (void) sink;
             if (++flows >= FUZZ_FLOWS_MAX)
                 break;
         }
@@ -95,10 +95,10 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         assert (ingest_reader_compression_name (s_reader));
         assert (ingest_reader_ident (s_reader));
         assert (ingest_reader_flows_read (s_reader) == flows);
-        (void)ingest_reader_stat_flows (s_reader);
-        (void)ingest_reader_block_count (s_reader);
-        (void)ingest_reader_exporter_count (s_reader);
-        (void)ingest_reader_skipped_records (s_reader);
+        (void) ingest_reader_stat_flows (s_reader);
+        (void) ingest_reader_block_count (s_reader);
+        (void) ingest_reader_exporter_count (s_reader);
+        (void) ingest_reader_skipped_records (s_reader);
     }
     else
         assert (strlen (ingest_reader_error (s_reader)) > 0);

@@ -66,7 +66,7 @@ main (int argc, char *argv[])
     }
     zhashx_t *applied = zhashx_new ();
     while (!zsys_interrupted) {
-        zsock_t *which = (zsock_t *)zpoller_wait (poller, -1);
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, -1);
         if (!which)
             break;
         proto_msg_t *msg = proto_msg_recv (which);
@@ -95,7 +95,7 @@ main (int argc, char *argv[])
                 proto_msg_set_epoch (reply, 1);
                 uint16_t slots[PROTO_SLOT_COUNT];
                 for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
-                    slots[slot] = (uint16_t)(slot % (size_t)shard_count);
+                    slots[slot] = (uint16_t) (slot % (size_t) shard_count);
                 proto_msg_set_slots (reply, slots);
                 for (int index = 0; index < shard_count; index++) {
                     char name[32];
@@ -125,7 +125,7 @@ main (int argc, char *argv[])
                 char *key = zsys_sprintf ("%d %s %s %" PRId64, index, proto_msg_source (msg),
                                           proto_msg_file (msg), proto_msg_block (msg));
                 bool duplicate = zhashx_lookup (applied, key) != NULL;
-                zhashx_update (applied, key, (void *)1);
+                zhashx_update (applied, key, (void *) 1);
                 fprintf (log, "%s shard-%d %s %s %" PRId64 " %zu\n",
                          duplicate ? "duplicate" : "applied", index, proto_msg_source (msg),
                          proto_msg_file (msg), proto_msg_block (msg), proto_msg_pairs_count (msg));

@@ -45,12 +45,12 @@
 #include <unistd.h>
 
 #define NF_MAGIC 0xA50C
-#define NF_HEADER_SIZE 40       //  fileHeaderV2_t on LP64
-#define NF_BLOCK_HEADER_SIZE 12 //  dataBlock_t
-#define NF_RECORD_HEADER_SIZE 4 //  recordHeader_t: u16 type, u16 size
-#define NF_V3_HEADER_SIZE 12    //  recordHeaderV3_t
-#define NF_V3_RECORD 11         //  V3Record type
-#define NF_FILE_MAX (1u << 30)  //  Largest input we load into memory
+#define NF_HEADER_SIZE 40        //  fileHeaderV2_t on LP64
+#define NF_BLOCK_HEADER_SIZE 12  //  dataBlock_t
+#define NF_RECORD_HEADER_SIZE 4  //  recordHeader_t: u16 type, u16 size
+#define NF_V3_HEADER_SIZE 12     //  recordHeaderV3_t
+#define NF_V3_RECORD 11          //  V3Record type
+#define NF_FILE_MAX (1u << 30)   //  Largest input we load into memory
 
 //  Offsets of the fileHeaderV2_t fields
 #define OFF_MAGIC 0
@@ -75,9 +75,9 @@
 #define OFF_ELEMENT_LENGTH 2
 
 typedef struct {
-    const char *path; //  Input file name, for messages
-    uint8_t *data;    //  Whole file
-    size_t size;      //  Its size, bytes
+    const char *path;  //  Input file name, for messages
+    uint8_t *data;     //  Whole file
+    size_t size;       //  Its size, bytes
 } nf_mutate_t;
 
 //  --------------------------------------------------------------------------
@@ -165,7 +165,7 @@ s_load (nf_mutate_t *self)
     else if (info.st_size > NF_FILE_MAX)
         s_error ("%s: larger than %u bytes", self->path, NF_FILE_MAX);
     else {
-        self->size = (size_t)info.st_size;
+        self->size = (size_t) info.st_size;
         self->data = malloc (self->size ? self->size : 1);
         if (!self->data)
             s_error ("out of memory");
@@ -232,8 +232,8 @@ s_walk_first_block (nf_mutate_t *self, long *first_v3, long *last)
         return -1;
     uint32_t records = s_get32 (self->data + block + OFF_BLOCK_RECORDS);
     size_t end =
-        (size_t)block + NF_BLOCK_HEADER_SIZE + s_get32 (self->data + block + OFF_BLOCK_SIZE);
-    size_t pos = (size_t)block + NF_BLOCK_HEADER_SIZE;
+        (size_t) block + NF_BLOCK_HEADER_SIZE + s_get32 (self->data + block + OFF_BLOCK_SIZE);
+    size_t pos = (size_t) block + NF_BLOCK_HEADER_SIZE;
     *first_v3 = -1;
     *last = -1;
     for (uint32_t index = 0; index < records; index++) {
@@ -246,9 +246,9 @@ s_walk_first_block (nf_mutate_t *self, long *first_v3, long *last)
         if (type == NF_V3_RECORD && *first_v3 < 0) {
             if (size < NF_V3_HEADER_SIZE + 4)
                 return s_error ("%s: first V3 record has no element", self->path);
-            *first_v3 = (long)pos;
+            *first_v3 = (long) pos;
         }
-        *last = (long)pos;
+        *last = (long) pos;
         pos += size;
     }
     if (*last < 0)
@@ -264,8 +264,8 @@ s_truncate (nf_mutate_t *self, uint64_t length)
 {
     if (length > self->size)
         return s_error ("%s: cannot truncate %zu bytes to %llu", self->path, self->size,
-                        (unsigned long long)length);
-    self->size = (size_t)length;
+                        (unsigned long long) length);
+    self->size = (size_t) length;
     return 0;
 }
 
@@ -284,11 +284,11 @@ s_flip (nf_mutate_t *self, uint64_t seed, uint64_t count, uint64_t from)
 {
     if (from >= self->size)
         return s_error ("%s: flip offset %llu is past the end (%zu bytes)", self->path,
-                        (unsigned long long)from, self->size);
+                        (unsigned long long) from, self->size);
     uint64_t state = seed;
     for (uint64_t index = 0; index < count; index++) {
-        size_t pos = (size_t)(from + s_random (&state) % (self->size - from));
-        self->data[pos] ^= (uint8_t)(1 + s_random (&state) % 255);
+        size_t pos = (size_t) (from + s_random (&state) % (self->size - from));
+        self->data[pos] ^= (uint8_t) (1 + s_random (&state) % 255);
     }
     return 0;
 }
@@ -300,10 +300,10 @@ s_blocksize (nf_mutate_t *self, bool given, uint64_t size)
     if (block < 0)
         return -1;
     if (!given)
-        size = (uint64_t)self->size + 1;
+        size = (uint64_t) self->size + 1;
     if (size > UINT32_MAX)
-        return s_error ("block size %llu does not fit 32 bits", (unsigned long long)size);
-    s_put32 (self->data + block + OFF_BLOCK_SIZE, (uint32_t)size);
+        return s_error ("block size %llu does not fit 32 bits", (unsigned long long) size);
+    s_put32 (self->data + block + OFF_BLOCK_SIZE, (uint32_t) size);
     return 0;
 }
 
@@ -318,7 +318,7 @@ s_element_length (nf_mutate_t *self, bool past)
     uint16_t record_size = s_get16 (self->data + first_v3 + OFF_RECORD_SIZE);
     uint8_t *element = self->data + first_v3 + NF_V3_HEADER_SIZE;
     //  The element starts 12 bytes into the record: this length ends 4 bytes after it.
-    uint16_t length = past ? (uint16_t)(record_size - NF_V3_HEADER_SIZE + 4) : 0;
+    uint16_t length = past ? (uint16_t) (record_size - NF_V3_HEADER_SIZE + 4) : 0;
     s_put16 (element + OFF_ELEMENT_LENGTH, length);
     return 0;
 }
@@ -341,10 +341,10 @@ s_recpast (nf_mutate_t *self)
         return -1;
     size_t end = NF_HEADER_SIZE + NF_BLOCK_HEADER_SIZE +
                  s_get32 (self->data + NF_HEADER_SIZE + OFF_BLOCK_SIZE);
-    size_t size = end - (size_t)last + 4;
+    size_t size = end - (size_t) last + 4;
     if (size > UINT16_MAX)
         return s_error ("%s: last record too far from the block end", self->path);
-    s_put16 (self->data + last + OFF_RECORD_SIZE, (uint16_t)size);
+    s_put16 (self->data + last + OFF_RECORD_SIZE, (uint16_t) size);
     return 0;
 }
 
@@ -367,7 +367,7 @@ s_numblocks (nf_mutate_t *self, uint64_t add)
     uint64_t blocks = s_get32 (self->data + OFF_NUM_BLOCKS) + add;
     if (blocks > UINT32_MAX)
         blocks = UINT32_MAX;
-    s_put32 (self->data + OFF_NUM_BLOCKS, (uint32_t)blocks);
+    s_put32 (self->data + OFF_NUM_BLOCKS, (uint32_t) blocks);
     return 0;
 }
 
@@ -376,7 +376,7 @@ s_appendixpast (nf_mutate_t *self)
 {
     if (s_need_header (self))
         return -1;
-    s_put64 (self->data + OFF_APPENDIX, (uint64_t)self->size + 1000);
+    s_put64 (self->data + OFF_APPENDIX, (uint64_t) self->size + 1000);
     return 0;
 }
 

@@ -46,17 +46,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NF_SEND_MTU_DEFAULT 1400         //  UDP payload bytes per packet, as routers send
-#define NF_SEND_MTU_MAX 65000            //  Largest payload we build (loopback allows it)
-#define NF_SEND_TEMPLATE_EVERY 20        //  v9: resend templates every N packets
-#define NF_SEND_V5_MAX_FLOWS 30          //  v5: records per packet (protocol limit)
-#define NF_SEND_V9_HEADER 20             //  v9 packet header bytes
-#define NF_SEND_V5_HEADER 24             //  v5 packet header bytes
-#define NF_SEND_V5_RECORD 48             //  v5 record bytes
-#define NF_SEND_MAX_NETS 16              //  --local-net prefixes
-#define NF_SEND_MAX_AS 16                //  --local-as numbers
-#define NF_SEND_POPULAR_PEERS 1000       //  generator: shared server pool
-#define NF_SEND_UPTIME_MARGIN_MSECS 1000 //  v9 uptime mode: boot this long before first
+#define NF_SEND_MTU_DEFAULT 1400          //  UDP payload bytes per packet, as routers send
+#define NF_SEND_MTU_MAX 65000             //  Largest payload we build (loopback allows it)
+#define NF_SEND_TEMPLATE_EVERY 20         //  v9: resend templates every N packets
+#define NF_SEND_V5_MAX_FLOWS 30           //  v5: records per packet (protocol limit)
+#define NF_SEND_V9_HEADER 20              //  v9 packet header bytes
+#define NF_SEND_V5_HEADER 24              //  v5 packet header bytes
+#define NF_SEND_V5_RECORD 48              //  v5 record bytes
+#define NF_SEND_MAX_NETS 16               //  --local-net prefixes
+#define NF_SEND_MAX_AS 16                 //  --local-as numbers
+#define NF_SEND_POPULAR_PEERS 1000        //  generator: shared server pool
+#define NF_SEND_UPTIME_MARGIN_MSECS 1000  //  v9 uptime mode: boot this long before first
 
 //  v9 field type ids (RFC 3954 section 8 and IANA IPFIX ids for the msec times)
 #define V9_IN_BYTES 1
@@ -81,88 +81,88 @@
 
 //  One flow.  Addresses in network byte order; IPv4 uses the first 4 bytes.
 typedef struct {
-    int family;           //  AF_INET or AF_INET6
-    uint8_t src[16];      //  Source address
-    uint8_t dst[16];      //  Destination address
-    uint16_t sport;       //  Source port
-    uint16_t dport;       //  Destination port (ICMP: type * 256 + code)
-    uint8_t proto;        //  IP protocol
-    uint8_t tcp_flags;    //  TCP flags (generator only)
-    uint64_t packets;     //  Packets, forward direction
-    uint64_t bytes;       //  Bytes, forward direction
-    uint64_t out_packets; //  Packets, reverse direction (--out-counters)
-    uint64_t out_bytes;   //  Bytes, reverse direction (--out-counters)
-    uint64_t first_msec;  //  Flow start, msecs since the epoch
-    uint64_t last_msec;   //  Flow end, msecs since the epoch
-    uint32_t src_as;      //  Source AS
-    uint32_t dst_as;      //  Destination AS
+    int family;            //  AF_INET or AF_INET6
+    uint8_t src[16];       //  Source address
+    uint8_t dst[16];       //  Destination address
+    uint16_t sport;        //  Source port
+    uint16_t dport;        //  Destination port (ICMP: type * 256 + code)
+    uint8_t proto;         //  IP protocol
+    uint8_t tcp_flags;     //  TCP flags (generator only)
+    uint64_t packets;      //  Packets, forward direction
+    uint64_t bytes;        //  Bytes, forward direction
+    uint64_t out_packets;  //  Packets, reverse direction (--out-counters)
+    uint64_t out_bytes;    //  Bytes, reverse direction (--out-counters)
+    uint64_t first_msec;   //  Flow start, msecs since the epoch
+    uint64_t last_msec;    //  Flow end, msecs since the epoch
+    uint32_t src_as;       //  Source AS
+    uint32_t dst_as;       //  Destination AS
 } flow_t;
 
 //  One template: the fields of a v9 data record.
 typedef struct {
-    uint16_t id;          //  Template id (256...)
-    int family;           //  AF_INET or AF_INET6
-    uint16_t count;       //  Number of fields
-    uint16_t types[16];   //  Field types
-    uint16_t lengths[16]; //  Field lengths (bytes)
-    size_t record_size;   //  Sum of lengths
+    uint16_t id;           //  Template id (256...)
+    int family;            //  AF_INET or AF_INET6
+    uint16_t count;        //  Number of fields
+    uint16_t types[16];    //  Field types
+    uint16_t lengths[16];  //  Field lengths (bytes)
+    size_t record_size;    //  Sum of lengths
 } template_t;
 
 //  A local prefix of the generator.
 typedef struct {
-    int family;       //  AF_INET or AF_INET6
-    uint8_t base[16]; //  Network address
-    int bits;         //  Prefix length
+    int family;        //  AF_INET or AF_INET6
+    uint8_t base[16];  //  Network address
+    int bits;          //  Prefix length
 } net_t;
 
 //  Options.
 typedef struct {
-    int version;           //  5 or 9
-    bool with_as;          //  Send SRC_AS/DST_AS
-    bool with_out;         //  Send OUT_PKTS/OUT_BYTES (v9)
-    bool time_uptime;      //  v9: FIRST/LAST_SWITCHED + sysUptime instead of msec times
-    uint32_t source_id;    //  v9 source id / v5 engine id
-    const char *host;      //  Collector address
-    int port;              //  Collector UDP port
-    const char *bind_addr; //  Local source address, or NULL
-    double rate;           //  Flows per second, 0 = unpaced
-    size_t mtu;            //  Payload bytes per packet
-    int template_every;    //  v9: templates every N packets
-    const char *csv_path;  //  Copy of the flows as CSV, or NULL
-    bool send;             //  False with --no-send
-    bool verbose;          //  Summary on stderr
+    int version;            //  5 or 9
+    bool with_as;           //  Send SRC_AS/DST_AS
+    bool with_out;          //  Send OUT_PKTS/OUT_BYTES (v9)
+    bool time_uptime;       //  v9: FIRST/LAST_SWITCHED + sysUptime instead of msec times
+    uint32_t source_id;     //  v9 source id / v5 engine id
+    const char *host;       //  Collector address
+    int port;               //  Collector UDP port
+    const char *bind_addr;  //  Local source address, or NULL
+    double rate;            //  Flows per second, 0 = unpaced
+    size_t mtu;             //  Payload bytes per packet
+    int template_every;     //  v9: templates every N packets
+    const char *csv_path;   //  Copy of the flows as CSV, or NULL
+    bool send;              //  False with --no-send
+    bool verbose;           //  Summary on stderr
     //  Generator
-    uint64_t generate;                 //  Number of flows to generate, 0 = read CSV
-    uint64_t seed;                     //  PRNG seed
-    uint64_t hosts;                    //  Local hosts
-    double v6_share;                   //  Share of local hosts (and foreign sources) that are IPv6
-    double match_share;                //  Share of flows from local sources to monitored ports
-    uint64_t start_msec;               //  Earliest flow start
-    uint64_t span_msecs;               //  Flow starts are spread over this
-    net_t nets[NF_SEND_MAX_NETS];      //  Local prefixes
-    int net_count;                     //  Entries in nets
-    uint32_t local_as[NF_SEND_MAX_AS]; //  Local AS numbers
-    int as_count;                      //  Entries in local_as
-    uint16_t ports[64];                //  Monitored ports
-    int port_count;                    //  Entries in ports
+    uint64_t generate;                  //  Number of flows to generate, 0 = read CSV
+    uint64_t seed;                      //  PRNG seed
+    uint64_t hosts;                     //  Local hosts
+    double v6_share;                    //  Share of local hosts (and foreign sources) that are IPv6
+    double match_share;                 //  Share of flows from local sources to monitored ports
+    uint64_t start_msec;                //  Earliest flow start
+    uint64_t span_msecs;                //  Flow starts are spread over this
+    net_t nets[NF_SEND_MAX_NETS];       //  Local prefixes
+    int net_count;                      //  Entries in nets
+    uint32_t local_as[NF_SEND_MAX_AS];  //  Local AS numbers
+    int as_count;                       //  Entries in local_as
+    uint16_t ports[64];                 //  Monitored ports
+    int port_count;                     //  Entries in ports
 } options_t;
 
 //  The exporter: socket, packet under construction, counters, pacing.
 typedef struct {
-    const options_t *options; //  Borrowed
-    int fd;                   //  UDP socket, -1 with --no-send
-    FILE *csv;                //  CSV copy or NULL
-    template_t templates[2];  //  [0] IPv4, [1] IPv6
-    flow_t *pending;          //  Flows of the packet under construction
-    size_t pending_count;     //  Entries in pending
-    size_t pending_bytes;     //  v9: bytes these flows take in the packet
-    size_t pending_sets;      //  v9: data flowsets needed (1 or 2)
-    size_t pending_max;       //  Room in pending
-    uint8_t *buffer;          //  Packet buffer (NF_SEND_MTU_MAX)
-    uint32_t sequence;        //  v9 packet sequence / v5 flow sequence
-    uint64_t packets_sent;    //  Packets sent
-    uint64_t flows_sent;      //  Flows sent
-    struct timespec started;  //  Pacing origin (CLOCK_MONOTONIC)
+    const options_t *options;  //  Borrowed
+    int fd;                    //  UDP socket, -1 with --no-send
+    FILE *csv;                 //  CSV copy or NULL
+    template_t templates[2];   //  [0] IPv4, [1] IPv6
+    flow_t *pending;           //  Flows of the packet under construction
+    size_t pending_count;      //  Entries in pending
+    size_t pending_bytes;      //  v9: bytes these flows take in the packet
+    size_t pending_sets;       //  v9: data flowsets needed (1 or 2)
+    size_t pending_max;        //  Room in pending
+    uint8_t *buffer;           //  Packet buffer (NF_SEND_MTU_MAX)
+    uint32_t sequence;         //  v9 packet sequence / v5 flow sequence
+    uint64_t packets_sent;     //  Packets sent
+    uint64_t flows_sent;       //  Flows sent
+    struct timespec started;   //  Pacing origin (CLOCK_MONOTONIC)
 } exporter_t;
 
 //  --------------------------------------------------------------------------
@@ -185,26 +185,26 @@ s_die (const char *format, ...)
 static uint8_t *
 s_put16 (uint8_t *p, uint16_t value)
 {
-    p[0] = (uint8_t)(value >> 8);
-    p[1] = (uint8_t)value;
+    p[0] = (uint8_t) (value >> 8);
+    p[1] = (uint8_t) value;
     return p + 2;
 }
 
 static uint8_t *
 s_put32 (uint8_t *p, uint32_t value)
 {
-    p[0] = (uint8_t)(value >> 24);
-    p[1] = (uint8_t)(value >> 16);
-    p[2] = (uint8_t)(value >> 8);
-    p[3] = (uint8_t)value;
+    p[0] = (uint8_t) (value >> 24);
+    p[1] = (uint8_t) (value >> 16);
+    p[2] = (uint8_t) (value >> 8);
+    p[3] = (uint8_t) value;
     return p + 4;
 }
 
 static uint8_t *
 s_put64 (uint8_t *p, uint64_t value)
 {
-    s_put32 (p, (uint32_t)(value >> 32));
-    return s_put32 (p + 4, (uint32_t)value);
+    s_put32 (p, (uint32_t) (value >> 32));
+    return s_put32 (p + 4, (uint32_t) value);
 }
 
 static uint64_t
@@ -215,7 +215,7 @@ s_parse_u64 (const char *text, const char *what)
     unsigned long long value = strtoull (text, &end, 10);
     if (errno || end == text || *end || *text == '-')
         s_die ("bad %s: '%s'", what, text);
-    return (uint64_t)value;
+    return (uint64_t) value;
 }
 
 static double
@@ -234,14 +234,14 @@ s_now_msec (void)
 {
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
-    return (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
 }
 
 //  --------------------------------------------------------------------------
 //  PRNG: xoshiro256** seeded with splitmix64 (deterministic for a given --seed)
 
 typedef struct {
-    uint64_t s[4]; //  State
+    uint64_t s[4];  //  State
 } rng_t;
 
 static uint64_t
@@ -285,7 +285,7 @@ s_rng_next (rng_t *rng)
 static double
 s_rng_unit (rng_t *rng)
 {
-    return (double)(s_rng_next (rng) >> 11) * 0x1.0p-53;
+    return (double) (s_rng_next (rng) >> 11) * 0x1.0p-53;
 }
 
 //  Uniform in [0, bound)
@@ -326,7 +326,7 @@ s_parse_net (const char *text, net_t *net)
     if (s_parse_addr (copy, &net->family, net->base))
         s_die ("bad prefix '%s'", text);
     int max_bits = net->family == AF_INET ? 32 : 128;
-    net->bits = slash ? (int)s_parse_u64 (slash, "prefix length") : max_bits;
+    net->bits = slash ? (int) s_parse_u64 (slash, "prefix length") : max_bits;
     if (net->bits > max_bits || max_bits - net->bits < 4)
         s_die ("prefix '%s': need at least 4 host bits", text);
 }
@@ -337,10 +337,10 @@ s_net_contains (const net_t *net, int family, const uint8_t *addr)
     if (family != net->family)
         return false;
     int full = net->bits / 8, rest = net->bits % 8;
-    if (memcmp (net->base, addr, (size_t)full))
+    if (memcmp (net->base, addr, (size_t) full))
         return false;
     if (rest) {
-        uint8_t mask = (uint8_t)(0xff << (8 - rest));
+        uint8_t mask = (uint8_t) (0xff << (8 - rest));
         if ((net->base[full] & mask) != (addr[full] & mask))
             return false;
     }
@@ -353,11 +353,11 @@ s_set_host_bits (uint8_t *addr, int length, int bits, uint64_t value)
 {
     for (int i = 0; i < bits; i++) {
         int bit = length * 8 - 1 - i;
-        uint8_t mask = (uint8_t)(1u << (7 - bit % 8));
+        uint8_t mask = (uint8_t) (1u << (7 - bit % 8));
         if ((value >> i) & 1)
             addr[bit / 8] |= mask;
         else
-            addr[bit / 8] &= (uint8_t)~mask;
+            addr[bit / 8] &= (uint8_t) ~mask;
     }
 }
 
@@ -427,9 +427,9 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     uint64_t proto = s_parse_u64 (fields[4], "proto");
     if (sport > 65535 || dport > 65535 || proto > 255)
         s_die ("line %lu: port or protocol out of range", line_number);
-    flow->sport = (uint16_t)sport;
-    flow->dport = (uint16_t)dport;
-    flow->proto = (uint8_t)proto;
+    flow->sport = (uint16_t) sport;
+    flow->dport = (uint16_t) dport;
+    flow->proto = (uint8_t) proto;
     flow->packets = s_parse_u64 (fields[5], "packets");
     flow->bytes = s_parse_u64 (fields[6], "bytes");
     flow->first_msec = s_parse_u64 (fields[7], "first_msec");
@@ -440,8 +440,8 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     uint64_t dst_as = s_parse_u64 (fields[10], "dst_as");
     if (src_as > UINT32_MAX || dst_as > UINT32_MAX)
         s_die ("line %lu: AS out of range", line_number);
-    flow->src_as = (uint32_t)src_as;
-    flow->dst_as = (uint32_t)dst_as;
+    flow->src_as = (uint32_t) src_as;
+    flow->dst_as = (uint32_t) dst_as;
     if (count == 13) {
         flow->out_packets = s_parse_u64 (fields[11], "out_packets");
         flow->out_bytes = s_parse_u64 (fields[12], "out_bytes");
@@ -508,7 +508,7 @@ s_template_build (template_t *template, uint16_t id, int family, const options_t
 static size_t
 s_templates_size (const exporter_t *self)
 {
-    return 4 + 2 * 4 + 4 * (size_t)(self->templates[0].count + self->templates[1].count);
+    return 4 + 2 * 4 + 4 * (size_t) (self->templates[0].count + self->templates[1].count);
 }
 
 //  --------------------------------------------------------------------------
@@ -539,11 +539,11 @@ s_pace (exporter_t *self)
 {
     if (self->options->rate <= 0 || self->fd < 0)
         return;
-    double due = (double)self->flows_sent / self->options->rate;
+    double due = (double) self->flows_sent / self->options->rate;
     struct timespec target = self->started;
     double whole = floor (due);
-    target.tv_sec += (time_t)whole;
-    target.tv_nsec += (long)((due - whole) * 1e9);
+    target.tv_sec += (time_t) whole;
+    target.tv_nsec += (long) ((due - whole) * 1e9);
     if (target.tv_nsec >= 1000000000L) {
         target.tv_sec++;
         target.tv_nsec -= 1000000000L;
@@ -582,18 +582,18 @@ s_v9_packet_flush (exporter_t *self)
     if (!options->time_uptime)
         uptime = 3600000 + (self->packets_sent % 1000000);
 
-    bool with_templates = self->packets_sent % (uint64_t)options->template_every == 0;
+    bool with_templates = self->packets_sent % (uint64_t) options->template_every == 0;
     uint8_t *p = self->buffer;
     size_t records = self->pending_count + (with_templates ? 2 : 0);
     p = s_put16 (p, 9);
-    p = s_put16 (p, (uint16_t)records);
-    p = s_put32 (p, (uint32_t)uptime);
-    p = s_put32 (p, (uint32_t)unix_secs);
+    p = s_put16 (p, (uint16_t) records);
+    p = s_put32 (p, (uint32_t) uptime);
+    p = s_put32 (p, (uint32_t) unix_secs);
     p = s_put32 (p, self->sequence++);
     p = s_put32 (p, options->source_id);
     if (with_templates) {
         p = s_put16 (p, 0);
-        p = s_put16 (p, (uint16_t)s_templates_size (self));
+        p = s_put16 (p, (uint16_t) s_templates_size (self));
         for (int t = 0; t < 2; t++) {
             const template_t *template = &self->templates[t];
             p = s_put16 (p, template->id);
@@ -660,10 +660,10 @@ s_v9_packet_flush (exporter_t *self)
                     p = s_put64 (p, flow->out_bytes);
                     break;
                 case V9_FIRST_SWITCHED:
-                    p = s_put32 (p, (uint32_t)(flow->first_msec - boot_msec));
+                    p = s_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
                     break;
                 case V9_LAST_SWITCHED:
-                    p = s_put32 (p, (uint32_t)(flow->last_msec - boot_msec));
+                    p = s_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
                     break;
                 case V9_FLOW_START_MSECS:
                     p = s_put64 (p, flow->first_msec);
@@ -689,9 +689,9 @@ s_v9_packet_flush (exporter_t *self)
         while ((p - set) % 4)
             *p++ = 0;
         s_put16 (set, template->id);
-        s_put16 (set + 2, (uint16_t)(p - set));
+        s_put16 (set + 2, (uint16_t) (p - set));
     }
-    s_send (self, self->buffer, (size_t)(p - self->buffer));
+    s_send (self, self->buffer, (size_t) (p - self->buffer));
     self->flows_sent += self->pending_count;
     self->pending_count = 0;
     self->pending_bytes = 0;
@@ -744,39 +744,39 @@ s_v5_packet_flush (exporter_t *self)
 
     uint8_t *p = self->buffer;
     p = s_put16 (p, 5);
-    p = s_put16 (p, (uint16_t)self->pending_count);
-    p = s_put32 (p, (uint32_t)uptime);
-    p = s_put32 (p, (uint32_t)unix_secs);
+    p = s_put16 (p, (uint16_t) self->pending_count);
+    p = s_put32 (p, (uint32_t) uptime);
+    p = s_put32 (p, (uint32_t) unix_secs);
     p = s_put32 (p, 0);
     p = s_put32 (p, self->sequence);
-    *p++ = 0;                                 //  engine type
-    *p++ = (uint8_t)self->options->source_id; //  engine id
-    p = s_put16 (p, 0);                       //  sampling interval
+    *p++ = 0;                                   //  engine type
+    *p++ = (uint8_t) self->options->source_id;  //  engine id
+    p = s_put16 (p, 0);                         //  sampling interval
     for (size_t i = 0; i < self->pending_count; i++) {
         const flow_t *flow = &self->pending[i];
         memcpy (p, flow->src, 4);
         memcpy (p + 4, flow->dst, 4);
-        memset (p + 8, 0, 4);    //  next hop
-        p = s_put16 (p + 12, 1); //  input
-        p = s_put16 (p, 2);      //  output
-        p = s_put32 (p, (uint32_t)flow->packets);
-        p = s_put32 (p, (uint32_t)flow->bytes);
-        p = s_put32 (p, (uint32_t)(flow->first_msec - boot_msec));
-        p = s_put32 (p, (uint32_t)(flow->last_msec - boot_msec));
+        memset (p + 8, 0, 4);     //  next hop
+        p = s_put16 (p + 12, 1);  //  input
+        p = s_put16 (p, 2);       //  output
+        p = s_put32 (p, (uint32_t) flow->packets);
+        p = s_put32 (p, (uint32_t) flow->bytes);
+        p = s_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
+        p = s_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
         p = s_put16 (p, flow->sport);
         p = s_put16 (p, flow->dport);
-        *p++ = 0; //  pad
+        *p++ = 0;  //  pad
         *p++ = flow->tcp_flags;
         *p++ = flow->proto;
-        *p++ = 0; //  tos
-        p = s_put16 (p, self->options->with_as ? (uint16_t)flow->src_as : 0);
-        p = s_put16 (p, self->options->with_as ? (uint16_t)flow->dst_as : 0);
-        *p++ = 0;           //  src mask
-        *p++ = 0;           //  dst mask
-        p = s_put16 (p, 0); //  pad
+        *p++ = 0;  //  tos
+        p = s_put16 (p, self->options->with_as ? (uint16_t) flow->src_as : 0);
+        p = s_put16 (p, self->options->with_as ? (uint16_t) flow->dst_as : 0);
+        *p++ = 0;            //  src mask
+        *p++ = 0;            //  dst mask
+        p = s_put16 (p, 0);  //  pad
     }
-    s_send (self, self->buffer, (size_t)(p - self->buffer));
-    self->sequence += (uint32_t)self->pending_count;
+    s_send (self, self->buffer, (size_t) (p - self->buffer));
+    self->sequence += (uint32_t) self->pending_count;
     self->flows_sent += self->pending_count;
     self->pending_count = 0;
     s_pace (self);
@@ -833,16 +833,16 @@ s_exporter_init (exporter_t *self, const options_t *options)
         if (s_parse_addr (options->host, &family, addr))
             s_die ("bad collector address '%s'", options->host);
         if (family == AF_INET) {
-            struct sockaddr_in *sin = (struct sockaddr_in *)&to;
+            struct sockaddr_in *sin = (struct sockaddr_in *) &to;
             sin->sin_family = AF_INET;
-            sin->sin_port = htons ((uint16_t)options->port);
+            sin->sin_port = htons ((uint16_t) options->port);
             memcpy (&sin->sin_addr, addr, 4);
             to_size = sizeof *sin;
         }
         else {
-            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&to;
+            struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &to;
             sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons ((uint16_t)options->port);
+            sin6->sin6_port = htons ((uint16_t) options->port);
             memcpy (&sin6->sin6_addr, addr, 16);
             to_size = sizeof *sin6;
         }
@@ -851,13 +851,13 @@ s_exporter_init (exporter_t *self, const options_t *options)
             if (s_parse_addr (options->bind_addr, &bind_family, addr) || bind_family != family)
                 s_die ("bad source address '%s'", options->bind_addr);
             if (family == AF_INET) {
-                struct sockaddr_in *sin = (struct sockaddr_in *)&from;
+                struct sockaddr_in *sin = (struct sockaddr_in *) &from;
                 sin->sin_family = AF_INET;
                 memcpy (&sin->sin_addr, addr, 4);
                 from_size = sizeof *sin;
             }
             else {
-                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&from;
+                struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) &from;
                 sin6->sin6_family = AF_INET6;
                 memcpy (&sin6->sin6_addr, addr, 16);
                 from_size = sizeof *sin6;
@@ -868,9 +868,9 @@ s_exporter_init (exporter_t *self, const options_t *options)
             s_die ("socket: %s", strerror (errno));
         int size = 4 * 1024 * 1024;
         setsockopt (self->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
-        if (from_size && bind (self->fd, (struct sockaddr *)&from, from_size) < 0)
+        if (from_size && bind (self->fd, (struct sockaddr *) &from, from_size) < 0)
             s_die ("bind %s: %s", options->bind_addr, strerror (errno));
-        if (connect (self->fd, (struct sockaddr *)&to, to_size) < 0)
+        if (connect (self->fd, (struct sockaddr *) &to, to_size) < 0)
             s_die ("connect %s:%d: %s", options->host, options->port, strerror (errno));
     }
     clock_gettime (CLOCK_MONOTONIC, &self->started);
@@ -914,9 +914,9 @@ s_exporter_finish (exporter_t *self)
 //  Generator
 
 typedef struct {
-    int family;       //  AF_INET or AF_INET6
-    uint8_t addr[16]; //  Address
-    uint32_t as;      //  Its AS
+    int family;        //  AF_INET or AF_INET6
+    uint8_t addr[16];  //  Address
+    uint32_t as;       //  Its AS
 } host_t;
 
 //  Monitored ports with weights (the busy ones first); others get weight 3.
@@ -962,7 +962,7 @@ s_foreign_addr (const options_t *options, rng_t *rng, int family, uint8_t *addr)
         memset (addr, 0, 16);
         if (family == AF_INET) {
             //  1.0.0.0 - 126.255.255.255
-            uint32_t value = (uint32_t)(0x01000000u + s_rng_below (rng, 126u << 24));
+            uint32_t value = (uint32_t) (0x01000000u + s_rng_below (rng, 126u << 24));
             s_put32 (addr, value);
         }
         else {
@@ -984,9 +984,9 @@ static uint32_t
 s_foreign_as (const options_t *options, rng_t *rng)
 {
     for (;;) {
-        uint32_t as = (uint32_t)(64512 + s_rng_below (rng, 1000));
+        uint32_t as = (uint32_t) (64512 + s_rng_below (rng, 1000));
         if (options->version != 5 && s_rng_below (rng, 4) == 0)
-            as = (uint32_t)(4200000000u + s_rng_below (rng, 1000000));
+            as = (uint32_t) (4200000000u + s_rng_below (rng, 1000000));
         bool local = false;
         for (int i = 0; i < options->as_count; i++)
             if (options->local_as[i] == as)
@@ -1019,7 +1019,7 @@ s_generate (exporter_t *self, const options_t *options)
     uint64_t index_in_net[NF_SEND_MAX_NETS] = {0};
     for (uint64_t i = 0; i < options->hosts; i++) {
         bool v6 = v6_count && (!v4_count || s_rng_unit (&rng) < options->v6_share);
-        int net_index = v6 ? v6_nets[i % (uint64_t)v6_count] : v4_nets[i % (uint64_t)v4_count];
+        int net_index = v6 ? v6_nets[i % (uint64_t) v6_count] : v4_nets[i % (uint64_t) v4_count];
         const net_t *net = &options->nets[net_index];
         int length = net->family == AF_INET ? 4 : 16;
         int bits = length * 8 - net->bits;
@@ -1035,7 +1035,7 @@ s_generate (exporter_t *self, const options_t *options)
         hosts[i].family = net->family;
         memcpy (hosts[i].addr, net->base, 16);
         s_set_host_bits (hosts[i].addr, length, bits, value);
-        hosts[i].as = options->as_count ? options->local_as[i % (uint64_t)options->as_count] : 0;
+        hosts[i].as = options->as_count ? options->local_as[i % (uint64_t) options->as_count] : 0;
     }
 
     //  A shared pool of popular servers, per family, so peer sets overlap.
@@ -1055,7 +1055,7 @@ s_generate (exporter_t *self, const options_t *options)
         double kind = s_rng_unit (&rng);
         //  Skewed host choice: host 0 is the busiest
         double u = s_rng_unit (&rng);
-        const host_t *host = &hosts[(uint64_t)((double)options->hosts * u * u * u)];
+        const host_t *host = &hosts[(uint64_t) ((double) options->hosts * u * u * u)];
         bool local_source = true;
         flow.proto = 6;
         if (kind < options->match_share)
@@ -1066,7 +1066,7 @@ s_generate (exporter_t *self, const options_t *options)
                 //  Local source, other port
                 flow.dport = other_ports[s_rng_below (&rng, sizeof other_ports / 2)];
                 if (s_rng_below (&rng, 5) == 0)
-                    flow.dport = (uint16_t)(1024 + s_rng_below (&rng, 64000));
+                    flow.dport = (uint16_t) (1024 + s_rng_below (&rng, 64000));
                 if (s_is_monitored (options, flow.dport))
                     flow.dport = 443;
                 if (flow.dport == 53 || flow.dport == 123 || flow.dport == 5060)
@@ -1109,9 +1109,9 @@ s_generate (exporter_t *self, const options_t *options)
         if (flow.proto == 1 || flow.proto == 58)
             flow.sport = 0;
         else
-            flow.sport = (uint16_t)(1024 + s_rng_below (&rng, 64511));
-        flow.tcp_flags = flow.proto == 6 ? (uint8_t)(0x02 | s_rng_below (&rng, 0x20)) : 0;
-        flow.packets = 1 + (uint64_t)(-log (1.0 - s_rng_unit (&rng)) * 20);
+            flow.sport = (uint16_t) (1024 + s_rng_below (&rng, 64511));
+        flow.tcp_flags = flow.proto == 6 ? (uint8_t) (0x02 | s_rng_below (&rng, 0x20)) : 0;
+        flow.packets = 1 + (uint64_t) (-log (1.0 - s_rng_unit (&rng)) * 20);
         flow.bytes = flow.packets * (40 + s_rng_below (&rng, 1461));
         if (options->with_out && flow.proto == 6 && s_rng_below (&rng, 4) == 0) {
             flow.out_packets = 1 + s_rng_below (&rng, flow.packets + 1);
@@ -1202,7 +1202,7 @@ s_parse_ports (options_t *options, const char *list)
         for (uint64_t port = low; port <= high; port++) {
             if (options->port_count == 64)
                 s_die ("at most 64 monitored ports");
-            options->ports[options->port_count++] = (uint16_t)port;
+            options->ports[options->port_count++] = (uint16_t) port;
         }
     }
     if (options->port_count == 0)
@@ -1282,7 +1282,7 @@ main (int argc, char *argv[])
     while ((option = getopt_long (argc, argv, "p:H:b:5vh", long_options, NULL)) != -1) {
         switch (option) {
         case 'p':
-            options.port = (int)s_parse_u64 (optarg, "port");
+            options.port = (int) s_parse_u64 (optarg, "port");
             break;
         case 'H':
             options.host = optarg;
@@ -1300,7 +1300,7 @@ main (int argc, char *argv[])
             s_usage (stdout);
             return 0;
         case OPT_SOURCE_ID:
-            options.source_id = (uint32_t)s_parse_u64 (optarg, "source id");
+            options.source_id = (uint32_t) s_parse_u64 (optarg, "source id");
             break;
         case OPT_NO_AS:
             options.with_as = false;
@@ -1315,7 +1315,7 @@ main (int argc, char *argv[])
             options.rate = s_parse_double (optarg, "rate");
             break;
         case OPT_MTU:
-            options.mtu = (size_t)s_parse_u64 (optarg, "mtu");
+            options.mtu = (size_t) s_parse_u64 (optarg, "mtu");
             break;
         case OPT_CSV:
             options.csv_path = optarg;
@@ -1337,7 +1337,7 @@ main (int argc, char *argv[])
         case OPT_LOCAL_AS:
             if (options.as_count == NF_SEND_MAX_AS)
                 s_die ("too many --local-as");
-            options.local_as[options.as_count++] = (uint32_t)s_parse_u64 (optarg, "AS");
+            options.local_as[options.as_count++] = (uint32_t) s_parse_u64 (optarg, "AS");
             break;
         case OPT_HOSTS:
             options.hosts = s_parse_u64 (optarg, "host count");
@@ -1358,7 +1358,7 @@ main (int argc, char *argv[])
             options.span_msecs = s_parse_u64 (optarg, "span");
             break;
         case OPT_TEMPLATE_EVERY:
-            options.template_every = (int)s_parse_u64 (optarg, "template interval");
+            options.template_every = (int) s_parse_u64 (optarg, "template interval");
             break;
         default:
             s_usage (stderr);

@@ -36,9 +36,9 @@
 
 #define NF_MAGIC 0xA50C
 #define NF_LAYOUT_VERSION_2 2
-#define NF_HEADER_SIZE 40             //  fileHeaderV2_t on LP64
-#define NF_BLOCK_HEADER_SIZE 12       //  dataBlock_t
-#define NF_BUFFSIZE (5 * 1024 * 1024) //  Largest block nfdump reads (header included)
+#define NF_HEADER_SIZE 40              //  fileHeaderV2_t on LP64
+#define NF_BLOCK_HEADER_SIZE 12        //  dataBlock_t
+#define NF_BUFFSIZE (5 * 1024 * 1024)  //  Largest block nfdump reads (header included)
 
 //  Offsets of the fileHeaderV2_t fields we use
 #define OFF_MAGIC 0
@@ -56,21 +56,21 @@
 enum { COMP_NONE, COMP_LZO, COMP_BZ2, COMP_LZ4, COMP_ZSTD };
 
 typedef struct {
-    const char *in_path;            //  Input file name, for messages
-    const char *out_path;           //  Output file name
-    FILE *in;                       //  Input stream
-    FILE *out;                      //  Output stream
-    int level;                      //  ZSTD compression level
-    uint8_t header[NF_HEADER_SIZE]; //  Input file header, rewritten for the output
-    uint64_t file_size;             //  Input size, bytes
-    unsigned compression;           //  Input compression type
-    uint64_t off_appendix;          //  Input appendix offset, 0 if none
-    unsigned appendix_blocks;       //  Appendix block count from the header
-    uint32_t num_blocks;            //  Data block count from the header
-    uint8_t *payload;               //  Compressed payload as read
-    uint8_t *plain;                 //  Decompressed payload
-    uint8_t *packed;                //  ZSTD output
-    size_t packed_capacity;         //  Size of packed
+    const char *in_path;             //  Input file name, for messages
+    const char *out_path;            //  Output file name
+    FILE *in;                        //  Input stream
+    FILE *out;                       //  Output stream
+    int level;                       //  ZSTD compression level
+    uint8_t header[NF_HEADER_SIZE];  //  Input file header, rewritten for the output
+    uint64_t file_size;              //  Input size, bytes
+    unsigned compression;            //  Input compression type
+    uint64_t off_appendix;           //  Input appendix offset, 0 if none
+    unsigned appendix_blocks;        //  Appendix block count from the header
+    uint32_t num_blocks;             //  Data block count from the header
+    uint8_t *payload;                //  Compressed payload as read
+    uint8_t *plain;                  //  Decompressed payload
+    uint8_t *packed;                 //  ZSTD output
+    size_t packed_capacity;          //  Size of packed
 } nf_zstd_t;
 
 //  --------------------------------------------------------------------------
@@ -137,7 +137,7 @@ s_read_header (nf_zstd_t *self)
         s_error (self, "stat: %s", strerror (errno));
         return -1;
     }
-    self->file_size = (uint64_t)info.st_size;
+    self->file_size = (uint64_t) info.st_size;
     if (fread (self->header, 1, NF_HEADER_SIZE, self->in) != NF_HEADER_SIZE) {
         s_error (self, "shorter than a file header (%d bytes)", NF_HEADER_SIZE);
         return -1;
@@ -170,7 +170,7 @@ s_read_header (nf_zstd_t *self)
     if (self->appendix_blocks > 0 &&
         (self->off_appendix < NF_HEADER_SIZE || self->off_appendix >= self->file_size)) {
         s_error (self, "appendix offset %llu outside the file (%llu bytes)",
-                 (unsigned long long)self->off_appendix, (unsigned long long)self->file_size);
+                 (unsigned long long) self->off_appendix, (unsigned long long) self->file_size);
         return -1;
     }
     return 0;
@@ -189,27 +189,27 @@ s_decompress (nf_zstd_t *self, uint32_t size, unsigned index, uint64_t offset)
     switch (self->compression) {
     case COMP_NONE:
         memcpy (self->plain, self->payload, size);
-        plain_size = (long)size;
+        plain_size = (long) size;
         break;
     case COMP_LZO: {
         codec = "LZO";
         lzo_uint out_len = capacity;
         if (lzo1x_decompress_safe (self->payload, size, self->plain, &out_len, NULL) == LZO_E_OK)
-            plain_size = (long)out_len;
+            plain_size = (long) out_len;
         break;
     }
     case COMP_BZ2: {
         codec = "BZ2";
-        unsigned int out_len = (unsigned int)capacity;
-        if (BZ2_bzBuffToBuffDecompress ((char *)self->plain, &out_len, (char *)self->payload, size,
-                                        0, 0) == BZ_OK)
-            plain_size = (long)out_len;
+        unsigned int out_len = (unsigned int) capacity;
+        if (BZ2_bzBuffToBuffDecompress ((char *) self->plain, &out_len, (char *) self->payload,
+                                        size, 0, 0) == BZ_OK)
+            plain_size = (long) out_len;
         break;
     }
     case COMP_LZ4: {
         codec = "LZ4";
-        int out_len = LZ4_decompress_safe ((const char *)self->payload, (char *)self->plain,
-                                           (int)size, (int)capacity);
+        int out_len = LZ4_decompress_safe ((const char *) self->payload, (char *) self->plain,
+                                           (int) size, (int) capacity);
         if (out_len > 0)
             plain_size = out_len;
         break;
@@ -218,13 +218,13 @@ s_decompress (nf_zstd_t *self, uint32_t size, unsigned index, uint64_t offset)
         codec = "ZSTD";
         size_t out_len = ZSTD_decompress (self->plain, capacity, self->payload, size);
         if (!ZSTD_isError (out_len))
-            plain_size = (long)out_len;
+            plain_size = (long) out_len;
         break;
     }
     }
     if (plain_size <= 0)
         s_error (self, "block %u at offset %llu: %s decompression failed", index,
-                 (unsigned long long)offset, codec);
+                 (unsigned long long) offset, codec);
     return plain_size;
 }
 
@@ -248,28 +248,29 @@ s_convert (nf_zstd_t *self)
     while (in_pos < self->file_size) {
         uint8_t block[NF_BLOCK_HEADER_SIZE];
         if (self->file_size - in_pos < NF_BLOCK_HEADER_SIZE) {
-            s_error (self, "truncated block header at offset %llu", (unsigned long long)in_pos);
+            s_error (self, "truncated block header at offset %llu", (unsigned long long) in_pos);
             return -1;
         }
         if (fread (block, 1, NF_BLOCK_HEADER_SIZE, self->in) != NF_BLOCK_HEADER_SIZE) {
-            s_error (self, "read failed at offset %llu", (unsigned long long)in_pos);
+            s_error (self, "read failed at offset %llu", (unsigned long long) in_pos);
             return -1;
         }
         uint32_t size = s_get32 (block + OFF_BLOCK_SIZE);
         if (size == 0 || size > NF_BUFFSIZE - NF_BLOCK_HEADER_SIZE) {
             s_error (self, "block %u at offset %llu: bad size %u (1..%d)", index,
-                     (unsigned long long)in_pos, size, NF_BUFFSIZE - NF_BLOCK_HEADER_SIZE);
+                     (unsigned long long) in_pos, size, NF_BUFFSIZE - NF_BLOCK_HEADER_SIZE);
             return -1;
         }
         if (size > self->file_size - in_pos - NF_BLOCK_HEADER_SIZE) {
             s_error (self,
                      "block %u at offset %llu: size %u runs past the end of the file "
                      "(%llu bytes): truncated",
-                     index, (unsigned long long)in_pos, size, (unsigned long long)self->file_size);
+                     index, (unsigned long long) in_pos, size,
+                     (unsigned long long) self->file_size);
             return -1;
         }
         if (fread (self->payload, 1, size, self->in) != size) {
-            s_error (self, "read failed at offset %llu", (unsigned long long)in_pos);
+            s_error (self, "read failed at offset %llu", (unsigned long long) in_pos);
             return -1;
         }
         bool appendix = false;
@@ -283,7 +284,7 @@ s_convert (nf_zstd_t *self)
             appendix_seen++;
         else if (appendix_seen > 0) {
             s_error (self, "block %u at offset %llu follows the appendix", index,
-                     (unsigned long long)in_pos);
+                     (unsigned long long) in_pos);
             return -1;
         }
         else
@@ -293,12 +294,12 @@ s_convert (nf_zstd_t *self)
         if (plain_size < 0)
             return -1;
         size_t packed_size = ZSTD_compress (self->packed, self->packed_capacity, self->plain,
-                                            (size_t)plain_size, self->level);
+                                            (size_t) plain_size, self->level);
         if (ZSTD_isError (packed_size)) {
             s_error (self, "block %u: ZSTD_compress: %s", index, ZSTD_getErrorName (packed_size));
             return -1;
         }
-        s_put32 (block + OFF_BLOCK_SIZE, (uint32_t)packed_size);
+        s_put32 (block + OFF_BLOCK_SIZE, (uint32_t) packed_size);
         if (fwrite (block, 1, NF_BLOCK_HEADER_SIZE, self->out) != NF_BLOCK_HEADER_SIZE ||
             fwrite (self->packed, 1, packed_size, self->out) != packed_size)
             goto write_failed;
@@ -310,7 +311,7 @@ s_convert (nf_zstd_t *self)
         s_error (self,
                  "appendix offset %llu is not at a block start, or %u appendix blocks "
                  "missing",
-                 (unsigned long long)self->off_appendix, self->appendix_blocks - appendix_seen);
+                 (unsigned long long) self->off_appendix, self->appendix_blocks - appendix_seen);
         return -1;
     }
     if (data_blocks != self->num_blocks) {
@@ -357,7 +358,7 @@ main (int argc, char *argv[])
                 fprintf (stderr, "nf_zstd: bad level '%s'\n", optarg);
                 return 2;
             }
-            self.level = (int)level;
+            self.level = (int) level;
         }
         else {
             s_usage ();

@@ -31,21 +31,22 @@ static zframe_t *
 s_frame_from_hex (const char *text)
 {
     size_t size = 0;
-    uint8_t *bytes = (uint8_t *)zmalloc (strlen (text) / 2 + 1);
+    uint8_t *bytes = (uint8_t *) zmalloc (strlen (text) / 2 + 1);
     int high = -1;
     for (const char *cursor = text; *cursor; cursor++) {
-        if (isspace ((unsigned char)*cursor))
+        if (isspace ((unsigned char) *cursor))
             continue;
-        if (!isxdigit ((unsigned char)*cursor)) {
+        if (!isxdigit ((unsigned char) *cursor)) {
             free (bytes);
             return NULL;
         }
-        int digit = isdigit ((unsigned char)*cursor) ? *cursor - '0'
-                                                     : tolower ((unsigned char)*cursor) - 'a' + 10;
+        int digit = isdigit ((unsigned char) *cursor)
+                        ? *cursor - '0'
+                        : tolower ((unsigned char) *cursor) - 'a' + 10;
         if (high < 0)
             high = digit;
         else {
-            bytes[size++] = (uint8_t)(high << 4 | digit);
+            bytes[size++] = (uint8_t) (high << 4 | digit);
             high = -1;
         }
     }
