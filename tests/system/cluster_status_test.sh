@@ -132,6 +132,27 @@ check "after all that the three shards are still up" status_is "$UP3"
 check "the broker logged each malformed frame once (6)" \
   test "$(grep -c '^W: .*malformed frame' "$LOGS/broker.log")" -eq 6
 
+# 4b. The same at a shard's socket (only with the real shard): ERROR 400, still serving
+if [ $REAL_SHARD = 1 ]; then
+  SHARD0=${SHARD_ENDPOINT[shard-0]}
+  spoke () { "$TOOLS/zmq_poke" "$SHARD0" "$@" 2>> "$LOGS/cli.log"; }
+  check "shard: garbage bytes: ERROR 400" test "$(spoke 'c1 c1 c1' | cut -d' ' -f1-2)" = "ERROR 400"
+  check "shard: truncated msgpack: ERROR 400" test "$(spoke '94 01 09' | cut -d' ' -f1-2)" = "ERROR 400"
+  check "shard: wrong version: ERROR 400" test "$(spoke '94 07 11 00 80' | cut -d' ' -f1-2)" = "ERROR 400"
+  check "shard: a broker request: ERROR 400" test "$(spoke '94 01 05 00 80' | cut -d' ' -f1-2)" = "ERROR 400"
+  # An array claiming 2^31 entries in a 6-byte frame: refused before anything is allocated
+  check "shard: an oversized array: ERROR 400" \
+    test "$(spoke '94 01 11 00 dd 80' | cut -d' ' -f1-2)" = "ERROR 400"
+  # A frame over PROTO_FRAME_MAX (512 MiB, what a shard takes for a PART): dropped unread
+  reply=$(spoke --size $((512 * 1024 * 1024 + 1)) --timeout 5000)
+  check "shard: a frame over 512 MiB gets no reply" test "$reply" = "no reply"
+  check "shard: still answers a well-formed DAYS_REQUEST" \
+    bash -c '[[ "$("$1" "$2" "94 01 11 00 80")" == DAYS* ]]' _ "$TOOLS/zmq_poke" "$SHARD0"
+  check "shard: still up at the broker" status_is "$UP3"
+  check "shard: each malformed frame logged once (5)" \
+    test "$(grep -c '^W: .*\(malformed\|unexpected\)' "$LOGS/shard-0.log")" -eq 5
+fi
+
 # 5. Unreachable broker: a clear error within a few seconds, exit 1; usage errors exit 2
 start=$(date +%s%N)
 "$BIN/portevo" status --broker "tcp://127.0.0.1:$(free_port)" > /dev/null 2> "$WORK/unreachable"
