@@ -161,7 +161,9 @@ build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_prot
 
 bench: deps all build/bench/shard_store_bench
 	bench/reader
+	bench/ingest
 	build/bench/shard_store_bench
+	bench/query
 
 run: deps all web
 	scripts/run-demo.sh

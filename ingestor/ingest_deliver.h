@@ -35,7 +35,7 @@
 #define INGEST_DELIVER_CONNECT_MSECS 250        //  Retry while a shard is not connected
 #define INGEST_DELIVER_RESEND_MSECS 30000       //  First resend of an unanswered part
 #define INGEST_DELIVER_RESEND_MAX_MSECS 300000  //  Longest resend interval
-#define INGEST_DELIVER_RETRY_MSECS 1000         //  First retry after ERROR 503 or 500
+#define INGEST_DELIVER_RETRY_MSECS 200          //  First retry after ERROR 503 or 500
 #define INGEST_DELIVER_RETRY_MAX_MSECS 15000    //  Longest retry interval after an ERROR
 #define INGEST_DELIVER_FULL_MSECS 30000         //  Retry interval while a store is full
 #define INGEST_DELIVER_ERROR_MAX 640            //  Room for a failure reason

@@ -379,7 +379,9 @@ s_on_signal (uv_signal_t *handle, int signum)
 {
     ingest_service_t *self = (ingest_service_t *) handle->data;
     zsys_notice ("%s: shutting down", strsignal (signum));
-    s_stop (self, 0);
+    //  A service stopped on request succeeded; FILE mode promised every file delivered,
+    //  which an interrupted run did not do
+    s_stop (self, self->file_mode ? 1 : 0);
 }
 
 static void
