@@ -16,8 +16,9 @@
 #include <zstd.h>
 
 struct _ingest_block_loader_t {
-    zactor_t *actor;          //  The loader thread
-    ingest_block_t *pending;  //  Job with the thread, or NULL
+    zactor_t *actor;                              //  The loader thread
+    ingest_block_t *pending[INGEST_BLOCK_QUEUE];  //  Jobs with the thread, oldest first
+    size_t pending_count;                         //  Entries used
 };
 
 static int s_job_fail (ingest_block_t *job, const char *format, ...)
@@ -148,7 +149,13 @@ ingest_block_load (ingest_block_t *job, void **zstd)
     snprintf (what, sizeof what, "data of block %u", job->index);
     if (ingest_block_read (job, job->raw, size, job->offset + INGEST_BLOCK_HEADER_SIZE, what))
         return -1;
-    return s_decompress (job, size, zstd);
+    if (s_decompress (job, size, zstd))
+        return -1;
+    if (job->process && job->process (job)) {
+        job->rc = -1;
+        return -1;
+    }
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -168,16 +175,35 @@ s_loader_actor (zsock_t *pipe, void *args)
 {
     (void) args;
     void *zstd = NULL;
+    uint64_t next_offset = 0;  //  Where a chained job starts
+    bool broken = false;       //  The previous job failed: chained jobs fail too
     zsock_signal (pipe, 0);
     while (true) {
         char *command = NULL;
-        void *job = NULL;
-        if (zsock_recv (pipe, "sp", &command, &job) == -1)
+        void *pointer = NULL;
+        if (zsock_recv (pipe, "sp", &command, &pointer) == -1)
             break;  //  Interrupted: the owner destroys us next
         bool terminate = streq (command, "$TERM");
         if (!terminate) {
             assert (streq (command, "LOAD"));  //  Internal pipe: anything else is a bug
-            ingest_block_load ((ingest_block_t *) job, &zstd);
+            ingest_block_t *job = (ingest_block_t *) pointer;
+            if (job->chained && broken) {
+                job->rc = -1;
+                snprintf (job->error, sizeof job->error, "block %u follows a failed block",
+                          job->index);
+            }
+            else if (job->chained && job->limit && next_offset >= job->limit) {
+                job->rc = -1;
+                snprintf (job->error, sizeof job->error,
+                          "corrupt: block %u would start in the appendix", job->index);
+            }
+            else {
+                if (job->chained)
+                    job->offset = next_offset;
+                ingest_block_load (job, &zstd);
+            }
+            broken = job->rc != 0;
+            next_offset = job->next_offset;
             zsock_send (pipe, "p", job);
         }
         zstr_free (&command);
@@ -207,7 +233,7 @@ ingest_block_loader_destroy (ingest_block_loader_t **self_p)
     ingest_block_loader_t *self = *self_p;
     if (!self)
         return;
-    if (self->pending)
+    while (self->pending_count)
         ingest_block_loader_wait (self);
     zactor_destroy (&self->actor);
     free (self);
@@ -220,8 +246,10 @@ ingest_block_loader_start (ingest_block_loader_t *self, ingest_block_t *job)
 {
     assert (self);
     assert (job);
-    assert (!self->pending);
-    self->pending = job;
+    assert (self->pending_count < INGEST_BLOCK_QUEUE);
+    job->rc = 0;
+    job->next_offset = 0;
+    self->pending[self->pending_count++] = job;
     zsock_send (self->actor, "sp", "LOAD", job);
 }
 
@@ -230,22 +258,34 @@ ingest_block_t *
 ingest_block_loader_wait (ingest_block_loader_t *self)
 {
     assert (self);
-    ingest_block_t *job = self->pending;
-    if (!job)
+    if (self->pending_count == 0)
         return NULL;
+    ingest_block_t *job = self->pending[0];
     void *returned = NULL;
     //  The job must come back before anyone touches its buffers again, even if a signal
     //  interrupts the first wait.
+    bool interrupted = false;
     while (zsock_recv (self->actor, "p", &returned) == -1 && zsock_events (self->actor) >= 0) {
-        if (job->rc == 0) {
-            job->rc = -1;
-            snprintf (job->error, sizeof job->error, "interrupted");
-        }
+        interrupted = true;
         zclock_sleep (1);
     }
-    assert (returned == job);
-    self->pending = NULL;
+    assert (returned == job);  //  The thread answers in order
+    if (interrupted && job->rc == 0) {
+        job->rc = -1;
+        snprintf (job->error, sizeof job->error, "interrupted");
+    }
+    memmove (&self->pending[0], &self->pending[1],
+             (self->pending_count - 1) * sizeof (ingest_block_t *));
+    self->pending_count--;
     return job;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+ingest_block_loader_pending (ingest_block_loader_t *self)
+{
+    assert (self);
+    return self->pending_count;
 }
 
 //  --------------------------------------------------------------------------
@@ -253,7 +293,7 @@ bool
 ingest_block_loader_busy (ingest_block_loader_t *self)
 {
     assert (self);
-    return self->pending != NULL;
+    return self->pending_count > 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -294,6 +334,22 @@ ingest_block_test (bool verbose)
         else
             assert (job.rc == -1 && strstr (job.error, "truncated"));
     }
+    //  Chained: the second job starts where the first ended (here: the end of the file,
+    //  so it is truncated); after a failure, chained jobs fail too
+    ingest_block_t second = job, third = job;
+    job.file_size = sizeof file;
+    job.chained = false;
+    second.chained = third.chained = true;
+    second.offset = third.offset = 12345;  //  ignored
+    ingest_block_loader_start (loader, &job);
+    ingest_block_loader_start (loader, &second);
+    assert (ingest_block_loader_pending (loader) == INGEST_BLOCK_QUEUE);
+    assert (ingest_block_loader_wait (loader) == &job && job.rc == 0);
+    ingest_block_loader_start (loader, &third);
+    assert (ingest_block_loader_wait (loader) == &second && second.rc == -1);
+    assert (second.offset == sizeof file && strstr (second.error, "truncated"));
+    assert (ingest_block_loader_wait (loader) == &third && third.rc == -1);
+    assert (strstr (third.error, "follows a failed block"));
     //  Destroying with a job in progress waits for it
     ingest_block_loader_start (loader, &job);
     ingest_block_loader_destroy (&loader);

@@ -17,17 +17,27 @@
 #include <stdint.h>
 
 #define INGEST_BLOCK_HEADER_SIZE 12  //  dataBlock_t
+#define INGEST_BLOCK_QUEUE 2         //  Jobs a loader holds at most
 
-typedef struct {
+typedef struct _ingest_block_t ingest_block_t;
+
+//  Work done on the block right after it loaded, on the same thread (for the reader: walk
+//  the records).  Returns 0, or -1 with job->error set.
+typedef int (ingest_block_fn) (ingest_block_t *job);
+
+struct _ingest_block_t {
     //  In
-    int fd;               //  File to read (pread: the file offset is not used)
-    uint64_t file_size;   //  Its size, for truncation messages
-    uint64_t offset;      //  Offset of the block header
-    uint64_t limit;       //  The block must end at or before this offset
-    uint32_t index;       //  Block number, for messages
-    uint8_t compression;  //  ingest_compression_t of the file
-    uint8_t *raw;         //  Buffer of INGEST_READER_BUFFSIZE for the compressed payload
-    uint8_t *data;        //  Buffer of INGEST_READER_BUFFSIZE for the payload
+    int fd;                    //  File to read (pread: the file offset is not used)
+    uint64_t file_size;        //  Its size, for truncation messages
+    uint64_t offset;           //  Offset of the block header (ignored when chained)
+    bool chained;              //  Loader: the block right after the previous job's block
+    uint64_t limit;            //  The block must end at or before this offset
+    uint32_t index;            //  Block number, for messages
+    uint8_t compression;       //  ingest_compression_t of the file
+    uint8_t *raw;              //  Buffer of INGEST_READER_BUFFSIZE for the compressed payload
+    uint8_t *data;             //  Buffer of INGEST_READER_BUFFSIZE for the payload
+    ingest_block_fn *process;  //  Run after a successful load, or NULL
+    void *arg;                 //  For process: lent with the job, like the buffers
     //  Out
     int rc;                //  0 loaded, -1 failed (see error)
     uint32_t records;      //  NumRecords of the header
@@ -35,7 +45,7 @@ typedef struct {
     size_t data_size;      //  Bytes of payload in data
     uint64_t next_offset;  //  Offset just after the block
     char error[256];       //  What went wrong, without the file name
-} ingest_block_t;
+};
 
 typedef struct _ingest_block_loader_t ingest_block_loader_t;
 
@@ -44,8 +54,9 @@ typedef struct _ingest_block_loader_t ingest_block_loader_t;
 int ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offset,
                        const char *what);
 
-//  Load job in the caller's thread, with *zstd as the ZSTD context (made on first use,
-//  freed by the caller with ingest_block_free_zstd).  Returns job->rc.
+//  Load job (and run job->process) in the caller's thread, with *zstd as the ZSTD
+//  context (made on first use, freed by the caller with ingest_block_free_zstd).
+//  Returns job->rc.
 int ingest_block_load (ingest_block_t *job, void **zstd);
 void ingest_block_free_zstd (void **zstd);
 
@@ -55,14 +66,18 @@ ingest_block_loader_t *ingest_block_loader_new (void);
 //  Stop the thread (waits for a job in progress).  NULL-safe, nulls *self_p.
 void ingest_block_loader_destroy (ingest_block_loader_t **self_p);
 
-//  Hand job to the thread.  Only one job at a time.
+//  Hand job to the thread, behind those already given (at most INGEST_BLOCK_QUEUE).  A
+//  chained job loads the block that follows the previous job's block, so a reader can
+//  queue several blocks before it knows where they start; after a failed job, chained
+//  jobs fail too.
 void ingest_block_loader_start (ingest_block_loader_t *self, ingest_block_t *job);
 
-//  Wait for the job started last and return it (NULL if none is pending).  If the wait
+//  Wait for the oldest job given and return it (NULL if none is pending).  If the wait
 //  is interrupted, the job is still collected, with rc -1 and "interrupted".
 ingest_block_t *ingest_block_loader_wait (ingest_block_loader_t *self);
 
-//  True while a job is with the thread.
+//  Jobs with the thread.
+size_t ingest_block_loader_pending (ingest_block_loader_t *self);
 bool ingest_block_loader_busy (ingest_block_loader_t *self);
 
 //  Selftest

@@ -59,8 +59,24 @@
 #define NF_EX_AS 7
 #define NF_EX_AS_SIZE 8
 
-#define READER_IDENT_MAX 128       //  Longest ident string kept
-#define READER_EXPORTERS_MAX 1024  //  Distinct exporter ids remembered per file
+#define READER_IDENT_MAX 128                   //  Longest ident string kept
+#define READER_EXPORTERS_MAX 1024              //  Distinct exporter ids remembered per file
+#define READER_BLOCK_EXPORTERS 64              //  Distinct exporter ids a block reports
+#define READER_SLOTS (INGEST_BLOCK_QUEUE + 1)  //  Blocks loading, plus the one walked
+
+//  What the loader thread makes of one data block: the flows the port filter keeps,
+//  decoded, and what else the block held.  Lent to the thread with its job.
+typedef struct {
+    ingest_flow_t *flows;   //  Decoded flows
+    size_t count;           //  Entries used
+    size_t room;            //  Entries allocated
+    size_t next;            //  Next to hand out (reader's thread)
+    uint64_t flow_records;  //  V3 flow records of the block, kept or filtered out
+    uint64_t skipped;       //  Records (or the block) skipped
+    uint16_t exporters[READER_BLOCK_EXPORTERS];  //  Exporter sysids of the block
+    size_t exporter_count;                       //  Entries used
+    const uint64_t *port_filter;                 //  The reader's filter, NULL for none (read-only)
+} s_decoded_t;
 
 struct _ingest_reader_t {
     int fd;                                    //  Open file, or -1
@@ -74,21 +90,22 @@ struct _ingest_reader_t {
     uint64_t offset;                           //  File offset of the next block to load
     uint32_t blocks_issued;                    //  Data blocks handed to the loader so far
     uint32_t blocks_read;                      //  Data blocks loaded so far
-    ingest_block_t jobs[2];                    //  Block being walked / block being loaded
+    ingest_block_t jobs[READER_SLOTS];         //  Block being walked, blocks being loaded
+    s_decoded_t decoded[READER_SLOTS];         //  Their flows, decoded by the loader
+    s_decoded_t *current;                      //  The block being handed out, or NULL
     int issue;                                 //  jobs[issue] is the next to hand out
     ingest_block_loader_t *loader;             //  Thread that reads and decompresses ahead
     void *zstd;                                //  ZSTD context for the appendix (this thread)
     const uint8_t *data;                       //  Records of the block being walked
     size_t data_size;                          //  Bytes of records in data
-    size_t cursor;                             //  Offset in data of the next record
-    uint32_t records_left;                     //  Records of the current block not yet walked
     uint64_t flows_read;                       //  V3 flow records handed out
     uint64_t skipped;                          //  Records and blocks skipped (unknown or unused)
     int64_t stat_flows;                        //  Appendix stat numflows, -1 if none
     char ident[READER_IDENT_MAX];              //  Appendix ident, "" if none
     uint16_t exporters[READER_EXPORTERS_MAX];  //  Distinct exporter sysids seen
     uint32_t exporter_count;                   //  Entries used in exporters
-    const uint64_t *port_filter;               //  Ports to hand out (bitmap), NULL for all
+    uint64_t port_filter[65536 / 64];          //  Ports to hand out (copy of the bitmap)
+    bool filtering;                            //  port_filter applies
     bool failed;                               //  Sticky: -1 once, -1 forever until close
     bool open;                                 //  A file is open
 };
@@ -148,7 +165,7 @@ ingest_reader_new (void)
     self->fd = -1;
     self->stat_flows = -1;
     bool ok = true;
-    for (int index = 0; index < 2; index++) {
+    for (int index = 0; index < READER_SLOTS; index++) {
         self->jobs[index].raw = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
         self->jobs[index].data = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
         ok = ok && self->jobs[index].raw && self->jobs[index].data;
@@ -170,9 +187,10 @@ ingest_reader_destroy (ingest_reader_t **self_p)
     ingest_reader_close (self);
     ingest_block_loader_destroy (&self->loader);
     ingest_block_free_zstd (&self->zstd);
-    for (int index = 0; index < 2; index++) {
+    for (int index = 0; index < READER_SLOTS; index++) {
         free (self->jobs[index].raw);
         free (self->jobs[index].data);
+        free (self->decoded[index].flows);
     }
     free (self);
     *self_p = NULL;
@@ -204,6 +222,9 @@ s_job (ingest_reader_t *self, int slot, uint64_t offset, uint32_t index)
     job->limit = self->appendix_offset;
     job->index = index;
     job->compression = self->compression;
+    job->chained = false;
+    job->process = NULL;
+    job->arg = NULL;
     return job;
 }
 
@@ -300,9 +321,8 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     self->blocks_read = 0;
     self->blocks_issued = 0;
     self->issue = 0;
-    self->records_left = 0;
+    self->current = NULL;
     self->data_size = 0;
-    self->cursor = 0;
 
     struct stat info;
     if (fstat (fd, &info))
@@ -369,20 +389,31 @@ s_note_exporter (ingest_reader_t *self, uint16_t sysid)
         self->exporters[self->exporter_count++] = sysid;
 }
 
+static int s_walk_block (ingest_block_t *job);
+
 //  --------------------------------------------------------------------------
-//  Hand the loader the next block, if any.  -1 if it would start in the appendix.
+//  Keep the loader INGEST_BLOCK_QUEUE blocks ahead of the one being walked (the slots
+//  cycle, so a slot is reused only after its block was walked).  -1 if block 0 would
+//  start in the appendix.
 
 static int
 s_issue_block (ingest_reader_t *self)
 {
-    if (self->blocks_issued == self->block_count)
-        return 0;
-    if (self->appendix_offset && self->offset >= self->appendix_offset)
-        return s_fail (self, "corrupt: block %u of %u would start in the appendix",
-                       self->blocks_issued, self->block_count);
-    ingest_block_t *job = s_job (self, self->issue, self->offset, self->blocks_issued++);
-    self->issue ^= 1;
-    ingest_block_loader_start (self->loader, job);
+    while (self->blocks_issued < self->block_count &&
+           ingest_block_loader_pending (self->loader) < INGEST_BLOCK_QUEUE) {
+        if (self->blocks_issued == 0 && self->appendix_offset &&
+            self->offset >= self->appendix_offset)
+            return s_fail (self, "corrupt: block 0 of %u would start in the appendix",
+                           self->block_count);
+        ingest_block_t *job = s_job (self, self->issue, self->offset, self->blocks_issued);
+        job->chained = self->blocks_issued++ > 0;  //  the loader knows where it starts
+        s_decoded_t *decoded = &self->decoded[self->issue];
+        decoded->port_filter = self->filtering ? self->port_filter : NULL;
+        job->process = s_walk_block;
+        job->arg = decoded;
+        self->issue = (self->issue + 1) % READER_SLOTS;
+        ingest_block_loader_start (self->loader, job);
+    }
     return 0;
 }
 
@@ -395,25 +426,36 @@ s_next_block (ingest_reader_t *self)
 {
     if (self->blocks_issued == 0 && s_issue_block (self))
         return -1;
-    while (ingest_block_loader_busy (self->loader)) {
-        ingest_block_t *job = ingest_block_loader_wait (self->loader);
-        if (job->rc)
-            return s_fail (self, "%s", job->error);
-        self->blocks_read++;
-        self->offset = job->next_offset;
-        if (s_issue_block (self))
-            return -1;
-        if (job->type != NF_BLOCK_TYPE_3) {
-            self->skipped++;  //  V1 (type 2) or array (type 4) blocks: not written by 1.7
-            continue;
-        }
-        self->data = job->data;
-        self->data_size = job->data_size;
-        self->records_left = job->records;
-        self->cursor = 0;
-        return 0;
-    }
-    return 1;
+    if (!ingest_block_loader_busy (self->loader))
+        return 1;
+    ingest_block_t *job = ingest_block_loader_wait (self->loader);
+    if (job->rc)
+        return s_fail (self, "%s", job->error);
+    self->blocks_read++;
+    self->offset = job->next_offset;
+    s_decoded_t *decoded = (s_decoded_t *) job->arg;
+    self->flows_read += decoded->flow_records;
+    self->skipped += decoded->skipped;
+    for (size_t index = 0; index < decoded->exporter_count; index++)
+        s_note_exporter (self, decoded->exporters[index]);
+    self->current = decoded;
+    return s_issue_block (self);
+}
+
+//  --------------------------------------------------------------------------
+//  Set job's error (loader thread: no file name, the reader adds it).  Returns -1.
+
+static int s_job_fail (ingest_block_t *job, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_job_fail (ingest_block_t *job, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (job->error, sizeof job->error, format, args);
+    va_end (args);
+    return -1;
 }
 
 //  --------------------------------------------------------------------------
@@ -422,12 +464,12 @@ s_next_block (ingest_reader_t *self)
 //  (skipped), -1 if corrupt.
 
 static int
-s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
-             ingest_flow_t *flow)
+s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *record,
+             uint16_t record_size, ingest_flow_t *flow)
 {
     if (record_size < NF_V3_HEADER_SIZE)
-        return s_fail (self, "block %u: V3 record of %u bytes is shorter than its header",
-                       self->blocks_read - 1, record_size);
+        return s_job_fail (job, "block %u: V3 record of %u bytes is shorter than its header",
+                           job->index, record_size);
     uint16_t element_count = s_u16 (record + 4);
     flow->exporter = s_u16 (record + 8);
     flow->flags = record[10];
@@ -435,13 +477,13 @@ s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
     size_t at = NF_V3_HEADER_SIZE;
     for (uint16_t element = 0; element < element_count; element++) {
         if (record_size - at < NF_ELEMENT_HEADER_SIZE)
-            return s_fail (self, "block %u: V3 record declares %u elements, only %u fit",
-                           self->blocks_read - 1, element_count, element);
+            return s_job_fail (job, "block %u: V3 record declares %u elements, only %u fit",
+                               job->index, element_count, element);
         uint16_t type = s_u16 (record + at);
         uint16_t length = s_u16 (record + at + 2);
         if (length < NF_ELEMENT_HEADER_SIZE || length > record_size - at)
-            return s_fail (self, "block %u: element %u (type %u) has invalid length %u",
-                           self->blocks_read - 1, element, type, length);
+            return s_job_fail (job, "block %u: element %u (type %u) has invalid length %u",
+                               job->index, element, type, length);
         const uint8_t *payload = record + at + NF_ELEMENT_HEADER_SIZE;
         uint16_t payload_size = length - NF_ELEMENT_HEADER_SIZE;
         uint16_t needed = 0;
@@ -470,15 +512,14 @@ s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
             break;  //  Elements we do not use, whatever their id, are skipped by length
         }
         if (payload_size < needed)
-            return s_fail (self, "block %u: element type %u is %u bytes, needs %u",
-                           self->blocks_read - 1, type, payload_size, needed);
+            return s_job_fail (job, "block %u: element type %u is %u bytes, needs %u", job->index,
+                               type, payload_size, needed);
         at += length;
     }
     if (!generic || (!ipv4 && !ipv6))
         return 0;
     flow->dst_port = s_u16 (generic + 42);
-    if (self->port_filter &&
-        !((self->port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
+    if (port_filter && !((port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
         return 2;
     flow->msec_first = s_u64 (generic);
     flow->msec_last = s_u64 (generic + 8);
@@ -517,6 +558,64 @@ s_decode_v3 (ingest_reader_t *self, const uint8_t *record, uint16_t record_size,
 }
 
 //  --------------------------------------------------------------------------
+//  Walk the records of a loaded block (on the loader thread): decode the V3 flow records
+//  the port filter keeps into job->arg (an s_decoded_t), note exporters, count the rest.
+//  0, or -1 with job->error set if a record does not fit.
+
+static int
+s_walk_block (ingest_block_t *job)
+{
+    s_decoded_t *out = (s_decoded_t *) job->arg;
+    out->count = out->next = 0;
+    out->flow_records = out->skipped = 0;
+    out->exporter_count = 0;
+    if (job->type != NF_BLOCK_TYPE_3) {
+        out->skipped = 1;  //  V1 (type 2) or array (type 4) blocks: not written by 1.7
+        return 0;
+    }
+    const uint8_t *data = job->data;
+    size_t cursor = 0;
+    for (uint32_t record = 0; record < job->records; record++) {
+        if (job->data_size - cursor < NF_RECORD_HEADER_SIZE)
+            return s_job_fail (job, "block %u: %u more records declared than fit", job->index,
+                               job->records - record);
+        uint16_t type = s_u16 (data + cursor);
+        uint16_t size = s_u16 (data + cursor + 2);
+        if (size < NF_RECORD_HEADER_SIZE || size > job->data_size - cursor)
+            return s_job_fail (job, "block %u: record at offset %zu has invalid size %u",
+                               job->index, cursor, size);
+        if (type == NF_RECORD_V3) {
+            if (out->count == out->room) {
+                out->room = out->room ? out->room * 2 : 1024;
+                out->flows =
+                    (ingest_flow_t *) realloc (out->flows, out->room * sizeof (ingest_flow_t));
+                if (!out->flows)
+                    return s_job_fail (job, "out of memory for the flows of block %u", job->index);
+            }
+            int rc =
+                s_decode_v3 (job, out->port_filter, data + cursor, size, &out->flows[out->count]);
+            if (rc == -1)
+                return -1;
+            out->count += rc == 1;
+            out->flow_records += rc >= 1;
+            out->skipped += rc == 0;
+        }
+        else if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE) {
+            uint16_t sysid = s_u16 (data + cursor + 26);
+            bool known = false;
+            for (size_t index = 0; index < out->exporter_count; index++)
+                known = known || out->exporters[index] == sysid;
+            if (!known && out->exporter_count < READER_BLOCK_EXPORTERS)
+                out->exporters[out->exporter_count++] = sysid;
+        }
+        else
+            out->skipped++;
+        cursor += size;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 int
 ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow)
 {
@@ -525,42 +624,14 @@ ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow)
     if (!self->open || self->failed)
         return -1;
     while (true) {
-        if (self->records_left == 0) {
-            int rc = s_next_block (self);
-            if (rc == 1)
-                return 0;
-            if (rc == -1)
-                return -1;
-            continue;
+        s_decoded_t *current = self->current;
+        if (current && current->next < current->count) {
+            *flow = current->flows[current->next++];
+            return 1;
         }
-        if (self->data_size - self->cursor < NF_RECORD_HEADER_SIZE)
-            return s_fail (self, "block %u: %u more records declared than fit",
-                           self->blocks_read - 1, self->records_left);
-        const uint8_t *record = self->data + self->cursor;
-        uint16_t type = s_u16 (record);
-        uint16_t size = s_u16 (record + 2);
-        if (size < NF_RECORD_HEADER_SIZE || size > self->data_size - self->cursor)
-            return s_fail (self, "block %u: record at offset %zu has invalid size %u",
-                           self->blocks_read - 1, self->cursor, size);
-        self->cursor += size;
-        self->records_left--;
-        if (type == NF_RECORD_V3) {
-            int rc = s_decode_v3 (self, record, size, flow);
-            if (rc == 1) {
-                self->flows_read++;
-                return 1;
-            }
-            if (rc == 2)
-                self->flows_read++;
-            else if (rc == 0)
-                self->skipped++;
-            else
-                return -1;
-        }
-        else if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE)
-            s_note_exporter (self, s_u16 (record + 26));
-        else
-            self->skipped++;
+        int rc = s_next_block (self);
+        if (rc)
+            return rc == 1 ? 0 : -1;
     }
 }
 
@@ -569,7 +640,10 @@ void
 ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports)
 {
     assert (self);
-    self->port_filter = ports;
+    assert (!ingest_block_loader_busy (self->loader));  //  Not while a block is loading
+    self->filtering = ports != NULL;
+    if (ports)
+        memcpy (self->port_filter, ports, sizeof self->port_filter);
 }
 
 //  --------------------------------------------------------------------------

@@ -77,9 +77,9 @@ int ingest_reader_open (ingest_reader_t *self, const char *path);
 int ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name);
 
 //  Hand out only flows whose destination port has its bit set in ports (65536 bits, as
-//  ingest_match_port_bitmap gives; borrowed, must outlive the reader's use); the others
-//  are counted in flows_read but skipped before their addresses are decoded.  NULL (the
-//  default) hands out every flow.
+//  ingest_match_port_bitmap gives; copied); the others are counted in flows_read but
+//  skipped before their addresses are decoded.  NULL (the default) hands out every flow.
+//  Set it before ingest_reader_open.
 void ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports);
 
 //  Next flow record.  Returns 1 with *flow filled, 0 at the clean end of the file (all
