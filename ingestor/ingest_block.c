@@ -21,12 +21,12 @@ struct _ingest_block_loader_t {
     size_t pending_count;                         //  Entries used
 };
 
-static int s_job_fail (ingest_block_t *job, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_job_fail (ingest_block_t *job, const char *format, ...)
+//  --------------------------------------------------------------------------
+int
+ingest_block_fail (ingest_block_t *job, const char *format, ...)
 {
+    assert (job);
+    assert (format);
     va_list args;
     va_start (args, format);
     vsnprintf (job->error, sizeof job->error, format, args);
@@ -45,8 +45,9 @@ ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offs
     assert (buffer);
     assert (what);
     if (offset > job->file_size || size > job->file_size - offset)
-        return s_job_fail (job, "truncated: %s needs %zu bytes at offset %llu, file has %llu", what,
-                           size, (unsigned long long) offset, (unsigned long long) job->file_size);
+        return ingest_block_fail (
+            job, "truncated: %s needs %zu bytes at offset %llu, file has %llu", what, size,
+            (unsigned long long) offset, (unsigned long long) job->file_size);
     size_t done = 0;
     while (done < size) {
         ssize_t got =
@@ -54,11 +55,11 @@ ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offs
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0)
-            return s_job_fail (job, "read failed at offset %llu: %s",
-                               (unsigned long long) (offset + done), strerror (errno));
+            return ingest_block_fail (job, "read failed at offset %llu: %s",
+                                      (unsigned long long) (offset + done), strerror (errno));
         if (got == 0)
-            return s_job_fail (job, "truncated: %s ends at offset %llu", what,
-                               (unsigned long long) (offset + done));
+            return ingest_block_fail (job, "truncated: %s ends at offset %llu", what,
+                                      (unsigned long long) (offset + done));
         done += (size_t) got;
     }
     return 0;
@@ -79,7 +80,8 @@ s_decompress (ingest_block_t *job, uint32_t size, void **zstd)
         lzo_uint out_size = INGEST_READER_BUFFSIZE;
         int rc = lzo1x_decompress_safe (job->raw, size, job->data, &out_size, NULL);
         if (rc != LZO_E_OK)
-            return s_job_fail (job, "block %u: LZO data corrupt (lzo error %d)", job->index, rc);
+            return ingest_block_fail (job, "block %u: LZO data corrupt (lzo error %d)", job->index,
+                                      rc);
         job->data_size = out_size;
         return 0;
     }
@@ -88,7 +90,8 @@ s_decompress (ingest_block_t *job, uint32_t size, void **zstd)
         int rc = BZ2_bzBuffToBuffDecompress ((char *) job->data, &out_size, (char *) job->raw, size,
                                              0, 0);
         if (rc != BZ_OK)
-            return s_job_fail (job, "block %u: BZ2 data corrupt (bzip2 error %d)", job->index, rc);
+            return ingest_block_fail (job, "block %u: BZ2 data corrupt (bzip2 error %d)",
+                                      job->index, rc);
         job->data_size = out_size;
         return 0;
     }
@@ -96,7 +99,7 @@ s_decompress (ingest_block_t *job, uint32_t size, void **zstd)
         int out_size = LZ4_decompress_safe ((const char *) job->raw, (char *) job->data, (int) size,
                                             INGEST_READER_BUFFSIZE);
         if (out_size < 0)
-            return s_job_fail (job, "block %u: LZ4 data corrupt", job->index);
+            return ingest_block_fail (job, "block %u: LZ4 data corrupt", job->index);
         job->data_size = (size_t) out_size;
         return 0;
     }
@@ -104,17 +107,17 @@ s_decompress (ingest_block_t *job, uint32_t size, void **zstd)
         if (!*zstd)
             *zstd = ZSTD_createDCtx ();
         if (!*zstd)
-            return s_job_fail (job, "out of memory for a ZSTD context");
+            return ingest_block_fail (job, "out of memory for a ZSTD context");
         size_t out_size = ZSTD_decompressDCtx ((ZSTD_DCtx *) *zstd, job->data,
                                                INGEST_READER_BUFFSIZE, job->raw, size);
         if (ZSTD_isError (out_size))
-            return s_job_fail (job, "block %u: ZSTD data corrupt (%s)", job->index,
-                               ZSTD_getErrorName (out_size));
+            return ingest_block_fail (job, "block %u: ZSTD data corrupt (%s)", job->index,
+                                      ZSTD_getErrorName (out_size));
         job->data_size = out_size;
         return 0;
     }
     default:
-        return s_job_fail (job, "unknown compression %u", job->compression);
+        return ingest_block_fail (job, "unknown compression %u", job->compression);
     }
 }
 
@@ -136,16 +139,16 @@ ingest_block_load (ingest_block_t *job, void **zstd)
     memcpy (&size, header + 4, 4);
     memcpy (&job->type, header + 8, 2);
     if (size == 0 || job->records == 0)
-        return s_job_fail (job, "block %u at offset %llu is corrupt: %u records in %u bytes",
-                           job->index, (unsigned long long) job->offset, job->records, size);
+        return ingest_block_fail (job, "block %u at offset %llu is corrupt: %u records in %u bytes",
+                                  job->index, (unsigned long long) job->offset, job->records, size);
     if (size > INGEST_READER_BUFFSIZE - INGEST_BLOCK_HEADER_SIZE)
-        return s_job_fail (job, "block %u at offset %llu is corrupt: size %u exceeds %d bytes",
-                           job->index, (unsigned long long) job->offset, size,
-                           INGEST_READER_BUFFSIZE);
+        return ingest_block_fail (
+            job, "block %u at offset %llu is corrupt: size %u exceeds %d bytes", job->index,
+            (unsigned long long) job->offset, size, INGEST_READER_BUFFSIZE);
     job->next_offset = job->offset + INGEST_BLOCK_HEADER_SIZE + size;
     if (job->limit && job->next_offset > job->limit && job->next_offset <= job->file_size)
-        return s_job_fail (job, "corrupt: block %u runs past offset %llu", job->index,
-                           (unsigned long long) job->limit);
+        return ingest_block_fail (job, "corrupt: block %u runs past offset %llu", job->index,
+                                  (unsigned long long) job->limit);
     snprintf (what, sizeof what, "data of block %u", job->index);
     if (ingest_block_read (job, job->raw, size, job->offset + INGEST_BLOCK_HEADER_SIZE, what))
         return -1;

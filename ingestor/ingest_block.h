@@ -49,6 +49,11 @@ struct _ingest_block_t {
 
 typedef struct _ingest_block_loader_t ingest_block_loader_t;
 
+//  Record a failure of job: rc -1 and the formatted error (no file name: the reader adds
+//  it).  Returns -1.  Also for process functions.
+int ingest_block_fail (ingest_block_t *job, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
 //  Read exactly size bytes at offset of job's file into buffer.  0, or -1 with job->error
 //  saying the file is truncated (what names the part being read) or the read failed.
 int ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offset,

@@ -443,22 +443,6 @@ s_next_block (ingest_reader_t *self)
 }
 
 //  --------------------------------------------------------------------------
-//  Set job's error (loader thread: no file name, the reader adds it).  Returns -1.
-
-static int s_job_fail (ingest_block_t *job, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
-
-static int
-s_job_fail (ingest_block_t *job, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    vsnprintf (job->error, sizeof job->error, format, args);
-    va_end (args);
-    return -1;
-}
-
-//  --------------------------------------------------------------------------
 //  Decode a V3 record at data[cursor] of record_size bytes.  1 if it is a flow (filled in
 //  *flow), 2 if it is a flow the port filter skips, 0 if it lacks the flow elements
 //  (skipped), -1 if corrupt.
@@ -468,8 +452,8 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
              uint16_t record_size, ingest_flow_t *flow)
 {
     if (record_size < NF_V3_HEADER_SIZE)
-        return s_job_fail (job, "block %u: V3 record of %u bytes is shorter than its header",
-                           job->index, record_size);
+        return ingest_block_fail (job, "block %u: V3 record of %u bytes is shorter than its header",
+                                  job->index, record_size);
     uint16_t element_count = s_u16 (record + 4);
     flow->exporter = s_u16 (record + 8);
     flow->flags = record[10];
@@ -477,13 +461,13 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
     size_t at = NF_V3_HEADER_SIZE;
     for (uint16_t element = 0; element < element_count; element++) {
         if (record_size - at < NF_ELEMENT_HEADER_SIZE)
-            return s_job_fail (job, "block %u: V3 record declares %u elements, only %u fit",
-                               job->index, element_count, element);
+            return ingest_block_fail (job, "block %u: V3 record declares %u elements, only %u fit",
+                                      job->index, element_count, element);
         uint16_t type = s_u16 (record + at);
         uint16_t length = s_u16 (record + at + 2);
         if (length < NF_ELEMENT_HEADER_SIZE || length > record_size - at)
-            return s_job_fail (job, "block %u: element %u (type %u) has invalid length %u",
-                               job->index, element, type, length);
+            return ingest_block_fail (job, "block %u: element %u (type %u) has invalid length %u",
+                                      job->index, element, type, length);
         const uint8_t *payload = record + at + NF_ELEMENT_HEADER_SIZE;
         uint16_t payload_size = length - NF_ELEMENT_HEADER_SIZE;
         uint16_t needed = 0;
@@ -512,8 +496,8 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
             break;  //  Elements we do not use, whatever their id, are skipped by length
         }
         if (payload_size < needed)
-            return s_job_fail (job, "block %u: element type %u is %u bytes, needs %u", job->index,
-                               type, payload_size, needed);
+            return ingest_block_fail (job, "block %u: element type %u is %u bytes, needs %u",
+                                      job->index, type, payload_size, needed);
         at += length;
     }
     if (!generic || (!ipv4 && !ipv6))
@@ -577,20 +561,21 @@ s_walk_block (ingest_block_t *job)
     size_t cursor = 0;
     for (uint32_t record = 0; record < job->records; record++) {
         if (job->data_size - cursor < NF_RECORD_HEADER_SIZE)
-            return s_job_fail (job, "block %u: %u more records declared than fit", job->index,
-                               job->records - record);
+            return ingest_block_fail (job, "block %u: %u more records declared than fit",
+                                      job->index, job->records - record);
         uint16_t type = s_u16 (data + cursor);
         uint16_t size = s_u16 (data + cursor + 2);
         if (size < NF_RECORD_HEADER_SIZE || size > job->data_size - cursor)
-            return s_job_fail (job, "block %u: record at offset %zu has invalid size %u",
-                               job->index, cursor, size);
+            return ingest_block_fail (job, "block %u: record at offset %zu has invalid size %u",
+                                      job->index, cursor, size);
         if (type == NF_RECORD_V3) {
             if (out->count == out->room) {
                 out->room = out->room ? out->room * 2 : 1024;
                 out->flows =
                     (ingest_flow_t *) realloc (out->flows, out->room * sizeof (ingest_flow_t));
                 if (!out->flows)
-                    return s_job_fail (job, "out of memory for the flows of block %u", job->index);
+                    return ingest_block_fail (job, "out of memory for the flows of block %u",
+                                              job->index);
             }
             int rc =
                 s_decode_v3 (job, out->port_filter, data + cursor, size, &out->flows[out->count]);
