@@ -37,9 +37,32 @@ spawn () {
   TEST_PIDS+=("$SPAWNED_PID")
 }
 
-# free_port: a free TCP/UDP port on loopback.
+# free_port: a port free for TCP and UDP on loopback, drawn below the kernel's ephemeral
+# range (ip_local_port_range, 32768-60999 by default): a port the kernel handed out with
+# bind(0) can be taken, before our process binds it, by the local end of some other
+# outgoing connection (ZeroMQ peers connect all the time), and the bind then fails.
 free_port () {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+  python3 - <<'PY'
+import random, socket
+low, high = 20000, 32000
+try:
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        first = int(f.read().split()[0])
+    high = min(high, first)
+except OSError:
+    pass
+for _ in range(1000):
+    port = random.randrange(low, high)
+    try:
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            s.bind(("127.0.0.1", port))
+            s.close()
+    except OSError:
+        continue
+    print(port)
+    break
+PY
 }
 
 finish () { exit "$TEST_FAILED"; }

@@ -48,6 +48,7 @@ nfc_block_epoch () {
 }
 
 nfc_free_udp_port () {
+  if declare -F free_port > /dev/null; then free_port; return; fi  # common.sh's: below the ephemeral range
   python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
