@@ -201,8 +201,9 @@ void
 ingest_reader_close (ingest_reader_t *self)
 {
     assert (self);
-    if (self->loader && ingest_block_loader_busy (self->loader))
-        ingest_block_loader_wait (self->loader);  //  It reads fd and our buffers
+    //  Jobs still with the loader read fd and our buffers: collect every one of them
+    while (self->loader && ingest_block_loader_busy (self->loader))
+        ingest_block_loader_wait (self->loader);
     if (self->fd >= 0 && self->own_fd)
         close (self->fd);
     self->fd = -1;
