@@ -99,7 +99,7 @@ $(BIN)/selftest: $(OUT)/tests/selftest.o $(ALL_LIBS)
 	    $(LIBS_CODEC) $(LIBS_LMDB) $(LIBS_HTTP) $(LIBS_BASE)
 
 # Test tools: write test input (NetFlow sender, ZSTD re-compressor, file mutator).
-$(BIN)/nf_send: $(OUT)/tests/tools/nf_send.o
+$(BIN)/nf_send: $(OUT)/tests/tools/nf_send.o $(OUT)/tests/tools/nf_send_gen.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) -o $@ $^ -lm
 $(BIN)/nf_zstd: $(OUT)/tests/tools/nf_zstd.o

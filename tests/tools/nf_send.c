@@ -46,132 +46,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NF_SEND_MTU_DEFAULT 1400          //  UDP payload bytes per packet, as routers send
-#define NF_SEND_MTU_MAX 65000             //  Largest payload we build (loopback allows it)
-#define NF_SEND_TEMPLATE_EVERY 20         //  v9: resend templates every N packets
-#define NF_SEND_V5_MAX_FLOWS 30           //  v5: records per packet (protocol limit)
-#define NF_SEND_V9_HEADER 20              //  v9 packet header bytes
-#define NF_SEND_V5_HEADER 24              //  v5 packet header bytes
-#define NF_SEND_V5_RECORD 48              //  v5 record bytes
-#define NF_SEND_MAX_NETS 16               //  --local-net prefixes
-#define NF_SEND_MAX_AS 16                 //  --local-as numbers
-#define NF_SEND_POPULAR_PEERS 1000        //  generator: shared server pool
-#define NF_SEND_UPTIME_MARGIN_MSECS 1000  //  v9 uptime mode: boot this long before first
-
-//  v9 field type ids (RFC 3954 section 8 and IANA IPFIX ids for the msec times)
-#define V9_IN_BYTES 1
-#define V9_IN_PKTS 2
-#define V9_PROTOCOL 4
-#define V9_TCP_FLAGS 6
-#define V9_L4_SRC_PORT 7
-#define V9_IPV4_SRC_ADDR 8
-#define V9_L4_DST_PORT 11
-#define V9_IPV4_DST_ADDR 12
-#define V9_SRC_AS 16
-#define V9_DST_AS 17
-#define V9_LAST_SWITCHED 21
-#define V9_FIRST_SWITCHED 22
-#define V9_OUT_BYTES 23
-#define V9_OUT_PKTS 24
-#define V9_IPV6_SRC_ADDR 27
-#define V9_IPV6_DST_ADDR 28
-#define V9_ICMP_TYPE 32
-#define V9_FLOW_START_MSECS 152
-#define V9_FLOW_END_MSECS 153
-
-//  One flow.  Addresses in network byte order; IPv4 uses the first 4 bytes.
-typedef struct {
-    int family;            //  AF_INET or AF_INET6
-    uint8_t src[16];       //  Source address
-    uint8_t dst[16];       //  Destination address
-    uint16_t sport;        //  Source port
-    uint16_t dport;        //  Destination port (ICMP: type * 256 + code)
-    uint8_t proto;         //  IP protocol
-    uint8_t tcp_flags;     //  TCP flags (generator only)
-    uint64_t packets;      //  Packets, forward direction
-    uint64_t bytes;        //  Bytes, forward direction
-    uint64_t out_packets;  //  Packets, reverse direction (--out-counters)
-    uint64_t out_bytes;    //  Bytes, reverse direction (--out-counters)
-    uint64_t first_msec;   //  Flow start, msecs since the epoch
-    uint64_t last_msec;    //  Flow end, msecs since the epoch
-    uint32_t src_as;       //  Source AS
-    uint32_t dst_as;       //  Destination AS
-} flow_t;
-
-//  One template: the fields of a v9 data record.
-typedef struct {
-    uint16_t id;           //  Template id (256...)
-    int family;            //  AF_INET or AF_INET6
-    uint16_t count;        //  Number of fields
-    uint16_t types[16];    //  Field types
-    uint16_t lengths[16];  //  Field lengths (bytes)
-    size_t record_size;    //  Sum of lengths
-} template_t;
-
-//  A local prefix of the generator.
-typedef struct {
-    int family;        //  AF_INET or AF_INET6
-    uint8_t base[16];  //  Network address
-    int bits;          //  Prefix length
-} net_t;
-
-//  Options.
-typedef struct {
-    int version;            //  5 or 9
-    bool with_as;           //  Send SRC_AS/DST_AS
-    bool with_out;          //  Send OUT_PKTS/OUT_BYTES (v9)
-    bool time_uptime;       //  v9: FIRST/LAST_SWITCHED + sysUptime instead of msec times
-    uint32_t source_id;     //  v9 source id / v5 engine id
-    const char *host;       //  Collector address
-    int port;               //  Collector UDP port
-    const char *bind_addr;  //  Local source address, or NULL
-    double rate;            //  Flows per second, 0 = unpaced
-    size_t mtu;             //  Payload bytes per packet
-    int template_every;     //  v9: templates every N packets
-    const char *csv_path;   //  Copy of the flows as CSV, or NULL
-    bool send;              //  False with --no-send
-    bool verbose;           //  Summary on stderr
-    //  Generator
-    uint64_t generate;                  //  Number of flows to generate, 0 = read CSV
-    uint64_t seed;                      //  PRNG seed
-    uint64_t hosts;                     //  Local hosts
-    double v6_share;                    //  Share of local hosts (and foreign sources) that are IPv6
-    double match_share;                 //  Share of flows from local sources to monitored ports
-    uint64_t start_msec;                //  Earliest flow start
-    uint64_t span_msecs;                //  Flow starts are spread over this
-    net_t nets[NF_SEND_MAX_NETS];       //  Local prefixes
-    int net_count;                      //  Entries in nets
-    uint32_t local_as[NF_SEND_MAX_AS];  //  Local AS numbers
-    int as_count;                       //  Entries in local_as
-    uint16_t ports[64];                 //  Monitored ports
-    int port_count;                     //  Entries in ports
-} options_t;
-
-//  The exporter: socket, packet under construction, counters, pacing.
-typedef struct {
-    const options_t *options;  //  Borrowed
-    int fd;                    //  UDP socket, -1 with --no-send
-    FILE *csv;                 //  CSV copy or NULL
-    template_t templates[2];   //  [0] IPv4, [1] IPv6
-    flow_t *pending;           //  Flows of the packet under construction
-    size_t pending_count;      //  Entries in pending
-    size_t pending_bytes;      //  v9: bytes these flows take in the packet
-    size_t pending_sets;       //  v9: data flowsets needed (1 or 2)
-    size_t pending_max;        //  Room in pending
-    uint8_t *buffer;           //  Packet buffer (NF_SEND_MTU_MAX)
-    uint32_t sequence;         //  v9 packet sequence / v5 flow sequence
-    uint64_t packets_sent;     //  Packets sent
-    uint64_t flows_sent;       //  Flows sent
-    struct timespec started;   //  Pacing origin (CLOCK_MONOTONIC)
-} exporter_t;
+#include "tests/tools/nf_send.h"
 
 //  --------------------------------------------------------------------------
 //  Small helpers
 
-static void s_die (const char *format, ...) __attribute__ ((format (printf, 1, 2), noreturn));
-
-static void
-s_die (const char *format, ...)
+void
+nf_send_die (const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -190,8 +71,8 @@ s_put16 (uint8_t *p, uint16_t value)
     return p + 2;
 }
 
-static uint8_t *
-s_put32 (uint8_t *p, uint32_t value)
+uint8_t *
+nf_send_put32 (uint8_t *p, uint32_t value)
 {
     p[0] = (uint8_t) (value >> 24);
     p[1] = (uint8_t) (value >> 16);
@@ -200,11 +81,11 @@ s_put32 (uint8_t *p, uint32_t value)
     return p + 4;
 }
 
-static uint8_t *
-s_put64 (uint8_t *p, uint64_t value)
+uint8_t *
+nf_send_put64 (uint8_t *p, uint64_t value)
 {
-    s_put32 (p, (uint32_t) (value >> 32));
-    return s_put32 (p + 4, (uint32_t) value);
+    nf_send_put32 (p, (uint32_t) (value >> 32));
+    return nf_send_put32 (p + 4, (uint32_t) value);
 }
 
 static uint64_t
@@ -214,7 +95,7 @@ s_parse_u64 (const char *text, const char *what)
     errno = 0;
     unsigned long long value = strtoull (text, &end, 10);
     if (errno || end == text || *end || *text == '-')
-        s_die ("bad %s: '%s'", what, text);
+        nf_send_die ("bad %s: '%s'", what, text);
     return (uint64_t) value;
 }
 
@@ -225,7 +106,7 @@ s_parse_double (const char *text, const char *what)
     errno = 0;
     double value = strtod (text, &end);
     if (errno || end == text || *end || !isfinite (value) || value < 0)
-        s_die ("bad %s: '%s'", what, text);
+        nf_send_die ("bad %s: '%s'", what, text);
     return value;
 }
 
@@ -235,64 +116,6 @@ s_now_msec (void)
     struct timespec now;
     clock_gettime (CLOCK_REALTIME, &now);
     return (uint64_t) now.tv_sec * 1000 + (uint64_t) now.tv_nsec / 1000000;
-}
-
-//  --------------------------------------------------------------------------
-//  PRNG: xoshiro256** seeded with splitmix64 (deterministic for a given --seed)
-
-typedef struct {
-    uint64_t s[4];  //  State
-} rng_t;
-
-static uint64_t
-s_splitmix (uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
-static void
-s_rng_seed (rng_t *rng, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++)
-        rng->s[i] = s_splitmix (&seed);
-}
-
-static uint64_t
-s_rotl (uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t
-s_rng_next (rng_t *rng)
-{
-    uint64_t *s = rng->s;
-    uint64_t result = s_rotl (s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = s_rotl (s[3], 45);
-    return result;
-}
-
-//  Uniform in [0, 1)
-static double
-s_rng_unit (rng_t *rng)
-{
-    return (double) (s_rng_next (rng) >> 11) * 0x1.0p-53;
-}
-
-//  Uniform in [0, bound)
-static uint64_t
-s_rng_below (rng_t *rng, uint64_t bound)
-{
-    return bound ? s_rng_next (rng) % bound : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -318,47 +141,17 @@ s_parse_net (const char *text, net_t *net)
 {
     char copy[64];
     if (strlen (text) >= sizeof copy)
-        s_die ("bad prefix '%s'", text);
+        nf_send_die ("bad prefix '%s'", text);
     strcpy (copy, text);
     char *slash = strchr (copy, '/');
     if (slash)
         *slash++ = 0;
     if (s_parse_addr (copy, &net->family, net->base))
-        s_die ("bad prefix '%s'", text);
+        nf_send_die ("bad prefix '%s'", text);
     int max_bits = net->family == AF_INET ? 32 : 128;
     net->bits = slash ? (int) s_parse_u64 (slash, "prefix length") : max_bits;
     if (net->bits > max_bits || max_bits - net->bits < 4)
-        s_die ("prefix '%s': need at least 4 host bits", text);
-}
-
-static bool
-s_net_contains (const net_t *net, int family, const uint8_t *addr)
-{
-    if (family != net->family)
-        return false;
-    int full = net->bits / 8, rest = net->bits % 8;
-    if (memcmp (net->base, addr, (size_t) full))
-        return false;
-    if (rest) {
-        uint8_t mask = (uint8_t) (0xff << (8 - rest));
-        if ((net->base[full] & mask) != (addr[full] & mask))
-            return false;
-    }
-    return true;
-}
-
-//  Set the low `bits` bits (at most 64) of the address to value.
-static void
-s_set_host_bits (uint8_t *addr, int length, int bits, uint64_t value)
-{
-    for (int i = 0; i < bits; i++) {
-        int bit = length * 8 - 1 - i;
-        uint8_t mask = (uint8_t) (1u << (7 - bit % 8));
-        if ((value >> i) & 1)
-            addr[bit / 8] |= mask;
-        else
-            addr[bit / 8] &= (uint8_t) ~mask;
-    }
+        nf_send_die ("prefix '%s': need at least 4 host bits", text);
 }
 
 static void
@@ -405,7 +198,7 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
         p = comma + 1;
     }
     if (count != 11 && count != 13)
-        s_die ("line %lu: want 11 or 13 fields, got %d", line_number, count);
+        nf_send_die ("line %lu: want 11 or 13 fields, got %d", line_number, count);
     for (int i = 0; i < count; i++) {
         char *field = fields[i];
         while (*field == ' ')
@@ -419,14 +212,14 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     int family_dst;
     if (s_parse_addr (fields[0], &flow->family, flow->src) ||
         s_parse_addr (fields[1], &family_dst, flow->dst))
-        s_die ("line %lu: bad address", line_number);
+        nf_send_die ("line %lu: bad address", line_number);
     if (family_dst != flow->family)
-        s_die ("line %lu: source and destination families differ", line_number);
+        nf_send_die ("line %lu: source and destination families differ", line_number);
     uint64_t sport = s_parse_u64 (fields[2], "sport");
     uint64_t dport = s_parse_u64 (fields[3], "dport");
     uint64_t proto = s_parse_u64 (fields[4], "proto");
     if (sport > 65535 || dport > 65535 || proto > 255)
-        s_die ("line %lu: port or protocol out of range", line_number);
+        nf_send_die ("line %lu: port or protocol out of range", line_number);
     flow->sport = (uint16_t) sport;
     flow->dport = (uint16_t) dport;
     flow->proto = (uint8_t) proto;
@@ -435,11 +228,11 @@ s_csv_parse (char *line, unsigned long line_number, flow_t *flow)
     flow->first_msec = s_parse_u64 (fields[7], "first_msec");
     flow->last_msec = s_parse_u64 (fields[8], "last_msec");
     if (flow->last_msec < flow->first_msec)
-        s_die ("line %lu: last_msec before first_msec", line_number);
+        nf_send_die ("line %lu: last_msec before first_msec", line_number);
     uint64_t src_as = s_parse_u64 (fields[9], "src_as");
     uint64_t dst_as = s_parse_u64 (fields[10], "dst_as");
     if (src_as > UINT32_MAX || dst_as > UINT32_MAX)
-        s_die ("line %lu: AS out of range", line_number);
+        nf_send_die ("line %lu: AS out of range", line_number);
     flow->src_as = (uint32_t) src_as;
     flow->dst_as = (uint32_t) dst_as;
     if (count == 13) {
@@ -458,7 +251,7 @@ static void
 s_template_add (template_t *template, uint16_t type, uint16_t length)
 {
     if (template->count >= 16)
-        s_die ("internal: template too long");
+        nf_send_die ("internal: template too long");
     template->types[template->count] = type;
     template->lengths[template->count] = length;
     template->count++;
@@ -526,8 +319,8 @@ s_send (exporter_t *self, const uint8_t *data, size_t size)
                 nanosleep (&pause, NULL);
                 continue;
             }
-            s_die ("send to %s:%d: %s (is the collector listening?)", self->options->host,
-                   self->options->port, strerror (errno));
+            nf_send_die ("send to %s:%d: %s (is the collector listening?)", self->options->host,
+                         self->options->port, strerror (errno));
         }
     }
     self->packets_sent++;
@@ -578,7 +371,7 @@ s_v9_packet_flush (exporter_t *self)
         min_first >= NF_SEND_UPTIME_MARGIN_MSECS ? min_first - NF_SEND_UPTIME_MARGIN_MSECS : 0;
     uint64_t uptime = unix_secs * 1000 - boot_msec;
     if (options->time_uptime && (uptime > UINT32_MAX || unix_secs > UINT32_MAX))
-        s_die ("flows of one packet span more than 49 days; use msec times");
+        nf_send_die ("flows of one packet span more than 49 days; use msec times");
     if (!options->time_uptime)
         uptime = 3600000 + (self->packets_sent % 1000000);
 
@@ -587,10 +380,10 @@ s_v9_packet_flush (exporter_t *self)
     size_t records = self->pending_count + (with_templates ? 2 : 0);
     p = s_put16 (p, 9);
     p = s_put16 (p, (uint16_t) records);
-    p = s_put32 (p, (uint32_t) uptime);
-    p = s_put32 (p, (uint32_t) unix_secs);
-    p = s_put32 (p, self->sequence++);
-    p = s_put32 (p, options->source_id);
+    p = nf_send_put32 (p, (uint32_t) uptime);
+    p = nf_send_put32 (p, (uint32_t) unix_secs);
+    p = nf_send_put32 (p, self->sequence++);
+    p = nf_send_put32 (p, options->source_id);
     if (with_templates) {
         p = s_put16 (p, 0);
         p = s_put16 (p, (uint16_t) s_templates_size (self));
@@ -648,37 +441,37 @@ s_v9_packet_flush (exporter_t *self)
                     p = s_put16 (p, flow->proto == 1 || flow->proto == 58 ? flow->dport : 0);
                     break;
                 case V9_IN_PKTS:
-                    p = s_put64 (p, flow->packets);
+                    p = nf_send_put64 (p, flow->packets);
                     break;
                 case V9_IN_BYTES:
-                    p = s_put64 (p, flow->bytes);
+                    p = nf_send_put64 (p, flow->bytes);
                     break;
                 case V9_OUT_PKTS:
-                    p = s_put64 (p, flow->out_packets);
+                    p = nf_send_put64 (p, flow->out_packets);
                     break;
                 case V9_OUT_BYTES:
-                    p = s_put64 (p, flow->out_bytes);
+                    p = nf_send_put64 (p, flow->out_bytes);
                     break;
                 case V9_FIRST_SWITCHED:
-                    p = s_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
+                    p = nf_send_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
                     break;
                 case V9_LAST_SWITCHED:
-                    p = s_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
+                    p = nf_send_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
                     break;
                 case V9_FLOW_START_MSECS:
-                    p = s_put64 (p, flow->first_msec);
+                    p = nf_send_put64 (p, flow->first_msec);
                     break;
                 case V9_FLOW_END_MSECS:
-                    p = s_put64 (p, flow->last_msec);
+                    p = nf_send_put64 (p, flow->last_msec);
                     break;
                 case V9_SRC_AS:
-                    p = s_put32 (p, flow->src_as);
+                    p = nf_send_put32 (p, flow->src_as);
                     break;
                 case V9_DST_AS:
-                    p = s_put32 (p, flow->dst_as);
+                    p = nf_send_put32 (p, flow->dst_as);
                     break;
                 default:
-                    s_die ("internal: field %u", template->types[f]);
+                    nf_send_die ("internal: field %u", template->types[f]);
                 }
             }
         }
@@ -740,15 +533,15 @@ s_v5_packet_flush (exporter_t *self)
         min_first >= NF_SEND_UPTIME_MARGIN_MSECS ? min_first - NF_SEND_UPTIME_MARGIN_MSECS : 0;
     uint64_t uptime = unix_secs * 1000 - boot_msec;
     if (uptime > UINT32_MAX || unix_secs > UINT32_MAX)
-        s_die ("flows of one packet span more than 49 days");
+        nf_send_die ("flows of one packet span more than 49 days");
 
     uint8_t *p = self->buffer;
     p = s_put16 (p, 5);
     p = s_put16 (p, (uint16_t) self->pending_count);
-    p = s_put32 (p, (uint32_t) uptime);
-    p = s_put32 (p, (uint32_t) unix_secs);
-    p = s_put32 (p, 0);
-    p = s_put32 (p, self->sequence);
+    p = nf_send_put32 (p, (uint32_t) uptime);
+    p = nf_send_put32 (p, (uint32_t) unix_secs);
+    p = nf_send_put32 (p, 0);
+    p = nf_send_put32 (p, self->sequence);
     *p++ = 0;                                   //  engine type
     *p++ = (uint8_t) self->options->source_id;  //  engine id
     p = s_put16 (p, 0);                         //  sampling interval
@@ -759,10 +552,10 @@ s_v5_packet_flush (exporter_t *self)
         memset (p + 8, 0, 4);     //  next hop
         p = s_put16 (p + 12, 1);  //  input
         p = s_put16 (p, 2);       //  output
-        p = s_put32 (p, (uint32_t) flow->packets);
-        p = s_put32 (p, (uint32_t) flow->bytes);
-        p = s_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
-        p = s_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
+        p = nf_send_put32 (p, (uint32_t) flow->packets);
+        p = nf_send_put32 (p, (uint32_t) flow->bytes);
+        p = nf_send_put32 (p, (uint32_t) (flow->first_msec - boot_msec));
+        p = nf_send_put32 (p, (uint32_t) (flow->last_msec - boot_msec));
         p = s_put16 (p, flow->sport);
         p = s_put16 (p, flow->dport);
         *p++ = 0;  //  pad
@@ -786,13 +579,13 @@ static void
 s_v5_add (exporter_t *self, const flow_t *flow)
 {
     if (flow->family != AF_INET)
-        s_die ("NetFlow v5 carries IPv4 only");
+        nf_send_die ("NetFlow v5 carries IPv4 only");
     if (flow->packets > UINT32_MAX || flow->bytes > UINT32_MAX)
-        s_die ("NetFlow v5 counters are 32-bit");
+        nf_send_die ("NetFlow v5 counters are 32-bit");
     if (self->options->with_as && (flow->src_as > 65535 || flow->dst_as > 65535))
-        s_die ("NetFlow v5 AS numbers are 16-bit");
+        nf_send_die ("NetFlow v5 AS numbers are 16-bit");
     if (flow->out_packets || flow->out_bytes)
-        s_die ("NetFlow v5 has no reverse counters");
+        nf_send_die ("NetFlow v5 has no reverse counters");
     if (self->pending_count == NF_SEND_V5_MAX_FLOWS ||
         NF_SEND_V5_HEADER + (self->pending_count + 1) * NF_SEND_V5_RECORD > self->options->mtu)
         s_v5_packet_flush (self);
@@ -812,7 +605,7 @@ s_exporter_init (exporter_t *self, const options_t *options)
     self->pending = calloc (self->pending_max, sizeof (flow_t));
     self->buffer = calloc (1, NF_SEND_MTU_MAX + 64);
     if (!self->pending || !self->buffer)
-        s_die ("out of memory");
+        nf_send_die ("out of memory");
     s_template_build (&self->templates[0], 256, AF_INET, options);
     s_template_build (&self->templates[1], 257, AF_INET6, options);
     if (options->csv_path) {
@@ -821,7 +614,7 @@ s_exporter_init (exporter_t *self, const options_t *options)
         else
             self->csv = fopen (options->csv_path, "w");
         if (!self->csv)
-            s_die ("%s: %s", options->csv_path, strerror (errno));
+            nf_send_die ("%s: %s", options->csv_path, strerror (errno));
     }
     if (options->send) {
         struct sockaddr_storage to, from;
@@ -831,7 +624,7 @@ s_exporter_init (exporter_t *self, const options_t *options)
         int family;
         uint8_t addr[16];
         if (s_parse_addr (options->host, &family, addr))
-            s_die ("bad collector address '%s'", options->host);
+            nf_send_die ("bad collector address '%s'", options->host);
         if (family == AF_INET) {
             struct sockaddr_in *sin = (struct sockaddr_in *) &to;
             sin->sin_family = AF_INET;
@@ -849,7 +642,7 @@ s_exporter_init (exporter_t *self, const options_t *options)
         if (options->bind_addr) {
             int bind_family;
             if (s_parse_addr (options->bind_addr, &bind_family, addr) || bind_family != family)
-                s_die ("bad source address '%s'", options->bind_addr);
+                nf_send_die ("bad source address '%s'", options->bind_addr);
             if (family == AF_INET) {
                 struct sockaddr_in *sin = (struct sockaddr_in *) &from;
                 sin->sin_family = AF_INET;
@@ -865,19 +658,19 @@ s_exporter_init (exporter_t *self, const options_t *options)
         }
         self->fd = socket (family, SOCK_DGRAM, 0);
         if (self->fd < 0)
-            s_die ("socket: %s", strerror (errno));
+            nf_send_die ("socket: %s", strerror (errno));
         int size = 4 * 1024 * 1024;
         setsockopt (self->fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
         if (from_size && bind (self->fd, (struct sockaddr *) &from, from_size) < 0)
-            s_die ("bind %s: %s", options->bind_addr, strerror (errno));
+            nf_send_die ("bind %s: %s", options->bind_addr, strerror (errno));
         if (connect (self->fd, (struct sockaddr *) &to, to_size) < 0)
-            s_die ("connect %s:%d: %s", options->host, options->port, strerror (errno));
+            nf_send_die ("connect %s:%d: %s", options->host, options->port, strerror (errno));
     }
     clock_gettime (CLOCK_MONOTONIC, &self->started);
 }
 
-static void
-s_exporter_add (exporter_t *self, const flow_t *flow)
+void
+nf_send_exporter_add (exporter_t *self, const flow_t *flow)
 {
     if (self->csv)
         s_csv_write (self->csv, flow, self->options->with_out);
@@ -901,237 +694,13 @@ s_exporter_finish (exporter_t *self)
             s_v9_packet_flush (self);
     }
     if (self->csv && fflush (self->csv))
-        s_die ("writing CSV: %s", strerror (errno));
+        nf_send_die ("writing CSV: %s", strerror (errno));
     if (self->csv && self->csv != stdout)
         fclose (self->csv);
     if (self->fd >= 0)
         close (self->fd);
     free (self->pending);
     free (self->buffer);
-}
-
-//  --------------------------------------------------------------------------
-//  Generator
-
-typedef struct {
-    int family;        //  AF_INET or AF_INET6
-    uint8_t addr[16];  //  Address
-    uint32_t as;       //  Its AS
-} host_t;
-
-//  Monitored ports with weights (the busy ones first); others get weight 3.
-static uint16_t
-s_pick_monitored (const options_t *options, rng_t *rng)
-{
-    static const struct {
-        uint16_t port;
-        unsigned weight;
-    } weights[] = {{80, 30}, {25, 15}, {22, 15}, {445, 8}, {8080, 8}, {21, 5}};
-    unsigned total = 0;
-    unsigned weight_of[64];
-    for (int i = 0; i < options->port_count; i++) {
-        weight_of[i] = 3;
-        for (size_t w = 0; w < sizeof weights / sizeof weights[0]; w++)
-            if (weights[w].port == options->ports[i])
-                weight_of[i] = weights[w].weight;
-        total += weight_of[i];
-    }
-    uint64_t pick = s_rng_below (rng, total);
-    for (int i = 0; i < options->port_count; i++) {
-        if (pick < weight_of[i])
-            return options->ports[i];
-        pick -= weight_of[i];
-    }
-    return options->ports[0];
-}
-
-static bool
-s_is_monitored (const options_t *options, uint16_t port)
-{
-    for (int i = 0; i < options->port_count; i++)
-        if (options->ports[i] == port)
-            return true;
-    return false;
-}
-
-//  A random address outside every local prefix.
-static void
-s_foreign_addr (const options_t *options, rng_t *rng, int family, uint8_t *addr)
-{
-    for (;;) {
-        memset (addr, 0, 16);
-        if (family == AF_INET) {
-            //  1.0.0.0 - 126.255.255.255
-            uint32_t value = (uint32_t) (0x01000000u + s_rng_below (rng, 126u << 24));
-            s_put32 (addr, value);
-        }
-        else {
-            //  2a00::/12, random below
-            uint64_t high = (0x2a00ull << 48) | (s_rng_next (rng) >> 12);
-            s_put64 (addr, high);
-            s_put64 (addr + 8, s_rng_next (rng));
-        }
-        bool local = false;
-        for (int i = 0; i < options->net_count; i++)
-            if (s_net_contains (&options->nets[i], family, addr))
-                local = true;
-        if (!local)
-            return;
-    }
-}
-
-static uint32_t
-s_foreign_as (const options_t *options, rng_t *rng)
-{
-    for (;;) {
-        uint32_t as = (uint32_t) (64512 + s_rng_below (rng, 1000));
-        if (options->version != 5 && s_rng_below (rng, 4) == 0)
-            as = (uint32_t) (4200000000u + s_rng_below (rng, 1000000));
-        bool local = false;
-        for (int i = 0; i < options->as_count; i++)
-            if (options->local_as[i] == as)
-                local = true;
-        if (!local)
-            return as;
-    }
-}
-
-static void
-s_generate (exporter_t *self, const options_t *options)
-{
-    rng_t rng;
-    s_rng_seed (&rng, options->seed);
-
-    //  Local hosts: host i of a prefix is base + ((i + 1) * odd constant mod 2^hostbits),
-    //  a bijection, so hosts of one prefix are distinct.
-    int v4_nets[NF_SEND_MAX_NETS], v6_nets[NF_SEND_MAX_NETS], v4_count = 0, v6_count = 0;
-    for (int i = 0; i < options->net_count; i++) {
-        if (options->nets[i].family == AF_INET)
-            v4_nets[v4_count++] = i;
-        else
-            v6_nets[v6_count++] = i;
-    }
-    if (!v4_count && !v6_count)
-        s_die ("--generate needs at least one --local-net");
-    host_t *hosts = calloc (options->hosts, sizeof (host_t));
-    if (!hosts)
-        s_die ("out of memory");
-    uint64_t index_in_net[NF_SEND_MAX_NETS] = {0};
-    for (uint64_t i = 0; i < options->hosts; i++) {
-        bool v6 = v6_count && (!v4_count || s_rng_unit (&rng) < options->v6_share);
-        int net_index = v6 ? v6_nets[i % (uint64_t) v6_count] : v4_nets[i % (uint64_t) v4_count];
-        const net_t *net = &options->nets[net_index];
-        int length = net->family == AF_INET ? 4 : 16;
-        int bits = length * 8 - net->bits;
-        if (bits > 64)
-            bits = 64;
-        uint64_t space = bits == 64 ? UINT64_MAX : (1ull << bits) - 1;
-        uint64_t n = ++index_in_net[net_index];
-        if (n >= space)
-            s_die ("prefix %d too small for %" PRIu64 " hosts", net_index, options->hosts);
-        uint64_t value = (n * 0x9E3779B97F4A7C15ull) & space;
-        if (value == 0)
-            value = 1;
-        hosts[i].family = net->family;
-        memcpy (hosts[i].addr, net->base, 16);
-        s_set_host_bits (hosts[i].addr, length, bits, value);
-        hosts[i].as = options->as_count ? options->local_as[i % (uint64_t) options->as_count] : 0;
-    }
-
-    //  A shared pool of popular servers, per family, so peer sets overlap.
-    uint8_t (*popular4)[16] = calloc (NF_SEND_POPULAR_PEERS, 16);
-    uint8_t (*popular6)[16] = calloc (NF_SEND_POPULAR_PEERS, 16);
-    if (!popular4 || !popular6)
-        s_die ("out of memory");
-    for (int i = 0; i < NF_SEND_POPULAR_PEERS; i++) {
-        s_foreign_addr (options, &rng, AF_INET, popular4[i]);
-        s_foreign_addr (options, &rng, AF_INET6, popular6[i]);
-    }
-
-    static const uint16_t other_ports[] = {443, 53, 123, 993, 3389, 5060, 8443, 1723, 6881, 27015};
-    for (uint64_t n = 0; n < options->generate; n++) {
-        flow_t flow;
-        memset (&flow, 0, sizeof flow);
-        double kind = s_rng_unit (&rng);
-        //  Skewed host choice: host 0 is the busiest
-        double u = s_rng_unit (&rng);
-        const host_t *host = &hosts[(uint64_t) ((double) options->hosts * u * u * u)];
-        bool local_source = true;
-        flow.proto = 6;
-        if (kind < options->match_share)
-            flow.dport = s_pick_monitored (options, &rng);
-        else {
-            double rest = s_rng_unit (&rng);
-            if (rest < 0.40) {
-                //  Local source, other port
-                flow.dport = other_ports[s_rng_below (&rng, sizeof other_ports / 2)];
-                if (s_rng_below (&rng, 5) == 0)
-                    flow.dport = (uint16_t) (1024 + s_rng_below (&rng, 64000));
-                if (s_is_monitored (options, flow.dport))
-                    flow.dport = 443;
-                if (flow.dport == 53 || flow.dport == 123 || flow.dport == 5060)
-                    flow.proto = 17;
-            }
-            else if (rest < 0.50) {
-                //  ICMP from a local source; some type/code values read as 22 or 25
-                static const uint16_t icmp[] = {0x0000, 0x0800, 0x0303, 0x0B00,
-                                                0x0016, 0x0019, 0x0050};
-                flow.dport = icmp[s_rng_below (&rng, sizeof icmp / 2)];
-                flow.proto = host->family == AF_INET ? 1 : 58;
-            }
-            else {
-                //  Foreign source, to any port (half of them monitored)
-                local_source = false;
-                flow.dport = s_rng_below (&rng, 2) ? s_pick_monitored (options, &rng)
-                                                   : other_ports[s_rng_below (&rng, 10)];
-            }
-        }
-        flow.family = host->family;
-        if (local_source) {
-            memcpy (flow.src, host->addr, 16);
-            flow.src_as = host->as;
-        }
-        else {
-            bool v6 = s_rng_unit (&rng) < options->v6_share;
-            flow.family = v6 && v6_count ? AF_INET6 : AF_INET;
-            s_foreign_addr (options, &rng, flow.family, flow.src);
-            flow.src_as = s_foreign_as (options, &rng);
-        }
-        //  Destination: popular server, or anywhere (scanners reach thousands of peers)
-        if (s_rng_below (&rng, 2))
-            memcpy (flow.dst,
-                    flow.family == AF_INET ? popular4[s_rng_below (&rng, NF_SEND_POPULAR_PEERS)]
-                                           : popular6[s_rng_below (&rng, NF_SEND_POPULAR_PEERS)],
-                    16);
-        else
-            s_foreign_addr (options, &rng, flow.family, flow.dst);
-        flow.dst_as = s_foreign_as (options, &rng);
-        if (flow.proto == 1 || flow.proto == 58)
-            flow.sport = 0;
-        else
-            flow.sport = (uint16_t) (1024 + s_rng_below (&rng, 64511));
-        flow.tcp_flags = flow.proto == 6 ? (uint8_t) (0x02 | s_rng_below (&rng, 0x20)) : 0;
-        flow.packets = 1 + (uint64_t) (-log (1.0 - s_rng_unit (&rng)) * 20);
-        flow.bytes = flow.packets * (40 + s_rng_below (&rng, 1461));
-        if (options->with_out && flow.proto == 6 && s_rng_below (&rng, 4) == 0) {
-            flow.out_packets = 1 + s_rng_below (&rng, flow.packets + 1);
-            flow.out_bytes = flow.out_packets * (40 + s_rng_below (&rng, 1461));
-        }
-        flow.first_msec = options->start_msec + s_rng_below (&rng, options->span_msecs + 1);
-        uint64_t duration =
-            s_rng_below (&rng, 10) < 7 ? s_rng_below (&rng, 2001) : s_rng_below (&rng, 120001);
-        if (flow.packets == 1 && s_rng_below (&rng, 2))
-            duration = 0;
-        flow.last_msec = flow.first_msec + duration;
-        if (options->version == 5) {
-            flow.src_as &= 0xffff;
-            flow.dst_as &= 0xffff;
-        }
-        s_exporter_add (self, &flow);
-    }
-    free (popular6);
-    free (popular4);
-    free (hosts);
 }
 
 //  --------------------------------------------------------------------------
@@ -1183,7 +752,7 @@ s_parse_ports (options_t *options, const char *list)
 {
     char copy[512];
     if (strlen (list) >= sizeof copy)
-        s_die ("port list too long");
+        nf_send_die ("port list too long");
     strcpy (copy, list);
     options->port_count = 0;
     for (char *save = NULL, *item = strtok_r (copy, ",", &save); item;
@@ -1198,15 +767,15 @@ s_parse_ports (options_t *options, const char *list)
         else
             low = high = s_parse_u64 (item, "port");
         if (high > 65535 || low > high)
-            s_die ("bad port range");
+            nf_send_die ("bad port range");
         for (uint64_t port = low; port <= high; port++) {
             if (options->port_count == 64)
-                s_die ("at most 64 monitored ports");
+                nf_send_die ("at most 64 monitored ports");
             options->ports[options->port_count++] = (uint16_t) port;
         }
     }
     if (options->port_count == 0)
-        s_die ("empty port list");
+        nf_send_die ("empty port list");
 }
 
 int
@@ -1331,12 +900,12 @@ main (int argc, char *argv[])
             break;
         case OPT_LOCAL_NET:
             if (options.net_count == NF_SEND_MAX_NETS)
-                s_die ("too many --local-net");
+                nf_send_die ("too many --local-net");
             s_parse_net (optarg, &options.nets[options.net_count++]);
             break;
         case OPT_LOCAL_AS:
             if (options.as_count == NF_SEND_MAX_AS)
-                s_die ("too many --local-as");
+                nf_send_die ("too many --local-as");
             options.local_as[options.as_count++] = (uint32_t) s_parse_u64 (optarg, "AS");
             break;
         case OPT_HOSTS:
@@ -1370,13 +939,13 @@ main (int argc, char *argv[])
         return 2;
     }
     if (options.send && (options.port <= 0 || options.port > 65535))
-        s_die ("need -p PORT (or --no-send)");
+        nf_send_die ("need -p PORT (or --no-send)");
     if (options.mtu < 200 || options.mtu > NF_SEND_MTU_MAX)
-        s_die ("--mtu must be 200..%d", NF_SEND_MTU_MAX);
+        nf_send_die ("--mtu must be 200..%d", NF_SEND_MTU_MAX);
     if (options.template_every < 1)
         options.template_every = 1;
     if (options.version == 5 && options.with_out)
-        s_die ("--out-counters needs NetFlow v9");
+        nf_send_die ("--out-counters needs NetFlow v9");
     if (options.generate) {
         if (options.net_count == 0) {
             s_parse_net ("10.10.0.0/16", &options.nets[options.net_count++]);
@@ -1386,7 +955,7 @@ main (int argc, char *argv[])
         if (options.as_count == 0)
             options.local_as[options.as_count++] = 64500;
         if (options.hosts == 0)
-            s_die ("--hosts must be positive");
+            nf_send_die ("--hosts must be positive");
         if (options.version == 5) {
             options.v6_share = 0;
             int kept = 0;
@@ -1396,14 +965,14 @@ main (int argc, char *argv[])
             options.net_count = kept;
             for (int i = 0; i < options.as_count; i++)
                 if (options.local_as[i] > 65535)
-                    s_die ("NetFlow v5 AS numbers are 16-bit");
+                    nf_send_die ("NetFlow v5 AS numbers are 16-bit");
         }
     }
 
     exporter_t exporter;
     s_exporter_init (&exporter, &options);
     if (options.generate)
-        s_generate (&exporter, &options);
+        nf_send_generate (&exporter, &options);
     else {
         char *line = NULL;
         size_t room = 0;
@@ -1414,9 +983,9 @@ main (int argc, char *argv[])
             if (s_csv_parse (line, line_number, &flow)) {
                 if (flow.out_packets || flow.out_bytes) {
                     if (!options.with_out && options.send)
-                        s_die ("line %lu: reverse counters need --out-counters", line_number);
+                        nf_send_die ("line %lu: reverse counters need --out-counters", line_number);
                 }
-                s_exporter_add (&exporter, &flow);
+                nf_send_exporter_add (&exporter, &flow);
             }
         }
         free (line);
