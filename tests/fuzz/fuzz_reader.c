@@ -23,6 +23,7 @@
 #include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@
 int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-static ingest_reader_t *s_reader;  //  Reused for every input, never destroyed
+static ingest_reader_t *s_reader;  //  Reused for every input, destroyed at exit
 static int s_fd = -1;              //  memfd holding the current input
 
 //  --------------------------------------------------------------------------
@@ -55,6 +56,15 @@ s_write_all (int fd, const uint8_t *data, size_t size)
     return 0;
 }
 
+//  The reader owns a loader thread (a zactor): it must end before czmq's own exit
+//  handler terminates the ZeroMQ context under it.  Registered after the reader was made
+//  (and so after czmq's handler), it runs first.
+static void
+s_destroy_reader (void)
+{
+    ingest_reader_destroy (&s_reader);
+}
+
 int
 LLVMFuzzerInitialize (int *argc, char ***argv)
 {
@@ -62,6 +72,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
     (void) argv;
     s_reader = ingest_reader_new ();
     assert (s_reader);
+    atexit (s_destroy_reader);
     s_fd = memfd_create ("fuzz_reader", MFD_CLOEXEC);
     assert (s_fd >= 0);
     return 0;
