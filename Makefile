@@ -28,13 +28,22 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
         -Wformat=2 -Wvla -Wwrite-strings -fno-common
+# Package flags are computed lazily, the first time a recipe needs them, never when the
+# Makefile is parsed: on a bare machine pkg-config and the -dev packages only exist once
+# `deps` has run (`make run` and `make test` install first, then call $(MAKE) again).
+# `lazy` defines NAME so that its $(shell ...) runs once, on first expansion.
+PKG_CONFIG ?= pkg-config
+DEPS ?= scripts/install-deps.sh
+DEMO ?= scripts/run-demo.sh
+lazy = $(eval $(1) = $$(eval $(1) := $(2))$$($(1)))
 PKGS := libczmq libzmq msgpack liblz4 lzo2 libzstd lmdb libuv libh2o
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-CFLAGS_ALL := -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(PKG_CFLAGS) -I. $(CFLAGS)
-LIBS_BASE := $(shell pkg-config --libs libczmq libzmq msgpack 2>/dev/null) -lm
-LIBS_CODEC := $(shell pkg-config --libs liblz4 lzo2 libzstd 2>/dev/null) -lbz2
-LIBS_LMDB := $(shell pkg-config --libs lmdb 2>/dev/null)
-LIBS_HTTP := $(shell pkg-config --libs libuv libh2o 2>/dev/null)
+$(call lazy,PKG_CFLAGS,$$(shell $(PKG_CONFIG) --cflags $(PKGS)))
+$(call lazy,LIBS_BASE,$$(shell $(PKG_CONFIG) --libs libczmq libzmq msgpack) -lm)
+$(call lazy,LIBS_CODEC,$$(shell $(PKG_CONFIG) --libs liblz4 lzo2 libzstd) -lbz2)
+$(call lazy,LIBS_LMDB,$$(shell $(PKG_CONFIG) --libs lmdb))
+$(call lazy,LIBS_HTTP,$$(shell $(PKG_CONFIG) --libs libuv libh2o))
+$(call lazy,LIBS_UV,$$(shell $(PKG_CONFIG) --libs libuv))
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(PKG_CFLAGS) -I. $(CFLAGS)
 
 FOLDERS := proto ingestor shard broker gateway
 mods = $(filter-out $(1)/%_main.c,$(wildcard $(1)/*.c))
@@ -74,7 +83,7 @@ $(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(eval $(call ARCHIVE,$(f)))))
 
 $(BIN)/portevo-ingest: $(OUT)/ingestor/ingest_main.o $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(shell pkg-config --libs libuv) $(LIBS_BASE)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(LIBS_UV) $(LIBS_BASE)
 
 $(BIN)/portevo-broker: $(OUT)/broker/broker_main.o $(LIB_broker) $(LIB_proto)
 	@mkdir -p $(dir $@)
@@ -126,12 +135,12 @@ build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
 	@mkdir -p $(dir $@)
 	clang $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
-	    -o $@ $^ $(LIBS_CODEC) $(shell pkg-config --libs libuv) $(LIBS_BASE)
+	    -o $@ $^ $(LIBS_CODEC) $(LIBS_UV) $(LIBS_BASE)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
 deps:
-	@scripts/install-deps.sh
+	@$(DEPS)
 
 # The web UI's chart library (uPlot, installed by npm ci) copied into web/vendor/.
 web:
@@ -143,7 +152,10 @@ selftest: $(BIN)/selftest
 check: all
 	tests/run.sh --bin bin
 
-test: deps
+# `test` and `run` install first, then build in a new make, which computes the package
+# flags only now that pkg-config and the -dev packages are there.
+test:
+	@$(DEPS)
 	$(MAKE) all
 	$(MAKE) web
 	$(MAKE) SANITIZE=1 all
@@ -159,14 +171,19 @@ build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_prot
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
-bench: deps all build/bench/shard_store_bench
+bench:
+	@$(DEPS)
+	$(MAKE) all build/bench/shard_store_bench
 	bench/reader
 	bench/ingest
 	build/bench/shard_store_bench
 	bench/query
 
-run: deps all web
-	scripts/run-demo.sh
+run:
+	@$(DEPS)
+	$(MAKE) all
+	$(MAKE) web
+	$(DEMO)
 
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
