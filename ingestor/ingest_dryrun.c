@@ -56,11 +56,18 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 
 //  --------------------------------------------------------------------------
 int
-ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json, FILE *summary_out,
-                   FILE *json_out)
+ingest_dryrun_run (ingest_match_t *match, char **files, int count, const char *block_time,
+                   bool json, FILE *summary_out, FILE *json_out)
 {
     assert (match);
     assert (files || count == 0);
+    int64_t given = -1;
+    if (block_time && ingest_file_parse_block_time (block_time, &given)) {
+        zsys_error ("--block-time '%s' is not YYYYMMDDhhmm or YYYY-MM-DDThh:mmZ on a 5-minute "
+                    "boundary",
+                    block_time);
+        return count;
+    }
     ingest_file_t *file = ingest_file_new (match);
     if (!file) {
         zsys_error ("dry-run: out of memory");
@@ -70,26 +77,36 @@ ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json, FI
     size_t block_count = 0;
     int failed = 0;
     for (int index = 0; index < count; index++) {
-        int64_t start;
-        if (ingest_file_block_time (files[index], &start)) {
-            zsys_error ("%s: cannot tell the block time: the name is not nfcapd.YYYYMMDDhhmm",
-                        files[index]);
-            failed++;
-            continue;
-        }
-        s_block_t *block = s_block_require (&blocks, &block_count, start);
+        //  The file's aggregate is read apart, then merged into its block's: the block
+        //  may come from the file's own times, known only once it is open
+        ingest_agg_t *agg = NULL;
         ingest_file_stats_t stats;
-        if (ingest_file_read (file, files[index], start, &block->agg, &stats)) {
+        if (ingest_file_read (file, files[index], given, &agg, &stats)) {
             zsys_error ("%s", ingest_file_error (file));
             failed++;
             continue;
         }
+        s_block_t *block = s_block_require (&blocks, &block_count, stats.block);
+        if (block->agg) {
+            ingest_agg_merge (block->agg, agg);
+            ingest_agg_destroy (&agg);
+        }
+        else
+            block->agg = agg;
         char time_text[32];
         fprintf (summary_out,
                  "%s block=%s flows=%" PRIu64 " matched=%" PRIu64 " pairs=%" PRIu64
-                 " compression=%s exporters=%u\n",
-                 files[index], proto_time_format (start, time_text), stats.flows, stats.matched,
-                 stats.pairs, stats.compression, stats.exporters);
+                 " compression=%s exporters=%u block_from=%s\n",
+                 files[index], proto_time_format (stats.block, time_text), stats.flows,
+                 stats.matched, stats.pairs, stats.compression, stats.exporters,
+                 stats.block_source);
+        if (strcmp (stats.block_source, "header") == 0 || strcmp (stats.block_source, "stat") == 0)
+            zsys_notice ("%s: not named nfcapd.YYYYMMDDhhmm: block %s taken from the file's %s "
+                         "(--block-time sets it)",
+                         files[index], time_text,
+                         strcmp (stats.block_source, "header") == 0
+                             ? "creation time"
+                             : "last flow end (stat record)");
         if (stats.stat_flows >= 0 && (uint64_t) stats.stat_flows != stats.flows)
             zsys_warning ("%s: the stat record counts %" PRId64 " flows, the blocks held %" PRIu64,
                           files[index], stats.stat_flows, stats.flows);
@@ -117,9 +134,10 @@ ingest_dryrun_test (bool verbose)
     FILE *sink = fopen ("/dev/null", "w");
     assert (sink);
     zsys_set_logstream (verbose ? stdout : NULL);  //  The two errors below are expected
-    assert (ingest_dryrun_run (match, files, 2, true, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, files, 2, NULL, true, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, files, 2, "202611201003", true, sink, sink) == 2);
     zsys_set_logstream (stdout);
-    assert (ingest_dryrun_run (match, NULL, 0, true, sink, sink) == 0);
+    assert (ingest_dryrun_run (match, NULL, 0, "202611201005", true, sink, sink) == 0);
     fclose (sink);
     ingest_match_destroy (&match);
     printf ("OK\n");

@@ -15,8 +15,9 @@
 
 //  Run over files[0..count).  Summaries go to summary_out, JSON lines (if json) to
 //  json_out.  Returns the number of files that failed (0 if all were read).
-int ingest_dryrun_run (ingest_match_t *match, char **files, int count, bool json, FILE *summary_out,
-                       FILE *json_out);
+//  block_time (NULL for none) is --block-time: the block of every file.
+int ingest_dryrun_run (ingest_match_t *match, char **files, int count, const char *block_time,
+                       bool json, FILE *summary_out, FILE *json_out);
 
 //  Selftest
 void ingest_dryrun_test (bool verbose);

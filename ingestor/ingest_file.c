@@ -90,6 +90,56 @@ ingest_file_block_time (const char *path, int64_t *block)
 
 //  --------------------------------------------------------------------------
 int
+ingest_file_parse_block_time (const char *text, int64_t *block)
+{
+    assert (text);
+    assert (block);
+    int64_t start = -1;
+    if (strlen (text) == FILE_DIGITS) {
+        char name[sizeof FILE_PREFIX + FILE_DIGITS];
+        snprintf (name, sizeof name, "%s%s", FILE_PREFIX, text);
+        if (ingest_file_block_time (name, &start))
+            return -1;
+    }
+    else {
+        struct tm utc = {0};
+        const char *end = strptime (text, "%Y-%m-%dT%H:%M", &utc);
+        if (!end || strcmp (end, "Z") != 0)
+            return -1;
+        start = (int64_t) timegm (&utc);
+    }
+    if (start < 0 || start % INGEST_FILE_BLOCK_SECS)
+        return -1;
+    *block = start;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+const char *
+ingest_file_block_from_times (int64_t created, int64_t first_msecs, int64_t last_msecs,
+                              int64_t *block)
+{
+    assert (block);
+    bool have_flows = first_msecs >= 0 && last_msecs >= first_msecs;
+    int64_t first = have_flows ? first_msecs / 1000 : 0, last = have_flows ? last_msecs / 1000 : 0;
+    //  nfcapd creates the file as its interval starts; flows may have started long
+    //  before it (the exporter's active timeout), and ended up to an interval after it
+    //  (export delay).  A creation time far from the flows is a later copy's (nfdump -w).
+    if (created > 0 && (!have_flows || (first <= created + INGEST_FILE_BLOCK_SECS &&
+                                        created <= last + 2 * INGEST_FILE_BLOCK_SECS))) {
+        *block = created - created % INGEST_FILE_BLOCK_SECS;
+        return "header";
+    }
+    if (have_flows && last > 0) {
+        //  A flow is exported (and filed) after it ends: the last end is in the block
+        *block = last - last % INGEST_FILE_BLOCK_SECS;
+        return "stat";
+    }
+    return NULL;
+}
+
+//  --------------------------------------------------------------------------
+int
 ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_agg_t **agg_p,
                   ingest_file_stats_t *stats)
 {
@@ -99,16 +149,26 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     assert (stats);
     memset (stats, 0, sizeof *stats);
     self->error[0] = 0;
-    if (block < 0 && ingest_file_block_time (path, &block)) {
-        snprintf (self->error, sizeof self->error,
-                  "%s: cannot tell the block time: the name is not nfcapd.YYYYMMDDhhmm", path);
-        return -1;
-    }
-    stats->block = block;
+    stats->block_source = block >= 0 ? "option" : "name";
+    bool from_file = block < 0 && ingest_file_block_time (path, &block) != 0;
     if (ingest_reader_open (self->reader, path)) {
         snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
         return -1;
     }
+    if (from_file) {
+        stats->block_source = ingest_file_block_from_times (
+            ingest_reader_created (self->reader), ingest_reader_stat_first_msecs (self->reader),
+            ingest_reader_stat_last_msecs (self->reader), &block);
+        if (!stats->block_source) {
+            snprintf (self->error, sizeof self->error,
+                      "%s: cannot tell the block time: the name is not nfcapd.YYYYMMDDhhmm and "
+                      "the file records no creation or flow time (give --block-time)",
+                      path);
+            ingest_reader_close (self->reader);
+            return -1;
+        }
+    }
+    stats->block = block;
     ingest_agg_reset (self->scratch);
     ingest_reader_set_port_filter (self->reader, ingest_match_port_bitmap (self->match));
     ingest_flow_t flow;
@@ -202,7 +262,33 @@ ingest_file_test (bool verbose)
     assert (strstr (ingest_file_error (file), "/nonexistent/nfcapd.202611201005"));
     assert (agg == NULL);
     assert (ingest_file_read (file, "/nonexistent/foo", -1, &agg, &stats) == -1);
-    assert (strstr (ingest_file_error (file), "block time"));
+    assert (strstr (ingest_file_error (file), "cannot open"));
+
+    //  Block times from a file's own times (a name that is not nfcapd.YYYYMMDDhhmm):
+    //  created 3 s into the block, flows from 200 s before it to 453 s after its start
+    const int64_t start = 1795788000;
+    assert (strcmp (ingest_file_block_from_times (start + 3, (start - 200) * 1000,
+                                                  (start + 453) * 1000, &block),
+                    "header") == 0);
+    assert (block == start);
+    assert (strcmp (ingest_file_block_from_times (start + 299, -1, -1, &block), "header") == 0);
+    assert (block == start);
+    //  Written a day later (nfdump -w): the flows' last end decides
+    assert (strcmp (ingest_file_block_from_times (start + 86400, (start - 200) * 1000,
+                                                  (start + 120) * 1000, &block),
+                    "stat") == 0);
+    assert (block == start);
+    assert (strcmp (ingest_file_block_from_times (0, start * 1000, (start + 299) * 1000, &block),
+                    "stat") == 0);
+    assert (block == start);
+    assert (ingest_file_block_from_times (0, -1, -1, &block) == NULL);
+    assert (ingest_file_parse_block_time ("202611271400", &block) == 0 && block == start);
+    assert (ingest_file_parse_block_time ("2026-11-27T14:00Z", &block) == 0 && block == start);
+    const char *bad_times[] = {"202611271401",      "2026-11-27T14:01Z", "2026-11-27T14:00",
+                               "2026-11-27 14:00Z", "20261127140",       "",
+                               "yesterday"};
+    for (size_t index = 0; index < sizeof bad_times / sizeof bad_times[0]; index++)
+        assert (ingest_file_parse_block_time (bad_times[index], &block) == -1);
     ingest_file_destroy (&file);
     ingest_file_destroy (&file);
     ingest_match_destroy (&match);

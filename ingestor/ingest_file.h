@@ -2,7 +2,8 @@
 
     Ties the reader, the matcher and the aggregation together: the block time comes from
     the file name (nfcapd.YYYYMMDDhhmm, in nfcapd's local time: the process's TZ, which
-    the ingestor's main sets from --tz), every flow of the file belongs to that block, and
+    the ingestor's main sets from --tz; for another name, from the file's own times or
+    the caller's choice), every flow of the file belongs to that block, and
     matched flows are added to the aggregate.  A file that fails half-way leaves the
     caller's aggregate untouched: flows are collected in a scratch aggregate that is merged
     (or swapped in) only once the whole file was read.
@@ -20,13 +21,14 @@ typedef struct _ingest_file_t ingest_file_t;
 
 //  What one file held.
 typedef struct {
-    int64_t block;            //  Block start, seconds since the epoch (UTC)
-    uint64_t flows;           //  Flow records read
-    uint64_t matched;         //  Flows that counted
-    uint64_t pairs;           //  (source, port) pairs in this file alone
-    int64_t stat_flows;       //  Flow count of the appendix stat record, -1 if none
-    uint32_t exporters;       //  Exporter records in the file
-    const char *compression;  //  "none", "lzo", "bz2", "lz4", "zstd" (static)
+    int64_t block;             //  Block start, seconds since the epoch (UTC)
+    uint64_t flows;            //  Flow records read
+    uint64_t matched;          //  Flows that counted
+    uint64_t pairs;            //  (source, port) pairs in this file alone
+    int64_t stat_flows;        //  Flow count of the appendix stat record, -1 if none
+    uint32_t exporters;        //  Exporter records in the file
+    const char *compression;   //  "none", "lzo", "bz2", "lz4", "zstd" (static)
+    const char *block_source;  //  Where block came from: "name", "option", "header", "stat"
 } ingest_file_stats_t;
 
 //  Create with the matcher to apply (borrowed: must outlive the object).
@@ -37,10 +39,28 @@ void ingest_file_destroy (ingest_file_t **self_p);
 //  read in the process's local time zone.  0 with *block set, -1 if the name is not one.
 int ingest_file_block_time (const char *path, int64_t *block);
 
+#define INGEST_FILE_BLOCK_SECS 300  //  nfcapd's interval: blocks start at multiples of it
+
+//  A block time given by a person: YYYYMMDDhhmm in the process's local time zone (as in a
+//  file name) or YYYY-MM-DDThh:mmZ in UTC, on a multiple of INGEST_FILE_BLOCK_SECS.
+//  0 with *block set, -1 if text is neither or not on a block boundary.
+int ingest_file_parse_block_time (const char *text, int64_t *block);
+
+//  The block of a file whose name does not tell it, from the file's own times: the
+//  header's creation time (nfcapd creates a file as its interval starts) floored to the
+//  interval, unless the flows disagree with it (a copy written later, e.g. by nfdump -w),
+//  then the appendix stat record's last seen floored (flows are filed after they end).
+//  created in seconds (0: none), first/last in msecs (-1: none).  Returns "header" or
+//  "stat" with *block set, or NULL if the file holds neither.
+const char *ingest_file_block_from_times (int64_t created, int64_t first_msecs, int64_t last_msecs,
+                                          int64_t *block);
+
 //  Read path whole.  On success, adds its matched flows to *agg_p (if *agg_p is NULL the
 //  file's own aggregate is handed over in it, which costs no merge), fills *stats and
 //  returns 0.  On failure returns -1, leaves *agg_p as it was and sets ingest_file_error.
-//  block overrides the time from the name when >= 0.
+//  block overrides the time from the name when >= 0; when it is -1 and the name is not
+//  nfcapd.YYYYMMDDhhmm, the block comes from the file's own times (see above), and
+//  stats->block_source says which was used.
 int ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_agg_t **agg_p,
                       ingest_file_stats_t *stats);
 

@@ -28,7 +28,8 @@ main (int argc, char *argv[])
     tzset ();
     if (options->dry_run) {
         int failed = ingest_dryrun_run (options->match, options->files, options->file_count,
-                                        options->json, options->json ? stderr : stdout, stdout);
+                                        options->block_time, options->json,
+                                        options->json ? stderr : stdout, stdout);
         rc = failed ? 1 : 0;
     }
     else {

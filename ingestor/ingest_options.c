@@ -33,6 +33,7 @@ ingest_options_destroy (ingest_options_t **self_p)
     zstr_free (&self->state);
     zstr_free (&self->spool);
     zstr_free (&self->name);
+    zstr_free (&self->block_time);
     free (self);
     *self_p = NULL;
 }
@@ -45,7 +46,7 @@ s_usage (FILE *out)
              "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
              "                      [--tz ZONE] [--config FILE] [-v] [FILE...]\n"
              "       portevo-ingest --dry-run [--json] [--local-as N]... [--local-net CIDR]...\n"
-             "                      [--ports LIST] [--tz ZONE] FILE...\n"
+             "                      [--ports LIST] [--tz ZONE] [--block-time TIME] FILE...\n"
              "  Without FILE: watch the spool and deliver every nfcapd file nfcapd finishes\n"
              "  (those already there first, oldest block first).  With FILEs: deliver them\n"
              "  and exit (0 when every shard acknowledged each, 1 if one failed).\n"
@@ -56,6 +57,9 @@ s_usage (FILE *out)
              "  --config FILE     the cluster configuration (flags override it)\n"
              "  --dry-run         read the files and print what they hold; deliver nothing\n"
              "  --json            with --dry-run: one JSON object per (block, ip, port)\n"
+             "  --block-time TIME with --dry-run: the block of every FILE, as YYYYMMDDhhmm in\n"
+             "                    --tz or YYYY-MM-DDThh:mmZ (default: from a name\n"
+             "                    nfcapd.YYYYMMDDhhmm, else from the file's own times)\n"
              "  --local-as N      a local AS number (repeatable)\n"
              "  --local-net CIDR  a local prefix, IPv4 or IPv6 (repeatable)\n"
              "                    (with neither, every source counts as local)\n"
@@ -104,14 +108,21 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
 {
     assert (self);
     assert (argv);
-    static const struct option options[] = {
-        {"dry-run", no_argument, NULL, 'n'},        {"json", no_argument, NULL, 'j'},
-        {"local-as", required_argument, NULL, 'a'}, {"local-net", required_argument, NULL, 'l'},
-        {"ports", required_argument, NULL, 'p'},    {"tz", required_argument, NULL, 'z'},
-        {"name", required_argument, NULL, 'N'},     {"spool", required_argument, NULL, 's'},
-        {"state", required_argument, NULL, 'S'},    {"broker", required_argument, NULL, 'b'},
-        {"config", required_argument, NULL, 'c'},   {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"dry-run", no_argument, NULL, 'n'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"local-as", required_argument, NULL, 'a'},
+                                            {"local-net", required_argument, NULL, 'l'},
+                                            {"ports", required_argument, NULL, 'p'},
+                                            {"tz", required_argument, NULL, 'z'},
+                                            {"name", required_argument, NULL, 'N'},
+                                            {"spool", required_argument, NULL, 's'},
+                                            {"state", required_argument, NULL, 'S'},
+                                            {"broker", required_argument, NULL, 'b'},
+                                            {"config", required_argument, NULL, 'c'},
+                                            {"verbose", no_argument, NULL, 'v'},
+                                            {"block-time", required_argument, NULL, 'B'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     zlistx_t *as_list = zlistx_new (), *net_list = zlistx_new ();
     const char *ports = NULL;
     int rc = 0, option;
@@ -123,6 +134,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
                        : option == 'S' ? &self->state
                        : option == 'b' ? &self->broker
                        : option == 'c' ? &self->config
+                       : option == 'B' ? &self->block_time
                                        : NULL;
         if (field) {
             zstr_free (field);
@@ -187,6 +199,10 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
     self->file_count = argc - optind;
     if (rc == 0 && self->dry_run && self->file_count == 0) {
         fprintf (err, "portevo-ingest: --dry-run needs FILEs\n");
+        rc = 2;
+    }
+    if (rc == 0 && self->block_time && !self->dry_run) {
+        fprintf (err, "portevo-ingest: --block-time goes with --dry-run\n");
         rc = 2;
     }
     if (rc == 0 && !self->dry_run) {

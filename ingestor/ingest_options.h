@@ -29,6 +29,7 @@ typedef struct {
     char *broker;           //  --broker: the broker's endpoint
     char *zone;             //  --tz: nfcapd's time zone
     char *config;           //  --config: the file read, NULL if none
+    char *block_time;       //  --block-time (with --dry-run): the files' block, or NULL
     ingest_match_t *match;  //  Local AS, local prefixes, monitored ports
     bool verbose;           //  -v: debug logging
     bool dry_run;           //  --dry-run: read and print, deliver nothing

@@ -101,6 +101,9 @@ struct _ingest_reader_t {
     uint64_t flows_read;                       //  V3 flow records handed out
     uint64_t skipped;                          //  Records and blocks skipped (unknown or unused)
     int64_t stat_flows;                        //  Appendix stat numflows, -1 if none
+    int64_t stat_first_msecs;                  //  Appendix stat first seen, -1 if none
+    int64_t stat_last_msecs;                   //  Appendix stat last seen, -1 if none
+    int64_t created;                           //  Header creation time, seconds (0: none)
     char ident[READER_IDENT_MAX];              //  Appendix ident, "" if none
     uint16_t exporters[READER_EXPORTERS_MAX];  //  Distinct exporter sysids seen
     uint32_t exporter_count;                   //  Entries used in exporters
@@ -164,6 +167,8 @@ ingest_reader_new (void)
         return NULL;
     self->fd = -1;
     self->stat_flows = -1;
+    self->stat_first_msecs = self->stat_last_msecs = -1;
+    self->created = 0;
     bool ok = true;
     for (int index = 0; index < READER_SLOTS; index++) {
         self->jobs[index].raw = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
@@ -273,8 +278,15 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
                 memcpy (self->ident, payload, length);
                 self->ident[length] = 0;
             }
-            else if (record_type == NF_RECORD_STAT && payload_size >= NF_STAT_RECORD_SIZE)
+            else if (record_type == NF_RECORD_STAT && payload_size >= NF_STAT_RECORD_SIZE) {
                 self->stat_flows = (int64_t) s_u64 (payload);
+                //  firstseen and lastseen (msecs) are the 16th and 17th of 18 u64s
+                uint64_t first = s_u64 (payload + 15 * 8), last = s_u64 (payload + 16 * 8);
+                if (first && first <= last && last <= INT64_MAX) {
+                    self->stat_first_msecs = (int64_t) first;
+                    self->stat_last_msecs = (int64_t) last;
+                }
+            }
             cursor += record_size;
         }
     }
@@ -316,6 +328,8 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     self->error[0] = 0;
     self->ident[0] = 0;
     self->stat_flows = -1;
+    self->stat_first_msecs = self->stat_last_msecs = -1;
+    self->created = 0;
     self->flows_read = 0;
     self->skipped = 0;
     self->exporter_count = 0;
@@ -361,6 +375,8 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     uint16_t appendix_blocks = s_u16 (header + 18);
     self->appendix_offset = s_u64 (header + 24);
     self->block_count = s_u32 (header + 36);
+    uint64_t created = s_u64 (header + 8);
+    self->created = created <= INT64_MAX ? (int64_t) created : 0;
     if (encryption != 0)
         return s_fail (self, "encrypted files are not supported (encryption %u)", encryption);
     if (self->compression > INGEST_COMPRESS_ZSTD)
@@ -667,6 +683,27 @@ ingest_reader_stat_flows (ingest_reader_t *self)
 {
     assert (self);
     return self->stat_flows;
+}
+
+int64_t
+ingest_reader_stat_first_msecs (ingest_reader_t *self)
+{
+    assert (self);
+    return self->stat_first_msecs;
+}
+
+int64_t
+ingest_reader_stat_last_msecs (ingest_reader_t *self)
+{
+    assert (self);
+    return self->stat_last_msecs;
+}
+
+int64_t
+ingest_reader_created (ingest_reader_t *self)
+{
+    assert (self);
+    return self->created;
 }
 
 const char *

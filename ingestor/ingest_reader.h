@@ -100,6 +100,11 @@ const char *ingest_reader_compression_name (ingest_reader_t *self);
 uint64_t ingest_reader_flows_read (ingest_reader_t *self);
 int64_t ingest_reader_stat_flows (ingest_reader_t *self);
 const char *ingest_reader_ident (ingest_reader_t *self);
+//  The appendix stat record's first and last seen (msecs since the epoch, -1 if the file
+//  has none or they are unset), and the header's creation time (seconds, 0 if unset).
+int64_t ingest_reader_stat_first_msecs (ingest_reader_t *self);
+int64_t ingest_reader_stat_last_msecs (ingest_reader_t *self);
+int64_t ingest_reader_created (ingest_reader_t *self);
 uint32_t ingest_reader_block_count (ingest_reader_t *self);
 uint32_t ingest_reader_exporter_count (ingest_reader_t *self);
 uint64_t ingest_reader_skipped_records (ingest_reader_t *self);

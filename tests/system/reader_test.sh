@@ -331,7 +331,7 @@ for f in "$FILE_A" "$FILE_B" "$FILE_CX" "$FILE_CY" "$FILE_D"; do
   line=$(grep -F "$f " "$WORK/summary.out")
   flows=$(nfc_flows "$f") exporters=$(nfc_exporters "$f") comp=$(nfc_compression "$f")
   block=$(basename "$f" | sed -E 's/nfcapd\.(....)(..)(..)(..)(..)/\1-\2-\3T\4:\5:00Z/')
-  if grep -qE "^$f block=$block flows=$flows matched=[0-9]+ pairs=[0-9]+ compression=$comp exporters=$exporters\$" <<< "$line"; then
+  if grep -qE "^$f block=$block flows=$flows matched=[0-9]+ pairs=[0-9]+ compression=$comp exporters=$exporters block_from=name\$" <<< "$line"; then
     pass "summary of $(basename "$(dirname "$f")")/$(basename "$f"): flows=$flows exporters=$exporters compression=$comp"
   else
     fail "summary of $f: want block=$block flows=$flows compression=$comp exporters=$exporters, got '$line'"
@@ -359,6 +359,47 @@ else
 fi
 check "missing file: the good files' output is complete" \
   cmp -s <(grep '^{' "$WORK/missing.out") "$OUT_ALL"
+
+# ----------------------------------------------------------------------------------
+# Files not named nfcapd.YYYYMMDDhhmm (a copy, a renamed file, nfcapd.current.*): the
+# block comes from the file's header (its creation time, floored to 5 minutes), or from
+# --block-time; the rows are the same as under the real name.
+block_a=$(basename "$FILE_A" | sed 's/nfcapd\.\(....\)\(..\)\(..\)\(..\)\(..\)/\1-\2-\3T\4:\5:00Z/')
+for alias in x.nf nfcapd.current.4242; do
+  cp "$FILE_A" "$WORK/$alias"
+  "$INGEST" --dry-run --json "${LOCAL_AS[@]}" "$WORK/$alias" > "$WORK/alias.out" 2> "$WORK/alias.err"
+  check "renamed to $alias: exit 0" test $? -eq 0
+  check "renamed to $alias: the same rows as under its nfcapd name" cmp -s "$WORK/alias.out" "$OUT_A"
+  check "renamed to $alias: the summary says block $block_a came from the header" \
+    grep -q "^$WORK/$alias block=$block_a .* block_from=header$" "$WORK/alias.err"
+  check "renamed to $alias: a notice says where the block came from" \
+    grep -q "not named nfcapd.YYYYMMDDhhmm: block $block_a taken from the file's creation time" \
+    "$WORK/alias.err"
+done
+# --block-time sets the block (the rows are those of that block)
+"$INGEST" --dry-run --json "${LOCAL_AS[@]}" --block-time 2026-01-02T03:05Z "$WORK/x.nf" \
+  > "$WORK/given.out" 2> "$WORK/given.err"
+check "--block-time 2026-01-02T03:05Z: the rows of that block" \
+  cmp -s "$WORK/given.out" <(sed "s/\"block\":\"$block_a\"/\"block\":\"2026-01-02T03:05:00Z\"/" "$OUT_A")
+check "--block-time: the summary says so" grep -q "block=2026-01-02T03:05:00Z .* block_from=option$" \
+  "$WORK/given.err"
+"$INGEST" --dry-run --json "${LOCAL_AS[@]}" --block-time 202601020307 "$WORK/x.nf" \
+  > /dev/null 2> "$WORK/badtime.err"
+check "--block-time off a 5-minute boundary: exit 1" test $? -eq 1
+check "--block-time off a 5-minute boundary: the error names the option" \
+  grep -q "block-time '202601020307' is not" "$WORK/badtime.err"
+# A copy whose header has no creation time (zeroed): the stat record's last flow end,
+# floored to 5 minutes, as nfdump itself reports it (-I)
+python3 -c "import sys; d=bytearray(open(sys.argv[1],'rb').read()); d[8:16]=bytes(8); open(sys.argv[2],'wb').write(d)" \
+  "$FILE_A" "$WORK/nocreated.nf"
+last=$(nfdump -r "$FILE_A" -I | sed -n 's/^Last: //p')
+want=$(date -u -d "@$((last - last % 300))" +%Y-%m-%dT%H:%M:%SZ)
+"$INGEST" --dry-run --json "${LOCAL_AS[@]}" "$WORK/nocreated.nf" > "$WORK/nocreated.out" \
+  2> "$WORK/nocreated.err"
+check "no creation time: block $want from the stat record's last seen (nfdump -I)" \
+  grep -q "block=$want .* block_from=stat$" "$WORK/nocreated.err"
+check "no creation time: the same rows, in that block" \
+  cmp -s "$WORK/nocreated.out" <(sed "s/\"block\":\"$block_a\"/\"block\":\"$want\"/" "$OUT_A")
 
 # Usage errors exit 2
 "$INGEST" --dry-run --json --ports 22,99999 "$FILE_A" > /dev/null 2>&1
