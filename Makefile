@@ -35,6 +35,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 PKG_CONFIG ?= pkg-config
 DEPS ?= scripts/install-deps.sh
 DEMO ?= scripts/run-demo.sh
+RUN_TESTS ?= tests/run.sh
+FUZZ_CC ?= clang
 lazy = $(eval $(1) = $$(eval $(1) := $(2))$$($(1)))
 PKGS := libczmq libzmq msgpack liblz4 lzo2 libzstd lmdb libuv libh2o
 $(call lazy,PKG_CFLAGS,$$(shell $(PKG_CONFIG) --cflags $(PKGS)))
@@ -130,11 +132,11 @@ $(BIN)/fake_cluster: $(OUT)/tests/tools/fake_cluster.o $(LIB_proto)
 fuzz: $(FUZZ)
 build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
+	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
 
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
 	@mkdir -p $(dir $@)
-	clang $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
+	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
 	    -o $@ $^ $(LIBS_CODEC) $(LIBS_UV) $(LIBS_BASE)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
@@ -160,7 +162,7 @@ test:
 	$(MAKE) web
 	$(MAKE) SANITIZE=1 all
 	$(MAKE) fuzz
-	FUZZ_SECONDS=$${FUZZ_SECONDS:-45} tests/run.sh --bin bin --san-bin build/san/bin \
+	FUZZ_SECONDS=$${FUZZ_SECONDS:-45} $(RUN_TESTS) --bin bin --san-bin build/san/bin \
 	    --fuzz build/fuzz/fuzz_reader --fuzz build/fuzz/fuzz_msg
 
 memcheck: $(BIN)/selftest

@@ -20,8 +20,17 @@ while [ $# -gt 0 ]; do
     *) echo "usage: tests/run.sh --bin DIR [--san-bin DIR] [--fuzz PATH] [--only PATTERN]" >&2; exit 2 ;;
   esac
 done
-OUT=tests/out
+OUT=build/test-out
 mkdir -p "$OUT"
+
+# What the suites write into the checkout: only under the ignored bin/, build/ and
+# portevo-data/ (plus what the build and install put in node_modules/ and web/vendor/).
+# The paths outside them are listed before and after, and any new one fails the run.
+checkout_paths () {
+  git status --porcelain --ignored --untracked-files=all 2>/dev/null | cut -c4- |
+    grep -vE '^(bin|build|portevo-data|node_modules|web/vendor)(/|$)' | sort
+}
+PATHS_BEFORE=$(checkout_paths)
 passed=0 failed=0
 failures=()
 
@@ -83,6 +92,14 @@ if [ -z "$ONLY" ]; then
     tests/fuzz/run-fuzz.sh "$fuzzer" > "$log" 2>&1
     count "$log" "$name" $?
   done
+fi
+
+if [ -z "$ONLY" ] && git rev-parse --is-inside-work-tree > /dev/null 2>&1; then
+  log="$OUT/checkout.log"
+  stray=$(comm -13 <(echo "$PATHS_BEFORE") <(checkout_paths) | tr '\n' ' ')
+  if [ -z "$stray" ]; then echo "PASS: the suites wrote nothing into the checkout" > "$log"
+  else echo "FAIL: the suites wrote into the checkout outside bin/ build/ portevo-data/: $stray" > "$log"; fi
+  count "$log" "checkout-clean" 0
 fi
 
 if [ ${#failures[@]} -gt 0 ]; then

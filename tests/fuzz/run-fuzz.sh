@@ -12,8 +12,8 @@
 # fuzz build does not pass -fno-sanitize-recover, so without halt_on_error a UBSan report
 # would scroll by and the run would pass).  Prints one line, `PASS: fuzz_reader N runs,
 # no crash` or `FAIL: ...` with the path of the input that crashed (kept under
-# tests/out/fuzz/, or FUZZ_ARTIFACTS), and exits 0 or 1.  The whole log is in
-# tests/out/fuzz/fuzz_reader.log.
+# build/test-out/fuzz/, or FUZZ_ARTIFACTS), and exits 0 or 1.  The whole log is in
+# build/test-out/fuzz/fuzz_reader.log.
 #
 # Environment: FUZZ_SECONDS, FUZZ_ARTIFACTS (crash directory), FUZZ_JOBS (parallel
 # workers, default 1), FUZZ_KEEP_CORPUS=DIR (also keep the grown corpus there).
@@ -21,7 +21,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 FUZZER=${1:-}
 SECONDS_MAX=${FUZZ_SECONDS:-60}
-ARTIFACTS=${FUZZ_ARTIFACTS:-$ROOT/tests/out/fuzz}
+ARTIFACTS=${FUZZ_ARTIFACTS:-$ROOT/build/test-out/fuzz}
 NAME=$(basename "${FUZZER:-fuzz_reader}")
 case "$NAME" in
   fuzz_msg) SEEDS=$ROOT/tests/fuzz/corpus_msg ;;

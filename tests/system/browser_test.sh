@@ -14,11 +14,11 @@
 # data), back/forward, remembered IP, date picker, operation selector, a day without data,
 # a bad date and a bad host in the URL, a host without traffic; then, with shard-1
 # stopped (SIGSTOP), the notice naming the missing shard.  Screenshots of every page go to
-# tests/out/screenshots/.
+# build/test-out/screenshots/.
 set -u
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/nfcapd.sh"
-SHOTS=$ROOT/tests/out/screenshots
+SHOTS=$ROOT/build/test-out/screenshots
 HOST=10.1.0.25
 RIVAL=10.1.0.7
 FOREIGN=192.0.2.99
@@ -131,7 +131,7 @@ json.dump({
     "empty_day": empty_day, "unknown_host": unknown, "missing_shard": "shard-1",
 }, open(dst, "w"), indent=1)
 PY
-cp "$WORK/expect.json" "$ROOT/tests/out/browser_expect.json" 2>/dev/null
+cp "$WORK/expect.json" "$ROOT/build/test-out/browser_expect.json" 2>/dev/null
 exp () { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$WORK/expect.json" "$1"; }
 check "nfdump: $HOST is the top SMTP sender of $D2" [ "$(exp "d['top25']['$D2']['ip']")" = "$HOST" ]
 check "nfdump: $RIVAL is the top SMTP sender of $D1" [ "$(exp "d['top25']['$D1']['ip']")" = "$RIVAL" ]
