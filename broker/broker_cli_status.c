@@ -122,34 +122,38 @@ s_status_print (proto_msg_t *status, const char *broker, FILE *out)
     fprintf (out, "broker %s, map epoch %" PRIu64 ", %zu/%zu shards up, %zu/%zu ingestors up\n",
              broker, proto_msg_epoch (status), shards_up, shards, ingestors_up, ingestors);
     char a[32], b[32], c[32], d[32], e[32], f[32], g[32], where[PROTO_PATH_MAX + 1];
-    fprintf (out, "\n%-*s  %-7s  %-*s  %5s  %10s  %10s  %-16s  %s\n", name_width, "SHARD", "STATE",
-             where_width, "ENDPOINT", "SLOTS", "HOSTS", "LMDB", "LAST BLOCK", "HEARD");
+    fprintf (out, "\n%-*s  %-7s  %-*s  %5s  %10s  %10s  %8s  %-16s  %s\n", name_width, "SHARD",
+             "STATE", where_width, "ENDPOINT", "SLOTS", "HOSTS", "LMDB", "TOO OLD", "LAST BLOCK",
+             "HEARD");
     for (size_t index = 0; index < count; index++) {
         proto_peer_t peer;
         proto_msg_peers_at (status, index, &peer);
         if (streq (peer.role, "shard"))
-            fprintf (out, "%-*s  %-7s  %-*s  %5u  %10s  %10s  %-16s  %s\n", name_width, peer.name,
-                     peer.state, where_width, s_text_clean (peer.endpoint, where), peer.slots,
-                     s_text_number (&peer, "hosts", a), s_text_bytes (&peer, "lmdb_bytes", b),
+            fprintf (out, "%-*s  %-7s  %-*s  %5u  %10s  %10s  %8s  %-16s  %s\n", name_width,
+                     peer.name, peer.state, where_width, s_text_clean (peer.endpoint, where),
+                     peer.slots, s_text_number (&peer, "hosts", a),
+                     s_text_bytes (&peer, "lmdb_bytes", b), s_text_number (&peer, "old_parts", e),
                      s_text_block (&peer, c), s_text_age (&peer, d));
     }
     if (ingestors == 0) {
         fprintf (out, "\nno ingestor has registered yet\n");
         return;
     }
-    fprintf (out, "\n%-*s  %-7s  %-*s  %8s  %8s  %6s  %8s  %5s  %-16s  %s\n", name_width,
-             "INGESTOR", "STATE", where_width, "SPOOL", "DONE", "PENDING", "FAILED", "FLOWS/S",
-             "LAG", "LAST BLOCK", "HEARD");
+    fprintf (out, "\n%-*s  %-7s  %-*s  %8s  %8s  %6s  %7s  %8s  %5s  %-16s  %s\n", name_width,
+             "INGESTOR", "STATE", where_width, "SPOOL", "DONE", "PENDING", "FAILED", "TOO OLD",
+             "FLOWS/S", "LAG", "LAST BLOCK", "HEARD");
     for (size_t index = 0; index < count; index++) {
         proto_peer_t peer;
         proto_msg_peers_at (status, index, &peer);
         if (streq (peer.role, "shard"))
             continue;
         int64_t lag;
-        fprintf (out, "%-*s  %-7s  %-*s  %8s  %8s  %6s  %8s  %5s  %-16s  %s\n", name_width,
+        char too_old[32];
+        fprintf (out, "%-*s  %-7s  %-*s  %8s  %8s  %6s  %7s  %8s  %5s  %-16s  %s\n", name_width,
                  peer.name, peer.state, where_width, s_text_clean (peer.spool, where),
                  s_text_number (&peer, "files_done", a), s_text_number (&peer, "files_pending", b),
                  s_text_number (&peer, "files_failed", c),
+                 s_text_number (&peer, "files_too_old", too_old),
                  s_text_number (&peer, "flows_per_sec", d),
                  proto_peer_stat (&peer, "lag_secs", &lag) ? s_text_secs (lag, e) : "-",
                  s_text_block (&peer, f), s_text_age (&peer, g));
@@ -258,11 +262,13 @@ broker_cli_status_test (bool verbose)
         "{\"broker\":\"tcp://127.0.0.1:5570\",\"epoch\":5,\"slots\":1024,\"shards\":[{\"name\":"
         "\"shard-0\",\"state\":\"up\",\"endpoint\":\"tcp://127.0.0.1:5571\",\"slots\":1024,"
         "\"age_msecs\":230,\"hosts\":1234,\"rows\":null,\"lmdb_bytes\":null,\"map_bytes\":null,"
-        "\"parts_applied\":null,\"open_blocks\":null,\"last_block\":\"2025-11-20T10:05:00Z\","
+        "\"parts_applied\":null,\"open_blocks\":null,\"old_parts\":null,"
+        "\"last_block\":\"2025-11-20T10:05:00Z\","
         "\"stats\":{\"hosts\":1234,\"last_block\":1763633100}}],\"ingestors\":[{\"name\":"
         "\"router1\",\"state\":\"unknown\",\"spool\":\"/spool/"
         "\\\"r1\\\"\\u001b[2J\",\"age_msecs\":null,"
-        "\"files_done\":null,\"files_pending\":null,\"files_failed\":null,\"flows_per_sec\":null,"
+        "\"files_done\":null,\"files_pending\":null,\"files_failed\":null,\"files_too_old\":null,"
+        "\"flows_per_sec\":null,"
         "\"lag_secs\":null,\"last_block\":null,\"stats\":{}}]}";
     if (!streq (text, expected))
         printf ("\n%s\n", text);

@@ -31,16 +31,36 @@
 #define UP_READY_MSECS 10000  //  How long to wait for every peer to say HELLO
 #define UP_POLL_MSECS 200     //  Supervision interval
 
+//  Settings `portevo up` passes to its processes through the config file it writes
+//  (CONFIG.md): flag, where in the file, and the range a number must be in (0, 0: text).
+enum { UP_RETENTION, UP_GRACE, UP_MAPSIZE, UP_DEADLINE, UP_WEB, UP_SETTINGS };
+static const struct {
+    const char *flag;  //  --flag VALUE
+    const char *path;  //  Under portevo/ in the config file
+    uint64_t minimum;  //  Smallest number accepted
+    uint64_t maximum;  //  Largest number accepted (0: the value is text)
+    const char *help;  //  Usage line
+} s_settings[UP_SETTINGS] = {
+    {"retention-days", "shard/retention_days", 1, 36500,
+     "days kept; older blocks are refused (default 180)"},
+    {"grace-secs", "shard/grace_secs", 0, 7 * 86400,
+     "how long a block waits for every exporter (default 600)"},
+    {"mapsize-mb", "shard/mapsize_mb", 1, 1ULL << 30, "each shard's LMDB map size (default 65536)"},
+    {"deadline-msecs", "gateway/deadline_msecs", 1, 60000,
+     "how long the gateway waits for shards (default 500)"},
+    {"web", "gateway/web", 0, 0, "the web UI's folder (default: web/ beside bin/)"}};
+
 typedef struct {
-    const char *command;  //  "portevo up", for messages
-    zlist_t *spools;      //  --spool values (borrowed from argv)
-    zlist_t *local_as;    //  --local-as values
-    zlist_t *local_nets;  //  --local-net values
-    const char *ports;    //  --ports or NULL
-    const char *tz;       //  --tz or NULL
-    const char *http;     //  --http
-    const char *data;     //  --data
-    int shard_count;      //  --shards, 0 if not given
+    const char *command;                //  "portevo up", for messages
+    zlist_t *spools;                    //  --spool values (borrowed from argv)
+    zlist_t *local_as;                  //  --local-as values
+    zlist_t *local_nets;                //  --local-net values
+    const char *ports;                  //  --ports or NULL
+    const char *tz;                     //  --tz or NULL
+    const char *http;                   //  --http
+    const char *data;                   //  --data
+    int shard_count;                    //  --shards, 0 if not given
+    const char *settings[UP_SETTINGS];  //  s_settings values given, NULL if not
 } s_up_t;
 
 //  --------------------------------------------------------------------------
@@ -50,6 +70,8 @@ s_usage (FILE *out)
     fprintf (out,
              "usage: portevo up [--spool DIR]... [--local-as N]... [--local-net CIDR]...\n"
              "                  [--ports LIST] [--shards N] [--data DIR] [--http ADDR] [--tz Z]\n"
+             "                  [--retention-days N] [--grace-secs N] [--mapsize-mb N]\n"
+             "                  [--deadline-msecs N] [--web DIR]\n"
              "Starts a local cluster (broker, shards, one ingestor per spool, gateway) and\n"
              "stops it on Ctrl-C.\n"
              "  --spool DIR       an nfcapd spool directory (repeatable: one ingestor each)\n"
@@ -61,6 +83,12 @@ s_usage (FILE *out)
              "  --http ADDR       the web UI's address (default %s)\n"
              "  --tz ZONE         time zone of nfcapd's file names (default UTC)\n",
              UP_SHARDS_DEFAULT, BROKER_CLI_DATA_DEFAULT, UP_HTTP_DEFAULT);
+    for (size_t index = 0; index < UP_SETTINGS; index++) {
+        char flag[40];
+        snprintf (flag, sizeof flag, "--%s %s", s_settings[index].flag,
+                  s_settings[index].maximum ? "N" : "DIR");
+        fprintf (out, "  %-17s %s\n", flag, s_settings[index].help);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -69,19 +97,36 @@ s_usage (FILE *out)
 static int
 s_parse (s_up_t *up, int argc, char *argv[])
 {
-    static const struct option options[] = {{"spool", required_argument, NULL, 's'},
-                                            {"local-as", required_argument, NULL, 'a'},
-                                            {"local-net", required_argument, NULL, 'l'},
-                                            {"ports", required_argument, NULL, 'p'},
-                                            {"shards", required_argument, NULL, 'n'},
-                                            {"data", required_argument, NULL, 'd'},
-                                            {"http", required_argument, NULL, 'w'},
-                                            {"tz", required_argument, NULL, 'z'},
-                                            {"help", no_argument, NULL, 'h'},
-                                            {NULL, 0, NULL, 0}};
+    struct option options[9 + UP_SETTINGS + 1] = {{"spool", required_argument, NULL, 's'},
+                                                  {"local-as", required_argument, NULL, 'a'},
+                                                  {"local-net", required_argument, NULL, 'l'},
+                                                  {"ports", required_argument, NULL, 'p'},
+                                                  {"shards", required_argument, NULL, 'n'},
+                                                  {"data", required_argument, NULL, 'd'},
+                                                  {"http", required_argument, NULL, 'w'},
+                                                  {"tz", required_argument, NULL, 'z'},
+                                                  {"help", no_argument, NULL, 'h'}};
+    for (int index = 0; index < UP_SETTINGS; index++)
+        options[9 + index] =
+            (struct option){s_settings[index].flag, required_argument, NULL, 0x100 + index};
     int option;
     char *end;
     while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
+        if (option >= 0x100 && option < 0x100 + UP_SETTINGS) {
+            int index = option - 0x100;
+            unsigned long long number = strtoull (optarg, &end, 10);
+            if (s_settings[index].maximum &&
+                (!isdigit ((unsigned char) *optarg) || *end || number < s_settings[index].minimum ||
+                 number > s_settings[index].maximum)) {
+                fprintf (stderr, "%s: --%s: '%s' is not a number from %llu to %llu\n", up->command,
+                         s_settings[index].flag, optarg,
+                         (unsigned long long) s_settings[index].minimum,
+                         (unsigned long long) s_settings[index].maximum);
+                return 2;
+            }
+            up->settings[index] = optarg;
+            continue;
+        }
         switch (option) {
         case 's':
             zlist_append (up->spools, optarg);
@@ -122,7 +167,7 @@ s_parse (s_up_t *up, int argc, char *argv[])
         fprintf (stderr, "%s: unexpected argument '%s'\n", up->command, argv[optind]);
         return 2;
     }
-    const char *texts[] = {up->data, up->http, up->ports, up->tz};
+    const char *texts[] = {up->data, up->http, up->ports, up->tz, up->settings[UP_WEB]};
     for (size_t index = 0; index < sizeof texts / sizeof texts[0]; index++)
         if (texts[index] && strpbrk (texts[index], "\"\n")) {
             fprintf (stderr, "%s: '%s' cannot hold '\"' or a newline\n", up->command, texts[index]);
@@ -310,6 +355,9 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
     zlist_destroy (&argv);
     printf ("  broker     %s\n", broker);
     zconfig_t *shard_section = zconfig_new ("shard", top);
+    for (size_t index = 0; index < UP_SETTINGS; index++)
+        if (up->settings[index])
+            zconfig_put (top, s_settings[index].path, up->settings[index]);
     int port = base + 1;
     for (const char *name = (const char *) zlist_first (shards); name;
          name = (const char *) zlist_next (shards), port++) {

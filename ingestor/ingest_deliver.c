@@ -24,6 +24,7 @@ struct _ingest_deliver_t {
     int64_t block;                      //  Its block
     uint64_t request_id;                //  Its request id
     size_t acked;                       //  Shards that acknowledged it
+    size_t expired;                     //  Of them, shards that refused it as too old
     bool verbose;                       //  Log traffic
 };
 
@@ -205,6 +206,7 @@ ingest_deliver_start (ingest_deliver_t *self, const char *file, int64_t block, u
     self->block = block;
     self->request_id = request_id;
     self->acked = 0;
+    self->expired = 0;
     for (size_t index = 0; index < count; index++) {
         s_shard_t *shard = self->shards[index];
         shard->frame = frames[index];
@@ -243,6 +245,13 @@ ingest_deliver_acked (ingest_deliver_t *self)
 {
     assert (self);
     return self->busy ? self->acked : 0;
+}
+
+size_t
+ingest_deliver_expired (ingest_deliver_t *self)
+{
+    assert (self);
+    return self->expired;
 }
 
 void
@@ -386,6 +395,7 @@ s_handle (s_shard_t *shard, proto_msg_t *msg)
             zsys_debug ("deliver: %s acknowledged by shard %s%s", self->file, shard->name,
                         proto_msg_duplicate (msg) ? " (duplicate)" : "");
         shard->acked = true;
+        self->expired += proto_msg_expired (msg);
         zframe_destroy (&shard->frame);
         if (++self->acked == self->shard_count)
             s_finish (self, INGEST_DELIVER_DONE, "");

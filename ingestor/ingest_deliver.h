@@ -81,6 +81,10 @@ void ingest_deliver_cancel (ingest_deliver_t *self);
 //  True while a delivery is in progress.
 bool ingest_deliver_busy (ingest_deliver_t *self);
 
+//  Shards that acknowledged the last delivery as older than their retention (nothing
+//  stored); valid in the result callback and until the next start.
+size_t ingest_deliver_expired (ingest_deliver_t *self);
+
 //  Shards that acknowledged the current delivery.
 size_t ingest_deliver_acked (ingest_deliver_t *self);
 

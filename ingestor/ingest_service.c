@@ -67,6 +67,7 @@ struct _ingest_service_t {
     ingest_file_t *reader;             //  Lent to the running job
     zlistx_t *pending;                 //  ingest_spool_file_t waiting, sorted
     zhashx_t *queued;                  //  Paths from pending to delivered
+    zhashx_t *too_old;                 //  Paths refused as too old by this process
     s_job_t *job;                      //  Running in the worker, or NULL
     s_job_t *ready;                    //  Parts made, waiting for the delivery, or NULL
     s_job_t *delivering;               //  With ingest_deliver, or NULL
@@ -77,6 +78,7 @@ struct _ingest_service_t {
     bool stopping;                     //  Shutting down
     int exit_code;                     //  What ingest_service_run returns
     size_t failed_here;                //  Files failed by this process
+    size_t too_old_here;               //  Files the shards refused as older than retention
     zlistx_t *rates;                   //  s_rate_t of the files done lately
     int64_t started;                   //  Mono msecs at start
     int64_t waiting_logged;            //  Mono msecs of the last "waiting for map" log
@@ -158,7 +160,8 @@ static void s_schedule (ingest_service_t *self);
 static void
 s_enqueue (ingest_service_t *self, const char *path, int64_t block)
 {
-    if (zhashx_lookup (self->queued, path) || ingest_journal_has (self->done, path) ||
+    if (zhashx_lookup (self->queued, path) || zhashx_lookup (self->too_old, path) ||
+        ingest_journal_has (self->done, path) ||
         (!self->file_mode && ingest_journal_has (self->failed, path)))
         return;
     zlistx_insert (self->pending, ingest_spool_file_new (path, block), false);
@@ -242,10 +245,21 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
     s_job_t *job = self->delivering;
     assert (job);
     self->delivering = NULL;
-    if (result == INGEST_DELIVER_DONE) {
+    char block[32];
+    if (result == INGEST_DELIVER_DONE && ingest_deliver_expired (self->deliver)) {
+        //  Not marked done: a restart with a longer retention takes it in
+        zhashx_delete (self->queued, job->entry->path);
+        zhashx_insert (self->too_old, job->entry->path, (void *) 1);
+        self->too_old_here++;
+        zsys_warning ("%s: block %s is older than the shards' retention: %zu of %zu shards "
+                      "refused it, nothing stored (not marked done: raise retention_days, "
+                      "e.g. portevo up --retention-days N, and restart to take it in)",
+                      job->entry->path, proto_time_format (job->entry->block, block),
+                      ingest_deliver_expired (self->deliver), job->shard_count);
+    }
+    else if (result == INGEST_DELIVER_DONE) {
         ingest_journal_append (self->done, job->entry->path, job->entry->block, NULL);
         zhashx_delete (self->queued, job->entry->path);
-        char block[32];
         zsys_info ("%s: delivered, block %s, %" PRIu64 " flows, %" PRIu64 " matched, %" PRIu64
                    " pairs, %zu shards, %" PRId64 " msecs (read %" PRId64 ", parts %" PRId64 ")",
                    job->entry->path, proto_time_format (job->entry->block, block), job->stats.flows,
@@ -317,6 +331,7 @@ s_on_stats (void *arg, proto_msg_t *heartbeat)
     proto_msg_stats_set (heartbeat, "files_done", (int64_t) ingest_journal_size (self->done));
     proto_msg_stats_set (heartbeat, "files_pending", (int64_t) zhashx_size (self->queued));
     proto_msg_stats_set (heartbeat, "files_failed", (int64_t) ingest_journal_size (self->failed));
+    proto_msg_stats_set (heartbeat, "files_too_old", (int64_t) self->too_old_here);
     proto_msg_stats_set (heartbeat, "flows_per_sec", (int64_t) flows / (window ? window : 1));
     int64_t newest = ingest_journal_newest_block (self->done);
     if (newest >= 0) {
@@ -368,7 +383,7 @@ s_schedule (ingest_service_t *self)
         assert (rc == 0);
     }
     if (self->file_mode && zhashx_size (self->queued) == 0)
-        s_stop (self, self->failed_here ? 1 : 0);
+        s_stop (self, self->failed_here || self->too_old_here ? 1 : 0);
 }
 
 //  --------------------------------------------------------------------------
@@ -497,6 +512,7 @@ ingest_service_new (ingest_options_t *options)
     self->pending = zlistx_new ();
     zlistx_set_comparator (self->pending, ingest_spool_file_compare);
     self->queued = zhashx_new ();
+    self->too_old = zhashx_new ();
     self->rates = zlistx_new ();
     self->spool_root = realpath (options->spool, NULL);
     if (!self->spool_root) {
@@ -582,6 +598,7 @@ ingest_service_destroy (ingest_service_t **self_p)
         free (rate);
     zlistx_destroy (&self->rates);
     zhashx_destroy (&self->queued);
+    zhashx_destroy (&self->too_old);
     for (ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (self->pending); entry;
          entry = (ingest_spool_file_t *) zlistx_next (self->pending))
         ingest_spool_file_destroy (&entry);

@@ -177,6 +177,8 @@ int64_t proto_msg_block (proto_msg_t *self);
 void proto_msg_set_block (proto_msg_t *self, int64_t block);
 bool proto_msg_duplicate (proto_msg_t *self);
 void proto_msg_set_duplicate (proto_msg_t *self, bool duplicate);
+bool proto_msg_expired (proto_msg_t *self);
+void proto_msg_set_expired (proto_msg_t *self, bool expired);
 uint32_t proto_msg_day (proto_msg_t *self);
 void proto_msg_set_day (proto_msg_t *self, uint32_t day);
 uint32_t proto_msg_from (proto_msg_t *self);

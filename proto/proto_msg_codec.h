@@ -35,6 +35,7 @@ struct _proto_msg_t {
     uint64_t epoch;                          //  Map version
     int64_t block;                           //  Block start, secs since the epoch
     bool duplicate;                          //  Part was applied before
+    bool expired;                            //  Part is older than the shard's retention
     uint32_t day;                            //  Days since 1970-01-01
     uint32_t from;                           //  First day of a series
     uint32_t to;                             //  Last day of a series
@@ -75,6 +76,7 @@ typedef enum {
     PROTO_MSG_FIELD_EPOCH,
     PROTO_MSG_FIELD_BLOCK,
     PROTO_MSG_FIELD_DUPLICATE,
+    PROTO_MSG_FIELD_EXPIRED,
     PROTO_MSG_FIELD_DAY,
     PROTO_MSG_FIELD_FROM,
     PROTO_MSG_FIELD_TO,

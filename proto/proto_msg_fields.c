@@ -205,6 +205,22 @@ proto_msg_set_duplicate (proto_msg_t *self, bool duplicate)
 }
 
 //  --------------------------------------------------------------------------
+bool
+proto_msg_expired (proto_msg_t *self)
+{
+    assert (self);
+    return self->expired;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_expired (proto_msg_t *self, bool expired)
+{
+    s_require (self, PROTO_MSG_FIELD_EXPIRED);
+    self->expired = expired;
+}
+
+//  --------------------------------------------------------------------------
 uint32_t
 proto_msg_day (proto_msg_t *self)
 {

@@ -122,6 +122,7 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
     [PROTO_MSG_FIELD_EPOCH] = S_UINT (proto_msg_t, "epoch", epoch, UINT64_MAX),
     [PROTO_MSG_FIELD_BLOCK] = S_INT (proto_msg_t, "block", block),
     [PROTO_MSG_FIELD_DUPLICATE] = S_BOOL (proto_msg_t, "duplicate", duplicate),
+    [PROTO_MSG_FIELD_EXPIRED] = S_BOOL (proto_msg_t, "expired", expired),
     [PROTO_MSG_FIELD_DAY] = S_UINT (proto_msg_t, "day", day, UINT32_MAX),
     [PROTO_MSG_FIELD_FROM] = S_UINT (proto_msg_t, "from", from, UINT32_MAX),
     [PROTO_MSG_FIELD_TO] = S_UINT (proto_msg_t, "to", to, UINT32_MAX),
@@ -163,7 +164,9 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS), 0},
     [PROTO_MSG_PART] = {"PART", S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (PAIRS), 0},
     [PROTO_MSG_PART_ACK] = {"PART_ACK",
-                            S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (DUPLICATE), 0},
+                            S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (DUPLICATE) |
+                                S_BIT (EXPIRED),
+                            S_BIT (EXPIRED)},
     [PROTO_MSG_TOP_REQUEST] = {"TOP_REQUEST", S_BIT (DAY) | S_BIT (OP) | S_BIT (PORT), 0},
     [PROTO_MSG_TOP] = {"TOP", S_BIT (DAY) | S_BIT (OP) | S_BIT (ENTRIES), 0},
     [PROTO_MSG_SERIES_REQUEST] = {"SERIES_REQUEST",

@@ -294,6 +294,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         S_TEST_SCALAR (EPOCH, epoch, number)
         S_TEST_SCALAR (BLOCK, block, time)
         S_TEST_SCALAR (DUPLICATE, duplicate, flag)
+        S_TEST_SCALAR (EXPIRED, expired, !flag)
         S_TEST_SCALAR (DAY, day, (uint32_t) number)
         S_TEST_SCALAR (FROM, from, (uint32_t) number)
         S_TEST_SCALAR (TO, to, (uint32_t) number - 1)

@@ -9,9 +9,10 @@
 
 //  Documented stats (PROTOCOL.md "Status stats keys"), in output order, last_block apart.
 static const char *s_shard_stats[] = {"hosts",         "rows",        "lmdb_bytes", "map_bytes",
-                                      "parts_applied", "open_blocks", NULL};
-static const char *s_ingestor_stats[] = {"files_done",    "files_pending", "files_failed",
-                                         "flows_per_sec", "lag_secs",      NULL};
+                                      "parts_applied", "open_blocks", "old_parts",  NULL};
+static const char *s_ingestor_stats[] = {
+    "files_done", "files_pending", "files_failed", "files_too_old", "flows_per_sec", "lag_secs",
+    NULL};
 
 //  --------------------------------------------------------------------------
 static void
@@ -110,16 +111,18 @@ proto_status_test (bool verbose)
         "{\"broker\":\"tcp://127.0.0.1:5570\",\"epoch\":5,\"slots\":1024,\"shards\":["
         "{\"name\":\"shard-0\",\"state\":\"up\",\"endpoint\":\"tcp://127.0.0.1:5571\","
         "\"slots\":512,\"age_msecs\":230,\"hosts\":1234,\"rows\":null,\"lmdb_bytes\":null,"
-        "\"map_bytes\":null,\"parts_applied\":null,\"open_blocks\":null,"
+        "\"map_bytes\":null,\"parts_applied\":null,\"open_blocks\":null,\"old_parts\":null,"
         "\"last_block\":\"2025-11-27T09:35:00Z\",\"stats\":{\"hosts\":1234,"
         "\"last_block\":1764236100}},"
         "{\"name\":\"shard-1\",\"state\":\"unknown\",\"endpoint\":\"\",\"slots\":512,"
         "\"age_msecs\":null,\"hosts\":null,\"rows\":null,\"lmdb_bytes\":null,"
-        "\"map_bytes\":null,\"parts_applied\":null,\"open_blocks\":null,\"last_block\":null,"
+        "\"map_bytes\":null,\"parts_applied\":null,\"open_blocks\":null,\"old_parts\":null,"
+        "\"last_block\":null,"
         "\"stats\":{}}],"
         "\"ingestors\":[{\"name\":\"r\\\"1\",\"state\":\"down\",\"spool\":\"/spool\","
         "\"age_msecs\":4000,\"files_done\":null,\"files_pending\":null,\"files_failed\":null,"
-        "\"flows_per_sec\":null,\"lag_secs\":40,\"last_block\":null,\"stats\":{\"lag_secs\":40}}]}";
+        "\"files_too_old\":null,\"flows_per_sec\":null,\"lag_secs\":40,\"last_block\":null,"
+        "\"stats\":{\"lag_secs\":40}}]}";
     if (verbose || !streq (text, expected))
         printf ("\n    %s\n    %s\n", text, expected);
     assert (streq (text, expected));

@@ -151,6 +151,7 @@ s_on_part (shard_t *self, proto_msg_t *request)
     proto_msg_set_file (reply, file);
     proto_msg_set_block (reply, block);
     proto_msg_set_duplicate (reply, result.duplicate);
+    proto_msg_set_expired (reply, result.expired);
     proto_msg_send (&reply, self->router);
     if (result.late)
         zsys_notice ("part: late, applied approximately: source=%s file=%s block=%lld pairs=%zu",

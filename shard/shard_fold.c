@@ -556,13 +556,14 @@ shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const
     self->cutoff_day = shard_fold_cutoff_day (self, now);
     if (shard_days_archive_last (txn, &self->archive_last) == -1)
         return -1;
-    int rc = s_part_record (self, txn, source, file, block);
-    if (rc)
-        return rc == 1 ? (result->duplicate = true, 0) : -1;
     if (proto_day_of (block) < self->cutoff_day) {
+        //  Not recorded: the same part is taken once the retention covers its day
         result->expired = true;
         return shard_meta_add (txn, "old_parts", 1);
     }
+    int rc = s_part_record (self, txn, source, file, block);
+    if (rc)
+        return rc == 1 ? (result->duplicate = true, 0) : -1;
     if (shard_meta_add (txn, "parts_applied", 1) ||
         shard_meta_raise (txn, "last_block", (uint64_t) block))
         return -1;

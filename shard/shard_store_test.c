@@ -640,6 +640,16 @@ s_test_retention (const char *dir, bool verbose)
     s_spec_t old[] = {{"10.5.0.9", 25, 1, 1, 1, 0, 1}};
     assert (s_apply (store, "r1", "old", 600 * (int64_t) DAY, old, 1, now, &result) == 0);
     assert (result.expired && s_stats (store).old_parts == 1 && s_stats (store).rows == 0);
+    //  A refused part is not recorded: with a longer retention the same part is applied
+    shard_store_set_retention_days (store, 400);
+    assert (s_apply (store, "r1", "old", 600 * (int64_t) DAY, old, 1, now, &result) == 0);
+    assert (!result.expired && !result.duplicate && s_stats (store).rows == 1);
+    assert (s_apply (store, "r1", "old", 600 * (int64_t) DAY, old, 1, now, &result) == 0);
+    assert (result.duplicate);
+    shard_store_set_retention_days (store, 180);
+    for (bool more = true; more;)
+        assert (shard_store_expire (store, now, 100, &more) == 0);
+    assert (s_stats (store).rows == 0);
     //  X, W: day 730 only (W annotated); Y: days 730 and 850; Z: days 819 and 820
     s_spec_t d730[] = {{"10.5.0.1", 25, 1, 1, 1, 0, 1},
                        {"10.5.0.2", 25, 2, 1, 1, 0, 1},

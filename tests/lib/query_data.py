@@ -14,7 +14,7 @@ not count.  Every block's peers stay far below the 4096 cap, so the oracle's exa
 counts apply.
 
 Writes DIR/EXPORTER-YYYYMMDDhhmm.csv and prints one line per file: "EXPORTER BLOCK CSV".
-Usage: query_data.py DIR
+Usage: query_data.py DIR [--shift-days N]   (N: every block N whole days earlier)
 """
 
 import calendar
@@ -24,6 +24,12 @@ import sys
 import time
 
 BLOCKS = ["202611201000", "202611201005", "202611201010", "202611210900", "202611210905"]
+
+
+def shifted(blocks, days):
+    """The blocks days whole days earlier (same time of day, UTC)."""
+    return [time.strftime("%Y%m%d%H%M", time.gmtime(
+        calendar.timegm(time.strptime(b, "%Y%m%d%H%M")) - days * 86400)) for b in blocks]
 PORTS = [22, 25, 80, 445, 8080]
 HOSTS = ["10.1.0.%d" % i for i in range(1, 25)] + ["2001:db8:1::%x" % i for i in range(1, 5)]
 TWINS = {"10.1.0.25": "10.1.0.5", "2001:db8:1::5": "10.1.0.5"}  # copy -> original
@@ -41,7 +47,10 @@ def peer(host, index):
 
 
 def main():
+    global BLOCKS
     out = sys.argv[1]
+    if len(sys.argv) == 4 and sys.argv[2] == "--shift-days":
+        BLOCKS = shifted(BLOCKS, int(sys.argv[3]))
     os.makedirs(out, exist_ok=True)
     files = {}
 

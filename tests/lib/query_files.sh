@@ -7,6 +7,7 @@
 # another source address and id, LZ4 blocks) into $WORK/made/{a,b}, sets the arrays
 # FILES_a and FILES_b (one file per block, in block order) and computes the expected
 # answers with oracle_days.py into $EXPECTED.  Returns 1 (said on stderr) on failure.
+# QUERY_SHIFT_DAYS=N moves every block N days back (an old spool).
 
 QUERY_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$QUERY_LIB/nfcapd.sh"
@@ -33,7 +34,8 @@ nfc_make_retry () {
 
 query_make_files () {
   local exporter block csv
-  python3 "$QUERY_LIB/query_data.py" "$WORK/csv" > "$WORK/csv.list" || return 1
+  python3 "$QUERY_LIB/query_data.py" "$WORK/csv" ${QUERY_SHIFT_DAYS:+--shift-days "$QUERY_SHIFT_DAYS"} \
+    > "$WORK/csv.list" || return 1
   while read -r exporter block csv; do
     if [ "$exporter" = a ]; then
       nfc_make_retry "$WORK/made/a" "$block" -z -- --rate 50000 --source-id 1 < "$csv" ||
