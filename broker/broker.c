@@ -148,6 +148,21 @@ s_on_request (broker_t *self)
         proto_msg_set_slots (reply, broker_map_slots (self->map));
         broker_registry_fill (self->registry, reply, now, false);
         break;
+    case PROTO_MSG_INGESTOR_REMOVE:
+        code = broker_registry_remove_ingestor (self->registry, proto_msg_name (request), now,
+                                                error, sizeof error);
+        if (code) {
+            zsys_warning ("broker: refused %s", error);
+            s_send_error (self, request, (uint16_t) code, error);
+            break;
+        }
+        zsys_notice ("broker: ingestor %s decommissioned: map epoch %" PRIu64
+                     ", blocks no longer wait for it",
+                     proto_msg_name (request), broker_map_epoch (self->map));
+        reply = proto_msg_reply (request, PROTO_MSG_INGESTOR_REMOVED);
+        proto_msg_set_name (reply, proto_msg_name (request));
+        proto_msg_set_epoch (reply, broker_map_epoch (self->map));
+        break;
     case PROTO_MSG_STATUS_REQUEST:
         reply = proto_msg_reply (request, PROTO_MSG_STATUS);
         proto_msg_set_epoch (reply, broker_map_epoch (self->map));

@@ -27,8 +27,9 @@
 //  stderr), 2 usage error (usage on stderr).
 typedef int (broker_cli_fn_t) (int argc, char *argv[]);
 
-int broker_cli_status (int argc, char *argv[]);  //  broker_cli_status.c
-int broker_cli_up (int argc, char *argv[]);      //  broker_cli_up.c
+int broker_cli_status (int argc, char *argv[]);    //  broker_cli_status.c
+int broker_cli_up (int argc, char *argv[]);        //  broker_cli_up.c
+int broker_cli_ingestor (int argc, char *argv[]);  //  broker_cli_ingestor.c
 
 //  Options of every subcommand that talks to the cluster: put BROKER_CLI_COMMON_OPTIONS
 //  in the getopt_long table and hand the option codes >= BROKER_CLI_OPTION_BROKER to

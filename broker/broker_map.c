@@ -600,6 +600,41 @@ broker_map_add_ingestor (broker_map_t *self, const char *name, const char *spool
 }
 
 //  --------------------------------------------------------------------------
+int
+broker_map_remove_ingestor (broker_map_t *self, const char *name)
+{
+    assert (self);
+    assert (name);
+    int index = broker_map_ingestor_index (self, name);
+    if (index < 0)
+        return 1;
+    char *removed_name = self->ingestor_names[index];
+    char *removed_spool = self->ingestor_spools[index];
+    size_t count = self->ingestor_count;
+    for (size_t at = (size_t) index; at + 1 < count; at++) {
+        self->ingestor_names[at] = self->ingestor_names[at + 1];
+        self->ingestor_spools[at] = self->ingestor_spools[at + 1];
+    }
+    self->ingestor_count--;
+    self->epoch++;
+    if (s_map_save (self)) {
+        //  Put it back where it was
+        for (size_t at = count - 1; at > (size_t) index; at--) {
+            self->ingestor_names[at] = self->ingestor_names[at - 1];
+            self->ingestor_spools[at] = self->ingestor_spools[at - 1];
+        }
+        self->ingestor_names[index] = removed_name;
+        self->ingestor_spools[index] = removed_spool;
+        self->ingestor_count++;
+        self->epoch--;
+        return -1;
+    }
+    zstr_free (&removed_name);
+    zstr_free (&removed_spool);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 void
 broker_map_test (bool verbose)
 {
@@ -665,6 +700,18 @@ broker_map_test (bool verbose)
     assert (streq (broker_map_shard_endpoint (map, 1), "tcp://127.0.0.1:5572"));
     assert (streq (broker_map_ingestor_name (map, 0), "router1"));
     assert (streq (broker_map_ingestor_spool (map, 0), "/spool/with \"quote\" 100%\n"));
+
+    //  Decommission router1: router2 moves up, the epoch changes, and it persists
+    assert (broker_map_remove_ingestor (map, "nobody") == 1);
+    assert (broker_map_remove_ingestor (map, "router1") == 0);
+    assert (broker_map_epoch (map) == 5 && broker_map_ingestor_count (map) == 1);
+    assert (streq (broker_map_ingestor_name (map, 0), "router2"));
+    broker_map_destroy (&map);
+    map = broker_map_new (data, "a,b");
+    assert (map && broker_map_epoch (map) == 5 && broker_map_ingestor_count (map) == 1);
+    assert (streq (broker_map_ingestor_spool (map, 0), "/spool/2b"));
+    assert (broker_map_add_ingestor (map, "router1", "/spool/with \"quote\" 100%\n") == 0);
+    assert (broker_map_epoch (map) == 6 && broker_map_ingestor_index (map, "router1") == 1);
     assert (broker_map_slots (map)[4] == 1);
 
     //  A change that cannot be persisted is undone
@@ -673,7 +720,10 @@ broker_map_test (bool verbose)
     assert (rename (data, moved) == 0);
     assert (broker_map_add_ingestor (map, "router3", "/x") == -1);
     assert (broker_map_set_shard_endpoint (map, 0, "tcp://x:1") == -1);
-    assert (broker_map_ingestor_count (map) == 2 && broker_map_epoch (map) == 4);
+    assert (broker_map_remove_ingestor (map, "router2") == -1);
+    assert (broker_map_ingestor_count (map) == 2 && broker_map_epoch (map) == 6);
+    assert (streq (broker_map_ingestor_name (map, 0), "router2"));
+    assert (streq (broker_map_ingestor_name (map, 1), "router1"));
     assert (streq (broker_map_shard_endpoint (map, 0), ""));
     assert (rename (moved, data) == 0);
     broker_map_destroy (&map);

@@ -76,6 +76,10 @@ int broker_map_add_ingestor (broker_map_t *self, const char *name, const char *s
 //  True if name is 1..PROTO_NAME_MAX characters of [A-Za-z0-9._-].
 bool broker_map_name_valid (const char *name);
 
+//  Decommission an ingestor: drop it from the map (the epoch changes) and persist.  0, 1
+//  if no ingestor has that name, -1 if the map could not be saved (logged; unchanged).
+int broker_map_remove_ingestor (broker_map_t *self, const char *name);
+
 //  Selftest
 void broker_map_test (bool verbose);
 

@@ -326,6 +326,37 @@ broker_registry_fill (broker_registry_t *self, proto_msg_t *message, int64_t now
 }
 
 //  --------------------------------------------------------------------------
+int
+broker_registry_remove_ingestor (broker_registry_t *self, const char *name, int64_t now,
+                                 char *error, size_t error_size)
+{
+    assert (self);
+    assert (name);
+    assert (error);
+    broker_registry_purge (self, now);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, name);
+    if (!peer || peer->is_shard) {
+        snprintf (error, error_size, "INGESTOR_REMOVE: no ingestor '%.64s' in the map", name);
+        return PROTO_ERROR_UNKNOWN_PEER;
+    }
+    if (peer->state == PEER_UP) {
+        snprintf (error, error_size,
+                  "INGESTOR_REMOVE: ingestor '%s' is up (heard %.1fs ago): stop it first", name,
+                  (double) (now - peer->last_seen) / 1000);
+        return PROTO_ERROR_WRONG_SHARD;
+    }
+    if (broker_map_remove_ingestor (self->map, name)) {
+        snprintf (error, error_size, "INGESTOR_REMOVE: the broker cannot persist its map");
+        return PROTO_ERROR_INTERNAL;
+    }
+    if (peer->routing && zhashx_lookup (self->routings, peer->routing) == peer)
+        zhashx_delete (self->routings, peer->routing);
+    assert (!peer->expiry_handle);      //  Only up peers are in the expiry list
+    zhashx_delete (self->peers, name);  //  Frees peer
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 const char *
 broker_registry_state (broker_registry_t *self, const char *name)
 {
@@ -444,11 +475,36 @@ broker_registry_test (bool verbose)
     assert (streq (peer.state, "down") && peer.age_msecs == 500);
     proto_msg_destroy (&message);
 
+    //  Decommission: refused while up, for a shard or an unknown name; then gone
+    char error[PROTO_TEXT_MAX];
+    assert (s_test_send (registry, hello, "F", "ingestor", "r2", "", 1500) == 0);
+    assert (broker_map_epoch (map) == 5);
+    assert (broker_registry_remove_ingestor (registry, "r2", 1600, error, sizeof error) == 409);
+    assert (strstr (error, "'r2' is up"));
+    assert (broker_registry_remove_ingestor (registry, "s0", 1600, error, sizeof error) == 404);
+    assert (broker_registry_remove_ingestor (registry, "r9", 1600, error, sizeof error) == 404);
+    assert (broker_registry_remove_ingestor (registry, "r1", 1600, error, sizeof error) == 0);
+    assert (broker_map_epoch (map) == 6 && broker_map_ingestor_count (map) == 1);
+    assert (broker_registry_state (registry, "r1") == NULL);
+    assert (s_test_send (registry, beat, "C", "ingestor", "r1", "", 1600) == 404);
+    //  r2 silent from 1500: down at 1800, then it can go
+    assert (broker_registry_remove_ingestor (registry, "r2", 1800, error, sizeof error) == 0);
+    assert (broker_map_ingestor_count (map) == 0);
+    assert (s_test_send (registry, beat, "F", "ingestor", "r2", "", 1800) == 404);
+    //  It may come back: registered again
+    assert (s_test_send (registry, hello, "F", "ingestor", "r2", "", 1900) == 0);
+    assert (broker_map_ingestor_count (map) == 1 && broker_map_epoch (map) == 8);
+    message = proto_msg_new (PROTO_MSG_STATUS);
+    broker_registry_fill (registry, message, 1900, false);
+    assert (proto_msg_peers_count (message) == 3);
+    proto_msg_destroy (&message);
+
     //  A new registry over the same map: every peer unknown
     broker_registry_destroy (&registry);
     broker_registry_destroy (&registry);
     registry = broker_registry_new (map, 100, 3);
-    assert (streq (broker_registry_state (registry, "r1"), "unknown"));
+    assert (streq (broker_registry_state (registry, "r2"), "unknown"));
+    assert (broker_registry_state (registry, "r1") == NULL);
     assert (s_test_send (registry, beat, "E", "shard", "s0", "", 2000) == 404);
     broker_registry_destroy (&registry);
     broker_map_destroy (&map);

@@ -53,6 +53,13 @@ int64_t broker_registry_timeout (broker_registry_t *self, int64_t now);
 void broker_registry_fill (broker_registry_t *self, proto_msg_t *message, int64_t now,
                            bool with_stats);
 
+//  Decommission the ingestor of that name (INGESTOR_REMOVE): drop it from the registry
+//  and the map (persisted, new epoch).  0 if removed; else a PROTO_ERROR_* code with the
+//  reason in error: 404 no such ingestor (or a shard's name), 409 it is up (stop it
+//  first), 500 the map could not be persisted.
+int broker_registry_remove_ingestor (broker_registry_t *self, const char *name, int64_t now,
+                                     char *error, size_t error_size);
+
 //  The state of the peer of that name ("up", "down", "unknown"), NULL if none.
 const char *broker_registry_state (broker_registry_t *self, const char *name);
 

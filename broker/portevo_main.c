@@ -28,6 +28,7 @@ static const struct {
     {"host", broker_cli_host, "first/last seen, ports and annotations of one host"},
     {"days", broker_cli_days, "the days for which data exists"},
     {"annotate", broker_cli_annotate, "import passive-DNS names (COF JSON lines)"},
+    {"ingestor", broker_cli_ingestor, "ingestor remove NAME: decommission a stopped ingestor"},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -67,10 +67,12 @@ typedef enum {
     PROTO_MSG_DAYS = 18,
     PROTO_MSG_ANNOTATE = 19,
     PROTO_MSG_ANNOTATE_ACK = 20,
-    PROTO_MSG_ERROR = 21
+    PROTO_MSG_ERROR = 21,
+    PROTO_MSG_INGESTOR_REMOVE = 22,
+    PROTO_MSG_INGESTOR_REMOVED = 23
 } proto_msg_id_t;
 
-#define PROTO_MSG_ID_MAX 21  //  Highest id on the wire
+#define PROTO_MSG_ID_MAX 23  //  Highest id on the wire
 
 typedef enum {
     PROTO_ERROR_MALFORMED = 400,

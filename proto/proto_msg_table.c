@@ -184,7 +184,9 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_DAYS] = {"DAYS", S_BIT (DAYS), 0},
     [PROTO_MSG_ANNOTATE] = {"ANNOTATE", S_BIT (ANNOTATIONS), 0},
     [PROTO_MSG_ANNOTATE_ACK] = {"ANNOTATE_ACK", S_BIT (COUNT), 0},
-    [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0}};
+    [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0},
+    [PROTO_MSG_INGESTOR_REMOVE] = {"INGESTOR_REMOVE", S_BIT (NAME), 0},
+    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0}};
 
 //  --------------------------------------------------------------------------
 //  Cross-field rules, shared by the encoder and the decoder
