@@ -12,11 +12,10 @@
 static void
 s_usage (FILE *out)
 {
-    fprintf (out,
-             "usage: portevo ingestor remove NAME [--broker EP | --config FILE] "
-             "[--timeout MSECS]\n"
-             "Decommissions the ingestor NAME (it must be stopped): the broker drops it from\n"
-             "the map, so blocks no longer wait for its part.\n" BROKER_CLI_COMMON_USAGE);
+    fprintf (out, "usage: portevo ingestor remove NAME [--broker EP | --config FILE] "
+                  "[--timeout MSECS]\n"
+                  "Decommissions the ingestor NAME (it must be stopped): the broker drops it from\n"
+                  "the map, so blocks no longer wait for its part.\n" BROKER_CLI_COMMON_USAGE);
 }
 
 //  --------------------------------------------------------------------------

@@ -10,9 +10,14 @@
 #include "shard/shard.h"
 
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#define SHARD_MAP_FILE "broker-map.msgpack"  //  The last MAP, in the data directory
 
 #define MAINTENANCE_START_MSECS 100  //  First retention and archive run after start
 
@@ -31,6 +36,7 @@ struct _shard_t {
     bool owned[PROTO_SLOT_COUNT];  //  Slots that are ours
     zhash_t *ingestors;            //  Ingestor names of the map (values unused)
     int64_t map_requested;         //  Mono msecs of the last MAP_REQUEST, 0 none
+    char *map_path;                //  Where the last MAP is kept across restarts
     size_t unanswered;             //  Heartbeats sent since the broker last spoke
     int64_t heartbeat_sent;        //  Mono msecs of the last heartbeat
     uint64_t request_id;           //  Last request id sent to the broker
@@ -379,8 +385,66 @@ s_check_epoch (shard_t *self, uint64_t epoch)
 }
 
 //  --------------------------------------------------------------------------
+//  Keep the MAP's encoding in the data directory (write, fsync, rename), so that after a
+//  restart the shard serves parts at once instead of waiting for the broker.
+
 static void
-s_apply_map (shard_t *self, proto_msg_t *map)
+s_map_save (shard_t *self, proto_msg_t *map)
+{
+    zframe_t *frame = proto_msg_encode (map);
+    char *temp = zsys_sprintf ("%s.tmp", self->map_path);
+    int fd = frame ? open (temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    bool saved =
+        fd >= 0 &&
+        write (fd, zframe_data (frame), zframe_size (frame)) == (ssize_t) zframe_size (frame) &&
+        fsync (fd) == 0;
+    if (fd >= 0 && close (fd))
+        saved = false;
+    if (saved && rename (temp, self->map_path))
+        saved = false;
+    if (!saved) {
+        zsys_warning ("map: cannot keep it in %s: %s (a restart waits for the broker)",
+                      self->map_path, frame ? strerror (errno) : "does not encode");
+        unlink (temp);
+    }
+    zstr_free (&temp);
+    zframe_destroy (&frame);
+}
+
+static void s_apply_map (shard_t *self, proto_msg_t *map, bool save);
+
+//  The MAP kept by the last run, if any: applied as if the broker had sent it.
+static void
+s_map_load (shard_t *self)
+{
+    zfile_t *file = zfile_new (NULL, self->map_path);
+    if (!file || !zfile_is_regular (file)) {
+        zfile_destroy (&file);
+        return;
+    }
+    zchunk_t *chunk = zfile_input (file) == 0 ? zfile_read (file, zfile_cursize (file), 0) : NULL;
+    proto_msg_t *map = NULL;
+    char reason[256] = "cannot read it";
+    if (chunk &&
+        proto_msg_decode (zchunk_data (chunk), zchunk_size (chunk), &map, reason, sizeof reason) ==
+            0 &&
+        proto_msg_id (map) == PROTO_MSG_MAP) {
+        zsys_info ("map: epoch %llu kept from the last run (%s): serving before the broker "
+                   "answers",
+                   (unsigned long long) proto_msg_epoch (map), self->map_path);
+        s_apply_map (self, map, false);
+    }
+    else
+        zsys_warning ("map: %s is not a MAP (%s): ignored, waiting for the broker", self->map_path,
+                      map ? "another message" : reason);
+    proto_msg_destroy (&map);
+    zchunk_destroy (&chunk);
+    zfile_destroy (&file);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_apply_map (shard_t *self, proto_msg_t *map, bool save)
 {
     const uint16_t *slots = proto_msg_slots (map);
     if (!slots) {
@@ -420,10 +484,13 @@ s_apply_map (shard_t *self, proto_msg_t *map)
              self->shard_index != index)
         zsys_info ("map: epoch %llu, shard index %d, %zu slots, %zu ingestors",
                    (unsigned long long) proto_msg_epoch (map), index, owned, ingestor_count);
+    bool changed = !self->have_map || self->map_epoch != proto_msg_epoch (map);
     self->shard_index = index;
     self->map_epoch = proto_msg_epoch (map);
     self->have_map = true;
     self->map_requested = 0;
+    if (save && changed)
+        s_map_save (self, map);
 }
 
 //  --------------------------------------------------------------------------
@@ -448,7 +515,7 @@ s_on_dealer (zloop_t *loop, zsock_t *reader, void *arg)
         s_check_epoch (self, proto_msg_epoch (msg));
         break;
     case PROTO_MSG_MAP:
-        s_apply_map (self, msg);
+        s_apply_map (self, msg, true);
         break;
     case PROTO_MSG_ERROR:
         if (proto_msg_code (msg) == PROTO_ERROR_UNKNOWN_PEER) {
@@ -588,6 +655,8 @@ shard_new (const shard_config_t *config)
     shard_store_set_retention_days (self->store, config->retention_days);
     shard_store_set_grace_secs (self->store, config->grace_secs);
     shard_store_set_verbose (self->store, config->verbose);
+    self->map_path = zsys_sprintf ("%s/%s", config->data, SHARD_MAP_FILE);
+    s_map_load (self);
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
     zsock_set_linger (self->router, 0);
@@ -627,6 +696,7 @@ shard_destroy (shard_t **self_p)
         zsock_destroy (&self->router);
         shard_store_destroy (&self->store);
         zhash_destroy (&self->ingestors);
+        zstr_free (&self->map_path);
         zstr_free (&self->endpoint);
         zstr_free (&self->broker);
         zstr_free (&self->name);
@@ -939,8 +1009,8 @@ shard_test (bool verbose)
     zstr_free (&endpoint);
     zstr_free (&broker_endpoint);
     shard_config_destroy (&config);
-    const char *files[] = {"data.mdb", "lock.mdb", "shard.lock"};
-    for (size_t index = 0; index < 3; index++) {
+    const char *files[] = {"data.mdb", "lock.mdb", "shard.lock", SHARD_MAP_FILE};
+    for (size_t index = 0; index < 4; index++) {
         char *path = zsys_sprintf ("%s/%s", dir, files[index]);
         unlink (path);
         zstr_free (&path);

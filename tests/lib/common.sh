@@ -30,6 +30,13 @@ check () {
   if "$@"; then pass "$what"; else fail "$what"; fi
 }
 
+# wait_for SECS command...: poll (every 0.1 s) until the command succeeds; 1 on timeout.
+wait_for () {
+  local secs=$1 i; shift
+  for i in $(seq 1 $((secs * 10))); do "$@" && return 0; sleep 0.1; done
+  return 1
+}
+
 # spawn command...: start a background process that cleanup kills; sets SPAWNED_PID.
 spawn () {
   "$@" &

@@ -161,11 +161,6 @@ start_ingest () {  # start_ingest LOGNAME: the service on the spool
 
 journal_lines () { [ -f "$STATE/$1.journal" ] && wc -l < "$STATE/$1.journal" || echo 0; }
 
-wait_for () {  # wait_for SECS command...: poll until the command succeeds
-  local secs=$1 i; shift
-  for i in $(seq 1 $((secs * 10))); do "$@" && return 0; sleep 0.1; done
-  return 1
-}
 done_is () { [ "$(journal_lines done)" -ge "$1" ]; }
 failed_is () { [ "$(journal_lines failed)" -ge "$1" ]; }
 
