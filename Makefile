@@ -68,7 +68,8 @@ FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg
 FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all
 
-.PHONY: all tools check selftest test run format format-check clean deps memcheck fuzz bench web
+.PHONY: all tools check selftest test run format format-check clean deps memcheck fuzz bench web \
+    install
 all: $(PROGRAMS) $(TOOLS)
 tools: $(TOOLS)
 
@@ -186,6 +187,18 @@ run:
 	$(MAKE) all
 	$(MAKE) web
 	$(DEMO)
+
+# Programs to PREFIX/bin, the web UI to PREFIX/share/portevo/web, the systemd units of
+# deploy/ to SYSTEMD_DIR (README "Several servers").  DESTDIR stages it all elsewhere.
+PREFIX ?= /usr/local
+SYSTEMD_DIR ?= /etc/systemd/system
+INSTALLED := portevo portevo-broker portevo-shard portevo-ingest portevo-gateway
+install: all web
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/portevo $(DESTDIR)$(SYSTEMD_DIR)
+	install -m 755 $(addprefix bin/,$(INSTALLED)) $(DESTDIR)$(PREFIX)/bin/
+	rm -rf $(DESTDIR)$(PREFIX)/share/portevo/web
+	cp -R web $(DESTDIR)$(PREFIX)/share/portevo/web
+	install -m 644 deploy/*.service $(DESTDIR)$(SYSTEMD_DIR)/
 
 SOURCES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:
