@@ -820,18 +820,24 @@ s_test_capped (const char *dir, bool verbose)
     uint32_t day = 890;
     //  Two blocks on port 22: 10.7.0.1 5000 (a sketch) then 100 peers; 10.7.0.2 exactly
     //  4096 then 4200; 10.7.0.3 4095 then 10 (a sum past the cap, every block exact);
-    //  10.7.0.4 100 then 4096
+    //  10.7.0.4 100 then 4096; 10.7.0.5 200 then 300, and a late part of 5000 peers
+    //  for its first block (counted as a block of its own)
     const s_spec_t block1[] = {{"10.7.0.1", 22, 1, 1, 1, 0, 5000},
                                {"10.7.0.2", 22, 1, 1, 1, 0, 4096},
                                {"10.7.0.3", 22, 1, 1, 1, 0, 4095},
-                               {"10.7.0.4", 22, 1, 1, 1, 0, 100}};
+                               {"10.7.0.4", 22, 1, 1, 1, 0, 100},
+                               {"10.7.0.5", 22, 1, 1, 1, 0, 200}};
     const s_spec_t block2[] = {{"10.7.0.1", 22, 1, 1, 1, 0, 100},
                                {"10.7.0.2", 22, 1, 1, 1, 0, 4200},
                                {"10.7.0.3", 22, 1, 1, 1, 0, 10},
-                               {"10.7.0.4", 22, 1, 1, 1, 0, 4096}};
+                               {"10.7.0.4", 22, 1, 1, 1, 0, 4096},
+                               {"10.7.0.5", 22, 1, 1, 1, 0, 300}};
+    const s_spec_t late[] = {{"10.7.0.5", 22, 1, 1, 1, 10000, 5000}};
     shard_part_result_t result;
-    assert (s_apply (store, "r1", "b1", (int64_t) day * DAY, block1, 4, now, &result) == 0);
-    assert (s_apply (store, "r1", "b2", (int64_t) day * DAY + 300, block2, 4, now, &result) == 0);
+    assert (s_apply (store, "r1", "b1", (int64_t) day * DAY, block1, 5, now, &result) == 0);
+    assert (s_apply (store, "r1", "b2", (int64_t) day * DAY + 300, block2, 5, now, &result) == 0);
+    assert (s_apply (store, "r2", "b1", (int64_t) day * DAY, late, 1, now, &result) == 0);
+    assert (result.late);
     //  host -> capped for {sum, max, min}
     const struct {
         const char *host;
@@ -839,9 +845,10 @@ s_test_capped (const char *dir, bool verbose)
     } expected[] = {{"10.7.0.1", {true, true, false}},
                     {"10.7.0.2", {true, true, true}},
                     {"10.7.0.3", {false, false, false}},
-                    {"10.7.0.4", {true, true, false}}};
+                    {"10.7.0.4", {true, true, false}},
+                    {"10.7.0.5", {true, true, false}}};
     for (int round = 0; round < 2; round++) {
-        for (size_t index = 0; index < 4; index++)
+        for (size_t index = 0; index < 5; index++)
             for (int op = 0; op < PROTO_OP_COUNT; op++)
                 assert (s_capped (store, expected[index].host, day, (proto_op_t) op) ==
                         expected[index].capped[op]);
@@ -861,16 +868,16 @@ s_test_capped (const char *dir, bool verbose)
                     char text[PROTO_ADDR_STRLEN];
                     proto_addr_format (&top->addr, text);
                     size_t host = (size_t) (text[7] - '1');
-                    assert (host < 4 && top->peers_capped == expected[host].capped[op]);
+                    assert (host < 5 && top->peers_capped == expected[host].capped[op]);
                     peers++;
                 }
-                assert (peers == 4);
+                assert (peers == 5);
             }
         //  The flag is kept in the archive too
         bool more = true;
         while (more)
             assert (shard_store_archive (store, now, 100, &more) == 0);
-        assert (round == 1 || s_stats (store).archived_rows == 4);
+        assert (round == 1 || s_stats (store).archived_rows == 5);
     }
     shard_store_destroy (&store);
 }
