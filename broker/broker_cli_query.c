@@ -350,9 +350,10 @@ s_print_port_title (uint16_t port)
         printf ("\nport %u\n", port);
 }
 
-//  A peers score that reached the cap prints as "~5012": an estimate
+//  A score in human units; a peers score that reached the cap as "~5012": an estimate.
+//  buffer holds 33 bytes.
 static const char *
-s_human_peers (proto_feature_t feature, uint64_t score, bool capped, char *buffer)
+s_human_marked (proto_feature_t feature, uint64_t score, bool capped, char *buffer)
 {
     broker_cli_human (feature, score, buffer + 1);
     if (!capped)
@@ -393,8 +394,8 @@ s_print_top (broker_cli_query_t *query, proto_answer_t *answer)
                     proto_answer_top_at (answer, port, (proto_feature_t) feature, rank);
                 printf ("  %-10s %2zu  %-39s %12s", rank == 0 ? name : "", rank + 1,
                         proto_addr_format (&entry->addr, ip),
-                        s_human_peers ((proto_feature_t) feature, entry->score, entry->peers_capped,
-                                       value));
+                        s_human_marked ((proto_feature_t) feature, entry->score,
+                                        entry->peers_capped, value));
                 estimates |= entry->peers_capped;
                 if (entry->annotations)
                     printf ("  (%u annotation%s)", entry->annotations,
@@ -425,7 +426,7 @@ s_print_series (broker_cli_query_t *query, proto_answer_t *answer)
         for (size_t index = 0; index < count; index++) {
             const proto_point_t *point = proto_answer_point_at (answer, port, index);
             printf ("  %s  %12s\n", proto_day_format (point->day, day),
-                    s_human_peers (query->feature, point->score, point->peers_capped, value));
+                    s_human_marked (query->feature, point->score, point->peers_capped, value));
             estimates |= point->peers_capped;
         }
     }

@@ -561,6 +561,7 @@ s_capped_append (proto_msg_t *self, size_t index)
     *(uint32_t *) proto_msg_list_push (&self->capped, sizeof (uint32_t)) = (uint32_t) index;
 }
 
+//  --------------------------------------------------------------------------
 static bool
 s_capped_has (proto_msg_t *self, size_t index)
 {
