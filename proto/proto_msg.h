@@ -118,7 +118,7 @@ typedef struct {
     uint64_t score;        //  Daily score
     uint32_t annotations;  //  Annotations known for the host
     bool peers_capped;     //  Feature peers only: the score reached PROTO_PEERS_CAP (see
-                           //  PROTOCOL.md "peers_capped"); from the cap on, an estimate
+                           //  PROTOCOL.md "Estimated peers"); from the cap on, an estimate
 } proto_top_t;
 
 typedef struct {

@@ -32,7 +32,7 @@ s_host_read (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *host)
 
 //  --------------------------------------------------------------------------
 //  True if the daily peers score of row for op reached PROTO_PEERS_CAP, and so may be
-//  an estimate (PROTOCOL.md "peers_capped").  A block's peers are exact below the cap
+//  an estimate (PROTOCOL.md "Estimated peers").  A block's peers are exact below the cap
 //  and a HyperLogLog estimate from it on; the row's flag says some block of the day
 //  reached it.
 //  - sum: every block is a term, so one capped block makes the sum an estimate;
