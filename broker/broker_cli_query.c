@@ -350,10 +350,32 @@ s_print_port_title (uint16_t port)
         printf ("\nport %u\n", port);
 }
 
+//  A score in human units; a peers score that reached the cap as "~5012": an estimate.
+//  buffer holds 33 bytes.
+static const char *
+s_human_marked (proto_feature_t feature, uint64_t score, bool capped, char *buffer)
+{
+    broker_cli_human (feature, score, buffer + 1);
+    if (!capped)
+        return buffer + 1;
+    buffer[0] = '~';
+    return buffer;
+}
+
+static void
+s_print_estimate_note (bool any)
+{
+    if (any)
+        printf ("\n~ estimate: more than %d distinct peers in a 5-minute block; counted "
+                "exactly up to %d, estimated beyond\n",
+                PROTO_PEERS_CAP, PROTO_PEERS_CAP);
+}
+
 static void
 s_print_top (broker_cli_query_t *query, proto_answer_t *answer)
 {
-    char day[16], ip[PROTO_ADDR_STRLEN], value[32];
+    char day[16], ip[PROTO_ADDR_STRLEN], value[33];
+    bool estimates = false;
     printf ("top 10 of %s, operation %s\n", proto_day_format (query->day, day),
             proto_op_name (query->op));
     s_print_missing (answer);
@@ -372,7 +394,9 @@ s_print_top (broker_cli_query_t *query, proto_answer_t *answer)
                     proto_answer_top_at (answer, port, (proto_feature_t) feature, rank);
                 printf ("  %-10s %2zu  %-39s %12s", rank == 0 ? name : "", rank + 1,
                         proto_addr_format (&entry->addr, ip),
-                        broker_cli_human ((proto_feature_t) feature, entry->score, value));
+                        s_human_marked ((proto_feature_t) feature, entry->score,
+                                        entry->peers_capped, value));
+                estimates |= entry->peers_capped;
                 if (entry->annotations)
                     printf ("  (%u annotation%s)", entry->annotations,
                             entry->annotations == 1 ? "" : "s");
@@ -380,12 +404,14 @@ s_print_top (broker_cli_query_t *query, proto_answer_t *answer)
             }
         }
     }
+    s_print_estimate_note (estimates);
 }
 
 static void
 s_print_series (broker_cli_query_t *query, proto_answer_t *answer)
 {
-    char day[16], ip[PROTO_ADDR_STRLEN], value[32];
+    char day[16], ip[PROTO_ADDR_STRLEN], value[33];
+    bool estimates = false;
     printf ("%s: daily %s of %s\n", proto_addr_format (&query->host, ip), proto_op_name (query->op),
             proto_feature_name (query->feature));
     s_print_missing (answer);
@@ -400,9 +426,11 @@ s_print_series (broker_cli_query_t *query, proto_answer_t *answer)
         for (size_t index = 0; index < count; index++) {
             const proto_point_t *point = proto_answer_point_at (answer, port, index);
             printf ("  %s  %12s\n", proto_day_format (point->day, day),
-                    broker_cli_human (query->feature, point->score, value));
+                    s_human_marked (query->feature, point->score, point->peers_capped, value));
+            estimates |= point->peers_capped;
         }
     }
+    s_print_estimate_note (estimates);
 }
 
 static void

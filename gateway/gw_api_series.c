@@ -3,12 +3,13 @@
     Parameters: host=IP, port=N|all, feature=bytes|packets|durations|peers,
     op=sum|max|min, optional from/to (default: the retention window ending today) and
     format=json|csv.  Only the shard owning the host is asked.  JSON is DESIGN.md's
-    series shape; CSV is one line per point under the header `port,date,score`,
-    ascending by port then date, for spreadsheets and scripts.
+    series shape; CSV is one line per point under the header `port,date,score`
+    (feature peers: `port,date,score,peers_capped`, true or false), ascending by port
+    then date, for spreadsheets and scripts.
 */
 #include "gateway/gw_api.h"
 
-#define S_CSV_LINE_MAX 48  //  "65535,9999-12-31,18446744073709551615\n" fits
+#define S_CSV_LINE_MAX 56  //  "65535,9999-12-31,18446744073709551615,false\n" fits
 
 //  --------------------------------------------------------------------------
 //  The series as CSV: a new string.
@@ -21,14 +22,18 @@ s_render_csv (proto_answer_t *answer)
         lines += proto_answer_point_count (answer, port);
     char *text = (char *) malloc (lines * S_CSV_LINE_MAX + 1);
     assert (text);
-    size_t used = (size_t) sprintf (text, "port,date,score\n");
+    bool peers = proto_answer_feature (answer) == PROTO_FEATURE_PEERS;
+    size_t used = (size_t) sprintf (text, "port,date,score%s\n", peers ? ",peers_capped" : "");
     for (size_t port = 0; port < proto_answer_port_count (answer); port++)
         for (size_t index = 0; index < proto_answer_point_count (answer, port); index++) {
             const proto_point_t *point = proto_answer_point_at (answer, port, index);
             char day[16];
             used +=
-                (size_t) snprintf (text + used, S_CSV_LINE_MAX, "%u,%s,%" PRIu64 "\n", point->port,
-                                   proto_day_format (point->day, day), point->score);
+                (size_t) snprintf (text + used, S_CSV_LINE_MAX, "%u,%s,%" PRIu64 "%s\n",
+                                   point->port, proto_day_format (point->day, day), point->score,
+                                   !peers                ? ""
+                                   : point->peers_capped ? ",true"
+                                                         : ",false");
         }
     return text;
 }

@@ -84,8 +84,13 @@ s_shard_answer (s_peer_t *peer, proto_msg_t *request)
         proto_msg_set_day (reply, proto_msg_day (request));
         proto_msg_set_op (reply, proto_msg_op (request));
         for (uint8_t feature = 0; (all || port == 25) && feature < PROTO_FEATURE_COUNT; feature++) {
-            proto_top_t top = {
-                25, feature, {{0}}, (peer->index + 1) * 1000 + feature, (uint32_t) peer->index};
+            //  Shard 1's peers entry reached the cap
+            proto_top_t top = {25,
+                               feature,
+                               {{0}},
+                               (peer->index + 1) * 1000 + feature,
+                               (uint32_t) peer->index,
+                               feature == PROTO_FEATURE_PEERS && peer->index == 1};
             proto_addr_from_ipv4 (&top.addr, 0x0A000001 + (uint32_t) peer->index);
             proto_msg_top_append (reply, &top);
         }
@@ -100,7 +105,10 @@ s_shard_answer (s_peer_t *peer, proto_msg_t *request)
                 continue;
             uint32_t from = proto_msg_from (request), to = proto_msg_to (request);
             for (uint32_t day = from; day <= to && day <= from + 1; day++) {
-                proto_point_t point = {point_port, day, point_port + day - from + 1};
+                //  Peers of port 22 reached the cap on the first day
+                proto_point_t point = {point_port, day, point_port + day - from + 1,
+                                       proto_msg_feature (request) == PROTO_FEATURE_PEERS &&
+                                           point_port == 22 && day == from};
                 proto_msg_points_append (reply, &point);
             }
         }

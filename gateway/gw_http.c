@@ -452,8 +452,9 @@ s_test_api (s_test_t *test, gw_fake_t *fake, gw_scatter_t *scatter)
         "{\"ip\":\"10.0.0.1\",\"score\":1001,\"annotations\":0}],"
         "\"durations\":[{\"ip\":\"10.0.0.2\",\"score\":2002,\"annotations\":1},"
         "{\"ip\":\"10.0.0.1\",\"score\":1002,\"annotations\":0}],"
-        "\"peers\":[{\"ip\":\"10.0.0.2\",\"score\":2003,\"annotations\":1},"
-        "{\"ip\":\"10.0.0.1\",\"score\":1003,\"annotations\":0}]}}],\"missing_shards\":[]}";
+        "\"peers\":[{\"ip\":\"10.0.0.2\",\"score\":2003,\"annotations\":1,\"peers_capped\":true},"
+        "{\"ip\":\"10.0.0.1\",\"score\":1003,\"annotations\":0,\"peers_capped\":false}]}}],"
+        "\"missing_shards\":[]}";
     s_test_expect (test, "/api/top?date=2025-11-20&op=max&port=25", 200, top,
                    "\r\ncache-control: private, max-age=3600\r\n");
     s_test_expect (test, "/api/top?date=2025-11-20&op=max", 200, top, NULL);
@@ -462,9 +463,18 @@ s_test_api (s_test_t *test, gw_fake_t *fake, gw_scatter_t *scatter)
                    "&to=2025-11-21",
                    200,
                    "{\"host\":\"10.0.0.1\",\"feature\":\"peers\",\"op\":\"sum\",\"series\":["
-                   "{\"port\":22,\"points\":[[\"2025-11-20\",23],[\"2025-11-21\",24]]},"
-                   "{\"port\":25,\"points\":[[\"2025-11-20\",26],[\"2025-11-21\",27]]}],"
+                   "{\"port\":22,\"points\":[[\"2025-11-20\",23],[\"2025-11-21\",24]],"
+                   "\"peers_capped\":[true,false]},"
+                   "{\"port\":25,\"points\":[[\"2025-11-20\",26],[\"2025-11-21\",27]],"
+                   "\"peers_capped\":[false,false]}],"
                    "\"missing_shards\":[]}",
+                   NULL);
+    s_test_expect (test,
+                   "/api/series?host=10.0.0.1&port=all&feature=peers&op=max&from=2025-11-20"
+                   "&to=2025-11-21&format=csv",
+                   200,
+                   "port,date,score,peers_capped\n22,2025-11-20,23,true\n22,2025-11-21,24,false\n"
+                   "25,2025-11-20,26,false\n25,2025-11-21,27,false\n",
                    NULL);
     s_test_expect (test,
                    "/api/series?host=10.0.0.2&port=25&feature=bytes&op=min&from=2025-11-20"

@@ -472,6 +472,10 @@ s_json_top (proto_answer_t *self, proto_json_t *json)
                 s_json_addr (json, &entry->addr);
                 proto_json_key_uint (json, "score", entry->score);
                 proto_json_key_uint (json, "annotations", entry->annotations);
+                if (feature == PROTO_FEATURE_PEERS) {
+                    proto_json_key (json, "peers_capped");
+                    proto_json_bool (json, entry->peers_capped);
+                }
                 proto_json_object_close (json);
             }
             proto_json_array_close (json);
@@ -507,6 +511,15 @@ s_json_series (proto_answer_t *self, proto_json_t *json)
             proto_json_array_close (json);
         }
         proto_json_array_close (json);
+        //  Beside points, not inside them: a [date, score] pair stays a pair for the
+        //  clients that unpack it so (API.md "Estimated peers")
+        if (self->feature == PROTO_FEATURE_PEERS) {
+            proto_json_key (json, "peers_capped");
+            proto_json_array_open (json);
+            for (size_t point = 0; point < port->point_count; point++)
+                proto_json_bool (json, port->points[point].peers_capped);
+            proto_json_array_close (json);
+        }
         proto_json_object_close (json);
     }
     proto_json_array_close (json);
@@ -607,6 +620,14 @@ proto_answer_port_at (proto_answer_t *self, size_t port_index)
     assert (port_index < proto_answer_port_count (self));
     return self->kind == PROTO_ANSWER_HOST ? (uint16_t) self->host_ports[port_index]
                                            : self->ports[port_index].port;
+}
+
+//  --------------------------------------------------------------------------
+proto_feature_t
+proto_answer_feature (proto_answer_t *self)
+{
+    assert (self);
+    return self->feature;
 }
 
 //  --------------------------------------------------------------------------

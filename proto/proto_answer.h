@@ -9,15 +9,17 @@
     (DESIGN.md "Answers"), or read back entry by entry for other renderings.
 
         top:    {"date","op","ports":[{"port","service","features":{"bytes":[{"ip","score",
-                "annotations"}],"packets":[...],"durations":[...],"peers":[...]}}],
-                "missing_shards":[]}
-        series: {"host","feature","op","series":[{"port","points":[["YYYY-MM-DD",score]]}],
-                "missing_shards":[]}
+                "annotations"}],"packets":[...],"durations":[...],"peers":[{"ip","score",
+                "annotations","peers_capped"}]}}],"missing_shards":[]}
+        series: {"host","feature","op","series":[{"port","points":[["YYYY-MM-DD",score]]
+                (feature peers: ,"peers_capped":[bool per point])}],"missing_shards":[]}
         host:   {"ip","first_seen","last_seen","ports":[...],"annotations":[{"rrname",
                 "rrtype","first_seen","last_seen"}]}   (times null when the host is unknown)
         days:   {"days":["YYYY-MM-DD",...]}
         error:  {"error":"..."}
 
+    peers_capped (peers only) says the score reached PROTO_PEERS_CAP and so may be an
+    HyperLogLog estimate; it travels with its entry or point through every merge.
     Ports are listed ascending: in top and series, the ports some shard reported, plus
     the requested port when one port was asked for (so it is listed even when empty).
     Each feature list is complete with all four keys.  Replies are borrowed: everything
@@ -75,6 +77,8 @@ char *proto_answer_json (proto_answer_t *self);
 char *proto_answer_error_json (const char *text);
 
 //  Readers (pointers borrowed until the next merge or the answer's destruction).
+//  Series: the feature asked (proto_answer_set_feature).
+proto_feature_t proto_answer_feature (proto_answer_t *self);
 //  Top and series: the ports listed, ascending.
 size_t proto_answer_port_count (proto_answer_t *self);
 uint16_t proto_answer_port_at (proto_answer_t *self, size_t port_index);

@@ -18,6 +18,7 @@ typedef struct {
     const char *ip;        //  Host
     uint64_t score;        //  Daily score
     uint32_t annotations;  //  Annotation count
+    bool peers_capped;     //  Peers reached the cap
 } s_top_case_t;
 
 static proto_msg_t *
@@ -30,7 +31,8 @@ s_test_top_reply (uint32_t day, proto_op_t op, const s_top_case_t *cases, size_t
         proto_top_t entry = {.port = cases[index].port,
                              .feature = cases[index].feature,
                              .score = cases[index].score,
-                             .annotations = cases[index].annotations};
+                             .annotations = cases[index].annotations,
+                             .peers_capped = cases[index].peers_capped};
         int rc = proto_addr_parse (&entry.addr, cases[index].ip);
         assert (rc == 0);
         proto_msg_top_append (reply, &entry);
@@ -57,26 +59,31 @@ s_test_top (bool verbose)
     //  Three shards' TOP replies, each sorted as a shard sends them; 13 entries for
     //  (25, bytes) of which ten survive, with ties at 500 and at 40 broken by address
     //  (IPv4, being v4-mapped, sorts before 2001:db8::/32).
-    static const s_top_case_t shard0[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.5", 900, 2},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.1", 500, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.7", 40, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.8", 30, 0},
-                                          {25, 7, "10.0.0.99", 99999, 0}};  //  Bad feature
-    static const s_top_case_t shard1[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.2", 500, 0},
-                                          {25, PROTO_FEATURE_BYTES, "2001:db8::1", 500, 1},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.9", 60, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.10", 40, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.11", 20, 0},
-                                          {80, PROTO_FEATURE_PACKETS, "2001:db8::2", 3, 0}};
-    static const s_top_case_t shard2[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.3", 500, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.4", 40, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.12", 40, 0},
-                                          {25, PROTO_FEATURE_BYTES, "10.0.0.13", 10, 0},
-                                          {22, PROTO_FEATURE_PEERS, "10.0.0.1", 4096, 0}};
+    static const s_top_case_t shard0[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.5", 900, 2, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.1", 500, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.7", 40, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.8", 30, 0, false},
+                                          {22, PROTO_FEATURE_PEERS, "10.0.0.8", 5012, 0, true},
+                                          {22, PROTO_FEATURE_PEERS, "10.0.0.5", 4095, 0, false},
+                                          {25, 7, "10.0.0.99", 99999, 0, false}};  //  Bad feature
+    static const s_top_case_t shard1[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.2", 500, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "2001:db8::1", 500, 1, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.9", 60, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.10", 40, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.11", 20, 0, false},
+                                          {80, PROTO_FEATURE_PACKETS, "2001:db8::2", 3, 0, false}};
+    static const s_top_case_t shard2[] = {{25, PROTO_FEATURE_BYTES, "10.0.0.3", 500, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.4", 40, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.12", 40, 0, false},
+                                          {25, PROTO_FEATURE_BYTES, "10.0.0.13", 10, 0, false},
+                                          {22, PROTO_FEATURE_PEERS, "10.0.0.1", 4096, 0, true}};
     const char *expected =
         "{\"date\":\"2026-11-20\",\"op\":\"max\",\"ports\":["
         "{\"port\":22,\"service\":\"SSH\",\"features\":{\"bytes\":[],\"packets\":[],"
-        "\"durations\":[],\"peers\":[{\"ip\":\"10.0.0.1\",\"score\":4096,\"annotations\":0}]}},"
+        "\"durations\":[],\"peers\":["
+        "{\"ip\":\"10.0.0.8\",\"score\":5012,\"annotations\":0,\"peers_capped\":true},"
+        "{\"ip\":\"10.0.0.1\",\"score\":4096,\"annotations\":0,\"peers_capped\":true},"
+        "{\"ip\":\"10.0.0.5\",\"score\":4095,\"annotations\":0,\"peers_capped\":false}]}},"
         "{\"port\":25,\"service\":\"SMTP\",\"features\":{\"bytes\":["
         "{\"ip\":\"10.0.0.5\",\"score\":900,\"annotations\":2},"
         "{\"ip\":\"10.0.0.1\",\"score\":500,\"annotations\":0},"
@@ -122,6 +129,8 @@ s_test_top (bool verbose)
         assert (proto_answer_top_count (answer, 1, PROTO_FEATURE_BYTES) == 10);
         assert (proto_answer_top_at (answer, 1, PROTO_FEATURE_BYTES, 9)->score == 40);
         assert (proto_answer_top_count (answer, 0, PROTO_FEATURE_BYTES) == 0);
+        assert (proto_answer_top_at (answer, 0, PROTO_FEATURE_PEERS, 0)->peers_capped);
+        assert (!proto_answer_top_at (answer, 0, PROTO_FEATURE_PEERS, 2)->peers_capped);
         proto_answer_destroy (&answer);
     }
 
@@ -158,10 +167,10 @@ s_test_series (bool verbose)
     proto_msg_set_host (reply, &host);
     proto_msg_set_feature (reply, PROTO_FEATURE_BYTES);
     proto_msg_set_op (reply, PROTO_OP_SUM);
-    const proto_point_t points[] = {{25, day + 1, 9},
-                                    {22, day + 1, 5},
-                                    {25, day, 7},
-                                    {25, 4000000, 1}};  //  After 9999: dropped
+    const proto_point_t points[] = {{25, day + 1, 9, false},
+                                    {22, day + 1, 5, false},
+                                    {25, day, 7, false},
+                                    {25, 4000000, 1, false}};  //  After 9999: dropped
     for (size_t index = 0; index < sizeof points / sizeof points[0]; index++)
         proto_msg_points_append (reply, &points[index]);
 
@@ -178,6 +187,7 @@ s_test_series (bool verbose)
                    "\"missing_shards\":[]}",
                    verbose);
     assert (proto_answer_point_count (answer, 1) == 2);
+    assert (proto_answer_feature (answer) == PROTO_FEATURE_BYTES);
     assert (proto_answer_point_at (answer, 1, 1)->score == 9);
     proto_answer_destroy (&answer);
 
@@ -196,8 +206,37 @@ s_test_series (bool verbose)
     proto_answer_add_missing (answer, "shard-1");
     s_test_expect (answer,
                    "{\"host\":\"10.0.0.1\",\"feature\":\"peers\",\"op\":\"sum\",\"series\":["
-                   "{\"port\":443,\"points\":[]}],\"missing_shards\":[\"shard-1\"]}",
+                   "{\"port\":443,\"points\":[],\"peers_capped\":[]}],"
+                   "\"missing_shards\":[\"shard-1\"]}",
                    verbose);
+    proto_answer_destroy (&answer);
+    proto_msg_destroy (&reply);
+
+    //  Peers: the flags ride with their points through the sort, beside the points
+    reply = proto_msg_new (PROTO_MSG_SERIES);
+    proto_msg_set_host (reply, &host);
+    proto_msg_set_feature (reply, PROTO_FEATURE_PEERS);
+    proto_msg_set_op (reply, PROTO_OP_MAX);
+    const proto_point_t peers[] = {{22, day + 2, 4095, false},
+                                   {22, day + 1, 5012, true},
+                                   {22, day, 4096, true},
+                                   {80, day, 3, false}};
+    for (size_t index = 0; index < sizeof peers / sizeof peers[0]; index++)
+        proto_msg_points_append (reply, &peers[index]);
+    answer = proto_answer_new (PROTO_ANSWER_SERIES);
+    proto_answer_set_host (answer, &host);
+    proto_answer_set_feature (answer, PROTO_FEATURE_PEERS);
+    proto_answer_set_op (answer, PROTO_OP_MAX);
+    assert (proto_answer_merge (answer, reply) == 0);
+    s_test_expect (answer,
+                   "{\"host\":\"10.0.0.1\",\"feature\":\"peers\",\"op\":\"max\",\"series\":["
+                   "{\"port\":22,\"points\":[[\"2026-11-20\",4096],[\"2026-11-21\",5012],"
+                   "[\"2026-11-22\",4095]],\"peers_capped\":[true,true,false]},"
+                   "{\"port\":80,\"points\":[[\"2026-11-20\",3]],\"peers_capped\":[false]}],"
+                   "\"missing_shards\":[]}",
+                   verbose);
+    assert (proto_answer_point_at (answer, 0, 1)->peers_capped);
+    assert (!proto_answer_point_at (answer, 0, 2)->peers_capped);
     proto_answer_destroy (&answer);
     proto_msg_destroy (&reply);
 }

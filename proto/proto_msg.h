@@ -119,12 +119,15 @@ typedef struct {
     proto_addr_t addr;     //  Host
     uint64_t score;        //  Daily score
     uint32_t annotations;  //  Annotations known for the host
+    bool peers_capped;     //  Feature peers only: the score reached PROTO_PEERS_CAP (see
+                           //  PROTOCOL.md "Estimated peers"); from the cap on, an estimate
 } proto_top_t;
 
 typedef struct {
-    uint16_t port;   //  Destination port
-    uint32_t day;    //  Days since 1970-01-01 (UTC)
-    uint64_t score;  //  Daily score
+    uint16_t port;      //  Destination port
+    uint32_t day;       //  Days since 1970-01-01 (UTC)
+    uint64_t score;     //  Daily score
+    bool peers_capped;  //  Feature peers only: the score reached PROTO_PEERS_CAP
 } proto_point_t;
 
 typedef struct {
@@ -220,7 +223,9 @@ const uint16_t *proto_msg_slots (proto_msg_t *self);
 //  A peer entry's stat by name: true with *value set, false if the peer did not report it.
 bool proto_peer_stat (const proto_peer_t *peer, const char *key, int64_t *value);
 
-//  Lists: append copies the entry; count; at fills *entry (index < count).
+//  Lists: append copies the entry; count; at fills *entry (index < count).  The
+//  peers_capped flag of a top entry or point travels in the message's own `peers_capped`
+//  list (PROTOCOL.md): append records it there, at reads it back.
 void proto_msg_peers_append (proto_msg_t *self, const proto_peer_t *peer);
 size_t proto_msg_peers_count (proto_msg_t *self);
 void proto_msg_peers_at (proto_msg_t *self, size_t index, proto_peer_t *peer);

@@ -59,6 +59,8 @@ struct _proto_msg_t {
     proto_msg_list_t annotations;            //  proto_annotation_t
     proto_msg_list_t ports;                  //  uint16_t
     proto_msg_list_t days;                   //  uint32_t
+    proto_msg_list_t capped;                 //  uint32_t: indexes of entries or points
+                                             //  whose peers reached the cap, ascending
     struct _proto_msg_chunk_t *arena;        //  Newest chunk of owned memory
     zframe_t *frame;                         //  Decoded frame that peer blobs point into
     bool borrows;                            //  Some entry points into the decoded bytes
@@ -98,6 +100,7 @@ typedef enum {
     PROTO_MSG_FIELD_ANNOTATIONS,
     PROTO_MSG_FIELD_PORTS,
     PROTO_MSG_FIELD_DAYS,
+    PROTO_MSG_FIELD_PEERS_CAPPED,
     PROTO_MSG_FIELD_TOTAL
 } proto_msg_field_t;
 
@@ -140,7 +143,7 @@ struct _proto_msg_record_t {
 typedef struct {
     const char *name;   //  Id name ("PART")
     uint64_t fields;    //  Keys carried: bits 1 << proto_msg_field_t
-    uint64_t optional;  //  Keys among them that may be absent (PROTOCOL.md marks none)
+    uint64_t optional;  //  Keys among them that may be absent (PROTOCOL.md: "optional")
 } proto_msg_spec_t;
 
 //  proto_msg_table.c: the table, indexed by field and by message id

@@ -567,12 +567,45 @@ proto_msg_pairs_at (proto_msg_t *self, size_t index, proto_pair_t *pair)
 }
 
 //  --------------------------------------------------------------------------
+//  The peers_capped list holds the indexes of the capped entries (TOP) or points
+//  (SERIES), ascending: append adds the new entry's index, at finds it by bisection.
+
+static void
+s_capped_append (proto_msg_t *self, size_t index)
+{
+    assert (index <= UINT32_MAX);
+    *(uint32_t *) proto_msg_list_push (&self->capped, sizeof (uint32_t)) = (uint32_t) index;
+}
+
+//  --------------------------------------------------------------------------
+static bool
+s_capped_has (proto_msg_t *self, size_t index)
+{
+    const uint32_t *indexes = (const uint32_t *) self->capped.items;
+    size_t low = 0, high = self->capped.count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (indexes[middle] == index)
+            return true;
+        if (indexes[middle] < index)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return false;
+}
+
+//  --------------------------------------------------------------------------
 void
 proto_msg_top_append (proto_msg_t *self, const proto_top_t *top)
 {
     s_require (self, PROTO_MSG_FIELD_ENTRIES);
     assert (top);
-    *(proto_top_t *) proto_msg_list_push (&self->entries, sizeof (proto_top_t)) = *top;
+    if (top->peers_capped)
+        s_capped_append (self, self->entries.count);
+    proto_top_t *copy = (proto_top_t *) proto_msg_list_push (&self->entries, sizeof (proto_top_t));
+    *copy = *top;
+    copy->peers_capped = false;  //  Read back from the capped list, as after decoding
 }
 
 //  --------------------------------------------------------------------------
@@ -591,6 +624,7 @@ proto_msg_top_at (proto_msg_t *self, size_t index, proto_top_t *top)
     assert (index < self->entries.count);
     assert (top);
     *top = S_ENTRY (self->entries, proto_top_t, index);
+    top->peers_capped = s_capped_has (self, index);
 }
 
 //  --------------------------------------------------------------------------
@@ -599,7 +633,12 @@ proto_msg_points_append (proto_msg_t *self, const proto_point_t *point)
 {
     s_require (self, PROTO_MSG_FIELD_POINTS);
     assert (point);
-    *(proto_point_t *) proto_msg_list_push (&self->points, sizeof (proto_point_t)) = *point;
+    if (point->peers_capped)
+        s_capped_append (self, self->points.count);
+    proto_point_t *copy =
+        (proto_point_t *) proto_msg_list_push (&self->points, sizeof (proto_point_t));
+    *copy = *point;
+    copy->peers_capped = false;  //  Read back from the capped list, as after decoding
 }
 
 //  --------------------------------------------------------------------------
@@ -618,6 +657,7 @@ proto_msg_points_at (proto_msg_t *self, size_t index, proto_point_t *point)
     assert (index < self->points.count);
     assert (point);
     *point = S_ENTRY (self->points, proto_point_t, index);
+    point->peers_capped = s_capped_has (self, index);
 }
 
 //  --------------------------------------------------------------------------

@@ -86,6 +86,8 @@ static const proto_msg_column_t s_port_column = {
     .key = "port", .kind = PROTO_MSG_KIND_UINT, .limit = UINT16_MAX, .width = sizeof (uint16_t)};
 static const proto_msg_column_t s_day_column = {
     .key = "day", .kind = PROTO_MSG_KIND_UINT, .limit = UINT32_MAX, .width = sizeof (uint32_t)};
+static const proto_msg_column_t s_index_column = {
+    .key = "index", .kind = PROTO_MSG_KIND_UINT, .limit = UINT32_MAX, .width = sizeof (uint32_t)};
 
 #define S_RECORD(T, name, columns, check)                                                          \
     {                                                                                              \
@@ -110,6 +112,11 @@ static const proto_msg_record_t s_day_record = {.name = "day",
                                                 .bare = true,
                                                 .column_count = 1,
                                                 .columns = &s_day_column};
+static const proto_msg_record_t s_index_record = {.name = "index",
+                                                  .size = sizeof (uint32_t),
+                                                  .bare = true,
+                                                  .column_count = 1,
+                                                  .columns = &s_index_column};
 
 const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
     [PROTO_MSG_FIELD_ROLE] = S_STR (proto_msg_t, "role", role, PROTO_NAME_MAX),
@@ -148,7 +155,8 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
     [PROTO_MSG_FIELD_ANNOTATIONS] =
         S_LIST (proto_msg_t, "annotations", annotations, s_annotation_record),
     [PROTO_MSG_FIELD_PORTS] = S_LIST (proto_msg_t, "ports", ports, s_port_record),
-    [PROTO_MSG_FIELD_DAYS] = S_LIST (proto_msg_t, "days", days, s_day_record)};
+    [PROTO_MSG_FIELD_DAYS] = S_LIST (proto_msg_t, "days", days, s_day_record),
+    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record)};
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -168,13 +176,16 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
                                 S_BIT (EXPIRED),
                             S_BIT (EXPIRED)},
     [PROTO_MSG_TOP_REQUEST] = {"TOP_REQUEST", S_BIT (DAY) | S_BIT (OP) | S_BIT (PORT), 0},
-    [PROTO_MSG_TOP] = {"TOP", S_BIT (DAY) | S_BIT (OP) | S_BIT (ENTRIES), 0},
+    [PROTO_MSG_TOP] = {"TOP", S_BIT (DAY) | S_BIT (OP) | S_BIT (ENTRIES) | S_BIT (PEERS_CAPPED),
+                       S_BIT (PEERS_CAPPED)},
     [PROTO_MSG_SERIES_REQUEST] = {"SERIES_REQUEST",
                                   S_BIT (HOST) | S_BIT (PORT) | S_BIT (FEATURE) | S_BIT (OP) |
                                       S_BIT (FROM) | S_BIT (TO),
                                   0},
-    [PROTO_MSG_SERIES] = {"SERIES", S_BIT (HOST) | S_BIT (FEATURE) | S_BIT (OP) | S_BIT (POINTS),
-                          0},
+    [PROTO_MSG_SERIES] = {"SERIES",
+                          S_BIT (HOST) | S_BIT (FEATURE) | S_BIT (OP) | S_BIT (POINTS) |
+                              S_BIT (PEERS_CAPPED),
+                          S_BIT (PEERS_CAPPED)},
     [PROTO_MSG_HOST_REQUEST] = {"HOST_REQUEST", S_BIT (HOST), 0},
     [PROTO_MSG_HOST] = {"HOST",
                         S_BIT (HOST) | S_BIT (KNOWN) | S_BIT (FIRST_SEEN) | S_BIT (LAST_SEEN) |
@@ -240,10 +251,46 @@ proto_msg_check_stats (size_t count, const char *const *keys, char *reason)
 }
 
 //  --------------------------------------------------------------------------
-//  MAP: every slot names a shard, and shards are the peers of role "shard"
+//  peers_capped (TOP, SERIES): indexes of entries or points, strictly ascending, each
+//  naming a peers score (a top entry of feature peers; a series of feature peers)
+
+static int
+s_check_capped (proto_msg_t *self, char *reason)
+{
+    const uint32_t *indexes = (const uint32_t *) self->capped.items;
+    size_t count = self->id == PROTO_MSG_TOP ? self->entries.count : self->points.count;
+    for (size_t index = 0; index < self->capped.count; index++) {
+        if (indexes[index] >= count) {
+            proto_msg_fail (reason, "peers_capped[%zu]: %u, but the message has %zu %s", index,
+                            indexes[index], count,
+                            self->id == PROTO_MSG_TOP ? "entries" : "points");
+            return -1;
+        }
+        if (index > 0 && indexes[index] <= indexes[index - 1]) {
+            proto_msg_fail (reason, "peers_capped[%zu]: %u, not strictly ascending", index,
+                            indexes[index]);
+            return -1;
+        }
+        uint8_t feature = self->id == PROTO_MSG_TOP
+                              ? ((proto_top_t *) self->entries.items)[indexes[index]].feature
+                              : self->feature;
+        if (feature != PROTO_FEATURE_PEERS) {
+            proto_msg_fail (reason, "peers_capped[%zu]: %u is of feature %u, not peers", index,
+                            indexes[index], feature);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  MAP: every slot names a shard, and shards are the peers of role "shard"; TOP and
+//  SERIES: their peers_capped list
 int
 proto_msg_check_message (proto_msg_t *self, char *reason)
 {
+    if (self->id == PROTO_MSG_TOP || self->id == PROTO_MSG_SERIES)
+        return s_check_capped (self, reason);
     if (self->id != PROTO_MSG_MAP || !self->slots)
         return 0;
     size_t shards = 0;

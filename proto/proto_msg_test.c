@@ -98,7 +98,9 @@ s_test_top (size_t index, int variant, proto_top_t *top)
 {
     bool large = variant == 2;
     top->port = large ? UINT16_MAX : 25;
-    top->feature = (uint8_t) (index % PROTO_FEATURE_COUNT);
+    //  Peers first: the typical variant has a capped peers entry too
+    top->feature = (uint8_t) ((index + PROTO_FEATURE_PEERS) % PROTO_FEATURE_COUNT);
+    top->peers_capped = top->feature == PROTO_FEATURE_PEERS && index % 8 == 0;
     s_test_addr (&top->addr, (uint32_t) index, variant);
     top->score = large ? UINT64_MAX - index : 100 - index;
     top->annotations = large ? UINT32_MAX : (uint32_t) index;
@@ -112,6 +114,25 @@ s_test_point (size_t index, int variant, proto_point_t *point)
     point->port = large ? (uint16_t) (UINT16_MAX - index) : (uint16_t) index;
     point->day = large ? UINT32_MAX - (uint32_t) index : 19800 + (uint32_t) index;
     point->score = large ? UINT64_MAX : index;
+    point->peers_capped = variant > 0 && index % 2 == 0;  //  Those variants are of feature peers
+}
+
+//  --------------------------------------------------------------------------
+//  The capped entries (TOP) or points (SERIES) of a variant, as set above
+static size_t
+s_test_capped (proto_msg_id_t id, int variant)
+{
+    size_t count = 0;
+    size_t entries = s_test_entries (
+        id, id == PROTO_MSG_TOP ? PROTO_MSG_FIELD_ENTRIES : PROTO_MSG_FIELD_POINTS, variant);
+    for (size_t index = 0; index < entries; index++) {
+        proto_top_t top = {0};
+        proto_point_t point = {0};
+        s_test_top (index, variant, &top);
+        s_test_point (index, variant, &point);
+        count += id == PROTO_MSG_TOP ? top.peers_capped : point.peers_capped;
+    }
+    return count;
 }
 
 //  --------------------------------------------------------------------------
@@ -299,7 +320,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         S_TEST_SCALAR (FROM, from, (uint32_t) number)
         S_TEST_SCALAR (TO, to, (uint32_t) number - 1)
         S_TEST_SCALAR (OP, op, (uint8_t) number)
-        S_TEST_SCALAR (FEATURE, feature, (uint8_t) number)
+        S_TEST_SCALAR (FEATURE, feature, (uint8_t) (variant ? PROTO_FEATURE_PEERS : 0))
         S_TEST_SCALAR (PORT, port, (uint32_t) number)
         S_TEST_SCALAR (KNOWN, known, !flag)
         S_TEST_SCALAR (FIRST_SEEN, first_seen, time)
@@ -333,6 +354,11 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
             proto_msg_set_slots (msg, slots);
         else
             assert (memcmp (proto_msg_slots (msg), slots, sizeof slots) == 0);
+        break;
+    case PROTO_MSG_FIELD_PEERS_CAPPED:
+        //  Set with the entries or points: each one's peers_capped, checked there too
+        if (!set)
+            assert (msg->capped.count == s_test_capped (msg->id, variant));
         break;
     default:
         s_test_list (msg, field, variant, set, data);
@@ -464,6 +490,14 @@ s_test_encode (proto_msg_test_data_t *data, bool verbose)
     peer.stat_keys[1] = peer.stat_keys[0];
     proto_msg_peers_append (msg, &peer);
     s_test_encode_fails (msg, "peers[0].stats: key", verbose);
+    msg = proto_msg_test_message (PROTO_MSG_TOP, 0, data);
+    proto_top_t top = {
+        .port = 25, .feature = PROTO_FEATURE_BYTES, .score = 1, .peers_capped = true};
+    proto_msg_top_append (msg, &top);
+    s_test_encode_fails (msg, "TOP: peers_capped[0]: 0 is of feature 0, not peers", verbose);
+    msg = proto_msg_test_message (PROTO_MSG_SERIES, 1, data);
+    proto_msg_set_feature (msg, PROTO_FEATURE_DURATIONS);
+    s_test_encode_fails (msg, "SERIES: peers_capped[0]: 0 is of feature 2, not peers", verbose);
     msg = proto_msg_new (PROTO_MSG_MALFORMED);
     proto_msg_set_text (msg, "bad");
     s_test_encode_fails (msg, "MALFORMED is not a wire message", verbose);

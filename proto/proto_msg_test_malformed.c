@@ -129,6 +129,34 @@ s_test_wrong_types (msgpack_object *root, msgpack_object *target, proto_msg_kind
 }
 
 //  --------------------------------------------------------------------------
+//  A frame without an optional key decodes; the key's list is empty
+static void
+s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
+{
+    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED);
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_object (&packer, *object);
+    proto_msg_t *msg = NULL;
+    assert (proto_msg_decode (buffer.data, buffer.size, &msg, NULL, 0) == 0);
+    assert (msg->capped.count == 0 && !proto_msg_expired (msg));
+    for (size_t index = 0; index < proto_msg_top_count (msg); index++) {
+        proto_top_t top;
+        proto_msg_top_at (msg, index, &top);
+        assert (!top.peers_capped);
+    }
+    for (size_t index = 0; index < proto_msg_points_count (msg); index++) {
+        proto_point_t point;
+        proto_msg_points_at (msg, index, &point);
+        assert (!point.peers_capped);
+    }
+    proto_msg_destroy (&msg);
+    msgpack_sbuffer_destroy (&buffer);
+}
+
+//  --------------------------------------------------------------------------
 //  For every key of every id: each wrong type, in the value and in each entry column,
 //  wrong entry sizes, and the key missing
 static void
@@ -171,27 +199,15 @@ s_test_wrong_keys (proto_msg_test_data_t *data)
                 s_test_malformed_object (root, "items, expected", false);
                 *entry = original;
             }
-            //  Without the key: swap it with the last one and shorten the map (an
-            //  optional key may be absent: the message decodes, the field zero)
+            //  Without the key: swap it with the last one and shorten the map.  An
+            //  optional key may be absent (a peer that predates it): then it is empty
             msgpack_object_map *body = &root->via.array.ptr[3].via.map;
             msgpack_object_kv last = body->ptr[body->size - 1];
             body->ptr[body->size - 1] = *pair;
             *pair = last;
             body->size--;
-            if (proto_msg_specs[id].optional & (UINT64_C (1) << field)) {
-                msgpack_sbuffer buffer;
-                msgpack_sbuffer_init (&buffer);
-                msgpack_packer packer;
-                msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-                msgpack_pack_object (&packer, *root);
-                proto_msg_t *msg = NULL;
-                char reason[PROTO_MSG_REASON_MAX] = "";
-                assert (proto_msg_decode (buffer.data, buffer.size, &msg, reason, sizeof reason) ==
-                        0);
-                assert (field != PROTO_MSG_FIELD_EXPIRED || !proto_msg_expired (msg));
-                proto_msg_destroy (&msg);
-                msgpack_sbuffer_destroy (&buffer);
-            }
+            if (proto_msg_specs[id].optional & (UINT64_C (1) << field))
+                s_test_optional_absent (root, (proto_msg_field_t) field);
             else
                 s_test_malformed_object (root, "missing key", false);
             msgpack_unpacked_destroy (&unpacked);
@@ -262,6 +278,11 @@ s_test_wrong_values (proto_msg_test_data_t *data, bool verbose)
         {PROTO_MSG_TOP, "entries", 0, 1, S_TEST_UINT (4), "entries[0].feature: 4 exceeds 3"},
         {PROTO_MSG_TOP, "entries", 2, 4, S_TEST_UINT (UINT64_C (1) << 32), "annotations"},
         {PROTO_MSG_SERIES, "points", 1, 1, S_TEST_UINT (UINT64_C (1) << 32), "points[1].day"},
+        {PROTO_MSG_TOP, "peers_capped", 0, -1, S_TEST_UINT (3), "peers_capped[0]: 3, but the"},
+        {PROTO_MSG_TOP, "peers_capped", 0, -1, S_TEST_UINT (1), "peers_capped[0]: 1 is of feat"},
+        {PROTO_MSG_SERIES, "peers_capped", 1, -1, S_TEST_UINT (0), "peers_capped[1]: 0, not st"},
+        {PROTO_MSG_SERIES, "peers_capped", 0, -1, S_TEST_UINT (1u << 31), "message has 3 points"},
+        {PROTO_MSG_SERIES, "feature", -1, -1, S_TEST_UINT (0), "peers_capped[0]: 0 is of feature"},
         {PROTO_MSG_ANNOTATE, "annotations", 0, 2, S_TEST_STR (17, letters), "rrtype: string"},
         {PROTO_MSG_ANNOTATE, "annotations", 2, 1, S_TEST_STR (257, letters), "rrname: string"},
         {PROTO_MSG_STATUS, "peers", 0, 4, S_TEST_STR (65, letters), "peers[0].state"},

@@ -31,9 +31,31 @@ s_host_read (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *host)
 }
 
 //  --------------------------------------------------------------------------
+//  True if the daily peers score of row for op reached PROTO_PEERS_CAP, and so may be
+//  an estimate (PROTOCOL.md "Estimated peers").  A block's peers are exact below the cap
+//  and a HyperLogLog estimate from it on; the row's flag says some block of the day
+//  reached it.
+//  - sum: every block is a term, so one capped block makes the sum an estimate;
+//  - max: a capped block (>= the cap) is above every uncapped one (< the cap), so the
+//    largest block is a capped one exactly when some block is;
+//  - min: the smallest block is capped only if every block is, i.e. min >= the cap;
+//    otherwise the smallest is an exact count below the cap.
+//  A late part's peers count as a block of their own (shard_store.h), so the rule holds
+//  for them too.
+
+static bool
+s_peers_capped (const shard_row_t *row, uint8_t op)
+{
+    bool some_block = (row->flags & SHARD_ROW_PEERS_CAPPED) != 0;
+    if (op == PROTO_OP_MIN)
+        return some_block && row->value[PROTO_FEATURE_PEERS][PROTO_OP_MIN] >= PROTO_PEERS_CAP;
+    return some_block;
+}
+
+//  --------------------------------------------------------------------------
 static int
-s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint16_t port, uint8_t op,
-            const shard_topset_t *set, shard_top_fn *top_fn, void *arg)
+s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint32_t archive_last, uint16_t day,
+            uint16_t port, uint8_t op, const shard_topset_t *set, shard_top_fn *top_fn, void *arg)
 {
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
         const shard_toplist_t *list = &set->lists[feature * PROTO_OP_COUNT + op];
@@ -47,6 +69,15 @@ s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint16_t port, uint8_t op,
             entry.score = list->entries[index].score;
             entry.annotations =
                 scratch->annotations > UINT32_MAX ? UINT32_MAX : (uint32_t) scratch->annotations;
+            entry.peers_capped = false;
+            if (feature == PROTO_FEATURE_PEERS) {
+                //  The lists keep scores only: the flag is in the host's days row
+                shard_row_t row;
+                int rc = shard_days_get (txn, archive_last, day, port, &entry.addr, &row, NULL);
+                if (rc == -1)
+                    return -1;
+                entry.peers_capped = rc == 0 && s_peers_capped (&row, op);
+            }
             top_fn (arg, &entry);
         }
     }
@@ -63,11 +94,15 @@ shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t 
     assert (top_fn);
     if (day > SHARD_DAY_MAX)
         return 0;
+    uint32_t archive_last;
+    if (shard_days_archive_last (txn, &archive_last) == -1)
+        return -1;
     shard_topset_t set;
     if (port != PROTO_PORT_ALL) {
         int rc = shard_top_read (txn, (uint16_t) day, (uint16_t) port, &set);
         if (rc == 0)
-            rc = s_top_emit (txn, scratch, (uint16_t) port, op, &set, top_fn, arg);
+            rc = s_top_emit (txn, scratch, archive_last, (uint16_t) day, (uint16_t) port, op, &set,
+                             top_fn, arg);
         return rc == -1 ? -1 : 0;
     }
     uint8_t prefix[2];
@@ -82,7 +117,8 @@ shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t 
         //  The cursor's bytes die with the next read: read the lists by key
         rc = shard_top_read (txn, (uint16_t) day, key_port, &set);
         if (rc == 0)
-            rc = s_top_emit (txn, scratch, key_port, op, &set, top_fn, arg);
+            rc = s_top_emit (txn, scratch, archive_last, (uint16_t) day, key_port, op, &set, top_fn,
+                             arg);
         if (rc == 0)
             rc = shard_cursor_next (cursor, &key, &value);
     }
@@ -126,7 +162,8 @@ shard_query_series (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t 
             if (rc == -1)
                 return -1;
             if (rc == 0) {
-                proto_point_t point = {row_port, day, row.value[feature][op]};
+                proto_point_t point = {row_port, day, row.value[feature][op],
+                                       feature == PROTO_FEATURE_PEERS && s_peers_capped (&row, op)};
                 point_fn (arg, &point);
             }
         }

@@ -799,6 +799,100 @@ s_test_archive (const char *dir, bool verbose)
 }
 
 //  --------------------------------------------------------------------------
+//  Peers that reached the cap in a block: which daily scores say so (shard_query.c's
+//  rule: sum and max if any block did, min only if the smallest block did), in top
+//  entries and series, before and after the day is archived.
+
+static bool
+s_capped (shard_store_t *store, const char *host, uint32_t day, proto_op_t op)
+{
+    proto_addr_t addr;
+    assert (proto_addr_parse (&addr, host) == 0);
+    s_points_t points = {.count = 0};
+    assert (shard_store_series (store, &addr, 22, PROTO_FEATURE_PEERS, (uint8_t) op, day, day,
+                                s_on_point, &points) == 0);
+    assert (points.count == 1);
+    //  Other features never carry the flag
+    s_points_t bytes = {.count = 0};
+    assert (shard_store_series (store, &addr, 22, PROTO_FEATURE_BYTES, (uint8_t) op, day, day,
+                                s_on_point, &bytes) == 0);
+    assert (bytes.count == 1 && !bytes.points[0].peers_capped);
+    return points.points[0].peers_capped;
+}
+
+static void
+s_test_capped (const char *dir, bool verbose)
+{
+    (void) verbose;
+    shard_store_t *store = shard_store_new (dir, 64 << 20);
+    assert (store);
+    int64_t now = 900 * (int64_t) DAY;
+    uint32_t day = 890;
+    //  Two blocks on port 22: 10.7.0.1 5000 (a sketch) then 100 peers; 10.7.0.2 exactly
+    //  4096 then 4200; 10.7.0.3 4095 then 10 (a sum past the cap, every block exact);
+    //  10.7.0.4 100 then 4096; 10.7.0.5 200 then 300, and a late part of 5000 peers
+    //  for its first block (counted as a block of its own)
+    const s_spec_t block1[] = {{"10.7.0.1", 22, 1, 1, 1, 0, 5000},
+                               {"10.7.0.2", 22, 1, 1, 1, 0, 4096},
+                               {"10.7.0.3", 22, 1, 1, 1, 0, 4095},
+                               {"10.7.0.4", 22, 1, 1, 1, 0, 100},
+                               {"10.7.0.5", 22, 1, 1, 1, 0, 200}};
+    const s_spec_t block2[] = {{"10.7.0.1", 22, 1, 1, 1, 0, 100},
+                               {"10.7.0.2", 22, 1, 1, 1, 0, 4200},
+                               {"10.7.0.3", 22, 1, 1, 1, 0, 10},
+                               {"10.7.0.4", 22, 1, 1, 1, 0, 4096},
+                               {"10.7.0.5", 22, 1, 1, 1, 0, 300}};
+    const s_spec_t late[] = {{"10.7.0.5", 22, 1, 1, 1, 10000, 5000}};
+    shard_part_result_t result;
+    assert (s_apply (store, "r1", "b1", (int64_t) day * DAY, block1, 5, now, &result) == 0);
+    assert (s_apply (store, "r1", "b2", (int64_t) day * DAY + 300, block2, 5, now, &result) == 0);
+    assert (s_apply (store, "r2", "b1", (int64_t) day * DAY, late, 1, now, &result) == 0);
+    assert (result.late);
+    //  host -> capped for {sum, max, min}
+    const struct {
+        const char *host;
+        bool capped[PROTO_OP_COUNT];
+    } expected[] = {{"10.7.0.1", {true, true, false}},
+                    {"10.7.0.2", {true, true, true}},
+                    {"10.7.0.3", {false, false, false}},
+                    {"10.7.0.4", {true, true, false}},
+                    {"10.7.0.5", {true, true, false}}};
+    for (int round = 0; round < 2; round++) {
+        for (size_t index = 0; index < 5; index++)
+            for (int op = 0; op < PROTO_OP_COUNT; op++)
+                assert (s_capped (store, expected[index].host, day, (proto_op_t) op) ==
+                        expected[index].capped[op]);
+        //  Top entries carry the same flag, for one port and for every port
+        for (int op = 0; op < PROTO_OP_COUNT; op++)
+            for (int all = 0; all < 2; all++) {
+                s_tops_t tops = {.count = 0};
+                assert (shard_store_top (store, day, (uint8_t) op, all ? PROTO_PORT_ALL : 22,
+                                         s_on_top, &tops) == 0);
+                size_t peers = 0;
+                for (size_t entry = 0; entry < tops.count; entry++) {
+                    const proto_top_t *top = &tops.entries[entry];
+                    if (top->feature != PROTO_FEATURE_PEERS) {
+                        assert (!top->peers_capped);
+                        continue;
+                    }
+                    char text[PROTO_ADDR_STRLEN];
+                    proto_addr_format (&top->addr, text);
+                    size_t host = (size_t) (text[7] - '1');
+                    assert (host < 5 && top->peers_capped == expected[host].capped[op]);
+                    peers++;
+                }
+                assert (peers == 5);
+            }
+        //  The flag is kept in the archive too
+        bool more = true;
+        while (more)
+            assert (shard_store_archive (store, now, 100, &more) == 0);
+        assert (round == 1 || s_stats (store).archived_rows == 5);
+    }
+    shard_store_destroy (&store);
+}
+
+//  --------------------------------------------------------------------------
 //  Random blocks against a model: every top list of every (port, feature, op) equals a
 //  sort of the model's rows after every block.  Small value ranges make many ties and
 //  falling minima; the day is archived half way, so rebuilds also scan the archive.
@@ -912,9 +1006,9 @@ void
 shard_store_test (bool verbose)
 {
     printf (" * shard_store: ");
-    void (*cases[]) (const char *, bool) = {s_test_merge, s_test_single,    s_test_invalid,
-                                            s_test_full,  s_test_retention, s_test_archive,
-                                            s_test_random};
+    void (*cases[]) (const char *, bool) = {s_test_merge,  s_test_single,    s_test_invalid,
+                                            s_test_full,   s_test_retention, s_test_archive,
+                                            s_test_capped, s_test_random};
     for (size_t test = 0; test < sizeof cases / sizeof cases[0]; test++) {
         char dir[] = "/tmp/shard_store_test.XXXXXX";
         assert (mkdtemp (dir));

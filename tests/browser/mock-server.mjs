@@ -26,7 +26,11 @@ const daily = {};
 function put (ip, port, day, bytes, packets, durations, peers) {
   const v = { bytes, packets, durations, peers };
   const scale = (k) => Object.fromEntries(FEATURES.map(f => [f, Math.max(0, Math.round(v[f] * k))]));
-  ((daily[ip] ??= {})[port] ??= {})[day] = { sum: v, max: scale(0.08), min: scale(0.001) };
+  const rec = { sum: v, max: scale(0.08), min: scale(0.001) };
+  // peers_capped per op (gateway/API.md): sum and max if a block reached the cap (here:
+  // the max block has 4096 peers or more), min if the smallest block did
+  rec.capped = { sum: rec.max.peers >= 4096, max: rec.max.peers >= 4096, min: rec.min.peers >= 4096 };
+  ((daily[ip] ??= {})[port] ??= {})[day] = rec;
 }
 DAYS.forEach((d, i) => {
   for (let h = 1; h <= 14; h++) put(`10.0.${h % 3}.${h}`, 80, d, 1e6 * h * (i + 1), 900 * h, 60000 * h, 3 * h);
@@ -52,7 +56,11 @@ function top (date, op, onlyPort) {
       if (onlyPort !== undefined && Number(p) !== onlyPort) continue;
       const v = byDay[date]?.[op];
       if (!v) continue;
-      for (const f of FEATURES) ((ports[p] ??= {})[f] ??= []).push({ ip, score: v[f], annotations: (annotations[ip] || []).length });
+      for (const f of FEATURES) {
+        const entry = { ip, score: v[f], annotations: (annotations[ip] || []).length };
+        if (f === 'peers') entry.peers_capped = byDay[date].capped[op];
+        ((ports[p] ??= {})[f] ??= []).push(entry);
+      }
     }
   }
   return Object.keys(ports).map(Number).sort((a, b) => a - b).map(p => ({
@@ -90,8 +98,17 @@ function api (url, res) {
       if (!['sum', 'max', 'min'].includes(op)) return bad(res, `op: '${op}' is not sum, max or min`);
       const byPort = daily[host] || {};
       const ports = port === 'all' ? Object.keys(byPort).map(Number).sort((a, b) => a - b) : [Number(port)];
-      const series = ports.map(p => ({ port: p, points: DAYS.filter(d => byPort[p]?.[d]).map(d => [d, byPort[p][d][op][feature]]) }));
-      if (q.get('format') === 'csv') return send(res, 200, 'port,date,score\n' + series.flatMap(s => s.points.map(([d, v]) => `${s.port},${d},${v}`)).join('\n') + '\n', 'text/csv');
+      const series = ports.map(p => {
+        const days = DAYS.filter(d => byPort[p]?.[d]);
+        const entry = { port: p, points: days.map(d => [d, byPort[p][d][op][feature]]) };
+        if (feature === 'peers') entry.peers_capped = days.map(d => byPort[p][d].capped[op]);
+        return entry;
+      });
+      if (q.get('format') === 'csv') {
+        const peers = feature === 'peers';
+        return send(res, 200, `port,date,score${peers ? ',peers_capped' : ''}\n` + series.flatMap(s => s.points.map(([d, v], i) =>
+          `${s.port},${d},${v}${peers ? ',' + s.peers_capped[i] : ''}`)).join('\n') + '\n', 'text/csv');
+      }
       return send(res, 200, { host, feature, op, series, missing_shards: [] });
     }
     case '/api/host': {

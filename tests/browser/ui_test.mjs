@@ -7,8 +7,9 @@
 // EXPECT.json holds what nfdump says (computed by browser_test.sh from `nfdump -o csv`
 // through tests/lib/oracle.py, never from the API): the days, the top SMTP sender by
 // bytes of each day and its exact score, the ports of that host, the annotation names
-// imported, a day without data, a host without traffic, and (phase missing) the shard
-// that was stopped.  Every page visited is saved as a PNG under --shots.
+// imported, a day without data, a host without traffic, an SSH scanner's peers per op
+// and the days they reached the 4096-peer cap, a host under the cap, and (phase missing)
+// the shard that was stopped.  Every page visited is saved as a PNG under --shots.
 import fs from 'node:fs';
 import { launch, watch, shot, Results } from './lib.mjs';
 
@@ -256,7 +257,11 @@ async function mainPhase (page, snap) {
     if (!ip) return 'no port 25 table';
   });
 
-  // 7. Empty and error states.
+  // 7. Estimated peers: the scanner's peers past the cap carry "≈" and a title saying why
+  //    (per op, as nfdump's flows say); a host under the cap carries none.
+  if (X.estimates) await estimateSteps(page, snap, X.estimates);
+
+  // 8. Empty and error states.
   await R.step(`a day without data (${X.empty_day}) says so`, async () => {
     const state = await open(page, `?date=${X.empty_day}`);
     await snap('07-empty-day');
@@ -291,6 +296,85 @@ async function mainPhase (page, snap) {
     await page.fill('#q-host', '');
     await page.click('#q-submit');
     if (!(await visible(page, '#q-error'))) return 'no form error';
+  });
+}
+
+const WHY = 'estimate: more than 4096 distinct peers in a 5-minute block';
+
+// The score cell of ip in the peers table of port on the page shown: {text, title, cls}
+async function peersCell (page, port, ip) {
+  const rows = page.locator(`section.port-row[data-port="${port}"] table.top[data-feature="peers"] tbody tr`);
+  for (let i = 0; i < await rows.count(); i++) {
+    const row = rows.nth(i);
+    if ((await row.locator('td.ip').textContent()).trim() !== ip) continue;
+    const cell = row.locator('td.score');
+    return { rank: i + 1, text: (await cell.textContent()).trim(), title: (await cell.getAttribute('title')) || '', cls: (await cell.getAttribute('class')) || '' };
+  }
+  return null;
+}
+
+async function estimateSteps (page, snap, E) {
+  for (const op of ['max', 'sum', 'min']) {
+    const want = E.capped[op];
+    await R.step(`overview ${E.day}, ${op}: the scanner ${E.ip}'s peers on port ${E.port} ${want ? 'read "≈…" with a title saying why' : 'carry no estimate mark'} (nfdump)`, async () => {
+      const state = await open(page, `?date=${E.day}&op=${op}`);
+      if (op === 'max') await snap('12-overview-estimated-peers');
+      if (state !== 'ready') return `state ${state}: ${await text(page, '#error')}`;
+      const cell = await peersCell(page, E.port, E.ip);
+      if (!cell) return `${E.ip} not in the peers table of port ${E.port}`;
+      if (op === 'max' && cell.rank !== 1) return `${E.ip} ranks ${cell.rank}, nfdump says ${E.top_max} leads`;
+      const marked = cell.text.startsWith('≈') && cell.title.includes(WHY) && /\bestimate\b/.test(cell.cls);
+      const plain = !cell.text.includes('≈') && !cell.title.includes('estimate') && !/\bestimate\b/.test(cell.cls);
+      if (want ? !marked : !plain) return `cell "${cell.text}" title "${cell.title}" class "${cell.cls}"`;
+    });
+  }
+  await R.step(`overview ${E.day}: ${E.under.ip}'s peers on port ${E.under.port}, under the cap, carry no estimate mark`, async () => {
+    await open(page, `?date=${E.day}&op=max`);
+    const cell = await peersCell(page, E.under.port, E.under.ip);
+    if (!cell) return `${E.under.ip} not in the peers table of port ${E.under.port}`;
+    if (cell.text.includes('≈') || cell.title.includes('estimate')) return `cell "${cell.text}" title "${cell.title}"`;
+  });
+  await R.step(`the scanner's peers graph (max) names its estimated days ${E.capped_days_max.join(', ')} and marks them "≈" in the legend`, async () => {
+    const state = await open(page, `?host=${E.ip}&port=${E.port}&feature=peers&op=max`);
+    if (state !== 'ready') return `state ${state}: ${await text(page, '#error')}`;
+    const days = await page.evaluate(() => document.getElementById('chart').dataset.estimates);
+    if (days !== E.capped_days_max.join(',')) return `estimated days "${days}"`;
+    const note = page.locator('#g-estimates');
+    if (!(await note.count())) return 'no note about estimates under the chart';
+    const noteText = (await note.textContent()) || '';
+    if (!E.capped_days_max.every(d => noteText.includes(d)) || !noteText.includes(WHY)) return `note "${noteText}"`;
+    // Put the cursor on the estimated day: the legend's value reads "≈..." with the reason as its title
+    await page.evaluate(day => {
+      const u = window.portevoChart;
+      const x = Date.parse(`${day}T00:00:00Z`) / 1000;
+      u.setCursor({ left: u.valToPos(x, 'x'), top: 10 });
+    }, E.capped_days_max[0]);
+    const value = page.locator('#chart .u-legend .u-series').nth(1).locator('.u-value');
+    await page.waitForFunction(() => {
+      const cells = document.querySelectorAll('#chart .u-legend .u-series .u-value');
+      return cells.length > 1 && cells[1].textContent.startsWith('≈');
+    }, null, { timeout: 5000 }).catch(() => {});
+    await snap('13-graph-estimated-peers');
+    const shownValue = ((await value.textContent()) || '').trim();
+    const title = (await value.getAttribute('title')) || '';
+    if (!shownValue.startsWith('≈') || !title.includes(WHY)) return `legend value "${shownValue}" title "${title}"`;
+    // Another day is exact
+    const other = await page.evaluate(exclude => {
+      const u = window.portevoChart;
+      const x = u.data[0].find(t => !exclude.includes(new Date(t * 1000).toISOString().slice(0, 10)));
+      if (x === undefined) return null;
+      u.setCursor({ left: u.valToPos(x, 'x'), top: 10 });
+      const cell = document.querySelectorAll('#chart .u-legend .u-series .u-value')[1];
+      return { text: cell.textContent, title: cell.getAttribute('title') || '' };
+    }, E.capped_days_max);
+    if (other && (other.text.includes('≈') || other.title)) return `exact day's legend "${other.text}" title "${other.title}"`;
+  });
+  await R.step(`${E.under.ip}'s peers graph has no estimate mark`, async () => {
+    const state = await open(page, `?host=${E.under.ip}&port=${E.under.port}&feature=peers&op=max`);
+    if (state !== 'ready') return `state ${state}: ${await text(page, '#error')}`;
+    if (await page.locator('#g-estimates').count()) return 'a note about estimates';
+    const days = await page.evaluate(() => document.getElementById('chart').dataset.estimates);
+    if (days) return `estimated days "${days}"`;
   });
 }
 

@@ -16,13 +16,19 @@ cluster does:
      address ascending in portevo's order (16 bytes, IPv4 as ::ffff:a.b.c.d); the top
      10 is their head (the whole list lets a test drop the hosts of a missing shard).
 
-Peers above 4096 are estimates in portevo; the oracle prints exact counts, so the tests
-that use it keep every block's peers below the cap.
+Peers: a block "reached the cap" when nfdump's flows give it 4096 or more distinct
+destinations (oracle.py's peers_capped); portevo counts exactly up to 4096 and estimates
+beyond.  The oracle prints exact counts and, for every daily peers score, whether it
+rests on a capped block (gateway/API.md "Estimated peers"): sum and max when some block
+of the day reached the cap, min when the smallest block did.  Where that flag is true
+the tests accept portevo's estimate within a tolerance (query_check.py); rankings are
+by the exact counts, so the test data keep capped hosts far from their neighbours.
 
-Prints one JSON document:
+Prints one JSON document (capped is false for every feature but peers):
   {"days": ["YYYY-MM-DD", ...],
-   "ranking": {"YYYY-MM-DD": {"sum": {"25": {"bytes": [["10.0.0.1", 123], ...], ...}}}},
-   "series": {"10.0.0.1": {"bytes": {"sum": {"25": [["YYYY-MM-DD", 123], ...]}}}},
+   "ranking": {"YYYY-MM-DD": {"sum": {"25": {"bytes": [["10.0.0.1", 123, capped], ...],
+                                             ...}}}},
+   "series": {"10.0.0.1": {"bytes": {"sum": {"25": [["YYYY-MM-DD", 123, capped], ...]}}}},
    "hosts": {"10.0.0.1": {"ports": [22, 25], "first_block": "...Z", "last_block": "...Z"}}}
 
 Usage: oracle_days.py [--local-as N]... [--local-net CIDR]... [--ports LIST] [--tz ZONE]
@@ -85,11 +91,10 @@ def main():
     # 2. Daily scores: (day, ip, port) -> feature -> op -> score
     daily = {}
     hosts = {}
+    block_peers = {}  # (day, ip text, port) -> every block's exact peers
     for (block, text, port), values in blocks.items():
-        if values[3] >= PEERS_CAP:
-            print("oracle_days: %s port %d has %d peers in block %s: above the cap, "
-                  "portevo estimates" % (text, port, values[3], block), file=sys.stderr)
         day = block.strftime("%Y-%m-%d")
+        block_peers.setdefault((day, text, port), []).append(values[3])
         scores = daily.setdefault((day, text, port), None)
         if scores is None:
             daily[(day, text, port)] = {f: {"sum": v, "max": v, "min": v}
@@ -104,6 +109,11 @@ def main():
         host["ports"].add(port)
         host["first_block"] = min(host["first_block"], stamp)
         host["last_block"] = max(host["last_block"], stamp)
+    # Which daily peers scores rest on a block that reached the cap
+    capped = {}  # (day, ip text, port) -> op -> bool
+    for key, peers in block_peers.items():
+        some = any(p >= PEERS_CAP for p in peers)
+        capped[key] = {"sum": some, "max": some, "min": min(peers) >= PEERS_CAP}
 
     # 3. Rankings and series
     days = sorted({day for day, _, _ in daily})
@@ -113,10 +123,11 @@ def main():
         for feature in FEATURES:
             for op in OPS:
                 score = scores[feature][op]
+                flag = feature == "peers" and capped[(day, text, port)][op]
                 (top.setdefault(day, {}).setdefault(op, {}).setdefault(str(port), {})
-                 .setdefault(feature, []).append((text, score)))
+                 .setdefault(feature, []).append((text, score, flag)))
                 (series.setdefault(text, {}).setdefault(feature, {}).setdefault(op, {})
-                 .setdefault(str(port), []).append((day, score)))
+                 .setdefault(str(port), []).append((day, score, flag)))
     for per_op in top.values():
         for per_port in per_op.values():
             for per_feature in per_port.values():

@@ -29,6 +29,43 @@ SERVICES = {21: "FTP", 22: "SSH", 25: "SMTP", 80: "Web", 445: "Netbios", 1194: "
             8123: "Polipo web proxy", 9050: "Tor"}
 SLOT_COUNT = 1024
 MASK = (1 << 64) - 1
+TOLERANCE = 0.05  # a peers score flagged peers_capped may be a HyperLogLog estimate
+
+
+def close(got, want):
+    """An estimate of want: an integer within TOLERANCE."""
+    return (type(got) is int and type(want) is int
+            and abs(got - want) <= max(1, TOLERANCE * want))
+
+
+def same(got, want):
+    """got equals want, except that the scores want flags peers_capped may be estimates:
+    a top entry {"ip", "score", "annotations", "peers_capped": true}, and the points of a
+    series entry whose parallel "peers_capped" list says true.  Types must match (true
+    is not 1)."""
+    if isinstance(want, dict):
+        if not isinstance(got, dict) or set(got) != set(want):
+            return False
+        if want.get("peers_capped") is True and "score" in want:
+            return close(got["score"], want["score"]) and all(
+                same(got[k], want[k]) for k in want if k != "score")
+        flags = want.get("peers_capped")
+        if isinstance(flags, list) and "points" in want:
+            points = got["points"]
+            if not same(got["peers_capped"], flags) or not isinstance(points, list) or \
+                    len(points) != len(want["points"]):
+                return False
+            for point, expected, flag in zip(points, want["points"], flags):
+                if not (isinstance(point, list) and len(point) == 2 and point[0] == expected[0]
+                        and (close(point[1], expected[1]) if flag else
+                             same(point[1], expected[1]))):
+                    return False
+            return all(same(got[k], want[k]) for k in want if k not in ("points", "peers_capped"))
+        return all(same(got[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return (isinstance(got, list) and len(got) == len(want)
+                and all(same(g, w) for g, w in zip(got, want)))
+    return type(got) is type(want) and got == want
 
 
 def slot_of(text):
@@ -86,9 +123,12 @@ class Checker:
             for feature in FEATURES:
                 entries = ranking.get(str(p), {}).get(feature, [])
                 entries = [e for e in entries if not self.on_down_shard(e[0])][:10]
-                features[feature] = [{"ip": ip, "score": score,
-                                      "annotations": self.annotations.get(ip, 0)}
-                                     for ip, score in entries]
+                features[feature] = []
+                for ip, score, capped in entries:
+                    entry = {"ip": ip, "score": score, "annotations": self.annotations.get(ip, 0)}
+                    if feature == "peers":
+                        entry["peers_capped"] = capped
+                    features[feature].append(entry)
             if port is None and not any(features.values()):
                 continue  # every host of that port is on the down shard
             result.append({"port": p, "service": SERVICES.get(p, ""), "features": features})
@@ -100,7 +140,7 @@ class Checker:
         want = {"date": day, "op": op, "ports": self.expected_ports(day, op, port),
                 "missing_shards": self.missing()}
         problem = None
-        if rc != 0 or answer != want:
+        if rc != 0 or not same(answer, want):
             problem = "exit %d, got %s, want %s %s" % (rc, json.dumps(answer), json.dumps(want),
                                                        stderr.strip()[:300])
         self.record("top" if port is None else "top (one port)", query, problem)
@@ -115,14 +155,17 @@ class Checker:
             self.record("series (host on the down shard)", query,
                         None if ok else "exit %d, got %s, want an error" % (rc, json.dumps(answer)))
             return
-        if port is None:
-            series = [{"port": int(p), "points": per_port[p]}
-                      for p in sorted(per_port, key=int)]
-        else:
-            series = [{"port": port, "points": per_port.get(str(port), [])}]
+        ports = sorted(per_port, key=int) if port is None else [str(port)]
+        series = []
+        for p in ports:
+            points = per_port.get(p, [])
+            entry = {"port": int(p), "points": [[day, score] for day, score, _ in points]}
+            if feature == "peers":
+                entry["peers_capped"] = [capped for _, _, capped in points]
+            series.append(entry)
         want = {"host": ip, "feature": feature, "op": op, "series": series, "missing_shards": []}
         problem = None
-        if rc != 0 or answer != want:
+        if rc != 0 or not same(answer, want):
             problem = "exit %d, got %s, want %s %s" % (rc, json.dumps(answer), json.dumps(want),
                                                        stderr.strip()[:300])
         self.record("series" if port is None else "series (one port)", query, problem)

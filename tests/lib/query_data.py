@@ -10,8 +10,15 @@ in one exporter or one block only, so that max and min are only right if the par
 block are merged first.  Two more hosts, 10.1.0.25 and 2001:db8:1::5, are twins of
 10.1.0.5 (identical traffic), and small values (peers 1, a single packet) recur, so ties
 are broken by address everywhere.  Foreign sources, an unmonitored port and ICMP must
-not count.  Every block's peers stay far below the 4096 cap, so the oracle's exact
-counts apply.
+not count.  Every block's peers of these hosts stay far below the 4096 cap, so the
+oracle's exact counts apply.
+
+One more, the SSH scanner 10.1.0.222 (port 22 only), reaches the cap: on 2026-11-20 its
+blocks have 5200 peers (exporter a alone past the cap, b a subset of a's), 5000 (two
+exact halves of 2500 that unite past it) and 100, so its sum and max are estimates and
+its min is not; on 2026-11-21 exactly 4096 (a alone) and 4096 (a and b the same set):
+counted exactly, yet every operation reached the cap.  Its peers are far above every
+other host's, so estimates cannot change a ranking.
 
 Writes DIR/EXPORTER-YYYYMMDDhhmm.csv and prints one line per file: "EXPORTER BLOCK CSV".
 Usage: query_data.py DIR [--shift-days N]   (N: every block N whole days earlier)
@@ -34,6 +41,13 @@ PORTS = [22, 25, 80, 445, 8080]
 HOSTS = ["10.1.0.%d" % i for i in range(1, 25)] + ["2001:db8:1::%x" % i for i in range(1, 5)]
 TWINS = {"10.1.0.25": "10.1.0.5", "2001:db8:1::5": "10.1.0.5"}  # copy -> original
 LOCAL_AS, FOREIGN_AS = 64500, 64999
+SCANNER = "10.1.0.222"
+# block -> exporter -> (first peer, count) of the scanner's peers 198.19.x.y
+SCANS = {"202611201000": {"a": (0, 5200), "b": (1000, 1000)},
+         "202611201005": {"a": (0, 2500), "b": (2500, 2500)},
+         "202611201010": {"a": (0, 100)},
+         "202611210900": {"a": (0, 4096)},
+         "202611210905": {"a": (0, 4096), "b": (0, 4096)}}
 
 
 def block_msecs(stamp):
@@ -47,10 +61,12 @@ def peer(host, index):
 
 
 def main():
-    global BLOCKS
+    global BLOCKS, SCANS
     out = sys.argv[1]
     if len(sys.argv) == 4 and sys.argv[2] == "--shift-days":
-        BLOCKS = shifted(BLOCKS, int(sys.argv[3]))
+        days = int(sys.argv[3])
+        BLOCKS = shifted(BLOCKS, days)
+        SCANS = {shifted([block], days)[0]: parts for block, parts in SCANS.items()}
     os.makedirs(out, exist_ok=True)
     files = {}
 
@@ -83,6 +99,15 @@ def main():
                         first = start - 60000 + local.randrange(0, 290000)
                         dst = peer(host, base + offset + local.randrange(0, width))
                         flow(exporter, block, host, dst, port, packets, nbytes, first, duration)
+
+    # The SSH scanner: one small flow per peer
+    scan = random.Random(22)
+    for block, parts in SCANS.items():
+        start = block_msecs(block)
+        for exporter, (first_peer, count) in parts.items():
+            for index in range(first_peer, first_peer + count):
+                flow(exporter, block, SCANNER, "198.19.%d.%d" % (index >> 8, index & 255), 22,
+                     1, 60, start - 60000 + scan.randrange(0, 290000), 0)
 
     # Traffic that must not count: foreign sources, an unmonitored port, ICMP
     for block in BLOCKS:

@@ -64,6 +64,7 @@ query_setup () {
   fi
 }
 
-# The hosts whose series the tests compare: twins (ties), IPv6, and hosts seen by one
-# exporter or in one block only.
-QUERY_HOSTS=10.1.0.1,10.1.0.5,10.1.0.25,10.1.0.17,2001:db8:1::2,2001:db8:1::5,10.9.9.9
+# The hosts whose series the tests compare: twins (ties), IPv6, hosts seen by one
+# exporter or in one block only, and the SSH scanner past the peer cap.
+QUERY_SCANNER=10.1.0.222
+QUERY_HOSTS=10.1.0.1,10.1.0.5,10.1.0.25,10.1.0.17,2001:db8:1::2,2001:db8:1::5,10.9.9.9,$QUERY_SCANNER

@@ -75,6 +75,59 @@ fi
 python3 "$LIB/api_check.py" --url "$URL" --expected "$EXPECTED" --label "HTTP, 2 shards" \
   --shards 2 --hosts "$QUERY_HOSTS" || TEST_FAILED=1
 
+# Estimated peers (gateway/API.md): the SSH scanner passed the 4096-peer cap in some
+# blocks per nfdump's own flows (the oracle, not portevo, says which); its peers scores
+# carry peers_capped: true, a host under the cap false.
+check "oracle (nfdump): the scanner $QUERY_SCANNER reached the cap on 2026-11-20 in sum and max, not min" \
+  python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+flags = {op: [e[2] for e in d["ranking"]["2026-11-20"][op]["22"]["peers"] if e[0] == sys.argv[2]]
+         for op in ("sum", "max", "min")}
+sys.exit(0 if flags == {"sum": [True], "max": [True], "min": [False]} else 1)' \
+  "$EXPECTED" "$QUERY_SCANNER"
+http_get "/api/top?date=2026-11-20&op=max&port=22" > "$WORK/top22.json"
+check "/api/top: the scanner leads the peers of port 22 with peers_capped true, every other host false" \
+  python3 -c '
+import json, sys
+peers = json.load(open(sys.argv[1]))["ports"][0]["features"]["peers"]
+first, rest = peers[0], peers[1:]
+sys.exit(0 if first["ip"] == sys.argv[2] and first["peers_capped"] is True and first["score"] > 4096
+         and rest and all(e["peers_capped"] is False and e["score"] < 4096 for e in rest) else 1)' \
+  "$WORK/top22.json" "$QUERY_SCANNER"
+check "/api/top: only peers entries carry peers_capped" python3 -c '
+import json, sys
+features = json.load(open(sys.argv[1]))["ports"][0]["features"]
+sys.exit(0 if all(("peers_capped" in e) == (f == "peers") for f, l in features.items() for e in l) else 1)' \
+  "$WORK/top22.json"
+for op_flags in "max:true,true" "min:false,true" "sum:true,true"; do
+  op=${op_flags%%:*} flags=${op_flags#*:}
+  http_get "/api/series?host=$QUERY_SCANNER&port=22&feature=peers&op=$op" > "$WORK/scan-$op.json"
+  check "/api/series: the scanner's daily $op of peers is capped [$flags] beside its points" \
+    python3 -c '
+import json, sys
+s = json.load(open(sys.argv[1]))["series"][0]
+want = [f == "true" for f in sys.argv[2].split(",")]
+sys.exit(0 if s["peers_capped"] == want and len(s["points"]) == len(want)
+         and all(len(p) == 2 for p in s["points"]) else 1)' "$WORK/scan-$op.json" "$flags"
+done
+http_get "/api/series?host=$QUERY_SCANNER&port=22&feature=peers&op=max&format=csv" > "$WORK/scan.csv"
+check "series as CSV, feature peers: a peers_capped column, true for the scanner's estimates" \
+  python3 -c '
+import csv, json, sys
+s = json.load(open(sys.argv[1]))["series"][0]
+want = [["22", d, str(v), "true" if c else "false"] for (d, v), c in zip(s["points"], s["peers_capped"])]
+rows = list(csv.reader(open(sys.argv[2])))
+sys.exit(0 if rows[0] == ["port", "date", "score", "peers_capped"] and rows[1:] == want
+         and "true" in [r[3] for r in rows[1:]] else 1)' "$WORK/scan-max.json" "$WORK/scan.csv"
+http_get "/api/series?host=10.1.0.1&port=all&feature=peers&op=max" > "$WORK/under.json"
+check "/api/series: a host under the cap has peers_capped false on every point" python3 -c '
+import json, sys
+series = json.load(open(sys.argv[1]))["series"]
+flags = [f for s in series for f in s["peers_capped"]]
+sys.exit(0 if series and flags and not any(flags)
+         and all(len(s["peers_capped"]) == len(s["points"]) for s in series) else 1)' "$WORK/under.json"
+
 # The CSV series holds the JSON series' points
 http_get "/api/series?host=10.1.0.1&port=all&feature=bytes&op=sum" > "$WORK/series.json"
 http_get "/api/series?host=10.1.0.1&port=all&feature=bytes&op=sum&format=csv" > "$WORK/series.csv"

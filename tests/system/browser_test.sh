@@ -12,7 +12,9 @@
 # (tests/browser/ui_test.mjs): overview, annotation badge and tooltip, click to the graph
 # (title, log y axis, form filled in to match, zoom), ALL* (one curve per port with
 # data), back/forward, remembered IP, date picker, operation selector, a day without data,
-# a bad date and a bad host in the URL, a host without traffic; then, with shard-1
+# a bad date and a bad host in the URL, a host without traffic, the estimate mark on the
+# peers of an SSH scanner 10.1.0.22 past the 4096-peer cap (overview and graph legend;
+# nfdump's flows say which days reached the cap) and none for a host under it; then, with shard-1
 # stopped (SIGSTOP), the notice naming the missing shard.  Screenshots of every page go to
 # build/test-out/screenshots/.
 set -u
@@ -22,6 +24,7 @@ SHOTS=$ROOT/build/test-out/screenshots
 HOST=10.1.0.25
 RIVAL=10.1.0.7
 FOREIGN=192.0.2.99
+SCANNER=10.1.0.22
 
 for need in "$BIN/portevo" "$BIN/portevo-broker" "$BIN/portevo-shard" "$BIN/portevo-ingest" \
             "$BIN/portevo-gateway" "$TOOLS/nf_send"; do
@@ -41,10 +44,10 @@ D2=$(date -u -d '1 day ago' +%F)
 EMPTY_DAY=$(date -u -d '20 days ago' +%F)
 BLOCKS=("$D1 10:00" "$D1 10:05" "$D2 10:00" "$D2 10:05" "$D2 14:00")
 mkdir -p "$WORK/csv" "$WORK/spool"
-python3 - "$WORK/csv" "$HOST" "$RIVAL" "$FOREIGN" "${BLOCKS[@]}" <<'PY'
+python3 - "$WORK/csv" "$HOST" "$RIVAL" "$FOREIGN" "$SCANNER" "${BLOCKS[@]}" <<'PY'
 import calendar, random, sys, time
-out, host, rival, foreign = sys.argv[1:5]
-for n, block in enumerate(sys.argv[5:]):
+out, host, rival, foreign, scanner = sys.argv[1:6]
+for n, block in enumerate(sys.argv[6:]):
     t0 = calendar.timegm(time.strptime(block, "%Y-%m-%d %H:%M")) * 1000
     later_day = n >= 2
     rng = random.Random(n)
@@ -68,6 +71,9 @@ for n, block in enumerate(sys.argv[5:]):
     # rival: the top SMTP sender of the earlier day, small on the later one
     for i in range(40 if not later_day else 5):
         flow(rival, "198.51.100.%d" % (100 + i), 25, 700, rng.randrange(1500000, 2500000), 3000)
+    # an SSH scanner: a few peers a block, 4500 (past the 4096 cap) in block 3 ($D2 10:05)
+    for i in range(4500 if n == 3 else 10 * (n + 1)):
+        flow(scanner, "198.19.%d.%d" % (i >> 8, i & 255), 22, 1, 60, 0)
     # a foreign source (other AS, other prefix): the most SMTP bytes, never counted
     for i in range(30):
         flow(foreign, "198.51.100.%d" % (200 + i), 25, 9000, 40000000, 9000, src_as=65002)
@@ -97,17 +103,19 @@ check "made ${#BLOCKS[@]} nfcapd files of $D1 and $D2 with Debian's nfcapd" [ "$
 # What the UI must show, from nfdump's CSV (oracle.py), not from portevo.
 python3 "$ROOT/tests/lib/oracle.py" --local-as 64500 "$WORK"/spool/nfcapd.* > "$WORK/oracle.jsonl" ||
   { fail "oracle.py failed"; finish; }
-python3 - "$WORK/oracle.jsonl" "$WORK/expect.json" "$HOST" "$FOREIGN" "$EMPTY_DAY" <<'PY'
+python3 - "$WORK/oracle.jsonl" "$WORK/expect.json" "$HOST" "$FOREIGN" "$EMPTY_DAY" "$SCANNER" <<'PY'
 import ipaddress, json, sys
 from collections import defaultdict
-src, dst, host, foreign, empty_day = sys.argv[1:6]
+src, dst, host, foreign, empty_day, scanner = sys.argv[1:7]
 bytes25 = defaultdict(lambda: defaultdict(int))
+blocks = defaultdict(list)  # (day, ip, port) -> [(peers, peers_capped)] per block
 host_ports, host_days, days, seen = set(), set(), set(), set()
 for line in open(src):
     r = json.loads(line)
     day = r["block"][:10]
     days.add(day)
     seen.add(r["ip"])
+    blocks[(day, r["ip"], r["port"])].append((r["peers"], r["peers_capped"]))
     if r["port"] == 25:
         bytes25[day][r["ip"]] += r["bytes"]
     if r["ip"] == host:
@@ -124,17 +132,39 @@ for day, scores in bytes25.items():
     top25[day] = {"ip": ip, "score": scores[ip]}
 unknown = "10.1.255.254"
 assert unknown not in seen
+# Estimated peers, from nfdump's flows (oracle.py: peers_capped from 4096 distinct
+# destinations in a block): per op, sum and max when some block reached the cap, min
+# when the smallest did (gateway/API.md)
+def capped(day, ip, port):
+    b = blocks.get((day, ip, port), [])
+    some = any(c for _, c in b)
+    return {"sum": some, "max": some, "min": bool(b) and min(p for p, _ in b) >= 4096}
+def top_peers(day, port, op):
+    agg = {"sum": sum, "max": max, "min": min}[op]
+    scores = {ip: agg(p for p, _ in b) for (d, ip, p_), b in blocks.items() if d == day and p_ == port}
+    return sorted(scores, key=lambda ip: (-scores[ip], key(ip)))[0]
+scan_days = sorted(d for d in days if (d, scanner, 22) in blocks)
+scan_day = max(scan_days)
+estimates = {"ip": scanner, "port": 22, "day": scan_day,
+             "capped": capped(scan_day, scanner, 22),
+             "capped_days_max": [d for d in scan_days if capped(d, scanner, 22)["max"]],
+             "top_max": top_peers(scan_day, 22, "max"),
+             "under": {"ip": host, "port": 25, "capped": capped(scan_day, host, 25)}}
 json.dump({
     "days": sorted(days), "top25": top25, "host": host, "host_ports": sorted(host_ports),
     "host_first_day": min(host_days), "host_last_day": max(host_days), "foreign": foreign,
     "annotations": ["<img src=x onerror=alert(1)>", "mx1.example.test"],
     "empty_day": empty_day, "unknown_host": unknown, "missing_shard": "shard-1",
+    "estimates": estimates,
 }, open(dst, "w"), indent=1)
 PY
 cp "$WORK/expect.json" "$ROOT/build/test-out/browser_expect.json" 2>/dev/null
 exp () { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2], {}, {"d": d}))' "$WORK/expect.json" "$1"; }
 check "nfdump: $HOST is the top SMTP sender of $D2" [ "$(exp "d['top25']['$D2']['ip']")" = "$HOST" ]
 check "nfdump: $RIVAL is the top SMTP sender of $D1" [ "$(exp "d['top25']['$D1']['ip']")" = "$RIVAL" ]
+check "nfdump: $SCANNER reached the peer cap on $D2 (sum, max; not min), on no other day, and leads port 22" \
+  [ "$(exp "(d['estimates']['capped'], d['estimates']['capped_days_max'], d['estimates']['top_max'], d['estimates']['under']['capped'])")" = \
+    "({'sum': True, 'max': True, 'min': False}, ['$D2'], '$SCANNER', {'sum': False, 'max': False, 'min': False})" ]
 
 # ---------------------------------------------------------------------------------------
 # The cluster: portevo up with its gateway on a free port.

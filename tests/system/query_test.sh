@@ -77,6 +77,12 @@ text_has "top names ports with their service and scales bytes" '^port 25 \(SMTP\
 text_has "top shows bytes in human units" ' [0-9.]+ (B|kB|MB)$' top --date 2026-11-20 --op max --port 80
 text_has "series lists days" '^  2026-11-2[01] ' series --host 10.1.0.1 --port all --feature durations --op sum
 text_has "host shows first and last seen" '^first seen   2026-11-20T' host 10.1.0.1
+text_has "series marks the scanner's estimated peers with ~" '^  2026-11-20  +~[0-9]+$' \
+  series --host "$QUERY_SCANNER" --port 22 --feature peers --op max
+text_has "series explains the ~ mark" '^~ estimate: more than 4096 distinct peers' \
+  series --host "$QUERY_SCANNER" --port 22 --feature peers --op max
+text_has "top marks the scanner's estimated peers with ~" "^  peers +1  $QUERY_SCANNER +~[0-9]+\$" \
+  top --date 2026-11-20 --op sum --port 22
 text_has "days lists both days" '^2026-11-21$' days
 
 # ----------------------------------------------------------------------------------

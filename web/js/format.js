@@ -10,6 +10,10 @@ export const SERVICES = new Map([
 ]);
 export const DEFAULT_PORTS = [...SERVICES.keys()];
 export const PEERS_CAP = 4096; // distinct peers counted exactly per (host, port, 5-minute block)
+// Why a peers value carries the estimate mark (the API's peers_capped: gateway/API.md).
+export const ESTIMATE_TEXT = `estimate: more than ${PEERS_CAP} distinct peers in a 5-minute block; ` +
+  `counted exactly up to ${PEERS_CAP}, estimated beyond`;
+export const ESTIMATE_MARK = '≈';
 
 export const OP_TEXT = {
   sum: 'sum of the 5-minute blocks of the day',
@@ -83,6 +87,11 @@ export function formatScore (feature, n) {
 // Table cells: the column header names the feature, so counts go without their unit.
 export function formatCell (feature, n) {
   return feature === 'packets' || feature === 'peers' ? formatCount(n) : formatScore(feature, n);
+}
+
+// A value the API flagged peers_capped reads "≈5.01k": an estimate.
+export function markEstimate (text, capped) {
+  return capped ? `${ESTIMATE_MARK}${text}` : text;
 }
 
 // Axis tick labels: the same units, shorter.

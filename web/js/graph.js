@@ -6,8 +6,8 @@ import { getJSON, apiUrl, missingShards } from './api.js';
 import { h, fill, append, byId } from './dom.js';
 import { hostInfo } from './annotations.js';
 import {
-  FEATURES, OPS, OP_TEXT, FEATURE_TEXT, PEERS_CAP, service, portLabel, formatScore, formatTick,
-  exact, dayToEpoch, epochToDay, formatTime
+  FEATURES, OPS, OP_TEXT, FEATURE_TEXT, ESTIMATE_TEXT, ESTIMATE_MARK, service, portLabel,
+  formatScore, formatTick, markEstimate, exact, dayToEpoch, epochToDay, formatTime
 } from './format.js';
 import { graphState } from './state.js';
 
@@ -60,8 +60,13 @@ export async function renderGraph (state, ctx) {
   const answer = seriesR.value;
   ctx.showMissing(missingShards(answer));
 
+  // feature=peers: peers_capped[i] says points[i] is an estimate (gateway/API.md)
   const series = (Array.isArray(answer.series) ? answer.series : [])
-    .map(s => ({ port: s.port, points: Array.isArray(s.points) ? s.points : [] }))
+    .map(s => ({
+      port: s.port,
+      points: Array.isArray(s.points) ? s.points : [],
+      capped: Array.isArray(s.peers_capped) ? s.peers_capped : []
+    }))
     .filter(s => s.points.length > 0)
     .sort((a, b) => Number(a.port) - Number(b.port));
   ctx.learnPorts(series.map(s => s.port));
@@ -99,15 +104,34 @@ function drawChart (state, series) {
   const xs = [...dayset].sort().map(dayToEpoch);
   const index = new Map(xs.map((x, i) => [x, i]));
   let zeros = 0;
-  const ys = series.map(s => {
+  const estimated = new Set(); // days with an estimate in some curve
+  const capped = series.map(() => new Array(xs.length).fill(false));
+  const ys = series.map((s, si) => {
     const col = new Array(xs.length).fill(null);
-    for (const [d, v] of s.points) {
+    s.points.forEach(([d, v], pi) => {
       const n = Number(v);
-      if (n > 0) col[index.get(dayToEpoch(String(d)))] = n;
+      const x = index.get(dayToEpoch(String(d)));
+      if (n > 0) col[x] = n;
       else zeros++;
-    }
+      if (feature === 'peers' && s.capped[pi] === true) {
+        capped[si][x] = true;
+        estimated.add(String(d));
+      }
+    });
     return col;
   });
+  // The legend's value cells: "≈" before an estimate, and a title saying why
+  const legendTitles = u => {
+    const idx = u.legend.idx;
+    u.root.querySelectorAll('.u-legend .u-series').forEach((row, sidx) => {
+      const cell = row.querySelector('.u-value');
+      if (!cell || sidx === 0) return;
+      const est = idx != null && capped[sidx - 1]?.[idx];
+      if (est) cell.title = ESTIMATE_TEXT;
+      else cell.removeAttribute('title');
+      cell.classList.toggle('estimate', Boolean(est));
+    });
+  };
 
   const fmtTick = v => (v == null ? '' : formatTick(feature, v));
   const opts = {
@@ -145,6 +169,7 @@ function drawChart (state, series) {
       }
     ],
     legend: { live: true },
+    hooks: { setLegend: [legendTitles] },
     series: [
       { label: 'day', value: (u, ts) => (ts == null ? '—' : epochToDay(ts)) },
       ...series.map((s, i) => ({
@@ -153,7 +178,7 @@ function drawChart (state, series) {
         width: 2,
         spanGaps: false,
         points: { show: true, size: 6 },
-        value: (u, v) => (v == null ? '—' : formatScore(feature, v))
+        value: (u, v, sidx, idx) => (v == null ? '—' : markEstimate(formatScore(feature, v), capped[i][idx]))
       }))
     ]
   };
@@ -167,10 +192,17 @@ function drawChart (state, series) {
 
   const notes = [];
   if (zeros) notes.push(`${zeros} day value${zeros === 1 ? '' : 's'} of 0 cannot be drawn on the logarithmic scale and ${zeros === 1 ? 'is' : 'are'} left out.`);
-  if (feature === 'peers' && state.op !== 'sum' && series.some(s => s.points.some(([, v]) => Number(v) >= PEERS_CAP))) {
-    notes.push(`Values of ${PEERS_CAP} and more reached the peer cap of a 5-minute block: above it they are estimates.`);
+  el.dataset.estimates = [...estimated].sort().join(',');
+  let estimateNote = null;
+  if (estimated.size) {
+    const n = [...capped].reduce((a, c) => a + c.filter(Boolean).length, 0);
+    estimateNote = h('span', { class: 'estimate', id: 'g-estimates', title: ESTIMATE_TEXT },
+      `${n} day value${n === 1 ? '' : 's'} (${[...estimated].sort().join(', ')}) ${n === 1 ? 'is' : 'are'} ` +
+      `marked ${ESTIMATE_MARK} in the legend — ${ESTIMATE_TEXT}.`);
   }
-  if (notes.length) el.append(h('p', { class: 'chart-note' }, notes.join(' ')));
+  if (notes.length || estimateNote) {
+    el.append(h('p', { class: 'chart-note' }, notes.join(' '), notes.length && estimateNote ? ' ' : '', estimateNote));
+  }
 
   if (!resizeHooked) {
     resizeHooked = true;

@@ -6,7 +6,7 @@ import { getJSON, missingShards } from './api.js';
 import { h, fill, byId } from './dom.js';
 import { badge } from './annotations.js';
 import {
-  FEATURES, OPS, OP_TEXT, PEERS_CAP, DAY_RE, service, formatCell, exact
+  FEATURES, OPS, OP_TEXT, DAY_RE, ESTIMATE_TEXT, service, formatCell, exact, markEstimate
 } from './format.js';
 import { stateToSearch, graphState } from './state.js';
 
@@ -95,10 +95,14 @@ function featureTable (port, feature, entries, op, ctx) {
     ? entries.map((e, i) => {
       const ip = String(e.ip);
       const score = Number(e.score);
-      const capped = feature === 'peers' && op !== 'sum' && score >= PEERS_CAP;
-      const scoreCell = h('td', { class: 'score', title: exact(feature, score) +
-          (capped ? ` — reached the ${PEERS_CAP}-peer cap of a 5-minute block (above it: an estimate)` : '') },
-      formatCell(feature, score), capped ? h('span', { class: 'cap' }, ' ≥cap') : null);
+      // The shard says which peers scores rest on a block past the cap (per operation:
+      // gateway/API.md "Estimated peers"); the UI does not guess from the value.
+      const capped = feature === 'peers' && e.peers_capped === true;
+      const scoreCell = h('td', {
+        class: capped ? 'score estimate' : 'score',
+        title: exact(feature, score) + (capped ? ` — ${ESTIMATE_TEXT}` : ''),
+        dataset: capped ? { estimate: 'true' } : undefined
+      }, markEstimate(formatCell(feature, score), capped));
       return h('tr', {},
         h('td', { class: 'rank' }, String(i + 1)),
         h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
