@@ -13,6 +13,7 @@
 
 struct _ingest_file_t {
     ingest_match_t *match;                      //  Borrowed matcher
+    const ingest_anon_t *anon;                  //  Borrowed anonymiser, NULL for none
     ingest_reader_t *reader;                    //  Reused for every file
     ingest_agg_t *scratch;                      //  The current file's aggregate
     ingest_agg_flow_t batch[INGEST_AGG_BATCH];  //  Matched flows not yet aggregated
@@ -47,6 +48,14 @@ ingest_file_destroy (ingest_file_t **self_p)
     ingest_reader_destroy (&self->reader);
     free (self);
     *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_file_set_anon (ingest_file_t *self, const ingest_anon_t *anon)
+{
+    assert (self);
+    self->anon = anon;
 }
 
 //  --------------------------------------------------------------------------
@@ -186,6 +195,10 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
         entry->bytes = flow.bytes;
         entry->packets = flow.packets;
         entry->durations = flow.msec_last > flow.msec_first ? flow.msec_last - flow.msec_first : 0;
+        if (self->anon) {
+            ingest_anon_addr (self->anon, &entry->src);
+            ingest_anon_addr (self->anon, &entry->dst);
+        }
         if (batched == INGEST_AGG_BATCH) {
             ingest_agg_add_batch (self->scratch, self->batch, batched);
             batched = 0;
