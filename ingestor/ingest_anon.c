@@ -206,7 +206,8 @@ ingest_anon_load (const char *path, char *error, size_t error_size)
     for (size_t index = 0; hex && index < digits; index += 2) {
         int high = s_hex (text[index]), low = s_hex (text[index + 1]);
         hex = high >= 0 && low >= 0;
-        key[index / 2] = (uint8_t) (high << 4 | low);
+        if (hex)
+            key[index / 2] = (uint8_t) (high << 4 | low);
     }
     ingest_anon_t *self = NULL;
     if (size == INGEST_ANON_KEY_SIZE)
