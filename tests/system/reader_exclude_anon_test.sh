@@ -13,6 +13,8 @@
 # plain run's, and the oracle's, with every address mapped (bulk traffic included), the
 # same key as 32 raw bytes or 64 hex digits gives the same output, another key another,
 # with --exclude-internal too; a missing or short key file is a usage error naming it.
+# Last, `portevo up --exclude-internal --anonymise-key` writes both into its config file
+# and the cluster's top list shows the pseudonym with the external peers only.
 set -u
 source "$(dirname "$0")/../lib/common.sh"
 source "$(dirname "$0")/../lib/nfcapd.sh"
@@ -290,4 +292,50 @@ for bad in "$WORK/short.key" "$WORK/missing.key"; do
     test $rc -eq 2 -a ! -s "$WORK/bad.out"
   check "key $(basename "$bad"): the error names the file" grep -qF "$bad" "$WORK/bad.err"
 done
+
+# ----------------------------------------------------------------------------------
+# Through `portevo up`: both options reach the ingestors (config file), the cluster's
+# answers hold pseudonyms and exclude internal peers
+"$BIN/portevo" up --exclude-internal --spool "$WORK/spool" --data "$WORK/nolocal" \
+  > /dev/null 2> "$WORK/up-bad.err"
+check "portevo up --exclude-internal without local networks: exit 2" test $? -eq 2
+"$BIN/portevo" up --anonymise-key "$WORK/missing.key" "${LOCAL[@]}" --data "$WORK/nokey" \
+  > /dev/null 2> "$WORK/up-nokey.err"
+check "portevo up --anonymise-key missing: exit 2 naming the file" \
+  grep -qF "$WORK/missing.key" "$WORK/up-nokey.err"
+DATA=$WORK/data
+port=$(free_port)
+spawn "$BIN/portevo" up --spool "$WORK/spool" "${LOCAL[@]}" --exclude-internal \
+  --anonymise-key "$KEY" --shards 2 --data "$DATA" --http "127.0.0.1:$port" > "$WORK/up.log" 2>&1
+UP_PID=$SPAWNED_PID
+for _ in $(seq 1 50); do [ -s "$DATA/portevo.cfg" ] && break; sleep 0.1; done
+check "portevo up wrote exclude_internal = \"1\" into its config" \
+  grep -q 'exclude_internal = "1"' "$DATA/portevo.cfg"
+check "portevo up wrote the key's absolute path into its config" \
+  grep -qF "anonymise_key = \"$KEY\"" "$DATA/portevo.cfg"
+pseudonym=$(python3 "$LIB/cryptopan.py" --key "$KEY" 10.1.0.10)
+for _ in $(seq 1 150); do
+  "$BIN/portevo" top --date 2026-11-20 --op sum --port 22 --json --config "$DATA/portevo.cfg" \
+    > "$WORK/top.json" 2> /dev/null
+  grep -q "\"$pseudonym\"" "$WORK/top.json" && break
+  sleep 0.2
+done
+if python3 - "$pseudonym" "$WORK/top.json" <<'EOF'
+import json, sys
+doc = json.load(open(sys.argv[2]))
+peers = {e["ip"]: e["score"] for p in doc["ports"] for e in p["features"]["peers"]}
+ok = peers.get(sys.argv[1]) == 300 and not any(ip.startswith("10.1.") for ip in peers)
+if not ok:
+    print("  top peers:", peers, file=sys.stderr)
+sys.exit(0 if ok else 1)
+EOF
+then pass "portevo up: top shows 10.1.0.10 as $pseudonym with its 300 external peers, no real address"
+else
+  fail "portevo up: top is not anonymised and excluded: $(head -c 400 "$WORK/top.json")"
+  tail -n 5 "$DATA"/logs/*.log
+fi
+check "portevo up: the ingestor logs that addresses are anonymised" \
+  grep -q "addresses are anonymised (Crypto-PAn, key $KEY)" "$DATA"/logs/*.log
+kill -TERM "$UP_PID" 2> /dev/null
+wait "$UP_PID" 2> /dev/null
 finish
