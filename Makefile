@@ -175,13 +175,18 @@ build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_prot
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
+build/bench/anon_bench: bench/anon_bench.c $(LIB_ingestor) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_BASE)
+
 bench:
 	@$(DEPS)
-	$(MAKE) all build/bench/shard_store_bench
+	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench
 	bench/reader
 	bench/ingest
 	build/bench/shard_store_bench
 	bench/query
+	bench/anon
 
 run:
 	@$(DEPS)

@@ -11,6 +11,7 @@
 #include "ingestor/ingest_anon.h"
 
 #include <assert.h>
+#include <endian.h>
 #include <errno.h>
 #include <nettle/aes.h>
 #include <stdio.h>
@@ -23,12 +24,21 @@
 #define ANON_BLOCK 16                            //  AES block size
 #define ANON_BATCH 128                           //  Blocks encrypted per call at most
 #define ANON_FILE_MAX 256                        //  Bytes read from a key file at most
+#define ANON_CACHE_BITS 16                       //  The cache has 2^16 entries (2 MiB)
+
+//  A cache entry: an address and its pseudonym.  Every entry is valid: a new cache holds
+//  the all-zero address (::) and its pseudonym everywhere.
+typedef struct {
+    proto_addr_t original;   //  Real address
+    proto_addr_t pseudonym;  //  Its pseudonym
+} s_cached_t;
 
 struct _ingest_anon_t {
     struct aes128_ctx aes;          //  Expanded AES-128 key (key bytes 0..15)
     uint64_t pad_high;              //  Pad bits 0..63: AES of key bytes 16..31
     uint64_t pad_low;               //  Pad bits 64..127
     uint16_t top[ANON_TABLE_SIZE];  //  One-time pad bits 0..15 by the first 16 bits
+    s_cached_t *cache;              //  Recent addresses, direct-mapped by a hash
 };
 
 //  --------------------------------------------------------------------------
@@ -37,17 +47,16 @@ struct _ingest_anon_t {
 static uint64_t
 s_load (const uint8_t *bytes)
 {
-    uint64_t value = 0;
-    for (int index = 0; index < 8; index++)
-        value = value << 8 | bytes[index];
-    return value;
+    uint64_t value;
+    memcpy (&value, bytes, sizeof value);
+    return be64toh (value);
 }
 
 static void
 s_store (uint8_t *bytes, uint64_t value)
 {
-    for (int index = 7; index >= 0; index--, value >>= 8)
-        bytes[index] = (uint8_t) value;
+    value = htobe64 (value);
+    memcpy (bytes, &value, sizeof value);
 }
 
 //  The first bits of 64 set (0 to 64).
@@ -149,8 +158,15 @@ ingest_anon_new (const uint8_t *key)
     self->pad_high = s_load (pad);
     self->pad_low = s_load (pad + 8);
     explicit_bzero (pad, sizeof pad);
-    if (s_fill_table (self))
+    self->cache = (s_cached_t *) calloc ((size_t) 1 << ANON_CACHE_BITS, sizeof (s_cached_t));
+    if (!self->cache || s_fill_table (self)) {
         ingest_anon_destroy (&self);
+        return NULL;
+    }
+    proto_addr_t zero = {{0}}, pseudonym;
+    ingest_anon_ipv6 (self, zero.bytes, pseudonym.bytes);
+    for (size_t index = 0; index < (size_t) 1 << ANON_CACHE_BITS; index++)
+        self->cache[index].pseudonym = pseudonym;
     return self;
 }
 
@@ -162,6 +178,9 @@ ingest_anon_destroy (ingest_anon_t **self_p)
     ingest_anon_t *self = *self_p;
     if (!self)
         return;
+    if (self->cache)
+        explicit_bzero (self->cache, ((size_t) 1 << ANON_CACHE_BITS) * sizeof (s_cached_t));
+    free (self->cache);
     explicit_bzero (self, sizeof *self);  //  The key schedule gives the key away
     free (self);
     *self_p = NULL;
@@ -247,9 +266,8 @@ ingest_anon_ipv6 (const ingest_anon_t *self, const uint8_t *in, uint8_t *out)
     assert (in);
     assert (out);
     uint64_t high = s_load (in), low = s_load (in + 8);
-    uint64_t pad_high, pad_low, unused;
-    s_pad_bits (self, high, low, ANON_TABLE_BITS, 64, &pad_high, &unused);
-    s_pad_bits (self, high, low, 64, 128, &unused, &pad_low);
+    uint64_t pad_high, pad_low;
+    s_pad_bits (self, high, low, ANON_TABLE_BITS, 128, &pad_high, &pad_low);
     pad_high |= (uint64_t) self->top[high >> 48] << 48;
     s_store (out, high ^ pad_high);
     s_store (out + 8, low ^ pad_low);
@@ -257,14 +275,26 @@ ingest_anon_ipv6 (const ingest_anon_t *self, const uint8_t *in, uint8_t *out)
 
 //  --------------------------------------------------------------------------
 void
-ingest_anon_addr (const ingest_anon_t *self, proto_addr_t *addr)
+ingest_anon_addr (ingest_anon_t *self, proto_addr_t *addr)
 {
     assert (self);
     assert (addr);
+    uint64_t high, low;
+    memcpy (&high, addr->bytes, sizeof high);
+    memcpy (&low, addr->bytes + 8, sizeof low);
+    uint64_t hash = high * 0x9e3779b97f4a7c15ULL ^ low;
+    hash = (hash ^ (hash >> 31)) * 0xbf58476d1ce4e5b9ULL;
+    s_cached_t *entry = &self->cache[hash >> (64 - ANON_CACHE_BITS)];
+    if (memcmp (&entry->original, addr, sizeof *addr) == 0) {
+        *addr = entry->pseudonym;
+        return;
+    }
+    entry->original = *addr;
     if (proto_addr_is_ipv4 (addr))
         proto_addr_from_ipv4 (addr, ingest_anon_ipv4 (self, proto_addr_ipv4 (addr)));
     else
         ingest_anon_ipv6 (self, addr->bytes, addr->bytes);
+    entry->pseudonym = *addr;
 }
 
 //  --------------------------------------------------------------------------
@@ -419,6 +449,25 @@ ingest_anon_test (bool verbose)
             assert (s_common_bits (anon_a, anon_b, size) == common);
         }
     }
+    //  Through the cache (hits, misses, evictions, the zero address) as without it
+    for (int round = 0; round < 300000; round++) {
+        proto_addr_t addr, want;
+        memset (&addr, 0, sizeof addr);
+        uint64_t value = s_random (&state) % 100000;  //  Repeats, and collisions in the cache
+        if (round % 3 == 0)
+            proto_addr_from_ipv4 (&addr, (uint32_t) value);
+        else if (round % 3 == 1) {
+            addr.bytes[0] = 0x20;
+            memcpy (addr.bytes + 8, &value, sizeof value);
+        }
+        if (round % 3 == 0)
+            proto_addr_from_ipv4 (&want, ingest_anon_ipv4 (anon, (uint32_t) value));
+        else  //  round % 3 == 2: the all-zero address, which fills a new cache
+            ingest_anon_ipv6 (anon, addr.bytes, want.bytes);
+        ingest_anon_addr (anon, &addr);
+        assert (memcmp (&addr, &want, sizeof addr) == 0);
+    }
+
     //  v4-mapped stays v4-mapped; another key gives another mapping
     proto_addr_t addr;
     assert (proto_addr_parse (&addr, "10.1.0.10") == 0);

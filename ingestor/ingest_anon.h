@@ -15,8 +15,10 @@
 
     Cost: the first 16 positions are looked up in a table made once per key (65,535 AES
     blocks, 128 KiB); the rest are encrypted in one call of nettle's AES (AES-NI where the
-    CPU has it): 16 blocks per IPv4 address, 112 per IPv6 address.  The object is read-only
-    after construction, so several threads may share it.
+    CPU has it): 16 blocks per IPv4 address, 112 per IPv6 address.  ingest_anon_addr goes
+    through a cache of recent addresses (2^16 entries, direct-mapped): flows repeat their
+    hosts and popular peers.  Like every object, one thread uses it at a time
+    (ingest_anon_ipv4 and ingest_anon_ipv6 only read it).
 */
 #ifndef INGEST_ANON_H_INCLUDED
 #define INGEST_ANON_H_INCLUDED
@@ -43,8 +45,9 @@ ingest_anon_t *ingest_anon_load (const char *path, char *error, size_t error_siz
 //  Destroy.  NULL-safe, nulls *self_p.
 void ingest_anon_destroy (ingest_anon_t **self_p);
 
-//  Anonymise addr in place: IPv4 (v4-mapped) over 32 bits, IPv6 over 128 bits.
-void ingest_anon_addr (const ingest_anon_t *self, proto_addr_t *addr);
+//  Anonymise addr in place: IPv4 (v4-mapped) over 32 bits, IPv6 over 128 bits; through
+//  the cache.
+void ingest_anon_addr (ingest_anon_t *self, proto_addr_t *addr);
 
 //  The anonymised IPv4 address (host byte order in, host byte order out).
 uint32_t ingest_anon_ipv4 (const ingest_anon_t *self, uint32_t ipv4);

@@ -56,7 +56,7 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 
 //  --------------------------------------------------------------------------
 int
-ingest_dryrun_run (ingest_match_t *match, const ingest_anon_t *anon, char **files, int count,
+ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
                    const char *block_time, bool json, FILE *summary_out, FILE *json_out)
 {
     assert (match);

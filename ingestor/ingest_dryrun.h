@@ -18,7 +18,7 @@
 //  json_out.  Returns the number of files that failed (0 if all were read).
 //  block_time (NULL for none) is --block-time: the block of every file.  anon (NULL for
 //  none) anonymises the addresses of matched flows.
-int ingest_dryrun_run (ingest_match_t *match, const ingest_anon_t *anon, char **files, int count,
+int ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
                        const char *block_time, bool json, FILE *summary_out, FILE *json_out);
 
 //  Selftest

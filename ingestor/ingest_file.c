@@ -13,7 +13,7 @@
 
 struct _ingest_file_t {
     ingest_match_t *match;                      //  Borrowed matcher
-    const ingest_anon_t *anon;                  //  Borrowed anonymiser, NULL for none
+    ingest_anon_t *anon;                        //  Borrowed anonymiser, NULL for none
     ingest_reader_t *reader;                    //  Reused for every file
     ingest_agg_t *scratch;                      //  The current file's aggregate
     ingest_agg_flow_t batch[INGEST_AGG_BATCH];  //  Matched flows not yet aggregated
@@ -52,7 +52,7 @@ ingest_file_destroy (ingest_file_t **self_p)
 
 //  --------------------------------------------------------------------------
 void
-ingest_file_set_anon (ingest_file_t *self, const ingest_anon_t *anon)
+ingest_file_set_anon (ingest_file_t *self, ingest_anon_t *anon)
 {
     assert (self);
     self->anon = anon;

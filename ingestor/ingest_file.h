@@ -40,7 +40,7 @@ void ingest_file_destroy (ingest_file_t **self_p);
 
 //  Anonymise the addresses of matched flows with anon (borrowed: must outlive the object;
 //  NULL, the default, keeps the real addresses).
-void ingest_file_set_anon (ingest_file_t *self, const ingest_anon_t *anon);
+void ingest_file_set_anon (ingest_file_t *self, ingest_anon_t *anon);
 
 //  The block start of an nfcapd file from its name (any directory; nfcapd.YYYYMMDDhhmm),
 //  read in the process's local time zone.  0 with *block set, -1 if the name is not one.
