@@ -70,9 +70,11 @@ s_usage (FILE *out)
              "  --ports LIST      monitored destination ports, e.g. 22,25,8080-8081\n"
              "                    (default %s)\n"
              "  --tz ZONE         time zone of nfcapd's file names (default UTC)\n"
-             "  --exclude-internal  count only flows whose destination is outside the local\n"
+             "  --exclude-internal\n"
+             "                    count only flows whose destination is outside the local\n"
              "                    networks (destination AS or prefix not local)\n"
-             "  --anonymise-key FILE  replace every address by its Crypto-PAn pseudonym\n"
+             "  --anonymise-key FILE\n"
+             "                    replace every address by its Crypto-PAn pseudonym\n"
              "                    (prefix-preserving) under this key: 32 bytes, or 64 hex\n"
              "                    digits (e.g. openssl rand -hex 32 > FILE)\n"
              "  -v                log every message (debug)\n",
