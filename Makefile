@@ -38,10 +38,12 @@ DEMO ?= scripts/run-demo.sh
 RUN_TESTS ?= tests/run.sh
 FUZZ_CC ?= clang
 lazy = $(eval $(1) = $$(eval $(1) := $(2))$$($(1)))
-PKGS := libczmq libzmq msgpack liblz4 lzo2 libzstd lmdb libuv libh2o
+PKGS := libczmq libzmq msgpack liblz4 lzo2 libzstd lmdb libuv libh2o nettle
 $(call lazy,PKG_CFLAGS,$$(shell $(PKG_CONFIG) --cflags $(PKGS)))
 $(call lazy,LIBS_BASE,$$(shell $(PKG_CONFIG) --libs libczmq libzmq msgpack) -lm)
 $(call lazy,LIBS_CODEC,$$(shell $(PKG_CONFIG) --libs liblz4 lzo2 libzstd) -lbz2)
+# nettle's AES-128 for the ingestor's Crypto-PAn (ingest_anon).
+$(call lazy,LIBS_CRYPTO,$$(shell $(PKG_CONFIG) --libs nettle))
 $(call lazy,LIBS_LMDB,$$(shell $(PKG_CONFIG) --libs lmdb))
 $(call lazy,LIBS_HTTP,$$(shell $(PKG_CONFIG) --libs libuv libh2o))
 $(call lazy,LIBS_UV,$$(shell $(PKG_CONFIG) --libs libuv))
@@ -86,7 +88,7 @@ $(foreach f,$(FOLDERS),$(if $(call mods,$(f)),$(eval $(call ARCHIVE,$(f)))))
 
 $(BIN)/portevo-ingest: $(OUT)/ingestor/ingest_main.o $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(LIBS_UV) $(LIBS_BASE)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_CODEC) $(LIBS_CRYPTO) $(LIBS_UV) $(LIBS_BASE)
 
 $(BIN)/portevo-broker: $(OUT)/broker/broker_main.o $(LIB_broker) $(LIB_proto)
 	@mkdir -p $(dir $@)
@@ -108,7 +110,7 @@ $(BIN)/portevo-gateway: $(OUT)/gateway/gw_main.o $(LIB_gateway) $(LIB_proto)
 $(BIN)/selftest: $(OUT)/tests/selftest.o $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) -o $@ $< -Wl,--start-group $(ALL_LIBS) -Wl,--end-group \
-	    $(LIBS_CODEC) $(LIBS_LMDB) $(LIBS_HTTP) $(LIBS_BASE)
+	    $(LIBS_CODEC) $(LIBS_CRYPTO) $(LIBS_LMDB) $(LIBS_HTTP) $(LIBS_BASE)
 
 # Test tools: write test input (NetFlow sender, ZSTD re-compressor, file mutator).
 $(BIN)/nf_send: $(OUT)/tests/tools/nf_send.o $(OUT)/tests/tools/nf_send_gen.o
@@ -138,7 +140,7 @@ build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
-	    -o $@ $^ $(LIBS_CODEC) $(LIBS_UV) $(LIBS_BASE)
+	    -o $@ $^ $(LIBS_CODEC) $(LIBS_CRYPTO) $(LIBS_UV) $(LIBS_BASE)
 
 -include $(shell find build -name '*.d' 2>/dev/null)
 
@@ -174,13 +176,18 @@ build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_prot
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
+build/bench/anon_bench: bench/anon_bench.c $(LIB_ingestor) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_BASE)
+
 bench:
 	@$(DEPS)
-	$(MAKE) all build/bench/shard_store_bench
+	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench
 	bench/reader
 	bench/ingest
 	build/bench/shard_store_bench
 	bench/query
+	bench/anon
 
 run:
 	@$(DEPS)

@@ -32,23 +32,38 @@
 #define UP_POLL_MSECS 200     //  Supervision interval
 
 //  Settings `portevo up` passes to its processes through the config file it writes
-//  (CONFIG.md): flag, where in the file, and the range a number must be in (0, 0: text).
-enum { UP_RETENTION, UP_GRACE, UP_MAPSIZE, UP_DEADLINE, UP_WEB, UP_SETTINGS };
+//  (CONFIG.md): flag, what it takes, where in the file, and the range a number must be in.
+enum {
+    UP_RETENTION,
+    UP_GRACE,
+    UP_MAPSIZE,
+    UP_DEADLINE,
+    UP_WEB,
+    UP_EXCLUDE_INTERNAL,
+    UP_ANONYMISE_KEY,
+    UP_SETTINGS
+};
 static const struct {
-    const char *flag;  //  --flag VALUE
-    const char *path;  //  Under portevo/ in the config file
-    uint64_t minimum;  //  Smallest number accepted
-    uint64_t maximum;  //  Largest number accepted (0: the value is text)
-    const char *help;  //  Usage line
+    const char *flag;   //  --flag VALUE
+    const char *value;  //  "N" (a number), "DIR", "FILE" (made absolute), NULL: no value ("1")
+    const char *path;   //  Under portevo/ in the config file
+    uint64_t minimum;   //  Smallest number accepted
+    uint64_t maximum;   //  Largest number accepted
+    const char *help;   //  Usage line
 } s_settings[UP_SETTINGS] = {
-    {"retention-days", "shard/retention_days", 1, 36500,
+    {"retention-days", "N", "shard/retention_days", 1, 36500,
      "days kept; older blocks are refused (default 180)"},
-    {"grace-secs", "shard/grace_secs", 0, 7 * 86400,
+    {"grace-secs", "N", "shard/grace_secs", 0, 7 * 86400,
      "how long a block waits for every exporter (default 600)"},
-    {"mapsize-mb", "shard/mapsize_mb", 1, 1ULL << 30, "each shard's LMDB map size (default 65536)"},
-    {"deadline-msecs", "gateway/deadline_msecs", 1, 60000,
+    {"mapsize-mb", "N", "shard/mapsize_mb", 1, 1ULL << 30,
+     "each shard's LMDB map size (default 65536)"},
+    {"deadline-msecs", "N", "gateway/deadline_msecs", 1, 60000,
      "how long the gateway waits for shards (default 500)"},
-    {"web", "gateway/web", 0, 0, "the web UI's folder (default: web/ beside bin/)"}};
+    {"web", "DIR", "gateway/web", 0, 0, "the web UI's folder (default: web/ beside bin/)"},
+    {"exclude-internal", NULL, "ingestor/exclude_internal", 0, 0,
+     "count only flows to destinations outside the local networks"},
+    {"anonymise-key", "FILE", "ingestor/anonymise_key", 0, 0,
+     "show Crypto-PAn pseudonyms, not addresses (32-byte key)"}};
 
 typedef struct {
     const char *command;                //  "portevo up", for messages
@@ -61,6 +76,7 @@ typedef struct {
     const char *data;                   //  --data
     int shard_count;                    //  --shards, 0 if not given
     const char *settings[UP_SETTINGS];  //  s_settings values given, NULL if not
+    char *paths[UP_SETTINGS];           //  Absolute paths of FILE values (owned)
 } s_up_t;
 
 //  --------------------------------------------------------------------------
@@ -71,7 +87,8 @@ s_usage (FILE *out)
              "usage: portevo up [--spool DIR]... [--local-as N]... [--local-net CIDR]...\n"
              "                  [--ports LIST] [--shards N] [--data DIR] [--http ADDR] [--tz Z]\n"
              "                  [--retention-days N] [--grace-secs N] [--mapsize-mb N]\n"
-             "                  [--deadline-msecs N] [--web DIR]\n"
+             "                  [--deadline-msecs N] [--web DIR] [--exclude-internal]\n"
+             "                  [--anonymise-key FILE]\n"
              "Starts a local cluster (broker, shards, one ingestor per spool, gateway) and\n"
              "stops it on Ctrl-C.\n"
              "  --spool DIR       an nfcapd spool directory (repeatable: one ingestor each)\n"
@@ -85,9 +102,13 @@ s_usage (FILE *out)
              UP_SHARDS_DEFAULT, BROKER_CLI_DATA_DEFAULT, UP_HTTP_DEFAULT);
     for (size_t index = 0; index < UP_SETTINGS; index++) {
         char flag[40];
-        snprintf (flag, sizeof flag, "--%s %s", s_settings[index].flag,
-                  s_settings[index].maximum ? "N" : "DIR");
-        fprintf (out, "  %-17s %s\n", flag, s_settings[index].help);
+        snprintf (flag, sizeof flag, "--%s%s%s", s_settings[index].flag,
+                  s_settings[index].value ? " " : "",
+                  s_settings[index].value ? s_settings[index].value : "");
+        if (strlen (flag) > 17)  //  Too long for the column: the help on its own line
+            fprintf (out, "  %s\n  %-17s %s\n", flag, "", s_settings[index].help);
+        else
+            fprintf (out, "  %-17s %s\n", flag, s_settings[index].help);
     }
 }
 
@@ -107,13 +128,29 @@ s_parse (s_up_t *up, int argc, char *argv[])
                                                   {"tz", required_argument, NULL, 'z'},
                                                   {"help", no_argument, NULL, 'h'}};
     for (int index = 0; index < UP_SETTINGS; index++)
-        options[9 + index] =
-            (struct option){s_settings[index].flag, required_argument, NULL, 0x100 + index};
+        options[9 + index] = (struct option){
+            s_settings[index].flag, s_settings[index].value ? required_argument : no_argument, NULL,
+            0x100 + index};
     int option;
     char *end;
     while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {
         if (option >= 0x100 && option < 0x100 + UP_SETTINGS) {
             int index = option - 0x100;
+            if (!s_settings[index].value) {
+                up->settings[index] = "1";
+                continue;
+            }
+            if (streq (s_settings[index].value, "FILE")) {
+                zstr_free (&up->paths[index]);
+                up->paths[index] = realpath (optarg, NULL);
+                if (!up->paths[index] || access (up->paths[index], R_OK)) {
+                    fprintf (stderr, "%s: --%s: cannot read '%s': %s\n", up->command,
+                             s_settings[index].flag, optarg, strerror (errno));
+                    return 2;
+                }
+                up->settings[index] = up->paths[index];
+                continue;
+            }
             unsigned long long number = strtoull (optarg, &end, 10);
             if (s_settings[index].maximum &&
                 (!isdigit ((unsigned char) *optarg) || *end || number < s_settings[index].minimum ||
@@ -167,7 +204,20 @@ s_parse (s_up_t *up, int argc, char *argv[])
         fprintf (stderr, "%s: unexpected argument '%s'\n", up->command, argv[optind]);
         return 2;
     }
-    const char *texts[] = {up->data, up->http, up->ports, up->tz, up->settings[UP_WEB]};
+    const char *texts[] = {up->data,
+                           up->http,
+                           up->ports,
+                           up->tz,
+                           up->settings[UP_WEB],
+                           up->settings[UP_ANONYMISE_KEY]};
+    if (up->settings[UP_EXCLUDE_INTERNAL] && zlist_size (up->local_as) == 0 &&
+        zlist_size (up->local_nets) == 0) {
+        fprintf (stderr,
+                 "%s: --exclude-internal needs the local networks (--local-as or "
+                 "--local-net)\n",
+                 up->command);
+        return 2;
+    }
     for (size_t index = 0; index < sizeof texts / sizeof texts[0]; index++)
         if (texts[index] && strpbrk (texts[index], "\"\n")) {
             fprintf (stderr, "%s: '%s' cannot hold '\"' or a newline\n", up->command, texts[index]);
@@ -355,6 +405,7 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
     zlist_destroy (&argv);
     printf ("  broker     %s\n", broker);
     zconfig_t *shard_section = zconfig_new ("shard", top);
+    zconfig_t *ingestor = zconfig_new ("ingestor", top);
     for (size_t index = 0; index < UP_SETTINGS; index++)
         if (up->settings[index])
             zconfig_put (top, s_settings[index].path, up->settings[index]);
@@ -374,7 +425,6 @@ s_plan (s_up_t *up, const char *bin, const char *data, zlist_t *shards, zlist_t 
         zstr_free (&shard_data);
         zstr_free (&endpoint);
     }
-    zconfig_t *ingestor = zconfig_new ("ingestor", top);
     char *local_as = s_join (up->local_as), *local_nets = s_join (up->local_nets);
     if (*local_as)
         zconfig_put (ingestor, "local_as", local_as);
@@ -621,6 +671,8 @@ broker_cli_up (int argc, char *argv[])
     zlist_destroy (&resolved);
     free (data);
     free (bin);
+    for (size_t index = 0; index < UP_SETTINGS; index++)
+        zstr_free (&up.paths[index]);
     zlist_destroy (&up.local_nets);
     zlist_destroy (&up.local_as);
     zlist_destroy (&up.spools);

@@ -56,8 +56,8 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 
 //  --------------------------------------------------------------------------
 int
-ingest_dryrun_run (ingest_match_t *match, char **files, int count, const char *block_time,
-                   bool json, FILE *summary_out, FILE *json_out)
+ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
+                   const char *block_time, bool json, FILE *summary_out, FILE *json_out)
 {
     assert (match);
     assert (files || count == 0);
@@ -73,6 +73,7 @@ ingest_dryrun_run (ingest_match_t *match, char **files, int count, const char *b
         zsys_error ("dry-run: out of memory");
         return count;
     }
+    ingest_file_set_anon (file, anon);
     s_block_t *blocks = NULL;
     size_t block_count = 0;
     int failed = 0;
@@ -134,10 +135,10 @@ ingest_dryrun_test (bool verbose)
     FILE *sink = fopen ("/dev/null", "w");
     assert (sink);
     zsys_set_logstream (verbose ? stdout : NULL);  //  The two errors below are expected
-    assert (ingest_dryrun_run (match, files, 2, NULL, true, sink, sink) == 2);
-    assert (ingest_dryrun_run (match, files, 2, "202611201003", true, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, NULL, files, 2, NULL, true, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, NULL, files, 2, "202611201003", true, sink, sink) == 2);
     zsys_set_logstream (stdout);
-    assert (ingest_dryrun_run (match, NULL, 0, "202611201005", true, sink, sink) == 0);
+    assert (ingest_dryrun_run (match, NULL, NULL, 0, "202611201005", true, sink, sink) == 0);
     fclose (sink);
     ingest_match_destroy (&match);
     printf ("OK\n");

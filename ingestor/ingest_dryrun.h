@@ -9,15 +9,17 @@
 #ifndef INGEST_DRYRUN_H_INCLUDED
 #define INGEST_DRYRUN_H_INCLUDED
 
+#include "ingestor/ingest_anon.h"
 #include "ingestor/ingest_match.h"
 
 #include <stdio.h>
 
 //  Run over files[0..count).  Summaries go to summary_out, JSON lines (if json) to
 //  json_out.  Returns the number of files that failed (0 if all were read).
-//  block_time (NULL for none) is --block-time: the block of every file.
-int ingest_dryrun_run (ingest_match_t *match, char **files, int count, const char *block_time,
-                       bool json, FILE *summary_out, FILE *json_out);
+//  block_time (NULL for none) is --block-time: the block of every file.  anon (NULL for
+//  none) anonymises the addresses of matched flows.
+int ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
+                       const char *block_time, bool json, FILE *summary_out, FILE *json_out);
 
 //  Selftest
 void ingest_dryrun_test (bool verbose);

@@ -13,6 +13,7 @@
 
 struct _ingest_file_t {
     ingest_match_t *match;                      //  Borrowed matcher
+    ingest_anon_t *anon;                        //  Borrowed anonymiser, NULL for none
     ingest_reader_t *reader;                    //  Reused for every file
     ingest_agg_t *scratch;                      //  The current file's aggregate
     ingest_agg_flow_t batch[INGEST_AGG_BATCH];  //  Matched flows not yet aggregated
@@ -47,6 +48,14 @@ ingest_file_destroy (ingest_file_t **self_p)
     ingest_reader_destroy (&self->reader);
     free (self);
     *self_p = NULL;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_file_set_anon (ingest_file_t *self, ingest_anon_t *anon)
+{
+    assert (self);
+    self->anon = anon;
 }
 
 //  --------------------------------------------------------------------------
@@ -186,6 +195,10 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
         entry->bytes = flow.bytes;
         entry->packets = flow.packets;
         entry->durations = flow.msec_last > flow.msec_first ? flow.msec_last - flow.msec_first : 0;
+        if (self->anon) {
+            ingest_anon_addr (self->anon, &entry->src);
+            ingest_anon_addr (self->anon, &entry->dst);
+        }
         if (batched == INGEST_AGG_BATCH) {
             ingest_agg_add_batch (self->scratch, self->batch, batched);
             batched = 0;
@@ -252,10 +265,15 @@ ingest_file_test (bool verbose)
     setenv ("TZ", "UTC", 1);
     tzset ();
 
-    //  A failed read names the file and leaves the aggregate alone
+    //  A failed read names the file and leaves the aggregate alone (also when anonymising:
+    //  real files are covered by tests/system/reader_exclude_anon_test.sh)
     ingest_match_t *match = ingest_match_new ();
     ingest_file_t *file = ingest_file_new (match);
     assert (file);
+    const uint8_t key[INGEST_ANON_KEY_SIZE] = {1};
+    ingest_anon_t *anon = ingest_anon_new (key);
+    assert (anon);
+    ingest_file_set_anon (file, anon);
     ingest_agg_t *agg = NULL;
     ingest_file_stats_t stats;
     assert (ingest_file_read (file, "/nonexistent/nfcapd.202611201005", -1, &agg, &stats) == -1);
@@ -289,8 +307,10 @@ ingest_file_test (bool verbose)
                                "yesterday"};
     for (size_t index = 0; index < sizeof bad_times / sizeof bad_times[0]; index++)
         assert (ingest_file_parse_block_time (bad_times[index], &block) == -1);
+    ingest_file_set_anon (file, NULL);
     ingest_file_destroy (&file);
     ingest_file_destroy (&file);
+    ingest_anon_destroy (&anon);
     ingest_match_destroy (&match);
     printf ("OK\n");
 }

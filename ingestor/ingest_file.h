@@ -6,12 +6,15 @@
     the caller's choice), every flow of the file belongs to that block, and
     matched flows are added to the aggregate.  A file that fails half-way leaves the
     caller's aggregate untouched: flows are collected in a scratch aggregate that is merged
-    (or swapped in) only once the whole file was read.
+    (or swapped in) only once the whole file was read.  With an anonymiser, the source and
+    destination addresses of matched flows are replaced by their pseudonyms before they
+    are aggregated (the matcher sees the real addresses).
 */
 #ifndef INGEST_FILE_H_INCLUDED
 #define INGEST_FILE_H_INCLUDED
 
 #include "ingestor/ingest_agg.h"
+#include "ingestor/ingest_anon.h"
 #include "ingestor/ingest_match.h"
 #include "ingestor/ingest_reader.h"
 
@@ -34,6 +37,10 @@ typedef struct {
 //  Create with the matcher to apply (borrowed: must outlive the object).
 ingest_file_t *ingest_file_new (ingest_match_t *match);
 void ingest_file_destroy (ingest_file_t **self_p);
+
+//  Anonymise the addresses of matched flows with anon (borrowed: must outlive the object;
+//  NULL, the default, keeps the real addresses).
+void ingest_file_set_anon (ingest_file_t *self, ingest_anon_t *anon);
 
 //  The block start of an nfcapd file from its name (any directory; nfcapd.YYYYMMDDhhmm),
 //  read in the process's local time zone.  0 with *block set, -1 if the name is not one.

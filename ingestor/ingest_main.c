@@ -27,8 +27,8 @@ main (int argc, char *argv[])
     setenv ("TZ", options->zone, 1);
     tzset ();
     if (options->dry_run) {
-        int failed = ingest_dryrun_run (options->match, options->files, options->file_count,
-                                        options->block_time, options->json,
+        int failed = ingest_dryrun_run (options->match, options->anon, options->files,
+                                        options->file_count, options->block_time, options->json,
                                         options->json ? stderr : stdout, stdout);
         rc = failed ? 1 : 0;
     }

@@ -1,4 +1,5 @@
-/*  ingest_match.c - the flow filter: local source (AS or prefix) and monitored port.
+/*  ingest_match.c - the flow filter: local source (AS or prefix), monitored port and,
+    with exclude_internal, a destination outside the local networks.
 
     Ports are a 65536-bit bitmap.  Local AS numbers and prefixes are short arrays scanned
     in order: deployments configure a handful, and the port test (which rejects most
@@ -30,6 +31,7 @@ struct _ingest_match_t {
     size_t as_count;                 //  Entries used in as_list
     s_net_t nets[MATCH_NETS_MAX];    //  Local prefixes
     size_t net_count;                //  Entries used in nets
+    bool exclude_internal;           //  Flows to a local destination do not count
 };
 
 //  --------------------------------------------------------------------------
@@ -209,6 +211,37 @@ s_net_contains (const s_net_t *net, const proto_addr_t *addr)
 }
 
 //  --------------------------------------------------------------------------
+void
+ingest_match_set_exclude_internal (ingest_match_t *self, bool exclude_internal)
+{
+    assert (self);
+    self->exclude_internal = exclude_internal;
+}
+
+//  --------------------------------------------------------------------------
+bool
+ingest_match_exclude_internal (ingest_match_t *self)
+{
+    assert (self);
+    return self->exclude_internal;
+}
+
+//  --------------------------------------------------------------------------
+//  True if (asn, addr) is in a local AS or a local prefix.
+
+static bool
+s_is_local (ingest_match_t *self, uint32_t asn, const proto_addr_t *addr)
+{
+    for (size_t index = 0; index < self->as_count; index++)
+        if (asn == self->as_list[index])
+            return true;
+    for (size_t index = 0; index < self->net_count; index++)
+        if (s_net_contains (&self->nets[index], addr))
+            return true;
+    return false;
+}
+
+//  --------------------------------------------------------------------------
 bool
 ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow)
 {
@@ -220,13 +253,9 @@ ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow)
         return false;
     if (self->as_count == 0 && self->net_count == 0)
         return true;
-    for (size_t index = 0; index < self->as_count; index++)
-        if (flow->src_as == self->as_list[index])
-            return true;
-    for (size_t index = 0; index < self->net_count; index++)
-        if (s_net_contains (&self->nets[index], &flow->src))
-            return true;
-    return false;
+    if (!s_is_local (self, flow->src_as, &flow->src))
+        return false;
+    return !self->exclude_internal || !s_is_local (self, flow->dst_as, &flow->dst);
 }
 
 //  --------------------------------------------------------------------------
@@ -269,6 +298,7 @@ ingest_match_test (bool verbose)
     assert (ingest_match_add_net (match, "2001:db8::/32") == 0);
     assert (ingest_match_add_net (match, "198.51.100.7") == 0);
 
+    assert (!ingest_match_exclude_internal (match));
     struct {
         const char *src;
         uint32_t src_as;
@@ -301,6 +331,44 @@ ingest_match_test (bool verbose)
         flow.protocol = cases[index].protocol;
         assert (ingest_match_flow (match, &flow) == cases[index].expected);
     }
+
+    //  Internal destinations: by AS or prefix, either family; only with exclude_internal
+    struct {
+        const char *dst;
+        uint32_t dst_as;
+        bool internal;
+    } destinations[] = {
+        {"203.0.113.9", 0, false},
+        {"203.0.113.9", 64500, true},
+        {"203.0.113.9", 4200000000, true},
+        {"203.0.113.9", 64501, false},
+        {"10.0.0.9", 0, true},
+        {"11.0.0.9", 65001, false},
+        {"192.0.2.200", 0, true},
+        {"192.0.2.100", 0, false},
+        {"2001:db8:1::9", 0, true},
+        {"2001:db9::9", 0, false},
+        {"::ffff:10.9.9.9", 0, true},
+        {"198.51.100.7", 0, true},
+    };
+    for (int exclude = 0; exclude < 2; exclude++) {
+        ingest_match_set_exclude_internal (match, exclude);
+        assert (ingest_match_exclude_internal (match) == exclude);
+        for (size_t index = 0; index < sizeof destinations / sizeof destinations[0]; index++) {
+            ingest_flow_t flow;
+            memset (&flow, 0, sizeof flow);
+            assert (proto_addr_parse (&flow.src, "10.0.0.1") == 0);
+            assert (proto_addr_parse (&flow.dst, destinations[index].dst) == 0);
+            flow.dst_as = destinations[index].dst_as;
+            flow.dst_port = 22;
+            flow.protocol = 6;
+            assert (ingest_match_flow (match, &flow) ==
+                    (!exclude || !destinations[index].internal));
+            flow.src_as = 64501;  //  A foreign source never counts, whatever the destination
+            assert (proto_addr_parse (&flow.src, "11.0.0.1") == 0);
+            assert (!ingest_match_flow (match, &flow));
+        }
+    }
     ingest_match_destroy (&match);
     ingest_match_destroy (&match);
 
@@ -309,6 +377,8 @@ ingest_match_test (bool verbose)
     ingest_flow_t flow;
     memset (&flow, 0, sizeof flow);
     flow.dst_port = 25, flow.protocol = 6;
+    assert (ingest_match_flow (match, &flow));
+    ingest_match_set_exclude_internal (match, true);  //  No local network: none internal
     assert (ingest_match_flow (match, &flow));
     ingest_match_destroy (&match);
     free (ports);

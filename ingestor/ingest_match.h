@@ -6,6 +6,11 @@
     prefix list can replace or complement the AS list.  With neither configured, every
     source is local.  Monitored ports default to the paper's Table I (ALL*).  ICMP and
     ICMPv6 flows never count: their "destination port" is a type and code.
+
+    With exclude_internal set, a flow whose destination is local too (destination AS one
+    of the local AS numbers, or destination address in a local prefix) does not count: only
+    peers outside the local networks are counted, as the paper's "machines in other AS".
+    With no local AS and no local prefix, no destination is internal.
 */
 #ifndef INGEST_MATCH_H_INCLUDED
 #define INGEST_MATCH_H_INCLUDED
@@ -33,6 +38,12 @@ int ingest_match_add_net (ingest_match_t *self, const char *cidr);
 //  Replace the monitored ports with a list "21,22,25" (ranges "8080-8081" allowed).
 //  0, or -1 if malformed (the set is left unchanged).
 int ingest_match_set_ports (ingest_match_t *self, const char *list);
+
+//  Count only flows whose destination is outside the local networks (default false).
+void ingest_match_set_exclude_internal (ingest_match_t *self, bool exclude_internal);
+
+//  True if internal destinations are excluded.
+bool ingest_match_exclude_internal (ingest_match_t *self);
 
 //  True if the flow counts.
 bool ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow);

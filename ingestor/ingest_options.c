@@ -26,6 +26,8 @@ ingest_options_destroy (ingest_options_t **self_p)
     ingest_options_t *self = *self_p;
     if (!self)
         return;
+    ingest_anon_destroy (&self->anon);
+    zstr_free (&self->anonymise_key);
     ingest_match_destroy (&self->match);
     zstr_free (&self->config);
     zstr_free (&self->zone);
@@ -44,9 +46,11 @@ s_usage (FILE *out)
     fprintf (out,
              "usage: portevo-ingest --name NAME --spool DIR --state DIR [--broker ENDPOINT]\n"
              "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
-             "                      [--tz ZONE] [--config FILE] [-v] [FILE...]\n"
+             "                      [--tz ZONE] [--exclude-internal] [--anonymise-key FILE]\n"
+             "                      [--config FILE] [-v] [FILE...]\n"
              "       portevo-ingest --dry-run [--json] [--local-as N]... [--local-net CIDR]...\n"
-             "                      [--ports LIST] [--tz ZONE] [--block-time TIME] FILE...\n"
+             "                      [--ports LIST] [--tz ZONE] [--exclude-internal]\n"
+             "                      [--anonymise-key FILE] [--block-time TIME] FILE...\n"
              "  Without FILE: watch the spool and deliver every nfcapd file nfcapd finishes\n"
              "  (those already there first, oldest block first).  With FILEs: deliver them\n"
              "  and exit (0 when every shard acknowledged each, 1 if one failed).\n"
@@ -66,6 +70,13 @@ s_usage (FILE *out)
              "  --ports LIST      monitored destination ports, e.g. 22,25,8080-8081\n"
              "                    (default %s)\n"
              "  --tz ZONE         time zone of nfcapd's file names (default UTC)\n"
+             "  --exclude-internal\n"
+             "                    count only flows whose destination is outside the local\n"
+             "                    networks (destination AS or prefix not local)\n"
+             "  --anonymise-key FILE\n"
+             "                    replace every address by its Crypto-PAn pseudonym\n"
+             "                    (prefix-preserving) under this key: 32 bytes, or 64 hex\n"
+             "                    digits (e.g. openssl rand -hex 32 > FILE)\n"
              "  -v                log every message (debug)\n",
              INGEST_BROKER_DEFAULT, INGEST_MATCH_DEFAULT_PORTS);
 }
@@ -121,10 +132,13 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
                                             {"config", required_argument, NULL, 'c'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"block-time", required_argument, NULL, 'B'},
+                                            {"exclude-internal", no_argument, NULL, 'x'},
+                                            {"anonymise-key", required_argument, NULL, 'k'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     zlistx_t *as_list = zlistx_new (), *net_list = zlistx_new ();
     const char *ports = NULL;
+    bool exclude_internal = false;
     int rc = 0, option;
     optind = 0;  //  GNU getopt: start over (the selftest parses several times)
     while (rc == 0 && (option = getopt_long (argc, argv, "hv", options, NULL)) != -1) {
@@ -135,6 +149,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
                        : option == 'b' ? &self->broker
                        : option == 'c' ? &self->config
                        : option == 'B' ? &self->block_time
+                       : option == 'k' ? &self->anonymise_key
                                        : NULL;
         if (field) {
             zstr_free (field);
@@ -144,6 +159,8 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
             self->dry_run = true;
         else if (option == 'j')
             self->json = true;
+        else if (option == 'x')
+            exclude_internal = true;
         else if (option == 'v')
             self->verbose = true;
         else if (option == 'a' || option == 'l')
@@ -164,6 +181,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
     if (rc == 0) {
         s_take (&self->broker, config, "portevo/broker/endpoint");
         s_take (&self->zone, config, "portevo/ingestor/tz");
+        s_take (&self->anonymise_key, config, "portevo/ingestor/anonymise_key");
         if (self->name && config) {
             char *path = zsys_sprintf ("portevo/ingestor/%s/spool", self->name);
             s_take (&self->spool, config, path);
@@ -193,6 +211,32 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
         if (rc == 0 && ports && ingest_match_set_ports (self->match, ports)) {
             fprintf (err, "portevo-ingest: ports '%s' is not a list like 22,25,8080-8081\n", ports);
             rc = 2;
+        }
+        const char *file_exclude =
+            config ? zconfig_get (config, "portevo/ingestor/exclude_internal", "0") : "0";
+        if (rc == 0 && !exclude_internal && *file_exclude && strcmp (file_exclude, "0") != 0) {
+            if (strcmp (file_exclude, "1") == 0)
+                exclude_internal = true;
+            else {
+                fprintf (err, "portevo-ingest: exclude_internal '%s' is not 0 or 1\n",
+                         file_exclude);
+                rc = 2;
+            }
+        }
+        if (rc == 0 && exclude_internal && zlistx_size (as_list) == 0 &&
+            zlistx_size (net_list) == 0) {
+            fprintf (err, "portevo-ingest: --exclude-internal needs the local networks "
+                          "(--local-as or --local-net)\n");
+            rc = 2;
+        }
+        ingest_match_set_exclude_internal (self->match, exclude_internal);
+        if (rc == 0 && self->anonymise_key) {
+            char error[INGEST_ANON_ERROR_MAX];
+            self->anon = ingest_anon_load (self->anonymise_key, error, sizeof error);
+            if (!self->anon) {
+                fprintf (err, "portevo-ingest: --anonymise-key: %s\n", error);
+                rc = 2;
+            }
         }
     }
     self->files = argv + optind;
@@ -245,6 +289,7 @@ ingest_options_test (bool verbose)
                        "    ingestor\n"
                        "        local_as = \"64500,64501\"\n"
                        "        ports = \"22,25\"\n"
+                       "        exclude_internal = \"1\"\n"
                        "        tz = \"Europe/Luxembourg\"\n"
                        "        router1\n"
                        "            spool = \"/var/cache/nfdump/router1\"\n"
@@ -271,6 +316,9 @@ ingest_options_test (bool verbose)
     flow.src_as = 64501;  //  the file's AS list stays (only --local-as replaces it)
     proto_addr_parse (&flow.src, "192.0.2.1");
     assert (ingest_match_flow (options->match, &flow));
+    assert (ingest_match_exclude_internal (options->match) && !options->anon);
+    proto_addr_parse (&flow.dst, "10.9.9.9");  //  Internal destination (--local-net)
+    assert (!ingest_match_flow (options->match, &flow));
     ingest_options_destroy (&options);
 
     //  Defaults; missing requirements and bad values are usage errors
@@ -296,6 +344,34 @@ ingest_options_test (bool verbose)
     options = ingest_options_new ();
     assert (ingest_options_parse (options, 5, (char **) argv6, sink, sink) == 2);
     ingest_options_destroy (&options);
+
+    //  --exclude-internal needs local networks; --anonymise-key loads its file at once
+    char key_path[] = "/tmp/ingest_options_key.XXXXXX";
+    fd = mkstemp (key_path);
+    assert (fd >= 0);
+    ssize_t written = write (fd, "0123456789abcdef0123456789abcdef", 32);
+    assert (written == 32);
+    close (fd);
+    const char *argv7[] = {"portevo-ingest", "--dry-run", "--exclude-internal",
+                           "--local-as",     "64500",     "--anonymise-key",
+                           key_path,         "f",         NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 8, (char **) argv7, sink, sink) == 0);
+    assert (ingest_match_exclude_internal (options->match) && options->anon);
+    assert (streq (options->anonymise_key, key_path));
+    ingest_options_destroy (&options);
+    const char *argv8[] = {"portevo-ingest", "--dry-run", "--exclude-internal", "f", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 4, (char **) argv8, sink, sink) == 2);
+    ingest_options_destroy (&options);
+    int truncated = truncate (key_path, 31);
+    assert (truncated == 0);
+    const char *argv9[] = {"portevo-ingest", "--dry-run", "--anonymise-key", key_path, "f", NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 5, (char **) argv9, sink, sink) == 2);
+    assert (!options->anon);
+    ingest_options_destroy (&options);
+    unlink (key_path);
     fclose (sink);
     unlink (path);
     printf ("OK\n");

@@ -7,15 +7,20 @@
         portevo/ingestor/local_net              --local-net CIDR (repeatable; comma lists)
         portevo/ingestor/ports                  --ports LIST
         portevo/ingestor/tz                     --tz ZONE (default UTC)
+        portevo/ingestor/exclude_internal       --exclude-internal ("1" in the file)
+        portevo/ingestor/anonymise_key          --anonymise-key FILE
         portevo/ingestor/NAME/spool             --spool DIR
         portevo/ingestor/NAME/state             --state DIR
 
     A --local-as or --local-net flag replaces the file's list of that kind.  The service
     needs a name, a spool and a state directory; --dry-run needs only FILEs.
+    --exclude-internal needs a local AS or prefix.  The key file is read while parsing: a
+    missing or malformed one is a usage error naming the file.
 */
 #ifndef INGEST_OPTIONS_H_INCLUDED
 #define INGEST_OPTIONS_H_INCLUDED
 
+#include "ingestor/ingest_anon.h"
 #include "ingestor/ingest_match.h"
 
 #include <stdio.h>
@@ -30,7 +35,9 @@ typedef struct {
     char *zone;             //  --tz: nfcapd's time zone
     char *config;           //  --config: the file read, NULL if none
     char *block_time;       //  --block-time (with --dry-run): the files' block, or NULL
-    ingest_match_t *match;  //  Local AS, local prefixes, monitored ports
+    ingest_match_t *match;  //  Local AS, local prefixes, monitored ports, exclude_internal
+    char *anonymise_key;    //  --anonymise-key: the Crypto-PAn key file, or NULL
+    ingest_anon_t *anon;    //  Its anonymiser, NULL without a key
     bool verbose;           //  -v: debug logging
     bool dry_run;           //  --dry-run: read and print, deliver nothing
     bool json;              //  --json (with --dry-run)

@@ -525,6 +525,10 @@ ingest_service_new (ingest_options_t *options)
         return NULL;
     }
     self->reader = ingest_file_new (options->match);
+    if (self->reader && options->anon) {
+        ingest_file_set_anon (self->reader, options->anon);
+        zsys_info ("addresses are anonymised (Crypto-PAn, key %s)", options->anonymise_key);
+    }
     self->broker = ingest_broker_new (&self->loop, options->broker, options->name, self->spool_root,
                                       s_on_map, s_on_stats, self);
     self->deliver = ingest_deliver_new (&self->loop, options->name, s_on_result, s_on_stale, self);

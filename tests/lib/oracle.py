@@ -14,7 +14,8 @@ address, destination port) and prints one JSON object per line, sorted by block,
 Rules (the contract of portevo-ingest): a flow counts when its source is local (source AS
 in --local-as, or source address in a --local-net prefix; with neither, every source is
 local), its destination port is monitored (--ports, default the paper's ALL*) and its
-protocol is neither ICMP (1) nor ICMPv6 (58).  bytes and packets add both directions,
+protocol is neither ICMP (1) nor ICMPv6 (58); with --exclude-internal, also its destination
+is not local (destination AS not in --local-as and destination address in no --local-net).  bytes and packets add both directions,
 durations add (last - first) in msecs, peers is the exact number of distinct destination
 addresses; peers_capped is true from 4096 on.  Above 4096 portevo prints an estimate: the
 oracle prints the exact count and compare.py accepts an estimate within 5 %.
@@ -27,7 +28,7 @@ IPv6 addresses are printed in full (compressed) form; counters are plain integer
 "Summary" section follows the flows.
 
 Usage: oracle.py [--local-as N]... [--local-net CIDR]... [--ports LIST] [--tz ZONE]
-                 [--nfdump PATH] [--counts] FILE...
+                 [--exclude-internal] [--nfdump PATH] [--counts] FILE...
 """
 
 import argparse
@@ -128,17 +129,17 @@ def read_flows(path, nfdump):
                 header = line.split(",")
                 index = {name: i for i, name in enumerate(header)}
                 for need in ("td", "sa", "da", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt",
-                             "sas"):
+                             "sas", "das"):
                     if need not in index:
                         raise ValueError("%s: nfdump csv has no column %s" % (path, need))
                 width = max(index[n] for n in ("td", "sa", "da", "dp", "pr", "ipkt", "ibyt",
-                                               "opkt", "obyt", "sas")) + 1
+                                               "opkt", "obyt", "sas", "das")) + 1
             continue
         if not line or line.startswith("Summary"):
             break
         fields = line.split(",", width)
         yield {name: fields[index[name]] for name in
-               ("td", "sa", "da", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt", "sas")}
+               ("td", "sa", "da", "dp", "pr", "ipkt", "ibyt", "opkt", "obyt", "sas", "das")}
     for _ in proc.stdout:
         pass
     err = proc.stderr.read()
@@ -159,6 +160,8 @@ def main():
     parser.add_argument("--local-net", action="append", default=[])
     parser.add_argument("--ports", default=DEFAULT_PORTS)
     parser.add_argument("--tz", default="UTC")
+    parser.add_argument("--exclude-internal", action="store_true",
+                        help="flows to a local destination (AS or prefix) do not count")
     parser.add_argument("--nfdump", default="nfdump")
     parser.add_argument("--counts", action="store_true",
                         help="print 'FILE flows=N matched=M' per file on stderr")
@@ -176,6 +179,15 @@ def main():
     pairs = {}  # (block, family, packed, text, port) -> Pair
     status = 0
     local_cache = {}
+
+    def in_local_net(text):
+        key = local_cache.get(text)
+        if key is None:
+            addr = ipaddress.ip_address(text)
+            key = any(addr in n for n in (nets4 if addr.version == 4 else nets6))
+            local_cache[text] = key
+        return key
+
     for path in args.files:
         try:
             block = block_of(path, zone)
@@ -189,15 +201,11 @@ def main():
                     continue
                 src = flow["sa"].strip()
                 if not everyone:
-                    is_local = int(flow["sas"]) in local_as
-                    if not is_local and nets:
-                        key = local_cache.get(src)
-                        if key is None:
-                            addr = ipaddress.ip_address(src)
-                            key = any(addr in n for n in (nets4 if addr.version == 4 else nets6))
-                            local_cache[src] = key
-                        is_local = key
-                    if not is_local:
+                    if not (int(flow["sas"]) in local_as or in_local_net(src)):
+                        continue
+                    dst = flow["da"].strip()
+                    if args.exclude_internal and (int(flow["das"]) in local_as or
+                                                  in_local_net(dst)):
                         continue
                 matched += 1
                 family, packed, text = address_key(src)
