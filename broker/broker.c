@@ -12,6 +12,7 @@ struct _broker_t {
     char *endpoint;               //  Bound endpoint, port resolved
     broker_map_t *map;            //  The persisted slot map
     broker_registry_t *registry;  //  Peers, over map
+    proto_curve_t *curve;         //  CURVE server, or NULL (plain)
     bool verbose;                 //  Log every message
     uint64_t malformed;           //  Frames answered ERROR 400
 };
@@ -31,8 +32,13 @@ broker_new (const broker_options_t *options)
     if (!self->map)
         goto fail;
     self->registry = broker_registry_new (self->map, heartbeat_msecs, PROTO_HEARTBEAT_LIVENESS);
+    bool curve_failed;
+    self->curve = proto_curve_new (options->curve_keys, NULL, true, &curve_failed);
+    if (curve_failed)
+        goto fail;
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
+    proto_curve_server (self->curve, self->router);
     proto_msg_limit_socket_small (self->router);
     if (zsock_bind (self->router, "%s", options->endpoint) < 0) {
         zsys_error ("broker: cannot bind %s: %s", options->endpoint, zmq_strerror (zmq_errno ()));
@@ -58,6 +64,7 @@ broker_destroy (broker_t **self_p)
         return;
     zstr_free (&self->endpoint);
     zsock_destroy (&self->router);
+    proto_curve_destroy (&self->curve);
     broker_registry_destroy (&self->registry);
     broker_map_destroy (&self->map);
     free (self);

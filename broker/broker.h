@@ -21,6 +21,7 @@
 
 #include "broker/broker_map.h"
 #include "broker/broker_registry.h"
+#include "proto/proto_curve.h"
 
 #define BROKER_ENDPOINT_DEFAULT "tcp://127.0.0.1:5570"  //  Where peers look first
 
@@ -32,6 +33,7 @@ typedef struct {
     const char *data;         //  Directory of the persisted map (created if missing)
     const char *shards;       //  Comma-separated shard names for a first start, or NULL
     int64_t heartbeat_msecs;  //  Peers' heartbeat interval; 0: PROTO_HEARTBEAT_MSECS
+    const char *curve_keys;   //  CURVE keys directory (proto_curve.h), NULL: plain
     bool verbose;             //  Log every message (zsys_debug)
 } broker_options_t;
 

@@ -45,6 +45,8 @@ broker_cli_config_load (const char *config, const char *command, bool *failed)
 {
     assert (failed);
     *failed = false;
+    if (!config && getenv (BROKER_CLI_CONFIG_ENV) && *getenv (BROKER_CLI_CONFIG_ENV))
+        config = getenv (BROKER_CLI_CONFIG_ENV);
     const char *path = config ? config : BROKER_CLI_DATA_DEFAULT "/" BROKER_CLI_CONFIG_FILE;
     if (!config && access (path, F_OK))
         return NULL;
@@ -62,15 +64,23 @@ char *
 broker_cli_broker_endpoint (broker_cli_common_t *common, const char *command)
 {
     assert (common);
-    if (common->broker)
-        return strdup (common->broker);
     bool failed;
     zconfig_t *root = broker_cli_config_load (common->config, command, &failed);
     if (failed)
         return NULL;
     char *endpoint =
-        strdup (root ? zconfig_get (root, "portevo/broker/endpoint", BROKER_ENDPOINT_DEFAULT)
-                     : BROKER_ENDPOINT_DEFAULT);
+        strdup (common->broker ? common->broker
+                : root ? zconfig_get (root, "portevo/broker/endpoint", BROKER_ENDPOINT_DEFAULT)
+                       : BROKER_ENDPOINT_DEFAULT);
+    proto_curve_destroy (&common->curve);
+    common->curve = proto_curve_new (root ? zconfig_get (root, "portevo/curve/keys", NULL) : NULL,
+                                     "portevo", false, &failed);
+    if (failed) {
+        if (command)
+            fprintf (stderr, "%s: cannot load the CURVE keys the config names (see above)\n",
+                     command);
+        zstr_free (&endpoint);
+    }
     zconfig_destroy (&root);
     return endpoint;
 }
@@ -78,12 +88,13 @@ broker_cli_broker_endpoint (broker_cli_common_t *common, const char *command)
 //  --------------------------------------------------------------------------
 proto_msg_t *
 broker_cli_request (const char *endpoint, proto_msg_t **request_p, int timeout_msecs,
-                    const char *command)
+                    const char *command, proto_curve_t *curve)
 {
     assert (endpoint);
     assert (request_p && *request_p);
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     assert (dealer);
+    proto_curve_client (curve, dealer);
     proto_msg_limit_socket_small (dealer);
     proto_msg_t *reply = NULL;
     if (zsock_connect (dealer, "%s", endpoint)) {
@@ -156,11 +167,11 @@ broker_cli_test (bool verbose)
     //  Nobody answers: NULL within the timeout; a bad endpoint: NULL at once
     int64_t start = zclock_mono ();
     proto_msg_t *request = proto_msg_new (PROTO_MSG_STATUS_REQUEST);
-    assert (broker_cli_request ("tcp://127.0.0.1:1", &request, 200, NULL) == NULL);
+    assert (broker_cli_request ("tcp://127.0.0.1:1", &request, 200, NULL, NULL) == NULL);
     assert (request == NULL);
     assert (zclock_mono () - start < 1000);
     request = proto_msg_new (PROTO_MSG_STATUS_REQUEST);
-    assert (broker_cli_request ("nonsense", &request, 200, NULL) == NULL);
+    assert (broker_cli_request ("nonsense", &request, 200, NULL, NULL) == NULL);
     assert (request == NULL);
     printf ("OK\n");
 }

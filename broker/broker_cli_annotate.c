@@ -276,7 +276,8 @@ broker_cli_annotate (int argc, char *argv[])
     }
     char *endpoint = broker_cli_broker_endpoint (&common, command);
     if (endpoint)
-        import.scatter = broker_cli_scatter_new (endpoint, common.timeout_msecs, command);
+        import.scatter =
+            broker_cli_scatter_new (endpoint, common.timeout_msecs, command, common.curve);
     zstr_free (&endpoint);
     int rc = 1;
     if (import.scatter) {
@@ -297,6 +298,7 @@ broker_cli_annotate (int argc, char *argv[])
         free (import.queues);
         broker_cli_scatter_destroy (&import.scatter);
     }
+    proto_curve_destroy (&common.curve);
     if (file != stdin)
         fclose (file);
     return rc;

@@ -53,7 +53,8 @@ broker_cli_ingestor (int argc, char *argv[])
         return 1;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_INGESTOR_REMOVE);
     proto_msg_set_name (request, name);
-    proto_msg_t *reply = broker_cli_request (endpoint, &request, common.timeout_msecs, command);
+    proto_msg_t *reply =
+        broker_cli_request (endpoint, &request, common.timeout_msecs, command, common.curve);
     int rc = 1;
     if (reply && proto_msg_id (reply) == PROTO_MSG_INGESTOR_REMOVED) {
         printf ("ingestor %s removed from the map (epoch %" PRIu64
@@ -69,5 +70,6 @@ broker_cli_ingestor (int argc, char *argv[])
                  proto_msg_id_name (proto_msg_id (reply)), endpoint);
     proto_msg_destroy (&reply);
     zstr_free (&endpoint);
+    proto_curve_destroy (&common.curve);
     return rc;
 }

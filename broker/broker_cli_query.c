@@ -608,15 +608,17 @@ s_run (proto_answer_kind_t kind, int argc, char *argv[])
     if (!endpoint)
         return s_fail (&query, command, "cannot read the config file");
     broker_cli_scatter_t *scatter =
-        broker_cli_scatter_new (endpoint, query.common.timeout_msecs, command);
+        broker_cli_scatter_new (endpoint, query.common.timeout_msecs, command, query.common.curve);
     if (!scatter) {
         snprintf (error, sizeof error, "no slot map from the broker at %s", endpoint);
         zstr_free (&endpoint);
+        proto_curve_destroy (&query.common.curve);
         return s_fail (&query, command, error);
     }
     zstr_free (&endpoint);
     proto_answer_t *answer = s_gather (&query, scatter, command);
     broker_cli_scatter_destroy (&scatter);
+    proto_curve_destroy (&query.common.curve);
     if (!answer)
         return 1;
     if (query.json) {

@@ -24,6 +24,7 @@ struct _broker_cli_scatter_t {
     uint16_t slots[PROTO_SLOT_COUNT];  //  Shard index of each slot
     uint64_t next_request_id;          //  Request id of the next request
     char *command;                     //  Prefix of messages on stderr (NULL: quiet)
+    proto_curve_t *curve;              //  Borrowed CURVE keys, or NULL (plain)
 };
 
 //  --------------------------------------------------------------------------
@@ -88,15 +89,17 @@ s_load_map (broker_cli_scatter_t *self, proto_msg_t *map, const char *endpoint)
 
 //  --------------------------------------------------------------------------
 broker_cli_scatter_t *
-broker_cli_scatter_new (const char *endpoint, int timeout_msecs, const char *command)
+broker_cli_scatter_new (const char *endpoint, int timeout_msecs, const char *command,
+                        proto_curve_t *curve)
 {
     assert (endpoint);
     broker_cli_scatter_t *self = (broker_cli_scatter_t *) zmalloc (sizeof (broker_cli_scatter_t));
+    self->curve = curve;
     self->command = command ? strdup (command) : NULL;
     self->next_request_id = ((uint64_t) zclock_time () << 20) ^ (uint64_t) getpid ();
     proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
     proto_msg_set_request_id (request, self->next_request_id++);
-    proto_msg_t *map = broker_cli_request (endpoint, &request, timeout_msecs, command);
+    proto_msg_t *map = broker_cli_request (endpoint, &request, timeout_msecs, command, curve);
     if (!map || s_load_map (self, map, endpoint))
         broker_cli_scatter_destroy (&self);
     proto_msg_destroy (&map);
@@ -170,6 +173,7 @@ broker_cli_scatter_send (broker_cli_scatter_t *self, size_t index, proto_msg_t *
     if (!shard->dealer && *shard->endpoint) {
         shard->dealer = zsock_new (ZMQ_DEALER);
         assert (shard->dealer);
+        proto_curve_client (self->curve, shard->dealer);
         proto_msg_limit_socket_small (shard->dealer);
         if (zsock_connect (shard->dealer, "%s", shard->endpoint)) {
             s_say (self, "%s has a bad endpoint '%s'", shard->name, shard->endpoint);
@@ -304,7 +308,7 @@ broker_cli_scatter_test (bool verbose)
     const char *endpoints[3] = {zsock_endpoint (routers[0]), zsock_endpoint (routers[1]), ""};
     zactor_t *broker = zactor_new (s_fake_broker, (void *) endpoints);
     char *broker_endpoint = zstr_recv (broker);
-    broker_cli_scatter_t *scatter = broker_cli_scatter_new (broker_endpoint, 2000, NULL);
+    broker_cli_scatter_t *scatter = broker_cli_scatter_new (broker_endpoint, 2000, NULL, NULL);
     assert (scatter);
     assert (broker_cli_scatter_shard_count (scatter) == 3);
     assert (streq (broker_cli_scatter_shard_name (scatter, 2), "shard-2"));
@@ -357,7 +361,7 @@ broker_cli_scatter_test (bool verbose)
 
     //  Nobody at the broker endpoint: NULL within the timeout
     zactor_destroy (&broker);
-    assert (broker_cli_scatter_new (broker_endpoint, 200, NULL) == NULL);
+    assert (broker_cli_scatter_new (broker_endpoint, 200, NULL, NULL) == NULL);
     zstr_free (&broker_endpoint);
     zsock_destroy (&routers[1]);
     zsock_destroy (&routers[0]);

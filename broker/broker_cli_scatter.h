@@ -6,7 +6,7 @@
     earlier request is never taken for the answer to a later one.  Waiting is bounded by
     a deadline; a shard without an endpoint (never registered) fails at once.
 
-        broker_cli_scatter_t *scatter = broker_cli_scatter_new (endpoint, 3000, command);
+        broker_cli_scatter_t *scatter = broker_cli_scatter_new (endpoint, 3000, command, NULL);
         for (size_t shard = 0; shard < broker_cli_scatter_shard_count (scatter); shard++) {
             proto_msg_t *request = proto_msg_new (PROTO_MSG_DAYS_REQUEST);
             broker_cli_scatter_send (scatter, shard, &request);
@@ -22,15 +22,17 @@
 #ifndef BROKER_CLI_SCATTER_H_INCLUDED
 #define BROKER_CLI_SCATTER_H_INCLUDED
 
+#include "proto/proto_curve.h"
 #include "proto/proto_msg.h"
 
 typedef struct _broker_cli_scatter_t broker_cli_scatter_t;
 
 //  Ask the broker at endpoint for the MAP (waiting at most timeout_msecs).  NULL if it
 //  did not answer, answered something else, or the map is inconsistent (said on stderr,
-//  prefixed by command, unless command is NULL).
+//  prefixed by command, unless command is NULL).  curve (borrowed, NULL: plain) secures
+//  every socket.
 broker_cli_scatter_t *broker_cli_scatter_new (const char *endpoint, int timeout_msecs,
-                                              const char *command);
+                                              const char *command, proto_curve_t *curve);
 
 //  Destroy; NULL-safe, nulls *self_p.
 void broker_cli_scatter_destroy (broker_cli_scatter_t **self_p);

@@ -208,7 +208,8 @@ broker_cli_status (int argc, char *argv[])
         return 1;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_STATUS_REQUEST);
     proto_msg_set_request_id (request, (uint64_t) zclock_time ());
-    proto_msg_t *reply = broker_cli_request (broker, &request, common.timeout_msecs, command);
+    proto_msg_t *reply =
+        broker_cli_request (broker, &request, common.timeout_msecs, command, common.curve);
     int rc = 1;
     if (!reply)
         fprintf (stderr, "%s: is the broker running? (`portevo up` starts a local cluster)\n",
@@ -229,6 +230,7 @@ broker_cli_status (int argc, char *argv[])
     }
     proto_msg_destroy (&reply);
     zstr_free (&broker);
+    proto_curve_destroy (&common.curve);
     return rc;
 }
 

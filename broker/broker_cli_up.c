@@ -515,7 +515,7 @@ s_wait_ready (s_up_t *up, broker_supervisor_t *supervisor, const char *broker, s
     while (!zsys_interrupted && zclock_mono () < deadline) {
         broker_supervisor_check (supervisor);
         proto_msg_t *request = proto_msg_new (PROTO_MSG_STATUS_REQUEST);
-        proto_msg_t *reply = broker_cli_request (broker, &request, 500, NULL);
+        proto_msg_t *reply = broker_cli_request (broker, &request, 500, NULL, NULL);
         up_count = 0;
         for (size_t index = 0; reply && index < proto_msg_peers_count (reply); index++) {
             proto_peer_t peer;

@@ -113,10 +113,12 @@ main (int argc, char *argv[])
         zconfig_destroy (&root);
         return rc;
     }
-    broker_options_t broker_options = {.endpoint = endpoint ? endpoint : BROKER_ENDPOINT_DEFAULT,
-                                       .data = data,
-                                       .shards = names ? names : shards,
-                                       .verbose = verbose};
+    broker_options_t broker_options = {
+        .endpoint = endpoint ? endpoint : BROKER_ENDPOINT_DEFAULT,
+        .data = data,
+        .shards = names ? names : shards,
+        .curve_keys = root ? zconfig_get (root, "portevo/curve/keys", NULL) : NULL,
+        .verbose = verbose};
     broker_t *broker = broker_new (&broker_options);
     if (broker)
         broker_run (broker);

@@ -29,6 +29,7 @@ static const struct {
     {"days", broker_cli_days, "the days for which data exists"},
     {"annotate", broker_cli_annotate, "import passive-DNS names (COF JSON lines)"},
     {"ingestor", broker_cli_ingestor, "ingestor remove NAME: decommission a stopped ingestor"},
+    {"keygen", broker_cli_keygen, "make CURVE keys for the cluster's processes"},
 };
 
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands[0])

@@ -578,7 +578,7 @@ gw_http_test (bool verbose)
     assert (web);
 
     //  No broker: no map, so /health and queries answer 503; bad addresses fail.
-    gw_scatter_t *scatter = gw_scatter_new (&loop, "tcp://127.0.0.1:1", 200);
+    gw_scatter_t *scatter = gw_scatter_new (&loop, "tcp://127.0.0.1:1", 200, NULL);
     assert (!gw_http_new (&loop, scatter, "127.0.0.1", web, 180));
     assert (!gw_http_new (&loop, scatter, "[::1:80", web, 180));
     assert (!gw_http_new (&loop, scatter, "1.2.3:80", web, 180));
@@ -595,7 +595,7 @@ gw_http_test (bool verbose)
 
     //  The fake cluster.
     gw_fake_t *fake = gw_fake_new (&loop, 2);
-    scatter = gw_scatter_new (&loop, gw_fake_broker (fake), 200);
+    scatter = gw_scatter_new (&loop, gw_fake_broker (fake), 200, NULL);
     http = gw_http_new (&loop, scatter, "127.0.0.1:0", web, 180);
     assert (http);
     gw_http_set_verbose (http, verbose);

@@ -20,6 +20,7 @@ typedef struct {
     uv_signal_t signals[2];  //  SIGINT, SIGTERM
     uv_timer_t linger;       //  Shutdown wait
     int64_t linger_until;    //  Monotonic msecs
+    proto_curve_t *curve;    //  CURVE keys (portevo/curve/keys), or NULL
 } s_gateway_t;
 
 static void
@@ -138,12 +139,17 @@ main (int argc, char *argv[])
     uv_loop_t *loop = uv_default_loop ();
     s_gateway_t gateway;
     memset (&gateway, 0, sizeof gateway);
-    gateway.scatter = gw_scatter_new (loop, values[S_BROKER], (int) deadline);
+    bool curve_failed;
+    gateway.curve = proto_curve_new (zconfig_get (config, "portevo/curve/keys", NULL), "gateway",
+                                     false, &curve_failed);
+    if (!curve_failed)
+        gateway.scatter = gw_scatter_new (loop, values[S_BROKER], (int) deadline, gateway.curve);
     if (gateway.scatter)
         gateway.http =
             gw_http_new (loop, gateway.scatter, values[S_HTTP], web, (uint32_t) retention);
     if (!gateway.http) {
         gw_scatter_destroy (&gateway.scatter);
+        proto_curve_destroy (&gateway.curve);
         uv_run (loop, UV_RUN_DEFAULT);
         goto done;
     }
@@ -161,6 +167,7 @@ main (int argc, char *argv[])
                  deadline, retention);
     uv_run (loop, UV_RUN_DEFAULT);
     rc = uv_loop_close (loop) == 0 ? 0 : 1;
+    proto_curve_destroy (&gateway.curve);
     zsys_notice ("gateway: stopped");
 done:
     free (web);

@@ -55,6 +55,7 @@ struct _gw_scatter_t {
     bool verbose;                      //  Debug logging
     bool destroying;                   //  No new queries
     s_link_t *broker;                  //  DEALER to the broker
+    proto_curve_t *curve;              //  Borrowed CURVE keys, or NULL (plain)
     s_link_t **shards;                 //  One link per shard of the map, in map order
     size_t shard_count;                //  Links in shards
     uint16_t slots[PROTO_SLOT_COUNT];  //  Slot -> shard index
@@ -157,6 +158,7 @@ s_link_new (gw_scatter_t *self, const char *name, const char *endpoint, bool imm
         return link;
     link->sock = zsock_new (ZMQ_DEALER);
     assert (link->sock);
+    proto_curve_client (self->curve, link->sock);
     proto_msg_limit_socket_small (link->sock);
     zsock_set_linger (link->sock, 0);
     zsock_set_sndhwm (link->sock, GW_SCATTER_SHARD_HWM);
@@ -428,7 +430,7 @@ s_on_map_timer (uv_timer_t *handle)
 
 //  --------------------------------------------------------------------------
 gw_scatter_t *
-gw_scatter_new (uv_loop_t *loop, const char *broker, int deadline_msecs)
+gw_scatter_new (uv_loop_t *loop, const char *broker, int deadline_msecs, proto_curve_t *curve)
 {
     assert (loop);
     assert (broker);
@@ -437,6 +439,7 @@ gw_scatter_new (uv_loop_t *loop, const char *broker, int deadline_msecs)
     assert (self);
     self->loop = loop;
     self->deadline_msecs = deadline_msecs;
+    self->curve = curve;
     self->pending = zhashx_new ();
     assert (self->pending);
     zhashx_set_key_duplicator (self->pending, NULL);
@@ -674,7 +677,7 @@ gw_scatter_test (bool verbose)
     uv_loop_t loop;
     uv_loop_init (&loop);
     gw_fake_t *fake = gw_fake_new (&loop, 2);
-    gw_scatter_t *self = gw_scatter_new (&loop, gw_fake_broker (fake), 200);
+    gw_scatter_t *self = gw_scatter_new (&loop, gw_fake_broker (fake), 200, NULL);
     assert (self);
     gw_scatter_set_verbose (self, verbose);
     assert (streq (gw_scatter_broker_endpoint (self), gw_fake_broker (fake)));
@@ -762,7 +765,7 @@ gw_scatter_test (bool verbose)
     assert (uv_loop_close (&loop) == 0);
     //  A bad broker endpoint.
     uv_loop_init (&loop);
-    assert (gw_scatter_new (&loop, "tcp://no-such-host-name:x", 100) == NULL);
+    assert (gw_scatter_new (&loop, "tcp://no-such-host-name:x", 100, NULL) == NULL);
     uv_run (&loop, UV_RUN_DEFAULT);
     assert (uv_loop_close (&loop) == 0);
     zsys_set_logstream (stderr);

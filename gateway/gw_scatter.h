@@ -24,6 +24,7 @@
 #ifndef GW_SCATTER_H_INCLUDED
 #define GW_SCATTER_H_INCLUDED
 
+#include "proto/proto_curve.h"
 #include "proto/proto_msg.h"
 
 #include <uv.h>
@@ -44,8 +45,10 @@ typedef void (gw_scatter_fn) (gw_pending_t *pending, void *arg);
 
 //  Create a scatter on loop that talks to the broker at endpoint (ROUTER, PROTOCOL.md)
 //  and waits at most deadline_msecs for replies.  Sends the first MAP_REQUEST at once.
-//  NULL if the broker endpoint is invalid (logged).
-gw_scatter_t *gw_scatter_new (uv_loop_t *loop, const char *broker, int deadline_msecs);
+//  curve (borrowed, NULL: plain) secures every socket.  NULL if the broker endpoint is
+//  invalid (logged).
+gw_scatter_t *gw_scatter_new (uv_loop_t *loop, const char *broker, int deadline_msecs,
+                              proto_curve_t *curve);
 
 //  Destroy: completes every pending query first (its callback sees what arrived), then
 //  closes sockets and handles.  The memory is released by libuv close callbacks, so the

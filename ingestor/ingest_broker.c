@@ -16,6 +16,7 @@ struct _ingest_broker_t {
     char *spool;                       //  Our spool, for the broker's status
     ingest_broker_map_fn *on_map;      //  New map callback
     ingest_broker_stats_fn *on_stats;  //  Heartbeat stats callback
+    proto_curve_t *curve;              //  Borrowed CURVE keys, or NULL
     void *arg;                         //  Callbacks' argument
     zsock_t *dealer;                   //  To the broker
     ingest_poll_t *poll;               //  Watches dealer
@@ -75,6 +76,7 @@ s_connect (ingest_broker_t *self)
     self->dealer = zsock_new (ZMQ_DEALER);
     if (!self->dealer)
         return -1;
+    proto_curve_client (self->curve, self->dealer);
     proto_msg_limit_socket_small (self->dealer);
     zsock_set_sndtimeo (self->dealer, 0);
     zsock_set_linger (self->dealer, 0);
@@ -93,7 +95,8 @@ s_connect (ingest_broker_t *self)
 //  --------------------------------------------------------------------------
 ingest_broker_t *
 ingest_broker_new (uv_loop_t *loop, const char *endpoint, const char *name, const char *spool,
-                   ingest_broker_map_fn *on_map, ingest_broker_stats_fn *on_stats, void *arg)
+                   proto_curve_t *curve, ingest_broker_map_fn *on_map,
+                   ingest_broker_stats_fn *on_stats, void *arg)
 {
     assert (loop);
     assert (endpoint);
@@ -110,6 +113,7 @@ ingest_broker_new (uv_loop_t *loop, const char *endpoint, const char *name, cons
     self->on_map = on_map;
     self->on_stats = on_stats;
     self->arg = arg;
+    self->curve = curve;
     self->map_wanted = true;
     self->heartbeat_at = zclock_mono () + PROTO_HEARTBEAT_MSECS;
     if (s_connect (self))
@@ -387,8 +391,8 @@ ingest_broker_test (bool verbose)
     uv_loop_t loop;
     uv_loop_init (&loop);
     s_test_t test = {0, 0};
-    ingest_broker_t *broker =
-        ingest_broker_new (&loop, endpoint, "router1", "/spool", s_test_map, s_test_stats, &test);
+    ingest_broker_t *broker = ingest_broker_new (&loop, endpoint, "router1", "/spool", NULL,
+                                                 s_test_map, s_test_stats, &test);
     assert (broker);
     ingest_broker_set_verbose (broker, verbose);
     assert (ingest_broker_map (broker) == NULL);

@@ -16,6 +16,7 @@
 #ifndef INGEST_BROKER_H_INCLUDED
 #define INGEST_BROKER_H_INCLUDED
 
+#include "proto/proto_curve.h"
 #include "proto/proto_msg.h"
 
 #include <uv.h>
@@ -29,10 +30,12 @@ typedef void (ingest_broker_map_fn) (void *arg, proto_msg_t *map);
 typedef void (ingest_broker_stats_fn) (void *arg, proto_msg_t *heartbeat);
 
 //  Connect to the broker at endpoint and say HELLO.  name and spool are copied; the
-//  callbacks run on the loop thread.  NULL if the socket cannot be made (logged).
+//  callbacks run on the loop thread; curve (borrowed, NULL: plain) secures the socket.
+//  NULL if the socket cannot be made (logged).
 ingest_broker_t *ingest_broker_new (uv_loop_t *loop, const char *endpoint, const char *name,
-                                    const char *spool, ingest_broker_map_fn *on_map,
-                                    ingest_broker_stats_fn *on_stats, void *arg);
+                                    const char *spool, proto_curve_t *curve,
+                                    ingest_broker_map_fn *on_map, ingest_broker_stats_fn *on_stats,
+                                    void *arg);
 
 //  Close the socket.  NULL-safe, nulls *self_p.
 void ingest_broker_destroy (ingest_broker_t **self_p);

@@ -17,6 +17,7 @@ struct _ingest_deliver_t {
     ingest_deliver_fn *on_result;       //  Outcome callback
     ingest_deliver_stale_fn *on_stale;  //  Map-is-stale callback
     void *arg;                          //  Callbacks' argument
+    proto_curve_t *curve;               //  Borrowed CURVE keys, or NULL (plain)
     s_shard_t **shards;                 //  One per shard of the map, in index order
     size_t shard_count;                 //  Entries in shards
     bool busy;                          //  A delivery is in progress
@@ -81,6 +82,7 @@ s_shard_connect (s_shard_t *shard)
         return;
     shard->dealer = zsock_new (ZMQ_DEALER);
     assert (shard->dealer);
+    proto_curve_client (shard->owner->curve, shard->dealer);
     proto_msg_limit_socket_small (shard->dealer);
     zsock_set_immediate (shard->dealer, 1);
     zsock_set_linger (shard->dealer, 0);
@@ -245,6 +247,13 @@ ingest_deliver_acked (ingest_deliver_t *self)
 {
     assert (self);
     return self->busy ? self->acked : 0;
+}
+
+void
+ingest_deliver_set_curve (ingest_deliver_t *self, proto_curve_t *curve)
+{
+    assert (self);
+    self->curve = curve;
 }
 
 size_t

@@ -27,6 +27,7 @@
 #ifndef INGEST_DELIVER_H_INCLUDED
 #define INGEST_DELIVER_H_INCLUDED
 
+#include "proto/proto_curve.h"
 #include "proto/proto_msg.h"
 
 #include <uv.h>
@@ -80,6 +81,10 @@ void ingest_deliver_cancel (ingest_deliver_t *self);
 
 //  True while a delivery is in progress.
 bool ingest_deliver_busy (ingest_deliver_t *self);
+
+//  Secure the sockets made from now on with curve (borrowed; NULL: plain).  Call it
+//  before the first ingest_deliver_set_map.
+void ingest_deliver_set_curve (ingest_deliver_t *self, proto_curve_t *curve);
 
 //  Shards that acknowledged the last delivery as older than their retention (nothing
 //  stored); valid in the result callback and until the next start.

@@ -28,6 +28,7 @@ ingest_options_destroy (ingest_options_t **self_p)
         return;
     ingest_anon_destroy (&self->anon);
     zstr_free (&self->anonymise_key);
+    zstr_free (&self->curve_keys);
     ingest_match_destroy (&self->match);
     zstr_free (&self->config);
     zstr_free (&self->zone);
@@ -182,6 +183,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
         s_take (&self->broker, config, "portevo/broker/endpoint");
         s_take (&self->zone, config, "portevo/ingestor/tz");
         s_take (&self->anonymise_key, config, "portevo/ingestor/anonymise_key");
+        s_take (&self->curve_keys, config, "portevo/curve/keys");
         if (self->name && config) {
             char *path = zsys_sprintf ("portevo/ingestor/%s/spool", self->name);
             s_take (&self->spool, config, path);

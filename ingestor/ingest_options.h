@@ -37,6 +37,7 @@ typedef struct {
     char *block_time;       //  --block-time (with --dry-run): the files' block, or NULL
     ingest_match_t *match;  //  Local AS, local prefixes, monitored ports, exclude_internal
     char *anonymise_key;    //  --anonymise-key: the Crypto-PAn key file, or NULL
+    char *curve_keys;       //  portevo/curve/keys: CURVE keys directory, or NULL
     ingest_anon_t *anon;    //  Its anonymiser, NULL without a key
     bool verbose;           //  -v: debug logging
     bool dry_run;           //  --dry-run: read and print, deliver nothing

@@ -68,6 +68,7 @@ struct _ingest_service_t {
     zlistx_t *pending;                 //  ingest_spool_file_t waiting, sorted
     zhashx_t *queued;                  //  Paths from pending to delivered
     zhashx_t *too_old;                 //  Paths refused as too old by this process
+    proto_curve_t *curve;              //  CURVE keys for every socket, or NULL (plain)
     s_job_t *job;                      //  Running in the worker, or NULL
     s_job_t *ready;                    //  Parts made, waiting for the delivery, or NULL
     s_job_t *delivering;               //  With ingest_deliver, or NULL
@@ -529,9 +530,15 @@ ingest_service_new (ingest_options_t *options)
         ingest_file_set_anon (self->reader, options->anon);
         zsys_info ("addresses are anonymised (Crypto-PAn, key %s)", options->anonymise_key);
     }
-    self->broker = ingest_broker_new (&self->loop, options->broker, options->name, self->spool_root,
-                                      s_on_map, s_on_stats, self);
+    bool curve_failed;
+    self->curve = proto_curve_new (options->curve_keys, options->name, false, &curve_failed);
+    self->broker = curve_failed ? NULL
+                                : ingest_broker_new (&self->loop, options->broker, options->name,
+                                                     self->spool_root, self->curve, s_on_map,
+                                                     s_on_stats, self);
     self->deliver = ingest_deliver_new (&self->loop, options->name, s_on_result, s_on_stale, self);
+    if (self->deliver)
+        ingest_deliver_set_curve (self->deliver, self->curve);
     if (!self->file_mode)
         self->spool = ingest_spool_new (self->spool_root);
     if (!self->reader || !self->broker || !self->deliver || (!self->file_mode && !self->spool)) {
@@ -577,6 +584,7 @@ ingest_service_destroy (ingest_service_t **self_p)
         ingest_spool_unwatch (self->spool);
     ingest_deliver_destroy (&self->deliver);
     ingest_broker_destroy (&self->broker);
+    proto_curve_destroy (&self->curve);
     s_close_handle ((uv_handle_t *) &self->sigint);
     s_close_handle ((uv_handle_t *) &self->sigterm);
     s_close_handle ((uv_handle_t *) &self->tick);

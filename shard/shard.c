@@ -37,6 +37,7 @@ struct _shard_t {
     zhash_t *ingestors;            //  Ingestor names of the map (values unused)
     int64_t map_requested;         //  Mono msecs of the last MAP_REQUEST, 0 none
     char *map_path;                //  Where the last MAP is kept across restarts
+    proto_curve_t *curve;          //  CURVE (server and client), or NULL (plain)
     size_t unanswered;             //  Heartbeats sent since the broker last spoke
     int64_t heartbeat_sent;        //  Mono msecs of the last heartbeat
     uint64_t request_id;           //  Last request id sent to the broker
@@ -346,6 +347,7 @@ s_connect_broker (shard_t *self)
     }
     self->dealer = zsock_new (ZMQ_DEALER);
     assert (self->dealer);
+    proto_curve_client (self->curve, self->dealer);
     zsock_set_linger (self->dealer, 0);
     proto_msg_limit_socket_small (self->dealer);
     if (zsock_connect (self->dealer, "%s", self->broker))
@@ -657,8 +659,13 @@ shard_new (const shard_config_t *config)
     shard_store_set_verbose (self->store, config->verbose);
     self->map_path = zsys_sprintf ("%s/%s", config->data, SHARD_MAP_FILE);
     s_map_load (self);
+    bool curve_failed;
+    self->curve = proto_curve_new (config->curve_keys, config->name, true, &curve_failed);
+    if (curve_failed)
+        goto fail;
     self->router = zsock_new (ZMQ_ROUTER);
     assert (self->router);
+    proto_curve_server (self->curve, self->router);
     zsock_set_linger (self->router, 0);
     proto_msg_limit_socket (self->router);
     if (zsock_bind (self->router, "%s", config->endpoint) == -1) {
@@ -697,6 +704,7 @@ shard_destroy (shard_t **self_p)
         shard_store_destroy (&self->store);
         zhash_destroy (&self->ingestors);
         zstr_free (&self->map_path);
+        proto_curve_destroy (&self->curve);
         zstr_free (&self->endpoint);
         zstr_free (&self->broker);
         zstr_free (&self->name);

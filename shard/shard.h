@@ -25,6 +25,7 @@
 
 #include "shard/shard_config.h"
 #include "shard/shard_store.h"
+#include "proto/proto_curve.h"
 
 #define SHARD_FINALISE_MSECS 1000         //  Check open blocks for grace
 #define SHARD_MAINTENANCE_MSECS 3600000   //  Retention and archive period

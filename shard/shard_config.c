@@ -35,6 +35,7 @@ shard_config_destroy (shard_config_t **self_p)
         free (self->endpoint);
         free (self->data);
         free (self->broker);
+        free (self->curve_keys);
         free (self);
         *self_p = NULL;
     }
@@ -83,6 +84,8 @@ shard_config_set (shard_config_t *self, const char *key, const char *value)
         s_replace (&self->data, value);
     else if (streq (key, "broker"))
         s_replace (&self->broker, value);
+    else if (streq (key, "curve-keys") || streq (key, "curve_keys"))
+        s_replace (&self->curve_keys, value);
     else if (streq (key, "retention-days") || streq (key, "retention_days")) {
         rc = s_number (value, 1, 65535, &number);
         self->retention_days = rc ? self->retention_days : (uint32_t) number;
@@ -122,6 +125,7 @@ shard_config_load (shard_config_t *self, const char *path)
         const char *path;
         const char *key;
     } settings[] = {{"portevo/broker/endpoint", "broker"},
+                    {"portevo/curve/keys", "curve_keys"},
                     {"portevo/shard/retention_days", "retention_days"},
                     {"portevo/shard/grace_secs", "grace_secs"},
                     {"portevo/shard/mapsize_mb", "mapsize_mb"}};

@@ -23,6 +23,7 @@ typedef struct {
     char *endpoint;           //  ROUTER endpoint to bind (tcp://127.0.0.1:* picks a port)
     char *data;               //  Store directory
     char *broker;             //  Broker ROUTER endpoint
+    char *curve_keys;         //  CURVE keys directory (proto_curve.h), NULL: plain
     uint32_t retention_days;  //  Days kept before today
     uint32_t grace_secs;      //  How long a block waits for every ingestor
     uint64_t mapsize_mb;      //  LMDB map size, MiB
