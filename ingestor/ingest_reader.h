@@ -5,9 +5,10 @@
     file size), decompresses it with the file's codec (none, LZO, BZ2, LZ4, ZSTD), walks the
     V3 flow records and hands them out one by one as ingest_flow_t.  Exporter records are
     remembered, the appendix (ident, stat record) is read for sanity checks, unknown record
-    and element types are skipped and counted.  Layout version 1 and 3 files, encrypted and
-    foreign-endian files are refused with a message that says so.  Every length is checked
-    before the cursor moves: a corrupt file gives -1 and a message, never a crash.
+    and element types are skipped and counted.  Layout version 1 files (nfdump 1.6) are read
+    too, through ingest_v1 (hooks marked "Hook" in ingest_reader.c).  Layout version 3,
+    encrypted and foreign-endian files are refused with a message that says so.  Every length is
+   checked before the cursor moves: a corrupt file gives -1 and a message, never a crash.
 
     Usage:
         ingest_reader_t *reader = ingest_reader_new ();
