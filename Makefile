@@ -139,7 +139,7 @@ build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mo
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
 	    -o $@ $^ $(LIBS_CODEC) $(LIBS_UV) $(LIBS_BASE)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
 
 deps:
 	@$(DEPS)

@@ -3,7 +3,8 @@
 # Sourced after tests/lib/nfcapd.sh.  The bullseye package is fetched once with apt's own
 # client into a private apt state under build/nfdump16 (its own sources.list, lists and
 # cache: the system's apt state is not touched) and unpacked with `dpkg -x` into
-# build/nfdump16/root; it is never installed.  Its nfcapd runs from there (it needs only
+# build/nfdump16/root; it is never installed.  (The apt parts directory is etc/apt/parts,
+# not sources.list.d: the Makefile includes every *.d under build/ as a dependency file.)  Its nfcapd runs from there (it needs only
 # libc and libbz2, which bookworm has; its own library directory goes on
 # LD_LIBRARY_PATH in case a build needs it).  Concurrent callers wait on a lock.
 #
@@ -26,14 +27,14 @@ NF16_WHY=
 
 nf16_fetch () {
   [ -x "$NF16_NFCAPD" ] && return 0
-  mkdir -p "$NF16_DIR/etc/apt/sources.list.d" "$NF16_DIR/lists/partial" \
+  mkdir -p "$NF16_DIR/etc/apt/parts" "$NF16_DIR/lists/partial" \
            "$NF16_DIR/cache/archives/partial" || { NF16_WHY="cannot create $NF16_DIR"; return 1; }
   (
     flock 9
     [ -x "$NF16_NFCAPD" ] && exit 0
     echo "deb http://deb.debian.org/debian bullseye main" > "$NF16_DIR/etc/apt/sources.list"
     apt_opts=(-o "Dir::Etc::sourcelist=$NF16_DIR/etc/apt/sources.list"
-              -o "Dir::Etc::sourceparts=$NF16_DIR/etc/apt/sources.list.d"
+              -o "Dir::Etc::sourceparts=$NF16_DIR/etc/apt/parts"
               -o "Dir::State::lists=$NF16_DIR/lists" -o "Dir::Cache=$NF16_DIR/cache"
               -o Dir::State::status=/dev/null)
     apt-get "${apt_opts[@]}" -q update > "$NF16_DIR/fetch.log" 2>&1 &&
