@@ -93,9 +93,10 @@ void ingest_reader_close (ingest_reader_t *self);
 //  What went wrong, "file: what" (borrowed until the next call on the reader).
 const char *ingest_reader_error (ingest_reader_t *self);
 
-//  Facts about the open file.  flows_read counts V3 flow records handed out so far;
-//  stat_flows is the appendix stat record's flow count, or -1 if the file had none;
-//  ident is the appendix ident string ("" if none), borrowed until close.
+//  Facts about the open file.  flows_read counts flow records (V3, or V1 common records)
+//  read so far, port-filtered ones included; stat_flows is the stat record's flow count
+//  (the appendix's, or a layout 1 file's), -1 if the file had none; ident is the ident
+//  string ("" if none), borrowed until close.
 ingest_compression_t ingest_reader_compression (ingest_reader_t *self);
 const char *ingest_reader_compression_name (ingest_reader_t *self);
 uint64_t ingest_reader_flows_read (ingest_reader_t *self);

@@ -66,23 +66,23 @@
 //  0-3 are the required fields (sized by the flags, never in a map), 28-36, 44 and 49 are
 //  reserved, 47 (compat NEL) is 0 as nfdump writes it.  Ids past the table are unknown.
 static const uint8_t s_extension_sizes[] = {
-    0,  0,  0,  0,               //  0-3   required fields
-    4,  8,                       //  4-5   input/output interface, 2 or 4 bytes each
-    4,  8,                       //  6-7   src/dst AS, 2 or 4 bytes each
-    4,                           //  8     dst tos, direction, src/dst mask
-    4,  16, 4,  16,              //  9-12  next hop v4/v6, BGP next hop v4/v6
-    4,                           //  13    src/dst vlan
-    4,  8,  4,  8,  4,  8,       //  14-19 out packets, out bytes, aggregated flows
-    16, 16,                      //  20-21 MAC addresses
-    40,                          //  22    MPLS labels
-    4,  16, 4,                   //  23-25 router IP v4/v6, router id
-    8,  8,                       //  26-27 BGP adjacent AS, received time
-    0,  0,  0,  0,  0,  0, 0, 0, 0,  //  28-36 reserved
-    20, 4,  8,  32, 24, 24, 72,  //  37-43 NSEL common, xlate ports/v4/v6, ACL, user, user max
-    0,                           //  44    reserved
-    24,                          //  45    latency
-    12, 0,  8,                   //  46-48 NEL common, compat NEL IPv4, port block allocation
-    0                            //  49    reserved
+    0,  0,  0, 0,                     //  0-3   required fields
+    4,  8,                            //  4-5   input/output interface, 2 or 4 bytes each
+    4,  8,                            //  6-7   src/dst AS, 2 or 4 bytes each
+    4,                                //  8     dst tos, direction, src/dst mask
+    4,  16, 4, 16,                    //  9-12  next hop v4/v6, BGP next hop v4/v6
+    4,                                //  13    src/dst vlan
+    4,  8,  4, 8,  4,  8,             //  14-19 out packets, out bytes, aggregated flows
+    16, 16,                           //  20-21 MAC addresses
+    40,                               //  22    MPLS labels
+    4,  16, 4,                        //  23-25 router IP v4/v6, router id
+    8,  8,                            //  26-27 BGP adjacent AS, received time
+    0,  0,  0, 0,  0,  0,  0,  0, 0,  //  28-36 reserved
+    20, 4,  8, 32, 24, 24, 72,        //  37-43 NSEL common, xlate ports/v4/v6, ACL, user, user max
+    0,                                //  44    reserved
+    24,                               //  45    latency
+    12, 0,  8,                        //  46-48 NEL common, compat NEL IPv4, port block allocation
+    0                                 //  49    reserved
 };
 #define V1_EXTENSION_IDS (sizeof s_extension_sizes)
 
@@ -155,8 +155,8 @@ s_counter (const uint8_t *p, size_t size)
 
 //  --------------------------------------------------------------------------
 int
-ingest_v1_header_parse (ingest_v1_header_t *header, const uint8_t *bytes, size_t size,
-                        char *error, size_t error_size)
+ingest_v1_header_parse (ingest_v1_header_t *header, const uint8_t *bytes, size_t size, char *error,
+                        size_t error_size)
 {
     assert (header);
     assert (bytes);
@@ -187,8 +187,7 @@ ingest_v1_header_parse (ingest_v1_header_t *header, const uint8_t *bytes, size_t
         header->compression = INGEST_COMPRESS_LZ4;
         break;
     default:
-        return s_error (error, error_size, "corrupt: header flags 0x%x name several codecs",
-                        flags);
+        return s_error (error, error_size, "corrupt: header flags 0x%x name several codecs", flags);
     }
     memcpy (header->ident, bytes + 12, INGEST_V1_IDENT_SIZE);
     header->ident[INGEST_V1_IDENT_SIZE] = 0;
@@ -252,8 +251,7 @@ static int
 s_add_map (ingest_v1_t *self, const uint8_t *record, size_t size)
 {
     if (size < V1_MAP_HEADER_SIZE + 2 || size % 2)
-        return s_error (self->error, sizeof self->error, "extension map record of %zu bytes",
-                        size);
+        return s_error (self->error, sizeof self->error, "extension map record of %zu bytes", size);
     uint16_t id = s_u16 (record + 4);
     if (id >= self->map_room) {
         size_t room = self->map_room ? self->map_room : 8;
@@ -312,8 +310,8 @@ s_add_map (ingest_v1_t *self, const uint8_t *record, size_t size)
 //  0 skipped (no usable map), -1 corrupt.
 
 static int
-s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size,
-                 const uint64_t *port_filter, ingest_flow_t *flow)
+s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size, const uint64_t *port_filter,
+                 ingest_flow_t *flow)
 {
     if (size < INGEST_V1_COMMON_SIZE)
         return s_error (self->error, sizeof self->error,
@@ -321,8 +319,7 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size,
                         INGEST_V1_COMMON_SIZE);
     uint8_t flags = record[4];
     uint16_t map_id = s_u16 (record + 6);
-    if (map_id >= self->map_room || !self->maps[map_id].defined ||
-        !self->maps[map_id].usable) {
+    if (map_id >= self->map_room || !self->maps[map_id].defined || !self->maps[map_id].usable) {
         self->skipped++;
         return 0;
     }
@@ -333,8 +330,8 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size,
     size_t required = INGEST_V1_COMMON_SIZE + address_size + packets_size + bytes_size;
     if (size < required + map->size)
         return s_error (self->error, sizeof self->error,
-                        "common record of %zu bytes, its flags and map %u need %zu", size,
-                        map_id, required + map->size);
+                        "common record of %zu bytes, its flags and map %u need %zu", size, map_id,
+                        required + map->size);
     flow->dst_port = s_u16 (record + 26);
     if (port_filter && !((port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
         return 2;
@@ -536,12 +533,12 @@ s_build_blocks (s_image_t *block1, s_image_t *block2)
     s_put32 (block1, 0xc0000207);
     s_put32 (block1, 10);
     s_put32 (block1, 1500);
-    s_put32 (block1, 0x00020001);               //  interfaces 1, 2
+    s_put32 (block1, 0x00020001);              //  interfaces 1, 2
     s_put32 (block1, 64500 | (64501u << 16));  //  AS 64500 -> 64501
     s_put32 (block1, 0);
     s_put_common (block1, 32 + 32 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 8,
-                  V1_RECORD_IPV6 | V1_RECORD_PACKETS_64 | V1_RECORD_BYTES_64 | V1_RECORD_SAMPLED,
-                  1, 1700000001, 22, 6, 4);
+                  V1_RECORD_IPV6 | V1_RECORD_PACKETS_64 | V1_RECORD_BYTES_64 | V1_RECORD_SAMPLED, 1,
+                  1700000001, 22, 6, 4);
     s_put64 (block1, 0x20010db800000000ULL);
     s_put64 (block1, 0x0000000000000001ULL);
     s_put64 (block1, 0x20010db8000000ffULL);
@@ -628,8 +625,7 @@ s_build_file (s_image_t *image, uint8_t compression)
         }
         else {
             unsigned int done = sizeof packed;
-            assert (BZ2_bzBuffToBuffCompress ((char *) packed, &done,
-                                              (char *) blocks[block].bytes,
+            assert (BZ2_bzBuffToBuffCompress ((char *) packed, &done, (char *) blocks[block].bytes,
                                               (unsigned int) blocks[block].size, 9, 0, 0) == BZ_OK);
             packed_size = done;
         }
@@ -643,8 +639,8 @@ s_build_file (s_image_t *image, uint8_t compression)
 
 //  Read the first size bytes of image with a reader: 0 clean end, -1 error (in *error)
 static int
-s_read_image (const s_image_t *image, size_t size, ingest_flow_t *flows, size_t *count,
-              char *error, size_t error_size, bool check)
+s_read_image (const s_image_t *image, size_t size, ingest_flow_t *flows, size_t *count, char *error,
+              size_t error_size, bool check)
 {
     int fd = memfd_create ("ingest_v1_test", MFD_CLOEXEC);
     assert (fd >= 0);

@@ -32,16 +32,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define INGEST_V1_LAYOUT 1           //  version field of the file header
-#define INGEST_V1_HEADER_SIZE 140    //  fileHeaderV1_t
-#define INGEST_V1_STAT_SIZE 136      //  stat_recordV1_t
-#define INGEST_V1_DATA_OFFSET 276    //  First data block: header + stat record
-#define INGEST_V1_BLOCK_TYPE 2       //  DATA_BLOCK_TYPE_2: records with headers
-#define INGEST_V1_IDENT_SIZE 128     //  ident field of the header
-#define INGEST_V1_RECORD_MAP 2       //  Extension map record
-#define INGEST_V1_RECORD_COMMON 10   //  Common (flow) record
-#define INGEST_V1_COMMON_SIZE 32     //  Fixed part of a common record
-#define INGEST_V1_ERROR_MAX 200      //  Room for a record error
+#define INGEST_V1_LAYOUT 1          //  version field of the file header
+#define INGEST_V1_HEADER_SIZE 140   //  fileHeaderV1_t
+#define INGEST_V1_STAT_SIZE 136     //  stat_recordV1_t
+#define INGEST_V1_DATA_OFFSET 276   //  First data block: header + stat record
+#define INGEST_V1_BLOCK_TYPE 2      //  DATA_BLOCK_TYPE_2: records with headers
+#define INGEST_V1_IDENT_SIZE 128    //  ident field of the header
+#define INGEST_V1_RECORD_MAP 2      //  Extension map record
+#define INGEST_V1_RECORD_COMMON 10  //  Common (flow) record
+#define INGEST_V1_COMMON_SIZE 32    //  Fixed part of a common record
+#define INGEST_V1_ERROR_MAX 200     //  Room for a record error
 
 //  What the header and stat record of a V1 file say.
 typedef struct {
