@@ -177,6 +177,7 @@ bench:
 	@$(DEPS)
 	$(MAKE) all build/bench/shard_store_bench
 	bench/reader
+	bench/reader_v1
 	bench/ingest
 	build/bench/shard_store_bench
 	bench/query
