@@ -637,16 +637,15 @@ s_build_file (s_image_t *image, uint8_t compression)
     }
 }
 
-//  Read the first size bytes of image with a reader: 0 clean end, -1 error (in *error)
+//  Read the first size bytes of image with reader, through the memory file fd (one reader
+//  and one fd serve every image, as in the ingestor: open must reset the maps): 0 clean
+//  end, -1 error (in *error).  check: assert what the intact file holds.
 static int
-s_read_image (const s_image_t *image, size_t size, ingest_flow_t *flows, size_t *count, char *error,
-              size_t error_size, bool check)
+s_read_image (ingest_reader_t *reader, int fd, const s_image_t *image, size_t size,
+              ingest_flow_t *flows, size_t *count, char *error, size_t error_size, bool check)
 {
-    int fd = memfd_create ("ingest_v1_test", MFD_CLOEXEC);
-    assert (fd >= 0);
-    assert (write (fd, image->bytes, size) == (ssize_t) size);
-    ingest_reader_t *reader = ingest_reader_new ();
-    assert (reader);
+    assert (ftruncate (fd, 0) == 0);
+    assert (pwrite (fd, image->bytes, size, 0) == (ssize_t) size);
     *count = 0;
     int rc = ingest_reader_open_fd (reader, fd, "image");
     if (rc == 0) {
@@ -664,8 +663,6 @@ s_read_image (const s_image_t *image, size_t size, ingest_flow_t *flows, size_t 
         assert (strcmp (ingest_reader_ident (reader), "v1test") == 0);
         assert (ingest_reader_block_count (reader) == 2);
     }
-    ingest_reader_destroy (&reader);
-    close (fd);
     return rc;
 }
 
@@ -690,11 +687,16 @@ ingest_v1_test (bool verbose)
     assert (strstr (error, "several codecs"));
 
     //  Each codec, read through the reader
+    ingest_reader_t *reader = ingest_reader_new ();
+    assert (reader);
+    int fd = memfd_create ("ingest_v1_test", MFD_CLOEXEC);
+    assert (fd >= 0);
     for (uint8_t compression = 0; compression <= INGEST_COMPRESS_LZ4; compression++) {
         s_build_file (&image, compression);
         ingest_flow_t flows[8];
         size_t count;
-        assert (s_read_image (&image, image.size, flows, &count, error, sizeof error, true) == 0);
+        assert (s_read_image (reader, fd, &image, image.size, flows, &count, error, sizeof error,
+                              true) == 0);
         assert (count == 4);
         char text[PROTO_ADDR_STRLEN];
         ingest_flow_t *flow = &flows[0];
@@ -727,7 +729,8 @@ ingest_v1_test (bool verbose)
     for (size_t size = 0; size < image.size; size++) {
         ingest_flow_t flows[8];
         size_t count;
-        assert (s_read_image (&image, size, flows, &count, error, sizeof error, true) == -1);
+        assert (s_read_image (reader, fd, &image, size, flows, &count, error, sizeof error, true) ==
+                -1);
         assert (strstr (error, size < 4 ? "only" : "truncated"));
     }
     //  Every single byte flipped in the blocks: a clean end or an error, never a crash
@@ -736,8 +739,17 @@ ingest_v1_test (bool verbose)
         bad.bytes[at] ^= 0xff;
         ingest_flow_t flows[8];
         size_t count;
-        s_read_image (&bad, bad.size, flows, &count, error, sizeof error, false);
+        s_read_image (reader, fd, &bad, bad.size, flows, &count, error, sizeof error, false);
     }
+
+    //  And the intact file again, after all that
+    ingest_flow_t again[8];
+    size_t again_count;
+    assert (s_read_image (reader, fd, &image, image.size, again, &again_count, error, sizeof error,
+                          true) == 0);
+    assert (again_count == 4);
+    ingest_reader_destroy (&reader);
+    close (fd);
 
     //  Records directly: corrupt maps and records
     ingest_v1_t *v1 = ingest_v1_new ();
