@@ -27,6 +27,15 @@
     we use (AS numbers, out counters) sit.  A record is then checked against its map's
     total size before any field is read.  64-bit values are not aligned in the records;
     every read goes through memcpy.
+
+    Seen in files of Debian 11's nfcapd 1.6.22 (tests/system/reader_v1_test.sh): the maps
+    and exporter records are in the first data block only, so later blocks can only be
+    walked after it (blocks are walked in file order, one thread); the exporter stat
+    records (type 8) come last, in a block of their own; NetFlow v5 records have 32-bit
+    counters and a sampler record (type 9) beside them, v9 records 64-bit counters; block
+    flags are 0 and compression is the file header's alone (as 1.6's ReadBlock assumes).
+    With -T all a v9 map lists 7 15 17 23 25 27 (AS, out packets and bytes, router IP and
+    id, received time), a v5 map 4 6 8 9 23 25 27; IPv6 addresses are laid out as in V3.
 */
 #include "ingestor/ingest_v1.h"
 
