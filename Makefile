@@ -142,7 +142,7 @@ build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mo
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
 	    -o $@ $^ $(LIBS_CODEC) $(LIBS_CRYPTO) $(LIBS_UV) $(LIBS_BASE)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
 
 deps:
 	@$(DEPS)
@@ -184,6 +184,7 @@ bench:
 	@$(DEPS)
 	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench
 	bench/reader
+	bench/reader_v1
 	bench/ingest
 	build/bench/shard_store_bench
 	bench/query

@@ -17,6 +17,7 @@
 */
 #include "ingestor/ingest_reader.h"
 #include "ingestor/ingest_block.h"
+#include "ingestor/ingest_v1.h"  //  Hook: nfdump 1.6 files (issue 10)
 
 #include <assert.h>
 #include <errno.h>
@@ -76,6 +77,7 @@ typedef struct {
     uint16_t exporters[READER_BLOCK_EXPORTERS];  //  Exporter sysids of the block
     size_t exporter_count;                       //  Entries used
     const uint64_t *port_filter;                 //  The reader's filter, NULL for none (read-only)
+    ingest_v1_t *v1;  //  Hook: the file's V1 extension maps (lent), NULL for layout 2
 } s_decoded_t;
 
 struct _ingest_reader_t {
@@ -111,6 +113,8 @@ struct _ingest_reader_t {
     bool filtering;                            //  port_filter applies
     bool failed;                               //  Sticky: -1 once, -1 forever until close
     bool open;                                 //  A file is open
+    ingest_v1_t *v1;  //  Hook: extension maps of layout 1 files (made at the first one)
+    bool v1_file;     //  Hook: the open file is layout 1 (nfdump 1.6)
 };
 
 static const char *s_compression_names[] = {"none", "lzo", "bz2", "lz4", "zstd"};
@@ -192,6 +196,7 @@ ingest_reader_destroy (ingest_reader_t **self_p)
     ingest_reader_close (self);
     ingest_block_loader_destroy (&self->loader);
     ingest_block_free_zstd (&self->zstd);
+    ingest_v1_destroy (&self->v1);  //  Hook: nfdump 1.6 files
     for (int index = 0; index < READER_SLOTS; index++) {
         free (self->jobs[index].raw);
         free (self->jobs[index].data);
@@ -294,6 +299,49 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
 }
 
 //  --------------------------------------------------------------------------
+//  Hook (issue 10): open a layout 1 file (nfdump 1.6; ingest_v1.c).  Its header and stat
+//  record stand for the V2 header and appendix; its type-2 blocks are loaded like V2
+//  blocks and their records walked by ingest_v1_record with the file's extension maps,
+//  which the loader thread borrows with each job (blocks are walked in file order).
+
+static int
+s_open_v1 (ingest_reader_t *self)
+{
+    uint8_t bytes[INGEST_V1_DATA_OFFSET];
+    if (s_read_at (self, bytes, sizeof bytes, 0, "layout version 1 header and stat record"))
+        return -1;
+    ingest_v1_header_t header;
+    char error[INGEST_V1_ERROR_MAX];
+    if (ingest_v1_header_parse (&header, bytes, sizeof bytes, error, sizeof error))
+        return s_fail (self, "layout version 1: %s", error);
+    //  Each block takes at least a header and one byte
+    uint64_t most = (self->file_size - INGEST_V1_DATA_OFFSET) / (NF_BLOCK_HEADER_SIZE + 1);
+    if (header.block_count > most)
+        return s_fail (self,
+                       "truncated or corrupt: layout version 1 header declares %u blocks, "
+                       "%llu bytes hold at most %llu",
+                       header.block_count, (unsigned long long) self->file_size,
+                       (unsigned long long) most);
+    if (!self->v1)
+        self->v1 = ingest_v1_new ();
+    if (!self->v1)
+        return s_fail (self, "out of memory for the extension maps");
+    ingest_v1_reset (self->v1);
+    self->v1_file = true;
+    self->compression = header.compression;
+    self->block_count = header.block_count;
+    self->appendix_offset = 0;
+    self->offset = INGEST_V1_DATA_OFFSET;
+    self->stat_flows = header.stat_flows;
+    self->stat_first_msecs = header.stat_first_msecs;
+    self->stat_last_msecs = header.stat_last_msecs;
+    size_t length = strnlen (header.ident, READER_IDENT_MAX - 1);
+    memcpy (self->ident, header.ident, length);
+    self->ident[length] = 0;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 int
 ingest_reader_open (ingest_reader_t *self, const char *path)
 {
@@ -338,6 +386,7 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     self->issue = 0;
     self->current = NULL;
     self->data_size = 0;
+    self->v1_file = false;  //  Hook: nfdump 1.6 files
 
     struct stat info;
     if (fstat (fd, &info))
@@ -361,9 +410,8 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
                        magic);
     if (magic != NF_MAGIC)
         return s_fail (self, "not an nfcapd file (magic 0x%04x, expected 0x%04x)", magic, NF_MAGIC);
-    if (layout == 1)
-        return s_fail (self, "layout version 1 (nfdump 1.6) is not supported: convert it with "
-                             "'nfdump -r FILE -y -w NEWFILE'");
+    if (layout == INGEST_V1_LAYOUT)  //  Hook: nfdump 1.6 files (ingest_v1.c)
+        return s_open_v1 (self);
     if (layout == 3)
         return s_fail (self, "layout version 3 (nfdump 1.8) is not supported yet");
     if (layout != 2)
@@ -426,6 +474,7 @@ s_issue_block (ingest_reader_t *self)
         job->chained = self->blocks_issued++ > 0;  //  the loader knows where it starts
         s_decoded_t *decoded = &self->decoded[self->issue];
         decoded->port_filter = self->filtering ? self->port_filter : NULL;
+        decoded->v1 = self->v1_file ? self->v1 : NULL;  //  Hook: nfdump 1.6 files
         job->process = s_walk_block;
         job->arg = decoded;
         self->issue = (self->issue + 1) % READER_SLOTS;
@@ -570,7 +619,8 @@ s_walk_block (ingest_block_t *job)
     out->count = out->next = 0;
     out->flow_records = out->skipped = 0;
     out->exporter_count = 0;
-    if (job->type != NF_BLOCK_TYPE_3) {
+    //  Hook: type-2 blocks of layout 1 files hold nfdump 1.6 records (ingest_v1.c)
+    if (job->type != NF_BLOCK_TYPE_3 && !(out->v1 && job->type == INGEST_V1_BLOCK_TYPE)) {
         out->skipped = 1;  //  V1 (type 2) or array (type 4) blocks: not written by 1.7
         return 0;
     }
@@ -585,7 +635,8 @@ s_walk_block (ingest_block_t *job)
         if (size < NF_RECORD_HEADER_SIZE || size > job->data_size - cursor)
             return ingest_block_fail (job, "block %u: record at offset %zu has invalid size %u",
                                       job->index, cursor, size);
-        if (type == NF_RECORD_V3) {
+        bool v1_record = out->v1 && ingest_v1_handles (type);  //  Hook: 1.6 map, flow
+        if (type == NF_RECORD_V3 || v1_record) {
             if (out->count == out->room) {
                 out->room = out->room ? out->room * 2 : 1024;
                 out->flows =
@@ -594,12 +645,17 @@ s_walk_block (ingest_block_t *job)
                     return ingest_block_fail (job, "out of memory for the flows of block %u",
                                               job->index);
             }
-            int rc =
-                s_decode_v3 (job, out->port_filter, data + cursor, size, &out->flows[out->count]);
+            int rc = v1_record  //  Hook: ingest_v1_record returns 3 for a map record
+                         ? ingest_v1_record (out->v1, data + cursor, size, out->port_filter,
+                                             &out->flows[out->count])
+                         : s_decode_v3 (job, out->port_filter, data + cursor, size,
+                                        &out->flows[out->count]);
             if (rc == -1)
-                return -1;
+                return v1_record ? ingest_block_fail (job, "block %u: record at offset %zu: %s",
+                                                      job->index, cursor, ingest_v1_error (out->v1))
+                                 : -1;
             out->count += rc == 1;
-            out->flow_records += rc >= 1;
+            out->flow_records += rc == 1 || rc == 2;
             out->skipped += rc == 0;
         }
         else if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE) {

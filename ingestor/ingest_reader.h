@@ -5,9 +5,10 @@
     file size), decompresses it with the file's codec (none, LZO, BZ2, LZ4, ZSTD), walks the
     V3 flow records and hands them out one by one as ingest_flow_t.  Exporter records are
     remembered, the appendix (ident, stat record) is read for sanity checks, unknown record
-    and element types are skipped and counted.  Layout version 1 and 3 files, encrypted and
-    foreign-endian files are refused with a message that says so.  Every length is checked
-    before the cursor moves: a corrupt file gives -1 and a message, never a crash.
+    and element types are skipped and counted.  Layout version 1 files (nfdump 1.6) are read
+    too, through ingest_v1 (hooks marked "Hook" in ingest_reader.c).  Layout version 3,
+    encrypted and foreign-endian files are refused with a message that says so.  Every length is
+   checked before the cursor moves: a corrupt file gives -1 and a message, never a crash.
 
     Usage:
         ingest_reader_t *reader = ingest_reader_new ();
@@ -92,9 +93,10 @@ void ingest_reader_close (ingest_reader_t *self);
 //  What went wrong, "file: what" (borrowed until the next call on the reader).
 const char *ingest_reader_error (ingest_reader_t *self);
 
-//  Facts about the open file.  flows_read counts V3 flow records handed out so far;
-//  stat_flows is the appendix stat record's flow count, or -1 if the file had none;
-//  ident is the appendix ident string ("" if none), borrowed until close.
+//  Facts about the open file.  flows_read counts flow records (V3, or V1 common records)
+//  read so far, port-filtered ones included; stat_flows is the stat record's flow count
+//  (the appendix's, or a layout 1 file's), -1 if the file had none; ident is the ident
+//  string ("" if none), borrowed until close.
 ingest_compression_t ingest_reader_compression (ingest_reader_t *self);
 const char *ingest_reader_compression_name (ingest_reader_t *self);
 uint64_t ingest_reader_flows_read (ingest_reader_t *self);

@@ -3,7 +3,8 @@
 #
 # Every seed is a small real file: Debian's nfcapd 1.7.1 receiving NetFlow from nf_send
 # (tests/lib/nfcapd.sh), recompressed by nfdump 1.7.1 (LZO, LZ4, BZ2) or by nf_zstd (ZSTD,
-# which 1.7.1 cannot write).  The seeds are committed so that a fuzz run does not need
+# which 1.7.1 cannot write); and layout 1 files from nfcapd 1.6.22 (v1-*, fetched by
+# tests/lib/nfdump16.sh).  The seeds are committed so that a fuzz run does not need
 # nfcapd; run this after `make tools` when the generator or the format knowledge changes,
 # and commit the result.  Seeds stay small (about 1-2 KB): libFuzzer's default max_len is
 # the largest seed, and small inputs run faster.
@@ -47,5 +48,22 @@ for codec in lzo lz4 bz2; do
   nfc_recompress "$OUTDIR/v9-mixed-none" "$OUTDIR/v9-mixed-$codec" "$codec" || die "$codec copy"
 done
 "$TOOLS/nf_zstd" "$OUTDIR/v9-mixed-none" "$OUTDIR/v9-mixed-zstd" || die "zstd copy"
+# 7. nfdump 1.6 files (layout 1), written by Debian 11's nfcapd 1.6.22 (tests/lib/nfdump16.sh)
+#    in each codec it writes: NetFlow v9 (IPv4 and IPv6, out counters, every extension with
+#    -T all) and v5 from two exporters; and one with 1.6's default extensions (no -T)
+source tests/lib/nfdump16.sh
+nf16_fetch || die "nfdump 1.6.22: $NF16_WHY"
+nf16_use
+for codec in none lzo bz2 lz4; do
+  case $codec in none) opt=() ;; lzo) opt=(-z) ;; bz2) opt=(-j) ;; lz4) opt=(-y) ;; esac
+  nfc_start "$WORK/v1-$codec" "$BLOCK" -T all "${opt[@]}" || die "nfcapd 1.6"
+  nfc_send --generate 6 --seed 9 --v6-share 0.5 --out-counters --source-id 1 &&
+    nfc_send -5 -b 127.0.0.2 --generate 4 --seed 10 --source-id 2 || die "1.6 exporters"
+  nfc_stop || die "1.6 $codec file"
+  cp "$NFC_FILE" "$OUTDIR/v1-mixed-$codec"
+done
+nfc_make "$WORK/v1-default" "$BLOCK" -- --generate 6 --seed 11 --v6-share 0.5 || die "1.6 file"
+cp "$NFC_FILE" "$OUTDIR/v1-default-none"
+nf17_use
 
 ls -l "$OUTDIR"

@@ -36,6 +36,9 @@ NFC_TOOLS=${TOOLS:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/bin}
 NFC_SEND=${NFC_SEND:-$NFC_TOOLS/nf_send}
 NFC_LOGDIR=${NFC_LOGDIR:-${WORK:-${TMPDIR:-/tmp}}}
 NFC_OFFSET_SECS=${NFC_OFFSET_SECS:-3}   # fake clock starts this far into the block
+NFC_NFCAPD=${NFC_NFCAPD:-nfcapd}        # the nfcapd to run (nfdump16.sh: 1.6.22's)
+NFC_DIR_OPT=${NFC_DIR_OPT:--w}          # its spool directory option (1.6: -l)
+NFC_LIBDIR=${NFC_LIBDIR:-}              # LD_LIBRARY_PATH for it, if set
 NFC_PID='' NFC_PORT='' NFC_DIR='' NFC_BLOCK='' NFC_SENT=0 NFC_BEFORE=0 NFC_FILE='' NFC_LOG=''
 
 # nfc_block_epoch BLOCK: epoch seconds of "YYYY-MM-DD hh:mm" or YYYYMMDDhhmm (UTC).
@@ -66,6 +69,12 @@ nfc_exporters () {
 
 nfc_compression () {
   local byte
+  if [ "$(od -An -tu2 -j2 -N2 "$1" | tr -d ' ')" = 1 ]; then  # layout 1: flags at 4
+    case $(( $(od -An -tu4 -j4 -N4 "$1" | tr -d ' ') & 0x19 )) in
+      0) echo none ;; 1) echo lzo ;; 8) echo bz2 ;; 16) echo lz4 ;; *) echo unknown ;;
+    esac
+    return
+  fi
   byte=$(od -An -tu1 -j16 -N1 "$1" | tr -d ' ')
   case "$byte" in
     0) echo none ;; 1) echo lzo ;; 2) echo bz2 ;; 3) echo lz4 ;; 4) echo zstd ;;
@@ -109,7 +118,8 @@ nfc_start () {
     NFC_PORT=$(nfc_free_udp_port)
     NFC_LOG=$NFC_LOGDIR/nfcapd-$NFC_PORT.log
     local cmd=(env TZ=UTC LD_PRELOAD="$NFC_FAKETIME_LIB" FAKETIME="@$fake"
-               nfcapd -b 127.0.0.1 -p "$NFC_PORT" -t 300 -w "$dir" -I test "$@")
+               ${NFC_LIBDIR:+LD_LIBRARY_PATH=$NFC_LIBDIR}
+               "$NFC_NFCAPD" -b 127.0.0.1 -p "$NFC_PORT" -t 300 "$NFC_DIR_OPT" "$dir" -I test "$@")
     if declare -F spawn > /dev/null; then
       spawn "${cmd[@]}" > "$NFC_LOG" 2>&1
       NFC_PID=$SPAWNED_PID

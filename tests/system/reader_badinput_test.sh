@@ -10,7 +10,9 @@
 #   * every truncation (every byte offset) of each of the five files;
 #   * random byte flips (nf_mutate flip SEED COUNT [FROM]), a few hundred, deterministic;
 #   * each nf_mutate case (wrong sizes, lengths, counts, header fields), on the
-#     uncompressed file and, for header cases, on every compression.
+#     uncompressed file and, for header cases, on every compression;
+#   * every truncation and byte flips of nfdump 1.6 (layout 1) files of the same flows
+#     in each codec 1.6 writes, made by nfcapd 1.6.22 (skipped if it cannot be fetched).
 #
 # Variants are read in batches by one `portevo-ingest --dry-run BAD... GOOD` run (about
 # 0.05 ms per truncated file even under ASan, so no sampling is needed), with the intact
@@ -227,13 +229,14 @@ new_variant () {
 }
 
 # --- truncations -------------------------------------------------------------------------
-# Written and read $BATCH at a time: every truncation of a 30 KB file is 450 MB in all.
-for codec in "${CODECS[@]}"; do
-  size=$(stat -c %s "${GOOD[$codec]}")
-  failed=0
+# truncations LABEL FILE: every truncation of FILE must be refused.  Written and read
+# $BATCH at a time: every truncation of a 30 KB file is 450 MB in all.
+truncations () {
+  local codec=$1 file=$2 size start list failed=0
+  size=$(stat -c %s "$file")
   for ((start = 0; start < size; start += BATCH)); do
     list=$WORK/trunc.list
-    python3 - "${GOOD[$codec]}" "$VARDIR/trunc-$codec" "$NAME" "$start" $((start + BATCH)) \
+    python3 - "$file" "$VARDIR/trunc-$codec" "$NAME" "$start" $((start + BATCH)) \
       > "$list" <<'EOF'
 import os, sys
 source, root, name, start, end = sys.argv[1:6]
@@ -255,7 +258,8 @@ EOF
   else
     fail "reader bad input: truncation of the $codec file: $FAILED_DETAIL"
   fi
-done
+}
+for codec in "${CODECS[@]}"; do truncations "$codec" "${GOOD[$codec]}"; done
 
 # --- byte flips ----------------------------------------------------------------------------
 # Uncompressed file: a third with 1 flip anywhere (header included), a third with 1 and a
@@ -325,6 +329,63 @@ mutate_case layout3 'layout version 3' layout3 "${CODECS[@]}"
 mutate_case encrypted 'encrypt' encrypted "${CODECS[@]}"
 mutate_case foreign-endian 'byte order|endian' foreign-endian "${CODECS[@]}"
 mutate_case badcomp 'compression' badcomp none
+
+# --- nfdump 1.6 (layout 1) files ----------------------------------------------------------
+# The same two exporters' flows written by Debian 11's nfcapd 1.6.22 (tests/lib/nfdump16.sh,
+# -T all) in each codec it writes: every truncation, and byte flips after the 276-byte
+# header and stat record (its record and map cases are in the ingest_v1 selftest).
+source "$(dirname "$0")/../lib/nfdump16.sh"
+if ! nf16_fetch; then
+  echo "SKIP: reader bad input: nfdump 1.6 files: nfdump 1.6.22 is not available: $NF16_WHY"
+else
+  nf16_use
+  declare -A GOOD16
+  made16=1
+  for codec in none lzo bz2 lz4; do
+    case $codec in none) opt=() ;; lzo) opt=(-z) ;; bz2) opt=(-j) ;; lz4) opt=(-y) ;; esac
+    if nfc_start "$WORK/v1-$codec" "$BLOCK" -T all -B 8000000 "${opt[@]}" > "$WORK/make.log" 2>&1 &&
+       nfc_send --generate 150 --seed 11 --rate 20000 >> "$WORK/make.log" 2>&1 &&
+       nfc_send -5 -b 127.0.0.2 --generate 150 --seed 12 --rate 20000 >> "$WORK/make.log" 2>&1 &&
+       nfc_stop >> "$WORK/make.log" 2>&1 && [ "$(nfc_compression "$NFC_FILE")" = "$codec" ]; then
+      GOOD16[$codec]=$NFC_FILE
+    else
+      [ -n "$NFC_PID" ] && nfc_stop > /dev/null 2>&1
+      fail "reader bad input: could not make the 1.6 $codec file: $(tr '\n' ' ' < "$WORK/make.log")"
+      made16=0
+      break
+    fi
+  done
+  nf17_use
+  if [ $made16 = 1 ]; then
+    for codec in none lzo bz2 lz4; do
+      out=$(timeout 10 "$INGEST" --dry-run "${GOOD16[$codec]}" 2>&1); rc=$?
+      if [ $rc -eq 0 ] && grep -q "^${GOOD16[$codec]} .*flows=$FLOWS\b" <<< "$out"; then
+        truncations "1.6-$codec" "${GOOD16[$codec]}"
+      else
+        fail "reader bad input: intact 1.6 $codec file: exit $rc, expected flows=$FLOWS: $out"
+      fi
+    done
+    list=$WORK/flip16.list
+    : > "$list"
+    per_codec=$((FLIPS / 8))
+    for codec in none lzo bz2 lz4; do
+      for ((seed = 1; seed <= per_codec; seed++)); do
+        path=$(new_variant flip16 "$codec-$seed")
+        "$MUTATE" -o "$path" "${GOOD16[$codec]}" flip "$seed" $((seed % 2 ? 1 : 4)) 276 \
+          && echo "$path" >> "$list"
+      done
+    done
+    count=$(wc -l < "$list")
+    if [ "$count" -ne $((4 * per_codec)) ]; then
+      fail "reader bad input: nf_mutate flip made $count of $((4 * per_codec)) 1.6 variants"
+    elif run_batch lenient '.' "$list"; then
+      pass "reader bad input: $count byte-flip variants of the 1.6 files ($per_codec per codec; nf_mutate flip SEED 1|4 276) never crash, hang or lose the good file"
+    else
+      fail "reader bad input: 1.6 byte flips: $FAILED_DETAIL"
+    fi
+    rm -rf "${VARDIR:?}/flip16"
+  fi
+fi
 
 if [ -n "$ERRORS_ON_STDOUT" ]; then
   fail "reader bad input: errors go to stdout, not stderr (e.g. for the variant ${ERRORS_ON_STDOUT#"$VARDIR/"})"
