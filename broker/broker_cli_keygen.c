@@ -24,8 +24,9 @@ s_usage (FILE *out)
 int
 broker_cli_keygen (int argc, char *argv[])
 {
-    static const struct option options[] = {
-        {"keys", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const struct option options[] = {{"keys", required_argument, NULL, 'k'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
     const char *keys = NULL;
     int option;
     while ((option = getopt_long (argc, argv, "h", options, NULL)) != -1) {

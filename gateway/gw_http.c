@@ -166,9 +166,11 @@ s_listen (gw_http_t *self, const char *address)
 //  "/": static files with the security headers.
 
 static void
-s_register_web (gw_http_t *self, h2o_hostconf_t *host, const char *web)
+s_register_web (gw_http_t *self, h2o_hostconf_t *host, const char *web, gw_auth_t *auth)
 {
     h2o_pathconf_t *pathconf = h2o_config_register_path (host, "/", 0);
+    if (auth)
+        gw_auth_register (auth, pathconf);
     struct {
         const char *name;
         const char *value;
@@ -210,7 +212,7 @@ s_register_web (gw_http_t *self, h2o_hostconf_t *host, const char *web)
 //  --------------------------------------------------------------------------
 gw_http_t *
 gw_http_new (uv_loop_t *loop, gw_scatter_t *scatter, const char *address, const char *web,
-             uint32_t retention_days)
+             uint32_t retention_days, gw_auth_t *auth)
 {
     assert (loop && scatter && address);
     assert (retention_days > 0);
@@ -226,14 +228,18 @@ gw_http_new (uv_loop_t *loop, gw_scatter_t *scatter, const char *address, const 
         h2o_config_register_host (&self->config, h2o_iovec_init (H2O_STRLIT ("default")), 65535);
     for (size_t index = 0; index < sizeof s_routes / sizeof s_routes[0]; index++) {
         h2o_pathconf_t *pathconf = h2o_config_register_path (host, s_routes[index].path, 0);
+        if (auth && !streq (s_routes[index].path, "/health"))
+            gw_auth_register (auth, pathconf);
         s_routes[index].add (pathconf, &self->api);
         //  A longer path under it ("/api/top/x") is declined by the family: 404 here.
         h2o_create_handler (pathconf, sizeof (h2o_handler_t))->on_req = s_on_not_found;
     }
     h2o_pathconf_t *api = h2o_config_register_path (host, "/api", 0);
+    if (auth)
+        gw_auth_register (auth, api);
     h2o_create_handler (api, sizeof (h2o_handler_t))->on_req = s_on_not_found;
     if (web)
-        s_register_web (self, host, web);
+        s_register_web (self, host, web, auth);
     h2o_context_init (&self->context, loop, &self->config);
     self->context_ready = true;
     self->accept.ctx = &self->context;
@@ -579,11 +585,11 @@ gw_http_test (bool verbose)
 
     //  No broker: no map, so /health and queries answer 503; bad addresses fail.
     gw_scatter_t *scatter = gw_scatter_new (&loop, "tcp://127.0.0.1:1", 200, NULL);
-    assert (!gw_http_new (&loop, scatter, "127.0.0.1", web, 180));
-    assert (!gw_http_new (&loop, scatter, "[::1:80", web, 180));
-    assert (!gw_http_new (&loop, scatter, "1.2.3:80", web, 180));
-    assert (!gw_http_new (&loop, scatter, "127.0.0.1:65536", web, 180));
-    gw_http_t *http = gw_http_new (&loop, scatter, "127.0.0.1:0", NULL, 180);
+    assert (!gw_http_new (&loop, scatter, "127.0.0.1", web, 180, NULL));
+    assert (!gw_http_new (&loop, scatter, "[::1:80", web, 180, NULL));
+    assert (!gw_http_new (&loop, scatter, "1.2.3:80", web, 180, NULL));
+    assert (!gw_http_new (&loop, scatter, "127.0.0.1:65536", web, 180, NULL));
+    gw_http_t *http = gw_http_new (&loop, scatter, "127.0.0.1:0", NULL, 180, NULL);
     assert (http);
     test.port = gw_http_port (http);
     s_test_expect (&test, "/health", 503, "{\"error\":\"no shard map from the broker yet\"}", NULL);
@@ -596,7 +602,7 @@ gw_http_test (bool verbose)
     //  The fake cluster.
     gw_fake_t *fake = gw_fake_new (&loop, 2);
     scatter = gw_scatter_new (&loop, gw_fake_broker (fake), 200, NULL);
-    http = gw_http_new (&loop, scatter, "127.0.0.1:0", web, 180);
+    http = gw_http_new (&loop, scatter, "127.0.0.1:0", web, 180, NULL);
     assert (http);
     gw_http_set_verbose (http, verbose);
     test.port = gw_http_port (http);

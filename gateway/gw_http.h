@@ -19,6 +19,7 @@
 #ifndef GW_HTTP_H_INCLUDED
 #define GW_HTTP_H_INCLUDED
 
+#include "gateway/gw_auth.h"
 #include "gateway/gw_scatter.h"
 
 #include <uv.h>
@@ -32,9 +33,10 @@ typedef struct _gw_http_t gw_http_t;
 //  Create the server on loop, listening on address ("a.b.c.d:PORT" or "[v6]:PORT"; port
 //  0 picks a free one), answering the API through scatter (borrowed, must outlive the
 //  server) and serving the directory web (NULL: no UI).  retention_days bounds series
-//  ranges.  NULL if the address is invalid or cannot be bound (logged).
+//  ranges.  auth (borrowed, must outlive the server; NULL: open) guards every path but
+//  /health.  NULL if the address is invalid or cannot be bound (logged).
 gw_http_t *gw_http_new (uv_loop_t *loop, gw_scatter_t *scatter, const char *address,
-                        const char *web, uint32_t retention_days);
+                        const char *web, uint32_t retention_days, gw_auth_t *auth);
 
 //  Destroy.  Connections still open are not closed here (see gw_http_shutdown); the
 //  listener is closed through libuv, so run the loop afterwards.  NULL-safe, nulls

@@ -21,6 +21,7 @@ typedef struct {
     uv_timer_t linger;       //  Shutdown wait
     int64_t linger_until;    //  Monotonic msecs
     proto_curve_t *curve;    //  CURVE keys (portevo/curve/keys), or NULL
+    gw_auth_t *auth;         //  HTTP credentials (--auth-file), or NULL: open
 } s_gateway_t;
 
 static void
@@ -60,7 +61,7 @@ s_on_signal (uv_signal_t *handle, int signum)
 }
 
 //  Settings with a flag and a config path; flags win over the config file (CONFIG.md).
-enum { S_BROKER, S_HTTP, S_WEB, S_DEADLINE, S_RETENTION, S_CONFIG, S_COUNT };
+enum { S_BROKER, S_HTTP, S_WEB, S_DEADLINE, S_RETENTION, S_AUTH, S_CONFIG, S_COUNT };
 static const struct {
     const char *flag;      //  --flag VALUE
     const char *path;      //  In the config file
@@ -70,6 +71,7 @@ static const struct {
                          {"web", "portevo/gateway/web", NULL},
                          {"deadline-msecs", "portevo/gateway/deadline_msecs", "500"},
                          {"retention-days", "portevo/shard/retention_days", "180"},
+                         {"auth-file", "portevo/gateway/auth_file", NULL},
                          {"config", NULL, NULL}};
 
 static int
@@ -77,7 +79,8 @@ s_usage (FILE *out, int rc)
 {
     fprintf (out, "usage: portevo-gateway [--config FILE] [--broker EP] [--http ADDR:PORT] "
                   "[--web DIR]\n                       [--deadline-msecs N] [--retention-days N] "
-                  "[-v]\nServes the JSON API (gateway/API.md) and the web UI, asking the shards "
+                  "[--auth-file FILE] [-v]\nServes the JSON API (gateway/API.md) and the web UI, "
+                  "asking the shards "
                   "of the broker's map.\nDefaults: --broker " GW_SCATTER_BROKER_DEFAULT
                   ", --http " GW_HTTP_DEFAULT ", --deadline-msecs 500, --retention-days 180.\n");
     return rc;
@@ -142,14 +145,17 @@ main (int argc, char *argv[])
     bool curve_failed;
     gateway.curve = proto_curve_new (zconfig_get (config, "portevo/curve/keys", NULL), "gateway",
                                      false, &curve_failed);
+    if (values[S_AUTH] && !(gateway.auth = gw_auth_load (values[S_AUTH])))
+        curve_failed = true;  //  Said; nothing starts
     if (!curve_failed)
         gateway.scatter = gw_scatter_new (loop, values[S_BROKER], (int) deadline, gateway.curve);
     if (gateway.scatter)
-        gateway.http =
-            gw_http_new (loop, gateway.scatter, values[S_HTTP], web, (uint32_t) retention);
+        gateway.http = gw_http_new (loop, gateway.scatter, values[S_HTTP], web,
+                                    (uint32_t) retention, gateway.auth);
     if (!gateway.http) {
         gw_scatter_destroy (&gateway.scatter);
         proto_curve_destroy (&gateway.curve);
+        gw_auth_destroy (&gateway.auth);
         uv_run (loop, UV_RUN_DEFAULT);
         goto done;
     }
@@ -168,6 +174,7 @@ main (int argc, char *argv[])
     uv_run (loop, UV_RUN_DEFAULT);
     rc = uv_loop_close (loop) == 0 ? 0 : 1;
     proto_curve_destroy (&gateway.curve);
+    gw_auth_destroy (&gateway.auth);
     zsys_notice ("gateway: stopped");
 done:
     free (web);

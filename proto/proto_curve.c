@@ -10,10 +10,10 @@
 #include <unistd.h>
 
 struct _proto_curve_t {
-    zcert_t *own;           //  This process's key (client side)
-    zcert_t *server;        //  The cluster's server key (secret only on servers)
-    char *server_public;    //  Its public half, Z85
-    zactor_t *auth;         //  zauth, on servers only
+    zcert_t *own;         //  This process's key (client side)
+    zcert_t *server;      //  The cluster's server key (secret only on servers)
+    char *server_public;  //  Its public half, Z85
+    zactor_t *auth;       //  zauth, on servers only
 };
 
 //  --------------------------------------------------------------------------
@@ -145,8 +145,7 @@ s_keygen_one (const char *keys, const char *name, const char *allowed, FILE *out
     if (rc == 0 && allowed) {
         char *public_path = zsys_sprintf ("%s/%s.cert", allowed, name);
         if (zcert_save_public (cert, public_path)) {
-            fprintf (err, "portevo keygen: cannot write %s: %s\n", public_path,
-                     strerror (errno));
+            fprintf (err, "portevo keygen: cannot write %s: %s\n", public_path, strerror (errno));
             rc = -1;
         }
         zstr_free (&public_path);

@@ -21,8 +21,8 @@
 
 #include <czmq.h>
 
-#define PROTO_CURVE_SERVER "server"      //  The cluster's server key name
-#define PROTO_CURVE_ALLOWED "allowed"    //  Subdirectory of allowed public keys
+#define PROTO_CURVE_SERVER "server"       //  The cluster's server key name
+#define PROTO_CURVE_ALLOWED "allowed"     //  Subdirectory of allowed public keys
 #define PROTO_CURVE_ZAP_DOMAIN "portevo"  //  ZAP domain of the server sockets
 
 typedef struct _proto_curve_t proto_curve_t;
