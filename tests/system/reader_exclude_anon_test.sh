@@ -125,29 +125,7 @@ else
   fail "making nfcapd files"; finish
 fi
 
-CASE=0
-# against_oracle "what" [options...] -- FILE...: portevo-ingest and the oracle agree;
-# the output is left in $LAST_OUT.
-against_oracle () {
-  local what=$1; shift
-  local opts=()
-  while [ "$1" != "--" ]; do opts+=("$1"); shift; done
-  shift
-  CASE=$((CASE + 1))
-  local exp=$WORK/case$CASE.expected act=$WORK/case$CASE.actual err=$WORK/case$CASE.stderr
-  LAST_OUT=$act
-  python3 "$LIB/oracle.py" "${opts[@]}" "$@" > "$exp" || { fail "$what: oracle failed"; return; }
-  "$INGEST" --dry-run --json "${opts[@]}" "$@" > "$act" 2> "$err"
-  local rc=$?
-  [ $rc -eq 0 ] || { fail "$what: portevo-ingest exited with $rc: $(head -c 600 "$err")"; return; }
-  if python3 "$LIB/compare.py" "$exp" "$act" > "$WORK/case$CASE.diff"; then
-    pass "$what ($(wc -l < "$exp") rows)"
-  else
-    fail "$what"
-    echo "  command: $INGEST --dry-run --json ${opts[*]} $*"
-    sed 's/^/  /' "$WORK/case$CASE.diff"
-  fi
-}
+source "$LIB/reader_check.sh"
 
 # row FILE IP PORT: the row of IP:PORT as "peers capped" ("none" if absent)
 row () {

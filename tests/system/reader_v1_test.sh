@@ -38,84 +38,7 @@ fi
 # Input flows (CSV for nf_send), deterministic.  Block A 10:00 (3 exporters), D 10:15
 # (no AS numbers).  Times are msecs (UTC).
 mkdir -p "$WORK/csv"
-python3 - "$WORK/csv" <<'EOF'
-import os, sys
-out = sys.argv[1]
-T0 = 1795168800000  # 2026-11-20 10:00:00 UTC
-files = {}
-
-def flow(name, src, dst, dport, proto=6, packets=1, nbytes=100, first=T0, dur=0, src_as=64500,
-         dst_as=65001, sport=40000, out=None):
-    line = "%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d" % (src, dst, sport, dport, proto, packets,
-                                                 nbytes, first, first + dur, src_as, dst_as)
-    if out is not None:
-        line += ",%d,%d" % out
-    files.setdefault(name, []).append(line)
-
-def peer4(i):
-    return "198.18.%d.%d" % (i >> 8, i & 255)
-
-def peer6(i):
-    return "2001:db8:ffff::%x" % i
-
-def t(block_minute, i):
-    return T0 + block_minute * 60000 - 90000 + (i * 7919) % 300000
-
-# Block A: exporter 1 (v9 msec times, reverse counters), 2 (v9 sysUptime), 3 (v5)
-for i in range(1, 3001):           # 10.1.0.10:22 peers 1..5000 -> 5000 (> cap)
-    flow("a1", "10.1.0.10", peer4(i), 22, packets=2, nbytes=120, first=t(0, i), dur=i % 50,
-         out=(1, 60) if i % 3 == 0 else (0, 0))
-for i in range(3001, 5001):
-    flow("a2", "10.1.0.10", peer4(i), 22, packets=2, nbytes=120, first=t(0, i), dur=i % 70)
-for i in range(1, 3001):           # 10.1.0.11:25 peers exactly 4096, some repeated
-    flow("a1", "10.1.0.11", peer4(i), 25, packets=3, nbytes=400, first=t(0, i), dur=1000,
-         out=(0, 0))
-for i in range(2500, 4097):
-    flow("a2", "10.1.0.11", peer4(i), 25, packets=3, nbytes=400, first=t(0, i), dur=1001)
-for i in range(1, 4001):           # 10.1.0.12:80 peers 1..4095 (just below)
-    flow("a1", "10.1.0.12", peer4(i), 80, packets=5, nbytes=3000, first=t(0, i),
-         dur=(i * 37) % 5000, out=(4, 2000))
-for i in range(3900, 4096):
-    flow("a3", "10.1.0.12", peer4(i), 80, packets=5, nbytes=3000, first=t(0, i), dur=250)
-for i in range(1, 4098):           # 2001:db8:1::abcd:8080 peers 1..4097 (just above)
-    flow("a1" if i % 2 else "a2", "2001:db8:1::abcd", peer6(i), 8080, packets=1, nbytes=80,
-         first=t(0, i), dur=0, **({"out": (1, 40)} if i % 2 else {}))
-for i in range(1, 4097):           # 2001:db8:1:0:1::1:445 peers exactly 4096
-    flow("a2", "2001:db8:1:0:1::1", peer6(i), 445, packets=1, nbytes=60, first=t(0, i))
-# 64-bit counters, long durations, flows that started in an earlier block
-flow("a1", "2001:db8:1::1", "2001:db8:ffff::1", 22, packets=6000000000, nbytes=5000000000000,
-     first=T0 - 10800000, dur=10800123, out=(7000000000, 9000000000000))
-flow("a2", "2001:db8:1::1", "2001:db8:ffff::1", 22, packets=3, nbytes=5000000000,
-     first=T0 - 86400000, dur=86400999)
-flow("a3", "10.1.0.13", "192.0.2.1", 21, packets=4000000000, nbytes=4294967295, first=T0,
-     dur=3600000, src_as=64500)
-flow("a3", "10.1.0.13", "192.0.2.1", 21, packets=1, nbytes=0, first=T0 + 1, dur=0)
-# Must not match (with --local-as; some do with --local-net or with no local option)
-flow("a1", "10.1.0.20", "192.0.2.2", 22, src_as=64999, out=(0, 0))   # local prefix, foreign AS
-flow("a2", "10.1.0.21", "192.0.2.2", 443)                            # other port
-flow("a1", "10.1.0.22", "192.0.2.3", 22, proto=1, sport=0, out=(0, 0))  # ICMP type 0 code 22
-flow("a2", "10.1.0.22", "192.0.2.3", 25, proto=1, sport=0)
-flow("a3", "10.1.0.22", "192.0.2.3", 22, proto=1, sport=0)              # same, via v5
-flow("a2", "2001:db8:1::22", "2001:db8:ffff::3", 22, proto=58, sport=0) # ICMPv6 0/22
-flow("a1", "203.0.113.5", "10.1.0.10", 25, src_as=64999, out=(0, 0))    # foreign source
-flow("a2", "2001:db8:2::5", "2001:db8:1::1", 80, src_as=64999)
-flow("a2", "203.0.113.6", "192.0.2.4", 80, src_as=64500)        # local AS, foreign prefix
-flow("a2", "198.51.100.7", "192.0.2.5", 9050, src_as=4200000001)  # 32-bit local AS
-flow("a2", "10.1.0.23", "192.0.2.6", 1194, proto=17, src_as=64500)  # UDP matches
-flow("a3", "10.1.0.24", "192.0.2.7", 8123, proto=17, src_as=64500)
-
-# Block D (10:15), an exporter without AS numbers: only --local-net can decide
-for i in range(1, 201):
-    flow("d", "10.1.255.255", peer4(i), 22, first=t(15, i), dur=i)
-    flow("d", "2001:db8:1:ffff:ffff:ffff:ffff:ffff", peer6(i), 25, first=t(15, i), dur=i)
-flow("d", "10.0.255.255", "192.0.2.10", 22)                   # just outside 10.1.0.0/16
-flow("d", "2001:db8:2::1", "2001:db8:ffff::10", 22)           # outside 2001:db8:1::/48
-flow("d", "10.1.0.50", "192.0.2.10", 22, proto=1, sport=0)
-
-for name, lines in files.items():
-    with open(os.path.join(out, name + ".csv"), "w") as f:
-        f.write("\n".join(lines) + "\n")
-EOF
+python3 "$LIB/reader_flows.py" "$WORK/csv"  # blocks A and D are used here
 [ $? -eq 0 ] || { fail "generate CSV input"; finish; }
 
 # Bulk traffic from nf_send's generator, in sub-prefixes that keep clear of the hosts above
@@ -182,57 +105,8 @@ blocks=$(od -An -tu4 -j8 -N4 "$FILE16_BIG" | tr -d ' ')
 check "the 30,000-flow file has several data blocks ($blocks)" test "$blocks" -ge 3
 
 # ----------------------------------------------------------------------------------
-CASE=0
-# against_oracle "what" [options...] -- FILE...: portevo-ingest and the oracle, compared;
-# leaves the output in $LAST_OUT.
-against_oracle () {
-  local what=$1; shift
-  local opts=()
-  while [ "$1" != "--" ]; do opts+=("$1"); shift; done
-  shift
-  CASE=$((CASE + 1))
-  local exp=$WORK/case$CASE.expected act=$WORK/case$CASE.actual err=$WORK/case$CASE.stderr
-  LAST_OUT=$act
-  if ! python3 "$LIB/oracle.py" "${opts[@]}" "$@" > "$exp"; then
-    fail "$what: oracle failed"; return
-  fi
-  "$INGEST" --dry-run --json "${opts[@]}" "$@" > "$act" 2> "$err"
-  local rc=$?
-  if [ $rc -ne 0 ]; then
-    fail "$what: portevo-ingest exited with $rc: $(head -c 600 "$err")"; return
-  fi
-  if [ ! -s "$exp" ]; then
-    fail "$what: the oracle found no rows (a test bug)"; return
-  fi
-  if python3 "$LIB/compare.py" "$exp" "$act" > "$WORK/case$CASE.diff"; then
-    pass "$what ($(wc -l < "$exp") rows)"
-  else
-    fail "$what"
-    echo "  command: $INGEST --dry-run --json ${opts[*]} $*"
-    sed 's/^/  /' "$WORK/case$CASE.diff" | head -n 40
-  fi
-}
+source "$LIB/reader_check.sh"
 
-# row_is FILE IP PORT PEERS CAPPED (PEERS "~N": within 5 %)
-row_is () {
-  python3 - "$@" <<'EOF'
-import ipaddress, json, sys
-path, ip, port, peers, capped = sys.argv[1:]
-for line in open(path):
-    row = json.loads(line)
-    if ipaddress.ip_address(row["ip"]) == ipaddress.ip_address(ip) and row["port"] == int(port):
-        ok = json.dumps(row["peers_capped"]) == capped
-        if peers.startswith("~"):
-            ok = ok and abs(row["peers"] - int(peers[1:])) <= 0.05 * int(peers[1:])
-        else:
-            ok = ok and row["peers"] == int(peers)
-        if not ok:
-            print("  got", line.strip(), file=sys.stderr)
-        sys.exit(0 if ok else 1)
-print("  no row for %s port %s" % (ip, port), file=sys.stderr)
-sys.exit(1)
-EOF
-}
 
 # ----------------------------------------------------------------------------------
 # Block A, 1.6, uncompressed, every extension (-T all)
