@@ -13,7 +13,7 @@
       directly, without writing open rows;
     - daily rows per (day, port, host): sum, max and min of the 4 features over the
       blocks the pair appeared in, and whether a block's peers reached the cap; rows of
-      finished days move to a compact archive (shard_store_archive);
+      finished days move to packed chunks (shard_store_archive, STORAGE.md);
     - the top lists of each (day, port, feature, op), exact, maintained in the same
       transaction as the rows;
     - host records (first/last seen, ports, active days, annotation count) and
@@ -38,7 +38,9 @@
 
 #include "proto/proto_msg.h"
 
-#define SHARD_SCHEMA_VERSION 1               //  Layout version stored in meta
+#define SHARD_SCHEMA_VERSION 2               //  Layout version stored in meta
+#define SHARD_SCHEMA_OLD 1                   //  Rows one a record (shard_store_migrate)
+#define SHARD_SCHEMA_MIGRATING 0x10002       //  A migration 1 -> 2 under way
 #define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
 #define SHARD_RETENTION_DAYS_DEFAULT 180     //  Days kept before today
 #define SHARD_GRACE_SECS_DEFAULT 600         //  Wait for every ingestor's part
@@ -55,8 +57,17 @@ typedef struct _shard_store_t shard_store_t;
 
 //  Open or create the store in directory path (created if missing) with a map of
 //  mapsize bytes.  NULL on failure (logged): a directory another process uses, a store
-//  of another schema version, an LMDB error.
+//  of another schema version (schema 1: the log line names `portevo-shard --migrate`),
+//  an LMDB error.
 shard_store_t *shard_store_new (const char *path, uint64_t mapsize);
+
+//  Convert the store in directory path from schema 1 (finished days' rows one a
+//  record) to this build's (rows packed in chunks, shard_chunk.h), in batches of
+//  SHARD_ARCHIVE_BATCH rows, one transaction each; resumes an interrupted migration;
+//  does nothing to a store already at this schema.  The store is marked
+//  SHARD_SCHEMA_MIGRATING until done, so that no build serves from it half way.
+//  *moved counts the rows converted.  SHARD_STORE_OK or an error (logged).
+int shard_store_migrate (const char *path, uint64_t mapsize, uint64_t *moved);
 
 //  Close; NULL-safe, nulls *self_p.
 void shard_store_destroy (shard_store_t **self_p);
@@ -100,9 +111,10 @@ int shard_store_finalise_due (shard_store_t *self, int64_t now, size_t *finalise
 //  deletions in one transaction; *more is true if some remain (call again).
 int shard_store_expire (shard_store_t *self, int64_t now, size_t max_deletes, bool *more);
 
-//  Move the daily rows of finished days (before yesterday at now) to the archive, where
-//  they take about a third less room (shard_days.h), at most max_moves rows in one
-//  transaction; *more is true if some remain (call again).  Answers do not change.
+//  Move the daily rows of finished days (before yesterday at now) into packed chunks,
+//  where they take about a quarter of the room (shard_days.h, STORAGE.md), at most
+//  max_moves rows in one transaction; *more is true if some remain (call again).
+//  Answers do not change.
 int shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *more);
 
 //  Store annotations (one transaction): a (host, rrname, rrtype) seen again widens its
@@ -162,7 +174,8 @@ typedef struct {
 } shard_store_stats_t;
 int shard_store_stats (shard_store_t *self, shard_store_stats_t *stats);
 
-//  Selftest
+//  Selftests (the migration's in shard_store_migrate_test.c)
 void shard_store_test (bool verbose);
+void shard_store_migrate_test (bool verbose);
 
 #endif
