@@ -171,9 +171,13 @@ build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_prot
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
+build/bench/scale: bench/scale.c $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
+
 bench:
 	@$(DEPS)
-	$(MAKE) all build/bench/shard_store_bench
+	$(MAKE) all build/bench/shard_store_bench build/bench/scale
 	bench/reader
 	bench/ingest
 	build/bench/shard_store_bench

@@ -106,17 +106,37 @@ shard_chunk_encode (const shard_chunk_row_t *rows, size_t count, shard_buffer_t 
     assert (rows);
     assert (count >= 1 && count <= SHARD_CHUNK_ROWS_MAX);
     assert (out);
-    shard_buffer_reset (out);
-    shard_buffer_header (out, 0);
-    shard_buffer_varint (out, count);
     bool ipv4 = proto_addr_is_ipv4 (&rows[0].addr);
+    shard_buffer_t body = {NULL, 0, 0};
+    uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2];
+    size_t skip_count = 0;
     for (size_t index = 0; index < count; index++) {
         const proto_addr_t *previous = index ? &rows[index - 1].addr : NULL;
         assert (proto_addr_is_ipv4 (&rows[index].addr) == ipv4);
         assert (!previous || memcmp (previous->bytes, rows[index].addr.bytes, PROTO_ADDR_SIZE) < 0);
+        if (ipv4 && index && index % SHARD_CHUNK_SKIP_ROWS == 0) {
+            skips[skip_count][0] = s_ipv4 (previous) - s_ipv4 (&rows[0].addr);
+            skips[skip_count++][1] = body.size;
+        }
         uint8_t bytes[SHARD_CHUNK_ROW_MAX];
-        shard_buffer_append (out, bytes, s_row_put (bytes, previous, &rows[index]));
+        shard_buffer_append (&body, bytes, s_row_put (bytes, previous, &rows[index]));
     }
+    shard_buffer_reset (out);
+    shard_buffer_header (out, 0);
+    shard_buffer_varint (out, count);
+    for (size_t skip = 0; skip < skip_count; skip++) {
+        shard_buffer_varint (out, skips[skip][0]);
+        shard_buffer_varint (out, skips[skip][1]);
+    }
+    shard_buffer_append (out, body.data, body.size);
+    shard_buffer_free (&body);
+}
+
+//  --------------------------------------------------------------------------
+size_t
+shard_chunk_overhead (size_t count)
+{
+    return 3 + SHARD_CHUNK_SKIP_MAX * (count ? (count - 1) / SHARD_CHUNK_SKIP_ROWS : 0);
 }
 
 //  --------------------------------------------------------------------------
@@ -222,6 +242,23 @@ s_header_read (shard_reader_t *reader)
 }
 
 //  --------------------------------------------------------------------------
+//  Read the skip entries of a chunk of count rows (IPv4 only): host of the row before
+//  row (j + 1) x SHARD_CHUNK_SKIP_ROWS, less the first host, and that row's offset
+//  from the first row.  Returns how many, or -1.
+
+static int
+s_skips_read (shard_reader_t *reader, bool ipv4, int count,
+              uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2])
+{
+    int skip_count = ipv4 ? (count - 1) / SHARD_CHUNK_SKIP_ROWS : 0;
+    for (int skip = 0; skip < skip_count; skip++) {
+        skips[skip][0] = shard_reader_varint (reader);
+        skips[skip][1] = shard_reader_varint (reader);
+    }
+    return reader->bad ? -1 : skip_count;
+}
+
+//  --------------------------------------------------------------------------
 int
 shard_chunk_count (const void *data, size_t size)
 {
@@ -241,14 +278,25 @@ shard_chunk_decode (const proto_addr_t *first, const void *data, size_t size,
     shard_reader_init (&reader, data, size);
     int count = s_header_read (&reader);
     bool ipv4 = proto_addr_is_ipv4 (first);
+    uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2];
+    if (count < 0 || s_skips_read (&reader, ipv4, count, skips) < 0)
+        return -1;
+    const uint8_t *body = reader.data;
     for (int index = 0; index < count; index++) {
+        //  Each skip entry must say where its row starts and the host before it
+        if (ipv4 && index && index % SHARD_CHUNK_SKIP_ROWS == 0) {
+            const uint64_t *skip = skips[index / SHARD_CHUNK_SKIP_ROWS - 1];
+            if (skip[0] != (uint64_t) (s_ipv4 (&rows[index - 1].addr) - s_ipv4 (first)) ||
+                skip[1] != (uint64_t) (reader.data - body))
+                return -1;
+        }
         bool capped;
         if (!s_host_read (&reader, ipv4, index == 0, index ? &rows[index - 1].addr : first,
                           &rows[index].addr, &capped) ||
             !s_values_read (&reader, capped, &rows[index].row))
             return -1;
     }
-    return count >= 0 && shard_reader_done (&reader) ? count : -1;
+    return shard_reader_done (&reader) ? count : -1;
 }
 
 //  --------------------------------------------------------------------------
@@ -260,9 +308,25 @@ static int
 s_find_ipv4 (const proto_addr_t *first, shard_reader_t *reader, int count, const proto_addr_t *addr,
              shard_row_t *row)
 {
+    uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2];
+    int skip_count = s_skips_read (reader, true, count, skips);
+    if (skip_count < 0)
+        return -1;
     const uint8_t *data = reader->data, *end = reader->end;
     uint64_t host = s_ipv4 (first), target = s_ipv4 (addr);
-    for (int index = 0; index < count; index++) {
+    int index = 0;
+    //  Start after the last skip entry whose row's predecessor is below the target
+    int skip = skip_count - 1;
+    while (skip >= 0 && host + skips[skip][0] >= target)
+        skip--;
+    if (skip >= 0) {
+        if (skips[skip][1] >= (uint64_t) (end - data))
+            return -1;
+        index = (skip + 1) * SHARD_CHUNK_SKIP_ROWS;
+        data += skips[skip][1];
+        host += skips[skip][0];
+    }
+    for (; index < count; index++) {
         uint64_t field = 0;
         int shift = 0;
         while (true) {
@@ -358,7 +422,10 @@ s_check_rows (const shard_chunk_row_t *rows, size_t count, size_t expect_size, b
     size_t sum = 1 + shard_varint_put (header, count);
     for (size_t index = 0; index < count; index++)
         sum += shard_chunk_row_size (index ? &rows[index - 1].addr : NULL, &rows[index]);
-    assert (sum == buffer.size);
+    //  Skip entries (IPv4, from 33 rows) come on top, within the bound the writer uses
+    assert (count <= SHARD_CHUNK_SKIP_ROWS ? buffer.size == sum : buffer.size > sum);
+    assert (buffer.size - sum + 1 + shard_varint_put (header, count) <=
+            shard_chunk_overhead (count) + 1 + shard_varint_put (header, count));
     shard_chunk_row_t *back =
         (shard_chunk_row_t *) malloc (SHARD_CHUNK_ROWS_MAX * sizeof (shard_chunk_row_t));
     assert (back);
@@ -374,6 +441,19 @@ s_check_rows (const shard_chunk_row_t *rows, size_t count, size_t expect_size, b
                                   &found) == 0);
         assert (memcmp (found.value, rows[index].row.value, sizeof found.value) == 0);
         assert (found.flags == rows[index].row.flags);
+        //  A host just above a row's, below the next one's, is absent
+        proto_addr_t gap = rows[index].addr;
+        gap.bytes[15]++;
+        if (gap.bytes[15] && (index + 1 == count ||
+                              memcmp (gap.bytes, rows[index + 1].addr.bytes, PROTO_ADDR_SIZE) < 0))
+            assert (shard_chunk_find (&rows[0].addr, buffer.data, buffer.size, &gap, &found) == 1);
+    }
+    //  A wrong skip entry is refused by the full decode
+    if (count > SHARD_CHUNK_SKIP_ROWS && proto_addr_is_ipv4 (&rows[0].addr)) {
+        size_t at = 1 + shard_varint_put (header, count);
+        buffer.data[at] ^= 1;
+        assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
+        buffer.data[at] ^= 1;
     }
     //  Every truncation and a trailing byte are refused, never read past
     for (size_t cut = 0; cut < buffer.size; cut++)

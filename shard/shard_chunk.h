@@ -7,7 +7,10 @@
     chunk's key of the same (day, port, family): that is the chunk a host's row is
     looked for in, and the invariant every write keeps.  Byte layout in STORAGE.md:
 
-        chunk  [hdr][varint row count][row]...
+        chunk  [hdr][varint row count][skip]...[row]...
+        skip   IPv4 chunks only, one for each row i = 32, 64, ... (i < count):
+               [varint host of row i - 1 - first host][varint offset of row i from
+               the first row]: a lookup starts at the last skip below its host
         row    IPv4: [varint (host - previous host) << 1 | capped]   (first row: delta 0)
                IPv6: [byte shared prefix with the previous host | capped << 7]
                      [the 16 - shared other bytes]                   (first row: 16)
@@ -38,6 +41,8 @@
 
 #define SHARD_CHUNK_BYTES 4080     //  Largest chunk written: one LMDB overflow page
 #define SHARD_CHUNK_ROWS_MAX 1024  //  Rows a chunk may hold (decoder limit)
+#define SHARD_CHUNK_SKIP_ROWS 32   //  Rows between skip entries (IPv4 chunks)
+#define SHARD_CHUNK_SKIP_MAX 7     //  Longest skip entry: varints of 5 and 2 bytes
 #define SHARD_CHUNK_ROW_MAX (PROTO_ADDR_SIZE + 2 + PROTO_FEATURE_COUNT * 3 * SHARD_VARINT_MAX)
 
 //  A row with its host.
@@ -49,6 +54,9 @@ typedef struct {
 //  Append the encoding of count rows (1 .. SHARD_CHUNK_ROWS_MAX, hosts strictly
 //  ascending, all of one family: all IPv4 or all not) to out, which is reset first.
 void shard_chunk_encode (const shard_chunk_row_t *rows, size_t count, shard_buffer_t *out);
+
+//  Most bytes the header and skip entries of a chunk of count rows take.
+size_t shard_chunk_overhead (size_t count);
 
 //  Bytes row takes in a chunk after previous (NULL: the first row).
 size_t shard_chunk_row_size (const proto_addr_t *previous, const shard_chunk_row_t *row);

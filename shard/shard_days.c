@@ -17,7 +17,6 @@
 #include <string.h>
 
 #define ARCHIVED_ROWS "archived_rows"  //  meta counter: rows in chunks
-#define CHUNK_HEADER_MAX 3             //  Header byte + count varint (<= 1024)
 
 typedef struct {
     shard_txn_t *txn;                  //  Transaction written in
@@ -31,7 +30,7 @@ typedef struct {
     bool dirty;                        //  Rows changed since loaded
     shard_chunk_row_t *rows;           //  Rows, ascending (SHARD_CHUNK_ROWS_MAX + 1)
     size_t count;                      //  Rows used
-    size_t bytes;                      //  Encoded size of the rows in order, + header
+    size_t bytes;                      //  Encoded size of the rows in order
     uint64_t added;                    //  Rows new to chunks, for ARCHIVED_ROWS
     shard_buffer_t buffer;             //  Encoding scratch
 } s_writer_t;
@@ -92,7 +91,7 @@ s_chunk_floor (shard_cursor_t *cursor, const uint8_t *key, size_t key_size, shar
 static size_t
 s_rows_bytes (const shard_chunk_row_t *rows, size_t count)
 {
-    size_t bytes = CHUNK_HEADER_MAX;
+    size_t bytes = 0;
     for (size_t index = 0; index < count; index++)
         bytes += shard_chunk_row_size (index ? &rows[index - 1].addr : NULL, &rows[index]);
     return bytes;
@@ -151,7 +150,7 @@ s_writer_load (s_writer_t *self, uint16_t day, uint16_t port, const proto_addr_t
     self->stored = false;
     self->has_next = false;
     self->count = 0;
-    self->bytes = CHUNK_HEADER_MAX;
+    self->bytes = 0;
     memcpy (self->key, key, key_size);
     self->key_size = key_size;
     shard_bytes_t found, value;
@@ -186,6 +185,7 @@ s_chunk_write (s_writer_t *self, const shard_chunk_row_t *rows, size_t count)
     uint8_t key[SHARD_KEY_CHUNK_MAX];
     size_t key_size = shard_key_chunk (key, day, port, &rows[0].addr);
     shard_chunk_encode (rows, count, &self->buffer);
+    assert (self->buffer.size <= SHARD_CHUNK_BYTES);  //  The split's bound holds
     int rc = shard_kv_append (self->txn, SHARD_DB_CHUNKS, key, key_size, self->buffer.data,
                               self->buffer.size);
     if (rc == 1)
@@ -212,15 +212,16 @@ s_writer_write (s_writer_t *self)
         (first_size != self->key_size || memcmp (first_key, self->key, first_size) != 0) &&
         shard_kv_del (self->txn, SHARD_DB_CHUNKS, self->key, self->key_size) == -1)
         return -1;
-    size_t start = 0, bytes = CHUNK_HEADER_MAX;
+    size_t start = 0, bytes = 0;
     for (size_t index = 0; index < self->count; index++) {
         size_t size = shard_chunk_row_size (index > start ? &self->rows[index - 1].addr : NULL,
                                             &self->rows[index]);
-        if (index > start && bytes + size > SHARD_CHUNK_BYTES) {
+        if (index > start &&
+            bytes + size + shard_chunk_overhead (index - start + 1) > SHARD_CHUNK_BYTES) {
             if (s_chunk_write (self, self->rows + start, index - start))
                 return -1;
             start = index;
-            bytes = CHUNK_HEADER_MAX;
+            bytes = 0;
             size = shard_chunk_row_size (NULL, &self->rows[index]);
         }
         bytes += size;
@@ -306,7 +307,8 @@ s_writer_put (s_writer_t *self, uint16_t day, uint16_t port, const proto_addr_t 
         size_t size =
             shard_chunk_row_size (self->count ? &self->rows[self->count - 1].addr : NULL, &entry);
         if (self->count &&
-            (self->bytes + size > SHARD_CHUNK_BYTES || self->count == SHARD_CHUNK_ROWS_MAX)) {
+            (self->bytes + size + shard_chunk_overhead (self->count + 1) > SHARD_CHUNK_BYTES ||
+             self->count == SHARD_CHUNK_ROWS_MAX)) {
             //  Full: write it, and start a new chunk at addr (which ends where it ended)
             if (s_writer_write (self))
                 return -1;
@@ -315,7 +317,7 @@ s_writer_put (s_writer_t *self, uint16_t day, uint16_t port, const proto_addr_t 
             self->stored = false;
             self->lower_open = false;
             self->count = 0;
-            self->bytes = CHUNK_HEADER_MAX;
+            self->bytes = 0;
             size = shard_chunk_row_size (NULL, &entry);
         }
         self->rows[self->count++] = entry;
@@ -355,17 +357,15 @@ shard_days_archive_last (shard_txn_t *txn, uint32_t *day)
 }
 
 //  --------------------------------------------------------------------------
-//  Look for the row of (day, port, addr) in chunks: 0 found, 1 absent, -1 failed.
+//  Look for the row of (day, port, addr) in chunks with cursor: 0 found, 1 absent, -1
+//  failed.
 
 static int
-s_chunk_get (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *addr,
-             shard_row_t *row)
+s_chunk_find (shard_txn_t *txn, shard_cursor_t *cursor, uint16_t day, uint16_t port,
+              const proto_addr_t *addr, shard_row_t *row)
 {
     uint8_t key[SHARD_KEY_CHUNK_MAX];
     size_t key_size = shard_key_chunk (key, day, port, addr);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
-    if (!cursor)
-        return -1;
     shard_bytes_t found, value;
     int rc = s_chunk_floor (cursor, key, key_size, &found, &value);
     proto_addr_t first;
@@ -376,6 +376,77 @@ s_chunk_get (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *
     }
     else if (rc == 0)
         rc = -1;
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_days_reader_open (shard_days_reader_t *self, shard_txn_t *txn)
+{
+    assert (self);
+    assert (txn);
+    memset (self, 0, sizeof *self);
+    self->txn = txn;
+    self->days_first = UINT32_MAX;
+    if (shard_days_archive_last (txn, &self->archive_last) == -1)
+        return -1;
+    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_DAYS);
+    if (!cursor)
+        return -1;
+    shard_bytes_t key, value;
+    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
+    if (rc == 0)
+        self->days_first = shard_get16 (key.data);
+    shard_cursor_destroy (&cursor);
+    return rc == -1 ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_days_reader_get (shard_days_reader_t *self, uint16_t day, uint16_t port,
+                       const proto_addr_t *addr, shard_row_t *row)
+{
+    assert (self);
+    assert (addr);
+    assert (row);
+    int rc = 1;
+    if (day >= self->days_first) {
+        uint8_t key[SHARD_KEY_DAY_MAX];
+        size_t key_size = shard_key_day (key, day, port, addr);
+        shard_bytes_t value;
+        rc = shard_kv_get (self->txn, SHARD_DB_DAYS, key, key_size, &value);
+        if (rc == 0 && shard_row_decode (row, value.data, value.size)) {
+            shard_txn_fail (self->txn, SHARD_DB_DAYS, "daily row does not decode");
+            return -1;
+        }
+    }
+    if (rc == 1 && day <= self->archive_last) {
+        if (!self->chunks && !(self->chunks = shard_cursor_new (self->txn, SHARD_DB_CHUNKS)))
+            return -1;
+        rc = s_chunk_find (self->txn, self->chunks, day, port, addr, row);
+    }
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+void
+shard_days_reader_close (shard_days_reader_t *self)
+{
+    assert (self);
+    shard_cursor_destroy (&self->chunks);
+}
+
+//  --------------------------------------------------------------------------
+//  Look for the row of (day, port, addr) in chunks: 0 found, 1 absent, -1 failed.
+
+static int
+s_chunk_get (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *addr,
+             shard_row_t *row)
+{
+    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
+    if (!cursor)
+        return -1;
+    int rc = s_chunk_find (txn, cursor, day, port, addr, row);
     shard_cursor_destroy (&cursor);
     return rc;
 }

@@ -34,6 +34,22 @@ int shard_days_archive_last (shard_txn_t *txn, uint32_t *day);
 int shard_days_get (shard_txn_t *txn, uint32_t archive_last, uint16_t day, uint16_t port,
                     const proto_addr_t *addr, shard_row_t *row, bool *archived);
 
+//  A reader for many rows in one read transaction (a host's series): it keeps one
+//  cursor on the chunks and looks in `days` only for days it may hold rows of.  Open,
+//  get any number of rows, close before the transaction ends.
+typedef struct {
+    shard_txn_t *txn;        //  Transaction read in
+    uint32_t archive_last;   //  Last day with chunks (0 if none)
+    uint32_t days_first;     //  First day with rows in `days` (UINT32_MAX if none)
+    shard_cursor_t *chunks;  //  Cursor on chunks, NULL until needed
+} shard_days_reader_t;
+
+int shard_days_reader_open (shard_days_reader_t *self, shard_txn_t *txn);  //  0 or -1
+//  As shard_days_get: 0 found, 1 absent, -1 failed.
+int shard_days_reader_get (shard_days_reader_t *self, uint16_t day, uint16_t port,
+                           const proto_addr_t *addr, shard_row_t *row);
+void shard_days_reader_close (shard_days_reader_t *self);
+
 //  Write the row of (day, port, addr), where shard_days_get found it.  0 or -1.
 int shard_days_put (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *addr,
                     const shard_row_t *row, bool archived);

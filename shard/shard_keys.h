@@ -27,7 +27,12 @@
     chunks    [day: 2][port: 2][family: 1][host: 4|16] -> the rows of finished days, packed:
               family 4 (host: 4 bytes) or 6 (16); the host is the chunk's first row's, and
               a chunk covers the hosts up to the next chunk's key of the same
-              (day, port, family); value layout in shard_chunk.h and STORAGE.md
+              (day, port, family).  Value (shard_chunk.h, STORAGE.md), <= 4,080 bytes:
+                [hdr][varint n][row 1] .. [row n]
+                row: [varint host delta << 1 | capped] (IPv6: [shared | capped << 7]
+                     [16 - shared bytes]) [forms: 2 bits a feature] then per feature
+                     ONE [v] | FLAT [min][sum-max] | PAIR [min][max-min]
+                     | FULL [min][max-min][sum-max]
     archive   [day: 2][port: 2][host: 4|16]          -> schema 1 only: finished days' rows,
                                                         one a record (shard_store_migrate)
     top       [day: 2][port: 2]                      -> the 12 top lists of (day, port)

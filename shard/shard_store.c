@@ -817,13 +817,21 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
         stats->map_bytes = info.me_mapsize;
         stats->lmdb_bytes = (uint64_t) (info.me_last_pgno + 1) * env_stat.ms_psize;
     }
-    shard_db_t dbs[] = {SHARD_DB_DAYS, SHARD_DB_ARCHIVE, SHARD_DB_CHUNKS};
-    for (size_t index = 0; index < 3 && !txn->failed; index++)
-        if (s_check (txn, mdb_stat (txn->handle, self->dbi[dbs[index]], &days_stat), dbs[index],
-                     "stat") == 0)
-            stats->rows_bytes += (uint64_t) (days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
-                                             days_stat.ms_overflow_pages) *
-                                 days_stat.ms_psize;
+    //  Pages in use per sub-database, added up by what they scale with
+    for (int db = 0; db < SHARD_DB_COUNT && !txn->failed; db++) {
+        if (s_check (txn, mdb_stat (txn->handle, self->dbi[db], &days_stat), (shard_db_t) db,
+                     "stat"))
+            break;
+        uint64_t bytes = (uint64_t) (days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
+                                     days_stat.ms_overflow_pages) *
+                         days_stat.ms_psize;
+        if (db == SHARD_DB_DAYS || db == SHARD_DB_ARCHIVE || db == SHARD_DB_CHUNKS)
+            stats->rows_bytes += bytes;
+        else if (db == SHARD_DB_HOSTS || db == SHARD_DB_NOTES)
+            stats->hosts_bytes += bytes;
+        else
+            stats->other_bytes += bytes;
+    }
     stats->top_rebuilds = shard_fold_rebuilds (self->fold);
     return s_end (txn, false);
 }
