@@ -498,7 +498,7 @@ shard_store_migrate (const char *path, uint64_t mapsize, uint64_t *moved)
         shard_meta_get (txn, "schema", &schema);
         size_t batch = 0;
         if (schema == SHARD_SCHEMA_MIGRATING)
-            shard_days_migrate (txn, SHARD_ARCHIVE_BATCH, &batch, &more);
+            shard_days_migrate (txn, SHARD_MIGRATE_BATCH, &batch, &more);
         else
             more = false;  //  Already at this build's schema
         if (!more && schema == SHARD_SCHEMA_MIGRATING)

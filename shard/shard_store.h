@@ -44,8 +44,9 @@
 #define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
 #define SHARD_RETENTION_DAYS_DEFAULT 180     //  Days kept before today
 #define SHARD_GRACE_SECS_DEFAULT 600         //  Wait for every ingestor's part
-#define SHARD_EXPIRE_BATCH 10000             //  Deletions per retention transaction
-#define SHARD_ARCHIVE_BATCH 20000            //  Rows moved per archive transaction
+#define SHARD_EXPIRE_BATCH 1000              //  Deletions per retention transaction
+#define SHARD_ARCHIVE_BATCH 2000             //  Rows moved per archive transaction
+#define SHARD_MIGRATE_BATCH 50000            //  Rows converted per migration transaction
 
 //  Results of the methods below
 #define SHARD_STORE_OK 0
@@ -63,7 +64,7 @@ shard_store_t *shard_store_new (const char *path, uint64_t mapsize);
 
 //  Convert the store in directory path from schema 1 (finished days' rows one a
 //  record) to this build's (rows packed in chunks, shard_chunk.h), in batches of
-//  SHARD_ARCHIVE_BATCH rows, one transaction each; resumes an interrupted migration;
+//  SHARD_MIGRATE_BATCH rows, one transaction each; resumes an interrupted migration;
 //  does nothing to a store already at this schema.  The store is marked
 //  SHARD_SCHEMA_MIGRATING until done, so that no build serves from it half way.
 //  *moved counts the rows converted.  SHARD_STORE_OK or an error (logged).
