@@ -28,6 +28,8 @@
     feature and op of the two days, ranked by the generator: score, then address).
 
     build: make build/bench/scale;  run: bench/scale (or build/bench/scale -h)
+    (Over 1,000 lines: one program whose parts, generator, checks and measurements,
+    share the model's tables; split it if it grows.)
 */
 #include "shard/shard_chunk.h"
 #include "shard/shard_store.h"

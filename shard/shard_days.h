@@ -3,7 +3,7 @@
     Rows grow while their day is under way, so each is one record of `days` (the
     shard_codec.h row, about 40 bytes with LMDB's overhead).  A finished day never
     grows again (but for late parts), so shard_days_archive moves its rows, in key
-    order, into packed chunks (shard_chunk.h: about 10 bytes a row, on full pages), and
+    order, into packed chunks (shard_chunk.h: 9 to 23 bytes a row, on full pages), and
     deletes them from `days`, whose pages are then reused for the next days.
 
     Invariant: at every commit each row is in exactly one of the two, and the chunks
