@@ -180,15 +180,20 @@ build/bench/anon_bench: bench/anon_bench.c $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_BASE)
 
+build/bench/scale: bench/scale.c $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
+
 bench:
 	@$(DEPS)
-	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench
+	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench build/bench/scale
 	bench/reader
 	bench/reader_v1
 	bench/ingest
 	build/bench/shard_store_bench
 	bench/query
 	bench/anon
+	bench/scale
 
 run:
 	@$(DEPS)

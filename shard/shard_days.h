@@ -1,19 +1,22 @@
-/*  shard_days.h - the daily rows: recent days in `days`, finished days in `archive`.
+/*  shard_days.h - the daily rows: recent days in `days`, finished days in `chunks`.
 
-    Rows grow while their day is under way (a second block turns the zero differences of
-    a one-block row into real numbers), so LMDB keeps splitting full pages of `days` in
-    half: about 60 % of each page is used.  A finished day never grows again (but for
-    late parts), so shard_days_archive moves its rows, in key order, to `archive` with
-    MDB_APPEND, which fills pages to the brim, and deletes them from `days`, whose pages
-    are then reused for the next days.  Keys are day-major, so a day is archived after
-    every earlier one and appending is always possible.
+    Rows grow while their day is under way, so each is one record of `days` (the
+    shard_codec.h row, about 40 bytes with LMDB's overhead).  A finished day never
+    grows again (but for late parts), so shard_days_archive moves its rows, in key
+    order, into packed chunks (shard_chunk.h: 9 to 23 bytes a row, on full pages), and
+    deletes them from `days`, whose pages are then reused for the next days.
 
-    Invariant: at every commit each row is in exactly one of the two.  Readers look in
-    `days` first, then in `archive` if the day is not after the last day archived
-    (shard_days_archive_last); a row found in `archive` is written back there (a late
-    part); a new row always goes to `days` (and a later archive run moves it).
+    Invariant: at every commit each row is in exactly one of the two, and the chunks
+    of a (day, port, family) cover disjoint host ranges (each from its key to the next
+    chunk's key).  Readers look in `days` first, then in `chunks` if the day is not
+    after the last day archived (shard_days_archive_last); a row found in a chunk is
+    written back there (a late part: the chunk is decoded, changed, re-encoded, split
+    if it outgrew SHARD_CHUNK_BYTES); a new row always goes to `days` (and a later
+    archive run moves it, into the chunk that covers it).  The meta counter
+    "archived_rows" counts the rows in chunks (status figures).
 
-    Keys are those of shard_keys.h ([day: 2][port: 2][host: 4|16]) in both.
+    A schema 1 store kept finished days' rows one a record in `archive`;
+    shard_days_migrate moves them into chunks.
 */
 #ifndef SHARD_DAYS_H_INCLUDED
 #define SHARD_DAYS_H_INCLUDED
@@ -31,18 +34,44 @@ int shard_days_archive_last (shard_txn_t *txn, uint32_t *day);
 int shard_days_get (shard_txn_t *txn, uint32_t archive_last, uint16_t day, uint16_t port,
                     const proto_addr_t *addr, shard_row_t *row, bool *archived);
 
+//  A reader for many rows in one read transaction (a host's series): it keeps one
+//  cursor on the chunks and looks in `days` only for days it may hold rows of.  Open,
+//  get any number of rows, close before the transaction ends.
+typedef struct {
+    shard_txn_t *txn;        //  Transaction read in
+    uint32_t archive_last;   //  Last day with chunks (0 if none)
+    uint32_t days_first;     //  First day with rows in `days` (UINT32_MAX if none)
+    shard_cursor_t *chunks;  //  Cursor on chunks, NULL until needed
+} shard_days_reader_t;
+
+int shard_days_reader_open (shard_days_reader_t *self, shard_txn_t *txn);  //  0 or -1
+//  As shard_days_get: 0 found, 1 absent, -1 failed.
+int shard_days_reader_get (shard_days_reader_t *self, uint16_t day, uint16_t port,
+                           const proto_addr_t *addr, shard_row_t *row);
+void shard_days_reader_close (shard_days_reader_t *self);
+
 //  Write the row of (day, port, addr), where shard_days_get found it.  0 or -1.
 int shard_days_put (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *addr,
                     const shard_row_t *row, bool archived);
 
-//  Call row_fn for every row of (day, port), in both sub-databases.  0 or -1.
+//  Call row_fn for every row of (day, port), in `days` then in chunks.  0 or -1.
 typedef void (shard_days_fn) (void *arg, const proto_addr_t *addr, const shard_row_t *row);
 int shard_days_scan (shard_txn_t *txn, uint16_t day, uint16_t port, shard_days_fn *row_fn,
                      void *arg);
 
-//  Move up to budget rows of days before before_day from `days` to `archive`, in key
+//  Move up to budget rows of days before before_day from `days` into chunks, in key
 //  order.  *moved counts them, *more is true if some remain.  0 or -1.
 int shard_days_archive (shard_txn_t *txn, uint32_t before_day, size_t budget, size_t *moved,
                         bool *more);
+
+//  Schema 1 to 2: move up to budget rows from `archive` into chunks.  As archive.
+int shard_days_migrate (shard_txn_t *txn, size_t budget, size_t *moved, bool *more);
+
+//  Delete up to *budget chunks of days before cutoff_day (each counts one against
+//  *budget and one in *deleted), lowering "archived_rows".  0 or -1.
+int shard_days_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t *deleted);
+
+//  Rows in chunks (the meta counter), into *rows.  0 or -1.
+int shard_days_archived_rows (shard_txn_t *txn, uint64_t *rows);
 
 #endif

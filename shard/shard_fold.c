@@ -249,6 +249,16 @@ shard_meta_add (shard_txn_t *txn, const char *name, uint64_t delta)
 
 //  --------------------------------------------------------------------------
 int
+shard_meta_sub (shard_txn_t *txn, const char *name, uint64_t delta)
+{
+    uint64_t value;
+    if (shard_meta_get (txn, name, &value))
+        return -1;
+    return s_meta_put (txn, name, value > delta ? value - delta : 0);
+}
+
+//  --------------------------------------------------------------------------
+int
 shard_meta_raise (shard_txn_t *txn, const char *name, uint64_t value)
 {
     uint64_t current;

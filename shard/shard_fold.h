@@ -57,9 +57,11 @@ void shard_fold_clear (shard_fold_t *self);
 //  Top lists rebuilt by a scan so far.
 uint64_t shard_fold_rebuilds (shard_fold_t *self);
 
-//  Meta counters: get (0 if absent), add, raise to at least value.  0 or -1.
+//  Meta counters: get (0 if absent), add, subtract (down to 0), raise to at least
+//  value.  0 or -1.
 int shard_meta_get (shard_txn_t *txn, const char *name, uint64_t *value);
 int shard_meta_add (shard_txn_t *txn, const char *name, uint64_t delta);
+int shard_meta_sub (shard_txn_t *txn, const char *name, uint64_t delta);
 int shard_meta_raise (shard_txn_t *txn, const char *name, uint64_t value);
 
 #endif

@@ -23,6 +23,18 @@
     final     [block: 8]                             -> finalisation time, late parts
     rows      [block: 8][host: 4|16][port: 2]        -> open block values + peer set
     days      [day: 2][port: 2][host: 4|16]          -> daily sum/max/min of 4 features
+                                                        (days under way: one row a record)
+    chunks    [day: 2][port: 2][family: 1][host: 4|16] -> the rows of finished days, packed:
+              family 4 (host: 4 bytes) or 6 (16); the host is the chunk's first row's, and
+              a chunk covers the hosts up to the next chunk's key of the same
+              (day, port, family).  Value (shard_chunk.h, STORAGE.md), <= 4,080 bytes:
+                [hdr][varint n][row 1] .. [row n]
+                row: [varint host delta << 1 | capped] (IPv6: [shared | capped << 7]
+                     [16 - shared bytes]) [forms: 2 bits a feature] then per feature
+                     ONE [v] | FLAT [min][sum-max] | PAIR [min][max-min]
+                     | FULL [min][max-min][sum-max]
+    archive   [day: 2][port: 2][host: 4|16]          -> schema 1 only: finished days' rows,
+                                                        one a record (shard_store_migrate)
     top       [day: 2][port: 2]                      -> the 12 top lists of (day, port)
     hosts     [host: 4|16]                           -> first/last seen, ports, days
     notes     [host: 16][type length: 1][type][name] -> first/last seen of a DNS name
@@ -44,6 +56,10 @@
 #define SHARD_KEY_ROW_MAX (8 + 16 + 2)          //  rows key, IPv6 host
 #define SHARD_KEY_DAY_MAX (2 + 2 + 16)          //  days key, IPv6 host
 #define SHARD_KEY_TOP_SIZE 4                    //  top key; also the days prefix
+#define SHARD_KEY_CHUNK_PREFIX 5                //  chunks key before the host
+#define SHARD_KEY_CHUNK_MAX (5 + 16)            //  chunks key, IPv6 host
+#define SHARD_KEY_FAMILY_IPV4 4                 //  chunks key family byte, 4-byte hosts
+#define SHARD_KEY_FAMILY_IPV6 6                 //  chunks key family byte, 16-byte hosts
 #define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256)  //  notes key: rrtype <= 16, rrname <= 256
 
 //  Big-endian integers
@@ -171,6 +187,29 @@ shard_key_day_parse (const uint8_t *in, size_t size, uint16_t *day, uint16_t *po
     *day = shard_get16 (in);
     *port = shard_get16 (in + 2);
     return shard_key_host_parse (in + 4, size - 4, addr);
+}
+
+//  [day: 2][port: 2][family: 1][host: 4|16]
+static inline size_t
+shard_key_chunk (uint8_t *out, uint16_t day, uint16_t port, const proto_addr_t *addr)
+{
+    shard_key_top (out, day, port);
+    size_t size = shard_key_host (out + SHARD_KEY_CHUNK_PREFIX, addr);
+    out[SHARD_KEY_TOP_SIZE] = size == 4 ? SHARD_KEY_FAMILY_IPV4 : SHARD_KEY_FAMILY_IPV6;
+    return SHARD_KEY_CHUNK_PREFIX + size;
+}
+
+//  Parse a chunks key.  Returns 0, or -1 if its size and family do not match.
+static inline int
+shard_key_chunk_parse (const uint8_t *in, size_t size, uint16_t *day, uint16_t *port,
+                       proto_addr_t *addr)
+{
+    if (!(size == SHARD_KEY_CHUNK_PREFIX + 4 && in[4] == SHARD_KEY_FAMILY_IPV4) &&
+        !(size == SHARD_KEY_CHUNK_MAX && in[4] == SHARD_KEY_FAMILY_IPV6))
+        return -1;
+    *day = shard_get16 (in);
+    *port = shard_get16 (in + 2);
+    return shard_key_host_parse (in + SHARD_KEY_CHUNK_PREFIX, size - SHARD_KEY_CHUNK_PREFIX, addr);
 }
 
 //  [host: 16][type length: 1][type][name]; type and name lengths checked by the caller.

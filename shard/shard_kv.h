@@ -24,10 +24,11 @@ typedef enum {
     SHARD_DB_FINAL,     //  final blocks
     SHARD_DB_ROWS,      //  values of open blocks
     SHARD_DB_DAYS,      //  daily rows of recent days (growing)
-    SHARD_DB_ARCHIVE,   //  daily rows of finished days (appended in key order)
+    SHARD_DB_ARCHIVE,   //  schema 1: daily rows of finished days (shard_store_migrate)
     SHARD_DB_TOP,       //  top lists
     SHARD_DB_HOSTS,     //  host records
     SHARD_DB_NOTES,     //  annotations
+    SHARD_DB_CHUNKS,    //  daily rows of finished days, packed (shard_chunk.h)
     SHARD_DB_COUNT
 } shard_db_t;
 
@@ -70,7 +71,15 @@ int shard_cursor_seek (shard_cursor_t *self, const void *key, size_t key_size,
                        shard_bytes_t *key_out, shard_bytes_t *value_out);
 int shard_cursor_next (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *value_out);
 int shard_cursor_last (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *value_out);
+int shard_cursor_prev (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *value_out);
 int shard_cursor_del (shard_cursor_t *self);
+
+//  The store's one transaction (shard_store.h's store), for internal modules and tests:
+//  begin returns NULL on failure; end commits if asked and nothing failed, else aborts,
+//  and returns SHARD_STORE_OK or the error met.
+typedef struct _shard_store_t shard_store_t;
+shard_txn_t *shard_store_begin (shard_store_t *store, bool write);
+int shard_store_end (shard_txn_t *txn, bool commit);
 
 //  Selftest of this layer (cursors, sticky errors, schema and lock refusal), in
 //  shard_store.c

@@ -2,7 +2,9 @@
 
     Reads the config file (if any) for its --name, applies the flags over it, and runs
     the shard server until SIGINT or SIGTERM.  Exit code 0 after a clean stop, 1 if
-    the shard could not start, 2 for a usage error.
+    the shard could not start, 2 for a usage error.  With --migrate it converts the
+    store in --data to this build's schema (shard_store_migrate) and exits: 0 done,
+    1 failed; --name is then optional (it only selects the config file's section).
 */
 #include "shard/shard.h"
 
@@ -16,7 +18,9 @@ s_usage (FILE *stream)
     fprintf (stream,
              "usage: portevo-shard --name NAME [--endpoint tcp://127.0.0.1:5571] --data DIR\n"
              "                     [--broker tcp://127.0.0.1:5570] [--config FILE]\n"
-             "                     [--retention-days N] [--grace-secs N] [--mapsize-mb N] [-v]\n");
+             "                     [--retention-days N] [--grace-secs N] [--mapsize-mb N] [-v]\n"
+             "       portevo-shard --migrate --data DIR [--name NAME --config FILE] "
+             "[--mapsize-mb N]\n");
 }
 
 int
@@ -31,12 +35,13 @@ main (int argc, char *argv[])
                                             {"grace-secs", required_argument, NULL, 'g'},
                                             {"mapsize-mb", required_argument, NULL, 'm'},
                                             {"verbose", no_argument, NULL, 'v'},
+                                            {"migrate", no_argument, NULL, 'M'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     const char *name = NULL, *config_path = NULL;
     const char *keys[OVERRIDES_MAX], *values[OVERRIDES_MAX];
     size_t overrides = 0;
-    bool verbose = false;
+    bool verbose = false, migrate = false;
     int option;
     while ((option = getopt_long (argc, argv, "vh", options, NULL)) != -1) {
         if (option == 'n')
@@ -45,6 +50,8 @@ main (int argc, char *argv[])
             config_path = optarg;
         else if (option == 'v')
             verbose = true;
+        else if (option == 'M')
+            migrate = true;
         else if (option == 'h') {
             s_usage (stdout);
             return 0;
@@ -60,6 +67,8 @@ main (int argc, char *argv[])
             return 2;
         }
     }
+    if (migrate && !name)
+        name = "migrate";
     if (optind < argc || !name || !*name) {
         s_usage (stderr);
         return 2;
@@ -79,8 +88,15 @@ main (int argc, char *argv[])
     config->verbose = verbose;
     if (rc == 0)
         rc = shard_config_check (config);
-    shard_t *shard = rc == 0 ? shard_new (config) : NULL;
-    if (shard) {
+    shard_t *shard = rc == 0 && !migrate ? shard_new (config) : NULL;
+    if (rc == 0 && migrate) {
+        uint64_t moved = 0;
+        rc = shard_store_migrate (config->data, config->mapsize_mb << 20, &moved);
+        if (rc == 0)
+            zsys_notice ("migrate: %s is at schema %d (%llu daily rows converted)", config->data,
+                         SHARD_SCHEMA_VERSION, (unsigned long long) moved);
+    }
+    else if (shard) {
         rc = shard_run (shard);
         shard_destroy (&shard);
     }

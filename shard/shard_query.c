@@ -147,20 +147,18 @@ shard_query_series (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t 
         last = to;
     if (last > SHARD_DAY_MAX)
         last = SHARD_DAY_MAX;
-    uint32_t archive_last;
-    if (shard_days_archive_last (txn, &archive_last) == -1)
+    shard_days_reader_t reader;
+    if (shard_days_reader_open (&reader, txn) == -1)
         return -1;
-    for (size_t index = 0; index < scratch->port_count; index++) {
+    for (size_t index = 0; index < scratch->port_count && rc != -1; index++) {
         uint16_t row_port = scratch->ports[index];
         if (port != PROTO_PORT_ALL && port != row_port)
             continue;
-        for (uint32_t day = first; day <= last; day++) {
+        for (uint32_t day = first; day <= last && rc != -1; day++) {
             if (!shard_host_has_day (scratch, day))
                 continue;
             shard_row_t row;
-            rc = shard_days_get (txn, archive_last, (uint16_t) day, row_port, host, &row, NULL);
-            if (rc == -1)
-                return -1;
+            rc = shard_days_reader_get (&reader, (uint16_t) day, row_port, host, &row);
             if (rc == 0) {
                 proto_point_t point = {row_port, day, row.value[feature][op],
                                        feature == PROTO_FEATURE_PEERS && s_peers_capped (&row, op)};
@@ -168,7 +166,8 @@ shard_query_series (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t 
             }
         }
     }
-    return 0;
+    shard_days_reader_close (&reader);
+    return rc == -1 ? -1 : 0;
 }
 
 //  --------------------------------------------------------------------------

@@ -2,6 +2,7 @@
  */
 #include "shard/shard_retention.h"
 #include "shard/shard_codec.h"
+#include "shard/shard_days.h"
 
 #include <assert.h>
 #include <string.h>
@@ -106,7 +107,9 @@ shard_retention_run (shard_retention_t *self, shard_txn_t *txn, uint32_t cutoff_
     size_t left = budget;
     //  In key order within each sub-database; open rows before their open block, so
     //  that a batch never leaves rows orphaned from a block it deleted
-    int rc = s_trim (txn, SHARD_DB_ARCHIVE, day_limit, sizeof day_limit, &left, deleted);
+    int rc = shard_days_expire (txn, cutoff_day, &left, deleted);
+    if (rc == 0)
+        rc = s_trim (txn, SHARD_DB_ARCHIVE, day_limit, sizeof day_limit, &left, deleted);
     if (rc == 0)
         rc = s_trim (txn, SHARD_DB_DAYS, day_limit, sizeof day_limit, &left, deleted);
     if (rc == 0)

@@ -1,11 +1,11 @@
 /*  shard_retention.h - deleting what is older than the retention period (internal).
 
     Everything of a day before the cutoff day goes: its daily rows (in `days` and
-    `archive`) and top lists, the
-    part ids, final and open blocks (with their open rows) of its blocks.  Host records
-    whose last traffic is before the cutoff go too, unless they carry annotations
-    (annotations are not traffic and have no retention; such a record keeps its
-    history).  Nothing of the cutoff day or later is touched.
+    `chunks`, a chunk counting one deletion) and top lists, the part ids, final and
+    open blocks (with their open rows) of its blocks.  Host records whose last traffic
+    is before the cutoff go too, unless they carry annotations (annotations are not
+    traffic and have no retention; such a record keeps its history).  Nothing of the
+    cutoff day or later is touched.
 
     Work is cut into batches of at most `budget` deletions, one write transaction each,
     so that a part never waits long behind retention.  Every key layout starts with

@@ -35,8 +35,8 @@
 #define ERROR_MAX 256
 #define DUE_MAX 64  //  Blocks finalised per call of shard_store_finalise_due
 
-static const char *s_db_names[SHARD_DB_COUNT] = {"meta", "parts",   "open", "final", "rows",
-                                                 "days", "archive", "top",  "hosts", "notes"};
+static const char *s_db_names[SHARD_DB_COUNT] = {
+    "meta", "parts", "open", "final", "rows", "days", "archive", "top", "hosts", "notes", "chunks"};
 
 struct _shard_txn_t {
     shard_store_t *store;  //  Owner
@@ -256,6 +256,16 @@ shard_cursor_last (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *
 
 //  --------------------------------------------------------------------------
 int
+shard_cursor_prev (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *value_out)
+{
+    assert (self);
+    assert (key_out && value_out);
+    MDB_val mdb_key;
+    return s_cursor_get (self, &mdb_key, MDB_PREV, key_out, value_out);
+}
+
+//  --------------------------------------------------------------------------
+int
 shard_cursor_del (shard_cursor_t *self)
 {
     assert (self);
@@ -334,10 +344,38 @@ s_end (shard_txn_t *txn, bool commit)
 }
 
 //  --------------------------------------------------------------------------
+//  Internal access to the store's transaction (shard_kv.h).
+
+shard_txn_t *
+shard_store_begin (shard_store_t *self, bool write)
+{
+    assert (self);
+    return s_begin (self, write);
+}
+
+int
+shard_store_end (shard_txn_t *txn, bool commit)
+{
+    assert (txn);
+    return s_end (txn, commit);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_schema_put (shard_txn_t *txn, uint64_t schema)
+{
+    uint8_t bytes[SHARD_META_SIZE];
+    shard_meta_encode (schema, bytes);
+    shard_kv_put (txn, SHARD_DB_META, "schema", 6, bytes, sizeof bytes);
+}
+
+//  --------------------------------------------------------------------------
 //  Open the sub-databases and check the schema version, in one write transaction.
+//  migrate: accept a schema 1 store (or one whose migration was interrupted) and mark
+//  it SHARD_SCHEMA_MIGRATING, which every build refuses to serve from.
 
 static int
-s_open_databases (shard_store_t *self)
+s_open_databases (shard_store_t *self, bool migrate)
 {
     shard_txn_t *txn = s_begin (self, true);
     if (!txn)
@@ -349,24 +387,33 @@ s_open_databases (shard_store_t *self)
     uint64_t schema = 0;
     shard_bytes_t value;
     int rc = shard_kv_get (txn, SHARD_DB_META, "schema", 6, &value);
-    if (rc == 0 && shard_meta_decode (value.data, value.size, &schema) == 0 &&
-        schema != SHARD_SCHEMA_VERSION)
+    if (rc == 0 && shard_meta_decode (value.data, value.size, &schema))
+        shard_txn_fail (txn, SHARD_DB_META, "schema version does not decode");
+    else if (rc == 0 && migrate && (schema == SHARD_SCHEMA_OLD || schema == SHARD_SCHEMA_MIGRATING))
+        s_schema_put (txn, SHARD_SCHEMA_MIGRATING);
+    else if (rc == 0 && schema == SHARD_SCHEMA_OLD)
+        snprintf (self->error, ERROR_MAX,
+                  "store: %s holds schema 1 (a record per daily row); this build reads schema "
+                  "%d: convert it with `portevo-shard --migrate --data %s` (every answer is "
+                  "kept)",
+                  self->path, SHARD_SCHEMA_VERSION, self->path);
+    else if (rc == 0 && schema == SHARD_SCHEMA_MIGRATING)
+        snprintf (self->error, ERROR_MAX,
+                  "store: %s: a migration to schema %d was interrupted: run `portevo-shard "
+                  "--migrate --data %s` again",
+                  self->path, SHARD_SCHEMA_VERSION, self->path);
+    else if (rc == 0 && schema != SHARD_SCHEMA_VERSION)
         snprintf (self->error, ERROR_MAX,
                   "store: schema version %llu, this build reads version %d only",
                   (unsigned long long) schema, SHARD_SCHEMA_VERSION);
-    else if (rc == 0 && schema != SHARD_SCHEMA_VERSION)
-        shard_txn_fail (txn, SHARD_DB_META, "schema version does not decode");
     else if (rc == 1) {
         size_t entries = 0;
         for (int db = 0; db < SHARD_DB_COUNT; db++)
             entries += shard_kv_count (txn, (shard_db_t) db);
         if (entries)
             snprintf (self->error, ERROR_MAX, "store: data without a schema version");
-        else {
-            uint8_t bytes[SHARD_META_SIZE];
-            shard_meta_encode (SHARD_SCHEMA_VERSION, bytes);
-            shard_kv_put (txn, SHARD_DB_META, "schema", 6, bytes, sizeof bytes);
-        }
+        else
+            s_schema_put (txn, SHARD_SCHEMA_VERSION);
     }
     if (self->error[0] && !txn->failed) {
         s_end (txn, false);
@@ -376,8 +423,8 @@ s_open_databases (shard_store_t *self)
 }
 
 //  --------------------------------------------------------------------------
-shard_store_t *
-shard_store_new (const char *path, uint64_t mapsize)
+static shard_store_t *
+s_store_new (const char *path, uint64_t mapsize, bool migrate)
 {
     assert (path);
     shard_store_t *self = (shard_store_t *) zmalloc (sizeof (shard_store_t));
@@ -412,7 +459,7 @@ shard_store_new (const char *path, uint64_t mapsize)
     //  Readers left by a process killed mid-read
     int dead = 0;
     mdb_reader_check (self->env, &dead);
-    if (s_open_databases (self)) {
+    if (s_open_databases (self, migrate)) {
         zsys_error ("store: open %s: %s", path, self->error);
         goto fail;
     }
@@ -420,6 +467,50 @@ shard_store_new (const char *path, uint64_t mapsize)
 fail:
     shard_store_destroy (&self);
     return NULL;
+}
+
+//  --------------------------------------------------------------------------
+shard_store_t *
+shard_store_new (const char *path, uint64_t mapsize)
+{
+    return s_store_new (path, mapsize, false);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_migrate (const char *path, uint64_t mapsize, uint64_t *moved)
+{
+    assert (path);
+    assert (moved);
+    *moved = 0;
+    shard_store_t *self = s_store_new (path, mapsize, true);
+    if (!self)
+        return SHARD_STORE_FAILED;
+    int rc = SHARD_STORE_OK;
+    bool more = true;
+    while (more && rc == SHARD_STORE_OK) {
+        shard_txn_t *txn = s_begin (self, true);
+        if (!txn) {
+            rc = SHARD_STORE_FAILED;
+            break;
+        }
+        uint64_t schema = 0;
+        shard_meta_get (txn, "schema", &schema);
+        size_t batch = 0;
+        if (schema == SHARD_SCHEMA_MIGRATING)
+            shard_days_migrate (txn, SHARD_MIGRATE_BATCH, &batch, &more);
+        else
+            more = false;  //  Already at this build's schema
+        if (!more && schema == SHARD_SCHEMA_MIGRATING)
+            s_schema_put (txn, SHARD_SCHEMA_VERSION);
+        rc = s_end (txn, true);
+        if (rc == SHARD_STORE_OK)
+            *moved += batch;
+    }
+    if (rc != SHARD_STORE_OK)
+        zsys_error ("store: migrate %s: %s", path, self->error);
+    shard_store_destroy (&self);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -711,7 +802,7 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
     if (!txn)
         return SHARD_STORE_FAILED;
     stats->hosts = shard_kv_count (txn, SHARD_DB_HOSTS);
-    stats->archived_rows = shard_kv_count (txn, SHARD_DB_ARCHIVE);
+    shard_days_archived_rows (txn, &stats->archived_rows);
     stats->rows = shard_kv_count (txn, SHARD_DB_DAYS) + stats->archived_rows;
     stats->open_blocks = shard_kv_count (txn, SHARD_DB_OPEN);
     shard_meta_get (txn, "parts_applied", &stats->parts_applied);
@@ -726,13 +817,21 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
         stats->map_bytes = info.me_mapsize;
         stats->lmdb_bytes = (uint64_t) (info.me_last_pgno + 1) * env_stat.ms_psize;
     }
-    shard_db_t dbs[] = {SHARD_DB_DAYS, SHARD_DB_ARCHIVE};
-    for (size_t index = 0; index < 2 && !txn->failed; index++)
-        if (s_check (txn, mdb_stat (txn->handle, self->dbi[dbs[index]], &days_stat), dbs[index],
-                     "stat") == 0)
-            stats->rows_bytes += (uint64_t) (days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
-                                             days_stat.ms_overflow_pages) *
-                                 days_stat.ms_psize;
+    //  Pages in use per sub-database, added up by what they scale with
+    for (int db = 0; db < SHARD_DB_COUNT && !txn->failed; db++) {
+        if (s_check (txn, mdb_stat (txn->handle, self->dbi[db], &days_stat), (shard_db_t) db,
+                     "stat"))
+            break;
+        uint64_t bytes = (uint64_t) (days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
+                                     days_stat.ms_overflow_pages) *
+                         days_stat.ms_psize;
+        if (db == SHARD_DB_DAYS || db == SHARD_DB_ARCHIVE || db == SHARD_DB_CHUNKS)
+            stats->rows_bytes += bytes;
+        else if (db == SHARD_DB_HOSTS || db == SHARD_DB_NOTES)
+            stats->hosts_bytes += bytes;
+        else
+            stats->other_bytes += bytes;
+    }
     stats->top_rebuilds = shard_fold_rebuilds (self->fold);
     return s_end (txn, false);
 }

@@ -13,7 +13,7 @@
       directly, without writing open rows;
     - daily rows per (day, port, host): sum, max and min of the 4 features over the
       blocks the pair appeared in, and whether a block's peers reached the cap; rows of
-      finished days move to a compact archive (shard_store_archive);
+      finished days move to packed chunks (shard_store_archive, STORAGE.md);
     - the top lists of each (day, port, feature, op), exact, maintained in the same
       transaction as the rows;
     - host records (first/last seen, ports, active days, annotation count) and
@@ -38,12 +38,15 @@
 
 #include "proto/proto_msg.h"
 
-#define SHARD_SCHEMA_VERSION 1               //  Layout version stored in meta
+#define SHARD_SCHEMA_VERSION 2               //  Layout version stored in meta
+#define SHARD_SCHEMA_OLD 1                   //  Rows one a record (shard_store_migrate)
+#define SHARD_SCHEMA_MIGRATING 0x10002       //  A migration 1 -> 2 under way
 #define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
 #define SHARD_RETENTION_DAYS_DEFAULT 180     //  Days kept before today
 #define SHARD_GRACE_SECS_DEFAULT 600         //  Wait for every ingestor's part
-#define SHARD_EXPIRE_BATCH 10000             //  Deletions per retention transaction
-#define SHARD_ARCHIVE_BATCH 20000            //  Rows moved per archive transaction
+#define SHARD_EXPIRE_BATCH 1000              //  Deletions per retention transaction
+#define SHARD_ARCHIVE_BATCH 2000             //  Rows moved per archive transaction
+#define SHARD_MIGRATE_BATCH 50000            //  Rows converted per migration transaction
 
 //  Results of the methods below
 #define SHARD_STORE_OK 0
@@ -55,8 +58,17 @@ typedef struct _shard_store_t shard_store_t;
 
 //  Open or create the store in directory path (created if missing) with a map of
 //  mapsize bytes.  NULL on failure (logged): a directory another process uses, a store
-//  of another schema version, an LMDB error.
+//  of another schema version (schema 1: the log line names `portevo-shard --migrate`),
+//  an LMDB error.
 shard_store_t *shard_store_new (const char *path, uint64_t mapsize);
+
+//  Convert the store in directory path from schema 1 (finished days' rows one a
+//  record) to this build's (rows packed in chunks, shard_chunk.h), in batches of
+//  SHARD_MIGRATE_BATCH rows, one transaction each; resumes an interrupted migration;
+//  does nothing to a store already at this schema.  The store is marked
+//  SHARD_SCHEMA_MIGRATING until done, so that no build serves from it half way.
+//  *moved counts the rows converted.  SHARD_STORE_OK or an error (logged).
+int shard_store_migrate (const char *path, uint64_t mapsize, uint64_t *moved);
 
 //  Close; NULL-safe, nulls *self_p.
 void shard_store_destroy (shard_store_t **self_p);
@@ -100,9 +112,10 @@ int shard_store_finalise_due (shard_store_t *self, int64_t now, size_t *finalise
 //  deletions in one transaction; *more is true if some remain (call again).
 int shard_store_expire (shard_store_t *self, int64_t now, size_t max_deletes, bool *more);
 
-//  Move the daily rows of finished days (before yesterday at now) to the archive, where
-//  they take about a third less room (shard_days.h), at most max_moves rows in one
-//  transaction; *more is true if some remain (call again).  Answers do not change.
+//  Move the daily rows of finished days (before yesterday at now) into packed chunks,
+//  where a row takes 9 to 23 bytes instead of about 42 (STORAGE.md), at most
+//  max_moves rows in one transaction; *more is true if some remain (call again).
+//  Answers do not change.
 int shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *more);
 
 //  Store annotations (one transaction): a (host, rrname, rrtype) seen again widens its
@@ -151,7 +164,9 @@ typedef struct {
     uint64_t rows;           //  Daily rows
     uint64_t lmdb_bytes;     //  Bytes of the LMDB file in use (pages up to the last)
     uint64_t map_bytes;      //  LMDB map size
-    uint64_t rows_bytes;     //  Bytes of the pages of the daily rows (days and archive)
+    uint64_t rows_bytes;     //  Bytes of the pages of the daily rows (days and chunks)
+    uint64_t hosts_bytes;    //  ... of host records and annotations
+    uint64_t other_bytes;    //  ... of the rest: top lists, blocks, part ids, meta
     uint64_t archived_rows;  //  Daily rows in the archive
     uint64_t parts_applied;  //  Parts applied (not counting duplicates)
     uint64_t late_parts;     //  Of which late
@@ -162,7 +177,8 @@ typedef struct {
 } shard_store_stats_t;
 int shard_store_stats (shard_store_t *self, shard_store_stats_t *stats);
 
-//  Selftest
+//  Selftests (the migration's in shard_store_migrate_test.c)
 void shard_store_test (bool verbose);
+void shard_store_migrate_test (bool verbose);
 
 #endif
