@@ -65,7 +65,8 @@ PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest \
     $(if $(wildcard broker/portevo_main.c),$(BIN)/portevo) \
     $(if $(wildcard shard/shard_main.c),$(BIN)/portevo-shard) \
     $(if $(wildcard gateway/gw_main.c),$(BIN)/portevo-gateway)
-TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate $(BIN)/zmq_poke $(BIN)/fake_cluster
+TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate $(BIN)/zmq_poke $(BIN)/fake_cluster \
+    $(BIN)/store_dump
 FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg
 FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all
@@ -126,6 +127,10 @@ $(BIN)/nf_mutate: $(OUT)/tests/tools/nf_mutate.o
 $(BIN)/zmq_poke: $(OUT)/tests/tools/zmq_poke.o $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDOPT) -o $@ $^ $(LIBS_BASE)
+# A hash of a shard store's answers (migration test).
+$(BIN)/store_dump: $(OUT)/tests/tools/store_dump.o $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDOPT) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 # Stand-in broker + shards for the ingestor's delivery test when the real ones are absent.
 $(BIN)/fake_cluster: $(OUT)/tests/tools/fake_cluster.o $(LIB_proto)
 	@mkdir -p $(dir $@)
