@@ -16,6 +16,7 @@
     ingestors register by register.
 */
 #include "ingestor/ingest_agg.h"
+#include "ingestor/ingest_arena.h"
 #include "proto/proto_sketch.h"
 
 #include <assert.h>
@@ -42,11 +43,12 @@ typedef struct {
 } s_pair_t;
 
 struct _ingest_agg_t {
-    s_pair_t *pairs;    //  Dense pair entries
-    size_t pair_count;  //  Entries used
-    size_t pair_room;   //  Entries allocated
-    uint64_t *slots;    //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
-    uint32_t mask;      //  Slots - 1 (a power of two)
+    s_pair_t *pairs;        //  Dense pair entries
+    size_t pair_count;      //  Entries used
+    size_t pair_room;       //  Entries allocated
+    uint64_t *slots;        //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
+    uint32_t mask;          //  Slots - 1 (a power of two)
+    ingest_arena_t *arena;  //  Peer sets and sketches
 };
 
 //  --------------------------------------------------------------------------
@@ -101,6 +103,8 @@ ingest_agg_new (void)
     ingest_agg_t *self = (ingest_agg_t *) s_alloc (sizeof (ingest_agg_t));
     self->slots = (uint64_t *) s_alloc (AGG_TABLE_MIN * sizeof (uint64_t));
     self->mask = AGG_TABLE_MIN - 1;
+    self->arena = ingest_arena_new ();
+    assert (self->arena);
     return self;
 }
 
@@ -112,7 +116,7 @@ ingest_agg_destroy (ingest_agg_t **self_p)
     ingest_agg_t *self = *self_p;
     if (!self)
         return;
-    ingest_agg_reset (self);
+    ingest_arena_destroy (&self->arena);
     free (self->pairs);
     free (self->slots);
     free (self);
@@ -124,10 +128,7 @@ void
 ingest_agg_reset (ingest_agg_t *self)
 {
     assert (self);
-    for (size_t index = 0; index < self->pair_count; index++) {
-        free (self->pairs[index].set);
-        free (self->pairs[index].sketch);
-    }
+    ingest_arena_reset (self->arena);
     self->pair_count = 0;
     memset (self->slots, 0, ((size_t) self->mask + 1) * sizeof (uint64_t));
 }
@@ -203,18 +204,18 @@ s_set_insert (proto_addr_t *set, uint32_t mask, const proto_addr_t *dst)
 }
 
 static void
-s_set_grow (s_pair_t *pair)
+s_set_grow (ingest_arena_t *arena, s_pair_t *pair)
 {
     uint32_t old_mask = pair->set_mask;
     proto_addr_t *old = pair->set;
     uint32_t slot_count = old ? (old_mask + 1) * 2 : AGG_SET_MIN;
-    pair->set = (proto_addr_t *) s_alloc (slot_count * sizeof (proto_addr_t));
+    pair->set = (proto_addr_t *) ingest_arena_alloc (arena, slot_count * sizeof (proto_addr_t));
     pair->set_mask = slot_count - 1;
     if (old) {
         for (uint32_t slot = 0; slot <= old_mask; slot++)
             if (!s_addr_zero (&old[slot]))
                 s_set_insert (pair->set, pair->set_mask, &old[slot]);
-        free (old);
+        ingest_arena_free (arena, old, ((size_t) old_mask + 1) * sizeof (proto_addr_t));
     }
     else
         s_set_insert (pair->set, pair->set_mask, &pair->first);
@@ -243,11 +244,12 @@ s_set_grow (s_pair_t *pair)
 
 //  Replace the pair's exact set by a sketch holding it.
 static void
-s_sketch_start (s_pair_t *pair)
+s_sketch_start (ingest_arena_t *arena, s_pair_t *pair)
 {
-    pair->sketch = (uint8_t *) s_alloc (PROTO_SKETCH_REGISTERS);
+    pair->sketch = (uint8_t *) ingest_arena_alloc (arena, PROTO_SKETCH_REGISTERS);
     S_FOR_EACH_PEER (pair, peer, proto_sketch_add (pair->sketch, peer));
-    free (pair->set);
+    if (pair->set)
+        ingest_arena_free (arena, pair->set, ((size_t) pair->set_mask + 1) * sizeof (proto_addr_t));
     pair->set = NULL;
     pair->set_mask = 0;
 }
@@ -256,7 +258,7 @@ s_sketch_start (s_pair_t *pair)
 //  Count dst as a peer of pair.
 
 static void
-s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
+s_add_peer (ingest_arena_t *arena, s_pair_t *pair, const proto_addr_t *dst)
 {
     if (pair->sketch) {
         proto_sketch_add (pair->sketch, dst);
@@ -267,7 +269,7 @@ s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
         if (pair->has_zero)
             return;
         if (pair->peers == PROTO_PEERS_CAP) {
-            s_sketch_start (pair);
+            s_sketch_start (arena, pair);
             proto_sketch_add (pair->sketch, dst);
             return;
         }
@@ -283,7 +285,7 @@ s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
     if (!pair->set) {
         if (s_addr_equal (&pair->first, dst))
             return;
-        s_set_grow (pair);
+        s_set_grow (arena, pair);
     }
     else {
         //  Look before inserting: at the cap a new peer goes to the sketch instead
@@ -295,14 +297,14 @@ s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
         }
     }
     if (pair->peers == PROTO_PEERS_CAP) {
-        s_sketch_start (pair);
+        s_sketch_start (arena, pair);
         proto_sketch_add (pair->sketch, dst);
         return;
     }
     s_set_insert (pair->set, pair->set_mask, dst);
     pair->peers++;
     if ((stored + 1) * 2 > pair->set_mask + 1)
-        s_set_grow (pair);
+        s_set_grow (arena, pair);
 }
 
 //  --------------------------------------------------------------------------
@@ -317,7 +319,7 @@ ingest_agg_add (ingest_agg_t *self, const proto_addr_t *src, uint16_t port, cons
     pair->bytes += bytes;
     pair->packets += packets;
     pair->durations += durations_msecs;
-    s_add_peer (pair, dst);
+    s_add_peer (self->arena, pair, dst);
 }
 
 //  --------------------------------------------------------------------------
@@ -359,7 +361,7 @@ ingest_agg_add_batch (ingest_agg_t *self, const ingest_agg_flow_t *flows, size_t
                 &pair->set[(uint32_t) s_hash_addr (&flow->dst, 0) & pair->set_mask]);
     }
     for (size_t index = 0; index < count; index++)
-        s_add_peer (&self->pairs[entries[index]], &flows[index].dst);
+        s_add_peer (self->arena, &self->pairs[entries[index]], &flows[index].dst);
 }
 
 //  --------------------------------------------------------------------------
@@ -377,11 +379,11 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
         pair->durations += from->durations;
         if (from->sketch) {
             if (!pair->sketch)
-                s_sketch_start (pair);
+                s_sketch_start (self->arena, pair);
             proto_sketch_merge (pair->sketch, from->sketch);
         }
         else
-            S_FOR_EACH_PEER (from, peer, s_add_peer (pair, peer));
+            S_FOR_EACH_PEER (from, peer, s_add_peer (self->arena, pair, peer));
     }
 }
 
