@@ -72,7 +72,8 @@ s_map_chunk (ingest_arena_t *self)
     uint8_t *mapped =
         (uint8_t *) mmap (NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     assert (mapped != MAP_FAILED);
-    uintptr_t start = ((uintptr_t) mapped + INGEST_ARENA_CHUNK - 1) & ~(uintptr_t) (INGEST_ARENA_CHUNK - 1);
+    uintptr_t start =
+        ((uintptr_t) mapped + INGEST_ARENA_CHUNK - 1) & ~(uintptr_t) (INGEST_ARENA_CHUNK - 1);
     uint8_t *base = (uint8_t *) start;
     if (base > mapped)
         munmap (mapped, (size_t) (base - mapped));
