@@ -20,17 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DECODE_IDS 8         //  Element ids below this have a table entry (0 is the dump)
+#define DECODE_IDS 8          //  Element ids below this have a table entry (0 is the dump)
 #define DECODE_ROOM_MIN 1024  //  First allocation of a flows array
 //  Smallest record that can be a flow: V3 header, generic and IPv4 elements
 #define DECODE_FLOW_RECORD_MIN                                                                     \
-    (INGEST_NF_V3_HEADER_SIZE + 2 * INGEST_NF_ELEMENT_HEADER_SIZE + INGEST_NF_EX_GENERIC_SIZE +   \
+    (INGEST_NF_V3_HEADER_SIZE + 2 * INGEST_NF_ELEMENT_HEADER_SIZE + INGEST_NF_EX_GENERIC_SIZE +    \
      INGEST_NF_EX_IPV4_SIZE)
 
 //  Payload bytes each element id needs (0: any length will do).
-static const uint8_t s_needed[DECODE_IDS] = {
-    0, INGEST_NF_EX_GENERIC_SIZE, INGEST_NF_EX_IPV4_SIZE, INGEST_NF_EX_IPV6_SIZE, 0,
-    INGEST_NF_EX_CNT_SIZE,      0, INGEST_NF_EX_AS_SIZE};
+static const uint8_t s_needed[DECODE_IDS] = {0,
+                                             INGEST_NF_EX_GENERIC_SIZE,
+                                             INGEST_NF_EX_IPV4_SIZE,
+                                             INGEST_NF_EX_IPV6_SIZE,
+                                             0,
+                                             INGEST_NF_EX_CNT_SIZE,
+                                             0,
+                                             INGEST_NF_EX_AS_SIZE};
 
 static inline uint16_t
 s_u16 (const uint8_t *p)
@@ -199,7 +204,8 @@ ingest_decode_block (ingest_block_t *job)
         size_t room = out->room ? out->room : DECODE_ROOM_MIN;
         while (room < most)
             room *= 2;
-        ingest_flow_t *flows = (ingest_flow_t *) realloc (out->flows, room * sizeof (ingest_flow_t));
+        ingest_flow_t *flows =
+            (ingest_flow_t *) realloc (out->flows, room * sizeof (ingest_flow_t));
         if (!flows)
             return ingest_block_fail (job, "out of memory for the flows of block %u", job->index);
         out->flows = flows;
@@ -328,8 +334,11 @@ ingest_decode_test (bool verbose)
     s_put16 (&payload, 200);  //  an unknown record
     s_put16 (&payload, 4);
     ingest_decoded_t decoded = {0};
-    ingest_block_t job = {.data = payload.bytes, .data_size = payload.size, .records = 3,
-                          .type = INGEST_NF_BLOCK_TYPE_3, .arg = &decoded};
+    ingest_block_t job = {.data = payload.bytes,
+                          .data_size = payload.size,
+                          .records = 3,
+                          .type = INGEST_NF_BLOCK_TYPE_3,
+                          .arg = &decoded};
     assert (ingest_decode_block (&job) == 0);
     assert (decoded.count == 2 && decoded.flow_records == 2 && decoded.skipped == 1);
     const ingest_flow_t *flow = &decoded.flows[0];

@@ -53,7 +53,7 @@ typedef struct {
     uint16_t exporters[INGEST_DECODE_EXPORTERS];  //  Exporter sysids of the block
     size_t exporter_count;                        //  Entries used
     //  Set by the reader before the job starts; read-only on the loader thread
-    const uint64_t *port_filter;   //  Ports kept (65536 bits), NULL for all
+    const uint64_t *port_filter;    //  Ports kept (65536 bits), NULL for all
     ingest_flow_filter_fn *filter;  //  Flows kept among those, NULL for all
     void *filter_arg;               //  For filter
 } ingest_decoded_t;
