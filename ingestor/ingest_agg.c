@@ -27,7 +27,7 @@
 #include <string.h>
 
 #define AGG_TABLE_MIN 1024  //  Initial slots of the pair index
-#define AGG_SET_MIN 8       //  Initial slots of a peer set
+#define AGG_SET_MIN 16      //  Initial slots of a peer set
 
 //  Peers kept as flags (zero marks an empty set slot)
 #define AGG_PEER_ZERO 0x01     //  "::"
@@ -161,11 +161,10 @@ s_grow_index (ingest_agg_t *self)
     }
 }
 
-//  Find or create the pair (addr, port); returns it.
+//  Find or create the pair (addr, port) whose s_hash_addr is hash; returns it.
 static s_pair_t *
-s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
+s_pair_require_hashed (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port, uint64_t hash)
 {
-    uint64_t hash = s_hash_addr (addr, port);
     uint64_t tag = hash & 0xffffffff00000000ULL;
     uint32_t slot = (uint32_t) hash & self->mask;
     while (true) {
@@ -193,6 +192,12 @@ s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
     if (self->pair_count * 2 > (size_t) self->mask + 1)
         s_grow_index (self);
     return pair;
+}
+
+static s_pair_t *
+s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
+{
+    return s_pair_require_hashed (self, addr, port, s_hash_addr (addr, port));
 }
 
 //  --------------------------------------------------------------------------
@@ -383,8 +388,9 @@ ingest_agg_add (ingest_agg_t *self, const proto_addr_t *src, uint16_t port, cons
 }
 
 //  --------------------------------------------------------------------------
-//  Three passes over the batch, each prefetching what the next one reads: the index
-//  slots, then the pair entries, then the first slot of each pair's peer set.  A block's
+//  Passes over the batch, each prefetching what the next one reads: the index slots, the
+//  pair entries they name, the entries' last bytes, then the first slot of each pair's
+//  peer set.  A block's
 //  tables do not fit in cache once gigabytes of decompressed records stream through it,
 //  so without this nearly every flow waits for memory two or three times.
 
@@ -405,10 +411,16 @@ ingest_agg_add_batch (ingest_agg_t *self, const ingest_agg_flow_t *flows, size_t
         __builtin_prefetch (&self->slots[(uint32_t) hashes[index] & self->mask]);
     }
     for (size_t index = 0; index < count; index++) {
+        //  The entry the first slot names, if its tag matches: nearly always the pair
+        uint64_t value = self->slots[(uint32_t) hashes[index] & self->mask];
+        if (value && (value >> 32) == (hashes[index] >> 32))
+            __builtin_prefetch (&self->pairs[(uint32_t) value - 1]);
+    }
+    for (size_t index = 0; index < count; index++) {
         const ingest_agg_flow_t *flow = &flows[index];
-        s_pair_t *pair = s_pair_require (self, &flow->src, flow->port);
+        s_pair_t *pair = s_pair_require_hashed (self, &flow->src, flow->port, hashes[index]);
         entries[index] = (uint32_t) (pair - self->pairs);
-        __builtin_prefetch (pair);
+        __builtin_prefetch ((const uint8_t *) pair + sizeof (s_pair_t) - 1);
     }
     for (size_t index = 0; index < count; index++) {
         s_pair_t *pair = &self->pairs[entries[index]];
