@@ -171,6 +171,10 @@ build/bench/shard_store_bench: bench/shard_store_bench.c $(LIB_shard) $(LIB_prot
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
+build/bench/reader_floor: bench/reader_floor.c $(LIB_ingestor) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+
 bench:
 	@$(DEPS)
 	$(MAKE) all build/bench/shard_store_bench
