@@ -6,15 +6,16 @@
     entry that does not match.
 
     Each pair owns its peer sets, so that the hot path touches memory of that pair only:
-    open-addressing sets (linear probing, grown at half full) from the aggregate's arena,
-    one of 4-byte IPv4 addresses (the v4-mapped peers, nearly all of them in practice: a
-    quarter of the memory, and of the cache misses, of 16-byte entries) and one of 16-byte
-    addresses for the others.  Zero marks an empty slot in both, so the peers 0.0.0.0 and
-    "::" are kept as flags.  A pair keeps its exact sets up to PROTO_PEERS_CAP peers.  The first
-   peer beyond that replaces the set by a sketch of PROTO_SKETCH_REGISTERS one-byte registers, which
-   receives the exact set and every later peer; the pair's value is then the sketch's estimate
-   (never below cap + 1). The sketch is proto_sketch, so the shards can merge sketches made by
-   different ingestors register by register.
+    open-addressing sets (linear probing, grown at half full) from the aggregate's arena
+    (ingest_arena: no malloc per set, huge pages, one reset per block), one of 4-byte IPv4
+    addresses (the v4-mapped peers, nearly all of them in practice: a quarter of the
+    memory, and of the cache misses, of 16-byte entries) and one of 16-byte addresses for
+    the others.  Zero marks an empty slot in both, so the peers 0.0.0.0 and "::" are kept
+    as flags.  A pair keeps its exact sets up to PROTO_PEERS_CAP peers.  The first peer
+    beyond that replaces the sets by a sketch of PROTO_SKETCH_REGISTERS one-byte
+    registers, which receives the exact set and every later peer; the pair's value is then
+    the sketch's estimate (never below cap + 1).  The sketch is proto_sketch, so the
+    shards can merge sketches made by different ingestors register by register.
 */
 #include "ingestor/ingest_agg.h"
 #include "ingestor/ingest_arena.h"

@@ -22,7 +22,8 @@
 #define ARENA_CLASSES 22  //  Sizes 2^0 .. 2^21 (only 2^4 .. 2^21 are used)
 
 typedef struct {
-    uint8_t *base;      //  INGEST_ARENA_CHUNK bytes, 2 MiB-aligned
+    uint8_t *base;      //  size bytes; 2 MiB-aligned when size is INGEST_ARENA_CHUNK
+    size_t size;        //  INGEST_ARENA_FIRST, doubling up to INGEST_ARENA_CHUNK
     size_t clean_from;  //  Bytes from this offset on were never handed out (zero)
 } s_chunk_t;
 
@@ -51,37 +52,55 @@ ingest_arena_destroy (ingest_arena_t **self_p)
     if (!self)
         return;
     for (size_t index = 0; index < self->chunk_count; index++)
-        munmap (self->chunks[index].base, INGEST_ARENA_CHUNK);
+        munmap (self->chunks[index].base, self->chunks[index].size);
     free (self->chunks);
     free (self);
     *self_p = NULL;
 }
 
 //  --------------------------------------------------------------------------
-//  Map one more chunk, aligned to its size.
+//  Map one more chunk of at least min_size bytes: twice the last one, up to a huge page
+//  (aligned to its size, so that the kernel can back it with one).
 
 static void
-s_map_chunk (ingest_arena_t *self)
+s_map_chunk (ingest_arena_t *self, size_t min_size)
 {
     if (self->chunk_count == self->chunk_room) {
         self->chunk_room = self->chunk_room ? self->chunk_room * 2 : 16;
         self->chunks = (s_chunk_t *) realloc (self->chunks, self->chunk_room * sizeof (s_chunk_t));
         assert (self->chunks);  //  Out of memory: nothing sensible to do in an aggregation
     }
-    size_t span = 2 * (size_t) INGEST_ARENA_CHUNK;
-    uint8_t *mapped =
-        (uint8_t *) mmap (NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    assert (mapped != MAP_FAILED);
-    uintptr_t start =
-        ((uintptr_t) mapped + INGEST_ARENA_CHUNK - 1) & ~(uintptr_t) (INGEST_ARENA_CHUNK - 1);
-    uint8_t *base = (uint8_t *) start;
-    if (base > mapped)
-        munmap (mapped, (size_t) (base - mapped));
-    size_t tail = (size_t) (mapped + span - (base + INGEST_ARENA_CHUNK));
-    if (tail)
-        munmap (base + INGEST_ARENA_CHUNK, tail);
-    madvise (base, INGEST_ARENA_CHUNK, MADV_HUGEPAGE);  //  A hint: small pages work too
+    size_t size = INGEST_ARENA_FIRST;
+    if (self->chunk_count) {
+        size = self->chunks[self->chunk_count - 1].size * 2;
+        if (size > INGEST_ARENA_CHUNK)
+            size = INGEST_ARENA_CHUNK;
+    }
+    while (size < min_size)
+        size *= 2;
+    uint8_t *base;
+    if (size < INGEST_ARENA_CHUNK) {
+        base = (uint8_t *) mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                                 -1, 0);
+        assert (base != MAP_FAILED);
+    }
+    else {
+        size_t span = 2 * (size_t) INGEST_ARENA_CHUNK;
+        uint8_t *mapped = (uint8_t *) mmap (NULL, span, PROT_READ | PROT_WRITE,
+                                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        assert (mapped != MAP_FAILED);
+        uintptr_t start =
+            ((uintptr_t) mapped + INGEST_ARENA_CHUNK - 1) & ~(uintptr_t) (INGEST_ARENA_CHUNK - 1);
+        base = (uint8_t *) start;
+        if (base > mapped)
+            munmap (mapped, (size_t) (base - mapped));
+        size_t tail = (size_t) (mapped + span - (base + INGEST_ARENA_CHUNK));
+        if (tail)
+            munmap (base + INGEST_ARENA_CHUNK, tail);
+        madvise (base, INGEST_ARENA_CHUNK, MADV_HUGEPAGE);  //  A hint: small pages work too
+    }
     self->chunks[self->chunk_count].base = base;
+    self->chunks[self->chunk_count].size = size;
     self->chunks[self->chunk_count].clean_from = 0;
     self->chunk_count++;
 }
@@ -116,12 +135,13 @@ ingest_arena_alloc (ingest_arena_t *self, size_t size)
         memset (block, 0, size);
         return block;
     }
-    if (self->current == self->chunk_count || self->used + size > INGEST_ARENA_CHUNK) {
+    while (self->current == self->chunk_count ||
+           self->used + size > self->chunks[self->current].size) {
         //  Cut what is left of this chunk into free blocks, then take the next chunk
         if (self->current < self->chunk_count) {
             s_chunk_t *chunk = &self->chunks[self->current];
-            while (INGEST_ARENA_CHUNK - self->used >= INGEST_ARENA_MIN) {
-                size_t rest = INGEST_ARENA_CHUNK - self->used;
+            while (chunk->size - self->used >= INGEST_ARENA_MIN) {
+                size_t rest = chunk->size - self->used;
                 size_t piece = (size_t) 1 << (63 - __builtin_clzll ((unsigned long long) rest));
                 s_push (self, chunk->base + self->used, piece);
                 self->used += piece;
@@ -133,7 +153,7 @@ ingest_arena_alloc (ingest_arena_t *self, size_t size)
         else
             self->current = 0;
         if (self->current == self->chunk_count)
-            s_map_chunk (self);
+            s_map_chunk (self, size);
         self->used = 0;
     }
     s_chunk_t *chunk = &self->chunks[self->current];
@@ -163,9 +183,13 @@ void
 ingest_arena_reset (ingest_arena_t *self)
 {
     assert (self);
-    size_t keep = INGEST_ARENA_KEEP / INGEST_ARENA_CHUNK;
-    while (self->chunk_count > keep)
-        munmap (self->chunks[--self->chunk_count].base, INGEST_ARENA_CHUNK);
+    size_t kept = 0, index = 0;
+    while (index < self->chunk_count && kept + self->chunks[index].size <= INGEST_ARENA_KEEP)
+        kept += self->chunks[index++].size;
+    while (self->chunk_count > index) {
+        self->chunk_count--;
+        munmap (self->chunks[self->chunk_count].base, self->chunks[self->chunk_count].size);
+    }
     memset (self->free_lists, 0, sizeof self->free_lists);
     self->current = 0;
     self->used = 0;
@@ -176,7 +200,10 @@ size_t
 ingest_arena_size (ingest_arena_t *self)
 {
     assert (self);
-    return self->chunk_count * (size_t) INGEST_ARENA_CHUNK;
+    size_t size = 0;
+    for (size_t index = 0; index < self->chunk_count; index++)
+        size += self->chunks[index].size;
+    return size;
 }
 
 //  --------------------------------------------------------------------------
@@ -187,6 +214,9 @@ ingest_arena_test (bool verbose)
     ingest_arena_t *arena = ingest_arena_new ();
     assert (arena);
     assert (ingest_arena_size (arena) == 0);
+    //  A small aggregate costs a small chunk
+    ingest_arena_free (arena, ingest_arena_alloc (arena, 64), 64);
+    assert (ingest_arena_size (arena) == INGEST_ARENA_FIRST);
     //  Many blocks of every size: zeroed, aligned, disjoint (each filled with its own byte)
     size_t count = 0, total = 0;
     uint8_t *blocks[4000];

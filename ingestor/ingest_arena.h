@@ -3,10 +3,11 @@
     An aggregate owns tens of thousands of small peer sets that double as they fill, and
     sketches of 4 KiB: with malloc, a block's aggregation spent a third of its time in
     malloc, free and the page faults of a heap growing 4 KiB at a time.  The arena hands
-    out blocks of 2^n bytes (16 B to INGEST_ARENA_CHUNK) from 2 MiB chunks mapped with
-    transparent huge pages where the kernel allows it (one fault per chunk), keeps a free
-    list per size, and gives everything back at once on reset, keeping up to
-    INGEST_ARENA_KEEP bytes of chunks for the next block.
+    out blocks of 2^n bytes (16 B to INGEST_ARENA_CHUNK) from chunks that double from
+    INGEST_ARENA_FIRST (a small aggregate stays small) to 2 MiB, mapped with transparent
+    huge pages where the kernel allows it (one fault per chunk), keeps a free list per
+    size, and gives everything back at once on reset, keeping up to INGEST_ARENA_KEEP
+    bytes of chunks for the next block.
 
     One owner, one thread (the aggregate's); no locking.
 */
@@ -16,7 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define INGEST_ARENA_CHUNK (2u * 1024 * 1024)  //  Bytes per chunk: one huge page
+#define INGEST_ARENA_CHUNK (2u * 1024 * 1024)  //  Largest chunk, bytes: one huge page
+#define INGEST_ARENA_FIRST (64u * 1024)        //  First chunk, bytes
 #define INGEST_ARENA_MIN 16                    //  Smallest block, bytes
 #define INGEST_ARENA_KEEP (64u * 1024 * 1024)  //  Chunk bytes a reset keeps for reuse
 
