@@ -22,6 +22,7 @@
 #include "proto/proto_sketch.h"
 
 #include <assert.h>
+#include <endian.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -474,15 +475,25 @@ ingest_agg_size (ingest_agg_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  Sorting pairs by address then port: a compact key per pair, whose integer order is
+//  the byte order of the address (as proto_addr_compare), then the port.
+
+typedef struct {
+    uint64_t high;  //  Address bytes 0-7, big-endian read
+    uint64_t low;   //  Address bytes 8-15, big-endian read
+    uint64_t rest;  //  port << 32 | pair index
+} s_sort_key_t;
+
 static int
-s_compare_pairs (const void *a, const void *b)
+s_compare_keys (const void *a, const void *b)
 {
-    const ingest_pair_t *left = (const ingest_pair_t *) a;
-    const ingest_pair_t *right = (const ingest_pair_t *) b;
-    int order = proto_addr_compare (&left->addr, &right->addr);
-    if (order)
-        return order;
-    return (int) left->port - (int) right->port;
+    const s_sort_key_t *left = (const s_sort_key_t *) a;
+    const s_sort_key_t *right = (const s_sort_key_t *) b;
+    if (left->high != right->high)
+        return left->high < right->high ? -1 : 1;
+    if (left->low != right->low)
+        return left->low < right->low ? -1 : 1;
+    return left->rest < right->rest ? -1 : left->rest > right->rest;
 }
 
 //  The wire values of one pair.
@@ -510,10 +521,21 @@ ingest_agg_pairs (ingest_agg_t *self)
     assert (self);
     if (self->pair_count == 0)
         return NULL;
+    s_sort_key_t *keys = (s_sort_key_t *) s_alloc (self->pair_count * sizeof (s_sort_key_t));
+    for (size_t index = 0; index < self->pair_count; index++) {
+        const s_pair_t *pair = &self->pairs[index];
+        uint64_t high, low;
+        memcpy (&high, pair->addr.bytes, 8);
+        memcpy (&low, pair->addr.bytes + 8, 8);
+        keys[index].high = be64toh (high);
+        keys[index].low = be64toh (low);
+        keys[index].rest = (uint64_t) pair->port << 32 | index;
+    }
+    qsort (keys, self->pair_count, sizeof (s_sort_key_t), s_compare_keys);
     ingest_pair_t *result = (ingest_pair_t *) s_alloc (self->pair_count * sizeof (ingest_pair_t));
     for (size_t index = 0; index < self->pair_count; index++)
-        s_pair_values (&self->pairs[index], &result[index]);
-    qsort (result, self->pair_count, sizeof (ingest_pair_t), s_compare_pairs);
+        s_pair_values (&self->pairs[(uint32_t) keys[index].rest], &result[index]);
+    free (keys);
     return result;
 }
 
