@@ -66,10 +66,9 @@ int ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t 
 //  job->error set).
 int ingest_block_load_header (ingest_block_t *job);
 
-//  Load job (and run job->process) in the caller's thread (the header too, unless
-//  job->header_done), with *zstd as the ZSTD
-//  context (made on first use, freed by the caller with ingest_block_free_zstd).
-//  Returns job->rc.
+//  Load job (and run job->process) in the caller's thread, its header too unless
+//  job->header_done, with *zstd as the ZSTD context (made on first use, freed by the
+//  caller with ingest_block_free_zstd).  Returns job->rc.
 int ingest_block_load (ingest_block_t *job, void **zstd);
 void ingest_block_free_zstd (void **zstd);
 

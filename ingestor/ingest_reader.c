@@ -759,6 +759,13 @@ s_open_image (ingest_reader_t *reader, const s_image_t *image, size_t size, int 
     return ingest_reader_open_fd (reader, *fd, "image");
 }
 
+static bool
+s_test_ipv6_only (void *arg, const ingest_flow_t *flow)
+{
+    (void) arg;
+    return !proto_addr_is_ipv4 (&flow->src);
+}
+
 static void
 s_expect_error (const s_image_t *image, size_t size, const char *what)
 {
@@ -816,6 +823,21 @@ ingest_reader_test (bool verbose)
         assert (ingest_reader_next (reader, &flow) == 0);
         assert (ingest_reader_flows_read (reader) == 2);
         ingest_reader_set_port_filter (reader, NULL);
+        //  A flow filter keeping IPv6 sources, and the flows of a block at once
+        ingest_reader_set_flow_filter (reader, s_test_ipv6_only, NULL);
+        assert (ingest_reader_open_fd (reader, fd, "image") == 0);
+        const ingest_flow_t *flows;
+        size_t count;
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 1 && count == 1);
+        assert (flows[0].dst_port == 22 && !proto_addr_is_ipv4 (&flows[0].src));
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 0);
+        assert (ingest_reader_flows_read (reader) == 2);
+        ingest_reader_set_flow_filter (reader, NULL, NULL);
+        assert (ingest_reader_open_fd (reader, fd, "image") == 0);
+        assert (ingest_reader_next (reader, &flow) == 1 && flow.dst_port == 25);
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 1 && count == 1);
+        assert (flows[0].dst_port == 22);
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 0);
         assert (ingest_reader_exporter_count (reader) == 1);
         assert (ingest_reader_skipped_records (reader) == 1);
         ingest_reader_destroy (&reader);
