@@ -200,7 +200,7 @@ ingest_decode_block (ingest_block_t *job)
     size_t most = job->data_size / DECODE_FLOW_RECORD_MIN;
     if (job->records < most)
         most = job->records;
-    if (most > out->room) {
+    if (most > out->room || !out->flows) {
         size_t room = out->room ? out->room : DECODE_ROOM_MIN;
         while (room < most)
             room *= 2;
@@ -328,7 +328,25 @@ ingest_decode_test (bool verbose)
 {
     (void) verbose;
     printf (" * ingest_decode: ");
+    //  A block too small for any flow still gets a flows array (the walk's cursor)
     s_payload_t payload = {{0}, 0};
+    s_put16 (&payload, INGEST_NF_RECORD_V3);
+    s_put16 (&payload, 16);
+    s_put16 (&payload, 0);
+    s_put16 (&payload, 0);
+    s_put32 (&payload, 0);
+    s_put32 (&payload, 0);
+    ingest_decoded_t tiny = {0};
+    ingest_block_t tiny_job = {.data = payload.bytes,
+                               .data_size = payload.size,
+                               .records = 1,
+                               .type = INGEST_NF_BLOCK_TYPE_3,
+                               .arg = &tiny};
+    assert (ingest_decode_block (&tiny_job) == 0);
+    assert (tiny.flows && tiny.count == 0 && tiny.skipped == 1);
+    ingest_decode_free (&tiny);
+
+    payload.size = 0;
     s_put_record (&payload, 25, 8);
     s_put_record (&payload, 22, 8);
     s_put16 (&payload, 200);  //  an unknown record
