@@ -60,7 +60,10 @@
 #define READER_EXPORTERS_MAX 1024  //  Distinct exporter ids remembered per file
 #define READER_LOADERS 2           //  Loader threads: blocks are read and decoded in parallel
 #define READER_AHEAD (READER_LOADERS * INGEST_BLOCK_QUEUE)  //  Blocks loading at most
-#define READER_SLOTS (READER_AHEAD + 1)  //  Blocks loading, plus the one handed out
+//  Blocks loading plus the one handed out, rounded up to a multiple of the loaders: block
+//  b takes slot b % READER_SLOTS and loader b % READER_LOADERS, so each slot's buffers
+//  stay with one loader (one core's cache) instead of moving between them
+#define READER_SLOTS (READER_LOADERS * (INGEST_BLOCK_QUEUE + 1))
 
 struct _ingest_reader_t {
     int fd;                                          //  Open file, or -1
