@@ -1,7 +1,7 @@
 /*  ingest_reader.h - reads nfdump's nfcapd files (layout version 2, nfdump 1.7.x).
 
     The only code in portevo that knows the nfcapd format (../shared/NFCAPD.md).  It streams
-    a file one data block at a time (memory is bounded by five block slots, whatever the
+    a file one data block at a time (memory is bounded by six block slots, whatever the
     file size), decompresses it with the file's codec (none, LZO, BZ2, LZ4, ZSTD), walks the
     V3 flow records and hands them out one by one, or a block's worth at a time, as
     ingest_flow_t.  Two loader threads (zactors) read, decompress and decode blocks ahead
