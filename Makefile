@@ -189,9 +189,14 @@ build/bench/scale: bench/scale.c $(LIB_shard) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
+build/bench/reader_floor: bench/reader_floor.c $(LIB_ingestor) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CODEC) $(LIBS_BASE)
+
 bench:
 	@$(DEPS)
-	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench build/bench/scale
+	$(MAKE) all build/bench/shard_store_bench build/bench/anon_bench build/bench/scale \
+	    build/bench/reader_floor
 	bench/reader
 	bench/reader_v1
 	bench/ingest

@@ -183,13 +183,10 @@ gw_auth_test (bool verbose)
     const struct {
         const char *value;
         bool allowed;
-    } cases[] = {{"Bearer s3cr3t-token", true},
-                 {"Bearer s3cr3t-toke", false},
-                 {"Bearer s3cr3t-token2", false},
-                 {"bearer s3cr3t-token", false},
+    } cases[] = {{"Bearer s3cr3t-token", true},     {"Bearer s3cr3t-toke", false},
+                 {"Bearer s3cr3t-token2", false},   {"bearer s3cr3t-token", false},
                  {"Basic YWxpY2U6c2VzYW1l", true},  //  alice:sesame
-                 {"Basic YWxpY2U6c2VzYW1m", false},
-                 {"", false}};
+                 {"Basic YWxpY2U6c2VzYW1m", false}, {"", false}};
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++)
         assert (gw_auth_check (auth, cases[index].value, strlen (cases[index].value)) ==
                 cases[index].allowed);

@@ -5,48 +5,60 @@
     top 32 bits of the key's hash in the high half, so that a probe rarely touches an
     entry that does not match.
 
-    Each pair owns its peer set, so that the hot path touches memory of that pair only:
-    the first peer is stored inline; from the second on, a private open-addressing set of
-    16-byte addresses (grown at half full; the all-zero address marks an empty slot, so
-    a real "::" peer is kept as a flag).  A pair keeps its exact set up to
-    PROTO_PEERS_CAP peers.  The first peer beyond that replaces the set by a sketch of
-    PROTO_SKETCH_REGISTERS one-byte registers, which receives the exact set and every
-    later peer; the pair's value is then the sketch's estimate (never below cap + 1).
-    The sketch is proto_sketch, so the shards can merge sketches made by different
-    ingestors register by register.
+    Each pair owns its peer sets, so that the hot path touches memory of that pair only:
+    open-addressing sets (linear probing, grown at half full) from the aggregate's arena
+    (ingest_arena: no malloc per set, huge pages, one reset per block), one of 4-byte IPv4
+    addresses (the v4-mapped peers, nearly all of them in practice: a quarter of the
+    memory, and of the cache misses, of 16-byte entries) and one of 16-byte addresses for
+    the others.  Zero marks an empty slot in both, so the peers 0.0.0.0 and "::" are kept
+    as flags.  A pair keeps its exact sets up to PROTO_PEERS_CAP peers.  The first peer
+    beyond that replaces the sets by a sketch of PROTO_SKETCH_REGISTERS one-byte
+    registers, which receives the exact set and every later peer; the pair's value is then
+    the sketch's estimate (never below cap + 1).  The sketch is proto_sketch, so the
+    shards can merge sketches made by different ingestors register by register.
 */
 #include "ingestor/ingest_agg.h"
+#include "ingestor/ingest_arena.h"
 #include "proto/proto_sketch.h"
 
 #include <assert.h>
+#include <endian.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define AGG_TABLE_MIN 1024  //  Initial slots of the pair index
-#define AGG_SET_MIN 8       //  Initial slots of a pair's peer set
+#define AGG_SET_MIN 16      //  Initial slots of a peer set
+
+//  Peers kept as flags (zero marks an empty set slot)
+#define AGG_PEER_ZERO 0x01     //  "::"
+#define AGG_PEER_V4_ZERO 0x02  //  0.0.0.0 (::ffff:0.0.0.0)
 
 typedef struct {
-    proto_addr_t addr;   //  Source address
-    uint16_t port;       //  Destination port
-    bool has_zero;       //  The all-zero address is a peer (not stored in set)
-    uint32_t peers;      //  Distinct peers counted exactly (<= PROTO_PEERS_CAP)
-    uint32_t set_mask;   //  Slots of set - 1, 0 while there is no set
-    proto_addr_t first;  //  The only stored peer while there is no set
-    proto_addr_t *set;   //  Peer set once a second peer came, else NULL
-    uint64_t bytes;      //  Sum of bytes
-    uint64_t packets;    //  Sum of packets
-    uint64_t durations;  //  Sum of durations, msecs
-    uint8_t *sketch;     //  HyperLogLog registers once past the cap, else NULL
+    proto_addr_t addr;       //  Source address
+    uint16_t port;           //  Destination port
+    uint8_t zero_peers;      //  AGG_PEER_ZERO, AGG_PEER_V4_ZERO: peers not stored in the sets
+    uint32_t peers;          //  Distinct peers counted exactly (<= PROTO_PEERS_CAP)
+    uint32_t *set_v4;        //  IPv4 peers (network order as stored), NULL until the first
+    uint32_t v4_mask;        //  Slots of set_v4 - 1
+    uint32_t v4_count;       //  Entries used in set_v4
+    uint32_t wide_mask;      //  Slots of set_wide - 1
+    uint32_t wide_count;     //  Entries used in set_wide
+    proto_addr_t *set_wide;  //  Other peers, NULL until the first
+    uint64_t bytes;          //  Sum of bytes
+    uint64_t packets;        //  Sum of packets
+    uint64_t durations;      //  Sum of durations, msecs
+    uint8_t *sketch;         //  HyperLogLog registers once past the cap, else NULL
 } s_pair_t;
 
 struct _ingest_agg_t {
-    s_pair_t *pairs;    //  Dense pair entries
-    size_t pair_count;  //  Entries used
-    size_t pair_room;   //  Entries allocated
-    uint64_t *slots;    //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
-    uint32_t mask;      //  Slots - 1 (a power of two)
+    s_pair_t *pairs;        //  Dense pair entries
+    size_t pair_count;      //  Entries used
+    size_t pair_room;       //  Entries allocated
+    uint64_t *slots;        //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
+    uint32_t mask;          //  Slots - 1 (a power of two)
+    ingest_arena_t *arena;  //  Peer sets and sketches
 };
 
 //  --------------------------------------------------------------------------
@@ -101,6 +113,8 @@ ingest_agg_new (void)
     ingest_agg_t *self = (ingest_agg_t *) s_alloc (sizeof (ingest_agg_t));
     self->slots = (uint64_t *) s_alloc (AGG_TABLE_MIN * sizeof (uint64_t));
     self->mask = AGG_TABLE_MIN - 1;
+    self->arena = ingest_arena_new ();
+    assert (self->arena);
     return self;
 }
 
@@ -112,7 +126,7 @@ ingest_agg_destroy (ingest_agg_t **self_p)
     ingest_agg_t *self = *self_p;
     if (!self)
         return;
-    ingest_agg_reset (self);
+    ingest_arena_destroy (&self->arena);
     free (self->pairs);
     free (self->slots);
     free (self);
@@ -124,10 +138,7 @@ void
 ingest_agg_reset (ingest_agg_t *self)
 {
     assert (self);
-    for (size_t index = 0; index < self->pair_count; index++) {
-        free (self->pairs[index].set);
-        free (self->pairs[index].sketch);
-    }
+    ingest_arena_reset (self->arena);
     self->pair_count = 0;
     memset (self->slots, 0, ((size_t) self->mask + 1) * sizeof (uint64_t));
 }
@@ -152,11 +163,10 @@ s_grow_index (ingest_agg_t *self)
     }
 }
 
-//  Find or create the pair (addr, port); returns it.
+//  Find or create the pair (addr, port) whose s_hash_addr is hash; returns it.
 static s_pair_t *
-s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
+s_pair_require_hashed (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port, uint64_t hash)
 {
-    uint64_t hash = s_hash_addr (addr, port);
     uint64_t tag = hash & 0xffffffff00000000ULL;
     uint32_t slot = (uint32_t) hash & self->mask;
     while (true) {
@@ -186,123 +196,182 @@ s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
     return pair;
 }
 
-//  --------------------------------------------------------------------------
-//  A pair's peer set.  Returns true if dst was added, false if it was there.
-
-static bool
-s_set_insert (proto_addr_t *set, uint32_t mask, const proto_addr_t *dst)
+static s_pair_t *
+s_pair_require (ingest_agg_t *self, const proto_addr_t *addr, uint16_t port)
 {
-    uint32_t slot = (uint32_t) s_hash_addr (dst, 0) & mask;
-    while (!s_addr_zero (&set[slot])) {
-        if (s_addr_equal (&set[slot], dst))
-            return false;
+    return s_pair_require_hashed (self, addr, port, s_hash_addr (addr, port));
+}
+
+//  --------------------------------------------------------------------------
+//  The peer sets.  An address is v4-mapped when its first 12 bytes are ::ffff; its IPv4
+//  part is then kept as the 4 bytes as they are (the same order in and out).
+
+static const uint8_t s_v4_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+static inline bool
+s_peer_v4 (const proto_addr_t *addr, uint32_t *v4)
+{
+    memcpy (v4, addr->bytes + 12, 4);
+    return memcmp (addr->bytes, s_v4_prefix, sizeof s_v4_prefix) == 0;
+}
+
+static inline void
+s_peer_from_v4 (proto_addr_t *addr, uint32_t v4)
+{
+    memcpy (addr->bytes, s_v4_prefix, sizeof s_v4_prefix);
+    memcpy (addr->bytes + 12, &v4, 4);
+}
+
+static inline uint32_t
+s_hash_v4 (uint32_t v4)
+{
+    return (uint32_t) (((uint64_t) v4 * 0x9e3779b97f4a7c15ULL) >> 32);
+}
+
+//  The slot of v4 in a set: where it is, or the empty slot where it would go.
+static inline uint32_t
+s_slot_v4 (const uint32_t *set, uint32_t mask, uint32_t v4)
+{
+    uint32_t slot = s_hash_v4 (v4) & mask;
+    while (set[slot] && set[slot] != v4)
         slot = (slot + 1) & mask;
-    }
-    set[slot] = *dst;
-    return true;
+    return slot;
+}
+
+static inline uint32_t
+s_slot_wide (const proto_addr_t *set, uint32_t mask, const proto_addr_t *addr)
+{
+    uint32_t slot = (uint32_t) s_hash_addr (addr, 0) & mask;
+    while (!s_addr_zero (&set[slot]) && !s_addr_equal (&set[slot], addr))
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+//  Double a set (or make it, at AGG_SET_MIN slots).
+static void
+s_grow_v4 (ingest_arena_t *arena, s_pair_t *pair)
+{
+    uint32_t *old = pair->set_v4;
+    uint32_t old_slots = old ? pair->v4_mask + 1 : 0;
+    uint32_t slots = old ? old_slots * 2 : AGG_SET_MIN;
+    pair->set_v4 = (uint32_t *) ingest_arena_alloc (arena, slots * sizeof (uint32_t));
+    pair->v4_mask = slots - 1;
+    for (uint32_t slot = 0; slot < old_slots; slot++)
+        if (old[slot])
+            pair->set_v4[s_slot_v4 (pair->set_v4, pair->v4_mask, old[slot])] = old[slot];
+    if (old)
+        ingest_arena_free (arena, old, old_slots * sizeof (uint32_t));
 }
 
 static void
-s_set_grow (s_pair_t *pair)
+s_grow_wide (ingest_arena_t *arena, s_pair_t *pair)
 {
-    uint32_t old_mask = pair->set_mask;
-    proto_addr_t *old = pair->set;
-    uint32_t slot_count = old ? (old_mask + 1) * 2 : AGG_SET_MIN;
-    pair->set = (proto_addr_t *) s_alloc (slot_count * sizeof (proto_addr_t));
-    pair->set_mask = slot_count - 1;
-    if (old) {
-        for (uint32_t slot = 0; slot <= old_mask; slot++)
-            if (!s_addr_zero (&old[slot]))
-                s_set_insert (pair->set, pair->set_mask, &old[slot]);
-        free (old);
-    }
-    else
-        s_set_insert (pair->set, pair->set_mask, &pair->first);
+    proto_addr_t *old = pair->set_wide;
+    uint32_t old_slots = old ? pair->wide_mask + 1 : 0;
+    uint32_t slots = old ? old_slots * 2 : AGG_SET_MIN;
+    pair->set_wide = (proto_addr_t *) ingest_arena_alloc (arena, slots * sizeof (proto_addr_t));
+    pair->wide_mask = slots - 1;
+    for (uint32_t slot = 0; slot < old_slots; slot++)
+        if (!s_addr_zero (&old[slot]))
+            pair->set_wide[s_slot_wide (pair->set_wide, pair->wide_mask, &old[slot])] = old[slot];
+    if (old)
+        ingest_arena_free (arena, old, old_slots * sizeof (proto_addr_t));
 }
 
-//  Call fn for every peer stored exactly (not the sketch).
+//  Call body for every peer stored exactly (not the sketch), as const proto_addr_t *peer.
 #define S_FOR_EACH_PEER(pair, peer, body)                                                          \
     do {                                                                                           \
-        if ((pair)->has_zero) {                                                                    \
-            const proto_addr_t s_zero_peer = {{0}};                                                \
-            const proto_addr_t *peer = &s_zero_peer;                                               \
+        proto_addr_t s_peer_value;                                                                 \
+        const proto_addr_t *peer = &s_peer_value;                                                  \
+        if ((pair)->zero_peers & AGG_PEER_ZERO) {                                                  \
+            memset (&s_peer_value, 0, sizeof s_peer_value);                                        \
             body;                                                                                  \
         }                                                                                          \
-        if ((pair)->set) {                                                                         \
-            for (uint32_t s_slot = 0; s_slot <= (pair)->set_mask; s_slot++)                        \
-                if (!s_addr_zero (&(pair)->set[s_slot])) {                                         \
-                    const proto_addr_t *peer = &(pair)->set[s_slot];                               \
-                    body;                                                                          \
-                }                                                                                  \
-        }                                                                                          \
-        else if ((pair)->peers > (uint32_t) (pair)->has_zero) {                                    \
-            const proto_addr_t *peer = &(pair)->first;                                             \
+        if ((pair)->zero_peers & AGG_PEER_V4_ZERO) {                                               \
+            s_peer_from_v4 (&s_peer_value, 0);                                                     \
             body;                                                                                  \
         }                                                                                          \
+        for (uint32_t s_slot = 0; (pair)->set_v4 && s_slot <= (pair)->v4_mask; s_slot++)           \
+            if ((pair)->set_v4[s_slot]) {                                                          \
+                s_peer_from_v4 (&s_peer_value, (pair)->set_v4[s_slot]);                            \
+                body;                                                                              \
+            }                                                                                      \
+        for (uint32_t s_slot = 0; (pair)->set_wide && s_slot <= (pair)->wide_mask; s_slot++)       \
+            if (!s_addr_zero (&(pair)->set_wide[s_slot])) {                                        \
+                peer = &(pair)->set_wide[s_slot];                                                  \
+                body;                                                                              \
+                peer = &s_peer_value;                                                              \
+            }                                                                                      \
     } while (0)
 
-//  Replace the pair's exact set by a sketch holding it.
+//  Replace the pair's exact sets by a sketch holding them.
 static void
-s_sketch_start (s_pair_t *pair)
+s_sketch_start (ingest_arena_t *arena, s_pair_t *pair)
 {
-    pair->sketch = (uint8_t *) s_alloc (PROTO_SKETCH_REGISTERS);
+    pair->sketch = (uint8_t *) ingest_arena_alloc (arena, PROTO_SKETCH_REGISTERS);
     S_FOR_EACH_PEER (pair, peer, proto_sketch_add (pair->sketch, peer));
-    free (pair->set);
-    pair->set = NULL;
-    pair->set_mask = 0;
+    if (pair->set_v4)
+        ingest_arena_free (arena, pair->set_v4, ((size_t) pair->v4_mask + 1) * sizeof (uint32_t));
+    if (pair->set_wide)
+        ingest_arena_free (arena, pair->set_wide,
+                           ((size_t) pair->wide_mask + 1) * sizeof (proto_addr_t));
+    pair->set_v4 = NULL;
+    pair->set_wide = NULL;
+    pair->v4_mask = pair->wide_mask = pair->v4_count = pair->wide_count = 0;
 }
 
 //  --------------------------------------------------------------------------
 //  Count dst as a peer of pair.
 
 static void
-s_add_peer (s_pair_t *pair, const proto_addr_t *dst)
+s_add_peer (ingest_arena_t *arena, s_pair_t *pair, const proto_addr_t *dst)
 {
     if (pair->sketch) {
         proto_sketch_add (pair->sketch, dst);
         return;
     }
-    uint32_t stored = pair->peers - pair->has_zero;
-    if (s_addr_zero (dst)) {
-        if (pair->has_zero)
+    //  Find dst; if it is new, make sure there is room under the cap first
+    uint32_t v4;
+    bool narrow = s_peer_v4 (dst, &v4);
+    uint8_t flag =
+        narrow ? (v4 == 0 ? AGG_PEER_V4_ZERO : 0) : (s_addr_zero (dst) ? AGG_PEER_ZERO : 0);
+    uint32_t slot = 0;
+    if (flag) {
+        if (pair->zero_peers & flag)
             return;
-        if (pair->peers == PROTO_PEERS_CAP) {
-            s_sketch_start (pair);
-            proto_sketch_add (pair->sketch, dst);
-            return;
-        }
-        pair->has_zero = true;
-        pair->peers++;
-        return;
     }
-    if (stored == 0) {
-        pair->first = *dst;
-        pair->peers++;
-        return;
-    }
-    if (!pair->set) {
-        if (s_addr_equal (&pair->first, dst))
+    else if (narrow) {
+        if (!pair->set_v4)
+            s_grow_v4 (arena, pair);
+        slot = s_slot_v4 (pair->set_v4, pair->v4_mask, v4);
+        if (pair->set_v4[slot])
             return;
-        s_set_grow (pair);
     }
     else {
-        //  Look before inserting: at the cap a new peer goes to the sketch instead
-        uint32_t slot = (uint32_t) s_hash_addr (dst, 0) & pair->set_mask;
-        while (!s_addr_zero (&pair->set[slot])) {
-            if (s_addr_equal (&pair->set[slot], dst))
-                return;
-            slot = (slot + 1) & pair->set_mask;
-        }
+        if (!pair->set_wide)
+            s_grow_wide (arena, pair);
+        slot = s_slot_wide (pair->set_wide, pair->wide_mask, dst);
+        if (!s_addr_zero (&pair->set_wide[slot]))
+            return;
     }
     if (pair->peers == PROTO_PEERS_CAP) {
-        s_sketch_start (pair);
+        s_sketch_start (arena, pair);
         proto_sketch_add (pair->sketch, dst);
         return;
     }
-    s_set_insert (pair->set, pair->set_mask, dst);
     pair->peers++;
-    if ((stored + 1) * 2 > pair->set_mask + 1)
-        s_set_grow (pair);
+    if (flag)
+        pair->zero_peers |= flag;
+    else if (narrow) {
+        pair->set_v4[slot] = v4;
+        if (++pair->v4_count * 2 > pair->v4_mask + 1)
+            s_grow_v4 (arena, pair);
+    }
+    else {
+        pair->set_wide[slot] = *dst;
+        if (++pair->wide_count * 2 > pair->wide_mask + 1)
+            s_grow_wide (arena, pair);
+    }
 }
 
 //  --------------------------------------------------------------------------
@@ -317,12 +386,13 @@ ingest_agg_add (ingest_agg_t *self, const proto_addr_t *src, uint16_t port, cons
     pair->bytes += bytes;
     pair->packets += packets;
     pair->durations += durations_msecs;
-    s_add_peer (pair, dst);
+    s_add_peer (self->arena, pair, dst);
 }
 
 //  --------------------------------------------------------------------------
-//  Three passes over the batch, each prefetching what the next one reads: the index
-//  slots, then the pair entries, then the first slot of each pair's peer set.  A block's
+//  Passes over the batch, each prefetching what the next one reads: the index slots, the
+//  pair entries they name, the entries' last bytes, then the first slot of each pair's
+//  peer set.  A block's
 //  tables do not fit in cache once gigabytes of decompressed records stream through it,
 //  so without this nearly every flow waits for memory two or three times.
 
@@ -343,10 +413,16 @@ ingest_agg_add_batch (ingest_agg_t *self, const ingest_agg_flow_t *flows, size_t
         __builtin_prefetch (&self->slots[(uint32_t) hashes[index] & self->mask]);
     }
     for (size_t index = 0; index < count; index++) {
+        //  The entry the first slot names, if its tag matches: nearly always the pair
+        uint64_t value = self->slots[(uint32_t) hashes[index] & self->mask];
+        if (value && (value >> 32) == (hashes[index] >> 32))
+            __builtin_prefetch (&self->pairs[(uint32_t) value - 1]);
+    }
+    for (size_t index = 0; index < count; index++) {
         const ingest_agg_flow_t *flow = &flows[index];
-        s_pair_t *pair = s_pair_require (self, &flow->src, flow->port);
+        s_pair_t *pair = s_pair_require_hashed (self, &flow->src, flow->port, hashes[index]);
         entries[index] = (uint32_t) (pair - self->pairs);
-        __builtin_prefetch (pair);
+        __builtin_prefetch ((const uint8_t *) pair + sizeof (s_pair_t) - 1);
     }
     for (size_t index = 0; index < count; index++) {
         s_pair_t *pair = &self->pairs[entries[index]];
@@ -354,12 +430,17 @@ ingest_agg_add_batch (ingest_agg_t *self, const ingest_agg_flow_t *flows, size_t
         pair->bytes += flow->bytes;
         pair->packets += flow->packets;
         pair->durations += flow->durations;
-        if (pair->set)
+        uint32_t v4;
+        if (s_peer_v4 (&flow->dst, &v4)) {
+            if (pair->set_v4)
+                __builtin_prefetch (&pair->set_v4[s_hash_v4 (v4) & pair->v4_mask]);
+        }
+        else if (pair->set_wide)
             __builtin_prefetch (
-                &pair->set[(uint32_t) s_hash_addr (&flow->dst, 0) & pair->set_mask]);
+                &pair->set_wide[(uint32_t) s_hash_addr (&flow->dst, 0) & pair->wide_mask]);
     }
     for (size_t index = 0; index < count; index++)
-        s_add_peer (&self->pairs[entries[index]], &flows[index].dst);
+        s_add_peer (self->arena, &self->pairs[entries[index]], &flows[index].dst);
 }
 
 //  --------------------------------------------------------------------------
@@ -377,11 +458,11 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
         pair->durations += from->durations;
         if (from->sketch) {
             if (!pair->sketch)
-                s_sketch_start (pair);
+                s_sketch_start (self->arena, pair);
             proto_sketch_merge (pair->sketch, from->sketch);
         }
         else
-            S_FOR_EACH_PEER (from, peer, s_add_peer (pair, peer));
+            S_FOR_EACH_PEER (from, peer, s_add_peer (self->arena, pair, peer));
     }
 }
 
@@ -394,15 +475,25 @@ ingest_agg_size (ingest_agg_t *self)
 }
 
 //  --------------------------------------------------------------------------
+//  Sorting pairs by address then port: a compact key per pair, whose integer order is
+//  the byte order of the address (as proto_addr_compare), then the port.
+
+typedef struct {
+    uint64_t high;  //  Address bytes 0-7, big-endian read
+    uint64_t low;   //  Address bytes 8-15, big-endian read
+    uint64_t rest;  //  port << 32 | pair index
+} s_sort_key_t;
+
 static int
-s_compare_pairs (const void *a, const void *b)
+s_compare_keys (const void *a, const void *b)
 {
-    const ingest_pair_t *left = (const ingest_pair_t *) a;
-    const ingest_pair_t *right = (const ingest_pair_t *) b;
-    int order = proto_addr_compare (&left->addr, &right->addr);
-    if (order)
-        return order;
-    return (int) left->port - (int) right->port;
+    const s_sort_key_t *left = (const s_sort_key_t *) a;
+    const s_sort_key_t *right = (const s_sort_key_t *) b;
+    if (left->high != right->high)
+        return left->high < right->high ? -1 : 1;
+    if (left->low != right->low)
+        return left->low < right->low ? -1 : 1;
+    return left->rest < right->rest ? -1 : left->rest > right->rest;
 }
 
 //  The wire values of one pair.
@@ -430,10 +521,21 @@ ingest_agg_pairs (ingest_agg_t *self)
     assert (self);
     if (self->pair_count == 0)
         return NULL;
+    s_sort_key_t *keys = (s_sort_key_t *) s_alloc (self->pair_count * sizeof (s_sort_key_t));
+    for (size_t index = 0; index < self->pair_count; index++) {
+        const s_pair_t *pair = &self->pairs[index];
+        uint64_t high, low;
+        memcpy (&high, pair->addr.bytes, 8);
+        memcpy (&low, pair->addr.bytes + 8, 8);
+        keys[index].high = be64toh (high);
+        keys[index].low = be64toh (low);
+        keys[index].rest = (uint64_t) pair->port << 32 | index;
+    }
+    qsort (keys, self->pair_count, sizeof (s_sort_key_t), s_compare_keys);
     ingest_pair_t *result = (ingest_pair_t *) s_alloc (self->pair_count * sizeof (ingest_pair_t));
     for (size_t index = 0; index < self->pair_count; index++)
-        s_pair_values (&self->pairs[index], &result[index]);
-    qsort (result, self->pair_count, sizeof (ingest_pair_t), s_compare_pairs);
+        s_pair_values (&self->pairs[(uint32_t) keys[index].rest], &result[index]);
+    free (keys);
     return result;
 }
 
@@ -594,9 +696,40 @@ ingest_agg_test (bool verbose)
         }
     }
     assert (sketched == 2 && exact == 4);
-    free (peer_set);
     free (pairs);
     ingest_agg_destroy (&other);
+
+    //  Peers of every kind on one pair: IPv4, IPv6, 0.0.0.0 and "::" (kept as flags), each
+    //  counted once, listed sorted, and carried into the sketch past the cap
+    ingest_agg_t *mixed = ingest_agg_new ();
+    const char *kinds[] = {"::", "0.0.0.0", "10.9.8.7", "2001:db8::7", "::1", "255.255.255.255"};
+    for (int round = 0; round < 3; round++)
+        for (size_t kind = 0; kind < 6; kind++) {
+            proto_addr_t peer;
+            assert (proto_addr_parse (&peer, kinds[kind]) == 0);
+            ingest_agg_add (mixed, &a, 443, &peer, 1, 1, 1);
+        }
+    ingest_pair_t one;
+    const uint8_t *mixed_sketch;
+    size_t mixed_count = ingest_agg_pair_at (mixed, 0, &one, peer_set, &mixed_sketch);
+    assert (mixed_count == 6 && one.values.value[PROTO_FEATURE_PEERS] == 6 && !mixed_sketch);
+    char text[PROTO_ADDR_STRLEN];
+    assert (strcmp (proto_addr_format (&peer_set[0], text), "::") == 0);
+    assert (strcmp (proto_addr_format (&peer_set[1], text), "::1") == 0);
+    assert (strcmp (proto_addr_format (&peer_set[2], text), "0.0.0.0") == 0);
+    assert (strcmp (proto_addr_format (&peer_set[3], text), "10.9.8.7") == 0);
+    assert (strcmp (proto_addr_format (&peer_set[5], text), "2001:db8::7") == 0);
+    for (uint32_t host = 0; host < 2 * PROTO_PEERS_CAP; host++) {
+        proto_addr_t peer;
+        proto_addr_from_ipv4 (&peer, 0x0b000000 + host);
+        ingest_agg_add (mixed, &a, 443, &peer, 1, 1, 1);
+    }
+    mixed_count = ingest_agg_pair_at (mixed, 0, &one, peer_set, &mixed_sketch);
+    estimate = one.values.value[PROTO_FEATURE_PEERS];
+    assert (mixed_count == 0 && mixed_sketch);
+    assert (fabs ((double) estimate - 2 * PROTO_PEERS_CAP) < 0.05 * 2 * PROTO_PEERS_CAP);
+    ingest_agg_destroy (&mixed);
+    free (peer_set);
 
     //  Reset keeps the object usable
     ingest_agg_reset (agg);

@@ -126,10 +126,9 @@ s_decompress (ingest_block_t *job, uint32_t size, void **zstd)
 
 //  --------------------------------------------------------------------------
 int
-ingest_block_load (ingest_block_t *job, void **zstd)
+ingest_block_load_header (ingest_block_t *job)
 {
     assert (job);
-    assert (zstd);
     job->rc = 0;
     job->error[0] = 0;
     uint8_t header[INGEST_BLOCK_HEADER_SIZE];
@@ -152,10 +151,28 @@ ingest_block_load (ingest_block_t *job, void **zstd)
     if (job->limit && job->next_offset > job->limit && job->next_offset <= job->file_size)
         return ingest_block_fail (job, "corrupt: block %u runs past offset %llu", job->index,
                                   (unsigned long long) job->limit);
-    snprintf (what, sizeof what, "data of block %u", job->index);
-    if (ingest_block_read (job, job->raw, size, job->offset + INGEST_BLOCK_HEADER_SIZE, what))
+    job->raw_size = size;
+    job->header_done = true;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+int
+ingest_block_load (ingest_block_t *job, void **zstd)
+{
+    assert (job);
+    assert (zstd);
+    job->rc = 0;
+    job->error[0] = 0;
+    if (!job->header_done && ingest_block_load_header (job))
         return -1;
-    if (s_decompress (job, size, zstd))
+    job->header_done = false;  //  Used: the next load of this job reads its header again
+    char what[64];
+    snprintf (what, sizeof what, "data of block %u", job->index);
+    if (ingest_block_read (job, job->raw, job->raw_size, job->offset + INGEST_BLOCK_HEADER_SIZE,
+                           what))
+        return -1;
+    if (s_decompress (job, job->raw_size, zstd))
         return -1;
     if (job->process && job->process (job)) {
         job->rc = -1;
@@ -262,7 +279,8 @@ ingest_block_loader_start (ingest_block_loader_t *self, ingest_block_t *job)
     assert (job);
     assert (self->pending_count < INGEST_BLOCK_QUEUE);
     job->rc = 0;
-    job->next_offset = 0;
+    if (!job->header_done)
+        job->next_offset = 0;
     self->pending[self->pending_count++] = job;
     zsock_send (self->actor, "sp", "LOAD", job);
 }

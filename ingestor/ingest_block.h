@@ -31,6 +31,7 @@ struct _ingest_block_t {
     uint64_t file_size;        //  Its size, for truncation messages
     uint64_t offset;           //  Offset of the block header (ignored when chained)
     bool chained;              //  Loader: the block right after the previous job's block
+    bool header_done;          //  The header was read (ingest_block_load_header): load the rest
     uint64_t limit;            //  The block must end at or before this offset
     uint32_t index;            //  Block number, for messages
     uint8_t compression;       //  ingest_compression_t of the file
@@ -42,6 +43,7 @@ struct _ingest_block_t {
     int rc;                //  0 loaded, -1 failed (see error)
     uint32_t records;      //  NumRecords of the header
     uint16_t type;         //  Block type (3 = records with headers)
+    uint32_t raw_size;     //  Bytes of payload in the file (compressed)
     size_t data_size;      //  Bytes of payload in data
     uint64_t next_offset;  //  Offset just after the block
     char error[256];       //  What went wrong, without the file name
@@ -59,13 +61,19 @@ int ingest_block_fail (ingest_block_t *job, const char *format, ...)
 int ingest_block_read (ingest_block_t *job, void *buffer, size_t size, uint64_t offset,
                        const char *what);
 
-//  Load job (and run job->process) in the caller's thread, with *zstd as the ZSTD
-//  context (made on first use, freed by the caller with ingest_block_free_zstd).
-//  Returns job->rc.
+//  Read and check the header of the block at job->offset, in the caller's thread: sets
+//  records, type, raw_size, next_offset and header_done.  Returns job->rc (0, or -1 with
+//  job->error set).
+int ingest_block_load_header (ingest_block_t *job);
+
+//  Load job (and run job->process) in the caller's thread, its header too unless
+//  job->header_done, with *zstd as the ZSTD context (made on first use, freed by the
+//  caller with ingest_block_free_zstd).  Returns job->rc.
 int ingest_block_load (ingest_block_t *job, void **zstd);
 void ingest_block_free_zstd (void **zstd);
 
-//  A loader thread.  NULL if the thread could not be started.
+//  A loader thread.  NULL if the thread could not be started.  A reader may run several,
+//  each with its own jobs.
 ingest_block_loader_t *ingest_block_loader_new (void);
 
 //  Stop the thread (waits for a job in progress).  NULL-safe, nulls *self_p.

@@ -33,6 +33,32 @@ s_block_require (s_block_t **blocks, size_t *count, int64_t start)
     return &(*blocks)[at];
 }
 
+//  Append text to a line being built.
+static char *
+s_put_text (char *cursor, const char *text)
+{
+    size_t length = strlen (text);
+    memcpy (cursor, text, length);
+    return cursor + length;
+}
+
+//  Append value in decimal.
+static char *
+s_put_number (char *cursor, uint64_t value)
+{
+    char digits[20];
+    size_t count = 0;
+    do {
+        digits[count++] = (char) ('0' + value % 10);
+        value /= 10;
+    } while (value);
+    while (count)
+        *cursor++ = digits[--count];
+    return cursor;
+}
+
+//  One JSON line per pair, built by hand: printf-ing 35,000 lines cost a tenth of a
+//  second's wall time after the reading was done.
 static void
 s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 {
@@ -40,16 +66,27 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
     proto_time_format (start, block);
     ingest_pair_t *pairs = ingest_agg_pairs (agg);
     size_t count = ingest_agg_size (agg);
+    char line[512];
     for (size_t index = 0; index < count; index++) {
         const proto_values_t *values = &pairs[index].values;
-        fprintf (out,
-                 "{\"block\":\"%s\",\"ip\":\"%s\",\"port\":%u,\"bytes\":%" PRIu64
-                 ",\"packets\":%" PRIu64 ",\"durations\":%" PRIu64 ",\"peers\":%" PRIu64
-                 ",\"peers_capped\":%s}\n",
-                 block, proto_addr_format (&pairs[index].addr, addr), pairs[index].port,
-                 values->value[PROTO_FEATURE_BYTES], values->value[PROTO_FEATURE_PACKETS],
-                 values->value[PROTO_FEATURE_DURATIONS], values->value[PROTO_FEATURE_PEERS],
-                 values->flags & PROTO_VALUES_PEERS_CAPPED ? "true" : "false");
+        char *cursor = s_put_text (line, "{\"block\":\"");
+        cursor = s_put_text (cursor, block);
+        cursor = s_put_text (cursor, "\",\"ip\":\"");
+        cursor = s_put_text (cursor, proto_addr_format (&pairs[index].addr, addr));
+        cursor = s_put_text (cursor, "\",\"port\":");
+        cursor = s_put_number (cursor, pairs[index].port);
+        cursor = s_put_text (cursor, ",\"bytes\":");
+        cursor = s_put_number (cursor, values->value[PROTO_FEATURE_BYTES]);
+        cursor = s_put_text (cursor, ",\"packets\":");
+        cursor = s_put_number (cursor, values->value[PROTO_FEATURE_PACKETS]);
+        cursor = s_put_text (cursor, ",\"durations\":");
+        cursor = s_put_number (cursor, values->value[PROTO_FEATURE_DURATIONS]);
+        cursor = s_put_text (cursor, ",\"peers\":");
+        cursor = s_put_number (cursor, values->value[PROTO_FEATURE_PEERS]);
+        cursor = s_put_text (cursor, ",\"peers_capped\":");
+        cursor =
+            s_put_text (cursor, values->flags & PROTO_VALUES_PEERS_CAPPED ? "true}\n" : "false}\n");
+        fwrite (line, 1, (size_t) (cursor - line), out);
     }
     free (pairs);
 }

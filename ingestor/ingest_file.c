@@ -98,6 +98,15 @@ ingest_file_block_time (const char *path, int64_t *block)
 }
 
 //  --------------------------------------------------------------------------
+//  The reader's flow filter: the matcher, which only reads itself.
+
+static bool
+s_match_flow (void *arg, const ingest_flow_t *flow)
+{
+    return ingest_match_flow ((ingest_match_t *) arg, flow);
+}
+
+//  --------------------------------------------------------------------------
 int
 ingest_file_parse_block_time (const char *text, int64_t *block)
 {
@@ -180,28 +189,31 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     stats->block = block;
     ingest_agg_reset (self->scratch);
     ingest_reader_set_port_filter (self->reader, ingest_match_port_bitmap (self->match));
-    ingest_flow_t flow;
+    ingest_reader_set_flow_filter (self->reader, s_match_flow, self->match);
+    const ingest_flow_t *flows;
+    size_t count;
     int rc;
     uint64_t matched = 0;
     size_t batched = 0;
-    while ((rc = ingest_reader_next (self->reader, &flow)) == 1) {
-        if (!ingest_match_flow (self->match, &flow))
-            continue;
-        matched++;
-        ingest_agg_flow_t *entry = &self->batch[batched++];
-        entry->src = flow.src;
-        entry->dst = flow.dst;
-        entry->port = flow.dst_port;
-        entry->bytes = flow.bytes;
-        entry->packets = flow.packets;
-        entry->durations = flow.msec_last > flow.msec_first ? flow.msec_last - flow.msec_first : 0;
-        if (self->anon) {
-            ingest_anon_addr (self->anon, &entry->src);
-            ingest_anon_addr (self->anon, &entry->dst);
-        }
-        if (batched == INGEST_AGG_BATCH) {
-            ingest_agg_add_batch (self->scratch, self->batch, batched);
-            batched = 0;
+    while ((rc = ingest_reader_next_batch (self->reader, &flows, &count)) == 1) {
+        matched += count;
+        for (const ingest_flow_t *flow = flows; flow < flows + count; flow++) {
+            ingest_agg_flow_t *entry = &self->batch[batched++];
+            entry->src = flow->src;
+            entry->dst = flow->dst;
+            entry->port = flow->dst_port;
+            entry->bytes = flow->bytes;
+            entry->packets = flow->packets;
+            entry->durations =
+                flow->msec_last > flow->msec_first ? flow->msec_last - flow->msec_first : 0;
+            if (self->anon) {  //  After matching, which saw the real addresses
+                ingest_anon_addr (self->anon, &entry->src);
+                ingest_anon_addr (self->anon, &entry->dst);
+            }
+            if (batched == INGEST_AGG_BATCH) {
+                ingest_agg_add_batch (self->scratch, self->batch, batched);
+                batched = 0;
+            }
         }
     }
     ingest_agg_add_batch (self->scratch, self->batch, batched);

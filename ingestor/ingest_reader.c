@@ -11,12 +11,19 @@
                      + numElements elements { u16 type; u16 length (incl. header) } in any
                      order
 
-    Only blocks of type 3 hold records.  Every size is checked against what is left
-    before it is used; any violation ends the file with -1 and a message saying where.
-    The appendix (ident and stat record) is read at open, to report and cross-check.
+    Only blocks of type 3 hold records (decoded by ingest_decode on the loader threads).
+    Every size is checked against what is left before it is used; any violation ends the
+    file with -1 and a message saying where.  The appendix (ident and stat record) is read
+    at open, to report and cross-check.
+
+    This thread reads each block header (12 bytes) to learn where the next block starts,
+    then hands the block to the loaders in turn; jobs come back in order from each loader,
+    so collecting them slot by slot gives the file order.  A header that fails fails its
+    job, reported when the blocks before it were handed out.
 */
 #include "ingestor/ingest_reader.h"
 #include "ingestor/ingest_block.h"
+#include "ingestor/ingest_decode.h"
 #include "ingestor/ingest_v1.h"  //  Hook: nfdump 1.6 files (issue 10)
 
 #include <assert.h>
@@ -35,72 +42,57 @@
 #define NF_MAGIC_SWAPPED 0x0CA5
 #define NF_HEADER_SIZE 40
 #define NF_BLOCK_HEADER_SIZE INGEST_BLOCK_HEADER_SIZE
-#define NF_BLOCK_TYPE_3 3
-#define NF_RECORD_HEADER_SIZE 4
-#define NF_V3_HEADER_SIZE 12
-#define NF_ELEMENT_HEADER_SIZE 4
+#define NF_BLOCK_TYPE_3 INGEST_NF_BLOCK_TYPE_3
+#define NF_RECORD_HEADER_SIZE INGEST_NF_RECORD_HEADER_SIZE
+#define NF_RECORD_EXPORTER_INFO INGEST_NF_RECORD_EXPORTER_INFO
+#define NF_RECORD_V3 INGEST_NF_RECORD_V3
+#define NF_RECORD_IDENT INGEST_NF_RECORD_IDENT
+#define NF_RECORD_STAT INGEST_NF_RECORD_STAT
+#define NF_EXPORTER_INFO_SIZE INGEST_NF_EXPORTER_INFO_SIZE
+#define NF_STAT_RECORD_SIZE INGEST_NF_STAT_RECORD_SIZE
+#define NF_EX_GENERIC INGEST_NF_EX_GENERIC
+#define NF_EX_GENERIC_SIZE INGEST_NF_EX_GENERIC_SIZE
+#define NF_EX_IPV4 INGEST_NF_EX_IPV4
+#define NF_EX_IPV6 INGEST_NF_EX_IPV6
+#define NF_EX_CNT INGEST_NF_EX_CNT
+#define NF_EX_AS INGEST_NF_EX_AS
 
-//  Record types (NFCAPD.md §3)
-#define NF_RECORD_EXPORTER_INFO 7
-#define NF_RECORD_V3 11
-#define NF_RECORD_IDENT 0x8001
-#define NF_RECORD_STAT 0x8002
-#define NF_EXPORTER_INFO_SIZE 32
-#define NF_STAT_RECORD_SIZE 144
-
-//  V3 element ids and payload sizes (NFCAPD.md §4)
-#define NF_EX_GENERIC 1
-#define NF_EX_GENERIC_SIZE 48
-#define NF_EX_IPV4 2
-#define NF_EX_IPV4_SIZE 8
-#define NF_EX_IPV6 3
-#define NF_EX_IPV6_SIZE 32
-#define NF_EX_CNT 5
-#define NF_EX_CNT_SIZE 24
-#define NF_EX_AS 7
-#define NF_EX_AS_SIZE 8
-
-#define READER_IDENT_MAX 128                   //  Longest ident string kept
-#define READER_EXPORTERS_MAX 1024              //  Distinct exporter ids remembered per file
-#define READER_BLOCK_EXPORTERS 64              //  Distinct exporter ids a block reports
-#define READER_SLOTS (INGEST_BLOCK_QUEUE + 1)  //  Blocks loading, plus the one walked
-
-//  What the loader thread makes of one data block: the flows the port filter keeps,
-//  decoded, and what else the block held.  Lent to the thread with its job.
-typedef struct {
-    ingest_flow_t *flows;   //  Decoded flows
-    size_t count;           //  Entries used
-    size_t room;            //  Entries allocated
-    size_t next;            //  Next to hand out (reader's thread)
-    uint64_t flow_records;  //  V3 flow records of the block, kept or filtered out
-    uint64_t skipped;       //  Records (or the block) skipped
-    uint16_t exporters[READER_BLOCK_EXPORTERS];  //  Exporter sysids of the block
-    size_t exporter_count;                       //  Entries used
-    const uint64_t *port_filter;                 //  The reader's filter, NULL for none (read-only)
-    ingest_v1_t *v1;  //  Hook: the file's V1 extension maps (lent), NULL for layout 2
-} s_decoded_t;
+#define READER_IDENT_MAX 128       //  Longest ident string kept
+#define READER_EXPORTERS_MAX 1024  //  Distinct exporter ids remembered per file
+#define READER_LOADERS 2           //  Loader threads: blocks are read and decoded in parallel
+#define READER_AHEAD (READER_LOADERS * INGEST_BLOCK_QUEUE)  //  Blocks loading at most
+//  Blocks loading plus the one handed out, rounded up to a multiple of the loaders: block
+//  b takes slot b % READER_SLOTS and loader b % READER_LOADERS, so each slot's buffers
+//  stay with one loader (one core's cache) instead of moving between them
+#define READER_SLOTS (READER_LOADERS * (INGEST_BLOCK_QUEUE + 1))
 
 struct _ingest_reader_t {
-    int fd;                                    //  Open file, or -1
-    bool own_fd;                               //  Close fd on close
-    char name[256];                            //  File name for messages
-    char error[INGEST_READER_ERROR_MAX];       //  Last error, "" if none
-    uint64_t file_size;                        //  Bytes in the file
-    uint8_t compression;                       //  ingest_compression_t of the header
-    uint32_t block_count;                      //  NumBlocks of the header
-    uint64_t appendix_offset;                  //  offAppendix, 0 if none
-    uint64_t offset;                           //  File offset of the next block to load
-    uint32_t blocks_issued;                    //  Data blocks handed to the loader so far
-    uint32_t blocks_read;                      //  Data blocks loaded so far
-    ingest_block_t jobs[READER_SLOTS];         //  Block being walked, blocks being loaded
-    s_decoded_t decoded[READER_SLOTS];         //  Their flows, decoded by the loader
-    s_decoded_t *current;                      //  The block being handed out, or NULL
-    int issue;                                 //  jobs[issue] is the next to hand out
-    ingest_block_loader_t *loader;             //  Thread that reads and decompresses ahead
-    void *zstd;                                //  ZSTD context for the appendix (this thread)
-    const uint8_t *data;                       //  Records of the block being walked
-    size_t data_size;                          //  Bytes of records in data
-    uint64_t flows_read;                       //  V3 flow records handed out
+    int fd;                                          //  Open file, or -1
+    bool own_fd;                                     //  Close fd on close
+    char name[256];                                  //  File name for messages
+    char error[INGEST_READER_ERROR_MAX];             //  Last error, "" if none
+    uint64_t file_size;                              //  Bytes in the file
+    uint8_t compression;                             //  ingest_compression_t of the header
+    uint32_t block_count;                            //  NumBlocks of the header
+    uint64_t appendix_offset;                        //  offAppendix, 0 if none
+    uint64_t offset;                                 //  File offset of the next block to load
+    uint32_t blocks_issued;                          //  Data blocks handed to the loaders so far
+    uint32_t blocks_read;                            //  Data blocks loaded so far
+    ingest_block_t jobs[READER_SLOTS];               //  Block handed out, blocks being loaded
+    ingest_decoded_t decoded[READER_SLOTS];          //  Their flows, decoded by the loaders
+    int owner[READER_SLOTS];                         //  Loader of each job, -1: failed at issue
+    ingest_decoded_t *current;                       //  The block being handed out, or NULL
+    size_t next;                                     //  Next flow of current to hand out
+    int issue;                                       //  jobs[issue] is the next to issue
+    int collect;                                     //  jobs[collect] is the next to collect
+    int in_flight;                                   //  Jobs issued, not collected
+    int next_loader;                                 //  Loader for the next job (round robin)
+    bool issue_failed;                               //  A job failed at issue: issue no more
+    ingest_block_loader_t *loaders[READER_LOADERS];  //  Threads that read and decode ahead
+    void *zstd;                                      //  ZSTD context for the appendix (this thread)
+    const uint8_t *data;                             //  Records of the block being walked
+    size_t data_size;                                //  Bytes of records in data
+    uint64_t flows_read;                             //  V3 flow records handed out
     uint64_t skipped;                          //  Records and blocks skipped (unknown or unused)
     int64_t stat_flows;                        //  Appendix stat numflows, -1 if none
     int64_t stat_first_msecs;                  //  Appendix stat first seen, -1 if none
@@ -111,6 +103,8 @@ struct _ingest_reader_t {
     uint32_t exporter_count;                   //  Entries used in exporters
     uint64_t port_filter[65536 / 64];          //  Ports to hand out (copy of the bitmap)
     bool filtering;                            //  port_filter applies
+    ingest_flow_filter_fn *filter;             //  Flows to hand out among those, or NULL
+    void *filter_arg;                          //  For filter (read by the loader threads)
     bool failed;                               //  Sticky: -1 once, -1 forever until close
     bool open;                                 //  A file is open
     ingest_v1_t *v1;  //  Hook: extension maps of layout 1 files (made at the first one)
@@ -179,8 +173,11 @@ ingest_reader_new (void)
         self->jobs[index].data = (uint8_t *) malloc (INGEST_READER_BUFFSIZE);
         ok = ok && self->jobs[index].raw && self->jobs[index].data;
     }
-    self->loader = ingest_block_loader_new ();
-    if (!ok || !self->loader)
+    for (int index = 0; index < READER_LOADERS; index++) {
+        self->loaders[index] = ingest_block_loader_new ();
+        ok = ok && self->loaders[index];
+    }
+    if (!ok)
         ingest_reader_destroy (&self);
     return self;
 }
@@ -194,13 +191,14 @@ ingest_reader_destroy (ingest_reader_t **self_p)
     if (!self)
         return;
     ingest_reader_close (self);
-    ingest_block_loader_destroy (&self->loader);
+    for (int index = 0; index < READER_LOADERS; index++)
+        ingest_block_loader_destroy (&self->loaders[index]);
     ingest_block_free_zstd (&self->zstd);
     ingest_v1_destroy (&self->v1);  //  Hook: nfdump 1.6 files
     for (int index = 0; index < READER_SLOTS; index++) {
         free (self->jobs[index].raw);
         free (self->jobs[index].data);
-        free (self->decoded[index].flows);
+        ingest_decode_free (&self->decoded[index]);
     }
     free (self);
     *self_p = NULL;
@@ -211,9 +209,11 @@ void
 ingest_reader_close (ingest_reader_t *self)
 {
     assert (self);
-    //  Jobs still with the loader read fd and our buffers: collect every one of them
-    while (self->loader && ingest_block_loader_busy (self->loader))
-        ingest_block_loader_wait (self->loader);
+    //  Jobs still with the loaders read fd and our buffers: collect every one of them
+    for (int index = 0; index < READER_LOADERS; index++)
+        while (self->loaders[index] && ingest_block_loader_busy (self->loaders[index]))
+            ingest_block_loader_wait (self->loaders[index]);
+    self->in_flight = 0;
     if (self->fd >= 0 && self->own_fd)
         close (self->fd);
     self->fd = -1;
@@ -234,6 +234,7 @@ s_job (ingest_reader_t *self, int slot, uint64_t offset, uint32_t index)
     job->index = index;
     job->compression = self->compression;
     job->chained = false;
+    job->header_done = false;
     job->process = NULL;
     job->arg = NULL;
     return job;
@@ -383,8 +384,10 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     self->exporter_count = 0;
     self->blocks_read = 0;
     self->blocks_issued = 0;
-    self->issue = 0;
+    self->issue = self->collect = self->in_flight = self->next_loader = 0;
+    self->issue_failed = false;
     self->current = NULL;
+    self->next = 0;
     self->data_size = 0;
     self->v1_file = false;  //  Hook: nfdump 1.6 files
 
@@ -454,222 +457,88 @@ s_note_exporter (ingest_reader_t *self, uint16_t sysid)
         self->exporters[self->exporter_count++] = sysid;
 }
 
-static int s_walk_block (ingest_block_t *job);
-
 //  --------------------------------------------------------------------------
-//  Keep the loader INGEST_BLOCK_QUEUE blocks ahead of the one being walked (the slots
-//  cycle, so a slot is reused only after its block was walked).  -1 if block 0 would
-//  start in the appendix.
+//  Keep READER_AHEAD blocks loading, round robin over the loaders (the slots cycle, so a
+//  slot is reused only after its block was handed out).  The headers are read here, so
+//  that each job knows where its block starts; a header that fails fails its job, which
+//  is reported in its turn, after the blocks before it.
 
-static int
-s_issue_block (ingest_reader_t *self)
+static void
+s_issue_blocks (ingest_reader_t *self)
 {
-    while (self->blocks_issued < self->block_count &&
-           ingest_block_loader_pending (self->loader) < INGEST_BLOCK_QUEUE) {
-        if (self->blocks_issued == 0 && self->appendix_offset &&
-            self->offset >= self->appendix_offset)
-            return s_fail (self, "corrupt: block 0 of %u would start in the appendix",
-                           self->block_count);
-        ingest_block_t *job = s_job (self, self->issue, self->offset, self->blocks_issued);
-        job->chained = self->blocks_issued++ > 0;  //  the loader knows where it starts
-        s_decoded_t *decoded = &self->decoded[self->issue];
+    //  Hook: a layout 1 file uses loader 0 alone (see below), which holds
+    //  INGEST_BLOCK_QUEUE jobs at most
+    int ahead = self->v1_file ? INGEST_BLOCK_QUEUE : READER_AHEAD;
+    while (self->blocks_issued < self->block_count && self->in_flight < ahead &&
+           !self->issue_failed) {
+        int slot = self->issue;
+        ingest_block_t *job = s_job (self, slot, self->offset, self->blocks_issued);
+        ingest_decoded_t *decoded = &self->decoded[slot];
         decoded->port_filter = self->filtering ? self->port_filter : NULL;
+        decoded->filter = self->filter;
+        decoded->filter_arg = self->filter_arg;
         decoded->v1 = self->v1_file ? self->v1 : NULL;  //  Hook: nfdump 1.6 files
-        job->process = s_walk_block;
+        job->process = ingest_decode_block;
         job->arg = decoded;
+        job->rc = 0;
         self->issue = (self->issue + 1) % READER_SLOTS;
-        ingest_block_loader_start (self->loader, job);
+        self->in_flight++;
+        if (self->appendix_offset && self->offset >= self->appendix_offset) {
+            if (self->blocks_issued == 0)
+                ingest_block_fail (job, "corrupt: block 0 of %u would start in the appendix",
+                                   self->block_count);
+            else
+                ingest_block_fail (job, "corrupt: block %u would start in the appendix",
+                                   self->blocks_issued);
+        }
+        else
+            ingest_block_load_header (job);
+        self->blocks_issued++;
+        if (job->rc) {
+            self->owner[slot] = -1;
+            self->issue_failed = true;
+            break;
+        }
+        self->offset = job->next_offset;
+        self->owner[slot] = self->next_loader;
+        ingest_block_loader_start (self->loaders[self->next_loader], job);
+        //  Hook: a layout 1 file keeps to loader 0, so that its blocks are decoded one
+        //  after the other, in file order: nfcapd 1.6 writes the extension maps that
+        //  later blocks use in the first block only (ingest_v1.c)
+        if (!self->v1_file)
+            self->next_loader = (self->next_loader + 1) % READER_LOADERS;
     }
-    return 0;
 }
 
 //  --------------------------------------------------------------------------
-//  Make the next data block of type 3 current, skipping others, while the loader reads
-//  the one after.  0 ok, 1 no more blocks, -1 error.
+//  Make the next data block current, while the loaders read the ones after.  0 ok, 1 no
+//  more blocks, -1 error.
 
 static int
 s_next_block (ingest_reader_t *self)
 {
-    if (self->blocks_issued == 0 && s_issue_block (self))
-        return -1;
-    if (!ingest_block_loader_busy (self->loader))
+    s_issue_blocks (self);
+    if (self->in_flight == 0)
         return 1;
-    ingest_block_t *job = ingest_block_loader_wait (self->loader);
+    int slot = self->collect;
+    ingest_block_t *job = &self->jobs[slot];
+    if (self->owner[slot] >= 0) {
+        ingest_block_t *returned = ingest_block_loader_wait (self->loaders[self->owner[slot]]);
+        assert (returned == job);  //  Each loader answers in order, and slots are in order
+    }
+    self->collect = (self->collect + 1) % READER_SLOTS;
+    self->in_flight--;
     if (job->rc)
         return s_fail (self, "%s", job->error);
     self->blocks_read++;
-    self->offset = job->next_offset;
-    s_decoded_t *decoded = (s_decoded_t *) job->arg;
+    ingest_decoded_t *decoded = (ingest_decoded_t *) job->arg;
     self->flows_read += decoded->flow_records;
     self->skipped += decoded->skipped;
     for (size_t index = 0; index < decoded->exporter_count; index++)
         s_note_exporter (self, decoded->exporters[index]);
     self->current = decoded;
-    return s_issue_block (self);
-}
-
-//  --------------------------------------------------------------------------
-//  Decode a V3 record at data[cursor] of record_size bytes.  1 if it is a flow (filled in
-//  *flow), 2 if it is a flow the port filter skips, 0 if it lacks the flow elements
-//  (skipped), -1 if corrupt.
-
-static int
-s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *record,
-             uint16_t record_size, ingest_flow_t *flow)
-{
-    if (record_size < NF_V3_HEADER_SIZE)
-        return ingest_block_fail (job, "block %u: V3 record of %u bytes is shorter than its header",
-                                  job->index, record_size);
-    uint16_t element_count = s_u16 (record + 4);
-    flow->exporter = s_u16 (record + 8);
-    flow->flags = record[10];
-    const uint8_t *generic = NULL, *ipv4 = NULL, *ipv6 = NULL, *counters = NULL, *as = NULL;
-    size_t at = NF_V3_HEADER_SIZE;
-    for (uint16_t element = 0; element < element_count; element++) {
-        if (record_size - at < NF_ELEMENT_HEADER_SIZE)
-            return ingest_block_fail (job, "block %u: V3 record declares %u elements, only %u fit",
-                                      job->index, element_count, element);
-        uint16_t type = s_u16 (record + at);
-        uint16_t length = s_u16 (record + at + 2);
-        if (length < NF_ELEMENT_HEADER_SIZE || length > record_size - at)
-            return ingest_block_fail (job, "block %u: element %u (type %u) has invalid length %u",
-                                      job->index, element, type, length);
-        const uint8_t *payload = record + at + NF_ELEMENT_HEADER_SIZE;
-        uint16_t payload_size = length - NF_ELEMENT_HEADER_SIZE;
-        uint16_t needed = 0;
-        switch (type) {
-        case NF_EX_GENERIC:
-            generic = payload;
-            needed = NF_EX_GENERIC_SIZE;
-            break;
-        case NF_EX_IPV4:
-            ipv4 = payload;
-            needed = NF_EX_IPV4_SIZE;
-            break;
-        case NF_EX_IPV6:
-            ipv6 = payload;
-            needed = NF_EX_IPV6_SIZE;
-            break;
-        case NF_EX_CNT:
-            counters = payload;
-            needed = NF_EX_CNT_SIZE;
-            break;
-        case NF_EX_AS:
-            as = payload;
-            needed = NF_EX_AS_SIZE;
-            break;
-        default:
-            break;  //  Elements we do not use, whatever their id, are skipped by length
-        }
-        if (payload_size < needed)
-            return ingest_block_fail (job, "block %u: element type %u is %u bytes, needs %u",
-                                      job->index, type, payload_size, needed);
-        at += length;
-    }
-    if (!generic || (!ipv4 && !ipv6))
-        return 0;
-    flow->dst_port = s_u16 (generic + 42);
-    if (port_filter && !((port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
-        return 2;
-    flow->msec_first = s_u64 (generic);
-    flow->msec_last = s_u64 (generic + 8);
-    flow->packets = s_u64 (generic + 24);
-    flow->bytes = s_u64 (generic + 32);
-    flow->src_port = s_u16 (generic + 40);
-    flow->protocol = generic[44];
-    if (counters) {
-        flow->packets += s_u64 (counters + 8);
-        flow->bytes += s_u64 (counters + 16);
-    }
-    if (as) {
-        flow->src_as = s_u32 (as);
-        flow->dst_as = s_u32 (as + 4);
-    }
-    else
-        flow->src_as = flow->dst_as = 0;
-    if (ipv4) {
-        proto_addr_from_ipv4 (&flow->src, s_u32 (ipv4));
-        proto_addr_from_ipv4 (&flow->dst, s_u32 (ipv4 + 4));
-    }
-    else {
-        //  Each address is two u64 halves, upper half first, each in host order
-        uint8_t bytes[PROTO_ADDR_SIZE];
-        for (int half = 0; half < 4; half++) {
-            uint64_t word = s_u64 (ipv6 + half * 8);
-            for (int index = 0; index < 8; index++)
-                bytes[(half % 2) * 8 + index] = (uint8_t) (word >> (56 - 8 * index));
-            if (half == 1)
-                proto_addr_from_ipv6 (&flow->src, bytes);
-            else if (half == 3)
-                proto_addr_from_ipv6 (&flow->dst, bytes);
-        }
-    }
-    return 1;
-}
-
-//  --------------------------------------------------------------------------
-//  Walk the records of a loaded block (on the loader thread): decode the V3 flow records
-//  the port filter keeps into job->arg (an s_decoded_t), note exporters, count the rest.
-//  0, or -1 with job->error set if a record does not fit.
-
-static int
-s_walk_block (ingest_block_t *job)
-{
-    s_decoded_t *out = (s_decoded_t *) job->arg;
-    out->count = out->next = 0;
-    out->flow_records = out->skipped = 0;
-    out->exporter_count = 0;
-    //  Hook: type-2 blocks of layout 1 files hold nfdump 1.6 records (ingest_v1.c)
-    if (job->type != NF_BLOCK_TYPE_3 && !(out->v1 && job->type == INGEST_V1_BLOCK_TYPE)) {
-        out->skipped = 1;  //  V1 (type 2) or array (type 4) blocks: not written by 1.7
-        return 0;
-    }
-    const uint8_t *data = job->data;
-    size_t cursor = 0;
-    for (uint32_t record = 0; record < job->records; record++) {
-        if (job->data_size - cursor < NF_RECORD_HEADER_SIZE)
-            return ingest_block_fail (job, "block %u: %u more records declared than fit",
-                                      job->index, job->records - record);
-        uint16_t type = s_u16 (data + cursor);
-        uint16_t size = s_u16 (data + cursor + 2);
-        if (size < NF_RECORD_HEADER_SIZE || size > job->data_size - cursor)
-            return ingest_block_fail (job, "block %u: record at offset %zu has invalid size %u",
-                                      job->index, cursor, size);
-        bool v1_record = out->v1 && ingest_v1_handles (type);  //  Hook: 1.6 map, flow
-        if (type == NF_RECORD_V3 || v1_record) {
-            if (out->count == out->room) {
-                out->room = out->room ? out->room * 2 : 1024;
-                out->flows =
-                    (ingest_flow_t *) realloc (out->flows, out->room * sizeof (ingest_flow_t));
-                if (!out->flows)
-                    return ingest_block_fail (job, "out of memory for the flows of block %u",
-                                              job->index);
-            }
-            int rc = v1_record  //  Hook: ingest_v1_record returns 3 for a map record
-                         ? ingest_v1_record (out->v1, data + cursor, size, out->port_filter,
-                                             &out->flows[out->count])
-                         : s_decode_v3 (job, out->port_filter, data + cursor, size,
-                                        &out->flows[out->count]);
-            if (rc == -1)
-                return v1_record ? ingest_block_fail (job, "block %u: record at offset %zu: %s",
-                                                      job->index, cursor, ingest_v1_error (out->v1))
-                                 : -1;
-            out->count += rc == 1;
-            out->flow_records += rc == 1 || rc == 2;
-            out->skipped += rc == 0;
-        }
-        else if (type == NF_RECORD_EXPORTER_INFO && size >= NF_EXPORTER_INFO_SIZE) {
-            uint16_t sysid = s_u16 (data + cursor + 26);
-            bool known = false;
-            for (size_t index = 0; index < out->exporter_count; index++)
-                known = known || out->exporters[index] == sysid;
-            if (!known && out->exporter_count < READER_BLOCK_EXPORTERS)
-                out->exporters[out->exporter_count++] = sysid;
-        }
-        else
-            out->skipped++;
-        cursor += size;
-    }
+    self->next = 0;
+    s_issue_blocks (self);
     return 0;
 }
 
@@ -682,9 +551,32 @@ ingest_reader_next (ingest_reader_t *self, ingest_flow_t *flow)
     if (!self->open || self->failed)
         return -1;
     while (true) {
-        s_decoded_t *current = self->current;
-        if (current && current->next < current->count) {
-            *flow = current->flows[current->next++];
+        ingest_decoded_t *current = self->current;
+        if (current && self->next < current->count) {
+            *flow = current->flows[self->next++];
+            return 1;
+        }
+        int rc = s_next_block (self);
+        if (rc)
+            return rc == 1 ? 0 : -1;
+    }
+}
+
+//  --------------------------------------------------------------------------
+int
+ingest_reader_next_batch (ingest_reader_t *self, const ingest_flow_t **flows, size_t *count)
+{
+    assert (self);
+    assert (flows);
+    assert (count);
+    if (!self->open || self->failed)
+        return -1;
+    while (true) {
+        ingest_decoded_t *current = self->current;
+        if (current && self->next < current->count) {
+            *flows = current->flows + self->next;
+            *count = current->count - self->next;
+            self->next = current->count;
             return 1;
         }
         int rc = s_next_block (self);
@@ -698,10 +590,20 @@ void
 ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports)
 {
     assert (self);
-    assert (!ingest_block_loader_busy (self->loader));  //  Not while a block is loading
+    assert (self->in_flight == 0);  //  Not while a block is loading
     self->filtering = ports != NULL;
     if (ports)
         memcpy (self->port_filter, ports, sizeof self->port_filter);
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn *filter, void *arg)
+{
+    assert (self);
+    assert (self->in_flight == 0);  //  Not while a block is loading
+    self->filter = filter;
+    self->filter_arg = arg;
 }
 
 //  --------------------------------------------------------------------------
@@ -952,6 +854,13 @@ s_open_image (ingest_reader_t *reader, const s_image_t *image, size_t size, int 
     return ingest_reader_open_fd (reader, *fd, "image");
 }
 
+static bool
+s_test_ipv6_only (void *arg, const ingest_flow_t *flow)
+{
+    (void) arg;
+    return !proto_addr_is_ipv4 (&flow->src);
+}
+
 static void
 s_expect_error (const s_image_t *image, size_t size, const char *what)
 {
@@ -1009,6 +918,21 @@ ingest_reader_test (bool verbose)
         assert (ingest_reader_next (reader, &flow) == 0);
         assert (ingest_reader_flows_read (reader) == 2);
         ingest_reader_set_port_filter (reader, NULL);
+        //  A flow filter keeping IPv6 sources, and the flows of a block at once
+        ingest_reader_set_flow_filter (reader, s_test_ipv6_only, NULL);
+        assert (ingest_reader_open_fd (reader, fd, "image") == 0);
+        const ingest_flow_t *flows;
+        size_t count;
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 1 && count == 1);
+        assert (flows[0].dst_port == 22 && !proto_addr_is_ipv4 (&flows[0].src));
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 0);
+        assert (ingest_reader_flows_read (reader) == 2);
+        ingest_reader_set_flow_filter (reader, NULL, NULL);
+        assert (ingest_reader_open_fd (reader, fd, "image") == 0);
+        assert (ingest_reader_next (reader, &flow) == 1 && flow.dst_port == 25);
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 1 && count == 1);
+        assert (flows[0].dst_port == 22);
+        assert (ingest_reader_next_batch (reader, &flows, &count) == 0);
         assert (ingest_reader_exporter_count (reader) == 1);
         assert (ingest_reader_skipped_records (reader) == 1);
         ingest_reader_destroy (&reader);

@@ -1,9 +1,11 @@
 /*  ingest_reader.h - reads nfdump's nfcapd files (layout version 2, nfdump 1.7.x).
 
     The only code in portevo that knows the nfcapd format (../shared/NFCAPD.md).  It streams
-    a file one data block at a time (memory is bounded by two block buffers, whatever the
+    a file one data block at a time (memory is bounded by six block slots, whatever the
     file size), decompresses it with the file's codec (none, LZO, BZ2, LZ4, ZSTD), walks the
-    V3 flow records and hands them out one by one as ingest_flow_t.  Exporter records are
+    V3 flow records and hands them out one by one, or a block's worth at a time, as
+    ingest_flow_t.  Two loader threads (zactors) read, decompress and decode blocks ahead
+    of the caller, each its own blocks; the caller gets them in file order.  Exporter records are
     remembered, the appendix (ident, stat record) is read for sanity checks, unknown record
     and element types are skipped and counted.  Layout version 1 files (nfdump 1.6) are read
     too, through ingest_v1 (hooks marked "Hook" in ingest_reader.c).  Layout version 3,
@@ -54,6 +56,10 @@ typedef struct {
     uint8_t flags;        //  V3 record flags (2 = sampled)
 } ingest_flow_t;
 
+//  A flow filter: true to hand the flow out.  It runs on the reader's loader threads,
+//  several at once: it must only read arg.
+typedef bool (ingest_flow_filter_fn) (void *arg, const ingest_flow_t *flow);
+
 //  Compression types of the file header.
 typedef enum {
     INGEST_COMPRESS_NONE = 0,
@@ -82,6 +88,18 @@ int ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name);
 //  skipped before their addresses are decoded.  NULL (the default) hands out every flow.
 //  Set it before ingest_reader_open.
 void ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports);
+
+//  Among the flows the port filter keeps, hand out only those for which filter (arg, flow)
+//  is true; the others are counted in flows_read too.  arg must stay unchanged and alive
+//  while a file is open.  NULL (the default) hands out every flow.  Set it before
+//  ingest_reader_open.
+void ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn *filter,
+                                    void *arg);
+
+//  The next flows at once (those of one block, or what ingest_reader_next left of them):
+//  1 with *flows pointing to *count >= 1 flows, borrowed until the next call on the reader;
+//  0 at the clean end of the file; -1 as ingest_reader_next.  Mixes with ingest_reader_next.
+int ingest_reader_next_batch (ingest_reader_t *self, const ingest_flow_t **flows, size_t *count);
 
 //  Next flow record.  Returns 1 with *flow filled, 0 at the clean end of the file (all
 //  blocks read), -1 on a corrupt or truncated file (see ingest_reader_error).
