@@ -198,8 +198,9 @@ ingest_decode_block (ingest_block_t *job)
         return 0;
     }
     //  Room for as many flows as the block can hold, so that the walk never grows it (a
-    //  1.6 record can be shorter than a V3 flow record: there, one per record)
-    size_t most = out->v1 ? job->records : job->data_size / DECODE_FLOW_RECORD_MIN;
+    //  1.6 block is sized the same way; its walk grows the array if its records are
+    //  shorter than that, below)
+    size_t most = job->data_size / DECODE_FLOW_RECORD_MIN;
     if (job->records < most)
         most = job->records;
     if (most > out->room || !out->flows) {
@@ -225,6 +226,15 @@ ingest_decode_block (ingest_block_t *job)
             return ingest_block_fail (job, "block %u: record at offset %zu has invalid size %u",
                                       job->index, cursor, size);
         bool v1_record = out->v1 && ingest_v1_handles (type);  //  Hook: 1.6 map, flow
+        if (v1_record && out->count == out->room) {
+            ingest_flow_t *flows =
+                (ingest_flow_t *) realloc (out->flows, 2 * out->room * sizeof (ingest_flow_t));
+            if (!flows)
+                return ingest_block_fail (job, "out of memory for the flows of block %u",
+                                          job->index);
+            out->flows = flows;
+            out->room *= 2;
+        }
         if (type == INGEST_NF_RECORD_V3 || v1_record) {
             ingest_flow_t *flow = &out->flows[out->count];
             //  Hook: ingest_v1_record returns 3 for a map record
