@@ -185,7 +185,7 @@ build/bench/anon_bench: bench/anon_bench.c $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_CRYPTO) $(LIBS_BASE)
 
-build/bench/scale: bench/scale.c $(LIB_shard) $(LIB_proto)
+build/bench/scale: bench/scale.c bench/scale_model.c $(LIB_shard) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 

@@ -28,9 +28,9 @@
     feature and op of the two days, ranked by the generator: score, then address).
 
     build: make build/bench/scale;  run: bench/scale (or build/bench/scale -h)
-    (Over 1,000 lines: one program whose parts, generator, checks and measurements,
-    share the model's tables; split it if it grows.)
+    The model and the generator are in scale_model.[ch]; this file checks and measures.
 */
+#include "bench/scale_model.h"
 #include "shard/shard_chunk.h"
 #include "shard/shard_store.h"
 
@@ -43,431 +43,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#define BLOCKS 288
-#define PORTS 12
-#define SAMPLE_HOSTS 200
-#define PEERS_POOL 4096
-
-static const uint16_t s_ports[PORTS] = {21,   22,   25,   80,   445,  1194,
-                                        3128, 8080, 8081, 8118, 8123, 9050};
-//  Port choice weights (per mille), web ports first
-static const uint16_t s_port_weight[PORTS] = {20, 120, 60, 420, 90, 10, 40, 150, 30, 20, 10, 30};
-
-typedef enum { KIND_NORMAL, KIND_SCANNER, KIND_SPAMMER } s_kind_t;
-
-typedef struct {
-    uint8_t port;     //  Index into s_ports
-    uint8_t p_day;    //  Active on a day with probability p_day / 255
-    uint16_t rate;    //  Blocks a day, typical
-    uint32_t base;    //  Bytes a block, typical
-    uint16_t packet;  //  Bytes a packet
-    uint16_t spread;  //  Peers a block at most
-} s_slot_t;
-
-typedef struct {
-    size_t hosts;        //  Hosts generated
-    uint32_t *addr;      //  IPv4 address of host i
-    uint8_t *kind;       //  s_kind_t of host i
-    size_t *first_slot;  //  Slots of host i: first_slot[i] .. first_slot[i + 1]
-    s_slot_t *slots;     //  (host, port) profiles, host-major, ports ascending
-    size_t slot_count;   //  Entries of slots
-} s_model_t;
-
-//  A (host, port) seen in a block of the day being generated
-typedef struct {
-    uint32_t slot;   //  Index into slots
-    uint16_t block;  //  Block of the day
-} s_event_t;
-
-//  Expected daily values, as the generator computed them
-typedef struct {
-    uint64_t value[PROTO_FEATURE_COUNT][PROTO_OP_COUNT];
-    bool present;
-} s_expect_t;
-
-typedef struct {
-    s_model_t model;
-    uint64_t seed;
-    uint32_t days;       //  Days generated, ending yesterday
-    uint32_t first_day;  //  The first of them
-    int shard_count;     //  Stores the hosts are split over (1: one store)
-    int shard_index;     //  The one this process fills
-    //  Exactness: sampled hosts over every day, every host on two days
-    size_t sample[SAMPLE_HOSTS];
-    int32_t *sample_of;         //  [host]: its index in sample, or -1
-    s_expect_t *sample_expect;  //  [sample][port][day]
-    uint32_t check_days[2];     //  Days checked in full
-    s_expect_t *day_expect[2];  //  [slot] for each check day
-    //  Scratch for one day
-    s_event_t *events;
-    size_t event_capacity;
-    proto_pair_t *pairs;
-    size_t pair_capacity;
-    uint8_t *peers;        //  PEERS_POOL sorted addresses
-    uint64_t *slot_state;  //  [slot]: random stream of its values, per day
-} s_gen_t;
-
-static uint64_t
-s_next (uint64_t *state)
-{
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    return *state;
-}
-
-//  splitmix64's finaliser: a well-mixed seed from a structured one
-static uint64_t
-s_mix (uint64_t value)
-{
-    value = (value ^ (value >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    value = (value ^ (value >> 27)) * 0x94d049bb133111ebULL;
-    return value ^ (value >> 31);
-}
-
-static uint64_t
-s_range (uint64_t *state, uint64_t low, uint64_t high)
-{
-    return low + s_next (state) % (high - low + 1);
-}
-
-//  --------------------------------------------------------------------------
-static void
-s_model_build (s_model_t *self, size_t hosts, uint64_t seed)
-{
-    uint64_t state = seed;
-    self->hosts = hosts;
-    self->addr = (uint32_t *) malloc (hosts * sizeof (uint32_t));
-    self->kind = (uint8_t *) malloc (hosts);
-    self->first_slot = (size_t *) malloc ((hosts + 1) * sizeof (size_t));
-    self->slots = (s_slot_t *) malloc (hosts * PORTS * sizeof (s_slot_t));
-    self->slot_count = 0;
-    for (size_t host = 0; host < hosts; host++) {
-        self->addr[host] = 0x0a000000 + (uint32_t) host * 16 + (uint32_t) (s_next (&state) & 15);
-        uint64_t kind = s_next (&state) % 1000;
-        self->kind[host] = kind == 0 ? KIND_SCANNER : kind == 1 ? KIND_SPAMMER : KIND_NORMAL;
-        self->first_slot[host] = self->slot_count;
-        bool used[PORTS] = {false};
-        size_t port_count;
-        if (self->kind[host] != KIND_NORMAL) {
-            port_count = 1;
-            used[self->kind[host] == KIND_SPAMMER ? 2 : (s_next (&state) & 1) ? 1 : 4] = true;
-        }
-        else {
-            uint64_t draw = s_next (&state) % 100;
-            port_count = draw < 50   ? 1
-                         : draw < 78 ? 2
-                         : draw < 88 ? 3
-                         : draw < 96 ? s_range (&state, 4, 6)
-                                     : s_range (&state, 7, 12);
-            for (size_t chosen = 0; chosen < port_count;) {
-                uint64_t pick = s_next (&state) % 1000, sum = 0;
-                size_t port = 0;
-                while (port < PORTS - 1 && (sum += s_port_weight[port]) <= pick)
-                    port++;
-                if (!used[port]) {
-                    used[port] = true;
-                    chosen++;
-                }
-            }
-        }
-        for (uint8_t port = 0; port < PORTS; port++) {
-            if (!used[port])
-                continue;
-            s_slot_t *slot = &self->slots[self->slot_count++];
-            slot->port = port;
-            uint64_t draw = s_next (&state) % 100;
-            slot->p_day = draw < 25   ? 255
-                          : draw < 75 ? (uint8_t) s_range (&state, 128, 230)
-                                      : (uint8_t) s_range (&state, 13, 51);
-            draw = s_next (&state) % 100;
-            slot->rate = draw < 40   ? 1
-                         : draw < 65 ? (uint16_t) s_range (&state, 2, 3)
-                         : draw < 85 ? (uint16_t) s_range (&state, 4, 20)
-                         : draw < 97 ? (uint16_t) s_range (&state, 21, 100)
-                                     : (uint16_t) s_range (&state, 101, 288);
-            slot->base =
-                (uint32_t) (60 << (s_next (&state) % 16)) + (uint32_t) (s_next (&state) % 60);
-            slot->packet = (uint16_t) s_range (&state, 60, 1400);
-            draw = s_next (&state) % 100;
-            slot->spread = draw < 70   ? 1
-                           : draw < 90 ? (uint16_t) s_range (&state, 2, 5)
-                                       : (uint16_t) s_range (&state, 6, 64);
-            if (self->kind[host] == KIND_SCANNER) {
-                slot->p_day = 255;
-                slot->rate = BLOCKS;
-            }
-            else if (self->kind[host] == KIND_SPAMMER) {
-                slot->p_day = 255;
-                slot->rate = (uint16_t) s_range (&state, 100, 288);
-            }
-        }
-    }
-    self->first_slot[hosts] = self->slot_count;
-}
-
-static void
-s_model_free (s_model_t *self)
-{
-    free (self->addr);
-    free (self->kind);
-    free (self->first_slot);
-    free (self->slots);
-}
-
-//  --------------------------------------------------------------------------
-//  Host of a slot (binary search over first_slot)
-static size_t
-s_slot_host (const s_model_t *self, size_t slot)
-{
-    size_t low = 0, high = self->hosts;
-    while (high - low > 1) {
-        size_t middle = (low + high) / 2;
-        if (self->first_slot[middle] <= slot)
-            low = middle;
-        else
-            high = middle;
-    }
-    return low;
-}
-
-//  One block value of a slot's event (state advances)
-static void
-s_values (const s_model_t *model, size_t host, const s_slot_t *slot, uint64_t *state,
-          uint64_t values[PROTO_FEATURE_COUNT])
-{
-    uint64_t bytes, packets, durations, peers;
-    if (model->kind[host] == KIND_SCANNER) {
-        peers = (s_next (state) & 1) ? PEERS_POOL : s_range (state, 1000, PEERS_POOL - 1);
-        packets = peers + s_next (state) % 64;
-        bytes = packets * 60;
-        durations = 0;
-    }
-    else if (model->kind[host] == KIND_SPAMMER) {
-        peers = s_range (state, 20, 420);
-        packets = peers * s_range (state, 10, 20);
-        bytes = packets * s_range (state, 400, 600);
-        durations = packets * s_range (state, 20, 80);
-    }
-    else {
-        bytes = slot->base / 2 + s_next (state) % (slot->base + 1);
-        packets = bytes / slot->packet + 1;
-        durations = (s_next (state) & 3) ? packets * (s_next (state) % 300) : 0;
-        peers = slot->spread > 1 ? s_range (state, 1, slot->spread) : 1;
-    }
-    values[PROTO_FEATURE_BYTES] = bytes;
-    values[PROTO_FEATURE_PACKETS] = packets;
-    values[PROTO_FEATURE_DURATIONS] = durations;
-    values[PROTO_FEATURE_PEERS] = peers;
-}
-
-static void
-s_expect_fold (s_expect_t *self, const uint64_t values[PROTO_FEATURE_COUNT])
-{
-    for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
-        uint64_t *row = self->value[feature];
-        uint64_t value = values[feature];
-        if (!self->present)
-            row[PROTO_OP_SUM] = row[PROTO_OP_MAX] = row[PROTO_OP_MIN] = value;
-        else {
-            row[PROTO_OP_SUM] += value;
-            row[PROTO_OP_MAX] = value > row[PROTO_OP_MAX] ? value : row[PROTO_OP_MAX];
-            row[PROTO_OP_MIN] = value < row[PROTO_OP_MIN] ? value : row[PROTO_OP_MIN];
-        }
-    }
-    self->present = true;
-}
-
-//  --------------------------------------------------------------------------
-static bool
-s_mine (s_gen_t *self, size_t host)
-{
-    if (self->shard_count == 1)
-        return true;
-    proto_addr_t addr;
-    proto_addr_from_ipv4 (&addr, self->model.addr[host]);
-    return proto_shard_slot (&addr) % (uint32_t) self->shard_count == (uint32_t) self->shard_index;
-}
-
-static int
-s_compare_events (const void *a, const void *b)
-{
-    const s_event_t *x = (const s_event_t *) a, *y = (const s_event_t *) b;
-    if (x->block != y->block)
-        return x->block < y->block ? -1 : 1;
-    return x->slot < y->slot ? -1 : x->slot > y->slot;
-}
-
-static void
-s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
-{
-    *pair = ((proto_pair_t *) pairs)[index];
-}
-
-//  Generate and apply one day: returns the pairs applied, or -1 on failure
-static long
-s_day (s_gen_t *self, shard_store_t *store, uint32_t day, int64_t now, double *apply_secs)
-{
-    const s_model_t *model = &self->model;
-    uint64_t state = self->seed ^ (0x9e3779b97f4a7c15ULL * (day + 1));
-    size_t events = 0;
-    for (size_t slot = 0; slot < model->slot_count; slot++) {
-        const s_slot_t *profile = &model->slots[slot];
-        uint64_t draw = s_next (&state);
-        if ((draw & 255) >= profile->p_day && profile->p_day != 255)
-            continue;
-        uint64_t blocks = profile->rate;
-        if (blocks > 1 && blocks < BLOCKS)
-            blocks = blocks / 2 + (draw >> 8) % blocks;
-        blocks = blocks < 1 ? 1 : blocks > BLOCKS ? BLOCKS : blocks;
-        uint64_t start = (draw >> 20) % BLOCKS;
-        if (events + blocks > self->event_capacity) {
-            self->event_capacity = (events + blocks) * 2;
-            self->events =
-                (s_event_t *) realloc (self->events, self->event_capacity * sizeof (s_event_t));
-        }
-        for (uint64_t block = 0; block < blocks; block++)
-            self->events[events++] =
-                (s_event_t){(uint32_t) slot, (uint16_t) ((start + block) % BLOCKS)};
-    }
-    qsort (self->events, events, sizeof (s_event_t), s_compare_events);
-    for (size_t slot = 0; slot < model->slot_count; slot++)
-        self->slot_state[slot] =
-            s_mix (self->seed ^ (day * 0x9e3779b97f4a7c15ULL) ^ (slot << 20)) | 1;
-    int check = day == self->check_days[0] ? 0 : day == self->check_days[1] ? 1 : -1;
-    long applied = 0;
-    for (size_t first = 0; first < events;) {
-        uint16_t block = self->events[first].block;
-        size_t count = 0;
-        size_t index = first;
-        for (; index < events && self->events[index].block == block; index++) {
-            size_t slot = self->events[index].slot;
-            size_t host = s_slot_host (model, slot);
-            const s_slot_t *profile = &model->slots[slot];
-            //  Values come from the slot's own stream, so that a store that skips other
-            //  stores' hosts still gets the same values for its own
-            if (!s_mine (self, host))
-                continue;
-            uint64_t values[PROTO_FEATURE_COUNT];
-            s_values (model, host, profile, &self->slot_state[slot], values);
-            if (check >= 0)
-                s_expect_fold (&self->day_expect[check][slot], values);
-            int32_t sample = self->sample_of[host];
-            if (sample >= 0)
-                s_expect_fold (
-                    &self->sample_expect[((size_t) sample * PORTS + profile->port) * self->days +
-                                         (day - self->first_day)],
-                    values);
-            if (count == self->pair_capacity) {
-                self->pair_capacity = self->pair_capacity ? self->pair_capacity * 2 : 65536;
-                self->pairs = (proto_pair_t *) realloc (self->pairs, self->pair_capacity *
-                                                                         sizeof (proto_pair_t));
-            }
-            proto_pair_t *pair = &self->pairs[count++];
-            proto_addr_from_ipv4 (&pair->addr, model->addr[host]);
-            pair->port = s_ports[profile->port];
-            pair->bytes = values[PROTO_FEATURE_BYTES];
-            pair->packets = values[PROTO_FEATURE_PACKETS];
-            pair->durations = values[PROTO_FEATURE_DURATIONS];
-            pair->peers_kind = PROTO_PEERS_EXACT;
-            pair->peers = self->peers;
-            pair->peers_size = values[PROTO_FEATURE_PEERS] * PROTO_ADDR_SIZE;
-        }
-        first = index;
-        int64_t block_start = (int64_t) day * 86400 + block * 300;
-        char file[64];
-        snprintf (file, sizeof file, "nfcapd.%lld", (long long) block_start);
-        shard_part_result_t result;
-        int64_t start = zclock_usecs ();
-        int rc = shard_store_apply_part (store, "scale", file, block_start, s_pair_at, self->pairs,
-                                         count, now, &result);
-        *apply_secs += (zclock_usecs () - start) / 1e6;
-        if (rc != SHARD_STORE_OK || !result.final || result.expired) {
-            fprintf (stderr, "apply failed (day %u block %u): %s\n", day, block,
-                     shard_store_error (store));
-            return -1;
-        }
-        applied += (long) count;
-    }
-    return applied;
-}
-
-//  --------------------------------------------------------------------------
-//  Archive finished days; the longest transaction into *longest (msecs)
-static int
-s_archive (shard_store_t *store, int64_t now, double *longest, double *secs)
-{
-    bool more = true;
-    while (more) {
-        int64_t start = zclock_usecs ();
-        if (shard_store_archive (store, now, SHARD_ARCHIVE_BATCH, &more)) {
-            fprintf (stderr, "archive failed: %s\n", shard_store_error (store));
-            return -1;
-        }
-        double msecs = (zclock_usecs () - start) / 1000.0;
-        *longest = msecs > *longest ? msecs : *longest;
-        *secs += msecs / 1000;
-    }
-    return 0;
-}
-
-static void
-s_gen_init (s_gen_t *self, size_t hosts, uint32_t days, uint32_t first_day, uint64_t seed)
-{
-    memset (self, 0, sizeof *self);
-    self->seed = seed;
-    self->days = days;
-    self->first_day = first_day;
-    self->shard_count = 1;
-    s_model_build (&self->model, hosts, seed);
-    uint64_t state = seed * 31 + 7;
-    self->sample_of = (int32_t *) malloc (hosts * sizeof (int32_t));
-    for (size_t host = 0; host < hosts; host++)
-        self->sample_of[host] = -1;
-    //  A scanner and a spam bot, then distinct hosts at random
-    size_t found = 0;
-    for (size_t host = 0; host < hosts && found < 2; host++)
-        if (self->model.kind[host] == (found ? KIND_SPAMMER : KIND_SCANNER)) {
-            self->sample_of[host] = (int32_t) found;
-            self->sample[found++] = host;
-        }
-    while (found < SAMPLE_HOSTS) {
-        size_t host = s_next (&state) % hosts;
-        if (self->sample_of[host] < 0) {
-            self->sample_of[host] = (int32_t) found;
-            self->sample[found++] = host;
-        }
-    }
-    self->sample_expect =
-        (s_expect_t *) calloc ((size_t) SAMPLE_HOSTS * PORTS * days, sizeof (s_expect_t));
-    self->check_days[0] = first_day + days - 1;
-    self->check_days[1] = first_day + days / 2;
-    for (int index = 0; index < 2; index++)
-        self->day_expect[index] =
-            (s_expect_t *) calloc (self->model.slot_count, sizeof (s_expect_t));
-    self->slot_state = (uint64_t *) malloc (self->model.slot_count * sizeof (uint64_t));
-    self->peers = (uint8_t *) malloc (PEERS_POOL * PROTO_ADDR_SIZE);
-    for (uint32_t peer = 0; peer < PEERS_POOL; peer++) {
-        proto_addr_t addr;
-        proto_addr_from_ipv4 (&addr, 0xc6120000 + peer);
-        memcpy (self->peers + peer * PROTO_ADDR_SIZE, addr.bytes, PROTO_ADDR_SIZE);
-    }
-}
-
-static void
-s_gen_free (s_gen_t *self)
-{
-    s_model_free (&self->model);
-    free (self->sample_of);
-    free (self->sample_expect);
-    free (self->day_expect[0]);
-    free (self->day_expect[1]);
-    free (self->events);
-    free (self->pairs);
-    free (self->peers);
-    free (self->slot_state);
-}
 
 //  --------------------------------------------------------------------------
 //  Exactness checks
@@ -514,13 +89,13 @@ s_compare_ranked (const void *a, const void *b)
 
 //  Series of the sampled hosts: every feature x op, every port.  Returns mismatches.
 static size_t
-s_check_series (s_gen_t *self, shard_store_t *store, size_t *checked)
+s_check_series (scale_gen_t *self, shard_store_t *store, size_t *checked)
 {
     size_t wrong = 0;
     uint32_t last = self->first_day + self->days - 1;
     s_points_t *points = (s_points_t *) malloc (sizeof (s_points_t));
     for (size_t sample = 0; sample < SAMPLE_HOSTS; sample++) {
-        if (!s_mine (self, self->sample[sample]))
+        if (!scale_mine (self, self->sample[sample]))
             continue;
         proto_addr_t addr;
         proto_addr_from_ipv4 (&addr, self->model.addr[self->sample[sample]]);
@@ -532,14 +107,14 @@ s_check_series (s_gen_t *self, shard_store_t *store, size_t *checked)
                 size_t expected = 0;
                 for (size_t port = 0; port < PORTS; port++)
                     for (uint32_t day = 0; day < self->days; day++) {
-                        const s_expect_t *expect =
+                        const scale_expect_t *expect =
                             &self->sample_expect[(sample * PORTS + port) * self->days + day];
                         if (!expect->present)
                             continue;
                         //  Points come ascending by port then day, as ours
                         const proto_point_t *point =
                             expected < points->count ? &points->points[expected] : NULL;
-                        if (!point || point->port != s_ports[port] ||
+                        if (!point || point->port != scale_ports[port] ||
                             point->day != self->first_day + day ||
                             point->score != expect->value[feature][op])
                             wrong++;
@@ -556,9 +131,9 @@ s_check_series (s_gen_t *self, shard_store_t *store, size_t *checked)
 //  The encoding of the rows of the last day, from the generator's own values: mean
 //  bytes a row in a chunk, by how many distinct values the row holds
 static void
-s_row_sizes (s_gen_t *self)
+s_row_sizes (scale_gen_t *self)
 {
-    const s_model_t *model = &self->model;
+    const scale_model_t *model = &self->model;
     size_t rows[3] = {0, 0, 0}, bytes[3] = {0, 0, 0};
     for (uint8_t port = 0; port < PORTS; port++) {
         proto_addr_t previous;
@@ -566,7 +141,7 @@ s_row_sizes (s_gen_t *self)
         for (size_t host = 0; host < model->hosts; host++)
             for (size_t slot = model->first_slot[host]; slot < model->first_slot[host + 1];
                  slot++) {
-                const s_expect_t *expect = &self->day_expect[0][slot];
+                const scale_expect_t *expect = &self->day_expect[0][slot];
                 if (model->slots[slot].port != port || !expect->present)
                     continue;
                 shard_chunk_row_t row;
@@ -604,9 +179,9 @@ s_row_sizes (s_gen_t *self)
 
 //  Top lists of the check days: every port, feature and op.  Returns mismatches.
 static size_t
-s_check_tops (s_gen_t *self, shard_store_t *store, size_t *checked)
+s_check_tops (scale_gen_t *self, shard_store_t *store, size_t *checked)
 {
-    const s_model_t *model = &self->model;
+    const scale_model_t *model = &self->model;
     size_t wrong = 0;
     s_ranked_t *ranked = (s_ranked_t *) malloc (model->hosts * sizeof (s_ranked_t));
     s_tops_t *tops = (s_tops_t *) malloc (sizeof (s_tops_t));
@@ -621,9 +196,9 @@ s_check_tops (s_gen_t *self, shard_store_t *store, size_t *checked)
                     for (size_t host = 0; host < model->hosts; host++)
                         for (size_t slot = model->first_slot[host];
                              slot < model->first_slot[host + 1]; slot++) {
-                            const s_expect_t *expect = &self->day_expect[check][slot];
+                            const scale_expect_t *expect = &self->day_expect[check][slot];
                             if (model->slots[slot].port == port && expect->present &&
-                                s_mine (self, host))
+                                scale_mine (self, host))
                                 ranked[count++] =
                                     (s_ranked_t){model->addr[host], expect->value[feature][op]};
                         }
@@ -631,7 +206,7 @@ s_check_tops (s_gen_t *self, shard_store_t *store, size_t *checked)
                     for (size_t rank = 0; rank < count && rank < 10; rank++, at++) {
                         proto_addr_t addr;
                         proto_addr_from_ipv4 (&addr, ranked[rank].addr);
-                        if (at >= tops->count || tops->entries[at].port != s_ports[port] ||
+                        if (at >= tops->count || tops->entries[at].port != scale_ports[port] ||
                             tops->entries[at].feature != feature ||
                             tops->entries[at].score != ranked[rank].score ||
                             memcmp (&tops->entries[at].addr, &addr, sizeof addr) != 0)
@@ -704,7 +279,7 @@ s_cpu_usecs (void)
 }
 
 static void
-s_latencies (s_gen_t *self, shard_store_t *store, size_t repeat)
+s_latencies (scale_gen_t *self, shard_store_t *store, size_t repeat)
 {
     double *msecs = (double *) malloc (repeat * sizeof (double));
     double *cpu = (double *) malloc (repeat * sizeof (double));
@@ -712,7 +287,7 @@ s_latencies (s_gen_t *self, shard_store_t *store, size_t repeat)
     size_t answers = 0;
     uint32_t last = self->first_day + self->days - 1;
     for (size_t index = 0; index < repeat; index++) {
-        uint32_t day = last - (uint32_t) (s_next (&state) % self->days);
+        uint32_t day = last - (uint32_t) (scale_next (&state) % self->days);
         int64_t start = zclock_usecs ();
         double cpu_start = s_cpu_usecs ();
         shard_store_top (store, day, PROTO_OP_SUM, PROTO_PORT_ALL, s_on_top_count, &answers);
@@ -728,8 +303,8 @@ s_latencies (s_gen_t *self, shard_store_t *store, size_t repeat)
     answers = 0;
     for (size_t index = 0; index < repeat; index++) {
         //  Hosts with traffic on most days: a third of the sample, the rest at random
-        size_t host = index % 3 ? s_next (&state) % self->model.hosts
-                                : self->sample[s_next (&state) % SAMPLE_HOSTS];
+        size_t host = index % 3 ? scale_next (&state) % self->model.hosts
+                                : self->sample[scale_next (&state) % SAMPLE_HOSTS];
         proto_addr_t addr;
         proto_addr_from_ipv4 (&addr, self->model.addr[host]);
         int64_t start = zclock_usecs ();
@@ -765,17 +340,17 @@ s_remove (const char *dir)
 
 //  Fill days [first_day, first_day + days) into store; pairs applied, -1 on failure
 static long
-s_fill (s_gen_t *self, shard_store_t *store, int64_t now, bool verbose, double *apply_secs,
+s_fill (scale_gen_t *self, shard_store_t *store, int64_t now, bool verbose, double *apply_secs,
         double *archive_secs, double *archive_longest, uint64_t *bytes_after_day)
 {
     long total = 0;
     for (uint32_t day = self->first_day; day < self->first_day + self->days; day++) {
-        long pairs = s_day (self, store, day, now, apply_secs);
+        long pairs = scale_day (self, store, day, now, apply_secs);
         if (pairs < 0)
             return -1;
         total += pairs;
         //  The shard's maintenance archives finished days (here: once the next is in)
-        if (s_archive (store, (int64_t) (day + 2) * 86400, archive_longest, archive_secs))
+        if (scale_archive (store, (int64_t) (day + 2) * 86400, archive_longest, archive_secs))
             return -1;
         if (bytes_after_day) {
             shard_store_stats_t stats;
@@ -805,8 +380,8 @@ s_throughput (size_t hosts, uint32_t days, uint64_t seed, int shard_count, long 
             return 0;
         pids[index] = fork ();
         if (pids[index] == 0) {
-            s_gen_t gen;
-            s_gen_init (&gen, hosts, days, today - days, seed);
+            scale_gen_t gen;
+            scale_gen_init (&gen, hosts, days, today - days, seed);
             gen.shard_count = shard_count;
             gen.shard_index = index;
             char dir[] = "/tmp/scale_shard.XXXXXX";
@@ -819,7 +394,7 @@ s_throughput (size_t hosts, uint32_t days, uint64_t seed, int shard_count, long 
                 shard_store_destroy (&store);
                 s_remove (dir);
             }
-            s_gen_free (&gen);
+            scale_gen_free (&gen);
             if (write (fds[index][1], &pairs, sizeof pairs) != sizeof pairs)
                 _exit (1);
             _exit (0);
@@ -884,8 +459,8 @@ main (int argc, char *argv[])
     zsys_set_logstream (NULL);
     int64_t now = zclock_time () / 1000;
     uint32_t today = proto_day_of (now);
-    s_gen_t gen;
-    s_gen_init (&gen, hosts, days, today - days, seed);
+    scale_gen_t gen;
+    scale_gen_init (&gen, hosts, days, today - days, seed);
     printf ("bench/scale: %zu hosts x %u days (ending yesterday), %zu (host, port) profiles "
             "(%.2f ports a host), seed %#llx; %ld cores\n",
             hosts, days, gen.model.slot_count, (double) gen.model.slot_count / (double) hosts,
@@ -1010,13 +585,13 @@ main (int argc, char *argv[])
         printf ("store kept in %s\n", dir);
     else
         s_remove (dir);
-    s_gen_free (&gen);
+    scale_gen_free (&gen);
     free (bytes_after_day);
 
     if (expire_hosts) {
         //  A day of expire_hosts hosts, then the next day, then expire the first
-        s_gen_t big;
-        s_gen_init (&big, expire_hosts, 2, today - 2, seed + 1);
+        scale_gen_t big;
+        scale_gen_init (&big, expire_hosts, 2, today - 2, seed + 1);
         char big_dir[] = "/tmp/scale_expire.XXXXXX";
         if (!mkdtemp (big_dir) || !(store = shard_store_new (big_dir, 256ULL << 30)))
             return 1;
@@ -1052,7 +627,7 @@ main (int argc, char *argv[])
                 SHARD_EXPIRE_BATCH, longest);
         shard_store_destroy (&store);
         s_remove (big_dir);
-        s_gen_free (&big);
+        scale_gen_free (&big);
     }
 
     if (throughput) {

@@ -27,6 +27,8 @@
 #include "shard/shard_store.h"
 #include "proto/proto_curve.h"
 
+#define SHARD_MAP_FILE "broker-map.msgpack"  //  The last MAP, kept in the data directory
+
 #define SHARD_FINALISE_MSECS 1000         //  Check open blocks for grace
 #define SHARD_MAINTENANCE_MSECS 3600000   //  Retention and archive period
 #define SHARD_MAINTENANCE_BATCH_MSECS 10  //  Pause between their batches

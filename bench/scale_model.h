@@ -1,0 +1,79 @@
+/*  scale_model.h - bench/scale's traffic model and generator (bench/scale_model.c): the
+    hosts and their (host, port) profiles, the values of each block, parts fed to a shard
+    store day by day, and the generator's own expected daily values for the checks that
+    bench/scale.c makes (see the top of scale.c for the model).
+*/
+#ifndef SCALE_MODEL_H_INCLUDED
+#define SCALE_MODEL_H_INCLUDED
+
+#include "shard/shard_store.h"
+
+#define BLOCKS 288
+#define PORTS 12
+#define SAMPLE_HOSTS 200
+#define PEERS_POOL 4096
+typedef enum { KIND_NORMAL, KIND_SCANNER, KIND_SPAMMER } scale_kind_t;
+typedef struct {
+    uint8_t port;     //  Index into scale_ports
+    uint8_t p_day;    //  Active on a day with probability p_day / 255
+    uint16_t rate;    //  Blocks a day, typical
+    uint32_t base;    //  Bytes a block, typical
+    uint16_t packet;  //  Bytes a packet
+    uint16_t spread;  //  Peers a block at most
+} scale_slot_t;
+
+typedef struct {
+    size_t hosts;         //  Hosts generated
+    uint32_t *addr;       //  IPv4 address of host i
+    uint8_t *kind;        //  scale_kind_t of host i
+    size_t *first_slot;   //  Slots of host i: first_slot[i] .. first_slot[i + 1]
+    scale_slot_t *slots;  //  (host, port) profiles, host-major, ports ascending
+    size_t slot_count;    //  Entries of slots
+} scale_model_t;
+
+//  A (host, port) seen in a block of the day being generated
+typedef struct {
+    uint32_t slot;   //  Index into slots
+    uint16_t block;  //  Block of the day
+} scale_event_t;
+
+//  Expected daily values, as the generator computed them
+typedef struct {
+    uint64_t value[PROTO_FEATURE_COUNT][PROTO_OP_COUNT];
+    bool present;
+} scale_expect_t;
+
+typedef struct {
+    scale_model_t model;
+    uint64_t seed;
+    uint32_t days;       //  Days generated, ending yesterday
+    uint32_t first_day;  //  The first of them
+    int shard_count;     //  Stores the hosts are split over (1: one store)
+    int shard_index;     //  The one this process fills
+    //  Exactness: sampled hosts over every day, every host on two days
+    size_t sample[SAMPLE_HOSTS];
+    int32_t *sample_of;             //  [host]: its index in sample, or -1
+    scale_expect_t *sample_expect;  //  [sample][port][day]
+    uint32_t check_days[2];         //  Days checked in full
+    scale_expect_t *day_expect[2];  //  [slot] for each check day
+    //  Scratch for one day
+    scale_event_t *events;
+    size_t event_capacity;
+    proto_pair_t *pairs;
+    size_t pair_capacity;
+    uint8_t *peers;        //  PEERS_POOL sorted addresses
+    uint64_t *slot_state;  //  [slot]: random stream of its values, per day
+} scale_gen_t;
+
+extern const uint16_t scale_ports[PORTS];  //  ALL*, the model's ports
+
+uint64_t scale_next (uint64_t *state);
+bool scale_mine (scale_gen_t *self, size_t host);
+long scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now,
+                double *apply_secs);
+int scale_archive (shard_store_t *store, int64_t now, double *longest, double *secs);
+void scale_gen_init (scale_gen_t *self, size_t hosts, uint32_t days, uint32_t first_day,
+                     uint64_t seed);
+void scale_gen_free (scale_gen_t *self);
+
+#endif
