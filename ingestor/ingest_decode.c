@@ -13,6 +13,7 @@
     before.
 */
 #include "ingestor/ingest_decode.h"
+#include "ingestor/ingest_image.h"  //  Selftest
 
 #include <assert.h>
 #include <endian.h>
@@ -279,60 +280,35 @@ ingest_decode_free (ingest_decoded_t *decoded)
 //  Selftest: records built byte by byte; whole files are tested by ingest_reader and
 //  tests/system/reader_test.sh against nfdump.
 
-typedef struct {
-    uint8_t bytes[1024];  //  The block payload being built
-    size_t size;          //  Bytes used
-} s_payload_t;
-
-static void
-s_put (s_payload_t *payload, const void *data, size_t size)
-{
-    assert (payload->size + size <= sizeof payload->bytes);
-    memcpy (payload->bytes + payload->size, data, size);
-    payload->size += size;
-}
-
-static void
-s_put16 (s_payload_t *payload, uint16_t value)
-{
-    s_put (payload, &value, 2);
-}
-
-static void
-s_put32 (s_payload_t *payload, uint32_t value)
-{
-    s_put (payload, &value, 4);
-}
-
 //  A V3 record with a generic element (port dst_port, 10 packets, 1000 bytes), an IPv4
 //  element 10.0.0.1 -> 192.0.2.1, an AS element of as_payload bytes and an unknown
 //  element 40.
 static void
-s_put_record (s_payload_t *payload, uint16_t dst_port, uint16_t as_payload)
+s_put_record (ingest_image_t *payload, uint16_t dst_port, uint16_t as_payload)
 {
-    s_put16 (payload, INGEST_NF_RECORD_V3);
-    s_put16 (payload, (uint16_t) (12 + 52 + 12 + 4 + as_payload + 8));
-    s_put16 (payload, 4);
+    ingest_image_put16 (payload, INGEST_NF_RECORD_V3);
+    ingest_image_put16 (payload, (uint16_t) (12 + 52 + 12 + 4 + as_payload + 8));
+    ingest_image_put16 (payload, 4);
     uint8_t header[6] = {0, 0, 5, 0, 2, 9};
-    s_put (payload, header, 6);
-    s_put16 (payload, INGEST_NF_EX_GENERIC);
-    s_put16 (payload, 52);
+    ingest_image_put (payload, header, 6);
+    ingest_image_put16 (payload, INGEST_NF_EX_GENERIC);
+    ingest_image_put16 (payload, 52);
     uint64_t generic[6] = {1000, 1250, 0, 10, 1000, 0};
-    s_put (payload, generic, 40);
-    s_put16 (payload, 1234);
-    s_put16 (payload, dst_port);
-    s_put32 (payload, 6);  //  protocol TCP, flags, status, tos
-    s_put16 (payload, INGEST_NF_EX_IPV4);
-    s_put16 (payload, 12);
-    s_put32 (payload, 0x0a000001);
-    s_put32 (payload, 0xc0000201);
-    s_put16 (payload, INGEST_NF_EX_AS);
-    s_put16 (payload, (uint16_t) (4 + as_payload));
+    ingest_image_put (payload, generic, 40);
+    ingest_image_put16 (payload, 1234);
+    ingest_image_put16 (payload, dst_port);
+    ingest_image_put32 (payload, 6);  //  protocol TCP, flags, status, tos
+    ingest_image_put16 (payload, INGEST_NF_EX_IPV4);
+    ingest_image_put16 (payload, 12);
+    ingest_image_put32 (payload, 0x0a000001);
+    ingest_image_put32 (payload, 0xc0000201);
+    ingest_image_put16 (payload, INGEST_NF_EX_AS);
+    ingest_image_put16 (payload, (uint16_t) (4 + as_payload));
     for (uint16_t at = 0; at < as_payload; at += 4)
-        s_put32 (payload, 64500);
-    s_put16 (payload, 40);
-    s_put16 (payload, 8);
-    s_put32 (payload, 0);
+        ingest_image_put32 (payload, 64500);
+    ingest_image_put16 (payload, 40);
+    ingest_image_put16 (payload, 8);
+    ingest_image_put32 (payload, 0);
 }
 
 static bool
@@ -347,13 +323,13 @@ ingest_decode_test (bool verbose)
     (void) verbose;
     printf (" * ingest_decode: ");
     //  A block too small for any flow still gets a flows array (the walk's cursor)
-    s_payload_t payload = {{0}, 0};
-    s_put16 (&payload, INGEST_NF_RECORD_V3);
-    s_put16 (&payload, 16);
-    s_put16 (&payload, 0);
-    s_put16 (&payload, 0);
-    s_put32 (&payload, 0);
-    s_put32 (&payload, 0);
+    ingest_image_t payload = {{0}, 0};
+    ingest_image_put16 (&payload, INGEST_NF_RECORD_V3);
+    ingest_image_put16 (&payload, 16);
+    ingest_image_put16 (&payload, 0);
+    ingest_image_put16 (&payload, 0);
+    ingest_image_put32 (&payload, 0);
+    ingest_image_put32 (&payload, 0);
     ingest_decoded_t tiny = {0};
     ingest_block_t tiny_job = {.data = payload.bytes,
                                .data_size = payload.size,
@@ -367,8 +343,8 @@ ingest_decode_test (bool verbose)
     payload.size = 0;
     s_put_record (&payload, 25, 8);
     s_put_record (&payload, 22, 8);
-    s_put16 (&payload, 200);  //  an unknown record
-    s_put16 (&payload, 4);
+    ingest_image_put16 (&payload, 200);  //  an unknown record
+    ingest_image_put16 (&payload, 4);
     ingest_decoded_t decoded = {0};
     ingest_block_t job = {.data = payload.bytes,
                           .data_size = payload.size,

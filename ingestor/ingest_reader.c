@@ -23,6 +23,7 @@
 */
 #include "ingestor/ingest_reader.h"
 #include "ingestor/ingest_block.h"
+#include "ingestor/ingest_image.h"  //  Selftest
 #include "ingestor/ingest_decode.h"
 #include "ingestor/ingest_v1.h"  //  Hook: nfdump 1.6 files (issue 10)
 
@@ -696,132 +697,101 @@ ingest_reader_skipped_records (ingest_reader_t *self)
 //  Selftest: a small file built in memory, byte by byte as NFCAPD.md §1-5 lays it out
 //  (real files written by Debian's nfdump are checked by tests/system/reader_test.sh).
 
-typedef struct {
-    uint8_t bytes[4096];  //  The file being built
-    size_t size;          //  Bytes used
-} s_image_t;
-
 static void
-s_put (s_image_t *image, const void *data, size_t size)
-{
-    assert (image->size + size <= sizeof image->bytes);
-    memcpy (image->bytes + image->size, data, size);
-    image->size += size;
-}
-
-static void
-s_put16 (s_image_t *image, uint16_t value)
-{
-    s_put (image, &value, 2);
-}
-
-static void
-s_put32 (s_image_t *image, uint32_t value)
-{
-    s_put (image, &value, 4);
-}
-
-static void
-s_put64 (s_image_t *image, uint64_t value)
-{
-    s_put (image, &value, 8);
-}
-
-static void
-s_put_generic (s_image_t *image, uint64_t first, uint64_t packets, uint64_t bytes,
+s_put_generic (ingest_image_t *image, uint64_t first, uint64_t packets, uint64_t bytes,
                uint16_t dst_port, uint8_t protocol)
 {
-    s_put16 (image, NF_EX_GENERIC);
-    s_put16 (image, 4 + NF_EX_GENERIC_SIZE);
-    s_put64 (image, first);
-    s_put64 (image, first + 1500);
-    s_put64 (image, first + 2000);
-    s_put64 (image, packets);
-    s_put64 (image, bytes);
-    s_put16 (image, 40000);
-    s_put16 (image, dst_port);
+    ingest_image_put16 (image, NF_EX_GENERIC);
+    ingest_image_put16 (image, 4 + NF_EX_GENERIC_SIZE);
+    ingest_image_put64 (image, first);
+    ingest_image_put64 (image, first + 1500);
+    ingest_image_put64 (image, first + 2000);
+    ingest_image_put64 (image, packets);
+    ingest_image_put64 (image, bytes);
+    ingest_image_put16 (image, 40000);
+    ingest_image_put16 (image, dst_port);
     uint8_t tail[4] = {protocol, 0x1b, 0, 0};
-    s_put (image, tail, 4);
+    ingest_image_put (image, tail, 4);
 }
 
 //  Writes a file of one data block (exporter, IPv4 flow with AS, IPv6 flow with out
 //  counters, an unknown record) and an appendix, compressed with compression.
 static void
-s_build_file (s_image_t *image, uint8_t compression)
+s_build_file (ingest_image_t *image, uint8_t compression)
 {
-    s_image_t payload = {{0}, 0};
+    ingest_image_t payload = {{0}, 0};
     //  Exporter info record: type 7, 32 bytes, sysid 3
-    s_put16 (&payload, NF_RECORD_EXPORTER_INFO);
-    s_put16 (&payload, NF_EXPORTER_INFO_SIZE);
-    s_put32 (&payload, 9);
+    ingest_image_put16 (&payload, NF_RECORD_EXPORTER_INFO);
+    ingest_image_put16 (&payload, NF_EXPORTER_INFO_SIZE);
+    ingest_image_put32 (&payload, 9);
     uint8_t ip[16] = {0};
-    s_put (&payload, ip, 16);
-    s_put16 (&payload, 2);
-    s_put16 (&payload, 3);
-    s_put32 (&payload, 0);
+    ingest_image_put (&payload, ip, 16);
+    ingest_image_put16 (&payload, 2);
+    ingest_image_put16 (&payload, 3);
+    ingest_image_put32 (&payload, 0);
     //  V3 record, IPv4: generic + ipv4 + AS + an unknown element 99
-    s_put16 (&payload, NF_RECORD_V3);
-    s_put16 (&payload, 12 + 52 + 12 + 12 + 8);
-    s_put16 (&payload, 4);
+    ingest_image_put16 (&payload, NF_RECORD_V3);
+    ingest_image_put16 (&payload, 12 + 52 + 12 + 12 + 8);
+    ingest_image_put16 (&payload, 4);
     uint8_t v3_header[6] = {0, 0, 3, 0, 0, 9};
-    s_put (&payload, v3_header, 6);
+    ingest_image_put (&payload, v3_header, 6);
     s_put_generic (&payload, 1700000000000ULL, 10, 1500, 25, 6);
-    s_put16 (&payload, NF_EX_IPV4);
-    s_put16 (&payload, 12);
-    s_put32 (&payload, 0x0a010203);
-    s_put32 (&payload, 0xc0000207);
-    s_put16 (&payload, NF_EX_AS);
-    s_put16 (&payload, 12);
-    s_put32 (&payload, 64500);
-    s_put32 (&payload, 64501);
-    s_put16 (&payload, 99);
-    s_put16 (&payload, 8);
-    s_put32 (&payload, 0xdeadbeef);
+    ingest_image_put16 (&payload, NF_EX_IPV4);
+    ingest_image_put16 (&payload, 12);
+    ingest_image_put32 (&payload, 0x0a010203);
+    ingest_image_put32 (&payload, 0xc0000207);
+    ingest_image_put16 (&payload, NF_EX_AS);
+    ingest_image_put16 (&payload, 12);
+    ingest_image_put32 (&payload, 64500);
+    ingest_image_put32 (&payload, 64501);
+    ingest_image_put16 (&payload, 99);
+    ingest_image_put16 (&payload, 8);
+    ingest_image_put32 (&payload, 0xdeadbeef);
     //  Unknown record type 200
-    s_put16 (&payload, 200);
-    s_put16 (&payload, 8);
-    s_put32 (&payload, 0);
+    ingest_image_put16 (&payload, 200);
+    ingest_image_put16 (&payload, 8);
+    ingest_image_put32 (&payload, 0);
     //  V3 record, IPv6 with out counters
-    s_put16 (&payload, NF_RECORD_V3);
-    s_put16 (&payload, 12 + 52 + 36 + 28);
-    s_put16 (&payload, 3);
-    s_put (&payload, v3_header, 6);
+    ingest_image_put16 (&payload, NF_RECORD_V3);
+    ingest_image_put16 (&payload, 12 + 52 + 36 + 28);
+    ingest_image_put16 (&payload, 3);
+    ingest_image_put (&payload, v3_header, 6);
     s_put_generic (&payload, 1700000001000ULL, 3, 300, 22, 17);
-    s_put16 (&payload, NF_EX_IPV6);
-    s_put16 (&payload, 36);
-    s_put64 (&payload, 0x20010db800000000ULL);
-    s_put64 (&payload, 0x0000000000000001ULL);
-    s_put64 (&payload, 0x20010db8000000ffULL);
-    s_put64 (&payload, 0x0000000000000002ULL);
-    s_put16 (&payload, NF_EX_CNT);
-    s_put16 (&payload, 28);
-    s_put64 (&payload, 1);
-    s_put64 (&payload, 2);
-    s_put64 (&payload, 200);
+    ingest_image_put16 (&payload, NF_EX_IPV6);
+    ingest_image_put16 (&payload, 36);
+    ingest_image_put64 (&payload, 0x20010db800000000ULL);
+    ingest_image_put64 (&payload, 0x0000000000000001ULL);
+    ingest_image_put64 (&payload, 0x20010db8000000ffULL);
+    ingest_image_put64 (&payload, 0x0000000000000002ULL);
+    ingest_image_put16 (&payload, NF_EX_CNT);
+    ingest_image_put16 (&payload, 28);
+    ingest_image_put64 (&payload, 1);
+    ingest_image_put64 (&payload, 2);
+    ingest_image_put64 (&payload, 200);
 
-    s_image_t appendix = {{0}, 0};
-    s_put16 (&appendix, NF_RECORD_IDENT);
-    s_put16 (&appendix, 4 + 5);
-    s_put (&appendix, "test", 5);
-    s_put16 (&appendix, NF_RECORD_STAT);
-    s_put16 (&appendix, 4 + NF_STAT_RECORD_SIZE);
-    s_put64 (&appendix, 2);  //  numflows
+    ingest_image_t appendix = {{0}, 0};
+    ingest_image_put16 (&appendix, NF_RECORD_IDENT);
+    ingest_image_put16 (&appendix, 4 + 5);
+    ingest_image_put (&appendix, "test", 5);
+    ingest_image_put16 (&appendix, NF_RECORD_STAT);
+    ingest_image_put16 (&appendix, 4 + NF_STAT_RECORD_SIZE);
+    ingest_image_put64 (&appendix, 2);  //  numflows
     uint8_t zeros[NF_STAT_RECORD_SIZE - 8] = {0};
-    s_put (&appendix, zeros, sizeof zeros);
+    ingest_image_put (&appendix, zeros, sizeof zeros);
 
     image->size = 0;
-    s_put16 (image, NF_MAGIC);
-    s_put16 (image, 2);
-    s_put32 (image, 0x01070100);
-    s_put64 (image, 1700000000);
+    ingest_image_put16 (image, NF_MAGIC);
+    ingest_image_put16 (image, 2);
+    ingest_image_put32 (image, 0x01070100);
+    ingest_image_put64 (image, 1700000000);
     uint8_t flags[4] = {compression, 0, 1, 0};
-    s_put (image, flags, 4);
-    s_put32 (image, 0);
+    ingest_image_put (image, flags, 4);
+    ingest_image_put32 (image, 0);
     size_t appendix_offset_at = image->size;
-    s_put64 (image, 0);
-    s_put32 (image, 0);
-    s_put32 (image, 1);
-    s_image_t *parts[2] = {&payload, &appendix};
+    ingest_image_put64 (image, 0);
+    ingest_image_put32 (image, 0);
+    ingest_image_put32 (image, 1);
+    ingest_image_t *parts[2] = {&payload, &appendix};
     uint32_t counts[2] = {4, 2};
     for (int part = 0; part < 2; part++) {
         if (part == 1) {
@@ -836,17 +806,17 @@ s_build_file (s_image_t *image, uint8_t compression)
         else
             memcpy (packed, parts[part]->bytes, parts[part]->size);
         assert (packed_size > 0);
-        s_put32 (image, counts[part]);
-        s_put32 (image, (uint32_t) packed_size);
-        s_put16 (image, NF_BLOCK_TYPE_3);
-        s_put16 (image, 0);
-        s_put (image, packed, (size_t) packed_size);
+        ingest_image_put32 (image, counts[part]);
+        ingest_image_put32 (image, (uint32_t) packed_size);
+        ingest_image_put16 (image, NF_BLOCK_TYPE_3);
+        ingest_image_put16 (image, 0);
+        ingest_image_put (image, packed, (size_t) packed_size);
     }
 }
 
 //  Opens the first size bytes of image through a memfd.  Returns the open result.
 static int
-s_open_image (ingest_reader_t *reader, const s_image_t *image, size_t size, int *fd)
+s_open_image (ingest_reader_t *reader, const ingest_image_t *image, size_t size, int *fd)
 {
     *fd = memfd_create ("ingest_reader_test", MFD_CLOEXEC);
     assert (*fd >= 0);
@@ -862,7 +832,7 @@ s_test_ipv6_only (void *arg, const ingest_flow_t *flow)
 }
 
 static void
-s_expect_error (const s_image_t *image, size_t size, const char *what)
+s_expect_error (const ingest_image_t *image, size_t size, const char *what)
 {
     ingest_reader_t *reader = ingest_reader_new ();
     int fd;
@@ -882,7 +852,7 @@ void
 ingest_reader_test (bool verbose)
 {
     printf (" * ingest_reader: ");
-    s_image_t image;
+    ingest_image_t image;
     uint8_t compressions[] = {INGEST_COMPRESS_NONE, INGEST_COMPRESS_LZ4};
     for (size_t variant = 0; variant < sizeof compressions; variant++) {
         s_build_file (&image, compressions[variant]);
@@ -946,7 +916,7 @@ ingest_reader_test (bool verbose)
     for (size_t size = 0; size < image.size; size++)
         s_expect_error (&image, size, size < 4 ? "only" : "truncated");
     //  Refusals named in the message
-    s_image_t bad = image;
+    ingest_image_t bad = image;
     bad.bytes[0] = 0xA5, bad.bytes[1] = 0x0C;
     s_expect_error (&bad, bad.size, "byte order");
     bad = image, bad.bytes[0] = 'x';

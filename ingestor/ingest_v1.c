@@ -38,6 +38,7 @@
     id, received time), a v5 map 4 6 8 9 23 25 27; IPv6 addresses are laid out as in V3.
 */
 #include "ingestor/ingest_v1.h"
+#include "ingestor/ingest_image.h"  //  Selftest
 
 #include <assert.h>
 #include <stdarg.h>
@@ -439,82 +440,45 @@ ingest_v1_skipped (ingest_v1_t *self)
 #include <sys/mman.h>
 #include <unistd.h>
 
-typedef struct {
-    uint8_t bytes[8192];  //  What is being built
-    size_t size;          //  Bytes used
-} s_image_t;
-
-static void
-s_put (s_image_t *image, const void *data, size_t size)
-{
-    assert (image->size + size <= sizeof image->bytes);
-    memcpy (image->bytes + image->size, data, size);
-    image->size += size;
-}
-
-static void
-s_put8 (s_image_t *image, uint8_t value)
-{
-    s_put (image, &value, 1);
-}
-
-static void
-s_put16 (s_image_t *image, uint16_t value)
-{
-    s_put (image, &value, 2);
-}
-
-static void
-s_put32 (s_image_t *image, uint32_t value)
-{
-    s_put (image, &value, 4);
-}
-
-static void
-s_put64 (s_image_t *image, uint64_t value)
-{
-    s_put (image, &value, 8);
-}
-
 //  A map record: id and the extension ids (terminated and padded here)
 static void
-s_put_map (s_image_t *image, uint16_t id, const uint16_t *ex_ids, size_t count)
+s_put_map (ingest_image_t *image, uint16_t id, const uint16_t *ex_ids, size_t count)
 {
     size_t size = V1_MAP_HEADER_SIZE + 2 * (count + 1);
     size += size % 4;
-    s_put16 (image, INGEST_V1_RECORD_MAP);
-    s_put16 (image, (uint16_t) size);
-    s_put16 (image, id);
+    ingest_image_put16 (image, INGEST_V1_RECORD_MAP);
+    ingest_image_put16 (image, (uint16_t) size);
+    ingest_image_put16 (image, id);
     uint16_t extension_size = 0;
     for (size_t index = 0; index < count; index++)
         extension_size += ex_ids[index] < V1_EXTENSION_IDS ? s_extension_sizes[ex_ids[index]] : 0;
-    s_put16 (image, extension_size);
+    ingest_image_put16 (image, extension_size);
     for (size_t index = 0; index < count; index++)
-        s_put16 (image, ex_ids[index]);
+        ingest_image_put16 (image, ex_ids[index]);
     for (size_t filled = V1_MAP_HEADER_SIZE + 2 * count; filled < size; filled += 2)
-        s_put16 (image, 0);
+        ingest_image_put16 (image, 0);
 }
 
 //  The fixed part of a common record
 static void
-s_put_common (s_image_t *image, uint16_t size, uint8_t flags, uint16_t map, uint32_t first_secs,
-              uint16_t dst_port, uint8_t protocol, uint16_t exporter)
+s_put_common (ingest_image_t *image, uint16_t size, uint8_t flags, uint16_t map,
+              uint32_t first_secs, uint16_t dst_port, uint8_t protocol, uint16_t exporter)
 {
-    s_put16 (image, INGEST_V1_RECORD_COMMON);
-    s_put16 (image, size);
-    s_put8 (image, flags);
-    s_put8 (image, 9);
-    s_put16 (image, map);
-    s_put16 (image, 250);  //  msec_first
-    s_put16 (image, 750);  //  msec_last
-    s_put32 (image, first_secs);
-    s_put32 (image, first_secs + 2);
+    ingest_image_put16 (image, INGEST_V1_RECORD_COMMON);
+    ingest_image_put16 (image, size);
+    ingest_image_put8 (image, flags);
+    ingest_image_put8 (image, 9);
+    ingest_image_put16 (image, map);
+    ingest_image_put16 (image, 250);  //  msec_first
+    ingest_image_put16 (image, 750);  //  msec_last
+    ingest_image_put32 (image, first_secs);
+    ingest_image_put32 (image, first_secs + 2);
     uint8_t middle[4] = {0, 0x1b, protocol, 0};
-    s_put (image, middle, 4);
-    s_put16 (image, 40000);
-    s_put16 (image, dst_port);
-    s_put16 (image, exporter);
-    s_put16 (image, 0);
+    ingest_image_put (image, middle, 4);
+    ingest_image_put16 (image, 40000);
+    ingest_image_put16 (image, dst_port);
+    ingest_image_put16 (image, exporter);
+    ingest_image_put16 (image, 0);
 }
 
 //  Block 1: exporter, maps 0 (AS 2 bytes, interfaces) and 1 (AS 4 bytes, out counters 8
@@ -522,95 +486,95 @@ s_put_common (s_image_t *image, uint16_t size, uint8_t flags, uint16_t map, uint
 //  flow naming map 7 (never defined: skipped), a sampler record (skipped).  Block 2: map
 //  0 redefined without AS, a flow of map 1 (from block 1) and one of the new map 0.
 static void
-s_build_blocks (s_image_t *block1, s_image_t *block2)
+s_build_blocks (ingest_image_t *block1, ingest_image_t *block2)
 {
     block1->size = block2->size = 0;
-    s_put16 (block1, 7);  //  Exporter info, sysid 4
-    s_put16 (block1, 32);
-    s_put32 (block1, 9);
+    ingest_image_put16 (block1, 7);  //  Exporter info, sysid 4
+    ingest_image_put16 (block1, 32);
+    ingest_image_put32 (block1, 9);
     uint8_t ip[16] = {0};
-    s_put (block1, ip, 16);
-    s_put16 (block1, 2);
-    s_put16 (block1, 4);
-    s_put32 (block1, 0);
+    ingest_image_put (block1, ip, 16);
+    ingest_image_put16 (block1, 2);
+    ingest_image_put16 (block1, 4);
+    ingest_image_put32 (block1, 0);
     uint16_t map0[] = {4, V1_EX_AS_2, 8};
     s_put_map (block1, 0, map0, 3);
     uint16_t map1[] = {5, V1_EX_AS_4, V1_EX_OUT_PACKETS_8, V1_EX_OUT_BYTES_4, 23, 27};
     s_put_map (block1, 1, map1, 6);
     s_put_common (block1, 32 + 8 + 4 + 4 + 12, 0, 0, 1700000000, 25, 6, 4);
-    s_put32 (block1, 0x0a010203);
-    s_put32 (block1, 0xc0000207);
-    s_put32 (block1, 10);
-    s_put32 (block1, 1500);
-    s_put32 (block1, 0x00020001);              //  interfaces 1, 2
-    s_put32 (block1, 64500 | (64501u << 16));  //  AS 64500 -> 64501
-    s_put32 (block1, 0);
+    ingest_image_put32 (block1, 0x0a010203);
+    ingest_image_put32 (block1, 0xc0000207);
+    ingest_image_put32 (block1, 10);
+    ingest_image_put32 (block1, 1500);
+    ingest_image_put32 (block1, 0x00020001);              //  interfaces 1, 2
+    ingest_image_put32 (block1, 64500 | (64501u << 16));  //  AS 64500 -> 64501
+    ingest_image_put32 (block1, 0);
     s_put_common (block1, 32 + 32 + 8 + 8 + 8 + 8 + 8 + 4 + 4 + 8,
                   V1_RECORD_IPV6 | V1_RECORD_PACKETS_64 | V1_RECORD_BYTES_64 | V1_RECORD_SAMPLED, 1,
                   1700000001, 22, 6, 4);
-    s_put64 (block1, 0x20010db800000000ULL);
-    s_put64 (block1, 0x0000000000000001ULL);
-    s_put64 (block1, 0x20010db8000000ffULL);
-    s_put64 (block1, 0x0000000000000002ULL);
-    s_put64 (block1, 6000000000ULL);
-    s_put64 (block1, 5000000000000ULL);
-    s_put32 (block1, 1), s_put32 (block1, 2);  //  interfaces
-    s_put32 (block1, 4200000001u), s_put32 (block1, 64501);
-    s_put64 (block1, 7);  //  out packets
-    s_put32 (block1, 700);
-    s_put32 (block1, 0x0100007f);
-    s_put64 (block1, 1700000003000ULL);
+    ingest_image_put64 (block1, 0x20010db800000000ULL);
+    ingest_image_put64 (block1, 0x0000000000000001ULL);
+    ingest_image_put64 (block1, 0x20010db8000000ffULL);
+    ingest_image_put64 (block1, 0x0000000000000002ULL);
+    ingest_image_put64 (block1, 6000000000ULL);
+    ingest_image_put64 (block1, 5000000000000ULL);
+    ingest_image_put32 (block1, 1), ingest_image_put32 (block1, 2);  //  interfaces
+    ingest_image_put32 (block1, 4200000001u), ingest_image_put32 (block1, 64501);
+    ingest_image_put64 (block1, 7);  //  out packets
+    ingest_image_put32 (block1, 700);
+    ingest_image_put32 (block1, 0x0100007f);
+    ingest_image_put64 (block1, 1700000003000ULL);
     s_put_common (block1, 32 + 16, 0, 7, 1700000000, 80, 6, 4);
-    s_put64 (block1, 0);
-    s_put64 (block1, 0);
-    s_put16 (block1, 9);  //  Sampler record
-    s_put16 (block1, 16);
-    s_put64 (block1, 0), s_put32 (block1, 0);
+    ingest_image_put64 (block1, 0);
+    ingest_image_put64 (block1, 0);
+    ingest_image_put16 (block1, 9);  //  Sampler record
+    ingest_image_put16 (block1, 16);
+    ingest_image_put64 (block1, 0), ingest_image_put32 (block1, 0);
 
     uint16_t map0_new[] = {8};
     s_put_map (block2, 0, map0_new, 1);
     s_put_common (block2, 32 + 8 + 4 + 4 + 40, 0, 1, 1700000002, 80, 17, 4);
-    s_put32 (block2, 0x0a010204);
-    s_put32 (block2, 0xc0000208);
-    s_put32 (block2, 1);
-    s_put32 (block2, 100);
-    s_put32 (block2, 0), s_put32 (block2, 0);
-    s_put32 (block2, 64500), s_put32 (block2, 1);
-    s_put64 (block2, 0);
-    s_put32 (block2, 0);
-    s_put32 (block2, 0);
-    s_put64 (block2, 0);
+    ingest_image_put32 (block2, 0x0a010204);
+    ingest_image_put32 (block2, 0xc0000208);
+    ingest_image_put32 (block2, 1);
+    ingest_image_put32 (block2, 100);
+    ingest_image_put32 (block2, 0), ingest_image_put32 (block2, 0);
+    ingest_image_put32 (block2, 64500), ingest_image_put32 (block2, 1);
+    ingest_image_put64 (block2, 0);
+    ingest_image_put32 (block2, 0);
+    ingest_image_put32 (block2, 0);
+    ingest_image_put64 (block2, 0);
     s_put_common (block2, 32 + 8 + 4 + 4 + 4, 0, 0, 1700000002, 443, 6, 4);
-    s_put32 (block2, 0x0a010205);
-    s_put32 (block2, 0xc0000209);
-    s_put32 (block2, 2);
-    s_put32 (block2, 200);
-    s_put32 (block2, 0);
+    ingest_image_put32 (block2, 0x0a010205);
+    ingest_image_put32 (block2, 0xc0000209);
+    ingest_image_put32 (block2, 2);
+    ingest_image_put32 (block2, 200);
+    ingest_image_put32 (block2, 0);
 }
 
 //  The whole file, blocks compressed with compression
 static void
-s_build_file (s_image_t *image, uint8_t compression)
+s_build_file (ingest_image_t *image, uint8_t compression)
 {
-    s_image_t blocks[2];
+    ingest_image_t blocks[2];
     s_build_blocks (&blocks[0], &blocks[1]);
     uint32_t records[2] = {7, 3};
     image->size = 0;
-    s_put16 (image, V1_MAGIC);
-    s_put16 (image, INGEST_V1_LAYOUT);
+    ingest_image_put16 (image, V1_MAGIC);
+    ingest_image_put16 (image, INGEST_V1_LAYOUT);
     uint32_t flags[] = {0, V1_FLAG_LZO, V1_FLAG_BZ2, V1_FLAG_LZ4};
-    s_put32 (image, flags[compression]);
-    s_put32 (image, 2);
+    ingest_image_put32 (image, flags[compression]);
+    ingest_image_put32 (image, 2);
     char ident[INGEST_V1_IDENT_SIZE] = "v1test";
-    s_put (image, ident, sizeof ident);
-    s_put64 (image, 5);  //  numflows
+    ingest_image_put (image, ident, sizeof ident);
+    ingest_image_put64 (image, 5);  //  numflows
     for (int index = 1; index < 15; index++)
-        s_put64 (image, 0);
-    s_put32 (image, 1700000000);
-    s_put32 (image, 1700000004);
-    s_put16 (image, 250);
-    s_put16 (image, 750);
-    s_put32 (image, 0);
+        ingest_image_put64 (image, 0);
+    ingest_image_put32 (image, 1700000000);
+    ingest_image_put32 (image, 1700000004);
+    ingest_image_put16 (image, 250);
+    ingest_image_put16 (image, 750);
+    ingest_image_put32 (image, 0);
     assert (image->size == INGEST_V1_DATA_OFFSET);
     for (int block = 0; block < 2; block++) {
         static uint8_t packed[16384];
@@ -638,11 +602,11 @@ s_build_file (s_image_t *image, uint8_t compression)
                                               (unsigned int) blocks[block].size, 9, 0, 0) == BZ_OK);
             packed_size = done;
         }
-        s_put32 (image, records[block]);
-        s_put32 (image, (uint32_t) packed_size);
-        s_put16 (image, INGEST_V1_BLOCK_TYPE);
-        s_put16 (image, 2);
-        s_put (image, packed, packed_size);
+        ingest_image_put32 (image, records[block]);
+        ingest_image_put32 (image, (uint32_t) packed_size);
+        ingest_image_put16 (image, INGEST_V1_BLOCK_TYPE);
+        ingest_image_put16 (image, 2);
+        ingest_image_put (image, packed, packed_size);
     }
 }
 
@@ -650,7 +614,7 @@ s_build_file (s_image_t *image, uint8_t compression)
 //  and one fd serve every image, as in the ingestor: open must reset the maps): 0 clean
 //  end, -1 error (in *error).  check: assert what the intact file holds.
 static int
-s_read_image (ingest_reader_t *reader, int fd, const s_image_t *image, size_t size,
+s_read_image (ingest_reader_t *reader, int fd, const ingest_image_t *image, size_t size,
               ingest_flow_t *flows, size_t *count, char *error, size_t error_size, bool check)
 {
     assert (ftruncate (fd, 0) == 0);
@@ -680,7 +644,7 @@ ingest_v1_test (bool verbose)
 {
     printf (" * ingest_v1: ");
     //  Header parse
-    s_image_t image;
+    ingest_image_t image;
     s_build_file (&image, INGEST_COMPRESS_NONE);
     char error[INGEST_READER_ERROR_MAX];
     ingest_v1_header_t header;
@@ -690,7 +654,7 @@ ingest_v1_test (bool verbose)
     assert (header.stat_flows == 5 && header.stat_last_msecs == 1700000004750LL);
     assert (ingest_v1_header_parse (&header, image.bytes, 275, error, sizeof error) == -1);
     assert (strstr (error, "truncated"));
-    s_image_t bad = image;
+    ingest_image_t bad = image;
     bad.bytes[4] = V1_FLAG_LZO | V1_FLAG_LZ4;
     assert (ingest_v1_header_parse (&header, bad.bytes, bad.size, error, sizeof error) == -1);
     assert (strstr (error, "several codecs"));
@@ -773,13 +737,13 @@ ingest_v1_test (bool verbose)
     //  A map with an unknown extension id: its records are skipped, not misread
     uint8_t unknown[12] = {INGEST_V1_RECORD_MAP, 0, 12, 0, 3, 0, 0, 0, 99, 0, 0, 0};
     assert (ingest_v1_record (v1, unknown, sizeof unknown, NULL, &flow) == 3);
-    s_image_t common = {{0}, 0};
+    ingest_image_t common = {{0}, 0};
     s_put_common (&common, 48, 0, 3, 1700000000, 22, 6, 1);
-    s_put64 (&common, 0), s_put64 (&common, 0);
+    ingest_image_put64 (&common, 0), ingest_image_put64 (&common, 0);
     assert (ingest_v1_record (v1, common.bytes, common.size, NULL, &flow) == 0);
     //  A record shorter than its map needs, and than its fixed part
     uint16_t as_map[] = {V1_EX_AS_4};
-    s_image_t map = {{0}, 0};
+    ingest_image_t map = {{0}, 0};
     s_put_map (&map, 3, as_map, 1);
     assert (ingest_v1_record (v1, map.bytes, map.size, NULL, &flow) == 3);
     assert (ingest_v1_record (v1, common.bytes, common.size, NULL, &flow) == -1);
