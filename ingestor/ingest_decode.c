@@ -13,6 +13,7 @@
     before.
 */
 #include "ingestor/ingest_decode.h"
+#include "ingestor/ingest_bytes.h"
 #include "ingestor/ingest_image.h"  //  Selftest
 
 #include <assert.h>
@@ -38,30 +39,6 @@ static const uint8_t s_needed[DECODE_IDS] = {0,
                                              0,
                                              INGEST_NF_EX_AS_SIZE};
 
-static inline uint16_t
-s_u16 (const uint8_t *p)
-{
-    uint16_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
-static inline uint32_t
-s_u32 (const uint8_t *p)
-{
-    uint32_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
-static inline uint64_t
-s_u64 (const uint8_t *p)
-{
-    uint64_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
 //  proto_addr_from_ipv4, inline for the hot loop: ::ffff:a.b.c.d
 static inline void
 s_addr_ipv4 (proto_addr_t *addr, uint32_t ipv4)
@@ -76,7 +53,7 @@ s_addr_ipv4 (proto_addr_t *addr, uint32_t ipv4)
 static inline void
 s_addr_ipv6 (proto_addr_t *addr, const uint8_t *halves)
 {
-    uint64_t upper = htobe64 (s_u64 (halves)), lower = htobe64 (s_u64 (halves + 8));
+    uint64_t upper = htobe64 (ingest_u64 (halves)), lower = htobe64 (ingest_u64 (halves + 8));
     memcpy (addr->bytes, &upper, 8);
     memcpy (addr->bytes + 8, &lower, 8);
 }
@@ -89,14 +66,14 @@ s_addr_ipv6 (proto_addr_t *addr, const uint8_t *halves)
 static int
 s_walk_slowly (ingest_block_t *job, const uint8_t *record, uint16_t record_size)
 {
-    uint16_t element_count = s_u16 (record + 4);
+    uint16_t element_count = ingest_u16 (record + 4);
     size_t at = INGEST_NF_V3_HEADER_SIZE;
     for (uint16_t element = 0; element < element_count; element++) {
         if (record_size - at < INGEST_NF_ELEMENT_HEADER_SIZE)
             return ingest_block_fail (job, "block %u: V3 record declares %u elements, only %u fit",
                                       job->index, element_count, element);
-        uint16_t type = s_u16 (record + at);
-        uint16_t length = s_u16 (record + at + 2);
+        uint16_t type = ingest_u16 (record + at);
+        uint16_t length = ingest_u16 (record + at + 2);
         if (length < INGEST_NF_ELEMENT_HEADER_SIZE || length > record_size - at)
             return ingest_block_fail (job, "block %u: element %u (type %u) has invalid length %u",
                                       job->index, element, type, length);
@@ -122,7 +99,7 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
     if (record_size < INGEST_NF_V3_HEADER_SIZE)
         return ingest_block_fail (job, "block %u: V3 record of %u bytes is shorter than its header",
                                   job->index, record_size);
-    uint16_t element_count = s_u16 (record + 4);
+    uint16_t element_count = ingest_u16 (record + 4);
     const uint8_t *found[DECODE_IDS] = {NULL};
     bool faulty = false;
     size_t at = INGEST_NF_V3_HEADER_SIZE;
@@ -131,8 +108,8 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
             faulty = true;
             break;
         }
-        uint16_t type = s_u16 (record + at);
-        uint16_t length = s_u16 (record + at + 2);
+        uint16_t type = ingest_u16 (record + at);
+        uint16_t length = ingest_u16 (record + at + 2);
         if (length < INGEST_NF_ELEMENT_HEADER_SIZE || length > record_size - at) {
             faulty = true;
             break;
@@ -148,33 +125,33 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
     const uint8_t *ipv4 = found[INGEST_NF_EX_IPV4], *ipv6 = found[INGEST_NF_EX_IPV6];
     if (!generic || (!ipv4 && !ipv6))
         return 0;
-    uint16_t dst_port = s_u16 (generic + 42);
+    uint16_t dst_port = ingest_u16 (generic + 42);
     if (port_filter && !((port_filter[dst_port / 64] >> (dst_port % 64)) & 1))
         return 2;
     flow->dst_port = dst_port;
-    flow->exporter = s_u16 (record + 8);
+    flow->exporter = ingest_u16 (record + 8);
     flow->flags = record[10];
-    flow->msec_first = s_u64 (generic);
-    flow->msec_last = s_u64 (generic + 8);
-    flow->packets = s_u64 (generic + 24);
-    flow->bytes = s_u64 (generic + 32);
-    flow->src_port = s_u16 (generic + 40);
+    flow->msec_first = ingest_u64 (generic);
+    flow->msec_last = ingest_u64 (generic + 8);
+    flow->packets = ingest_u64 (generic + 24);
+    flow->bytes = ingest_u64 (generic + 32);
+    flow->src_port = ingest_u16 (generic + 40);
     flow->protocol = generic[44];
     const uint8_t *counters = found[INGEST_NF_EX_CNT];
     if (counters) {
-        flow->packets += s_u64 (counters + 8);
-        flow->bytes += s_u64 (counters + 16);
+        flow->packets += ingest_u64 (counters + 8);
+        flow->bytes += ingest_u64 (counters + 16);
     }
     const uint8_t *as = found[INGEST_NF_EX_AS];
     if (as) {
-        flow->src_as = s_u32 (as);
-        flow->dst_as = s_u32 (as + 4);
+        flow->src_as = ingest_u32 (as);
+        flow->dst_as = ingest_u32 (as + 4);
     }
     else
         flow->src_as = flow->dst_as = 0;
     if (ipv4) {
-        s_addr_ipv4 (&flow->src, s_u32 (ipv4));
-        s_addr_ipv4 (&flow->dst, s_u32 (ipv4 + 4));
+        s_addr_ipv4 (&flow->src, ingest_u32 (ipv4));
+        s_addr_ipv4 (&flow->dst, ingest_u32 (ipv4 + 4));
     }
     else {
         s_addr_ipv6 (&flow->src, ipv6);
@@ -221,8 +198,8 @@ ingest_decode_block (ingest_block_t *job)
         if (job->data_size - cursor < INGEST_NF_RECORD_HEADER_SIZE)
             return ingest_block_fail (job, "block %u: %u more records declared than fit",
                                       job->index, job->records - record);
-        uint16_t type = s_u16 (data + cursor);
-        uint16_t size = s_u16 (data + cursor + 2);
+        uint16_t type = ingest_u16 (data + cursor);
+        uint16_t size = ingest_u16 (data + cursor + 2);
         if (size < INGEST_NF_RECORD_HEADER_SIZE || size > job->data_size - cursor)
             return ingest_block_fail (job, "block %u: record at offset %zu has invalid size %u",
                                       job->index, cursor, size);
@@ -252,7 +229,7 @@ ingest_decode_block (ingest_block_t *job)
                 out->count++;
         }
         else if (type == INGEST_NF_RECORD_EXPORTER_INFO && size >= INGEST_NF_EXPORTER_INFO_SIZE) {
-            uint16_t sysid = s_u16 (data + cursor + 26);
+            uint16_t sysid = ingest_u16 (data + cursor + 26);
             bool known = false;
             for (size_t index = 0; index < out->exporter_count; index++)
                 known = known || out->exporters[index] == sysid;

@@ -23,6 +23,7 @@
 */
 #include "ingestor/ingest_reader.h"
 #include "ingestor/ingest_block.h"
+#include "ingestor/ingest_bytes.h"
 #include "ingestor/ingest_image.h"  //  Selftest
 #include "ingestor/ingest_decode.h"
 #include "ingestor/ingest_v1.h"  //  Hook: nfdump 1.6 files (issue 10)
@@ -131,30 +132,6 @@ s_fail (ingest_reader_t *self, const char *format, ...)
     snprintf (self->error, sizeof self->error, "%s: %s", self->name, what);
     self->failed = true;
     return -1;
-}
-
-static inline uint16_t
-s_u16 (const uint8_t *p)
-{
-    uint16_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
-static inline uint32_t
-s_u32 (const uint8_t *p)
-{
-    uint32_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
-static inline uint64_t
-s_u64 (const uint8_t *p)
-{
-    uint64_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
 }
 
 //  --------------------------------------------------------------------------
@@ -271,8 +248,8 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
         for (uint32_t record = 0; record < records; record++) {
             if (self->data_size - cursor < NF_RECORD_HEADER_SIZE)
                 return s_fail (self, "appendix: %u records declared, only %u fit", records, record);
-            uint16_t record_type = s_u16 (self->data + cursor);
-            uint16_t record_size = s_u16 (self->data + cursor + 2);
+            uint16_t record_type = ingest_u16 (self->data + cursor);
+            uint16_t record_size = ingest_u16 (self->data + cursor + 2);
             if (record_size < NF_RECORD_HEADER_SIZE || record_size > self->data_size - cursor)
                 return s_fail (self, "appendix: record %u has invalid size %u", record,
                                record_size);
@@ -286,9 +263,10 @@ s_read_appendix (ingest_reader_t *self, uint16_t appendix_blocks)
                 self->ident[length] = 0;
             }
             else if (record_type == NF_RECORD_STAT && payload_size >= NF_STAT_RECORD_SIZE) {
-                self->stat_flows = (int64_t) s_u64 (payload);
+                self->stat_flows = (int64_t) ingest_u64 (payload);
                 //  firstseen and lastseen (msecs) are the 16th and 17th of 18 u64s
-                uint64_t first = s_u64 (payload + 15 * 8), last = s_u64 (payload + 16 * 8);
+                uint64_t first = ingest_u64 (payload + 15 * 8),
+                         last = ingest_u64 (payload + 16 * 8);
                 if (first && first <= last && last <= INT64_MAX) {
                     self->stat_first_msecs = (int64_t) first;
                     self->stat_last_msecs = (int64_t) last;
@@ -405,8 +383,8 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
                        (unsigned long long) self->file_size);
     if (s_read_at (self, header, 4, 0, "file header"))
         return -1;
-    uint16_t magic = s_u16 (header);
-    uint16_t layout = s_u16 (header + 2);
+    uint16_t magic = ingest_u16 (header);
+    uint16_t layout = ingest_u16 (header + 2);
     if (magic == NF_MAGIC_SWAPPED)
         return s_fail (self,
                        "written with the other byte order (magic 0x%04x): "
@@ -424,10 +402,10 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
         return -1;
     self->compression = header[16];
     uint8_t encryption = header[17];
-    uint16_t appendix_blocks = s_u16 (header + 18);
-    self->appendix_offset = s_u64 (header + 24);
-    self->block_count = s_u32 (header + 36);
-    uint64_t created = s_u64 (header + 8);
+    uint16_t appendix_blocks = ingest_u16 (header + 18);
+    self->appendix_offset = ingest_u64 (header + 24);
+    self->block_count = ingest_u32 (header + 36);
+    uint64_t created = ingest_u64 (header + 8);
     self->created = created <= INT64_MAX ? (int64_t) created : 0;
     if (encryption != 0)
         return s_fail (self, "encrypted files are not supported (encryption %u)", encryption);

@@ -38,6 +38,7 @@
     id, received time), a v5 map 4 6 8 9 23 25 27; IPv6 addresses are laid out as in V3.
 */
 #include "ingestor/ingest_v1.h"
+#include "ingestor/ingest_bytes.h"
 #include "ingestor/ingest_image.h"  //  Selftest
 
 #include <assert.h>
@@ -132,35 +133,11 @@ s_error (char *error, size_t error_size, const char *format, ...)
     return -1;
 }
 
-static inline uint16_t
-s_u16 (const uint8_t *p)
-{
-    uint16_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
-static inline uint32_t
-s_u32 (const uint8_t *p)
-{
-    uint32_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
-static inline uint64_t
-s_u64 (const uint8_t *p)
-{
-    uint64_t value;
-    memcpy (&value, p, sizeof value);
-    return value;
-}
-
 //  A counter of 4 or 8 bytes
 static inline uint64_t
 s_counter (const uint8_t *p, size_t size)
 {
-    return size == 8 ? s_u64 (p) : s_u32 (p);
+    return size == 8 ? ingest_u64 (p) : ingest_u32 (p);
 }
 
 //  --------------------------------------------------------------------------
@@ -178,10 +155,10 @@ ingest_v1_header_parse (ingest_v1_header_t *header, const uint8_t *bytes, size_t
                         "truncated: a layout 1 file starts with %d bytes of header and stat "
                         "record, only %zu given",
                         INGEST_V1_DATA_OFFSET, size);
-    if (s_u16 (bytes) != V1_MAGIC || s_u16 (bytes + 2) != INGEST_V1_LAYOUT)
+    if (ingest_u16 (bytes) != V1_MAGIC || ingest_u16 (bytes + 2) != INGEST_V1_LAYOUT)
         return s_error (error, error_size, "not a layout 1 nfcapd file");
-    uint32_t flags = s_u32 (bytes + 4);
-    header->block_count = s_u32 (bytes + 8);
+    uint32_t flags = ingest_u32 (bytes + 4);
+    header->block_count = ingest_u32 (bytes + 8);
     header->anonymized = (flags & V1_FLAG_ANONYMIZED) != 0;
     switch (flags & (V1_FLAG_LZO | V1_FLAG_BZ2 | V1_FLAG_LZ4)) {
     case 0:
@@ -203,12 +180,12 @@ ingest_v1_header_parse (ingest_v1_header_t *header, const uint8_t *bytes, size_t
     header->ident[INGEST_V1_IDENT_SIZE] = 0;
 
     const uint8_t *stat = bytes + INGEST_V1_HEADER_SIZE;
-    uint64_t flows = s_u64 (stat);
+    uint64_t flows = ingest_u64 (stat);
     header->stat_flows = flows <= INT64_MAX ? (int64_t) flows : -1;
     //  After 15 u64: u32 first_seen, u32 last_seen (secs), u16 msec_first, u16 msec_last
-    uint64_t first = (uint64_t) s_u32 (stat + 120) * 1000 + s_u16 (stat + 128);
-    uint64_t last = (uint64_t) s_u32 (stat + 124) * 1000 + s_u16 (stat + 130);
-    if (s_u32 (stat + 120) && first <= last) {
+    uint64_t first = (uint64_t) ingest_u32 (stat + 120) * 1000 + ingest_u16 (stat + 128);
+    uint64_t last = (uint64_t) ingest_u32 (stat + 124) * 1000 + ingest_u16 (stat + 130);
+    if (ingest_u32 (stat + 120) && first <= last) {
         header->stat_first_msecs = (int64_t) first;
         header->stat_last_msecs = (int64_t) last;
     }
@@ -262,7 +239,7 @@ s_add_map (ingest_v1_t *self, const uint8_t *record, size_t size)
 {
     if (size < V1_MAP_HEADER_SIZE + 2 || size % 2)
         return s_error (self->error, sizeof self->error, "extension map record of %zu bytes", size);
-    uint16_t id = s_u16 (record + 4);
+    uint16_t id = ingest_u16 (record + 4);
     if (id >= self->map_room) {
         size_t room = self->map_room ? self->map_room : 8;
         while (room <= id)
@@ -278,7 +255,7 @@ s_add_map (ingest_v1_t *self, const uint8_t *record, size_t size)
     size_t at = 0;
     bool ended = false;
     for (size_t cursor = V1_MAP_HEADER_SIZE; cursor + 2 <= size; cursor += 2) {
-        uint16_t ex_id = s_u16 (record + cursor);
+        uint16_t ex_id = ingest_u16 (record + cursor);
         if (ex_id == 0) {
             ended = true;
             break;
@@ -328,7 +305,7 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size, const ui
                         "common record of %zu bytes is shorter than its %d-byte fixed part", size,
                         INGEST_V1_COMMON_SIZE);
     uint8_t flags = record[4];
-    uint16_t map_id = s_u16 (record + 6);
+    uint16_t map_id = ingest_u16 (record + 6);
     if (map_id >= self->map_room || !self->maps[map_id].defined || !self->maps[map_id].usable) {
         self->skipped++;
         return 0;
@@ -342,14 +319,14 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size, const ui
         return s_error (self->error, sizeof self->error,
                         "common record of %zu bytes, its flags and map %u need %zu", size, map_id,
                         required + map->size);
-    flow->dst_port = s_u16 (record + 26);
+    flow->dst_port = ingest_u16 (record + 26);
     if (port_filter && !((port_filter[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1))
         return 2;
-    flow->msec_first = (uint64_t) s_u32 (record + 12) * 1000 + s_u16 (record + 8);
-    flow->msec_last = (uint64_t) s_u32 (record + 16) * 1000 + s_u16 (record + 10);
+    flow->msec_first = (uint64_t) ingest_u32 (record + 12) * 1000 + ingest_u16 (record + 8);
+    flow->msec_last = (uint64_t) ingest_u32 (record + 16) * 1000 + ingest_u16 (record + 10);
     flow->protocol = record[22];
-    flow->src_port = s_u16 (record + 24);
-    flow->exporter = s_u16 (record + 28);
+    flow->src_port = ingest_u16 (record + 24);
+    flow->exporter = ingest_u16 (record + 28);
     flow->flags = (uint8_t) ((flags & V1_RECORD_EVENT ? V1_FLOW_EVENT : 0) |
                              (flags & V1_RECORD_SAMPLED ? V1_FLOW_SAMPLED : 0));
     const uint8_t *at = record + INGEST_V1_COMMON_SIZE;
@@ -357,7 +334,7 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size, const ui
         //  Each address is two u64 halves, upper half first, each in host order
         uint8_t bytes[PROTO_ADDR_SIZE];
         for (int half = 0; half < 4; half++) {
-            uint64_t word = s_u64 (at + half * 8);
+            uint64_t word = ingest_u64 (at + half * 8);
             for (int index = 0; index < 8; index++)
                 bytes[(half % 2) * 8 + index] = (uint8_t) (word >> (56 - 8 * index));
             if (half == 1)
@@ -367,8 +344,8 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size, const ui
         }
     }
     else {
-        proto_addr_from_ipv4 (&flow->src, s_u32 (at));
-        proto_addr_from_ipv4 (&flow->dst, s_u32 (at + 4));
+        proto_addr_from_ipv4 (&flow->src, ingest_u32 (at));
+        proto_addr_from_ipv4 (&flow->dst, ingest_u32 (at + 4));
     }
     at += address_size;
     flow->packets = s_counter (at, packets_size);
@@ -380,12 +357,12 @@ s_decode_common (ingest_v1_t *self, const uint8_t *record, size_t size, const ui
     if (map->out_bytes_size)
         flow->bytes += s_counter (at + map->out_bytes_at, map->out_bytes_size);
     if (map->as_size == 8) {
-        flow->src_as = s_u32 (at + map->as_at);
-        flow->dst_as = s_u32 (at + map->as_at + 4);
+        flow->src_as = ingest_u32 (at + map->as_at);
+        flow->dst_as = ingest_u32 (at + map->as_at + 4);
     }
     else if (map->as_size == 4) {
-        flow->src_as = s_u16 (at + map->as_at);
-        flow->dst_as = s_u16 (at + map->as_at + 2);
+        flow->src_as = ingest_u16 (at + map->as_at);
+        flow->dst_as = ingest_u16 (at + map->as_at + 2);
     }
     else
         flow->src_as = flow->dst_as = 0;
@@ -400,7 +377,7 @@ ingest_v1_record (ingest_v1_t *self, const uint8_t *record, size_t record_size,
     assert (self);
     assert (record);
     assert (flow);
-    uint16_t type = s_u16 (record);
+    uint16_t type = ingest_u16 (record);
     if (type == INGEST_V1_RECORD_MAP)
         return s_add_map (self, record, record_size);
     assert (type == INGEST_V1_RECORD_COMMON);  //  The caller asked ingest_v1_handles
