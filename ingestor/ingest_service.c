@@ -79,7 +79,6 @@ struct _ingest_service_t {
     bool stopping;                     //  Shutting down
     int exit_code;                     //  What ingest_service_run returns
     size_t failed_here;                //  Files failed by this process
-    size_t too_old_here;               //  Files the shards refused as older than retention
     zlistx_t *rates;                   //  s_rate_t of the files done lately
     int64_t started;                   //  Mono msecs at start
     int64_t waiting_logged;            //  Mono msecs of the last "waiting for map" log
@@ -251,7 +250,6 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
         //  Not marked done: a restart with a longer retention takes it in
         zhashx_delete (self->queued, job->entry->path);
         zhashx_insert (self->too_old, job->entry->path, (void *) 1);
-        self->too_old_here++;
         zsys_warning ("%s: block %s is older than the shards' retention: %zu of %zu shards "
                       "refused it, nothing stored (not marked done: raise retention_days, "
                       "e.g. portevo up --retention-days N, and restart to take it in)",
@@ -332,7 +330,7 @@ s_on_stats (void *arg, proto_msg_t *heartbeat)
     proto_msg_stats_set (heartbeat, "files_done", (int64_t) ingest_journal_size (self->done));
     proto_msg_stats_set (heartbeat, "files_pending", (int64_t) zhashx_size (self->queued));
     proto_msg_stats_set (heartbeat, "files_failed", (int64_t) ingest_journal_size (self->failed));
-    proto_msg_stats_set (heartbeat, "files_too_old", (int64_t) self->too_old_here);
+    proto_msg_stats_set (heartbeat, "files_too_old", (int64_t) zhashx_size (self->too_old));
     proto_msg_stats_set (heartbeat, "flows_per_sec", (int64_t) flows / (window ? window : 1));
     int64_t newest = ingest_journal_newest_block (self->done);
     if (newest >= 0) {
@@ -384,7 +382,7 @@ s_schedule (ingest_service_t *self)
         assert (rc == 0);
     }
     if (self->file_mode && zhashx_size (self->queued) == 0)
-        s_stop (self, self->failed_here || self->too_old_here ? 1 : 0);
+        s_stop (self, self->failed_here || zhashx_size (self->too_old) ? 1 : 0);
 }
 
 //  --------------------------------------------------------------------------
