@@ -157,6 +157,14 @@ ingest_file_block_from_times (int64_t created, int64_t first_msecs, int64_t last
 }
 
 //  --------------------------------------------------------------------------
+void
+ingest_file_set_skip_blocks (ingest_file_t *self, uint32_t blocks)
+{
+    assert (self);
+    ingest_reader_set_skip_blocks (self->reader, blocks);
+}
+
+//  --------------------------------------------------------------------------
 int
 ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_agg_t **agg_p,
                   ingest_file_stats_t *stats)
@@ -229,6 +237,8 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     stats->stat_flows = ingest_reader_stat_flows (self->reader);
     stats->exporters = ingest_reader_exporter_count (self->reader);
     stats->compression = ingest_reader_compression_name (self->reader);
+    stats->data_blocks = ingest_reader_block_count (self->reader);
+    stats->file_size = ingest_reader_file_size (self->reader);
     ingest_reader_close (self->reader);
     if (*agg_p == NULL) {
         *agg_p = self->scratch;

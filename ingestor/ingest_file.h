@@ -32,6 +32,8 @@ typedef struct {
     uint32_t exporters;        //  Exporter records in the file
     const char *compression;   //  "none", "lzo", "bz2", "lz4", "zstd" (static)
     const char *block_source;  //  Where block came from: "name", "option", "header", "stat"
+    uint32_t data_blocks;      //  Data blocks in the file (those skipped included)
+    uint64_t file_size;        //  Bytes in the file when it was opened
 } ingest_file_stats_t;
 
 //  Create with the matcher to apply (borrowed: must outlive the object).
@@ -41,6 +43,11 @@ void ingest_file_destroy (ingest_file_t **self_p);
 //  Anonymise the addresses of matched flows with anon (borrowed: must outlive the object;
 //  NULL, the default, keeps the real addresses).
 void ingest_file_set_anon (ingest_file_t *self, ingest_anon_t *anon);
+
+//  Skip the first blocks data blocks of the files read from now on: their flows were
+//  delivered before nfcapd appended to the file (ingest_reader_set_skip_blocks).  0, the
+//  default, reads every block.
+void ingest_file_set_skip_blocks (ingest_file_t *self, uint32_t blocks);
 
 //  The block start of an nfcapd file from its name (any directory; nfcapd.YYYYMMDDhhmm),
 //  read in the process's local time zone.  0 with *block set, -1 if the name is not one.

@@ -18,30 +18,50 @@
 struct _ingest_journal_t {
     char *path;            //  Journal file
     int fd;                //  Open for append, -1 if closed
-    zhashx_t *files;       //  Path -> int64_t * block
+    zhashx_t *files;       //  Path -> s_entry_t *
     int64_t newest_block;  //  Latest block recorded, -1 if none
     struct stat seen;      //  The file as of our last load or append
 };
 
+typedef struct {
+    int64_t block;   //  Block start
+    int64_t blocks;  //  Data blocks delivered, -1 if not recorded
+    int64_t size;    //  File size then, -1 if not recorded
+} s_entry_t;
+
 static void
-s_block_destroy (void **item)
+s_entry_destroy (void **item)
 {
     free (*item);
     *item = NULL;
 }
 
 //  --------------------------------------------------------------------------
-//  Record one entry in memory.
+//  Record one entry in memory (a later line of the same file replaces an earlier one).
 
 static void
-s_remember (ingest_journal_t *self, const char *file, int64_t block)
+s_remember (ingest_journal_t *self, const char *file, int64_t block, int64_t blocks, int64_t size)
 {
-    int64_t *value = (int64_t *) malloc (sizeof (int64_t));
-    assert (value);
-    *value = block;
-    zhashx_update (self->files, file, value);
+    s_entry_t *entry = (s_entry_t *) malloc (sizeof (s_entry_t));
+    assert (entry);
+    *entry = (s_entry_t){block, blocks, size};
+    zhashx_update (self->files, file, entry);
     if (block > self->newest_block)
         self->newest_block = block;
+}
+
+//  The extent in a done line's NOTE ("blocks=N size=S"): 0 with both set, else -1.
+static int
+s_parse_extent (const char *note, int64_t *blocks, int64_t *size)
+{
+    unsigned long long n, bytes;
+    char end;
+    if (sscanf (note, "blocks=%llu size=%llu%c", &n, &bytes, &end) != 2 || n > UINT32_MAX ||
+        bytes > INT64_MAX)
+        return -1;
+    *blocks = (int64_t) n;
+    *size = (int64_t) bytes;
+    return 0;
 }
 
 //  Parse one line (without its LF) into the table.  -1 if it does not parse.
@@ -57,7 +77,11 @@ s_parse_line (ingest_journal_t *self, char *line)
     long long block = strtoll (block_text, &end, 10);
     if (errno || end == block_text || block < 0 || (*end != 0 && *end != '\t'))
         return -1;
-    s_remember (self, line, (int64_t) block);
+    int64_t blocks = -1, size = -1;
+    char *note = *end ? strchr (end + 1, '\t') : NULL;  //  After RECORDED
+    if (note && s_parse_extent (note + 1, &blocks, &size))
+        blocks = size = -1;
+    s_remember (self, line, (int64_t) block, blocks, size);
     return 0;
 }
 
@@ -141,7 +165,7 @@ ingest_journal_new (const char *path)
     self->fd = -1;
     self->files = zhashx_new ();
     assert (self->files);
-    zhashx_set_destructor (self->files, s_block_destroy);
+    zhashx_set_destructor (self->files, s_entry_destroy);
     self->newest_block = -1;
     if (s_load (self))
         ingest_journal_destroy (&self);
@@ -174,8 +198,42 @@ ingest_journal_has (ingest_journal_t *self, const char *file)
 }
 
 //  --------------------------------------------------------------------------
+bool
+ingest_journal_extent (ingest_journal_t *self, const char *file, uint32_t *blocks, uint64_t *size)
+{
+    assert (self);
+    assert (file);
+    s_entry_t *entry = (s_entry_t *) zhashx_lookup (self->files, file);
+    if (!entry || entry->blocks < 0)
+        return false;
+    *blocks = (uint32_t) entry->blocks;
+    *size = (uint64_t) entry->size;
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+static int s_append (ingest_journal_t *self, const char *file, int64_t block, const char *note,
+                     int64_t blocks, int64_t size);
+
 int
 ingest_journal_append (ingest_journal_t *self, const char *file, int64_t block, const char *note)
+{
+    return s_append (self, file, block, note, -1, -1);
+}
+
+int
+ingest_journal_append_extent (ingest_journal_t *self, const char *file, int64_t block,
+                              uint32_t blocks, uint64_t size)
+{
+    assert (size <= INT64_MAX);
+    char note[64];
+    snprintf (note, sizeof note, "blocks=%" PRIu32 " size=%" PRIu64, blocks, size);
+    return s_append (self, file, block, note, blocks, (int64_t) size);
+}
+
+static int
+s_append (ingest_journal_t *self, const char *file, int64_t block, const char *note, int64_t blocks,
+          int64_t size)
 {
     assert (self);
     assert (file);
@@ -207,7 +265,7 @@ ingest_journal_append (ingest_journal_t *self, const char *file, int64_t block, 
         }
         rc = -1;
     }
-    s_remember (self, file, block);  //  Even on failure: this process must not redo it
+    s_remember (self, file, block, blocks, size);  //  Even on failure: not redone here
     zstr_free (&line);
     fstat (self->fd, &self->seen);
     return rc;
@@ -329,6 +387,33 @@ ingest_journal_test (bool verbose)
     ingest_journal_destroy (&journal);
     journal = ingest_journal_new (path);
     assert (ingest_journal_size (journal) == 2);
+
+    //  Extents: none on old lines and failures; the latest line of a file wins, reloaded
+    uint32_t blocks;
+    uint64_t size;
+    assert (!ingest_journal_extent (journal, "nfcapd.202611201005", &blocks, &size));
+    assert (!ingest_journal_extent (journal, "nfcapd.202611201020", &blocks, &size));
+    assert (ingest_journal_append_extent (journal, "nfcapd.202611201020", 1795170000, 3, 4096) ==
+            0);
+    assert (ingest_journal_extent (journal, "nfcapd.202611201020", &blocks, &size));
+    assert (blocks == 3 && size == 4096);
+    assert (ingest_journal_append_extent (journal, "nfcapd.202611201020", 1795170000, 5,
+                                          8000000000ULL) == 0);
+    ingest_journal_destroy (&journal);
+    journal = ingest_journal_new (path);
+    assert (ingest_journal_size (journal) == 3);
+    assert (ingest_journal_extent (journal, "nfcapd.202611201020", &blocks, &size));
+    assert (blocks == 5 && size == 8000000000ULL);
+    text = s_read_file (path);
+    assert (strstr (text, "\tblocks=5 size=8000000000\n"));
+    zstr_free (&text);
+    s_write_file (path,
+                  "nfcapd.202611201005\t1795169100\t2026-11-20T10:06:00Z\tblocks=x size=1\n"
+                  "nfcapd.202611201010\t1795169400\t2026-11-20T10:11:00Z\tblocks=2 size=9 z\n");
+    assert (ingest_journal_reload (journal) == 1);
+    assert (ingest_journal_size (journal) == 2);
+    assert (!ingest_journal_extent (journal, "nfcapd.202611201005", &blocks, &size));
+    assert (!ingest_journal_extent (journal, "nfcapd.202611201010", &blocks, &size));
     ingest_journal_destroy (&journal);
 
     //  A journal that cannot be opened gives NULL

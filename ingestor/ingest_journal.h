@@ -10,7 +10,10 @@
 
     PATH is the file's path relative to the spool (no tab, no newline), BLOCK the block
     start in seconds since the epoch, RECORDED the ISO 8601 UTC time of the append and
-    NOTE free text (the failure; tabs and newlines become spaces).  Each append is one
+    NOTE free text (the failure; tabs and newlines become spaces; on a done line,
+    "blocks=N size=S": the file's data blocks and bytes when it was read, so that blocks
+    nfcapd appends to it later are noticed and delivered; a later line of the same file,
+    for its appended blocks, replaces the earlier one).  Each append is one
     write followed by fsync, so a crash leaves at most one torn last line (no LF): loading
     ignores it and cuts it off, so that the next append starts a clean line.  A line that
     does not parse is skipped with a warning.  The operator may edit the file (removing a
@@ -42,6 +45,17 @@ bool ingest_journal_has (ingest_journal_t *self, const char *file);
 //  memory only, so this process goes on, and a restart delivers it again.
 int ingest_journal_append (ingest_journal_t *self, const char *file, int64_t block,
                            const char *note);
+
+//  Same, for a delivered file: the note records its extent when read, blocks data blocks
+//  and size bytes (see ingest_journal_extent).
+int ingest_journal_append_extent (ingest_journal_t *self, const char *file, int64_t block,
+                                  uint32_t blocks, uint64_t size);
+
+//  The extent recorded by file's latest line: true with *blocks and *size set, false if
+//  the file has no line or its line records none (a failure, or a line of an older
+//  version).
+bool ingest_journal_extent (ingest_journal_t *self, const char *file, uint32_t *blocks,
+                            uint64_t *size);
 
 //  Number of distinct files recorded.
 size_t ingest_journal_size (ingest_journal_t *self);

@@ -96,6 +96,13 @@ void ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports
 void ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn *filter,
                                     void *arg);
 
+//  Read the first blocks data blocks of each file opened from now on (so that a bad one
+//  still fails the read) but hand out none of their flows, nor count them in flows_read
+//  or the exporters: they were delivered before the file grew (nfcapd appends to a file
+//  that exists when it rotates).  0, the default, hands out every block.  Set it before
+//  ingest_reader_open.
+void ingest_reader_set_skip_blocks (ingest_reader_t *self, uint32_t blocks);
+
 //  The next flows at once (those of one block, or what ingest_reader_next left of them):
 //  1 with *flows pointing to *count >= 1 flows, borrowed until the next call on the reader;
 //  0 at the clean end of the file; -1 as ingest_reader_next.  Mixes with ingest_reader_next.
@@ -126,6 +133,7 @@ int64_t ingest_reader_stat_first_msecs (ingest_reader_t *self);
 int64_t ingest_reader_stat_last_msecs (ingest_reader_t *self);
 int64_t ingest_reader_created (ingest_reader_t *self);
 uint32_t ingest_reader_block_count (ingest_reader_t *self);
+uint64_t ingest_reader_file_size (ingest_reader_t *self);  //  Bytes, as of the open
 uint32_t ingest_reader_exporter_count (ingest_reader_t *self);
 uint64_t ingest_reader_skipped_records (ingest_reader_t *self);
 

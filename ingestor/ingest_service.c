@@ -29,14 +29,15 @@
 #define BLOCK_SECS 300  //  A block is five minutes
 
 typedef struct {
-    uv_work_t work;                             //  libuv request; work.data points here
-    ingest_service_t *service;                  //  Owner
-    ingest_spool_file_t *entry;                 //  The file (path relative to the spool, block)
-    char *path;                                 //  Path to open
-    uint16_t slots[PROTO_SLOT_COUNT];           //  Map the parts were split with
-    size_t shard_count;                         //  Its shard count
-    uint64_t request_id;                        //  Request id of the parts
-    int rc;                                     //  0 read and split, -1 failed, -2 file gone
+    uv_work_t work;                    //  libuv request; work.data points here
+    ingest_service_t *service;         //  Owner
+    ingest_spool_file_t *entry;        //  The file (path relative to the spool, block)
+    char *path;                        //  Path to open
+    uint16_t slots[PROTO_SLOT_COUNT];  //  Map the parts were split with
+    size_t shard_count;                //  Its shard count
+    uint64_t request_id;               //  Request id of the parts
+    char *part_file;  //  The parts' file: the path, or PATH#FIRST-END for appended blocks
+    int rc;           //  0 read and split, -1 failed, -2 file gone
     char error[INGEST_READER_ERROR_MAX + 256];  //  Why it failed, naming the file
     ingest_file_stats_t stats;                  //  What the file held
     zframe_t **frames;                          //  One part per shard
@@ -68,6 +69,7 @@ struct _ingest_service_t {
     zlistx_t *pending;                 //  ingest_spool_file_t waiting, sorted
     zhashx_t *queued;                  //  Paths from pending to delivered
     zhashx_t *too_old;                 //  Paths refused as too old by this process
+    zhashx_t *append_failed;           //  Path -> size of a grown done file not readable
     proto_curve_t *curve;              //  CURVE keys for every socket, or NULL (plain)
     s_job_t *job;                      //  Running in the worker, or NULL
     s_job_t *ready;                    //  Parts made, waiting for the delivery, or NULL
@@ -79,6 +81,7 @@ struct _ingest_service_t {
     bool stopping;                     //  Shutting down
     int exit_code;                     //  What ingest_service_run returns
     size_t failed_here;                //  Files failed by this process
+    size_t appended_here;              //  Appended blocks delivered by this process
     zlistx_t *rates;                   //  s_rate_t of the files done lately
     int64_t started;                   //  Mono msecs at start
     int64_t waiting_logged;            //  Mono msecs of the last "waiting for map" log
@@ -116,6 +119,7 @@ s_job_destroy (s_job_t **job_p)
     free (job->frames);
     ingest_spool_file_destroy (&job->entry);
     zstr_free (&job->path);
+    zstr_free (&job->part_file);
     free (job);
     *job_p = NULL;
 }
@@ -128,6 +132,8 @@ s_work (uv_work_t *request)
     s_job_t *job = (s_job_t *) request->data;
     int64_t start = zclock_mono ();
     ingest_agg_t *agg = NULL;
+    uint32_t skip = job->entry->skip_blocks;
+    ingest_file_set_skip_blocks (job->service->reader, skip);
     if (ingest_file_read (job->service->reader, job->path, job->entry->block, &agg, &job->stats)) {
         struct stat info;
         job->rc = stat (job->path, &info) && errno == ENOENT ? -2 : -1;
@@ -135,8 +141,18 @@ s_work (uv_work_t *request)
         return;
     }
     job->read_msecs = zclock_mono () - start;
+    if (skip && job->stats.data_blocks <= skip) {
+        //  Grown, but its header does not count more blocks yet (nfcapd rewrites it last)
+        job->rc = -3;
+        ingest_agg_destroy (&agg);
+        return;
+    }
+    //  Blocks appended after delivery are a part of their own: a new id, never a resend
+    job->part_file = skip ? zsys_sprintf ("%s#%" PRIu32 "-%" PRIu32, job->entry->path, skip,
+                                          job->stats.data_blocks)
+                          : strdup (job->entry->path);
     ingest_part_info_t info = {job->service->options->name,
-                               job->entry->path,
+                               job->part_file,
                                job->entry->block,
                                job->request_id,
                                job->slots,
@@ -157,17 +173,70 @@ s_work (uv_work_t *request)
 
 static void s_schedule (ingest_service_t *self);
 
+//  A done file of the spool that grew since it was read (nfcapd appends to a file that
+//  exists when it rotates, e.g. after a restart within the interval): true with *skip
+//  set to the data blocks delivered.  Only files whose line records their extent, of the
+//  last INGEST_SERVICE_APPEND_SECS before the newest block done, and not failed.
+static bool
+s_grown (ingest_service_t *self, const char *path, int64_t block, uint32_t *skip)
+{
+    uint32_t blocks;
+    uint64_t size;
+    if (self->file_mode || ingest_journal_has (self->failed, path) ||
+        !ingest_journal_extent (self->done, path, &blocks, &size) ||
+        block < ingest_journal_newest_block (self->done) - INGEST_SERVICE_APPEND_SECS)
+        return false;
+    char *full = zsys_sprintf ("%s/%s", self->spool_root, path);
+    struct stat info;
+    int rc = stat (full, &info);
+    zstr_free (&full);
+    if (rc || (uint64_t) info.st_size <= size)
+        return false;
+    int64_t *failed_size = (int64_t *) zhashx_lookup (self->append_failed, path);
+    if (failed_size && *failed_size == (int64_t) info.st_size)
+        return false;  //  Read at this size and found nothing new or unreadable
+    *skip = blocks;
+    return true;
+}
+
 static void
 s_enqueue (ingest_service_t *self, const char *path, int64_t block)
 {
+    uint32_t skip = 0;
     if (zhashx_lookup (self->queued, path) || zhashx_lookup (self->too_old, path) ||
-        ingest_journal_has (self->done, path) ||
-        (!self->file_mode && ingest_journal_has (self->failed, path)))
+        (ingest_journal_has (self->done, path) && !s_grown (self, path, block, &skip)) ||
+        (!self->file_mode && !skip && ingest_journal_has (self->failed, path)))
         return;
-    zlistx_insert (self->pending, ingest_spool_file_new (path, block), false);
+    ingest_spool_file_t *entry = ingest_spool_file_new (path, block);
+    entry->skip_blocks = skip;
+    zlistx_insert (self->pending, entry, false);
     zhashx_insert (self->queued, path, (void *) 1);
-    if (self->options->verbose)
-        zsys_debug ("queued %s", path);
+    if (self->options->verbose || skip)
+        zsys_debug ("queued %s%s", path, skip ? " (grew after delivery)" : "");
+}
+
+static void
+s_size_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+//  A grown done file's new blocks could not be read (-1) or are not counted yet (-3):
+//  remembered with its size, tried again once the file changes.
+static void
+s_append_wait (ingest_service_t *self, s_job_t *job)
+{
+    struct stat info;
+    int64_t *size = (int64_t *) malloc (sizeof (int64_t));
+    assert (size);
+    *size = stat (job->path, &info) ? -1 : (int64_t) info.st_size;
+    zhashx_update (self->append_failed, job->entry->path, size);
+    zhashx_delete (self->queued, job->entry->path);
+    if (job->rc == -1)
+        zsys_warning ("%s: grew after delivery, but its new blocks cannot be read (yet): %s; "
+                      "tried again when it changes",
+                      job->entry->path, job->error);
 }
 
 static void
@@ -226,6 +295,10 @@ s_on_work_done (uv_work_t *request, int status)
         zhashx_delete (self->queued, job->entry->path);
         s_job_destroy (&job);
     }
+    else if (job->entry->skip_blocks && job->rc < 0) {
+        s_append_wait (self, job);
+        s_job_destroy (&job);
+    }
     else if (job->rc == -1) {
         s_fail (self, job->entry, job->error);
         s_job_destroy (&job);
@@ -257,12 +330,20 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
                       ingest_deliver_expired (self->deliver), job->shard_count);
     }
     else if (result == INGEST_DELIVER_DONE) {
-        ingest_journal_append (self->done, job->entry->path, job->entry->block, NULL);
+        ingest_journal_append_extent (self->done, job->entry->path, job->entry->block,
+                                      job->stats.data_blocks, job->stats.file_size);
         zhashx_delete (self->queued, job->entry->path);
-        zsys_info ("%s: delivered, block %s, %" PRIu64 " flows, %" PRIu64 " matched, %" PRIu64
+        zhashx_delete (self->append_failed, job->entry->path);
+        char appended[64] = "";
+        if (job->entry->skip_blocks) {
+            snprintf (appended, sizeof appended, " (data blocks %" PRIu32 "-%" PRIu32 " appended)",
+                      job->entry->skip_blocks, job->stats.data_blocks);
+            self->appended_here++;
+        }
+        zsys_info ("%s: delivered%s, block %s, %" PRIu64 " flows, %" PRIu64 " matched, %" PRIu64
                    " pairs, %zu shards, %" PRId64 " msecs (read %" PRId64 ", parts %" PRId64 ")",
-                   job->entry->path, proto_time_format (job->entry->block, block), job->stats.flows,
-                   job->stats.matched, job->stats.pairs, job->shard_count,
+                   job->entry->path, appended, proto_time_format (job->entry->block, block),
+                   job->stats.flows, job->stats.matched, job->stats.pairs, job->shard_count,
                    zclock_mono () - job->started, job->read_msecs, job->split_msecs);
         s_rate_t *rate = (s_rate_t *) zmalloc (sizeof (s_rate_t));
         rate->at = zclock_mono ();
@@ -331,6 +412,7 @@ s_on_stats (void *arg, proto_msg_t *heartbeat)
     proto_msg_stats_set (heartbeat, "files_pending", (int64_t) zhashx_size (self->queued));
     proto_msg_stats_set (heartbeat, "files_failed", (int64_t) ingest_journal_size (self->failed));
     proto_msg_stats_set (heartbeat, "files_too_old", (int64_t) zhashx_size (self->too_old));
+    proto_msg_stats_set (heartbeat, "files_appended", (int64_t) self->appended_here);
     proto_msg_stats_set (heartbeat, "flows_per_sec", (int64_t) flows / (window ? window : 1));
     int64_t newest = ingest_journal_newest_block (self->done);
     if (newest >= 0) {
@@ -355,8 +437,8 @@ s_schedule (ingest_service_t *self)
             s_requeue (self, &job);  //  split with an older map
         else {
             self->delivering = job;
-            ingest_deliver_start (self->deliver, job->entry->path, job->entry->block,
-                                  job->request_id, job->frames, job->shard_count);
+            ingest_deliver_start (self->deliver, job->part_file, job->entry->block, job->request_id,
+                                  job->frames, job->shard_count);
         }
     }
     while (!self->job && !self->ready && self->shard_count && zlistx_size (self->pending)) {
@@ -511,6 +593,9 @@ ingest_service_new (ingest_options_t *options)
     self->pending = zlistx_new ();
     zlistx_set_comparator (self->pending, ingest_spool_file_compare);
     self->queued = zhashx_new ();
+    self->append_failed = zhashx_new ();
+    assert (self->append_failed);
+    zhashx_set_destructor (self->append_failed, s_size_destroy);
     self->too_old = zhashx_new ();
     self->rates = zlistx_new ();
     self->spool_root = realpath (options->spool, NULL);
@@ -609,6 +694,7 @@ ingest_service_destroy (ingest_service_t **self_p)
     zlistx_destroy (&self->rates);
     zhashx_destroy (&self->queued);
     zhashx_destroy (&self->too_old);
+    zhashx_destroy (&self->append_failed);
     for (ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (self->pending); entry;
          entry = (ingest_spool_file_t *) zlistx_next (self->pending))
         ingest_spool_file_destroy (&entry);

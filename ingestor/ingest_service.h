@@ -20,6 +20,12 @@
     the operator removes its line.  A file whose name nfcapd has not finished renaming,
     or that changed in the last INGEST_SERVICE_SETTLE_MSECS, waits.
 
+    A done file that grows later (nfcapd appends the blocks of a second process to a file
+    that exists when it rotates) is read again, skipping the data blocks its journal line
+    records as delivered, and the new blocks are delivered as a part of their own
+    ("PATH#FIRST-END", proto/PROTOCOL.md); files of more than INGEST_SERVICE_APPEND_SECS
+    before the newest block done are not checked, nor are lines without an extent.
+
     With FILEs given, they are delivered the same way (in block-time order) and the loop
     ends once each is done or failed.
 */
@@ -32,6 +38,9 @@
 #define INGEST_SERVICE_RESCAN_MSECS 30000  //  Full spool rescan (safety net for the watches)
 #define INGEST_SERVICE_SETTLE_MSECS 1000   //  A file modified more recently than this waits
 #define INGEST_SERVICE_RATE_SECS 300       //  Window of the flows_per_sec stat
+#define INGEST_SERVICE_APPEND_SECS                                                                 \
+    3600  //  Done files this close to the newest block are
+          //  checked for blocks appended after delivery
 
 typedef struct _ingest_service_t ingest_service_t;
 

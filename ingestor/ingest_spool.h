@@ -29,8 +29,9 @@ typedef struct _ingest_spool_t ingest_spool_t;
 
 //  A candidate file: its path relative to the spool and its block start.
 typedef struct {
-    char *path;     //  Relative to the spool root ("2026/11/20/nfcapd.202611201005")
-    int64_t block;  //  Block start, seconds since the epoch (from the name, nfcapd's zone)
+    char *path;            //  Relative to the spool root ("2026/11/20/nfcapd.202611201005")
+    int64_t block;         //  Block start, seconds since the epoch (from the name, nfcapd's zone)
+    uint32_t skip_blocks;  //  Data blocks delivered before the file grew (0: a new file)
 } ingest_spool_file_t;
 
 //  Called for each candidate the watches find (path borrowed for the call).
