@@ -49,7 +49,8 @@ s_usage (FILE *out)
              "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
              "                      [--tz ZONE] [--exclude-internal] [--anonymise-key FILE]\n"
              "                      [--config FILE] [-v] [FILE...]\n"
-             "       portevo-ingest --dry-run [--json] [--local-as N]... [--local-net CIDR]...\n"
+             "       portevo-ingest --dry-run [--json] [--others-json] [--local-as N]... "
+             "[--local-net CIDR]...\n"
              "                      [--ports LIST] [--tz ZONE] [--exclude-internal]\n"
              "                      [--anonymise-key FILE] [--block-time TIME] FILE...\n"
              "  Without FILE: watch the spool and deliver every nfcapd file nfcapd finishes\n"
@@ -62,6 +63,10 @@ s_usage (FILE *out)
              "  --config FILE     the cluster configuration (flags override it)\n"
              "  --dry-run         read the files and print what they hold; deliver nothing\n"
              "  --json            with --dry-run: one JSON object per (block, ip, port)\n"
+             "  --others-json     with --dry-run: one JSON object per (block, ip) of the\n"
+             "                    traffic to ports not monitored (totals, top 16 ports)\n"
+             "  --no-others       do not count the traffic to ports not monitored (the\n"
+             "                    reader then skips those flows undecoded)\n"
              "  --block-time TIME with --dry-run: the block of every FILE, as YYYYMMDDhhmm in\n"
              "                    --tz or YYYY-MM-DDThh:mmZ (default: from a name\n"
              "                    nfcapd.YYYYMMDDhhmm, else from the file's own times)\n"
@@ -135,6 +140,8 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
                                             {"block-time", required_argument, NULL, 'B'},
                                             {"exclude-internal", no_argument, NULL, 'x'},
                                             {"anonymise-key", required_argument, NULL, 'k'},
+                                            {"no-others", no_argument, NULL, 'O'},
+                                            {"others-json", no_argument, NULL, 'J'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     zlistx_t *as_list = zlistx_new (), *net_list = zlistx_new ();
@@ -160,6 +167,10 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
             self->dry_run = true;
         else if (option == 'j')
             self->json = true;
+        else if (option == 'J')
+            self->others_json = true;
+        else if (option == 'O')
+            ingest_match_set_others (self->match, false);
         else if (option == 'x')
             exclude_internal = true;
         else if (option == 'v')
