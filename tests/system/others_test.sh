@@ -10,6 +10,7 @@
 #   - a cluster (broker, two shards, two ingestors, gateway) answers /api/others per host
 #     and day as oracle_others.py says (others_check.py), [] for a host with monitored
 #     traffic only and for a foreign source; bad parameters get 400 naming them;
+#   - the host page in Debian's chromium shows the same per day (others_test.mjs);
 #   - no E: line in any log.
 set -u
 source "$(dirname "$0")/../lib/common.sh"
@@ -107,6 +108,21 @@ check "400 for a bad ip" bad_request "ip=10.2.0" "ip: '10.2.0' is not"
 check "400 for from after to" bad_request "ip=10.2.0.1&from=$TO&to=$FROM" "from: "
 check "400 for an unknown parameter" bad_request "ip=10.2.0.1&port=25" "unknown parameter 'port'"
 check "400 for a range longer than the retention" bad_request "ip=10.2.0.1&from=2000-01-01&to=$TO" "retention"
+
+# ----------------------------------------------------------------------------------
+# The host page in Debian's chromium (tests/browser/others_test.mjs)
+if ! command -v node > /dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] ||
+   [ ! -d "$ROOT/node_modules/playwright-core" ]; then
+  fail "node, chromium or node_modules/playwright-core missing (make deps)"
+else
+  [ -f "$ROOT/web/vendor/uPlot.iife.min.js" ] || "$ROOT/scripts/build-web.sh" > /dev/null ||
+    fail "make web failed"
+  timeout 300 node "$ROOT/tests/browser/others_test.mjs" --url "$URL/" --expect "$WORK/days.expected" \
+    --from "$FROM" --to "$TO" --empty 10.2.0.2 --shots "$ROOT/build/test-out/screenshots" \
+    > "$WORK/browser.log" 2>&1 || TEST_FAILED=1
+  cat "$WORK/browser.log"
+  grep -q '^PASS: ' "$WORK/browser.log" || fail "others_test.mjs ran no check"
+fi
 
 errors=$(cluster_errors)
 if [ -z "$errors" ]; then pass "no E: line in any log"; else fail "E: lines: $errors"; fi
