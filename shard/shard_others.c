@@ -4,6 +4,7 @@
 #include "shard/shard_others.h"
 #include "shard/shard_codec.h"
 #include "shard/shard_keys.h"
+#include "shard/shard_store_testlib.h"
 
 #include <assert.h>
 #include <stdio.h>
@@ -205,6 +206,90 @@ shard_others_get (shard_txn_t *txn, const proto_addr_t *host, uint32_t day,
 }
 
 //  --------------------------------------------------------------------------
+//  Selftest through the store: a part's others apply with it, once
+
+static void
+s_test_on_day (void *arg, const shard_other_day_t *other)
+{
+    shard_other_day_t *days = (shard_other_day_t *) arg;
+    size_t at = 0;
+    while (days[at].flows)
+        at++;
+    days[at] = *other;
+}
+
+//  A PART of block with host's others (bytes, 1 flow) to port and, if port2, to port2
+static proto_msg_t *
+s_test_part (const char *host, int64_t block, uint64_t bytes, uint16_t port, uint16_t port2)
+{
+    proto_msg_t *part = proto_msg_new (PROTO_MSG_PART);
+    proto_other_t other = {.day = proto_day_of (block), .bytes = bytes, .packets = 1, .flows = 1};
+    assert (proto_addr_parse (&other.addr, host) == 0);
+    proto_msg_others_append (part, &other);
+    proto_other_port_t entry = {other.addr, other.day, port, bytes, 1, 1};
+    proto_msg_other_ports_append (part, &entry);
+    if (port2) {
+        entry.port = port2;
+        entry.bytes = 0;
+        proto_msg_other_ports_append (part, &entry);
+    }
+    return part;
+}
+
+static void
+s_test_store (const char *dir)
+{
+    shard_store_t *store = shard_store_new (dir, 64 << 20);
+    assert (store);
+    int64_t now = 850 * (int64_t) DAY;
+    shard_store_set_retention_days (store, 100);
+    shard_part_result_t result;
+    proto_msg_t *part = s_test_part ("10.6.0.1", 840 * (int64_t) DAY, 1000, 443, 53);
+    assert (shard_store_apply_part_others (store, "r1", "f1", 840 * (int64_t) DAY, NULL, NULL, 0,
+                                           part, now, &result) == 0);
+    //  Resent: a duplicate adds nothing
+    assert (shard_store_apply_part_others (store, "r1", "f1", 840 * (int64_t) DAY, NULL, NULL, 0,
+                                           part, now, &result) == 0);
+    assert (result.duplicate);
+    proto_msg_destroy (&part);
+    //  Another block of the same day adds; one of the next day is its own day
+    part = s_test_part ("10.6.0.1", 840 * (int64_t) DAY + 300, 500, 443, 0);
+    assert (shard_store_apply_part_others (store, "r1", "f2", 840 * (int64_t) DAY + 300, NULL, NULL,
+                                           0, part, now, &result) == 0);
+    proto_msg_destroy (&part);
+    part = s_test_part ("10.6.0.1", 841 * (int64_t) DAY, 7, 22222, 0);
+    assert (shard_store_apply_part_others (store, "r1", "f3", 841 * (int64_t) DAY, NULL, NULL, 0,
+                                           part, now, &result) == 0);
+    proto_msg_destroy (&part);
+    //  Older than retention: not stored
+    part = s_test_part ("10.6.0.1", 700 * (int64_t) DAY, 9, 80, 0);
+    assert (shard_store_apply_part_others (store, "r1", "f4", 700 * (int64_t) DAY, NULL, NULL, 0,
+                                           part, now, &result) == 0);
+    assert (result.expired);
+    proto_msg_destroy (&part);
+    proto_addr_t host;
+    assert (proto_addr_parse (&host, "10.6.0.1") == 0);
+    shard_other_day_t days[4];
+    memset (days, 0, sizeof days);
+    assert (shard_store_others (store, &host, 600, 900, s_test_on_day, days) == 0);
+    assert (days[0].day == 840 && days[0].bytes == 1500 && days[0].flows == 2);
+    assert (days[0].port_count == 2 && days[0].ports[0].port == 443);
+    assert (days[0].ports[0].bytes == 1500 && days[0].ports[1].port == 53);
+    assert (days[1].day == 841 && days[1].bytes == 7 && days[1].ports[0].port == 22222);
+    assert (days[2].flows == 0);
+    assert (shard_store_others (store, &host, 841, 840, s_test_on_day, days) ==
+            SHARD_STORE_INVALID);
+    //  Retention takes the day with its others
+    bool more = true;
+    while (more)
+        assert (shard_store_expire (store, 941 * (int64_t) DAY, 100, &more) == 0);
+    memset (days, 0, sizeof days);
+    assert (shard_store_others (store, &host, 600, 900, s_test_on_day, days) == 0);
+    assert (days[0].day == 841 && days[1].flows == 0);
+    shard_store_destroy (&store);
+}
+
+//  --------------------------------------------------------------------------
 void
 shard_others_test (bool verbose)
 {
@@ -250,5 +335,10 @@ shard_others_test (bool verbose)
     value[25] = SHARD_OTHERS_PORTS;
     value[0] = 0x20;
     assert (s_decode (value, size, &read) == -1);
+
+    char dir[] = "/tmp/shard_others_test.XXXXXX";
+    assert (mkdtemp (dir));
+    s_test_store (dir);
+    shard_testlib_remove (dir);
     printf ("OK\n");
 }
