@@ -8,6 +8,7 @@
         portevo/ingestor/ports                  --ports LIST
         portevo/ingestor/tz                     --tz ZONE (default UTC)
         portevo/ingestor/exclude_internal       --exclude-internal ("1" in the file)
+        portevo/ingestor/others                 --no-others ("0" in the file; default "1")
         portevo/ingestor/anonymise_key          --anonymise-key FILE
         portevo/ingestor/NAME/spool             --spool DIR
         portevo/ingestor/NAME/state             --state DIR
