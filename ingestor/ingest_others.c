@@ -1,9 +1,10 @@
 /*  ingest_others.c - per host totals and ports of the flows to ports not monitored.
 
     Two dense vectors, each indexed by an open-addressing table (linear probing, at most
-    half full, slots hold the entry index + 1): hosts by address, and ports by (host
-    entry, port).  A host's ports form a list through the port entries (newest first),
-    walked only when the host is read out.
+    half full): hosts by address, and ports by (host entry, port).  A slot holds the key's
+    32-bit hash in its high half and the entry index + 1 in its low half, so that a probe
+    rarely reads an entry that does not match and growing never reads an entry.  A host's ports form
+   a list through the port entries (newest first), walked only when the host is read out.
 */
 #include "ingestor/ingest_others.h"
 
@@ -37,7 +38,7 @@ typedef struct {
     void *items;      //  Dense entries
     size_t count;     //  Entries used
     size_t room;      //  Entries allocated
-    uint32_t *slots;  //  Index: entry + 1, 0 = empty
+    uint64_t *slots;  //  Index: hash << 32 | (entry + 1), 0 = empty
     uint32_t mask;    //  Slots - 1 (a power of two)
 } s_table_t;
 
@@ -65,27 +66,19 @@ s_hash_port (uint32_t host, uint16_t port)
     return (uint32_t) (hash >> 32);
 }
 
-static uint32_t
-s_hash_entry (ingest_others_t *self, s_table_t *table, size_t entry)
-{
-    if (table == &self->hosts)
-        return s_hash_host (&((s_host_t *) table->items)[entry].addr);
-    const s_port_t *port = &((s_port_t *) table->items)[entry];
-    return s_hash_port (port->host, port->port);
-}
-
 //  --------------------------------------------------------------------------
 static void
 s_table_init (s_table_t *table)
 {
-    table->slots = (uint32_t *) calloc (OTHERS_TABLE_MIN, sizeof (uint32_t));
+    table->slots = (uint64_t *) calloc (OTHERS_TABLE_MIN, sizeof (uint64_t));
     assert (table->slots);  //  Out of memory: nothing sensible to do in an aggregation
     table->mask = OTHERS_TABLE_MIN - 1;
 }
 
-//  A new entry of size bytes (zeroed) at slot, growing the index when half full.
+//  A new entry of size bytes (zeroed) of a key of hash at slot, growing the index when
+//  half full.
 static void *
-s_table_push (ingest_others_t *self, s_table_t *table, uint32_t slot, size_t size)
+s_table_push (s_table_t *table, uint32_t slot, uint32_t hash, size_t size)
 {
     if (table->count == table->room) {
         table->room = table->room ? table->room * 2 : OTHERS_TABLE_MIN / 2;
@@ -95,19 +88,22 @@ s_table_push (ingest_others_t *self, s_table_t *table, uint32_t slot, size_t siz
     size_t entry = table->count++;
     uint8_t *item = (uint8_t *) table->items + entry * size;
     memset (item, 0, size);
-    table->slots[slot] = (uint32_t) entry + 1;
+    table->slots[slot] = (uint64_t) hash << 32 | (entry + 1);
     if (table->count * 2 > (size_t) table->mask + 1) {
-        size_t slot_count = ((size_t) table->mask + 1) * 2;
-        free (table->slots);
-        table->slots = (uint32_t *) calloc (slot_count, sizeof (uint32_t));
+        size_t old_count = (size_t) table->mask + 1;
+        uint64_t *old = table->slots;
+        table->slots = (uint64_t *) calloc (old_count * 2, sizeof (uint64_t));
         assert (table->slots);
-        table->mask = (uint32_t) (slot_count - 1);
-        for (size_t index = 0; index < table->count; index++) {
-            uint32_t at = s_hash_entry (self, table, index) & table->mask;
+        table->mask = (uint32_t) (old_count * 2 - 1);
+        for (size_t index = 0; index < old_count; index++) {
+            if (!old[index])
+                continue;
+            uint32_t at = (uint32_t) (old[index] >> 32) & table->mask;
             while (table->slots[at])
                 at = (at + 1) & table->mask;
-            table->slots[at] = (uint32_t) index + 1;
+            table->slots[at] = old[index];
         }
+        free (old);
     }
     return item;
 }
@@ -147,7 +143,7 @@ ingest_others_reset (ingest_others_t *self)
     s_table_t *tables[] = {&self->hosts, &self->ports};
     for (size_t index = 0; index < 2; index++) {
         tables[index]->count = 0;
-        memset (tables[index]->slots, 0, ((size_t) tables[index]->mask + 1) * sizeof (uint32_t));
+        memset (tables[index]->slots, 0, ((size_t) tables[index]->mask + 1) * sizeof (uint64_t));
     }
 }
 
@@ -163,16 +159,19 @@ s_add (uint64_t a, uint64_t b)
 static uint32_t
 s_host_require (ingest_others_t *self, const proto_addr_t *addr)
 {
-    uint32_t slot = s_hash_host (addr) & self->hosts.mask;
+    uint32_t hash = s_hash_host (addr);
+    uint32_t slot = hash & self->hosts.mask;
     s_host_t *hosts = (s_host_t *) self->hosts.items;
-    while (self->hosts.slots[slot]) {
-        uint32_t entry = self->hosts.slots[slot] - 1;
-        if (memcmp (hosts[entry].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) == 0)
+    uint64_t value;
+    while ((value = self->hosts.slots[slot])) {
+        uint32_t entry = (uint32_t) value - 1;
+        if ((uint32_t) (value >> 32) == hash &&
+            memcmp (hosts[entry].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) == 0)
             return entry;
         slot = (slot + 1) & self->hosts.mask;
     }
     uint32_t entry = (uint32_t) self->hosts.count;
-    s_host_t *host = (s_host_t *) s_table_push (self, &self->hosts, slot, sizeof (s_host_t));
+    s_host_t *host = (s_host_t *) s_table_push (&self->hosts, slot, hash, sizeof (s_host_t));
     host->addr = *addr;
     return entry;
 }
@@ -187,11 +186,13 @@ s_add_flow (ingest_others_t *self, uint32_t host_entry, uint16_t port, uint64_t 
     host->packets = s_add (host->packets, packets);
     host->flows = s_add (host->flows, flows);
     host->truncated |= truncated;
-    uint32_t slot = s_hash_port (host_entry, port) & self->ports.mask;
+    uint32_t hash = s_hash_port (host_entry, port);
+    uint32_t slot = hash & self->ports.mask;
     s_port_t *ports = (s_port_t *) self->ports.items;
-    while (self->ports.slots[slot]) {
-        s_port_t *entry = &ports[self->ports.slots[slot] - 1];
-        if (entry->host == host_entry && entry->port == port) {
+    uint64_t value;
+    while ((value = self->ports.slots[slot])) {
+        s_port_t *entry = &ports[(uint32_t) value - 1];
+        if ((uint32_t) (value >> 32) == hash && entry->host == host_entry && entry->port == port) {
             entry->bytes = s_add (entry->bytes, bytes);
             entry->packets = s_add (entry->packets, packets);
             entry->flows = s_add (entry->flows, flows);
@@ -206,7 +207,7 @@ s_add_flow (ingest_others_t *self, uint32_t host_entry, uint16_t port, uint64_t 
     host->port_count++;
     uint32_t first = host->first_port;
     uint32_t entry = (uint32_t) self->ports.count;
-    s_port_t *added = (s_port_t *) s_table_push (self, &self->ports, slot, sizeof (s_port_t));
+    s_port_t *added = (s_port_t *) s_table_push (&self->ports, slot, hash, sizeof (s_port_t));
     added->host = host_entry;
     added->port = port;
     added->next = first;
@@ -413,6 +414,16 @@ ingest_others_test (bool verbose)
     assert (ingest_others_size (sum) == 5002);
     ingest_others_at (sum, 4001, &other);
     assert (other.bytes == 3999 && other.port_count == 1 && other.ports[0].port == 3999);
+    //  Again, after the indexes grew: every host and port is found, none added twice
+    for (uint32_t host = 0; host < 5000; host++) {
+        proto_addr_from_ipv4 (&addr, 0x0b000000 + host);
+        ingest_others_add (sum, &addr, (uint16_t) host, host, 1);
+    }
+    assert (ingest_others_size (sum) == 5002);
+    for (size_t index = 2; index < 5002; index++) {
+        ingest_others_at (sum, index, &other);
+        assert (other.flows == 2 && other.port_count == 1 && other.ports[0].flows == 2);
+    }
     ingest_others_reset (sum);
     assert (ingest_others_size (sum) == 0);
     ingest_others_add (sum, &one, 80, 5, 1);
