@@ -44,6 +44,7 @@ void gw_api_days_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api
 void gw_api_top_register (h2o_pathconf_t *pathconf, gw_api_t *api);     //  /api/top
 void gw_api_series_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/series
 void gw_api_host_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api/host
+void gw_api_others_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/others
 void gw_api_status_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/status
 void gw_api_health_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /health
 

@@ -25,6 +25,8 @@ static const s_spec_t s_spec_series[] = {{"host", true},    {"port", true},  {"f
                                          {"op", true},      {"from", false}, {"to", false},
                                          {"format", false}, {NULL, false}};
 static const s_spec_t s_spec_host[] = {{"ip", true}, {NULL, false}};
+static const s_spec_t s_spec_others[] = {
+    {"ip", true}, {"from", false}, {"to", false}, {NULL, false}};
 
 //  --------------------------------------------------------------------------
 //  The parameter table of a kind.
@@ -39,6 +41,8 @@ s_spec_of (gw_query_kind_t kind)
         return s_spec_series;
     case GW_QUERY_HOST:
         return s_spec_host;
+    case GW_QUERY_OTHERS:
+        return s_spec_others;
     default:
         return s_spec_none;
     }
@@ -292,7 +296,7 @@ gw_query_parse (gw_query_t *self, gw_query_kind_t kind, const char *text, size_t
     for (int index = 0; index < count; index++)
         if (s_convert (self, kind, &params[index], &have_from, &have_to, error, error_size))
             return -1;
-    if (kind == GW_QUERY_SERIES)
+    if (kind == GW_QUERY_SERIES || kind == GW_QUERY_OTHERS)
         return s_check_range (self, have_from, have_to, today, retention_days, error, error_size);
     return 0;
 }
@@ -339,6 +343,10 @@ gw_query_test (bool verbose)
          "host=10.0.0.1&port=all&feature=bytes&op=sum&from=2026-05-31&to=2026-11-26&format=json",
          NULL, "2026-05-31", "2026-11-26", -1, -1, PROTO_PORT_ALL, NULL, false},
         {GW_QUERY_HOST, "ip=10.9.8.7", NULL, NULL, NULL, -1, -1, PROTO_PORT_ALL, "10.9.8.7", false},
+        {GW_QUERY_OTHERS, "ip=10.9.8.7", NULL, "2026-06-01", "2026-11-27", -1, -1, PROTO_PORT_ALL,
+         "10.9.8.7", false},
+        {GW_QUERY_OTHERS, "ip=::1&from=2026-11-01&to=2026-11-02", NULL, "2026-11-01", "2026-11-02",
+         -1, -1, PROTO_PORT_ALL, "::1", false},
     };
     for (size_t index = 0; index < sizeof good / sizeof good[0]; index++) {
         gw_query_t query;
@@ -390,6 +398,9 @@ gw_query_test (bool verbose)
         {GW_QUERY_HOST, "ip=1.2.3", "ip: '1.2.3' is not an IPv4 or IPv6 address"},
         {GW_QUERY_HOST, "ip=fe80::1%25eth0", "ip: 'fe80::1%eth0' is not"},
         {GW_QUERY_HOST, "", "missing parameter 'ip'"},
+        {GW_QUERY_OTHERS, "from=2026-11-01", "missing parameter 'ip'"},
+        {GW_QUERY_OTHERS, "ip=10.0.0.1&from=2026-11-03&to=2026-11-02", "from: 2026-11-03 is after"},
+        {GW_QUERY_OTHERS, "ip=10.0.0.1&port=25", "unknown parameter 'port'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=bytes", "missing parameter 'op'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=flows&op=sum", "feature: 'flows'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=ALL&feature=bytes&op=sum", "port: 'ALL'"},

@@ -24,7 +24,8 @@ typedef enum {
     GW_QUERY_NONE = 0,    //  No parameter allowed (days, status, health)
     GW_QUERY_TOP = 1,     //  date, op, [port]
     GW_QUERY_SERIES = 2,  //  host, port (N or all), feature, op, [from], [to], [format]
-    GW_QUERY_HOST = 3     //  ip
+    GW_QUERY_HOST = 3,    //  ip
+    GW_QUERY_OTHERS = 4   //  ip, [from], [to]
 } gw_query_kind_t;
 
 typedef struct {
@@ -32,9 +33,9 @@ typedef struct {
     proto_op_t op;            //  Top, series: the operation
     uint32_t port;            //  Top: the port, PROTO_PORT_ALL when absent; series: port or ALL
     proto_feature_t feature;  //  Series: the feature
-    proto_addr_t host;        //  Series: host; host: ip
-    uint32_t from;            //  Series: first day (inclusive)
-    uint32_t to;              //  Series: last day (inclusive)
+    proto_addr_t host;        //  Series: host; host, others: ip
+    uint32_t from;            //  Series, others: first day (inclusive)
+    uint32_t to;              //  Series, others: last day (inclusive)
     bool csv;                 //  Series: format=csv
 } gw_query_t;
 

@@ -53,12 +53,13 @@ typedef struct {
 } s_pair_t;
 
 struct _ingest_agg_t {
-    s_pair_t *pairs;        //  Dense pair entries
-    size_t pair_count;      //  Entries used
-    size_t pair_room;       //  Entries allocated
-    uint64_t *slots;        //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
-    uint32_t mask;          //  Slots - 1 (a power of two)
-    ingest_arena_t *arena;  //  Peer sets and sketches
+    s_pair_t *pairs;          //  Dense pair entries
+    size_t pair_count;        //  Entries used
+    size_t pair_room;         //  Entries allocated
+    uint64_t *slots;          //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
+    uint32_t mask;            //  Slots - 1 (a power of two)
+    ingest_arena_t *arena;    //  Peer sets and sketches
+    ingest_others_t *others;  //  Traffic to the ports not monitored
 };
 
 //  --------------------------------------------------------------------------
@@ -115,6 +116,7 @@ ingest_agg_new (void)
     self->mask = AGG_TABLE_MIN - 1;
     self->arena = ingest_arena_new ();
     assert (self->arena);
+    self->others = ingest_others_new ();
     return self;
 }
 
@@ -126,6 +128,7 @@ ingest_agg_destroy (ingest_agg_t **self_p)
     ingest_agg_t *self = *self_p;
     if (!self)
         return;
+    ingest_others_destroy (&self->others);
     ingest_arena_destroy (&self->arena);
     free (self->pairs);
     free (self->slots);
@@ -139,6 +142,7 @@ ingest_agg_reset (ingest_agg_t *self)
 {
     assert (self);
     ingest_arena_reset (self->arena);
+    ingest_others_reset (self->others);
     self->pair_count = 0;
     memset (self->slots, 0, ((size_t) self->mask + 1) * sizeof (uint64_t));
 }
@@ -450,6 +454,7 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
     assert (self);
     assert (other);
     assert (self != other);
+    ingest_others_merge (self->others, other->others);
     for (size_t entry = 0; entry < other->pair_count; entry++) {
         const s_pair_t *from = &other->pairs[entry];
         s_pair_t *pair = s_pair_require (self, &from->addr, from->port);
@@ -464,6 +469,14 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
         else
             S_FOR_EACH_PEER (from, peer, s_add_peer (self->arena, pair, peer));
     }
+}
+
+//  --------------------------------------------------------------------------
+ingest_others_t *
+ingest_agg_others (ingest_agg_t *self)
+{
+    assert (self);
+    return self->others;
 }
 
 //  --------------------------------------------------------------------------

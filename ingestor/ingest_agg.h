@@ -12,6 +12,7 @@
 #ifndef INGEST_AGG_H_INCLUDED
 #define INGEST_AGG_H_INCLUDED
 
+#include "ingestor/ingest_others.h"
 #include "proto/proto_host.h"
 
 typedef struct _ingest_agg_t ingest_agg_t;
@@ -53,6 +54,10 @@ void ingest_agg_add_batch (ingest_agg_t *self, const ingest_agg_flow_t *flows, s
 
 //  Add everything of other into self (counters add, peer sets unite).  other is unchanged.
 void ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other);
+
+//  The block's traffic to ports that are not monitored (ingest_others.h), borrowed for
+//  the aggregate's life: reset and merged with it.
+ingest_others_t *ingest_agg_others (ingest_agg_t *self);
 
 //  Number of (source, port) pairs.
 size_t ingest_agg_size (ingest_agg_t *self);

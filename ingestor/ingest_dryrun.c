@@ -91,10 +91,46 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
     free (pairs);
 }
 
+//  By address
+static int
+s_compare_others (const void *a, const void *b)
+{
+    return proto_addr_compare (&((const ingest_other_t *) a)->addr,
+                               &((const ingest_other_t *) b)->addr);
+}
+
+//  One JSON line per host of others (few: printf is fine)
+static void
+s_print_others (FILE *out, int64_t start, ingest_others_t *others)
+{
+    char block[32], addr[PROTO_ADDR_STRLEN];
+    proto_time_format (start, block);
+    size_t count = ingest_others_size (others);
+    ingest_other_t *hosts = (ingest_other_t *) malloc ((count ? count : 1) * sizeof *hosts);
+    assert (hosts);
+    for (size_t index = 0; index < count; index++)
+        ingest_others_at (others, index, &hosts[index]);
+    qsort (hosts, count, sizeof *hosts, s_compare_others);
+    for (size_t index = 0; index < count; index++) {
+        const ingest_other_t *host = &hosts[index];
+        fprintf (out,
+                 "{\"block\":\"%s\",\"ip\":\"%s\",\"bytes\":%" PRIu64 ",\"packets\":%" PRIu64
+                 ",\"flows\":%" PRIu64 ",\"truncated\":%s,\"ports\":[",
+                 block, proto_addr_format (&host->addr, addr), host->bytes, host->packets,
+                 host->flows, host->truncated ? "true" : "false");
+        for (size_t port = 0; port < host->port_count; port++)
+            fprintf (out, "%s[%u,%" PRIu64 ",%" PRIu64 ",%" PRIu64 "]", port ? "," : "",
+                     host->ports[port].port, host->ports[port].bytes, host->ports[port].packets,
+                     host->ports[port].flows);
+        fprintf (out, "]}\n");
+    }
+    free (hosts);
+}
+
 //  --------------------------------------------------------------------------
 int
 ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
-                   const char *block_time, bool json, FILE *summary_out, FILE *json_out)
+                   const char *block_time, int json, FILE *summary_out, FILE *json_out)
 {
     assert (match);
     assert (files || count == 0);
@@ -150,8 +186,10 @@ ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int
                           files[index], stats.stat_flows, stats.flows);
     }
     for (size_t index = 0; index < block_count; index++) {
-        if (json && blocks[index].agg)
+        if ((json & INGEST_DRYRUN_PAIRS) && blocks[index].agg)
             s_print_json (json_out, blocks[index].start, blocks[index].agg);
+        if ((json & INGEST_DRYRUN_OTHERS) && blocks[index].agg)
+            s_print_others (json_out, blocks[index].start, ingest_agg_others (blocks[index].agg));
         ingest_agg_destroy (&blocks[index].agg);
     }
     fflush (json_out);
@@ -172,10 +210,12 @@ ingest_dryrun_test (bool verbose)
     FILE *sink = fopen ("/dev/null", "w");
     assert (sink);
     zsys_set_logstream (verbose ? stdout : NULL);  //  The two errors below are expected
-    assert (ingest_dryrun_run (match, NULL, files, 2, NULL, true, sink, sink) == 2);
-    assert (ingest_dryrun_run (match, NULL, files, 2, "202611201003", true, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, NULL, files, 2, NULL, INGEST_DRYRUN_PAIRS, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, NULL, files, 2, "202611201003", INGEST_DRYRUN_OTHERS, sink,
+                               sink) == 2);
     zsys_set_logstream (stdout);
-    assert (ingest_dryrun_run (match, NULL, NULL, 0, "202611201005", true, sink, sink) == 0);
+    assert (ingest_dryrun_run (match, NULL, NULL, 0, "202611201005", INGEST_DRYRUN_PAIRS, sink,
+                               sink) == 0);
     fclose (sink);
     ingest_match_destroy (&match);
     printf ("OK\n");

@@ -106,6 +106,13 @@ s_match_flow (void *arg, const ingest_flow_t *flow)
     return ingest_match_flow ((ingest_match_t *) arg, flow);
 }
 
+//  The reader's flow filter with the other ports: the source rule alone.
+static bool
+s_match_source (void *arg, const ingest_flow_t *flow)
+{
+    return ingest_match_source ((ingest_match_t *) arg, flow);
+}
+
 //  --------------------------------------------------------------------------
 int
 ingest_file_parse_block_time (const char *text, int64_t *block)
@@ -196,16 +203,28 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     }
     stats->block = block;
     ingest_agg_reset (self->scratch);
-    ingest_reader_set_port_filter (self->reader, ingest_match_port_bitmap (self->match));
-    ingest_reader_set_flow_filter (self->reader, s_match_flow, self->match);
+    const uint64_t *monitored = ingest_match_port_bitmap (self->match);
+    bool with_others = ingest_match_others (self->match);
+    ingest_reader_set_port_filter (self->reader, with_others ? NULL : monitored);
+    ingest_reader_set_flow_filter (self->reader, with_others ? s_match_source : s_match_flow,
+                                   self->match);
+    ingest_others_t *others = ingest_agg_others (self->scratch);
     const ingest_flow_t *flows;
     size_t count;
     int rc;
-    uint64_t matched = 0;
+    uint64_t matched = 0, other_flows = 0;
     size_t batched = 0;
     while ((rc = ingest_reader_next_batch (self->reader, &flows, &count)) == 1) {
         matched += count;
         for (const ingest_flow_t *flow = flows; flow < flows + count; flow++) {
+            if (!((monitored[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1)) {
+                proto_addr_t src = flow->src;
+                if (self->anon)
+                    ingest_anon_addr (self->anon, &src);
+                ingest_others_add (others, &src, flow->dst_port, flow->bytes, flow->packets);
+                other_flows++;
+                continue;
+            }
             ingest_agg_flow_t *entry = &self->batch[batched++];
             entry->src = flow->src;
             entry->dst = flow->dst;
@@ -232,7 +251,8 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
         return -1;
     }
     stats->flows = ingest_reader_flows_read (self->reader);
-    stats->matched = matched;
+    stats->matched = matched - other_flows;
+    stats->others = other_flows;
     stats->pairs = ingest_agg_size (self->scratch);
     stats->stat_flows = ingest_reader_stat_flows (self->reader);
     stats->exporters = ingest_reader_exporter_count (self->reader);

@@ -8,7 +8,9 @@
     caller's aggregate untouched: flows are collected in a scratch aggregate that is merged
     (or swapped in) only once the whole file was read.  With an anonymiser, the source and
     destination addresses of matched flows are replaced by their pseudonyms before they
-    are aggregated (the matcher sees the real addresses).
+    are aggregated (the matcher sees the real addresses).  Flows of local sources to
+    the other ports go to the aggregate's others (ingest_others.h) unless the matcher
+    says not to (ingest_match_set_others).
 */
 #ifndef INGEST_FILE_H_INCLUDED
 #define INGEST_FILE_H_INCLUDED
@@ -27,6 +29,7 @@ typedef struct {
     int64_t block;             //  Block start, seconds since the epoch (UTC)
     uint64_t flows;            //  Flow records read
     uint64_t matched;          //  Flows that counted
+    uint64_t others;           //  Flows of local sources to ports not monitored
     uint64_t pairs;            //  (source, port) pairs in this file alone
     int64_t stat_flows;        //  Flow count of the appendix stat record, -1 if none
     uint32_t exporters;        //  Exporter records in the file

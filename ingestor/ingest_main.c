@@ -27,9 +27,11 @@ main (int argc, char *argv[])
     setenv ("TZ", options->zone, 1);
     tzset ();
     if (options->dry_run) {
-        int failed = ingest_dryrun_run (options->match, options->anon, options->files,
-                                        options->file_count, options->block_time, options->json,
-                                        options->json ? stderr : stdout, stdout);
+        int json = (options->json ? INGEST_DRYRUN_PAIRS : 0) |
+                   (options->others_json ? INGEST_DRYRUN_OTHERS : 0);
+        int failed =
+            ingest_dryrun_run (options->match, options->anon, options->files, options->file_count,
+                               options->block_time, json, json ? stderr : stdout, stdout);
         rc = failed ? 1 : 0;
     }
     else {

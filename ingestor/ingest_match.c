@@ -32,6 +32,7 @@ struct _ingest_match_t {
     s_net_t nets[MATCH_NETS_MAX];    //  Local prefixes
     size_t net_count;                //  Entries used in nets
     bool exclude_internal;           //  Flows to a local destination do not count
+    bool no_others;                  //  Do not aggregate the ports not monitored
 };
 
 //  --------------------------------------------------------------------------
@@ -227,6 +228,22 @@ ingest_match_exclude_internal (ingest_match_t *self)
 }
 
 //  --------------------------------------------------------------------------
+void
+ingest_match_set_others (ingest_match_t *self, bool others)
+{
+    assert (self);
+    self->no_others = !others;
+}
+
+//  --------------------------------------------------------------------------
+bool
+ingest_match_others (ingest_match_t *self)
+{
+    assert (self);
+    return !self->no_others;
+}
+
+//  --------------------------------------------------------------------------
 //  True if (asn, addr) is in a local AS or a local prefix.
 
 static bool
@@ -247,8 +264,15 @@ ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow)
 {
     assert (self);
     assert (flow);
-    if (!ingest_match_port (self, flow->dst_port))
-        return false;
+    return ingest_match_port (self, flow->dst_port) && ingest_match_source (self, flow);
+}
+
+//  --------------------------------------------------------------------------
+bool
+ingest_match_source (ingest_match_t *self, const ingest_flow_t *flow)
+{
+    assert (self);
+    assert (flow);
     if (flow->protocol == IP_PROTO_ICMP || flow->protocol == IP_PROTO_ICMPV6)
         return false;
     if (self->as_count == 0 && self->net_count == 0)
@@ -299,6 +323,10 @@ ingest_match_test (bool verbose)
     assert (ingest_match_add_net (match, "198.51.100.7") == 0);
 
     assert (!ingest_match_exclude_internal (match));
+    assert (ingest_match_others (match));
+    ingest_match_set_others (match, false);
+    assert (!ingest_match_others (match));
+    ingest_match_set_others (match, true);
     struct {
         const char *src;
         uint32_t src_as;

@@ -48,6 +48,15 @@ bool ingest_match_exclude_internal (ingest_match_t *self);
 //  True if the flow counts.
 bool ingest_match_flow (ingest_match_t *self, const ingest_flow_t *flow);
 
+//  True if the flow would count were its port monitored: a local source (and, with
+//  exclude_internal, an outside destination), not ICMP.  The rule of the other ports.
+bool ingest_match_source (ingest_match_t *self, const ingest_flow_t *flow);
+
+//  Whether the flows of local sources to the ports not monitored are aggregated too
+//  (ingest_others.h; default true).  Without, the reader skips them undecoded.
+void ingest_match_set_others (ingest_match_t *self, bool others);
+bool ingest_match_others (ingest_match_t *self);
+
 //  True if port is monitored.
 bool ingest_match_port (ingest_match_t *self, uint16_t port);
 

@@ -47,10 +47,11 @@ s_usage (FILE *out)
     fprintf (out,
              "usage: portevo-ingest --name NAME --spool DIR --state DIR [--broker ENDPOINT]\n"
              "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
-             "                      [--tz ZONE] [--exclude-internal] [--anonymise-key FILE]\n"
-             "                      [--config FILE] [-v] [FILE...]\n"
-             "       portevo-ingest --dry-run [--json] [--local-as N]... [--local-net CIDR]...\n"
-             "                      [--ports LIST] [--tz ZONE] [--exclude-internal]\n"
+             "                      [--tz ZONE] [--exclude-internal] [--no-others]\n"
+             "                      [--anonymise-key FILE] [--config FILE] [-v] [FILE...]\n"
+             "       portevo-ingest --dry-run [--json] [--others-json] [--local-as N]...\n"
+             "                      [--local-net CIDR]... [--ports LIST] [--tz ZONE]\n"
+             "                      [--exclude-internal] [--no-others]\n"
              "                      [--anonymise-key FILE] [--block-time TIME] FILE...\n"
              "  Without FILE: watch the spool and deliver every nfcapd file nfcapd finishes\n"
              "  (those already there first, oldest block first).  With FILEs: deliver them\n"
@@ -62,6 +63,10 @@ s_usage (FILE *out)
              "  --config FILE     the cluster configuration (flags override it)\n"
              "  --dry-run         read the files and print what they hold; deliver nothing\n"
              "  --json            with --dry-run: one JSON object per (block, ip, port)\n"
+             "  --others-json     with --dry-run: one JSON object per (block, ip) of the\n"
+             "                    traffic to ports not monitored (totals, top 16 ports)\n"
+             "  --no-others       do not count the traffic to ports not monitored (the\n"
+             "                    reader then skips those flows undecoded)\n"
              "  --block-time TIME with --dry-run: the block of every FILE, as YYYYMMDDhhmm in\n"
              "                    --tz or YYYY-MM-DDThh:mmZ (default: from a name\n"
              "                    nfcapd.YYYYMMDDhhmm, else from the file's own times)\n"
@@ -135,6 +140,8 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
                                             {"block-time", required_argument, NULL, 'B'},
                                             {"exclude-internal", no_argument, NULL, 'x'},
                                             {"anonymise-key", required_argument, NULL, 'k'},
+                                            {"no-others", no_argument, NULL, 'O'},
+                                            {"others-json", no_argument, NULL, 'J'},
                                             {"help", no_argument, NULL, 'h'},
                                             {NULL, 0, NULL, 0}};
     zlistx_t *as_list = zlistx_new (), *net_list = zlistx_new ();
@@ -160,6 +167,10 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
             self->dry_run = true;
         else if (option == 'j')
             self->json = true;
+        else if (option == 'J')
+            self->others_json = true;
+        else if (option == 'O')
+            ingest_match_set_others (self->match, false);
         else if (option == 'x')
             exclude_internal = true;
         else if (option == 'v')
@@ -232,6 +243,14 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
             rc = 2;
         }
         ingest_match_set_exclude_internal (self->match, exclude_internal);
+        const char *file_others =
+            config ? zconfig_get (config, "portevo/ingestor/others", "1") : "1";
+        if (rc == 0 && strcmp (file_others, "0") == 0)
+            ingest_match_set_others (self->match, false);
+        else if (rc == 0 && strcmp (file_others, "1") != 0) {
+            fprintf (err, "portevo-ingest: others '%s' is not 0 or 1\n", file_others);
+            rc = 2;
+        }
         if (rc == 0 && self->anonymise_key) {
             char error[INGEST_ANON_ERROR_MAX];
             self->anon = ingest_anon_load (self->anonymise_key, error, sizeof error);
@@ -292,6 +311,7 @@ ingest_options_test (bool verbose)
                        "        local_as = \"64500,64501\"\n"
                        "        ports = \"22,25\"\n"
                        "        exclude_internal = \"1\"\n"
+                       "        others = \"0\"\n"
                        "        tz = \"Europe/Luxembourg\"\n"
                        "        router1\n"
                        "            spool = \"/var/cache/nfdump/router1\"\n"
@@ -309,6 +329,7 @@ ingest_options_test (bool verbose)
     assert (streq (options->spool, "/var/cache/nfdump/router1"));
     assert (streq (options->state, "/var/lib/portevo/ingest-router1"));
     assert (streq (options->zone, "UTC"));
+    assert (!ingest_match_others (options->match));  //  others = "0"
     assert (options->file_count == 2 && streq (options->files[1], "b"));
     assert (ingest_match_port (options->match, 22) && !ingest_match_port (options->match, 80));
     ingest_flow_t flow;
@@ -329,6 +350,13 @@ ingest_options_test (bool verbose)
     assert (ingest_options_parse (options, 7, (char **) argv2, sink, sink) == 0);
     assert (streq (options->broker, INGEST_BROKER_DEFAULT) && streq (options->zone, "UTC"));
     assert (options->file_count == 0 && !options->dry_run);
+    assert (ingest_match_others (options->match) && !options->others_json);
+    ingest_options_destroy (&options);
+    const char *argv2b[] = {"portevo-ingest", "--dry-run", "--no-others",
+                            "--others-json",  "f",         NULL};
+    options = ingest_options_new ();
+    assert (ingest_options_parse (options, 5, (char **) argv2b, sink, sink) == 0);
+    assert (!ingest_match_others (options->match) && options->others_json);
     ingest_options_destroy (&options);
     const char *argv3[] = {"portevo-ingest", "--name", "r", "--spool", "/s", NULL};
     options = ingest_options_new ();

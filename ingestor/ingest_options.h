@@ -8,6 +8,7 @@
         portevo/ingestor/ports                  --ports LIST
         portevo/ingestor/tz                     --tz ZONE (default UTC)
         portevo/ingestor/exclude_internal       --exclude-internal ("1" in the file)
+        portevo/ingestor/others                 --no-others ("0" in the file; default "1")
         portevo/ingestor/anonymise_key          --anonymise-key FILE
         portevo/ingestor/NAME/spool             --spool DIR
         portevo/ingestor/NAME/state             --state DIR
@@ -42,6 +43,7 @@ typedef struct {
     bool verbose;           //  -v: debug logging
     bool dry_run;           //  --dry-run: read and print, deliver nothing
     bool json;              //  --json (with --dry-run)
+    bool others_json;       //  --others-json (with --dry-run): the other ports' lines
     char **files;           //  FILE arguments (borrowed from argv)
     int file_count;         //  Number of FILE arguments
 } ingest_options_t;

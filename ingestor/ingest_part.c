@@ -55,6 +55,8 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
             proto_msg_pairs_append (part, &entry);
             pairs++;
         }
+        ingest_others_append_part (ingest_agg_others (agg), part, info->slots, shard,
+                                   proto_day_of (info->block));
         frames[shard] = proto_msg_encode (part);
         proto_msg_destroy (&part);
         if (pair_counts)

@@ -33,38 +33,45 @@ typedef struct {
 } s_annotation_t;
 
 struct _proto_answer_t {
-    proto_answer_kind_t kind;     //  What the answer is
-    uint32_t day;                 //  Top: the day asked
-    proto_op_t op;                //  Top, series: the operation asked
-    uint32_t port;                //  Top, series: port asked or PROTO_PORT_ALL
-    proto_feature_t feature;      //  Series: the feature asked
-    proto_addr_t host;            //  Series, host: the host asked
-    size_t replies;               //  Replies merged
-    s_port_t *ports;              //  Top, series: ascending by port
-    size_t port_count;            //  Ports used
-    size_t port_capacity;         //  Ports allocated
-    uint32_t *host_ports;         //  Host: ports seen, ascending
-    size_t host_port_count;       //  Host ports used
-    size_t host_port_capacity;    //  Host ports allocated
-    bool known;                   //  Host: seen in traffic
-    int64_t first_seen;           //  Host: secs since the epoch, 0 if unknown
-    int64_t last_seen;            //  Host: secs since the epoch, 0 if unknown
-    s_annotation_t *annotations;  //  Host: in the shard's order
-    size_t annotation_count;      //  Annotations used
-    size_t annotation_capacity;   //  Annotations allocated
-    uint32_t *days;               //  Days: ascending, unique
-    size_t day_count;             //  Days used
-    size_t day_capacity;          //  Days allocated
-    char **missing;               //  Shards that did not answer
-    size_t missing_count;         //  Names used
-    size_t missing_capacity;      //  Names allocated
+    proto_answer_kind_t kind;         //  What the answer is
+    uint32_t day;                     //  Top: the day asked
+    proto_op_t op;                    //  Top, series: the operation asked
+    uint32_t port;                    //  Top, series: port asked or PROTO_PORT_ALL
+    proto_feature_t feature;          //  Series: the feature asked
+    proto_addr_t host;                //  Series, host: the host asked
+    size_t replies;                   //  Replies merged
+    s_port_t *ports;                  //  Top, series: ascending by port
+    size_t port_count;                //  Ports used
+    size_t port_capacity;             //  Ports allocated
+    uint32_t *host_ports;             //  Host: ports seen, ascending
+    size_t host_port_count;           //  Host ports used
+    size_t host_port_capacity;        //  Host ports allocated
+    bool known;                       //  Host: seen in traffic
+    int64_t first_seen;               //  Host: secs since the epoch, 0 if unknown
+    int64_t last_seen;                //  Host: secs since the epoch, 0 if unknown
+    s_annotation_t *annotations;      //  Host: in the shard's order
+    size_t annotation_count;          //  Annotations used
+    size_t annotation_capacity;       //  Annotations allocated
+    uint32_t *days;                   //  Days: ascending, unique
+    size_t day_count;                 //  Days used
+    size_t day_capacity;              //  Days allocated
+    uint32_t from;                    //  Others: first day asked
+    uint32_t to;                      //  Others: last day asked
+    proto_other_t *others;            //  Others: one a day, ascending
+    size_t other_count;               //  Others used
+    size_t other_capacity;            //  Others allocated
+    proto_other_port_t *other_ports;  //  Others: PROTO_ANSWER_OTHERS_TOP slots a day
+    size_t *other_port_counts;        //  Others: slots used a day
+    char **missing;                   //  Shards that did not answer
+    size_t missing_count;             //  Names used
+    size_t missing_capacity;          //  Names allocated
 };
 
 //  --------------------------------------------------------------------------
 proto_answer_t *
 proto_answer_new (proto_answer_kind_t kind)
 {
-    assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_DAYS);
+    assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_OTHERS);
     proto_answer_t *self = (proto_answer_t *) calloc (1, sizeof (proto_answer_t));
     assert (self);
     self->kind = kind;
@@ -83,6 +90,9 @@ proto_answer_destroy (proto_answer_t **self_p)
             free (self->missing[index]);
         free (self->missing);
         free (self->days);
+        free (self->others);
+        free (self->other_ports);
+        free (self->other_port_counts);
         for (size_t index = 0; index < self->annotation_count; index++) {
             free (self->annotations[index].rrname);
             free (self->annotations[index].rrtype);
@@ -181,6 +191,15 @@ proto_answer_set_host (proto_answer_t *self, const proto_addr_t *host)
     assert (self);
     assert (host);
     self->host = *host;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_answer_set_range (proto_answer_t *self, uint32_t from, uint32_t to)
+{
+    assert (self);
+    self->from = from;
+    self->to = to;
 }
 
 //  --------------------------------------------------------------------------
@@ -345,6 +364,52 @@ s_merge_days (proto_answer_t *self, proto_msg_t *reply)
 }
 
 //  --------------------------------------------------------------------------
+//  Others: the host's days in range, ascending and unique, each with its first
+//  PROTO_ANSWER_OTHERS_TOP ports (the shard lists them most bytes first)
+
+static int
+s_merge_others (proto_answer_t *self, proto_msg_t *reply)
+{
+    if (proto_addr_compare (proto_msg_host (reply), &self->host) != 0)
+        return -1;
+    size_t count = proto_msg_others_count (reply);
+    size_t port_count = proto_msg_other_ports_count (reply);
+    size_t next = 0;
+    for (size_t index = 0; index < count; index++) {
+        proto_other_t other;
+        proto_msg_others_at (reply, index, &other);
+        if (proto_addr_compare (&other.addr, &self->host) != 0 || other.day < self->from ||
+            other.day > self->to || other.day > PROTO_ANSWER_DAY_LAST ||
+            (self->other_count && other.day <= self->others[self->other_count - 1].day))
+            continue;  //  Not asked for, or out of order: skipped
+        size_t capacity = self->other_capacity;
+        s_grow ((void **) &self->others, &self->other_capacity, self->other_count,
+                sizeof (proto_other_t));
+        if (self->other_capacity != capacity) {
+            self->other_ports = (proto_other_port_t *) realloc (
+                self->other_ports,
+                self->other_capacity * PROTO_ANSWER_OTHERS_TOP * sizeof (proto_other_port_t));
+            self->other_port_counts = (size_t *) realloc (self->other_port_counts,
+                                                          self->other_capacity * sizeof (size_t));
+            assert (self->other_ports && self->other_port_counts);
+        }
+        size_t at = self->other_count++;
+        self->others[at] = other;
+        self->other_port_counts[at] = 0;
+        for (; next < port_count; next++) {
+            proto_other_port_t port;
+            proto_msg_other_ports_at (reply, next, &port);
+            if (port.day > other.day)
+                break;
+            if (port.day == other.day && self->other_port_counts[at] < PROTO_ANSWER_OTHERS_TOP)
+                self->other_ports[at * PROTO_ANSWER_OTHERS_TOP + self->other_port_counts[at]++] =
+                    port;
+        }
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 int
 proto_answer_merge (proto_answer_t *self, proto_msg_t *reply)
 {
@@ -353,7 +418,8 @@ proto_answer_merge (proto_answer_t *self, proto_msg_t *reply)
     static const proto_msg_id_t expected[] = {[PROTO_ANSWER_TOP] = PROTO_MSG_TOP,
                                               [PROTO_ANSWER_SERIES] = PROTO_MSG_SERIES,
                                               [PROTO_ANSWER_HOST] = PROTO_MSG_HOST,
-                                              [PROTO_ANSWER_DAYS] = PROTO_MSG_DAYS};
+                                              [PROTO_ANSWER_DAYS] = PROTO_MSG_DAYS,
+                                              [PROTO_ANSWER_OTHERS] = PROTO_MSG_OTHERS};
     if (proto_msg_id (reply) != expected[self->kind])
         return -1;
     int rc;
@@ -363,6 +429,8 @@ proto_answer_merge (proto_answer_t *self, proto_msg_t *reply)
         rc = s_merge_series (self, reply);
     else if (self->kind == PROTO_ANSWER_HOST)
         rc = s_merge_host (self, reply);
+    else if (self->kind == PROTO_ANSWER_OTHERS)
+        rc = s_merge_others (self, reply);
     else
         rc = s_merge_days (self, reply);
     if (rc == 0)
@@ -565,6 +633,49 @@ s_json_host (proto_answer_t *self, proto_json_t *json)
 }
 
 //  --------------------------------------------------------------------------
+
+static void
+s_json_others (proto_answer_t *self, proto_json_t *json)
+{
+    proto_json_key (json, "ip");
+    s_json_addr (json, &self->host);
+    proto_json_key (json, "from");
+    s_json_day (json, self->from);
+    proto_json_key (json, "to");
+    s_json_day (json, self->to);
+    proto_json_key (json, "days");
+    proto_json_array_open (json);
+    for (size_t index = 0; index < self->other_count; index++) {
+        const proto_other_t *other = &self->others[index];
+        proto_json_object_open (json);
+        proto_json_key (json, "date");
+        s_json_day (json, other->day);
+        proto_json_key_uint (json, "bytes", other->bytes);
+        proto_json_key_uint (json, "packets", other->packets);
+        proto_json_key_uint (json, "flows", other->flows);
+        proto_json_key (json, "truncated");
+        proto_json_bool (json, other->truncated);
+        proto_json_key (json, "top_ports");
+        proto_json_array_open (json);
+        for (size_t rank = 0; rank < self->other_port_counts[index]; rank++) {
+            const proto_other_port_t *port =
+                &self->other_ports[index * PROTO_ANSWER_OTHERS_TOP + rank];
+            proto_json_object_open (json);
+            proto_json_key_uint (json, "port", port->port);
+            proto_json_key_string (json, "service", proto_port_service (port->port));
+            proto_json_key_uint (json, "bytes", port->bytes);
+            proto_json_key_uint (json, "packets", port->packets);
+            proto_json_key_uint (json, "flows", port->flows);
+            proto_json_object_close (json);
+        }
+        proto_json_array_close (json);
+        proto_json_object_close (json);
+    }
+    proto_json_array_close (json);
+    s_json_missing (self, json);
+}
+
+//  --------------------------------------------------------------------------
 char *
 proto_answer_json (proto_answer_t *self)
 {
@@ -577,6 +688,8 @@ proto_answer_json (proto_answer_t *self)
         s_json_series (self, json);
     else if (self->kind == PROTO_ANSWER_HOST)
         s_json_host (self, json);
+    else if (self->kind == PROTO_ANSWER_OTHERS)
+        s_json_others (self, json);
     else {
         proto_json_key (json, "days");
         proto_json_array_open (json);
@@ -706,6 +819,42 @@ proto_answer_annotation_at (proto_answer_t *self, size_t index)
     assert (self);
     assert (index < self->annotation_count);
     return &self->annotations[index].entry;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_answer_other_count (proto_answer_t *self)
+{
+    assert (self);
+    return self->other_count;
+}
+
+//  --------------------------------------------------------------------------
+const proto_other_t *
+proto_answer_other_at (proto_answer_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->other_count);
+    return &self->others[index];
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_answer_other_port_count (proto_answer_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->other_count);
+    return self->other_port_counts[index];
+}
+
+//  --------------------------------------------------------------------------
+const proto_other_port_t *
+proto_answer_other_port_at (proto_answer_t *self, size_t index, size_t port_index)
+{
+    assert (self);
+    assert (index < self->other_count);
+    assert (port_index < self->other_port_counts[index]);
+    return &self->other_ports[index * PROTO_ANSWER_OTHERS_TOP + port_index];
 }
 
 //  --------------------------------------------------------------------------

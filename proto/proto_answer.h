@@ -16,6 +16,10 @@
         host:   {"ip","first_seen","last_seen","ports":[...],"annotations":[{"rrname",
                 "rrtype","first_seen","last_seen"}]}   (times null when the host is unknown)
         days:   {"days":["YYYY-MM-DD",...]}
+        others: {"ip","from","to","days":[{"date","bytes","packets","flows","truncated",
+                "top_ports":[{"port","service","bytes","packets","flows"}]}],
+                "missing_shards":[]}   (days with traffic to ports not monitored, ascending;
+                top_ports: at most PROTO_ANSWER_OTHERS_TOP, most bytes first)
         error:  {"error":"..."}
 
     peers_capped (peers only) says the score reached PROTO_PEERS_CAP and so may be an
@@ -30,13 +34,15 @@
 
 #include "proto/proto_msg.h"
 
-#define PROTO_ANSWER_TOP_MAX 10  //  Entries per (port, feature) in a top answer
+#define PROTO_ANSWER_TOP_MAX 10    //  Entries per (port, feature) in a top answer
+#define PROTO_ANSWER_OTHERS_TOP 5  //  Other ports per day in an others answer
 
 typedef enum {
     PROTO_ANSWER_TOP = 1,     //  TOP replies of every shard
     PROTO_ANSWER_SERIES = 2,  //  SERIES reply of the host's shard
     PROTO_ANSWER_HOST = 3,    //  HOST reply of the host's shard
-    PROTO_ANSWER_DAYS = 4     //  DAYS replies of every shard
+    PROTO_ANSWER_DAYS = 4,    //  DAYS replies of every shard
+    PROTO_ANSWER_OTHERS = 5   //  OTHERS reply of the host's shard
 } proto_answer_kind_t;
 
 typedef struct _proto_answer_t proto_answer_t;
@@ -55,6 +61,8 @@ void proto_answer_set_op (proto_answer_t *self, proto_op_t op);
 void proto_answer_set_port (proto_answer_t *self, uint32_t port);
 void proto_answer_set_feature (proto_answer_t *self, proto_feature_t feature);
 void proto_answer_set_host (proto_answer_t *self, const proto_addr_t *host);
+//  Others: the day range asked (echoed in the JSON).
+void proto_answer_set_range (proto_answer_t *self, uint32_t from, uint32_t to);
 
 //  Merge one shard's reply (borrowed).  0 if merged; -1 if it is not a reply of this
 //  answer's kind (an ERROR, say) or does not echo the query: the caller then counts
@@ -96,6 +104,13 @@ int64_t proto_answer_first_seen (proto_answer_t *self);
 int64_t proto_answer_last_seen (proto_answer_t *self);
 size_t proto_answer_annotation_count (proto_answer_t *self);
 const proto_annotation_t *proto_answer_annotation_at (proto_answer_t *self, size_t index);
+//  Others: the days (ascending) and each day's top ports (at most
+//  PROTO_ANSWER_OTHERS_TOP, most bytes first).
+size_t proto_answer_other_count (proto_answer_t *self);
+const proto_other_t *proto_answer_other_at (proto_answer_t *self, size_t index);
+size_t proto_answer_other_port_count (proto_answer_t *self, size_t index);
+const proto_other_port_t *proto_answer_other_port_at (proto_answer_t *self, size_t index,
+                                                      size_t port_index);
 //  Days: ascending, without repeats.
 size_t proto_answer_day_count (proto_answer_t *self);
 uint32_t proto_answer_day_at (proto_answer_t *self, size_t index);

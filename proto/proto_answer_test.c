@@ -330,6 +330,62 @@ s_test_days (bool verbose)
     proto_answer_destroy (&answer);
 }
 
+//  Others: days in range and ascending kept, each day's first 5 ports, the rest skipped
+static void
+s_test_others (bool verbose)
+{
+    proto_addr_t host, other;
+    int rc = proto_addr_parse (&host, "10.2.0.1");
+    assert (rc == 0);
+    rc = proto_addr_parse (&other, "10.2.0.2");
+    assert (rc == 0);
+    uint32_t day;
+    rc = proto_day_parse ("2026-11-20", &day);
+    assert (rc == 0);
+    proto_msg_t *reply = proto_msg_new (PROTO_MSG_OTHERS);
+    proto_msg_set_host (reply, &host);
+    proto_other_t days[] = {{host, day - 5, 1, 1, 1, false},  //  before from: skipped
+                            {host, day, 9000, 30, 8, true},
+                            {other, day + 1, 5, 5, 5, false},  //  another host: skipped
+                            {host, day + 1, 80, 1, 1, false}};
+    for (size_t index = 0; index < 4; index++)
+        proto_msg_others_append (reply, &days[index]);
+    uint16_t ports[] = {443, 53, 6881, 993, 5222, 123, 25};
+    for (size_t index = 0; index < 7; index++) {
+        proto_other_port_t port = {host, day, ports[index], 1000 - index, 1, 1};
+        proto_msg_other_ports_append (reply, &port);
+    }
+    proto_other_port_t last = {host, day + 1, 53, 80, 1, 1};
+    proto_msg_other_ports_append (reply, &last);
+    proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_OTHERS);
+    proto_answer_set_host (answer, &host);
+    proto_answer_set_range (answer, day - 1, day + 1);
+    assert (proto_answer_merge (answer, reply) == 0);
+    assert (proto_answer_other_count (answer) == 2);
+    assert (proto_answer_other_at (answer, 0)->day == day);
+    assert (proto_answer_other_port_count (answer, 0) == PROTO_ANSWER_OTHERS_TOP);
+    assert (proto_answer_other_port_at (answer, 0, 4)->port == 5222);
+    assert (proto_answer_other_port_at (answer, 1, 0)->bytes == 80);
+    s_test_expect (
+        answer,
+        "{\"ip\":\"10.2.0.1\",\"from\":\"2026-11-19\",\"to\":\"2026-11-21\",\"days\":["
+        "{\"date\":\"2026-11-20\",\"bytes\":9000,\"packets\":30,\"flows\":8,\"truncated\":true,"
+        "\"top_ports\":[{\"port\":443,\"service\":\"\",\"bytes\":1000,\"packets\":1,\"flows\":1},"
+        "{\"port\":53,\"service\":\"\",\"bytes\":999,\"packets\":1,\"flows\":1},"
+        "{\"port\":6881,\"service\":\"\",\"bytes\":998,\"packets\":1,\"flows\":1},"
+        "{\"port\":993,\"service\":\"\",\"bytes\":997,\"packets\":1,\"flows\":1},"
+        "{\"port\":5222,\"service\":\"\",\"bytes\":996,\"packets\":1,\"flows\":1}]},"
+        "{\"date\":\"2026-11-21\",\"bytes\":80,\"packets\":1,\"flows\":1,\"truncated\":false,"
+        "\"top_ports\":[{\"port\":53,\"service\":\"\",\"bytes\":80,\"packets\":1,\"flows\":1}]}],"
+        "\"missing_shards\":[]}",
+        verbose);
+    //  A reply about another host is refused
+    proto_msg_set_host (reply, &other);
+    assert (proto_answer_merge (answer, reply) == -1);
+    proto_msg_destroy (&reply);
+    proto_answer_destroy (&answer);
+}
+
 void
 proto_answer_test (bool verbose)
 {
@@ -338,6 +394,7 @@ proto_answer_test (bool verbose)
     s_test_series (verbose);
     s_test_host (verbose);
     s_test_days (verbose);
+    s_test_others (verbose);
     char *error = proto_answer_error_json ("bad \"date\": 2026-02-30");
     assert (streq (error, "{\"error\":\"bad \\\"date\\\": 2026-02-30\"}"));
     free (error);

@@ -69,10 +69,12 @@ typedef enum {
     PROTO_MSG_ANNOTATE_ACK = 20,
     PROTO_MSG_ERROR = 21,
     PROTO_MSG_INGESTOR_REMOVE = 22,
-    PROTO_MSG_INGESTOR_REMOVED = 23
+    PROTO_MSG_INGESTOR_REMOVED = 23,
+    PROTO_MSG_OTHERS_REQUEST = 28,
+    PROTO_MSG_OTHERS = 29
 } proto_msg_id_t;
 
-#define PROTO_MSG_ID_MAX 23  //  Highest id on the wire
+#define PROTO_MSG_ID_MAX 29  //  Highest id on the wire (ids without a name are unknown)
 
 typedef enum {
     PROTO_ERROR_MALFORMED = 400,
@@ -137,6 +139,26 @@ typedef struct {
     int64_t first_seen;  //  Secs since the epoch
     int64_t last_seen;   //  Secs since the epoch
 } proto_annotation_t;
+
+//  Traffic of a host to ports that are not monitored (PROTOCOL.md "The other ports"):
+//  totals of one block (PART) or one day (OTHERS), and per port.
+typedef struct {
+    proto_addr_t addr;  //  Source host
+    uint32_t day;       //  Days since 1970-01-01 (UTC): the block's day in a PART
+    uint64_t bytes;     //  Sum of bytes to every port not monitored
+    uint64_t packets;   //  Sum of packets
+    uint64_t flows;     //  Flows
+    bool truncated;     //  Some port's traffic is in the totals but not in the port list
+} proto_other_t;
+
+typedef struct {
+    proto_addr_t addr;  //  Source host
+    uint32_t day;       //  As in proto_other_t
+    uint16_t port;      //  Destination port (not monitored)
+    uint64_t bytes;     //  Sum of bytes to that port
+    uint64_t packets;   //  Sum of packets
+    uint64_t flows;     //  Flows
+} proto_other_port_t;
 
 typedef struct _proto_msg_t proto_msg_t;
 
@@ -247,6 +269,12 @@ uint16_t proto_msg_ports_at (proto_msg_t *self, size_t index);
 void proto_msg_days_append (proto_msg_t *self, uint32_t day);
 size_t proto_msg_days_count (proto_msg_t *self);
 uint32_t proto_msg_days_at (proto_msg_t *self, size_t index);
+void proto_msg_others_append (proto_msg_t *self, const proto_other_t *other);
+size_t proto_msg_others_count (proto_msg_t *self);
+void proto_msg_others_at (proto_msg_t *self, size_t index, proto_other_t *other);
+void proto_msg_other_ports_append (proto_msg_t *self, const proto_other_port_t *port);
+size_t proto_msg_other_ports_count (proto_msg_t *self);
+void proto_msg_other_ports_at (proto_msg_t *self, size_t index, proto_other_port_t *port);
 
 //  Encode the body (not the routing id) into a new frame; NULL if a field breaks the
 //  protocol's limits (the message is unchanged).

@@ -742,6 +742,63 @@ proto_msg_days_at (proto_msg_t *self, size_t index)
 }
 
 //  --------------------------------------------------------------------------
+//  PART (optional) and OTHERS: a host's traffic to ports that are not monitored
+
+void
+proto_msg_others_append (proto_msg_t *self, const proto_other_t *other)
+{
+    s_require (self, PROTO_MSG_FIELD_OTHERS);
+    assert (other);
+    *(proto_other_t *) proto_msg_list_push (&self->others, sizeof (proto_other_t)) = *other;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_others_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->others.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_others_at (proto_msg_t *self, size_t index, proto_other_t *other)
+{
+    assert (self);
+    assert (index < self->others.count);
+    assert (other);
+    *other = S_ENTRY (self->others, proto_other_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_other_ports_append (proto_msg_t *self, const proto_other_port_t *port)
+{
+    s_require (self, PROTO_MSG_FIELD_OTHER_PORTS);
+    assert (port);
+    *(proto_other_port_t *) proto_msg_list_push (&self->other_ports, sizeof (proto_other_port_t)) =
+        *port;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_other_ports_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->other_ports.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_other_ports_at (proto_msg_t *self, size_t index, proto_other_port_t *port)
+{
+    assert (self);
+    assert (index < self->other_ports.count);
+    assert (port);
+    *port = S_ENTRY (self->other_ports, proto_other_port_t, index);
+}
+
+//  --------------------------------------------------------------------------
 bool
 proto_peer_stat (const proto_peer_t *peer, const char *key, int64_t *value)
 {

@@ -81,6 +81,26 @@ static const proto_msg_column_t s_annotation_columns[] = {
     S_INT (proto_annotation_t, "last_seen", last_seen),
 };
 
+//  other entry: [addr, day u32, bytes, packets, flows, truncated bool]
+static const proto_msg_column_t s_other_columns[] = {
+    S_BIN16 (proto_other_t, "addr", addr),
+    S_UINT (proto_other_t, "day", day, UINT32_MAX),
+    S_UINT (proto_other_t, "bytes", bytes, UINT64_MAX),
+    S_UINT (proto_other_t, "packets", packets, UINT64_MAX),
+    S_UINT (proto_other_t, "flows", flows, UINT64_MAX),
+    S_BOOL (proto_other_t, "truncated", truncated),
+};
+
+//  other port entry: [addr, day u32, port u16, bytes, packets, flows]
+static const proto_msg_column_t s_other_port_columns[] = {
+    S_BIN16 (proto_other_port_t, "addr", addr),
+    S_UINT (proto_other_port_t, "day", day, UINT32_MAX),
+    S_UINT (proto_other_port_t, "port", port, UINT16_MAX),
+    S_UINT (proto_other_port_t, "bytes", bytes, UINT64_MAX),
+    S_UINT (proto_other_port_t, "packets", packets, UINT64_MAX),
+    S_UINT (proto_other_port_t, "flows", flows, UINT64_MAX),
+};
+
 //  Bare list elements: the value itself, at offset 0 of a uint16_t / uint32_t
 static const proto_msg_column_t s_port_column = {
     .key = "port", .kind = PROTO_MSG_KIND_UINT, .limit = UINT16_MAX, .width = sizeof (uint16_t)};
@@ -102,6 +122,10 @@ static const proto_msg_record_t s_point_record =
     S_RECORD (proto_point_t, "point", s_point_columns, NULL);
 static const proto_msg_record_t s_annotation_record =
     S_RECORD (proto_annotation_t, "annotation", s_annotation_columns, NULL);
+static const proto_msg_record_t s_other_record =
+    S_RECORD (proto_other_t, "other", s_other_columns, NULL);
+static const proto_msg_record_t s_other_port_record =
+    S_RECORD (proto_other_port_t, "other port", s_other_port_columns, NULL);
 static const proto_msg_record_t s_port_record = {.name = "port",
                                                  .size = sizeof (uint16_t),
                                                  .bare = true,
@@ -156,7 +180,10 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
         S_LIST (proto_msg_t, "annotations", annotations, s_annotation_record),
     [PROTO_MSG_FIELD_PORTS] = S_LIST (proto_msg_t, "ports", ports, s_port_record),
     [PROTO_MSG_FIELD_DAYS] = S_LIST (proto_msg_t, "days", days, s_day_record),
-    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record)};
+    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record),
+    [PROTO_MSG_FIELD_OTHERS] = S_LIST (proto_msg_t, "others", others, s_other_record),
+    [PROTO_MSG_FIELD_OTHER_PORTS] =
+        S_LIST (proto_msg_t, "other_ports", other_ports, s_other_port_record)};
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -170,7 +197,10 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_MAP] = {"MAP", S_BIT (EPOCH) | S_BIT (SLOTS) | S_BIT (PEERS), 0},
     [PROTO_MSG_STATUS_REQUEST] = {"STATUS_REQUEST", 0, 0},
     [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS), 0},
-    [PROTO_MSG_PART] = {"PART", S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (PAIRS), 0},
+    [PROTO_MSG_PART] = {"PART",
+                        S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (PAIRS) |
+                            S_BIT (OTHERS) | S_BIT (OTHER_PORTS),
+                        S_BIT (OTHERS) | S_BIT (OTHER_PORTS)},
     [PROTO_MSG_PART_ACK] = {"PART_ACK",
                             S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (DUPLICATE) |
                                 S_BIT (EXPIRED),
@@ -197,7 +227,9 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_ANNOTATE_ACK] = {"ANNOTATE_ACK", S_BIT (COUNT), 0},
     [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0},
     [PROTO_MSG_INGESTOR_REMOVE] = {"INGESTOR_REMOVE", S_BIT (NAME), 0},
-    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0}};
+    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0},
+    [PROTO_MSG_OTHERS_REQUEST] = {"OTHERS_REQUEST", S_BIT (HOST) | S_BIT (FROM) | S_BIT (TO), 0},
+    [PROTO_MSG_OTHERS] = {"OTHERS", S_BIT (HOST) | S_BIT (OTHERS) | S_BIT (OTHER_PORTS), 0}};
 
 //  --------------------------------------------------------------------------
 //  Cross-field rules, shared by the encoder and the decoder

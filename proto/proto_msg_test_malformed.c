@@ -133,7 +133,8 @@ s_test_wrong_types (msgpack_object *root, msgpack_object *target, proto_msg_kind
 static void
 s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
 {
-    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED);
+    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED ||
+            field == PROTO_MSG_FIELD_OTHERS || field == PROTO_MSG_FIELD_OTHER_PORTS);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
@@ -142,6 +143,8 @@ s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
     proto_msg_t *msg = NULL;
     assert (proto_msg_decode (buffer.data, buffer.size, &msg, NULL, 0) == 0);
     assert (msg->capped.count == 0 && !proto_msg_expired (msg));
+    assert (field != PROTO_MSG_FIELD_OTHERS || proto_msg_others_count (msg) == 0);
+    assert (field != PROTO_MSG_FIELD_OTHER_PORTS || proto_msg_other_ports_count (msg) == 0);
     for (size_t index = 0; index < proto_msg_top_count (msg); index++) {
         proto_top_t top;
         proto_msg_top_at (msg, index, &top);
@@ -163,56 +166,60 @@ static void
 s_test_wrong_keys (proto_msg_test_data_t *data)
 {
     for (int id = 1; id <= PROTO_MSG_ID_MAX; id++)
-        for (int field = 0; field < PROTO_MSG_FIELD_TOTAL; field++) {
-            if (!(proto_msg_specs[id].fields & (UINT64_C (1) << field)))
-                continue;
-            const proto_msg_column_t *column = &proto_msg_body_columns[field];
-            msgpack_unpacked unpacked;
-            zframe_t *frame;
-            msgpack_object *root = s_test_unpack ((proto_msg_id_t) id, data, &unpacked, &frame);
-            msgpack_object_kv *pair = s_test_body_pair (root, column->key);
-            s_test_wrong_types (root, &pair->val, column->kind, false);
-            const proto_msg_record_t *record = column->entry;
-            if (column->kind == PROTO_MSG_KIND_SLOTS)
-                s_test_wrong_types (root, &pair->val.via.array.ptr[5], PROTO_MSG_KIND_UINT, false);
-            if (column->kind == PROTO_MSG_KIND_STATS) {
-                s_test_wrong_types (root, &pair->val.via.map.ptr[0].key, PROTO_MSG_KIND_STR, false);
-                s_test_wrong_types (root, &pair->val.via.map.ptr[0].val, PROTO_MSG_KIND_INT, false);
+        if (proto_msg_specs[id].name)  //  Ids in between are unknown
+            for (int field = 0; field < PROTO_MSG_FIELD_TOTAL; field++) {
+                if (!(proto_msg_specs[id].fields & (UINT64_C (1) << field)))
+                    continue;
+                const proto_msg_column_t *column = &proto_msg_body_columns[field];
+                msgpack_unpacked unpacked;
+                zframe_t *frame;
+                msgpack_object *root = s_test_unpack ((proto_msg_id_t) id, data, &unpacked, &frame);
+                msgpack_object_kv *pair = s_test_body_pair (root, column->key);
+                s_test_wrong_types (root, &pair->val, column->kind, false);
+                const proto_msg_record_t *record = column->entry;
+                if (column->kind == PROTO_MSG_KIND_SLOTS)
+                    s_test_wrong_types (root, &pair->val.via.array.ptr[5], PROTO_MSG_KIND_UINT,
+                                        false);
+                if (column->kind == PROTO_MSG_KIND_STATS) {
+                    s_test_wrong_types (root, &pair->val.via.map.ptr[0].key, PROTO_MSG_KIND_STR,
+                                        false);
+                    s_test_wrong_types (root, &pair->val.via.map.ptr[0].val, PROTO_MSG_KIND_INT,
+                                        false);
+                }
+                if (record && record->bare)
+                    s_test_wrong_types (root, &pair->val.via.array.ptr[0], record->columns->kind,
+                                        false);
+                else if (record) {
+                    msgpack_object *entry = &pair->val.via.array.ptr[1];
+                    s_test_wrong_types (root, entry, PROTO_MSG_KIND_LIST, false);
+                    for (size_t index = 0; index < record->column_count; index++)
+                        s_test_wrong_types (root, &entry->via.array.ptr[index],
+                                            record->columns[index].kind, false);
+                    entry->via.array.size--;
+                    s_test_malformed_object (root, "items, expected", false);
+                    msgpack_object longer[PROTO_MSG_TEST_COLUMNS_MAX];
+                    memcpy (longer, entry->via.array.ptr, record->column_count * sizeof *longer);
+                    longer[record->column_count] = longer[0];
+                    msgpack_object original = *entry;
+                    entry->via.array.ptr = longer;
+                    entry->via.array.size = (uint32_t) record->column_count + 1;
+                    s_test_malformed_object (root, "items, expected", false);
+                    *entry = original;
+                }
+                //  Without the key: swap it with the last one and shorten the map.  An
+                //  optional key may be absent (a peer that predates it): then it is empty
+                msgpack_object_map *body = &root->via.array.ptr[3].via.map;
+                msgpack_object_kv last = body->ptr[body->size - 1];
+                body->ptr[body->size - 1] = *pair;
+                *pair = last;
+                body->size--;
+                if (proto_msg_specs[id].optional & (UINT64_C (1) << field))
+                    s_test_optional_absent (root, (proto_msg_field_t) field);
+                else
+                    s_test_malformed_object (root, "missing key", false);
+                msgpack_unpacked_destroy (&unpacked);
+                zframe_destroy (&frame);
             }
-            if (record && record->bare)
-                s_test_wrong_types (root, &pair->val.via.array.ptr[0], record->columns->kind,
-                                    false);
-            else if (record) {
-                msgpack_object *entry = &pair->val.via.array.ptr[1];
-                s_test_wrong_types (root, entry, PROTO_MSG_KIND_LIST, false);
-                for (size_t index = 0; index < record->column_count; index++)
-                    s_test_wrong_types (root, &entry->via.array.ptr[index],
-                                        record->columns[index].kind, false);
-                entry->via.array.size--;
-                s_test_malformed_object (root, "items, expected", false);
-                msgpack_object longer[PROTO_MSG_TEST_COLUMNS_MAX];
-                memcpy (longer, entry->via.array.ptr, record->column_count * sizeof *longer);
-                longer[record->column_count] = longer[0];
-                msgpack_object original = *entry;
-                entry->via.array.ptr = longer;
-                entry->via.array.size = (uint32_t) record->column_count + 1;
-                s_test_malformed_object (root, "items, expected", false);
-                *entry = original;
-            }
-            //  Without the key: swap it with the last one and shorten the map.  An
-            //  optional key may be absent (a peer that predates it): then it is empty
-            msgpack_object_map *body = &root->via.array.ptr[3].via.map;
-            msgpack_object_kv last = body->ptr[body->size - 1];
-            body->ptr[body->size - 1] = *pair;
-            *pair = last;
-            body->size--;
-            if (proto_msg_specs[id].optional & (UINT64_C (1) << field))
-                s_test_optional_absent (root, (proto_msg_field_t) field);
-            else
-                s_test_malformed_object (root, "missing key", false);
-            msgpack_unpacked_destroy (&unpacked);
-            zframe_destroy (&frame);
-        }
 }
 
 //  One edit of a typical message's tree that makes it malformed
@@ -431,22 +438,23 @@ static void
 s_test_wrong_bytes (proto_msg_test_data_t *data, bool verbose)
 {
     for (int id = 1; id <= PROTO_MSG_ID_MAX; id++)
-        for (int variant = 0; variant < PROTO_MSG_TEST_VARIANTS; variant++) {
-            proto_msg_t *msg = proto_msg_test_message ((proto_msg_id_t) id, variant, data);
-            zframe_t *frame = proto_msg_encode (msg);
-            size_t size = zframe_size (frame);
-            //  The largest variant is long: every byte near the ends, a sample between
-            size_t step = variant < 2 ? 1 : size / 500 + 1;
-            for (size_t prefix = 0; prefix < size;
-                 prefix += prefix < 64 || prefix + 64 > size ? 1 : step)
-                s_test_malformed_bytes (zframe_data (frame), prefix, "truncated", false);
-            uint8_t *longer = (uint8_t *) zmalloc (size + 1);
-            memcpy (longer, zframe_data (frame), size);
-            s_test_malformed_bytes (longer, size + 1, "1 trailing bytes", false);
-            free (longer);
-            zframe_destroy (&frame);
-            proto_msg_destroy (&msg);
-        }
+        if (proto_msg_specs[id].name)  //  Ids in between are unknown
+            for (int variant = 0; variant < PROTO_MSG_TEST_VARIANTS; variant++) {
+                proto_msg_t *msg = proto_msg_test_message ((proto_msg_id_t) id, variant, data);
+                zframe_t *frame = proto_msg_encode (msg);
+                size_t size = zframe_size (frame);
+                //  The largest variant is long: every byte near the ends, a sample between
+                size_t step = variant < 2 ? 1 : size / 500 + 1;
+                for (size_t prefix = 0; prefix < size;
+                     prefix += prefix < 64 || prefix + 64 > size ? 1 : step)
+                    s_test_malformed_bytes (zframe_data (frame), prefix, "truncated", false);
+                uint8_t *longer = (uint8_t *) zmalloc (size + 1);
+                memcpy (longer, zframe_data (frame), size);
+                s_test_malformed_bytes (longer, size + 1, "1 trailing bytes", false);
+                free (longer);
+                zframe_destroy (&frame);
+                proto_msg_destroy (&msg);
+            }
     const struct {
         const char *bytes;   //  Frame
         size_t size;         //  Bytes

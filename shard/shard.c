@@ -8,6 +8,7 @@
     store failures are logged as errors.
 */
 #include "shard/shard.h"
+#include "shard/shard_others.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -130,6 +131,22 @@ s_on_part (shard_t *self, proto_msg_t *request)
             return;
         }
     }
+    for (size_t index = 0; index < proto_msg_others_count (request); index++) {
+        proto_other_t other;
+        proto_msg_others_at (request, index, &other);
+        if (!self->owned[proto_shard_slot (&other.addr)]) {
+            s_wrong_shard (self, request, &other.addr);
+            return;
+        }
+    }
+    for (size_t index = 0; index < proto_msg_other_ports_count (request); index++) {
+        proto_other_port_t port;
+        proto_msg_other_ports_at (request, index, &port);
+        if (!self->owned[proto_shard_slot (&port.addr)]) {
+            s_wrong_shard (self, request, &port.addr);
+            return;
+        }
+    }
     const char *source = proto_msg_source (request);
     //  A source our map does not list yet (the broker registered it after our last MAP)
     //  must not be taken for a block's only exporter: that would finalise the block
@@ -145,8 +162,8 @@ s_on_part (shard_t *self, proto_msg_t *request)
     int64_t block = proto_msg_block (request);
     int64_t start = zclock_usecs ();
     shard_part_result_t result;
-    int rc = shard_store_apply_part (self->store, source, file, block, s_pair_at, request, count,
-                                     zclock_time () / 1000, &result);
+    int rc = shard_store_apply_part_others (self->store, source, file, block, s_pair_at, request,
+                                            count, request, zclock_time () / 1000, &result);
     if (rc != SHARD_STORE_OK) {
         s_store_error (self, request, rc);
         return;
@@ -199,6 +216,26 @@ static void
 s_day_append (void *arg, uint32_t day)
 {
     proto_msg_days_append ((proto_msg_t *) arg, day);
+}
+
+//  A day of a host's other ports, as OTHERS entries
+static void
+s_other_append (void *arg, const shard_other_day_t *other)
+{
+    proto_msg_t *reply = (proto_msg_t *) arg;
+    proto_other_t entry = {.addr = *proto_msg_host (reply),
+                           .day = other->day,
+                           .bytes = other->bytes,
+                           .packets = other->packets,
+                           .flows = other->flows,
+                           .truncated = other->truncated};
+    proto_msg_others_append (reply, &entry);
+    for (size_t index = 0; index < other->port_count; index++) {
+        proto_other_port_t port = other->ports[index];
+        port.addr = entry.addr;
+        port.day = other->day;
+        proto_msg_other_ports_append (reply, &port);
+    }
 }
 
 static void
@@ -264,6 +301,16 @@ s_on_query (shard_t *self, proto_msg_t *request)
         proto_msg_set_last_seen (reply, info.last_seen);
         break;
     }
+    case PROTO_MSG_OTHERS_REQUEST:
+        if (!s_owns (self, host)) {
+            s_wrong_shard (self, request, host);
+            return;
+        }
+        reply = proto_msg_reply (request, PROTO_MSG_OTHERS);
+        proto_msg_set_host (reply, host);
+        rc = shard_store_others (self->store, host, proto_msg_from (request),
+                                 proto_msg_to (request), s_other_append, reply);
+        break;
     case PROTO_MSG_DAYS_REQUEST:
         reply = proto_msg_reply (request, PROTO_MSG_DAYS);
         rc = shard_store_days (self->store, s_day_append, reply);
@@ -312,7 +359,7 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         s_on_part (self, request);
     else if (id == PROTO_MSG_TOP_REQUEST || id == PROTO_MSG_SERIES_REQUEST ||
              id == PROTO_MSG_HOST_REQUEST || id == PROTO_MSG_DAYS_REQUEST ||
-             id == PROTO_MSG_ANNOTATE)
+             id == PROTO_MSG_ANNOTATE || id == PROTO_MSG_OTHERS_REQUEST)
         s_on_query (self, request);
     else {
         zsys_warning ("router: unexpected %s", proto_msg_id_name (id));

@@ -38,6 +38,12 @@
     top       [day: 2][port: 2]                      -> the 12 top lists of (day, port)
     hosts     [host: 4|16]                           -> first/last seen, ports, days
     notes     [host: 16][type length: 1][type][name] -> first/last seen of a DNS name
+    others    [day: 2][host: 4|16]                   -> the host's traffic that day to the
+              ports not monitored: totals and its top SHARD_OTHERS_PORTS ports
+              (shard_others.h); expired with its day
+
+    Keyed by host (what a slot move must copy): hosts, notes, others, and the host part
+    of days, chunks (rows of a chunk: by host range) and rows.
 
     Values are described in shard_codec.h; each starts with a one-byte header
     (version in the high nibble, flags in the low one) checked before use.
@@ -61,6 +67,7 @@
 #define SHARD_KEY_FAMILY_IPV4 4                 //  chunks key family byte, 4-byte hosts
 #define SHARD_KEY_FAMILY_IPV6 6                 //  chunks key family byte, 16-byte hosts
 #define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256)  //  notes key: rrtype <= 16, rrname <= 256
+#define SHARD_KEY_OTHERS_MAX (2 + 16)           //  others key, IPv6 host
 
 //  Big-endian integers
 static inline void
@@ -210,6 +217,14 @@ shard_key_chunk_parse (const uint8_t *in, size_t size, uint16_t *day, uint16_t *
     *day = shard_get16 (in);
     *port = shard_get16 (in + 2);
     return shard_key_host_parse (in + SHARD_KEY_CHUNK_PREFIX, size - SHARD_KEY_CHUNK_PREFIX, addr);
+}
+
+//  [day: 2][host: 4|16]
+static inline size_t
+shard_key_others (uint8_t *out, uint16_t day, const proto_addr_t *addr)
+{
+    shard_put16 (out, day);
+    return 2 + shard_key_host (out + 2, addr);
 }
 
 //  [host: 16][type length: 1][type][name]; type and name lengths checked by the caller.

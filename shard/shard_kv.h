@@ -29,6 +29,7 @@ typedef enum {
     SHARD_DB_HOSTS,     //  host records
     SHARD_DB_NOTES,     //  annotations
     SHARD_DB_CHUNKS,    //  daily rows of finished days, packed (shard_chunk.h)
+    SHARD_DB_OTHERS,    //  per (day, host) traffic to ports not monitored (shard_others.h)
     SHARD_DB_COUNT
 } shard_db_t;
 

@@ -115,6 +115,8 @@ shard_retention_run (shard_retention_t *self, shard_txn_t *txn, uint32_t cutoff_
     if (rc == 0)
         rc = s_trim (txn, SHARD_DB_TOP, day_limit, sizeof day_limit, &left, deleted);
     if (rc == 0)
+        rc = s_trim (txn, SHARD_DB_OTHERS, day_limit, sizeof day_limit, &left, deleted);
+    if (rc == 0)
         rc = s_trim (txn, SHARD_DB_PARTS, block_limit, sizeof block_limit, &left, deleted);
     if (rc == 0)
         rc = s_trim (txn, SHARD_DB_FINAL, block_limit, sizeof block_limit, &left, deleted);

@@ -17,6 +17,7 @@
     right after it, so that no reader holds a snapshot while the process waits.
 */
 #include "shard/shard_store.h"
+#include "shard/shard_others.h"
 #include "shard/shard_days.h"
 #include "shard/shard_fold.h"
 #include "shard/shard_query.h"
@@ -35,8 +36,9 @@
 #define ERROR_MAX 256
 #define DUE_MAX 64  //  Blocks finalised per call of shard_store_finalise_due
 
-static const char *s_db_names[SHARD_DB_COUNT] = {
-    "meta", "parts", "open", "final", "rows", "days", "archive", "top", "hosts", "notes", "chunks"};
+static const char *s_db_names[SHARD_DB_COUNT] = {"meta",  "parts", "open",    "final",
+                                                 "rows",  "days",  "archive", "top",
+                                                 "hosts", "notes", "chunks",  "others"};
 
 struct _shard_txn_t {
     shard_store_t *store;  //  Owner
@@ -590,6 +592,17 @@ shard_store_apply_part (shard_store_t *self, const char *source, const char *fil
                         shard_pair_at_fn *pair_at, void *pairs, size_t pair_count, int64_t now,
                         shard_part_result_t *result)
 {
+    return shard_store_apply_part_others (self, source, file, block, pair_at, pairs, pair_count,
+                                          NULL, now, result);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_apply_part_others (shard_store_t *self, const char *source, const char *file,
+                               int64_t block, shard_pair_at_fn *pair_at, void *pairs,
+                               size_t pair_count, proto_msg_t *others, int64_t now,
+                               shard_part_result_t *result)
+{
     assert (self);
     assert (source && file && result);
     memset (result, 0, sizeof *result);
@@ -610,6 +623,8 @@ shard_store_apply_part (shard_store_t *self, const char *source, const char *fil
                               result);
     if (rc == 0 && !result->duplicate)
         shard_fold_flush (self->fold, txn);
+    if (rc == 0 && !result->duplicate && !result->expired && others)
+        shard_others_apply (txn, proto_day_of (block), others);  //  Sticky on failure
     rc = s_end (txn, !result->duplicate);
     if (rc != SHARD_STORE_OK)
         memset (result, 0, sizeof *result);
@@ -759,6 +774,28 @@ shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t port
     if (!txn)
         return SHARD_STORE_FAILED;
     shard_query_series (txn, self->scratch, host, port, feature, op, from, to, point_fn, arg);
+    return s_end (txn, false);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_others (shard_store_t *self, const proto_addr_t *host, uint32_t from, uint32_t to,
+                    shard_other_fn *other_fn, void *arg)
+{
+    assert (self);
+    assert (host);
+    assert (other_fn);
+    if (from > to)
+        return s_invalid (self, "from: after to");
+    if (to - from >= SHARD_OTHERS_RANGE_MAX)
+        return s_invalid (self, "from: range longer than 4096 days");
+    shard_txn_t *txn = s_begin (self, false);
+    if (!txn)
+        return SHARD_STORE_FAILED;
+    shard_other_day_t other;
+    for (uint32_t day = from; day <= to && day <= SHARD_DAY_MAX; day++)
+        if (shard_others_get (txn, host, day, &other) == 0)
+            other_fn (arg, &other);
     return s_end (txn, false);
 }
 

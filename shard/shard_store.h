@@ -103,6 +103,14 @@ int shard_store_apply_part (shard_store_t *self, const char *source, const char 
                             int64_t block, shard_pair_at_fn *pair_at, void *pairs,
                             size_t pair_count, int64_t now, shard_part_result_t *result);
 
+//  The same, and in the same transaction, the part's traffic to the ports not monitored:
+//  the `others` and `other_ports` lists of others (a PART; NULL for none), added to the
+//  block's day (shard_others.h) unless the part is a duplicate or expired.
+int shard_store_apply_part_others (shard_store_t *self, const char *source, const char *file,
+                                   int64_t block, shard_pair_at_fn *pair_at, void *pairs,
+                                   size_t pair_count, proto_msg_t *others, int64_t now,
+                                   shard_part_result_t *result);
+
 //  Finalise the open blocks every registered ingestor delivered or whose grace is over
 //  at now, one transaction each.  *finalised (may be NULL) counts them.  0 or an error.
 int shard_store_finalise_due (shard_store_t *self, int64_t now, size_t *finalised);
@@ -153,6 +161,14 @@ typedef void (shard_port_fn) (void *arg, uint16_t port);
 typedef void (shard_note_fn) (void *arg, const proto_annotation_t *annotation);
 int shard_store_host (shard_store_t *self, const proto_addr_t *host, shard_host_info_t *info,
                       shard_port_fn *port_fn, shard_note_fn *note_fn, void *arg);
+
+//  A host's traffic to the ports not monitored, one call per day from..to that has some
+//  (ascending; shard_others.h).  The range is at most SHARD_OTHERS_RANGE_MAX days.
+#define SHARD_OTHERS_RANGE_MAX 4096
+typedef struct shard_other_day_t shard_other_day_t;
+typedef void (shard_other_fn) (void *arg, const shard_other_day_t *other);
+int shard_store_others (shard_store_t *self, const proto_addr_t *host, uint32_t from, uint32_t to,
+                        shard_other_fn *other_fn, void *arg);
 
 //  Days with data, ascending.
 typedef void (shard_day_fn) (void *arg, uint32_t day);

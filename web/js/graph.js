@@ -5,6 +5,7 @@
 import { getJSON, apiUrl, missingShards } from './api.js';
 import { h, fill, append, byId } from './dom.js';
 import { hostInfo } from './annotations.js';
+import { renderOthers } from './others.js';
 import {
   FEATURES, OPS, OP_TEXT, FEATURE_TEXT, ESTIMATE_TEXT, ESTIMATE_MARK, service, portLabel,
   formatScore, formatTick, markEstimate, exact, dayToEpoch, epochToDay, formatTime
@@ -54,7 +55,8 @@ export async function renderGraph (state, ctx) {
   fill(byId('g-ports'));
 
   const params = { host: state.host, port: state.port, feature: state.feature, op: state.op, from: state.from, to: state.to };
-  const [seriesR, hostR] = await Promise.allSettled([getJSON('series', params), hostInfo(state.host)]);
+  const [seriesR, hostR] = await Promise.allSettled([getJSON('series', params), hostInfo(state.host),
+    renderOthers(state.host, state.from, state.to, ctx)]);
   if (!ctx.isCurrent()) return;
   if (seriesR.status === 'rejected') throw seriesR.reason;
   const answer = seriesR.value;
