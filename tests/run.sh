@@ -34,15 +34,15 @@ PATHS_BEFORE=$(checkout_paths)
 passed=0 failed=0
 failures=()
 
-count () {  # count LOGFILE SUITE-NAME EXIT-CODE
-  local log=$1 suite=$2 rc=$3 p f
+count () {  # count LOGFILE SUITE-NAME EXIT-CODE [SECONDS]
+  local log=$1 suite=$2 rc=$3 secs=${4:-} p f
   p=$(grep -c '^PASS: ' "$log" || true)
   f=$(grep -c '^FAIL: ' "$log" || true)
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; echo "FAIL: $suite exited with $rc" >> "$log"; fi
   passed=$((passed + p)); failed=$((failed + f))
   grep '^FAIL: ' "$log" | while read -r line; do echo "  $suite: $line"; done
   [ "$f" -eq 0 ] || failures+=("$suite (log: $log)")
-  printf '%-40s %3d passed, %d failed\n' "$suite" "$p" "$f"
+  printf '%-40s %3d passed, %d failed%s\n' "$suite" "$p" "$f" "${secs:+ (${secs} s)}"
 }
 
 run_selftest () {  # run_selftest BINDIR FLAVOUR
@@ -79,10 +79,11 @@ for t in tests/system/*_test.sh; do
   name=$(basename "$t" .sh)
   [ -n "$ONLY" ] && [[ "$name" != *$ONLY* ]] && continue
   log="$OUT/$name.log"
+  start=$SECONDS
   PORTEVO_BIN=$(realpath "$SYS_BIN") PORTEVO_TOOLS=$(realpath "$BIN") \
     ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     timeout 900 bash "$t" > "$log" 2>&1
-  count "$log" "$name" $?
+  count "$log" "$name" $? $((SECONDS - start))
 done
 
 if [ -z "$ONLY" ]; then
