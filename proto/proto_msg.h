@@ -69,10 +69,12 @@ typedef enum {
     PROTO_MSG_ANNOTATE_ACK = 20,
     PROTO_MSG_ERROR = 21,
     PROTO_MSG_INGESTOR_REMOVE = 22,
-    PROTO_MSG_INGESTOR_REMOVED = 23
+    PROTO_MSG_INGESTOR_REMOVED = 23,
+    PROTO_MSG_CHANGES_REQUEST = 24,
+    PROTO_MSG_CHANGES = 25
 } proto_msg_id_t;
 
-#define PROTO_MSG_ID_MAX 23  //  Highest id on the wire
+#define PROTO_MSG_ID_MAX 25  //  Highest id on the wire
 
 typedef enum {
     PROTO_ERROR_MALFORMED = 400,
@@ -129,6 +131,23 @@ typedef struct {
     uint64_t score;     //  Daily score
     bool peers_capped;  //  Feature peers only: the score reached PROTO_PEERS_CAP
 } proto_point_t;
+
+//  change entry flags (CHANGES, PROTOCOL.md): what the entry is
+#define PROTO_CHANGE_TOP 1    //  In the shard's top list of (day, port, feature, op)
+#define PROTO_CHANGE_PREV 2   //  In the shard's top list of the day before (score of that day)
+#define PROTO_CHANGE_FIRST 4  //  The host's first day on the port in the store (ever)
+#define PROTO_CHANGE_FLAGS 7  //  Every flag
+
+typedef struct {
+    uint16_t port;         //  Destination port
+    uint8_t feature;       //  proto_feature_t
+    proto_addr_t addr;     //  Host
+    uint64_t score;        //  Daily score (of the day before for PROTO_CHANGE_PREV)
+    uint64_t median;       //  Median score over the days with traffic of the window
+    uint32_t days;         //  Days with traffic on the port in the window
+    uint8_t flags;         //  PROTO_CHANGE_* bits
+    uint32_t annotations;  //  Annotations known for the host
+} proto_change_t;
 
 typedef struct {
     proto_addr_t addr;   //  Host the name belongs to
@@ -244,6 +263,9 @@ void proto_msg_annotations_at (proto_msg_t *self, size_t index, proto_annotation
 void proto_msg_ports_append (proto_msg_t *self, uint16_t port);
 size_t proto_msg_ports_count (proto_msg_t *self);
 uint16_t proto_msg_ports_at (proto_msg_t *self, size_t index);
+void proto_msg_changes_append (proto_msg_t *self, const proto_change_t *change);
+size_t proto_msg_changes_count (proto_msg_t *self);
+void proto_msg_changes_at (proto_msg_t *self, size_t index, proto_change_t *change);
 void proto_msg_days_append (proto_msg_t *self, uint32_t day);
 size_t proto_msg_days_count (proto_msg_t *self);
 uint32_t proto_msg_days_at (proto_msg_t *self, size_t index);

@@ -693,6 +693,31 @@ proto_msg_annotations_at (proto_msg_t *self, size_t index, proto_annotation_t *a
 
 //  --------------------------------------------------------------------------
 void
+proto_msg_changes_append (proto_msg_t *self, const proto_change_t *change)
+{
+    s_require (self, PROTO_MSG_FIELD_CHANGES);
+    assert (change);
+    *(proto_change_t *) proto_msg_list_push (&self->changes, sizeof (proto_change_t)) = *change;
+}
+
+size_t
+proto_msg_changes_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->changes.count;
+}
+
+void
+proto_msg_changes_at (proto_msg_t *self, size_t index, proto_change_t *change)
+{
+    assert (self);
+    assert (index < self->changes.count);
+    assert (change);
+    *change = S_ENTRY (self->changes, proto_change_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
 proto_msg_ports_append (proto_msg_t *self, uint16_t port)
 {
     s_require (self, PROTO_MSG_FIELD_PORTS);

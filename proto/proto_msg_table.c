@@ -72,6 +72,19 @@ static const proto_msg_column_t s_point_columns[] = {
     S_UINT (proto_point_t, "score", score, UINT64_MAX),
 };
 
+//  change entry: [port u16, feature u8, addr, score u64, median u64, days u32, flags u8,
+//  annotations u32]
+static const proto_msg_column_t s_change_columns[] = {
+    S_UINT (proto_change_t, "port", port, UINT16_MAX),
+    S_UINT (proto_change_t, "feature", feature, PROTO_FEATURE_COUNT - 1),
+    S_BIN16 (proto_change_t, "addr", addr),
+    S_UINT (proto_change_t, "score", score, UINT64_MAX),
+    S_UINT (proto_change_t, "median", median, UINT64_MAX),
+    S_UINT (proto_change_t, "days", days, UINT32_MAX),
+    S_UINT (proto_change_t, "flags", flags, PROTO_CHANGE_FLAGS),
+    S_UINT (proto_change_t, "annotations", annotations, UINT32_MAX),
+};
+
 //  annotation entry: [addr, rrname, rrtype, first_seen, last_seen]
 static const proto_msg_column_t s_annotation_columns[] = {
     S_BIN16 (proto_annotation_t, "addr", addr),
@@ -100,6 +113,8 @@ static const proto_msg_record_t s_pair_record =
 static const proto_msg_record_t s_top_record = S_RECORD (proto_top_t, "top", s_top_columns, NULL);
 static const proto_msg_record_t s_point_record =
     S_RECORD (proto_point_t, "point", s_point_columns, NULL);
+static const proto_msg_record_t s_change_record =
+    S_RECORD (proto_change_t, "change", s_change_columns, NULL);
 static const proto_msg_record_t s_annotation_record =
     S_RECORD (proto_annotation_t, "annotation", s_annotation_columns, NULL);
 static const proto_msg_record_t s_port_record = {.name = "port",
@@ -156,7 +171,8 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
         S_LIST (proto_msg_t, "annotations", annotations, s_annotation_record),
     [PROTO_MSG_FIELD_PORTS] = S_LIST (proto_msg_t, "ports", ports, s_port_record),
     [PROTO_MSG_FIELD_DAYS] = S_LIST (proto_msg_t, "days", days, s_day_record),
-    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record)};
+    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record),
+    [PROTO_MSG_FIELD_CHANGES] = S_LIST (proto_msg_t, "changes", changes, s_change_record)};
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -197,7 +213,9 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_ANNOTATE_ACK] = {"ANNOTATE_ACK", S_BIT (COUNT), 0},
     [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0},
     [PROTO_MSG_INGESTOR_REMOVE] = {"INGESTOR_REMOVE", S_BIT (NAME), 0},
-    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0}};
+    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0},
+    [PROTO_MSG_CHANGES_REQUEST] = {"CHANGES_REQUEST", S_BIT (DAY) | S_BIT (OP) | S_BIT (FROM), 0},
+    [PROTO_MSG_CHANGES] = {"CHANGES", S_BIT (DAY) | S_BIT (OP) | S_BIT (CHANGES), 0}};
 
 //  --------------------------------------------------------------------------
 //  Cross-field rules, shared by the encoder and the decoder

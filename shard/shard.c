@@ -202,6 +202,12 @@ s_day_append (void *arg, uint32_t day)
 }
 
 static void
+s_change_append (void *arg, const proto_change_t *change)
+{
+    proto_msg_changes_append ((proto_msg_t *) arg, change);
+}
+
+static void
 s_annotation_at (void *annotations, size_t index, proto_annotation_t *annotation)
 {
     proto_msg_annotations_at ((proto_msg_t *) annotations, index, annotation);
@@ -235,6 +241,13 @@ s_on_query (shard_t *self, proto_msg_t *request)
         proto_msg_set_op (reply, proto_msg_op (request));
         rc = shard_store_top (self->store, proto_msg_day (request), proto_msg_op (request),
                               proto_msg_port (request), s_top_append, reply);
+        break;
+    case PROTO_MSG_CHANGES_REQUEST:
+        reply = proto_msg_reply (request, PROTO_MSG_CHANGES);
+        proto_msg_set_day (reply, proto_msg_day (request));
+        proto_msg_set_op (reply, proto_msg_op (request));
+        rc = shard_store_changes (self->store, proto_msg_day (request), proto_msg_op (request),
+                                  proto_msg_from (request), s_change_append, reply);
         break;
     case PROTO_MSG_SERIES_REQUEST:
         if (!s_owns (self, host)) {
@@ -312,7 +325,7 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         s_on_part (self, request);
     else if (id == PROTO_MSG_TOP_REQUEST || id == PROTO_MSG_SERIES_REQUEST ||
              id == PROTO_MSG_HOST_REQUEST || id == PROTO_MSG_DAYS_REQUEST ||
-             id == PROTO_MSG_ANNOTATE)
+             id == PROTO_MSG_ANNOTATE || id == PROTO_MSG_CHANGES_REQUEST)
         s_on_query (self, request);
     else {
         zsys_warning ("router: unexpected %s", proto_msg_id_name (id));

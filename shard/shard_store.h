@@ -154,6 +154,13 @@ typedef void (shard_note_fn) (void *arg, const proto_annotation_t *annotation);
 int shard_store_host (shard_store_t *self, const proto_addr_t *host, shard_host_info_t *info,
                       shard_port_fn *port_fn, shard_note_fn *note_fn, void *arg);
 
+//  What changed on day for op (shard_changes.h: top entries of the day with their
+//  median over from..day-1, top entries of the day before, first-ever pairs).
+//  from must not be after day.
+typedef void (shard_change_fn) (void *arg, const proto_change_t *change);
+int shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from,
+                         shard_change_fn *change_fn, void *arg);
+
 //  Days with data, ascending.
 typedef void (shard_day_fn) (void *arg, uint32_t day);
 int shard_store_days (shard_store_t *self, shard_day_fn *day_fn, void *arg);
