@@ -12,11 +12,8 @@
 # killed before the query is named in missing_shards.
 set -u
 source "$(dirname "$0")/../lib/common.sh"
-source "$(dirname "$0")/../lib/nfcapd.sh"
-source "$(dirname "$0")/../lib/cluster.sh"
-source "$(dirname "$0")/../lib/query_files.sh"
+source "$(dirname "$0")/../lib/changes_files.sh"
 LIB=$ROOT/tests/lib
-NFC_LOGDIR=$WORK
 DEADLINE_MSECS=400
 
 for need in portevo portevo-broker portevo-shard portevo-ingest portevo-gateway nf_send; do
@@ -24,48 +21,8 @@ for need in portevo portevo-broker portevo-shard portevo-ingest portevo-gateway 
   [ -x "$dir/$need" ] || { fail "missing $dir/$need (run make)"; finish; }
 done
 
-# http_get PATH: the body on stdout; HTTP_STATUS set.
-http_get () {
-  HTTP_STATUS=$(curl -s -o "$WORK/http.body" -w '%{http_code}' --max-time 10 "$URL$1")
-  cat "$WORK/http.body"
-}
-
-# ----------------------------------------------------------------------------------
-FILES=()
-made=1
-python3 "$LIB/changes_data.py" "$WORK/csv" > "$WORK/csv.list" || made=0
-while [ $made = 1 ] && read -r _ block csv; do
-  nfc_make_retry "$WORK/made/a" "$block" -z -- --rate 50000 --source-id 1 < "$csv" || made=0
-  FILES+=("$NFC_FILE")
-done < "$WORK/csv.list"
-[ $made = 1 ] && python3 "$LIB/oracle_days.py" --local-as 64500 "${FILES[@]}" > "$EXPECTED" ||
-  made=0
-if [ $made = 1 ]; then pass "nfcapd wrote ${#FILES[@]} files over 8 days; oracle computed"; else
-  fail "making the nfcapd files or the oracle"; finish
-fi
-mapfile -t DAYS < <(python3 -c 'import json,sys; print("\n".join(json.load(open(sys.argv[1]))["days"]))' "$EXPECTED")
-LAST=${DAYS[-1]}
-
-cluster_init changes 2 a
-cluster_start_all
-HTTP_PORT=$(free_port)
-URL=http://127.0.0.1:$HTTP_PORT
-spawn "$BIN/portevo-gateway" --config "$CL_CONFIG" --http "127.0.0.1:$HTTP_PORT" \
-  --deadline-msecs "$DEADLINE_MSECS" --web "$ROOT/web" --changes-k 3 --changes-window 5 \
-  >> "$CL_DIR/logs/gateway.log" 2>&1
-if cluster_wait_up; then pass "broker, 2 shards and an ingestor are up"; else
-  fail "cluster did not come up: $(cat "$CL_DIR/status.json")"; cat "$CL_DIR"/logs/*.log; finish
-fi
-for _ in $(seq 1 100); do
-  http_get /health > /dev/null
-  [ "$HTTP_STATUS" = 200 ] && break
-  sleep 0.1
-done
-cluster_feed a "${FILES[@]}"
-if cluster_wait_done "${#FILES[@]}"; then pass "every file delivered and every block final"; else
-  fail "delivery did not finish: $(cat "$CL_DIR/status.json")"; tail -n 20 "$CL_DIR"/logs/*.log
-  finish
-fi
+changes_make_files
+changes_start changes --deadline-msecs "$DEADLINE_MSECS" --changes-k 3 --changes-window 5
 
 # ----------------------------------------------------------------------------------
 # The test data exercise every reason (the oracle says so, not portevo)
