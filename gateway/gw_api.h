@@ -48,6 +48,7 @@ void gw_api_series_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /ap
 void gw_api_host_register (h2o_pathconf_t *pathconf, gw_api_t *api);     //  /api/host
 void gw_api_status_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/status
 void gw_api_changes_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/changes
+void gw_api_sparks_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/sparks
 void gw_api_health_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /health
 
 //  Add a handler to pathconf whose on_req finds api with gw_api_of.

@@ -51,7 +51,7 @@ static const struct {
     {"/api/days", gw_api_days_register},       {"/api/top", gw_api_top_register},
     {"/api/series", gw_api_series_register},   {"/api/host", gw_api_host_register},
     {"/api/status", gw_api_status_register},   {"/health", gw_api_health_register},
-    {"/api/changes", gw_api_changes_register},
+    {"/api/changes", gw_api_changes_register}, {"/api/sparks", gw_api_sparks_register},
 };
 
 //  --------------------------------------------------------------------------

@@ -27,6 +27,8 @@ static const s_spec_t s_spec_series[] = {{"host", true},    {"port", true},  {"f
 static const s_spec_t s_spec_host[] = {{"ip", true}, {NULL, false}};
 static const s_spec_t s_spec_changes[] = {
     {"date", true}, {"op", false}, {"k", false}, {"window", false}, {NULL, false}};
+static const s_spec_t s_spec_sparks[] = {
+    {"date", true}, {"op", false}, {"days", false}, {NULL, false}};
 
 //  --------------------------------------------------------------------------
 //  The parameter table of a kind.
@@ -43,6 +45,8 @@ s_spec_of (gw_query_kind_t kind)
         return s_spec_host;
     case GW_QUERY_CHANGES:
         return s_spec_changes;
+    case GW_QUERY_SPARKS:
+        return s_spec_sparks;
     default:
         return s_spec_none;
     }
@@ -210,6 +214,12 @@ s_convert (gw_query_t *self, gw_query_kind_t kind, const s_param_t *param, bool 
         snprintf (error, error_size, "k: '%.*s' is not a whole number from 1 to %d", echo, value,
                   GW_QUERY_K_MAX);
     }
+    else if (streq (name, "days")) {
+        if (s_parse_count (value, PROTO_SPARK_MAX, &self->days) == 0)
+            return 0;
+        snprintf (error, error_size, "days: '%.*s' is not a number of days from 1 to %d", echo,
+                  value, PROTO_SPARK_MAX);
+    }
     else if (streq (name, "window")) {
         if (s_parse_count (value, MIN (retention_days, 9999), &self->window) == 0)
             return 0;
@@ -313,6 +323,7 @@ gw_query_parse (gw_query_t *self, gw_query_kind_t kind, const char *text, size_t
     assert (error && error_size > 0);
     memset (self, 0, sizeof (gw_query_t));
     self->port = PROTO_PORT_ALL;
+    self->days = GW_QUERY_SPARK_DAYS;
     error[0] = 0;
     //  Decoding never grows: each parameter needs at most its raw size plus two NULs.
     char buffer[GW_QUERY_TEXT_MAX + 2 * GW_QUERY_PARAMS_MAX + 2];
@@ -430,6 +441,9 @@ gw_query_test (bool verbose)
         {GW_QUERY_HOST, "", "missing parameter 'ip'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=bytes", "missing parameter 'op'"},
         {GW_QUERY_CHANGES, "op=sum", "missing parameter 'date'"},
+        {GW_QUERY_SPARKS, "date=2026-11-20&days=32", "days: '32' is not a number of days from 1"},
+        {GW_QUERY_SPARKS, "date=2026-11-20&days=0", "days: '0'"},
+        {GW_QUERY_SPARKS, "date=2026-11-20&k=4", "unknown parameter 'k'"},
         {GW_QUERY_CHANGES, "date=2026-11-20&k=0", "k: '0' is not a whole number from 1 to 1000"},
         {GW_QUERY_CHANGES, "date=2026-11-20&k=1001", "k: '1001'"},
         {GW_QUERY_CHANGES, "date=2026-11-20&k=2.5", "k: '2.5'"},
@@ -473,6 +487,13 @@ gw_query_test (bool verbose)
     assert (gw_query_parse (&query, GW_QUERY_TOP, text, 200, today, retention, error,
                             sizeof error) == -1);
     assert (strlen (error) < 100);
+    //  Sparks: days defaults to GW_QUERY_SPARK_DAYS
+    assert (gw_query_parse (&query, GW_QUERY_SPARKS, "date=2026-11-20", 15, today, retention, error,
+                            sizeof error) == 0);
+    assert (query.days == GW_QUERY_SPARK_DAYS && query.op == PROTO_OP_SUM);
+    assert (gw_query_parse (&query, GW_QUERY_SPARKS, "date=2026-11-20&days=31&op=min", 30, today,
+                            retention, error, sizeof error) == 0);
+    assert (query.days == 31 && query.op == PROTO_OP_MIN);
     //  Series defaults near day 0 stay in range.
     const char *near_zero = "host=::1&port=1&feature=bytes&op=sum";
     assert (gw_query_parse (&query, GW_QUERY_SERIES, near_zero, strlen (near_zero), 10, retention,

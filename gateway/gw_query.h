@@ -21,11 +21,12 @@
 #define GW_QUERY_ERROR_MAX 256  //  Room for an error text
 
 typedef enum {
-    GW_QUERY_NONE = 0,    //  No parameter allowed (days, status, health)
-    GW_QUERY_TOP = 1,     //  date, op, [port]
-    GW_QUERY_SERIES = 2,  //  host, port (N or all), feature, op, [from], [to], [format]
-    GW_QUERY_HOST = 3,    //  ip
-    GW_QUERY_CHANGES = 4  //  date, [op], [k], [window]
+    GW_QUERY_NONE = 0,     //  No parameter allowed (days, status, health)
+    GW_QUERY_TOP = 1,      //  date, op, [port]
+    GW_QUERY_SERIES = 2,   //  host, port (N or all), feature, op, [from], [to], [format]
+    GW_QUERY_HOST = 3,     //  ip
+    GW_QUERY_CHANGES = 4,  //  date, [op], [k], [window]
+    GW_QUERY_SPARKS = 5    //  date, [op], [days]
 } gw_query_kind_t;
 
 typedef struct {
@@ -39,7 +40,10 @@ typedef struct {
     bool csv;                 //  Series: format=csv
     uint32_t k;               //  Changes: spike factor, 0 when absent
     uint32_t window;          //  Changes: median window in days, 0 when absent
+    uint32_t days;            //  Sparks: days of each sparkline, GW_QUERY_SPARK_DAYS if absent
 } gw_query_t;
+
+#define GW_QUERY_SPARK_DAYS 14  //  /api/sparks: days when the request has none
 
 #define GW_QUERY_K_MAX PROTO_CHANGES_K_MAX  //  Largest k of /api/changes
 

@@ -65,11 +65,11 @@ struct _proto_answer_t {
 proto_answer_t *
 proto_answer_new (proto_answer_kind_t kind)
 {
-    assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_CHANGES);
+    assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_SPARKS);
     proto_answer_t *self = (proto_answer_t *) calloc (1, sizeof (proto_answer_t));
     assert (self);
     self->kind = kind;
-    if (kind == PROTO_ANSWER_CHANGES)
+    if (kind == PROTO_ANSWER_CHANGES || kind == PROTO_ANSWER_SPARKS)
         self->changes = proto_changes_new ();
     self->port = PROTO_PORT_ALL;
     return self;
@@ -354,15 +354,14 @@ proto_answer_merge (proto_answer_t *self, proto_msg_t *reply)
 {
     assert (self);
     assert (reply);
-    static const proto_msg_id_t expected[] = {[PROTO_ANSWER_TOP] = PROTO_MSG_TOP,
-                                              [PROTO_ANSWER_SERIES] = PROTO_MSG_SERIES,
-                                              [PROTO_ANSWER_HOST] = PROTO_MSG_HOST,
-                                              [PROTO_ANSWER_DAYS] = PROTO_MSG_DAYS,
-                                              [PROTO_ANSWER_CHANGES] = PROTO_MSG_CHANGES};
+    static const proto_msg_id_t expected[] = {
+        [PROTO_ANSWER_TOP] = PROTO_MSG_TOP,         [PROTO_ANSWER_SERIES] = PROTO_MSG_SERIES,
+        [PROTO_ANSWER_HOST] = PROTO_MSG_HOST,       [PROTO_ANSWER_DAYS] = PROTO_MSG_DAYS,
+        [PROTO_ANSWER_CHANGES] = PROTO_MSG_CHANGES, [PROTO_ANSWER_SPARKS] = PROTO_MSG_CHANGES};
     if (proto_msg_id (reply) != expected[self->kind])
         return -1;
     int rc;
-    if (self->kind == PROTO_ANSWER_CHANGES)
+    if (self->changes)
         rc = proto_changes_merge (self->changes, reply);
     else if (self->kind == PROTO_ANSWER_TOP)
         rc = s_merge_top (self, reply);
@@ -592,8 +591,11 @@ proto_answer_json (proto_answer_t *self)
         s_json_series (self, json);
     else if (self->kind == PROTO_ANSWER_HOST)
         s_json_host (self, json);
-    else if (self->kind == PROTO_ANSWER_CHANGES) {
-        proto_changes_json (self->changes, json);
+    else if (self->changes) {
+        if (self->kind == PROTO_ANSWER_SPARKS)
+            proto_changes_sparks_json (self->changes, json);
+        else
+            proto_changes_json (self->changes, json);
         s_json_missing (self, json);
     }
     else {

@@ -34,11 +34,12 @@
 #define PROTO_ANSWER_TOP_MAX 10  //  Entries per (port, feature) in a top answer
 
 typedef enum {
-    PROTO_ANSWER_TOP = 1,     //  TOP replies of every shard
-    PROTO_ANSWER_SERIES = 2,  //  SERIES reply of the host's shard
-    PROTO_ANSWER_HOST = 3,    //  HOST reply of the host's shard
-    PROTO_ANSWER_DAYS = 4,    //  DAYS replies of every shard
-    PROTO_ANSWER_CHANGES = 5  //  CHANGES replies of every shard (proto_changes.h)
+    PROTO_ANSWER_TOP = 1,      //  TOP replies of every shard
+    PROTO_ANSWER_SERIES = 2,   //  SERIES reply of the host's shard
+    PROTO_ANSWER_HOST = 3,     //  HOST reply of the host's shard
+    PROTO_ANSWER_DAYS = 4,     //  DAYS replies of every shard
+    PROTO_ANSWER_CHANGES = 5,  //  CHANGES replies of every shard (proto_changes.h)
+    PROTO_ANSWER_SPARKS = 6    //  CHANGES replies with sparklines (proto_changes.h)
 } proto_answer_kind_t;
 
 typedef struct _proto_answer_t proto_answer_t;
@@ -58,8 +59,8 @@ void proto_answer_set_port (proto_answer_t *self, uint32_t port);
 void proto_answer_set_feature (proto_answer_t *self, proto_feature_t feature);
 void proto_answer_set_host (proto_answer_t *self, const proto_addr_t *host);
 
-//  Changes: the answer's rows and query (borrowed for the answer's life; NULL for
-//  other kinds).  Set its query with proto_changes_set before merging.
+//  Changes, sparks: the answer's rows and query (borrowed for the answer's life; NULL
+//  for other kinds).  Set its query with proto_changes_set before merging.
 proto_changes_t *proto_answer_changes (proto_answer_t *self);
 
 //  Merge one shard's reply (borrowed).  0 if merged; -1 if it is not a reply of this

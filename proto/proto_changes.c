@@ -23,6 +23,8 @@ struct _proto_changes_t {
     proto_changes_row_t *rows;  //  Ranked rows
     size_t row_count;           //  Rows used
     bool ranked;                //  rows reflect every entry
+    uint32_t spark_days;        //  Sparkline mode: scores per entry, 0: changes mode
+    uint64_t *sparks;           //  Sparkline mode: spark_days scores per entry
 };
 
 //  --------------------------------------------------------------------------
@@ -43,6 +45,7 @@ proto_changes_destroy (proto_changes_t **self_p)
     if (*self_p) {
         free ((*self_p)->entries);
         free ((*self_p)->rows);
+        free ((*self_p)->sparks);
         free (*self_p);
         *self_p = NULL;
     }
@@ -58,6 +61,14 @@ proto_changes_set (proto_changes_t *self, uint32_t day, proto_op_t op, uint32_t 
     self->window = window;
 }
 
+void
+proto_changes_set_spark (proto_changes_t *self, uint32_t days)
+{
+    assert (self);
+    assert (days >= 1 && days <= PROTO_SPARK_MAX);
+    self->spark_days = days;
+}
+
 //  --------------------------------------------------------------------------
 int
 proto_changes_merge (proto_changes_t *self, proto_msg_t *reply)
@@ -68,12 +79,22 @@ proto_changes_merge (proto_changes_t *self, proto_msg_t *reply)
         proto_msg_op (reply) != self->op)
         return -1;
     size_t count = proto_msg_changes_count (reply);
+    if (count && proto_msg_sparks_count (reply) != count * self->spark_days)
+        return -1;
     if (self->entry_count + count > self->entry_capacity) {
         self->entry_capacity = 2 * (self->entry_count + count);
         self->entries = (proto_change_t *) realloc (self->entries,
                                                     self->entry_capacity * sizeof (proto_change_t));
         assert (self->entries);
+        if (self->spark_days) {
+            self->sparks = (uint64_t *) realloc (
+                self->sparks, self->entry_capacity * self->spark_days * sizeof (uint64_t));
+            assert (self->sparks);
+        }
     }
+    for (size_t index = 0; index < count * self->spark_days; index++)
+        self->sparks[self->entry_count * self->spark_days + index] =
+            proto_msg_sparks_at (reply, index);
     for (size_t index = 0; index < count; index++)
         proto_msg_changes_at (reply, index, &self->entries[self->entry_count++]);
     self->ranked = false;
@@ -322,6 +343,87 @@ proto_changes_json (proto_changes_t *self, proto_json_t *json)
 }
 
 //  --------------------------------------------------------------------------
+//  Sparkline mode: the top 10 of each (port, feature), with their scores of the days.
+
+typedef struct {
+    const proto_change_t *entry;  //  Top entry
+    const uint64_t *spark;        //  Its scores, spark_days of them
+} s_spark_t;
+
+static int
+s_compare_sparks (const void *left, const void *right)
+{
+    const proto_change_t *a = ((const s_spark_t *) left)->entry;
+    const proto_change_t *b = ((const s_spark_t *) right)->entry;
+    if (a->port != b->port)
+        return a->port < b->port ? -1 : 1;
+    if (a->feature != b->feature)
+        return a->feature - b->feature;
+    if (a->score != b->score)
+        return a->score > b->score ? -1 : 1;
+    return proto_addr_compare (&a->addr, &b->addr);
+}
+
+void
+proto_changes_sparks_json (proto_changes_t *self, proto_json_t *json)
+{
+    assert (self);
+    assert (json);
+    char text[PROTO_ADDR_STRLEN];
+    proto_json_key_string (json, "date", proto_day_format (self->day, text));
+    proto_json_key_string (json, "op", proto_op_name (self->op));
+    proto_json_key (json, "days");
+    proto_json_array_open (json);
+    for (uint32_t index = self->spark_days; index-- > 0;)
+        proto_json_string (json, self->day >= index ? proto_day_format (self->day - index, text)
+                                                    : "1970-01-01");
+    proto_json_array_close (json);
+    s_spark_t *sorted = (s_spark_t *) calloc (self->entry_count + 1, sizeof (s_spark_t));
+    assert (sorted);
+    size_t count = 0;
+    for (size_t index = 0; index < self->entry_count; index++)
+        if (self->entries[index].flags & PROTO_CHANGE_TOP)
+            sorted[count++] =
+                (s_spark_t){&self->entries[index], self->sparks + index * self->spark_days};
+    qsort (sorted, count, sizeof (s_spark_t), s_compare_sparks);
+    proto_json_key (json, "ports");
+    proto_json_array_open (json);
+    for (size_t index = 0; index < count;) {
+        uint16_t port = sorted[index].entry->port;
+        proto_json_object_open (json);
+        proto_json_key_uint (json, "port", port);
+        proto_json_key_string (json, "service", proto_port_service (port));
+        proto_json_key (json, "features");
+        proto_json_object_open (json);
+        for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
+            proto_json_key (json, proto_feature_name ((proto_feature_t) feature));
+            proto_json_array_open (json);
+            for (size_t rank = 0; index < count && sorted[index].entry->port == port &&
+                                  sorted[index].entry->feature == feature;
+                 index++, rank++) {
+                if (rank >= PROTO_CHANGES_TOP)
+                    continue;
+                proto_json_object_open (json);
+                proto_json_key_string (json, "ip",
+                                       proto_addr_format (&sorted[index].entry->addr, text));
+                proto_json_key_uint (json, "score", sorted[index].entry->score);
+                proto_json_key (json, "spark");
+                proto_json_array_open (json);
+                for (uint32_t day = 0; day < self->spark_days; day++)
+                    proto_json_uint (json, sorted[index].spark[day]);
+                proto_json_array_close (json);
+                proto_json_object_close (json);
+            }
+            proto_json_array_close (json);
+        }
+        proto_json_object_close (json);
+        proto_json_object_close (json);
+    }
+    proto_json_array_close (json);
+    free (sorted);
+}
+
+//  --------------------------------------------------------------------------
 //  Selftest: two shards' replies, every reason, the ranking and the JSON.
 
 static void
@@ -396,6 +498,39 @@ proto_changes_test (bool verbose)
     free (text);
     proto_json_destroy (&json);
     proto_changes_destroy (&changes);
+    proto_changes_destroy (&changes);
+
+    //  Sparkline mode: 2 days; a reply without the sparklines asked is refused
+    changes = proto_changes_new ();
+    proto_changes_set (changes, 20000, PROTO_OP_SUM, 4, 28);
+    proto_changes_set_spark (changes, 2);
+    one = proto_msg_new (PROTO_MSG_CHANGES);
+    proto_msg_set_day (one, 20000);
+    proto_msg_set_op (one, PROTO_OP_SUM);
+    s_test_add (one, 25, 0, "10.0.0.1", 100, 0, 0, PROTO_CHANGE_TOP);
+    assert (proto_changes_merge (changes, one) == -1);
+    proto_msg_sparks_append (one, 7);
+    proto_msg_sparks_append (one, 100);
+    s_test_add (one, 25, 0, "10.0.0.2", 300, 0, 0, PROTO_CHANGE_TOP);
+    proto_msg_sparks_append (one, 0);
+    proto_msg_sparks_append (one, 300);
+    assert (proto_changes_merge (changes, one) == 0);
+    proto_msg_destroy (&one);
+    json = proto_json_new ();
+    proto_json_object_open (json);
+    proto_changes_sparks_json (changes, json);
+    proto_json_object_close (json);
+    text = proto_json_take (json);
+    if (verbose)
+        printf ("%s ", text);
+    assert (streq (text,
+                   "{\"date\":\"2024-10-04\",\"op\":\"sum\",\"days\":[\"2024-10-03\","
+                   "\"2024-10-04\"],\"ports\":[{\"port\":25,\"service\":\"SMTP\",\"features\":"
+                   "{\"bytes\":[{\"ip\":\"10.0.0.2\",\"score\":300,\"spark\":[0,300]},{\"ip\":"
+                   "\"10.0.0.1\",\"score\":100,\"spark\":[7,100]}],\"packets\":[],\"durations\":[],"
+                   "\"peers\":[]}}]}"));
+    free (text);
+    proto_json_destroy (&json);
     proto_changes_destroy (&changes);
     printf ("OK\n");
 }

@@ -55,8 +55,12 @@ void proto_changes_destroy (proto_changes_t **self_p);
 void proto_changes_set (proto_changes_t *self, uint32_t day, proto_op_t op, uint32_t k,
                         uint32_t window);
 
+//  Sparkline mode (/api/sparks): replies carry days scores per top entry (1 to
+//  PROTO_SPARK_MAX); the JSON is then that of proto_changes_sparks_json.
+void proto_changes_set_spark (proto_changes_t *self, uint32_t days);
+
 //  Merge one shard's CHANGES reply (borrowed): 0, or -1 if it is not a CHANGES of this
-//  day and op.
+//  day and op (in sparkline mode: or its sparklines are not of the days asked).
 int proto_changes_merge (proto_changes_t *self, proto_msg_t *reply);
 
 //  Decide and rank the rows (idempotent; merging afterwards ranks again).
@@ -68,6 +72,12 @@ const proto_changes_row_t *proto_changes_row_at (proto_changes_t *self, size_t i
 
 //  Write the members "date", "op", "k", "window" and "ports" into the open object.
 void proto_changes_json (proto_changes_t *self, proto_json_t *json);
+
+//  Sparkline mode: the members "date", "op", "days" (the dates, oldest first) and
+//  "ports": [{"port","service","features":{"bytes":[{"ip","score","spark":[...]}],
+//  "packets","durations","peers"}}] where each list is the merged top 10 of the day
+//  (the order of /api/top) and spark the host's scores of the days (0: no traffic).
+void proto_changes_sparks_json (proto_changes_t *self, proto_json_t *json);
 
 //  Selftest
 void proto_changes_test (bool verbose);

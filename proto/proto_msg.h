@@ -44,6 +44,7 @@
 #define PROTO_TEXT_MAX 512                          //  Longest error text
 #define PROTO_RRNAME_MAX 256                        //  Longest annotation name
 #define PROTO_RRTYPE_MAX 16                         //  Longest annotation type
+#define PROTO_SPARK_MAX 31                          //  Days of a sparkline (CHANGES_REQUEST)
 
 typedef enum {
     PROTO_MSG_MALFORMED = 0,  //  Not on the wire: what proto_msg_recv returns for a bad frame
@@ -227,6 +228,8 @@ uint16_t proto_msg_code (proto_msg_t *self);
 void proto_msg_set_code (proto_msg_t *self, uint16_t code);
 uint32_t proto_msg_count (proto_msg_t *self);
 void proto_msg_set_count (proto_msg_t *self, uint32_t count);
+uint8_t proto_msg_spark (proto_msg_t *self);
+void proto_msg_set_spark (proto_msg_t *self, uint8_t spark);
 
 //  HEARTBEAT stats: set (replaces a key; -1 when PROTO_STATS_MAX are used), get by key
 //  (false if absent), or walk by index.
@@ -266,6 +269,11 @@ uint16_t proto_msg_ports_at (proto_msg_t *self, size_t index);
 void proto_msg_changes_append (proto_msg_t *self, const proto_change_t *change);
 size_t proto_msg_changes_count (proto_msg_t *self);
 void proto_msg_changes_at (proto_msg_t *self, size_t index, proto_change_t *change);
+//  CHANGES sparklines: per change entry, in entry order, the same number of daily
+//  scores (oldest first); sparks_count is that number times the entries (PROTOCOL.md).
+void proto_msg_sparks_append (proto_msg_t *self, uint64_t score);
+size_t proto_msg_sparks_count (proto_msg_t *self);
+uint64_t proto_msg_sparks_at (proto_msg_t *self, size_t index);
 void proto_msg_days_append (proto_msg_t *self, uint32_t day);
 size_t proto_msg_days_count (proto_msg_t *self);
 uint32_t proto_msg_days_at (proto_msg_t *self, size_t index);

@@ -99,6 +99,8 @@ static const proto_msg_column_t s_port_column = {
     .key = "port", .kind = PROTO_MSG_KIND_UINT, .limit = UINT16_MAX, .width = sizeof (uint16_t)};
 static const proto_msg_column_t s_day_column = {
     .key = "day", .kind = PROTO_MSG_KIND_UINT, .limit = UINT32_MAX, .width = sizeof (uint32_t)};
+static const proto_msg_column_t s_score_column = {
+    .key = "score", .kind = PROTO_MSG_KIND_UINT, .limit = UINT64_MAX, .width = sizeof (uint64_t)};
 static const proto_msg_column_t s_index_column = {
     .key = "index", .kind = PROTO_MSG_KIND_UINT, .limit = UINT32_MAX, .width = sizeof (uint32_t)};
 
@@ -127,6 +129,11 @@ static const proto_msg_record_t s_day_record = {.name = "day",
                                                 .bare = true,
                                                 .column_count = 1,
                                                 .columns = &s_day_column};
+static const proto_msg_record_t s_score_record = {.name = "score",
+                                                  .size = sizeof (uint64_t),
+                                                  .bare = true,
+                                                  .column_count = 1,
+                                                  .columns = &s_score_column};
 static const proto_msg_record_t s_index_record = {.name = "index",
                                                   .size = sizeof (uint32_t),
                                                   .bare = true,
@@ -172,7 +179,9 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
     [PROTO_MSG_FIELD_PORTS] = S_LIST (proto_msg_t, "ports", ports, s_port_record),
     [PROTO_MSG_FIELD_DAYS] = S_LIST (proto_msg_t, "days", days, s_day_record),
     [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record),
-    [PROTO_MSG_FIELD_CHANGES] = S_LIST (proto_msg_t, "changes", changes, s_change_record)};
+    [PROTO_MSG_FIELD_CHANGES] = S_LIST (proto_msg_t, "changes", changes, s_change_record),
+    [PROTO_MSG_FIELD_SPARK] = S_UINT (proto_msg_t, "spark", spark, PROTO_SPARK_MAX),
+    [PROTO_MSG_FIELD_SPARKS] = S_LIST (proto_msg_t, "sparks", sparks, s_score_record)};
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -214,8 +223,11 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0},
     [PROTO_MSG_INGESTOR_REMOVE] = {"INGESTOR_REMOVE", S_BIT (NAME), 0},
     [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0},
-    [PROTO_MSG_CHANGES_REQUEST] = {"CHANGES_REQUEST", S_BIT (DAY) | S_BIT (OP) | S_BIT (FROM), 0},
-    [PROTO_MSG_CHANGES] = {"CHANGES", S_BIT (DAY) | S_BIT (OP) | S_BIT (CHANGES), 0}};
+    [PROTO_MSG_CHANGES_REQUEST] = {"CHANGES_REQUEST",
+                                   S_BIT (DAY) | S_BIT (OP) | S_BIT (FROM) | S_BIT (SPARK),
+                                   S_BIT (SPARK)},
+    [PROTO_MSG_CHANGES] = {"CHANGES", S_BIT (DAY) | S_BIT (OP) | S_BIT (CHANGES) | S_BIT (SPARKS),
+                           S_BIT (SPARKS)}};
 
 //  --------------------------------------------------------------------------
 //  Cross-field rules, shared by the encoder and the decoder
@@ -307,6 +319,14 @@ s_check_capped (proto_msg_t *self, char *reason)
 int
 proto_msg_check_message (proto_msg_t *self, char *reason)
 {
+    //  CHANGES: as many sparkline scores per entry, at most PROTO_SPARK_MAX
+    if (self->id == PROTO_MSG_CHANGES && self->sparks.count &&
+        (self->changes.count == 0 || self->sparks.count % self->changes.count ||
+         self->sparks.count / self->changes.count > PROTO_SPARK_MAX)) {
+        proto_msg_fail (reason, "sparks: %zu scores for %zu changes", self->sparks.count,
+                        self->changes.count);
+        return -1;
+    }
     if (self->id == PROTO_MSG_TOP || self->id == PROTO_MSG_SERIES)
         return s_check_capped (self, reason);
     if (self->id != PROTO_MSG_MAP || !self->slots)

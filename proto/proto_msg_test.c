@@ -202,6 +202,21 @@ static void
 s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
              proto_msg_test_data_t *data)
 {
+    if (field == PROTO_MSG_FIELD_SPARKS) {
+        //  Per change entry (set before: an earlier field) as many scores
+        size_t scores = msg->changes.count * (variant == 0   ? 0
+                                              : variant == 1 ? 14
+                                                             : PROTO_SPARK_MAX);
+        for (size_t index = 0; index < scores; index++) {
+            uint64_t score = variant == 2 ? UINT64_MAX - index : index * 7;
+            if (set)
+                proto_msg_sparks_append (msg, score);
+            else
+                assert (proto_msg_sparks_at (msg, index) == score);
+        }
+        assert (set || proto_msg_sparks_count (msg) == scores);
+        return;
+    }
     size_t count = s_test_entries (msg->id, field, variant);
     for (size_t index = 0; index < count; index++) {
         proto_peer_t peer, peer_read;
@@ -359,6 +374,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         S_TEST_SCALAR (LAST_SEEN, last_seen, ~time)
         S_TEST_SCALAR (CODE, code, (uint16_t) number)
         S_TEST_SCALAR (COUNT, count, (uint32_t) number)
+        S_TEST_SCALAR (SPARK, spark, (uint8_t) number)
     case PROTO_MSG_FIELD_HOST:
         if (set)
             proto_msg_set_host (msg, &host);

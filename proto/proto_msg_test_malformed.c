@@ -133,7 +133,8 @@ s_test_wrong_types (msgpack_object *root, msgpack_object *target, proto_msg_kind
 static void
 s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
 {
-    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED);
+    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED ||
+            field == PROTO_MSG_FIELD_SPARK || field == PROTO_MSG_FIELD_SPARKS);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;

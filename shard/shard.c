@@ -202,9 +202,11 @@ s_day_append (void *arg, uint32_t day)
 }
 
 static void
-s_change_append (void *arg, const proto_change_t *change)
+s_change_append (void *arg, const proto_change_t *change, const uint64_t *spark, size_t spark_count)
 {
     proto_msg_changes_append ((proto_msg_t *) arg, change);
+    for (size_t index = 0; index < spark_count; index++)
+        proto_msg_sparks_append ((proto_msg_t *) arg, spark[index]);
 }
 
 static void
@@ -247,7 +249,8 @@ s_on_query (shard_t *self, proto_msg_t *request)
         proto_msg_set_day (reply, proto_msg_day (request));
         proto_msg_set_op (reply, proto_msg_op (request));
         rc = shard_store_changes (self->store, proto_msg_day (request), proto_msg_op (request),
-                                  proto_msg_from (request), s_change_append, reply);
+                                  proto_msg_from (request), proto_msg_spark (request),
+                                  s_change_append, reply);
         break;
     case PROTO_MSG_SERIES_REQUEST:
         if (!s_owns (self, host)) {

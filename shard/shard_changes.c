@@ -36,6 +36,7 @@ typedef struct {
     uint32_t day;                 //  Day asked
     uint8_t op;                   //  Operation asked
     uint32_t from;                //  First day of the window
+    uint8_t spark;                //  Days of sparkline per entry, 0: changes
     shard_change_fn *change_fn;   //  Where entries go
     void *arg;                    //  Its argument
 } s_context_t;
@@ -143,7 +144,18 @@ s_emit (s_context_t *self, uint16_t port, uint8_t feature, const proto_addr_t *h
         if (first)
             change.flags |= PROTO_CHANGE_FIRST;
     }
-    self->change_fn (self->arg, &change);
+    uint64_t spark[PROTO_SPARK_MAX] = {0};
+    for (uint32_t index = 0; index < self->spark && index <= self->day; index++) {
+        uint32_t day = self->day - index;
+        shard_row_t row;
+        int rc = shard_host_has_day (self->scratch, day)
+                     ? shard_days_reader_get (self->reader, (uint16_t) day, port, host, &row)
+                     : 1;
+        if (rc == -1)
+            return -1;
+        spark[self->spark - 1 - index] = rc == 0 ? row.value[feature][self->op] : 0;
+    }
+    self->change_fn (self->arg, &change, spark, self->spark);
     return 0;
 }
 
@@ -153,7 +165,7 @@ s_emit (s_context_t *self, uint16_t port, uint8_t feature, const proto_addr_t *h
 static int
 s_port_tops (s_context_t *self, uint16_t port)
 {
-    for (int back = 0; back < 2; back++) {
+    for (int back = 0; back < (self->spark ? 1 : 2); back++) {
         if (back && self->day == 0)
             break;
         shard_topset_t set;
@@ -186,6 +198,13 @@ s_port_firsts (s_context_t *self, uint16_t port)
     size_t found = 0;
     for (size_t index = 0; rc == 0 && index < scan.count && found < SHARD_CHANGES_FIRST_MAX;
          index++) {
+        //  Most hosts of a day were there the day before: one row read, no record
+        shard_row_t row;
+        rc = self->day ? shard_days_reader_get (self->reader, (uint16_t) (self->day - 1), port,
+                                                &scan.rows[index].addr, &row)
+                       : 1;
+        if (rc == 0 || rc == -1)
+            continue;
         rc = shard_query_host_read (self->txn, self->scratch, &scan.rows[index].addr);
         if (rc == 1)
             rc = 0;  //  A row without a host record: cannot tell, not reported
@@ -207,7 +226,7 @@ s_port_firsts (s_context_t *self, uint16_t port)
 //  --------------------------------------------------------------------------
 int
 shard_changes_query (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t op,
-                     uint32_t from, shard_change_fn *change_fn, void *arg)
+                     uint32_t from, uint8_t spark, shard_change_fn *change_fn, void *arg)
 {
     assert (txn);
     assert (scratch);
@@ -235,10 +254,10 @@ shard_changes_query (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint
     if (rc != -1)
         rc = shard_days_reader_open (&reader, txn);
     if (rc != -1) {
-        s_context_t context = {txn, scratch, &reader, day, op, from, change_fn, arg};
+        s_context_t context = {txn, scratch, &reader, day, op, from, spark, change_fn, arg};
         for (size_t index = 0; index < port_count && rc != -1; index++) {
             rc = s_port_tops (&context, ports[index]);
-            if (rc != -1)
+            if (rc != -1 && !spark)
                 rc = s_port_firsts (&context, ports[index]);
         }
         shard_days_reader_close (&reader);

@@ -16,6 +16,8 @@
     scanned, and for each host its record's active-days bitmap says which earlier days
     may hold a row of the port; those are read newest first until one is found.  Cost:
     one host record and usually one row read per row of the day (bench/query).
+    With spark days (the overview's sparklines) only the top entries of the day are
+    answered, each with the host's scores of the spark days up to the day.
 */
 #ifndef SHARD_CHANGES_H_INCLUDED
 #define SHARD_CHANGES_H_INCLUDED
@@ -29,7 +31,7 @@
 //  Call change_fn per entry described above, ports ascending.  0, or -1 if the
 //  transaction failed.  Arguments are checked by the caller (from <= day).
 int shard_changes_query (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t op,
-                         uint32_t from, shard_change_fn *change_fn, void *arg);
+                         uint32_t from, uint8_t spark, shard_change_fn *change_fn, void *arg);
 
 //  Selftest (with a store: shard_store_changes)
 void shard_changes_test (bool verbose);

@@ -14,14 +14,16 @@
 
 typedef struct {
     proto_change_t changes[64];  //  Collected entries
+    uint64_t sparks[64][8];      //  Their sparklines
     size_t count;                //  Entries used
 } s_changes_t;
 
 static void
-s_on_change (void *arg, const proto_change_t *change)
+s_on_change (void *arg, const proto_change_t *change, const uint64_t *spark, size_t spark_count)
 {
     s_changes_t *changes = (s_changes_t *) arg;
-    assert (changes->count < 64);
+    assert (changes->count < 64 && spark_count <= 8);
+    memcpy (changes->sparks[changes->count], spark, spark_count * sizeof *spark);
     changes->changes[changes->count++] = *change;
 }
 
@@ -67,7 +69,7 @@ shard_changes_test (bool verbose)
     }
     uint32_t day = D0 + 4;
     s_changes_t changes = {.count = 0};
-    assert (shard_store_changes (store, day, PROTO_OP_SUM, day - 4, s_on_change, &changes) == 0);
+    assert (shard_store_changes (store, day, PROTO_OP_SUM, day - 4, 0, s_on_change, &changes) == 0);
     if (verbose)
         printf ("%zu entries ", changes.count);
     const proto_change_t *steady = s_find (&changes, "10.0.0.1", 25, 0, PROTO_CHANGE_TOP);
@@ -90,19 +92,34 @@ shard_changes_test (bool verbose)
     assert (!s_find (&changes, "10.0.0.3", 25, 0, PROTO_CHANGE_PREV));
     //  A shorter window: 10.0.0.4 has no day with traffic in it
     changes.count = 0;
-    assert (shard_store_changes (store, day, PROTO_OP_SUM, day - 2, s_on_change, &changes) == 0);
+    assert (shard_store_changes (store, day, PROTO_OP_SUM, day - 2, 0, s_on_change, &changes) == 0);
     back = s_find (&changes, "10.0.0.4", 22, 0, PROTO_CHANGE_TOP);
     assert (back && back->days == 0 && back->median == 0);
     jump = s_find (&changes, "10.0.0.2", 25, 0, PROTO_CHANGE_TOP);
     assert (jump && jump->median == 30 && jump->days == 2);
     //  The first day: everyone is first, nothing before
     changes.count = 0;
-    assert (shard_store_changes (store, D0, PROTO_OP_MAX, D0, s_on_change, &changes) == 0);
+    assert (shard_store_changes (store, D0, PROTO_OP_MAX, D0, 0, s_on_change, &changes) == 0);
     assert (s_find (&changes, "10.0.0.4", 22, 0, PROTO_CHANGE_TOP | PROTO_CHANGE_FIRST));
     assert (!s_find (&changes, "10.0.0.4", 22, 0, PROTO_CHANGE_PREV));
+    //  Sparklines of 6 days: the top entries only, oldest day first, 0 without traffic
+    changes.count = 0;
+    assert (shard_store_changes (store, day, PROTO_OP_SUM, day, 6, s_on_change, &changes) == 0);
+    jump = s_find (&changes, "10.0.0.2", 25, 0, PROTO_CHANGE_TOP);
+    assert (jump);
+    uint64_t expected[6] = {0, 10, 20, 30, 40, 1000};
+    assert (memcmp (changes.sparks[jump - changes.changes], expected, sizeof expected) == 0);
+    back = s_find (&changes, "10.0.0.4", 22, 0, PROTO_CHANGE_TOP);
+    uint64_t silence[6] = {0, 5, 0, 0, 0, 5};
+    assert (back && memcmp (changes.sparks[back - changes.changes], silence, sizeof silence) == 0);
+    assert (!s_find (&changes, "10.0.0.2", 25, 0, PROTO_CHANGE_PREV));
+    assert (!s_find (&changes, "10.0.0.3", 25, 0, PROTO_CHANGE_FIRST));
     //  Bad arguments
-    assert (shard_store_changes (store, day, 3, day, s_on_change, &changes) == SHARD_STORE_INVALID);
-    assert (shard_store_changes (store, day, 0, day + 1, s_on_change, &changes) ==
+    assert (shard_store_changes (store, day, 3, day, 0, s_on_change, &changes) ==
+            SHARD_STORE_INVALID);
+    assert (shard_store_changes (store, day, 0, day + 1, 0, s_on_change, &changes) ==
+            SHARD_STORE_INVALID);
+    assert (shard_store_changes (store, day, 0, day, PROTO_SPARK_MAX + 1, s_on_change, &changes) ==
             SHARD_STORE_INVALID);
     shard_store_destroy (&store);
     shard_testlib_remove (dir);

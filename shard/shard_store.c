@@ -742,7 +742,7 @@ shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port, s
 
 //  --------------------------------------------------------------------------
 int
-shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from,
+shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from, uint8_t spark,
                      shard_change_fn *change_fn, void *arg)
 {
     assert (self);
@@ -751,10 +751,12 @@ shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t fro
         return s_invalid (self, "op: not sum, max or min");
     if (from > day)
         return s_invalid (self, "from: after day");
+    if (spark > PROTO_SPARK_MAX)
+        return s_invalid (self, "spark: more days than PROTO_SPARK_MAX");
     shard_txn_t *txn = s_begin (self, false);
     if (!txn)
         return SHARD_STORE_FAILED;
-    shard_changes_query (txn, self->scratch, day, op, from, change_fn, arg);
+    shard_changes_query (txn, self->scratch, day, op, from, spark, change_fn, arg);
     return s_end (txn, false);
 }
 

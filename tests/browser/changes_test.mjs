@@ -2,23 +2,26 @@
 // running cluster (started by tests/system/browser_changes_test.sh); PASS/FAIL lines.
 //
 //   node changes_test.mjs --url http://127.0.0.1:PORT/ --sum SUM.json --max MAX.json
-//                         --xss-host IP --shots DIR
+//                         --sparks SPARKS.json --xss-host IP --shots DIR
 //
 // SUM.json and MAX.json are the answers tests/lib/changes_check.py computes from nfdump's
 // output for the last day (op sum and max, the gateway's k and window), never from the
 // API: the page must list exactly their rows, per port, in their order, with their
-// reasons.  IP's passive-DNS names hold an HTML payload, which must stay text.
+// reasons.  SPARKS.json is /api/sparks as computed from the same output (the day's top
+// 10s with each host's last 14 days): every overview row must carry that sparkline.
+// IP's passive-DNS names hold an HTML payload, which must stay text.
 import fs from 'node:fs';
 import { launch, watch, shot, settled, Results } from './lib.mjs';
 
 const opt = {};
 for (let i = 2; i < process.argv.length; i += 2) opt[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
-if (!opt.url || !opt.sum || !opt.max || !opt.shots || !opt['xss-host']) {
+if (!opt.url || !opt.sum || !opt.max || !opt.sparks || !opt.shots || !opt['xss-host']) {
   console.error('usage: node changes_test.mjs --url URL --sum FILE --max FILE --xss-host IP --shots DIR');
   process.exit(2);
 }
 const SUM = JSON.parse(fs.readFileSync(opt.sum, 'utf8'));
 const MAX = JSON.parse(fs.readFileSync(opt.max, 'utf8'));
+const SPARKS = JSON.parse(fs.readFileSync(opt.sparks, 'utf8'));
 const base = opt.url.endsWith('/') ? opt.url : opt.url + '/';
 const R = new Results('browser changes: ');
 
@@ -55,6 +58,23 @@ async function main () {
   try {
     await page.goto(base);
     await settled(page);
+    await R.step(`every overview top-10 row of ${SPARKS.date} has the oracle's 14-day sparkline`, async () => {
+      const got = await page.$$eval('#ov-body section.port-row', sections => sections.flatMap(s =>
+        [...s.querySelectorAll('table.top')].flatMap(t => [...t.querySelectorAll('tbody tr:not(.none)')].map(tr =>
+          [Number(s.dataset.port), t.dataset.feature, tr.querySelector('td.ip').textContent.trim(),
+            (tr.querySelector('svg.spark') || { dataset: {} }).dataset.values || '']))));
+      const want = SPARKS.ports.flatMap(p => ['bytes', 'packets', 'durations', 'peers'].flatMap(f =>
+        p.features[f].map(e => [p.port, f, e.ip, e.spark.join(',')])));
+      const lines = await page.$$eval('#ov-body svg.spark polyline', x => x.length);
+      if (lines !== want.length) return `${lines} polylines for ${want.length} rows`;
+      return JSON.stringify(got) === JSON.stringify(want) ||
+        `page ${JSON.stringify(got.slice(0, 3))} oracle ${JSON.stringify(want.slice(0, 3))}`;
+    });
+    await snap('overview-sparklines');
+    await R.step('the overview asked /api/sparks once, not once per row', async () => {
+      const count = await page.evaluate(() => performance.getEntriesByType('resource').filter(e => e.name.includes('/api/sparks')).length);
+      return count === 1 || `${count} requests`;
+    });
     await R.step('the overview has a "Changes" link in its navigation', async () => {
       await page.click('#changes-link');
       await shown(page);

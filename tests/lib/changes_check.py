@@ -17,6 +17,10 @@ rules of gateway/API.md "/api/changes", written again here without portevo's cod
                 per port: first_ever, back, spike (score/median descending), new_top;
                 then score descending, feature, address.
 
+With --sparks DAYS it checks /api/sparks instead: for each (port, feature) the day's top
+10 (the ranking's head) and each host's scores of the DAYS days up to the date, 0 on a
+day without traffic.
+
 Usage: changes_check.py --url URL --expected ORACLE.json --date D [--op OP] [--k K]
            [--window W] [--query-k K] [--query-window W] --label TEXT
   (--k/--window: the values the answer must use; --query-*: those put in the URL, if any)
@@ -113,6 +117,30 @@ def expected_answer(oracle, date, op, k, window):
             "missing_shards": []}
 
 
+def expected_sparks(oracle, date, op, days):
+    """/api/sparks: the day's top 10 of each (port, feature), each host's scores of the
+    days up to the date (0 without traffic)."""
+    ranking = oracle["ranking"]
+    dates = [day_shift(date, -back) for back in range(days - 1, -1, -1)]
+    ports = []
+    for port in sorted(ranking.get(date, {}).get(op, {}), key=int):
+        features = {}
+        for feature in FEATURES:
+            entries = []
+            for host, score, _ in ranking[date][op][port].get(feature, [])[:10]:
+                spark = []
+                for day in dates:
+                    found = [entry[1] for entry in
+                             ranking.get(day, {}).get(op, {}).get(port, {}).get(feature, [])
+                             if entry[0] == host]
+                    spark.append(found[0] if found else 0)
+                entries.append({"ip": host, "score": score, "spark": spark})
+            features[feature] = entries
+        ports.append({"port": int(port), "service": SERVICES.get(int(port), ""),
+                      "features": features})
+    return {"date": date, "op": op, "days": dates, "ports": ports, "missing_shards": []}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
@@ -126,14 +154,21 @@ def main():
     parser.add_argument("--query-op", action="store_true", help="put op= in the URL")
     parser.add_argument("--label", required=True)
     parser.add_argument("--print-expected", action="store_true")
+    parser.add_argument("--sparks", type=int, help="check /api/sparks with DAYS days instead")
     args = parser.parse_args()
     with open(args.expected) as handle:
         oracle = json.load(handle)
-    expected = expected_answer(oracle, args.date, args.op, args.k, args.window)
+    if args.sparks:
+        expected = expected_sparks(oracle, args.date, args.op, args.sparks)
+    else:
+        expected = expected_answer(oracle, args.date, args.op, args.k, args.window)
     if args.print_expected:
         json.dump(expected, sys.stdout, indent=1)
         return 0
     query = "date=" + args.date
+    endpoint = "sparks" if args.sparks else "changes"
+    if args.sparks:
+        query += "&days=%d" % args.sparks
     if args.query_op:
         query += "&op=" + args.op
     if args.query_k:
@@ -141,17 +176,19 @@ def main():
     if args.query_window:
         query += "&window=" + args.query_window
     try:
-        with urllib.request.urlopen("%s/api/changes?%s" % (args.url, query), timeout=10) as reply:
+        with urllib.request.urlopen("%s/api/%s?%s" % (args.url, endpoint, query),
+                                    timeout=10) as reply:
             answer = json.load(reply)
     except Exception as error:  # noqa: BLE001 - any failure is a FAIL line
-        print("FAIL: %s: /api/changes?%s: %s" % (args.label, query, error))
+        print("FAIL: %s: /api/%s?%s: %s" % (args.label, endpoint, query, error))
         return 1
-    rows = sum(len(port["changes"]) for port in expected["ports"])
+    rows = sum(len(port.get("changes", [])) + sum(len(v) for v in port.get("features", {}).values())
+               for port in expected["ports"])
     if answer == expected:
-        print("PASS: %s: /api/changes?%s equals the oracle (%d rows over %d ports)"
-              % (args.label, query, rows, len(expected["ports"])))
+        print("PASS: %s: /api/%s?%s equals the oracle (%d rows over %d ports)"
+              % (args.label, endpoint, query, rows, len(expected["ports"])))
         return 0
-    print("FAIL: %s: /api/changes?%s differs from the oracle" % (args.label, query))
+    print("FAIL: %s: /api/%s?%s differs from the oracle" % (args.label, endpoint, query))
     print("  expected: %s" % json.dumps(expected, sort_keys=True)[:3000])
     print("  answered: %s" % json.dumps(answer, sort_keys=True)[:3000])
     return 1

@@ -7,7 +7,9 @@
 # expected rows of the last day for op sum and max from changes_check.py (an independent
 # computation over nfdump's output), then Debian's chromium through playwright-core
 # (tests/browser/changes_test.mjs): the nav link, the rows in order with their reasons,
-# the badge's names as text, the operation selector, the link to the host graph, back.
+# the badge's names as text, the operation selector, the link to the host graph, back;
+# and the overview's 14-day sparklines beside every top-10 row (one /api/sparks request)
+# against the same computation.
 # Screenshots go to build/test-out/screenshots/changes/.
 set -u
 source "$(dirname "$0")/../lib/common.sh"
@@ -44,10 +46,12 @@ for op in sum max; do
     --k 4 --window 28 --label x --print-expected > "$WORK/$op.json" ||
     { fail "changes_check.py --print-expected"; finish; }
 done
+python3 "$LIB/changes_check.py" --url "$URL" --expected "$EXPECTED" --date "$LAST" --sparks 14 \
+  --label x --print-expected > "$WORK/sparks.json" || { fail "changes_check.py --sparks"; finish; }
 mkdir -p "$SHOTS"
 rm -f "$SHOTS"/*.png
 (cd "$ROOT" && timeout 180 node tests/browser/changes_test.mjs --url "$URL/" --sum "$WORK/sum.json" \
-  --max "$WORK/max.json" --xss-host "$XSS_HOST" --shots "$SHOTS") || TEST_FAILED=1
+  --max "$WORK/max.json" --sparks "$WORK/sparks.json" --xss-host "$XSS_HOST" --shots "$SHOTS") || TEST_FAILED=1
 errors=$(cluster_errors)
 check "no error lines in the logs" test -z "$errors"
 finish

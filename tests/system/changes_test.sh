@@ -70,6 +70,18 @@ done
 python3 "$LIB/changes_check.py" --url "$URL" --expected "$EXPECTED" --date "$LAST" \
   --k 3 --window 5 --label "configured defaults k=3 window=5" || TEST_FAILED=1
 
+# Sparklines (/api/sparks): the top 10s with each host's last N days, one request
+for day in "${DAYS[-2]}" "$LAST"; do
+  for op in sum min; do
+    for days in 14 3; do
+      python3 "$LIB/changes_check.py" --url "$URL" --expected "$EXPECTED" --date "$day" \
+        --op "$op" --query-op --sparks "$days" --label "2 shards" || TEST_FAILED=1
+    done
+  done
+done
+python3 "$LIB/changes_check.py" --url "$URL" --expected "$EXPECTED" --date "$LAST" \
+  --sparks 14 --label "sparks: op and days by default" || TEST_FAILED=1
+
 # A day without data: no ports
 empty=$(date -u -d "${DAYS[0]} - 20 days" +%F)
 http_get "/api/changes?date=$empty" > "$WORK/empty.json"
@@ -79,13 +91,16 @@ check "a day without data: 200 and no ports" bash -c \
 # Bad parameters: 400 naming the parameter
 for bad in "op=sum" "date=$LAST&k=0" "date=$LAST&k=1001" "date=$LAST&k=2.5" \
            "date=$LAST&window=0" "date=$LAST&window=181" "date=$LAST&op=avg" \
-           "date=2026-02-30" "date=$LAST&port=25" "date=$LAST&k=4&k=5"; do
+           "date=2026-02-30" "date=$LAST&port=25" "date=$LAST&k=4&k=5" \
+           "sparks?date=$LAST&days=32" "sparks?date=$LAST&days=0" "sparks?date=$LAST&k=4"; do
   name=${bad##*&}; name=${name%%=*}
   [ "$bad" = "op=sum" ] && name=date
   [ "$bad" = "date=2026-02-30" ] && name=date
   [ "$bad" = "date=$LAST&k=4&k=5" ] && name=k
-  http_get "/api/changes?$bad" > "$WORK/bad.json"
-  check "/api/changes?$bad: 400 naming '$name'" bash -c \
+  path=/api/changes?$bad
+  [[ $bad == sparks\?* ]] && path=/api/$bad
+  http_get "$path" > "$WORK/bad.json"
+  check "$path: 400 naming '$name'" bash -c \
     "[ '$HTTP_STATUS' = 400 ] && grep -q \"^{\\\"error\\\":\\\".*$name\" '$WORK/bad.json'"
 done
 
