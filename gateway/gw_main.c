@@ -151,8 +151,10 @@ main (int argc, char *argv[])
     long deadline = s_number (S_DEADLINE, values[S_DEADLINE], 60000);
     long retention = s_number (S_RETENTION, values[S_RETENTION], 36500);
     long changes_k = s_number (S_CHANGES_K, values[S_CHANGES_K], PROTO_CHANGES_K_MAX);
-    long changes_window =
-        s_number (S_CHANGES_WINDOW, values[S_CHANGES_WINDOW], retention > 0 ? retention : 1);
+    //  A window longer than the retention is cut to it (the default 28 with a short one)
+    long changes_window = s_number (S_CHANGES_WINDOW, values[S_CHANGES_WINDOW], 36500);
+    if (retention > 0 && changes_window > retention)
+        changes_window = retention;
     char *web = deadline > 0 && retention > 0 ? gw_http_find_web (values[S_WEB]) : NULL;
     int rc = 1;
     if (deadline < 0 || retention < 0 || changes_k < 0 || changes_window < 0 || (web_given && !web))
