@@ -227,7 +227,8 @@ proto_changes_rank (proto_changes_t *self)
     assert (self);
     if (self->ranked)
         return;
-    qsort (self->entries, self->entry_count, sizeof (proto_change_t), s_compare_entries);
+    if (self->entry_count)  //  entries is NULL before the first one (qsort wants an array)
+        qsort (self->entries, self->entry_count, sizeof (proto_change_t), s_compare_entries);
     free (self->rows);
     self->rows =
         (proto_changes_row_t *) calloc (self->entry_count + 1, sizeof (proto_changes_row_t));
@@ -498,6 +499,19 @@ proto_changes_test (bool verbose)
     free (text);
     proto_json_destroy (&json);
     proto_changes_destroy (&changes);
+    proto_changes_destroy (&changes);
+
+    //  No entry at all (a day without data): no rows, no ports
+    changes = proto_changes_new ();
+    assert (proto_changes_row_count (changes) == 0);
+    json = proto_json_new ();
+    proto_json_object_open (json);
+    proto_changes_json (changes, json);
+    proto_json_object_close (json);
+    text = proto_json_take (json);
+    assert (strstr (text, "\"ports\":[]"));
+    free (text);
+    proto_json_destroy (&json);
     proto_changes_destroy (&changes);
 
     //  Sparkline mode: 2 days; a reply without the sparklines asked is refused

@@ -193,7 +193,7 @@ s_port_firsts (s_context_t *self, uint16_t port)
 {
     s_scan_t scan = {self->op, NULL, 0, 0};
     int rc = shard_days_scan (self->txn, (uint16_t) self->day, port, s_on_row, &scan);
-    if (rc == 0)
+    if (rc == 0 && scan.count)  //  rows is NULL without any (qsort wants an array)
         qsort (scan.rows, scan.count, sizeof (s_row_t), s_compare_rows);
     size_t found = 0;
     for (size_t index = 0; rc == 0 && index < scan.count && found < SHARD_CHANGES_FIRST_MAX;
