@@ -137,7 +137,7 @@ s_emit (s_context_t *self, uint16_t port, uint8_t feature, const proto_addr_t *h
     proto_change_t change = {port, feature, *host, score, 0, 0, flags, 0};
     uint64_t notes = self->scratch->annotations;
     change.annotations = notes > UINT32_MAX ? UINT32_MAX : (uint32_t) notes;
-    if (flags & PROTO_CHANGE_TOP) {
+    if ((flags & PROTO_CHANGE_TOP) && !self->spark) {
         int first = s_first_day (self, port, host);
         if (first == -1 || s_median (self, port, feature, host, &change.median, &change.days))
             return -1;

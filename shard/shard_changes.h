@@ -17,7 +17,8 @@
     may hold a row of the port; those are read newest first until one is found.  Cost:
     one host record and usually one row read per row of the day (bench/query).
     With spark days (the overview's sparklines) only the top entries of the day are
-    answered, each with the host's scores of the spark days up to the day.
+    answered, each with the host's scores of the spark days up to the day (median and
+    days 0, no first-day check: sparklines do not need them).
 */
 #ifndef SHARD_CHANGES_H_INCLUDED
 #define SHARD_CHANGES_H_INCLUDED
