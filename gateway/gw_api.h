@@ -36,17 +36,21 @@
 typedef struct {
     gw_scatter_t *scatter;    //  Fan-out to the shards and the broker
     uint32_t retention_days;  //  Longest series range
+    uint32_t changes_k;       //  /api/changes: k when the request has none
+    uint32_t changes_window;  //  /api/changes: window (days) when the request has none
     bool verbose;             //  Log each request
 } gw_api_t;
 
 //  Registration, one function per family: add its handler to pathconf.
-void gw_api_days_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api/days
-void gw_api_top_register (h2o_pathconf_t *pathconf, gw_api_t *api);     //  /api/top
-void gw_api_series_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/series
-void gw_api_host_register (h2o_pathconf_t *pathconf, gw_api_t *api);    //  /api/host
-void gw_api_others_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/others
-void gw_api_status_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/status
-void gw_api_health_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /health
+void gw_api_days_register (h2o_pathconf_t *pathconf, gw_api_t *api);     //  /api/days
+void gw_api_top_register (h2o_pathconf_t *pathconf, gw_api_t *api);      //  /api/top
+void gw_api_series_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/series
+void gw_api_host_register (h2o_pathconf_t *pathconf, gw_api_t *api);     //  /api/host
+void gw_api_others_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/others
+void gw_api_status_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/status
+void gw_api_changes_register (h2o_pathconf_t *pathconf, gw_api_t *api);  //  /api/changes
+void gw_api_sparks_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /api/sparks
+void gw_api_health_register (h2o_pathconf_t *pathconf, gw_api_t *api);   //  /health
 
 //  Add a handler to pathconf whose on_req finds api with gw_api_of.
 typedef int (gw_api_on_req_fn) (h2o_handler_t *self, h2o_req_t *req);

@@ -48,9 +48,10 @@ static const struct {
     const char *path;                                       //  Exact path
     void (*add) (h2o_pathconf_t *pathconf, gw_api_t *api);  //  Its family's registration
 } s_routes[] = {
-    {"/api/days", gw_api_days_register},     {"/api/top", gw_api_top_register},
-    {"/api/series", gw_api_series_register}, {"/api/host", gw_api_host_register},
-    {"/api/status", gw_api_status_register}, {"/health", gw_api_health_register},
+    {"/api/days", gw_api_days_register},       {"/api/top", gw_api_top_register},
+    {"/api/series", gw_api_series_register},   {"/api/host", gw_api_host_register},
+    {"/api/status", gw_api_status_register},   {"/health", gw_api_health_register},
+    {"/api/changes", gw_api_changes_register}, {"/api/sparks", gw_api_sparks_register},
     {"/api/others", gw_api_others_register},
 };
 
@@ -223,6 +224,8 @@ gw_http_new (uv_loop_t *loop, gw_scatter_t *scatter, const char *address, const 
     h2o_linklist_init_anchor (&self->connections);
     self->api.scatter = scatter;
     self->api.retention_days = retention_days;
+    self->api.changes_k = PROTO_CHANGES_K_DEFAULT;
+    self->api.changes_window = PROTO_CHANGES_WINDOW_DEFAULT;
     h2o_config_init (&self->config);
     self->config.server_name = h2o_iovec_init (H2O_STRLIT ("portevo"));
     h2o_hostconf_t *host =
@@ -278,6 +281,17 @@ gw_http_destroy (gw_http_t **self_p)
         h2o_config_dispose (&self->config);
         free (self);
     }
+}
+
+//  --------------------------------------------------------------------------
+void
+gw_http_set_changes (gw_http_t *self, uint32_t k, uint32_t window)
+{
+    assert (self);
+    assert (k >= 1 && k <= PROTO_CHANGES_K_MAX);
+    assert (window >= 1 && window <= self->api.retention_days);
+    self->api.changes_k = k;
+    self->api.changes_window = window;
 }
 
 //  --------------------------------------------------------------------------

@@ -46,6 +46,10 @@ void gw_http_destroy (gw_http_t **self_p);
 //  Log each request at debug level.
 void gw_http_set_verbose (gw_http_t *self, bool verbose);
 
+//  /api/changes defaults for a request without k or window (PROTO_CHANGES_*_DEFAULT
+//  until set): k 1 to PROTO_CHANGES_K_MAX, window 1 to the retention.
+void gw_http_set_changes (gw_http_t *self, uint32_t k, uint32_t window);
+
 //  The TCP port listened on.
 int gw_http_port (gw_http_t *self);
 

@@ -61,7 +61,18 @@ s_on_signal (uv_signal_t *handle, int signum)
 }
 
 //  Settings with a flag and a config path; flags win over the config file (CONFIG.md).
-enum { S_BROKER, S_HTTP, S_WEB, S_DEADLINE, S_RETENTION, S_AUTH, S_CONFIG, S_COUNT };
+enum {
+    S_BROKER,
+    S_HTTP,
+    S_WEB,
+    S_DEADLINE,
+    S_RETENTION,
+    S_AUTH,
+    S_CHANGES_K,
+    S_CHANGES_WINDOW,
+    S_CONFIG,
+    S_COUNT
+};
 static const struct {
     const char *flag;      //  --flag VALUE
     const char *path;      //  In the config file
@@ -72,17 +83,21 @@ static const struct {
                          {"deadline-msecs", "portevo/gateway/deadline_msecs", "500"},
                          {"retention-days", "portevo/shard/retention_days", "180"},
                          {"auth-file", "portevo/gateway/auth_file", NULL},
+                         {"changes-k", "portevo/gateway/changes_k", "4"},
+                         {"changes-window", "portevo/gateway/changes_window", "28"},
                          {"config", NULL, NULL}};
 
 static int
 s_usage (FILE *out, int rc)
 {
-    fprintf (out, "usage: portevo-gateway [--config FILE] [--broker EP] [--http ADDR:PORT] "
-                  "[--web DIR]\n                       [--deadline-msecs N] [--retention-days N] "
-                  "[--auth-file FILE] [-v]\nServes the JSON API (gateway/API.md) and the web UI, "
-                  "asking the shards "
-                  "of the broker's map.\nDefaults: --broker " GW_SCATTER_BROKER_DEFAULT
-                  ", --http " GW_HTTP_DEFAULT ", --deadline-msecs 500, --retention-days 180.\n");
+    fprintf (out,
+             "usage: portevo-gateway [--config FILE] [--broker EP] [--http ADDR:PORT] "
+             "[--web DIR]\n                       [--deadline-msecs N] [--retention-days N] "
+             "[--auth-file FILE]\n                       [--changes-k N] "
+             "[--changes-window DAYS] [-v]\nServes the JSON API (gateway/API.md) and the web UI, "
+             "asking the shards "
+             "of the broker's map.\nDefaults: --broker " GW_SCATTER_BROKER_DEFAULT
+             ", --http " GW_HTTP_DEFAULT ", --deadline-msecs 500, --retention-days 180.\n");
     return rc;
 }
 
@@ -135,9 +150,14 @@ main (int argc, char *argv[])
                 zconfig_get (config, s_settings[index].path, s_settings[index].fallback);
     long deadline = s_number (S_DEADLINE, values[S_DEADLINE], 60000);
     long retention = s_number (S_RETENTION, values[S_RETENTION], 36500);
+    long changes_k = s_number (S_CHANGES_K, values[S_CHANGES_K], PROTO_CHANGES_K_MAX);
+    //  A window longer than the retention is cut to it (the default 28 with a short one)
+    long changes_window = s_number (S_CHANGES_WINDOW, values[S_CHANGES_WINDOW], 36500);
+    if (retention > 0 && changes_window > retention)
+        changes_window = retention;
     char *web = deadline > 0 && retention > 0 ? gw_http_find_web (values[S_WEB]) : NULL;
     int rc = 1;
-    if (deadline < 0 || retention < 0 || (web_given && !web))
+    if (deadline < 0 || retention < 0 || changes_k < 0 || changes_window < 0 || (web_given && !web))
         goto done;
     uv_loop_t *loop = uv_default_loop ();
     s_gateway_t gateway;
@@ -161,6 +181,7 @@ main (int argc, char *argv[])
     }
     gw_scatter_set_verbose (gateway.scatter, verbose);
     gw_http_set_verbose (gateway.http, verbose);
+    gw_http_set_changes (gateway.http, (uint32_t) changes_k, (uint32_t) changes_window);
     int signums[2] = {SIGINT, SIGTERM};
     for (int index = 0; index < 2; index++) {
         uv_signal_init (loop, &gateway.signals[index]);

@@ -27,6 +27,10 @@ static const s_spec_t s_spec_series[] = {{"host", true},    {"port", true},  {"f
 static const s_spec_t s_spec_host[] = {{"ip", true}, {NULL, false}};
 static const s_spec_t s_spec_others[] = {
     {"ip", true}, {"from", false}, {"to", false}, {NULL, false}};
+static const s_spec_t s_spec_changes[] = {
+    {"date", true}, {"op", false}, {"k", false}, {"window", false}, {NULL, false}};
+static const s_spec_t s_spec_sparks[] = {
+    {"date", true}, {"op", false}, {"days", false}, {NULL, false}};
 
 //  --------------------------------------------------------------------------
 //  The parameter table of a kind.
@@ -43,6 +47,10 @@ s_spec_of (gw_query_kind_t kind)
         return s_spec_host;
     case GW_QUERY_OTHERS:
         return s_spec_others;
+    case GW_QUERY_CHANGES:
+        return s_spec_changes;
+    case GW_QUERY_SPARKS:
+        return s_spec_sparks;
     default:
         return s_spec_none;
     }
@@ -179,16 +187,51 @@ s_parse_port (const char *text, uint32_t *port)
 }
 
 //  --------------------------------------------------------------------------
+//  A count from 1 to max: 1 to 4 decimal digits.  0 or -1.
+
+static int
+s_parse_count (const char *text, uint32_t max, uint32_t *count)
+{
+    size_t length = strlen (text);
+    if (length == 0 || length > 4 || strspn (text, "0123456789") != length)
+        return -1;
+    unsigned long value = strtoul (text, NULL, 10);
+    if (value < 1 || value > max)
+        return -1;
+    *count = (uint32_t) value;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
 //  Convert one parameter into self.  0, or -1 with error set.
 
 static int
 s_convert (gw_query_t *self, gw_query_kind_t kind, const s_param_t *param, bool *have_from,
-           bool *have_to, char *error, size_t error_size)
+           bool *have_to, uint32_t retention_days, char *error, size_t error_size)
 {
     const char *name = param->name;
     const char *value = param->value;
     int echo = GW_QUERY_ECHO_MAX;
-    if (streq (name, "date") || streq (name, "from") || streq (name, "to")) {
+    if (streq (name, "k")) {
+        if (s_parse_count (value, GW_QUERY_K_MAX, &self->k) == 0)
+            return 0;
+        snprintf (error, error_size, "k: '%.*s' is not a whole number from 1 to %d", echo, value,
+                  GW_QUERY_K_MAX);
+    }
+    else if (streq (name, "days")) {
+        if (s_parse_count (value, PROTO_SPARK_MAX, &self->days) == 0)
+            return 0;
+        snprintf (error, error_size, "days: '%.*s' is not a number of days from 1 to %d", echo,
+                  value, PROTO_SPARK_MAX);
+    }
+    else if (streq (name, "window")) {
+        if (s_parse_count (value, MIN (retention_days, 9999), &self->window) == 0)
+            return 0;
+        snprintf (error, error_size,
+                  "window: '%.*s' is not a number of days from 1 to %u (the retention)", echo,
+                  value, retention_days);
+    }
+    else if (streq (name, "date") || streq (name, "from") || streq (name, "to")) {
         uint32_t *day = streq (name, "date")   ? &self->day
                         : streq (name, "from") ? &self->from
                                                : &self->to;
@@ -284,6 +327,7 @@ gw_query_parse (gw_query_t *self, gw_query_kind_t kind, const char *text, size_t
     assert (error && error_size > 0);
     memset (self, 0, sizeof (gw_query_t));
     self->port = PROTO_PORT_ALL;
+    self->days = GW_QUERY_SPARK_DAYS;
     error[0] = 0;
     //  Decoding never grows: each parameter needs at most its raw size plus two NULs.
     char buffer[GW_QUERY_TEXT_MAX + 2 * GW_QUERY_PARAMS_MAX + 2];
@@ -294,7 +338,8 @@ gw_query_parse (gw_query_t *self, gw_query_kind_t kind, const char *text, size_t
         return -1;
     bool have_from = false, have_to = false;
     for (int index = 0; index < count; index++)
-        if (s_convert (self, kind, &params[index], &have_from, &have_to, error, error_size))
+        if (s_convert (self, kind, &params[index], &have_from, &have_to, retention_days, error,
+                       error_size))
             return -1;
     if (kind == GW_QUERY_SERIES || kind == GW_QUERY_OTHERS)
         return s_check_range (self, have_from, have_to, today, retention_days, error, error_size);
@@ -347,6 +392,10 @@ gw_query_test (bool verbose)
          "10.9.8.7", false},
         {GW_QUERY_OTHERS, "ip=::1&from=2026-11-01&to=2026-11-02", NULL, "2026-11-01", "2026-11-02",
          -1, -1, PROTO_PORT_ALL, "::1", false},
+        {GW_QUERY_CHANGES, "date=2026-11-20", "2026-11-20", NULL, NULL, 0, -1, PROTO_PORT_ALL, NULL,
+         false},
+        {GW_QUERY_CHANGES, "date=2026-11-20&op=max&k=1000&window=180", "2026-11-20", NULL, NULL, 1,
+         -1, PROTO_PORT_ALL, NULL, false},
     };
     for (size_t index = 0; index < sizeof good / sizeof good[0]; index++) {
         gw_query_t query;
@@ -402,6 +451,17 @@ gw_query_test (bool verbose)
         {GW_QUERY_OTHERS, "ip=10.0.0.1&from=2026-11-03&to=2026-11-02", "from: 2026-11-03 is after"},
         {GW_QUERY_OTHERS, "ip=10.0.0.1&port=25", "unknown parameter 'port'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=bytes", "missing parameter 'op'"},
+        {GW_QUERY_CHANGES, "op=sum", "missing parameter 'date'"},
+        {GW_QUERY_SPARKS, "date=2026-11-20&days=32", "days: '32' is not a number of days from 1"},
+        {GW_QUERY_SPARKS, "date=2026-11-20&days=0", "days: '0'"},
+        {GW_QUERY_SPARKS, "date=2026-11-20&k=4", "unknown parameter 'k'"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&k=0", "k: '0' is not a whole number from 1 to 1000"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&k=1001", "k: '1001'"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&k=2.5", "k: '2.5'"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&window=181", "window: '181' is not a number of days"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&window=0", "window: '0'"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&window=", "window: ''"},
+        {GW_QUERY_CHANGES, "date=2026-11-20&port=25", "unknown parameter 'port'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=flows&op=sum", "feature: 'flows'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=ALL&feature=bytes&op=sum", "port: 'ALL'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=bytes&op=sum&format=xml",
@@ -438,6 +498,13 @@ gw_query_test (bool verbose)
     assert (gw_query_parse (&query, GW_QUERY_TOP, text, 200, today, retention, error,
                             sizeof error) == -1);
     assert (strlen (error) < 100);
+    //  Sparks: days defaults to GW_QUERY_SPARK_DAYS
+    assert (gw_query_parse (&query, GW_QUERY_SPARKS, "date=2026-11-20", 15, today, retention, error,
+                            sizeof error) == 0);
+    assert (query.days == GW_QUERY_SPARK_DAYS && query.op == PROTO_OP_SUM);
+    assert (gw_query_parse (&query, GW_QUERY_SPARKS, "date=2026-11-20&days=31&op=min", 30, today,
+                            retention, error, sizeof error) == 0);
+    assert (query.days == 31 && query.op == PROTO_OP_MIN);
     //  Series defaults near day 0 stay in range.
     const char *near_zero = "host=::1&port=1&feature=bytes&op=sum";
     assert (gw_query_parse (&query, GW_QUERY_SERIES, near_zero, strlen (near_zero), 10, retention,

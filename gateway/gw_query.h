@@ -13,7 +13,7 @@
 #ifndef GW_QUERY_H_INCLUDED
 #define GW_QUERY_H_INCLUDED
 
-#include "proto/proto_msg.h"
+#include "proto/proto_changes.h"
 
 #define GW_QUERY_TEXT_MAX 2048  //  Longest query string accepted (bytes, still encoded)
 #define GW_QUERY_PARAMS_MAX 16  //  Most parameters in one query string
@@ -21,11 +21,13 @@
 #define GW_QUERY_ERROR_MAX 256  //  Room for an error text
 
 typedef enum {
-    GW_QUERY_NONE = 0,    //  No parameter allowed (days, status, health)
-    GW_QUERY_TOP = 1,     //  date, op, [port]
-    GW_QUERY_SERIES = 2,  //  host, port (N or all), feature, op, [from], [to], [format]
-    GW_QUERY_HOST = 3,    //  ip
-    GW_QUERY_OTHERS = 4   //  ip, [from], [to]
+    GW_QUERY_NONE = 0,     //  No parameter allowed (days, status, health)
+    GW_QUERY_TOP = 1,      //  date, op, [port]
+    GW_QUERY_SERIES = 2,   //  host, port (N or all), feature, op, [from], [to], [format]
+    GW_QUERY_HOST = 3,     //  ip
+    GW_QUERY_OTHERS = 4,   //  ip, [from], [to]
+    GW_QUERY_CHANGES = 5,  //  date, [op], [k], [window]
+    GW_QUERY_SPARKS = 6    //  date, [op], [days]
 } gw_query_kind_t;
 
 typedef struct {
@@ -37,8 +39,16 @@ typedef struct {
     uint32_t from;            //  Series, others: first day (inclusive)
     uint32_t to;              //  Series, others: last day (inclusive)
     bool csv;                 //  Series: format=csv
+    uint32_t k;               //  Changes: spike factor, 0 when absent
+    uint32_t window;          //  Changes: median window in days, 0 when absent
+    uint32_t days;            //  Sparks: days of each sparkline, GW_QUERY_SPARK_DAYS if absent
 } gw_query_t;
 
+#define GW_QUERY_SPARK_DAYS 14  //  /api/sparks: days when the request has none
+
+#define GW_QUERY_K_MAX PROTO_CHANGES_K_MAX  //  Largest k of /api/changes
+
+//  (Changes: op defaults to sum; k is 1 to GW_QUERY_K_MAX, window 1 to retention_days.)
 //  Parse the query string text (size bytes, without the '?'; text may be NULL when size
 //  is 0) for an endpoint of the given kind into *self.  today is the current UTC day and
 //  retention_days the longest series range allowed; series defaults are to = today and

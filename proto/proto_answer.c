@@ -65,16 +65,19 @@ struct _proto_answer_t {
     char **missing;                   //  Shards that did not answer
     size_t missing_count;             //  Names used
     size_t missing_capacity;          //  Names allocated
+    proto_changes_t *changes;         //  Changes: the merged rows
 };
 
 //  --------------------------------------------------------------------------
 proto_answer_t *
 proto_answer_new (proto_answer_kind_t kind)
 {
-    assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_OTHERS);
+    assert (kind >= PROTO_ANSWER_TOP && kind <= PROTO_ANSWER_SPARKS);
     proto_answer_t *self = (proto_answer_t *) calloc (1, sizeof (proto_answer_t));
     assert (self);
     self->kind = kind;
+    if (kind == PROTO_ANSWER_CHANGES || kind == PROTO_ANSWER_SPARKS)
+        self->changes = proto_changes_new ();
     self->port = PROTO_PORT_ALL;
     return self;
 }
@@ -102,6 +105,7 @@ proto_answer_destroy (proto_answer_t **self_p)
         for (size_t index = 0; index < self->port_count; index++)
             free (self->ports[index].points);
         free (self->ports);
+        proto_changes_destroy (&self->changes);
         free (self);
         *self_p = NULL;
     }
@@ -415,15 +419,17 @@ proto_answer_merge (proto_answer_t *self, proto_msg_t *reply)
 {
     assert (self);
     assert (reply);
-    static const proto_msg_id_t expected[] = {[PROTO_ANSWER_TOP] = PROTO_MSG_TOP,
-                                              [PROTO_ANSWER_SERIES] = PROTO_MSG_SERIES,
-                                              [PROTO_ANSWER_HOST] = PROTO_MSG_HOST,
-                                              [PROTO_ANSWER_DAYS] = PROTO_MSG_DAYS,
-                                              [PROTO_ANSWER_OTHERS] = PROTO_MSG_OTHERS};
+    static const proto_msg_id_t expected[] = {
+        [PROTO_ANSWER_TOP] = PROTO_MSG_TOP,       [PROTO_ANSWER_SERIES] = PROTO_MSG_SERIES,
+        [PROTO_ANSWER_HOST] = PROTO_MSG_HOST,     [PROTO_ANSWER_DAYS] = PROTO_MSG_DAYS,
+        [PROTO_ANSWER_OTHERS] = PROTO_MSG_OTHERS, [PROTO_ANSWER_CHANGES] = PROTO_MSG_CHANGES,
+        [PROTO_ANSWER_SPARKS] = PROTO_MSG_CHANGES};
     if (proto_msg_id (reply) != expected[self->kind])
         return -1;
     int rc;
-    if (self->kind == PROTO_ANSWER_TOP)
+    if (self->changes)
+        rc = proto_changes_merge (self->changes, reply);
+    else if (self->kind == PROTO_ANSWER_TOP)
         rc = s_merge_top (self, reply);
     else if (self->kind == PROTO_ANSWER_SERIES)
         rc = s_merge_series (self, reply);
@@ -436,6 +442,14 @@ proto_answer_merge (proto_answer_t *self, proto_msg_t *reply)
     if (rc == 0)
         self->replies++;
     return rc;
+}
+
+//  --------------------------------------------------------------------------
+proto_changes_t *
+proto_answer_changes (proto_answer_t *self)
+{
+    assert (self);
+    return self->changes;
 }
 
 //  --------------------------------------------------------------------------
@@ -690,6 +704,13 @@ proto_answer_json (proto_answer_t *self)
         s_json_host (self, json);
     else if (self->kind == PROTO_ANSWER_OTHERS)
         s_json_others (self, json);
+    else if (self->changes) {
+        if (self->kind == PROTO_ANSWER_SPARKS)
+            proto_changes_sparks_json (self->changes, json);
+        else
+            proto_changes_json (self->changes, json);
+        s_json_missing (self, json);
+    }
     else {
         proto_json_key (json, "days");
         proto_json_array_open (json);

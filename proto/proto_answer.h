@@ -32,17 +32,20 @@
 #ifndef PROTO_ANSWER_H_INCLUDED
 #define PROTO_ANSWER_H_INCLUDED
 
+#include "proto/proto_changes.h"
 #include "proto/proto_msg.h"
 
 #define PROTO_ANSWER_TOP_MAX 10    //  Entries per (port, feature) in a top answer
 #define PROTO_ANSWER_OTHERS_TOP 5  //  Other ports per day in an others answer
 
 typedef enum {
-    PROTO_ANSWER_TOP = 1,     //  TOP replies of every shard
-    PROTO_ANSWER_SERIES = 2,  //  SERIES reply of the host's shard
-    PROTO_ANSWER_HOST = 3,    //  HOST reply of the host's shard
-    PROTO_ANSWER_DAYS = 4,    //  DAYS replies of every shard
-    PROTO_ANSWER_OTHERS = 5   //  OTHERS reply of the host's shard
+    PROTO_ANSWER_TOP = 1,      //  TOP replies of every shard
+    PROTO_ANSWER_SERIES = 2,   //  SERIES reply of the host's shard
+    PROTO_ANSWER_HOST = 3,     //  HOST reply of the host's shard
+    PROTO_ANSWER_DAYS = 4,     //  DAYS replies of every shard
+    PROTO_ANSWER_OTHERS = 5,   //  OTHERS reply of the host's shard
+    PROTO_ANSWER_CHANGES = 6,  //  CHANGES replies of every shard (proto_changes.h)
+    PROTO_ANSWER_SPARKS = 7    //  CHANGES replies with sparklines (proto_changes.h)
 } proto_answer_kind_t;
 
 typedef struct _proto_answer_t proto_answer_t;
@@ -63,6 +66,10 @@ void proto_answer_set_feature (proto_answer_t *self, proto_feature_t feature);
 void proto_answer_set_host (proto_answer_t *self, const proto_addr_t *host);
 //  Others: the day range asked (echoed in the JSON).
 void proto_answer_set_range (proto_answer_t *self, uint32_t from, uint32_t to);
+
+//  Changes, sparks: the answer's rows and query (borrowed for the answer's life; NULL
+//  for other kinds).  Set its query with proto_changes_set before merging.
+proto_changes_t *proto_answer_changes (proto_answer_t *self);
 
 //  Merge one shard's reply (borrowed).  0 if merged; -1 if it is not a reply of this
 //  answer's kind (an ERROR, say) or does not echo the query: the caller then counts

@@ -44,6 +44,7 @@
 #define PROTO_TEXT_MAX 512                          //  Longest error text
 #define PROTO_RRNAME_MAX 256                        //  Longest annotation name
 #define PROTO_RRTYPE_MAX 16                         //  Longest annotation type
+#define PROTO_SPARK_MAX 31                          //  Days of a sparkline (CHANGES_REQUEST)
 
 typedef enum {
     PROTO_MSG_MALFORMED = 0,  //  Not on the wire: what proto_msg_recv returns for a bad frame
@@ -70,6 +71,8 @@ typedef enum {
     PROTO_MSG_ERROR = 21,
     PROTO_MSG_INGESTOR_REMOVE = 22,
     PROTO_MSG_INGESTOR_REMOVED = 23,
+    PROTO_MSG_CHANGES_REQUEST = 24,
+    PROTO_MSG_CHANGES = 25,
     PROTO_MSG_OTHERS_REQUEST = 28,
     PROTO_MSG_OTHERS = 29
 } proto_msg_id_t;
@@ -131,6 +134,23 @@ typedef struct {
     uint64_t score;     //  Daily score
     bool peers_capped;  //  Feature peers only: the score reached PROTO_PEERS_CAP
 } proto_point_t;
+
+//  change entry flags (CHANGES, PROTOCOL.md): what the entry is
+#define PROTO_CHANGE_TOP 1    //  In the shard's top list of (day, port, feature, op)
+#define PROTO_CHANGE_PREV 2   //  In the shard's top list of the day before (score of that day)
+#define PROTO_CHANGE_FIRST 4  //  The host's first day on the port in the store (ever)
+#define PROTO_CHANGE_FLAGS 7  //  Every flag
+
+typedef struct {
+    uint16_t port;         //  Destination port
+    uint8_t feature;       //  proto_feature_t
+    proto_addr_t addr;     //  Host
+    uint64_t score;        //  Daily score (of the day before for PROTO_CHANGE_PREV)
+    uint64_t median;       //  Median score over the days with traffic of the window
+    uint32_t days;         //  Days with traffic on the port in the window
+    uint8_t flags;         //  PROTO_CHANGE_* bits
+    uint32_t annotations;  //  Annotations known for the host
+} proto_change_t;
 
 typedef struct {
     proto_addr_t addr;   //  Host the name belongs to
@@ -230,6 +250,8 @@ uint16_t proto_msg_code (proto_msg_t *self);
 void proto_msg_set_code (proto_msg_t *self, uint16_t code);
 uint32_t proto_msg_count (proto_msg_t *self);
 void proto_msg_set_count (proto_msg_t *self, uint32_t count);
+uint8_t proto_msg_spark (proto_msg_t *self);
+void proto_msg_set_spark (proto_msg_t *self, uint8_t spark);
 
 //  HEARTBEAT stats: set (replaces a key; -1 when PROTO_STATS_MAX are used), get by key
 //  (false if absent), or walk by index.
@@ -266,6 +288,14 @@ void proto_msg_annotations_at (proto_msg_t *self, size_t index, proto_annotation
 void proto_msg_ports_append (proto_msg_t *self, uint16_t port);
 size_t proto_msg_ports_count (proto_msg_t *self);
 uint16_t proto_msg_ports_at (proto_msg_t *self, size_t index);
+void proto_msg_changes_append (proto_msg_t *self, const proto_change_t *change);
+size_t proto_msg_changes_count (proto_msg_t *self);
+void proto_msg_changes_at (proto_msg_t *self, size_t index, proto_change_t *change);
+//  CHANGES sparklines: per change entry, in entry order, the same number of daily
+//  scores (oldest first); sparks_count is that number times the entries (PROTOCOL.md).
+void proto_msg_sparks_append (proto_msg_t *self, uint64_t score);
+size_t proto_msg_sparks_count (proto_msg_t *self);
+uint64_t proto_msg_sparks_at (proto_msg_t *self, size_t index);
 void proto_msg_days_append (proto_msg_t *self, uint32_t day);
 size_t proto_msg_days_count (proto_msg_t *self);
 uint32_t proto_msg_days_at (proto_msg_t *self, size_t index);

@@ -63,6 +63,9 @@ struct _proto_msg_t {
                                              //  whose peers reached the cap, ascending
     proto_msg_list_t others;                 //  proto_other_t
     proto_msg_list_t other_ports;            //  proto_other_port_t
+    proto_msg_list_t changes;                //  proto_change_t
+    proto_msg_list_t sparks;                 //  uint64_t: sparkline scores of changes
+    uint8_t spark;                           //  Days of sparkline asked (CHANGES_REQUEST)
     struct _proto_msg_chunk_t *arena;        //  Newest chunk of owned memory
     zframe_t *frame;                         //  Decoded frame that peer blobs point into
     bool borrows;                            //  Some entry points into the decoded bytes
@@ -105,6 +108,9 @@ typedef enum {
     PROTO_MSG_FIELD_PEERS_CAPPED,
     PROTO_MSG_FIELD_OTHERS,
     PROTO_MSG_FIELD_OTHER_PORTS,
+    PROTO_MSG_FIELD_CHANGES,
+    PROTO_MSG_FIELD_SPARK,
+    PROTO_MSG_FIELD_SPARKS,
     PROTO_MSG_FIELD_TOTAL
 } proto_msg_field_t;
 

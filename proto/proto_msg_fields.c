@@ -414,6 +414,21 @@ proto_msg_set_count (proto_msg_t *self, uint32_t count)
 }
 
 //  --------------------------------------------------------------------------
+uint8_t
+proto_msg_spark (proto_msg_t *self)
+{
+    assert (self);
+    return self->spark;
+}
+
+void
+proto_msg_set_spark (proto_msg_t *self, uint8_t spark)
+{
+    s_require (self, PROTO_MSG_FIELD_SPARK);
+    self->spark = spark;
+}
+
+//  --------------------------------------------------------------------------
 //  HEARTBEAT stats
 
 int
@@ -689,6 +704,54 @@ proto_msg_annotations_at (proto_msg_t *self, size_t index, proto_annotation_t *a
     assert (index < self->annotations.count);
     assert (annotation);
     *annotation = S_ENTRY (self->annotations, proto_annotation_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_changes_append (proto_msg_t *self, const proto_change_t *change)
+{
+    s_require (self, PROTO_MSG_FIELD_CHANGES);
+    assert (change);
+    *(proto_change_t *) proto_msg_list_push (&self->changes, sizeof (proto_change_t)) = *change;
+}
+
+size_t
+proto_msg_changes_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->changes.count;
+}
+
+void
+proto_msg_changes_at (proto_msg_t *self, size_t index, proto_change_t *change)
+{
+    assert (self);
+    assert (index < self->changes.count);
+    assert (change);
+    *change = S_ENTRY (self->changes, proto_change_t, index);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_sparks_append (proto_msg_t *self, uint64_t score)
+{
+    s_require (self, PROTO_MSG_FIELD_SPARKS);
+    *(uint64_t *) proto_msg_list_push (&self->sparks, sizeof (uint64_t)) = score;
+}
+
+size_t
+proto_msg_sparks_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->sparks.count;
+}
+
+uint64_t
+proto_msg_sparks_at (proto_msg_t *self, size_t index)
+{
+    assert (self);
+    assert (index < self->sparks.count);
+    return S_ENTRY (self->sparks, uint64_t, index);
 }
 
 //  --------------------------------------------------------------------------

@@ -72,6 +72,19 @@ static const proto_msg_column_t s_point_columns[] = {
     S_UINT (proto_point_t, "score", score, UINT64_MAX),
 };
 
+//  change entry: [port u16, feature u8, addr, score u64, median u64, days u32, flags u8,
+//  annotations u32]
+static const proto_msg_column_t s_change_columns[] = {
+    S_UINT (proto_change_t, "port", port, UINT16_MAX),
+    S_UINT (proto_change_t, "feature", feature, PROTO_FEATURE_COUNT - 1),
+    S_BIN16 (proto_change_t, "addr", addr),
+    S_UINT (proto_change_t, "score", score, UINT64_MAX),
+    S_UINT (proto_change_t, "median", median, UINT64_MAX),
+    S_UINT (proto_change_t, "days", days, UINT32_MAX),
+    S_UINT (proto_change_t, "flags", flags, PROTO_CHANGE_FLAGS),
+    S_UINT (proto_change_t, "annotations", annotations, UINT32_MAX),
+};
+
 //  annotation entry: [addr, rrname, rrtype, first_seen, last_seen]
 static const proto_msg_column_t s_annotation_columns[] = {
     S_BIN16 (proto_annotation_t, "addr", addr),
@@ -106,6 +119,8 @@ static const proto_msg_column_t s_port_column = {
     .key = "port", .kind = PROTO_MSG_KIND_UINT, .limit = UINT16_MAX, .width = sizeof (uint16_t)};
 static const proto_msg_column_t s_day_column = {
     .key = "day", .kind = PROTO_MSG_KIND_UINT, .limit = UINT32_MAX, .width = sizeof (uint32_t)};
+static const proto_msg_column_t s_score_column = {
+    .key = "score", .kind = PROTO_MSG_KIND_UINT, .limit = UINT64_MAX, .width = sizeof (uint64_t)};
 static const proto_msg_column_t s_index_column = {
     .key = "index", .kind = PROTO_MSG_KIND_UINT, .limit = UINT32_MAX, .width = sizeof (uint32_t)};
 
@@ -120,6 +135,8 @@ static const proto_msg_record_t s_pair_record =
 static const proto_msg_record_t s_top_record = S_RECORD (proto_top_t, "top", s_top_columns, NULL);
 static const proto_msg_record_t s_point_record =
     S_RECORD (proto_point_t, "point", s_point_columns, NULL);
+static const proto_msg_record_t s_change_record =
+    S_RECORD (proto_change_t, "change", s_change_columns, NULL);
 static const proto_msg_record_t s_annotation_record =
     S_RECORD (proto_annotation_t, "annotation", s_annotation_columns, NULL);
 static const proto_msg_record_t s_other_record =
@@ -136,6 +153,11 @@ static const proto_msg_record_t s_day_record = {.name = "day",
                                                 .bare = true,
                                                 .column_count = 1,
                                                 .columns = &s_day_column};
+static const proto_msg_record_t s_score_record = {.name = "score",
+                                                  .size = sizeof (uint64_t),
+                                                  .bare = true,
+                                                  .column_count = 1,
+                                                  .columns = &s_score_column};
 static const proto_msg_record_t s_index_record = {.name = "index",
                                                   .size = sizeof (uint32_t),
                                                   .bare = true,
@@ -183,7 +205,10 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
     [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record),
     [PROTO_MSG_FIELD_OTHERS] = S_LIST (proto_msg_t, "others", others, s_other_record),
     [PROTO_MSG_FIELD_OTHER_PORTS] =
-        S_LIST (proto_msg_t, "other_ports", other_ports, s_other_port_record)};
+        S_LIST (proto_msg_t, "other_ports", other_ports, s_other_port_record),
+    [PROTO_MSG_FIELD_CHANGES] = S_LIST (proto_msg_t, "changes", changes, s_change_record),
+    [PROTO_MSG_FIELD_SPARK] = S_UINT (proto_msg_t, "spark", spark, PROTO_SPARK_MAX),
+    [PROTO_MSG_FIELD_SPARKS] = S_LIST (proto_msg_t, "sparks", sparks, s_score_record)};
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -228,6 +253,11 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0},
     [PROTO_MSG_INGESTOR_REMOVE] = {"INGESTOR_REMOVE", S_BIT (NAME), 0},
     [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0},
+    [PROTO_MSG_CHANGES_REQUEST] = {"CHANGES_REQUEST",
+                                   S_BIT (DAY) | S_BIT (OP) | S_BIT (FROM) | S_BIT (SPARK),
+                                   S_BIT (SPARK)},
+    [PROTO_MSG_CHANGES] = {"CHANGES", S_BIT (DAY) | S_BIT (OP) | S_BIT (CHANGES) | S_BIT (SPARKS),
+                           S_BIT (SPARKS)},
     [PROTO_MSG_OTHERS_REQUEST] = {"OTHERS_REQUEST", S_BIT (HOST) | S_BIT (FROM) | S_BIT (TO), 0},
     [PROTO_MSG_OTHERS] = {"OTHERS", S_BIT (HOST) | S_BIT (OTHERS) | S_BIT (OTHER_PORTS), 0}};
 
@@ -321,6 +351,14 @@ s_check_capped (proto_msg_t *self, char *reason)
 int
 proto_msg_check_message (proto_msg_t *self, char *reason)
 {
+    //  CHANGES: as many sparkline scores per entry, at most PROTO_SPARK_MAX
+    if (self->id == PROTO_MSG_CHANGES && self->sparks.count &&
+        (self->changes.count == 0 || self->sparks.count % self->changes.count ||
+         self->sparks.count / self->changes.count > PROTO_SPARK_MAX)) {
+        proto_msg_fail (reason, "sparks: %zu scores for %zu changes", self->sparks.count,
+                        self->changes.count);
+        return -1;
+    }
     if (self->id == PROTO_MSG_TOP || self->id == PROTO_MSG_SERIES)
         return s_check_capped (self, reason);
     if (self->id != PROTO_MSG_MAP || !self->slots)

@@ -118,6 +118,22 @@ s_test_point (size_t index, int variant, proto_point_t *point)
 }
 
 //  --------------------------------------------------------------------------
+static void
+s_test_change (size_t index, int variant, proto_change_t *change)
+{
+    bool large = variant == 2;
+    memset (change, 0, sizeof *change);
+    change->port = large ? UINT16_MAX : (uint16_t) (25 + index);
+    change->feature = (uint8_t) (index % PROTO_FEATURE_COUNT);
+    s_test_addr (&change->addr, (uint32_t) index, variant);
+    change->score = large ? UINT64_MAX - index : 1000 * index;
+    change->median = large ? UINT64_MAX : 10 * index;
+    change->days = large ? UINT32_MAX : (uint32_t) index;
+    change->flags = large ? PROTO_CHANGE_FLAGS : (uint8_t) (index % (PROTO_CHANGE_FLAGS + 1));
+    change->annotations = large ? UINT32_MAX : (uint32_t) index;
+}
+
+//  --------------------------------------------------------------------------
 //  The capped entries (TOP) or points (SERIES) of a variant, as set above
 static size_t
 s_test_capped (proto_msg_id_t id, int variant)
@@ -220,6 +236,21 @@ static void
 s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
              proto_msg_test_data_t *data)
 {
+    if (field == PROTO_MSG_FIELD_SPARKS) {
+        //  Per change entry (set before: an earlier field) as many scores
+        size_t scores = msg->changes.count * (variant == 0   ? 0
+                                              : variant == 1 ? 14
+                                                             : PROTO_SPARK_MAX);
+        for (size_t index = 0; index < scores; index++) {
+            uint64_t score = variant == 2 ? UINT64_MAX - index : index * 7;
+            if (set)
+                proto_msg_sparks_append (msg, score);
+            else
+                assert (proto_msg_sparks_at (msg, index) == score);
+        }
+        assert (set || proto_msg_sparks_count (msg) == scores);
+        return;
+    }
     size_t count = s_test_entries (msg->id, field, variant);
     for (size_t index = 0; index < count; index++) {
         proto_peer_t peer, peer_read;
@@ -227,6 +258,7 @@ s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         proto_top_t top = {0}, top_read;
         proto_point_t point = {0}, point_read;
         proto_annotation_t note = {0}, note_read;
+        proto_change_t change, change_read;
         uint16_t port = index ? (uint16_t) (UINT16_MAX - index) : 0;
         uint32_t day = variant == 2 ? UINT32_MAX - (uint32_t) index : (uint32_t) index;
         switch (field) {
@@ -295,6 +327,19 @@ s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         case PROTO_MSG_FIELD_OTHER_PORTS:
             s_test_other (msg, field, index, variant, set);
             break;
+        case PROTO_MSG_FIELD_CHANGES:
+            s_test_change (index, variant, &change);
+            if (set)
+                proto_msg_changes_append (msg, &change);
+            else {
+                proto_msg_changes_at (msg, index, &change_read);
+                assert (change.port == change_read.port && change.feature == change_read.feature);
+                assert (proto_addr_compare (&change.addr, &change_read.addr) == 0);
+                assert (change.score == change_read.score && change.median == change_read.median);
+                assert (change.days == change_read.days && change.flags == change_read.flags);
+                assert (change.annotations == change_read.annotations);
+            }
+            break;
         default:
             assert (false);
         }
@@ -305,7 +350,9 @@ s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
                                                      : proto_msg_other_ports_count (msg)) == count);
         return;
     }
-    if (!set) {
+    if (!set && field == PROTO_MSG_FIELD_CHANGES)
+        assert (proto_msg_changes_count (msg) == count);
+    else if (!set) {
         size_t counts[] = {proto_msg_peers_count (msg),       proto_msg_pairs_count (msg),
                            proto_msg_top_count (msg),         proto_msg_points_count (msg),
                            proto_msg_annotations_count (msg), proto_msg_ports_count (msg),
@@ -371,6 +418,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         S_TEST_SCALAR (LAST_SEEN, last_seen, ~time)
         S_TEST_SCALAR (CODE, code, (uint16_t) number)
         S_TEST_SCALAR (COUNT, count, (uint32_t) number)
+        S_TEST_SCALAR (SPARK, spark, (uint8_t) number)
     case PROTO_MSG_FIELD_HOST:
         if (set)
             proto_msg_set_host (msg, &host);

@@ -134,7 +134,8 @@ static void
 s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
 {
     assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED ||
-            field == PROTO_MSG_FIELD_OTHERS || field == PROTO_MSG_FIELD_OTHER_PORTS);
+            field == PROTO_MSG_FIELD_OTHERS || field == PROTO_MSG_FIELD_OTHER_PORTS ||
+            field == PROTO_MSG_FIELD_SPARK || field == PROTO_MSG_FIELD_SPARKS);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;

@@ -239,6 +239,14 @@ s_other_append (void *arg, const shard_other_day_t *other)
 }
 
 static void
+s_change_append (void *arg, const proto_change_t *change, const uint64_t *spark, size_t spark_count)
+{
+    proto_msg_changes_append ((proto_msg_t *) arg, change);
+    for (size_t index = 0; index < spark_count; index++)
+        proto_msg_sparks_append ((proto_msg_t *) arg, spark[index]);
+}
+
+static void
 s_annotation_at (void *annotations, size_t index, proto_annotation_t *annotation)
 {
     proto_msg_annotations_at ((proto_msg_t *) annotations, index, annotation);
@@ -272,6 +280,14 @@ s_on_query (shard_t *self, proto_msg_t *request)
         proto_msg_set_op (reply, proto_msg_op (request));
         rc = shard_store_top (self->store, proto_msg_day (request), proto_msg_op (request),
                               proto_msg_port (request), s_top_append, reply);
+        break;
+    case PROTO_MSG_CHANGES_REQUEST:
+        reply = proto_msg_reply (request, PROTO_MSG_CHANGES);
+        proto_msg_set_day (reply, proto_msg_day (request));
+        proto_msg_set_op (reply, proto_msg_op (request));
+        rc = shard_store_changes (self->store, proto_msg_day (request), proto_msg_op (request),
+                                  proto_msg_from (request), proto_msg_spark (request),
+                                  s_change_append, reply);
         break;
     case PROTO_MSG_SERIES_REQUEST:
         if (!s_owns (self, host)) {
@@ -359,7 +375,8 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
         s_on_part (self, request);
     else if (id == PROTO_MSG_TOP_REQUEST || id == PROTO_MSG_SERIES_REQUEST ||
              id == PROTO_MSG_HOST_REQUEST || id == PROTO_MSG_DAYS_REQUEST ||
-             id == PROTO_MSG_ANNOTATE || id == PROTO_MSG_OTHERS_REQUEST)
+             id == PROTO_MSG_ANNOTATE || id == PROTO_MSG_OTHERS_REQUEST ||
+             id == PROTO_MSG_CHANGES_REQUEST)
         s_on_query (self, request);
     else {
         zsys_warning ("router: unexpected %s", proto_msg_id_name (id));

@@ -13,10 +13,8 @@
 #include <string.h>
 
 //  --------------------------------------------------------------------------
-//  Read host's record into scratch: 0, 1 if there is none, -1 failed.
-
-static int
-s_host_read (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *host)
+int
+shard_query_host_read (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *host)
 {
     uint8_t key[SHARD_HOST_KEY_MAX];
     shard_bytes_t value;
@@ -60,7 +58,7 @@ s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint32_t archive_last, uint
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
         const shard_toplist_t *list = &set->lists[feature * PROTO_OP_COUNT + op];
         for (size_t index = 0; index < list->count && index < SHARD_TOP_SHOW; index++) {
-            if (s_host_read (txn, scratch, &list->entries[index].addr) == -1)
+            if (shard_query_host_read (txn, scratch, &list->entries[index].addr) == -1)
                 return -1;
             proto_top_t entry;
             entry.port = port;
@@ -136,7 +134,7 @@ shard_query_series (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t 
     assert (scratch);
     assert (host);
     assert (point_fn);
-    int rc = s_host_read (txn, scratch, host);
+    int rc = shard_query_host_read (txn, scratch, host);
     if (rc)
         return rc == -1 ? -1 : 0;
     if (scratch->days_size == 0)
@@ -180,7 +178,7 @@ shard_query_host (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *h
     assert (scratch);
     assert (host);
     assert (info);
-    int rc = s_host_read (txn, scratch, host);
+    int rc = shard_query_host_read (txn, scratch, host);
     if (rc == -1)
         return -1;
     info->known = (scratch->flags & SHARD_HOST_TRAFFIC) != 0;

@@ -12,6 +12,8 @@
 #include "shard/shard_kv.h"
 #include "shard/shard_store.h"
 
+//  Read host's record into scratch: 0, 1 if there is none (scratch cleared), -1 failed.
+int shard_query_host_read (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *host);
 int shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t op,
                      uint32_t port, shard_top_fn *top_fn, void *arg);
 

@@ -20,6 +20,7 @@
 #include "shard/shard_others.h"
 #include "shard/shard_days.h"
 #include "shard/shard_fold.h"
+#include "shard/shard_changes.h"
 #include "shard/shard_query.h"
 #include "shard/shard_retention.h"
 
@@ -751,6 +752,26 @@ shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port, s
     if (!txn)
         return SHARD_STORE_FAILED;
     shard_query_top (txn, self->scratch, day, op, port, top_fn, arg);
+    return s_end (txn, false);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from, uint8_t spark,
+                     shard_change_fn *change_fn, void *arg)
+{
+    assert (self);
+    assert (change_fn);
+    if (op >= PROTO_OP_COUNT)
+        return s_invalid (self, "op: not sum, max or min");
+    if (from > day)
+        return s_invalid (self, "from: after day");
+    if (spark > PROTO_SPARK_MAX)
+        return s_invalid (self, "spark: more days than PROTO_SPARK_MAX");
+    shard_txn_t *txn = s_begin (self, false);
+    if (!txn)
+        return SHARD_STORE_FAILED;
+    shard_changes_query (txn, self->scratch, day, op, from, spark, change_fn, arg);
     return s_end (txn, false);
 }
 

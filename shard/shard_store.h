@@ -169,6 +169,15 @@ typedef struct shard_other_day_t shard_other_day_t;
 typedef void (shard_other_fn) (void *arg, const shard_other_day_t *other);
 int shard_store_others (shard_store_t *self, const proto_addr_t *host, uint32_t from, uint32_t to,
                         shard_other_fn *other_fn, void *arg);
+//  What changed on day for op (shard_changes.h: top entries of the day with their
+//  median over from..day-1, top entries of the day before, first-ever pairs).
+//  from must not be after day.  With spark days (1 to PROTO_SPARK_MAX; 0: none) only
+//  the top entries of the day, each with its scores of the spark days up to day
+//  (oldest first, 0 for a day without traffic) in spark[0..spark_count).
+typedef void (shard_change_fn) (void *arg, const proto_change_t *change, const uint64_t *spark,
+                                size_t spark_count);
+int shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from,
+                         uint8_t spark, shard_change_fn *change_fn, void *arg);
 
 //  Days with data, ascending.
 typedef void (shard_day_fn) (void *arg, uint32_t day);

@@ -6,6 +6,7 @@ import { DEFAULT_PORTS, service } from './format.js';
 import { parseState, stateToSearch } from './state.js';
 import { renderOverview } from './overview.js';
 import { renderGraph, destroyChart } from './graph.js';
+import { renderChanges } from './changes.js';
 import { hideTooltip, forgetHosts } from './annotations.js';
 
 const LAST_HOST_KEY = 'portevo.lastHost';
@@ -144,7 +145,9 @@ async function render () {
   showMissing([]);
   byId('overview').hidden = state.view !== 'overview';
   byId('graph').hidden = state.view !== 'graph';
+  byId('changes').hidden = state.view !== 'changes';
   byId('overview-link').classList.toggle('active', state.view === 'overview');
+  byId('changes-link').classList.toggle('active', state.view === 'changes');
   document.body.dataset.view = state.view;
   document.body.dataset.state = 'loading';
   delete document.body.dataset.shown;
@@ -156,6 +159,11 @@ async function render () {
       setForm(state);
       document.title = `${state.host} — portevo`;
       await renderGraph(state, ctx);
+    } else if (state.view === 'changes') {
+      destroyChart();
+      document.title = `Changes${state.date ? ' ' + state.date : ''} — portevo`;
+      fill(byId('ch-body'));
+      await renderChanges(state, ctx);
     } else {
       destroyChart();
       forgetHosts();
@@ -175,6 +183,7 @@ async function render () {
     console.error(err);
     showError(err);
     if (state.view === 'overview') fill(byId('ov-body'));
+    else if (state.view === 'changes') fill(byId('ch-body'));
     else destroyChart();
     document.body.dataset.state = 'error';
     document.body.dataset.shown = location.search;
@@ -207,6 +216,19 @@ function init () {
     byId(id).addEventListener('click', ev => {
       const day = ev.currentTarget.dataset.day;
       if (day) navigate({ view: 'overview', date: day, op: byId('ov-op-select').value });
+    });
+  }
+  byId('changes-link').addEventListener('click', ev => {
+    if (ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    const cur = parseState(location.search);
+    navigate({ view: 'changes', date: cur.view === 'graph' ? '' : cur.date, op: cur.op || 'sum' });
+  });
+  byId('ch-controls').addEventListener('submit', ev => ev.preventDefault());
+  for (const id of ['ch-date-input', 'ch-op-select']) {
+    byId(id).addEventListener('change', () => {
+      const cur = parseState(location.search);
+      navigate({ ...cur, view: 'changes', date: byId('ch-date-input').value, op: byId('ch-op-select').value });
     });
   }
   window.addEventListener('popstate', render);

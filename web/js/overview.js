@@ -9,6 +9,7 @@ import {
   FEATURES, OPS, OP_TEXT, DAY_RE, ESTIMATE_TEXT, service, formatCell, exact, markEstimate
 } from './format.js';
 import { stateToSearch, graphState } from './state.js';
+import { loadSparks, sparkline } from './spark.js';
 
 let days = []; // ascending, from /api/days
 
@@ -35,7 +36,7 @@ export async function renderOverview (state, ctx) {
     return;
   }
 
-  const top = await getJSON('top', { date, op });
+  const [top, sparks] = await Promise.all([getJSON('top', { date, op }), loadSparks(date, op)]);
   if (!ctx.isCurrent()) return;
   ctx.showMissing(missingShards(top));
   const ports = Array.isArray(top.ports) ? top.ports : [];
@@ -46,7 +47,7 @@ export async function renderOverview (state, ctx) {
     fill(body, emptyDay(date, ctx));
     return;
   }
-  fill(body, ...withData.map(p => portRow(p, op, ctx)));
+  fill(body, ...withData.map(p => portRow(p, op, ctx, sparks)));
 }
 
 function setControls (date, op) {
@@ -81,16 +82,16 @@ function emptyDay (date, ctx) {
   return box;
 }
 
-function portRow (p, op, ctx) {
+function portRow (p, op, ctx, sparks) {
   const svc = service(p.port, p.service);
   return h('section', { class: 'port-row', dataset: { port: String(p.port) } },
     h('h2', { class: 'port-head' },
       h('span', { class: 'port-num' }, `Port ${p.port}`),
       svc ? h('span', { class: 'port-svc' }, svc) : null),
-    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, ctx))));
+    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, ctx, sparks))));
 }
 
-function featureTable (port, feature, entries, op, ctx) {
+function featureTable (port, feature, entries, op, ctx, sparks) {
   const rows = entries.length
     ? entries.map((e, i) => {
       const ip = String(e.ip);
@@ -107,14 +108,16 @@ function featureTable (port, feature, entries, op, ctx) {
         h('td', { class: 'rank' }, String(i + 1)),
         h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
         scoreCell,
+        h('td', { class: 'spark-cell' }, sparkline(sparks.get(`${port}/${feature}/${ip}`), sparks.days)),
         h('td', { class: 'annot' }, badge(ip, e.annotations)));
     })
-    : [h('tr', { class: 'none' }, h('td', { colspan: '4' }, 'no traffic'))];
+    : [h('tr', { class: 'none' }, h('td', { colspan: '5' }, 'no traffic'))];
   return h('table', { class: 'top', dataset: { feature } },
     h('thead', {}, h('tr', {},
       h('th', { class: 'rank' }, '#'),
       h('th', {}, feature),
       h('th', {}, 'score'),
+      h('th', { class: 'spark-cell', title: 'the last 14 days, each scaled to its own maximum' }, '14 d'),
       h('th', { title: 'annotations (passive DNS); hover a red badge to list them' }, '@'))),
     h('tbody', {}, rows));
 }

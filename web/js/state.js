@@ -2,6 +2,7 @@
 //
 //   ?date=2026-11-20&op=sum                      overview (no date: the latest day)
 //   ?host=10.1.2.3&port=25&feature=bytes&op=sum  Port Evolution graph (port: N or all)
+//   ?view=changes&date=2026-11-20&op=sum[&k=4&window=28]  what changed (no date: latest)
 //
 // Values are kept as given: the gateway validates them and its error is shown.
 
@@ -18,6 +19,15 @@ export function parseState (search) {
       to: q.get('to') || ''
     };
   }
+  if (q.get('view') === 'changes') {
+    return {
+      view: 'changes',
+      date: q.get('date') || '',
+      op: q.get('op') || 'sum',
+      k: q.get('k') || '',
+      window: q.get('window') || ''
+    };
+  }
   return { view: 'overview', date: q.get('date') || '', op: q.get('op') || 'sum' };
 }
 
@@ -30,6 +40,12 @@ export function stateToSearch (state) {
     q.set('op', state.op || 'sum');
     if (state.from) q.set('from', state.from);
     if (state.to) q.set('to', state.to);
+  } else if (state.view === 'changes') {
+    q.set('view', 'changes');
+    if (state.date) q.set('date', state.date);
+    if (state.op && state.op !== 'sum') q.set('op', state.op);
+    if (state.k) q.set('k', state.k);
+    if (state.window) q.set('window', state.window);
   } else {
     if (state.date) q.set('date', state.date);
     if (state.op && state.op !== 'sum') q.set('op', state.op);
