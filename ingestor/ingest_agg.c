@@ -53,12 +53,13 @@ typedef struct {
 } s_pair_t;
 
 struct _ingest_agg_t {
-    s_pair_t *pairs;        //  Dense pair entries
-    size_t pair_count;      //  Entries used
-    size_t pair_room;       //  Entries allocated
-    uint64_t *slots;        //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
-    uint32_t mask;          //  Slots - 1 (a power of two)
-    ingest_arena_t *arena;  //  Peer sets and sketches
+    s_pair_t *pairs;         //  Dense pair entries
+    size_t pair_count;       //  Entries used
+    size_t pair_room;        //  Entries allocated
+    uint64_t *slots;         //  Pair index: (hash >> 32) << 32 | (entry + 1); 0 = empty
+    uint32_t mask;           //  Slots - 1 (a power of two)
+    ingest_arena_t *arena;   //  Peer sets and sketches
+    ingest_agg_t *incoming;  //  The same block's in direction, NULL until asked for
 };
 
 //  --------------------------------------------------------------------------
@@ -126,6 +127,7 @@ ingest_agg_destroy (ingest_agg_t **self_p)
     ingest_agg_t *self = *self_p;
     if (!self)
         return;
+    ingest_agg_destroy (&self->incoming);
     ingest_arena_destroy (&self->arena);
     free (self->pairs);
     free (self->slots);
@@ -134,10 +136,30 @@ ingest_agg_destroy (ingest_agg_t **self_p)
 }
 
 //  --------------------------------------------------------------------------
+ingest_agg_t *
+ingest_agg_incoming (ingest_agg_t *self)
+{
+    assert (self);
+    if (!self->incoming)
+        self->incoming = ingest_agg_new ();
+    return self->incoming;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+ingest_agg_incoming_size (ingest_agg_t *self)
+{
+    assert (self);
+    return self->incoming ? self->incoming->pair_count : 0;
+}
+
+//  --------------------------------------------------------------------------
 void
 ingest_agg_reset (ingest_agg_t *self)
 {
     assert (self);
+    if (self->incoming)
+        ingest_agg_reset (self->incoming);
     ingest_arena_reset (self->arena);
     self->pair_count = 0;
     memset (self->slots, 0, ((size_t) self->mask + 1) * sizeof (uint64_t));
@@ -450,6 +472,8 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
     assert (self);
     assert (other);
     assert (self != other);
+    if (other->incoming && other->incoming->pair_count)
+        ingest_agg_merge (ingest_agg_incoming (self), other->incoming);
     for (size_t entry = 0; entry < other->pair_count; entry++) {
         const s_pair_t *from = &other->pairs[entry];
         s_pair_t *pair = s_pair_require (self, &from->addr, from->port);

@@ -60,7 +60,7 @@ s_put_number (char *cursor, uint64_t value)
 //  One JSON line per pair, built by hand: printf-ing 35,000 lines cost a tenth of a
 //  second's wall time after the reading was done.
 static void
-s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
+s_print_json (FILE *out, int64_t start, ingest_agg_t *agg, bool incoming)
 {
     char block[32], addr[PROTO_ADDR_STRLEN];
     proto_time_format (start, block);
@@ -84,8 +84,8 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
         cursor = s_put_text (cursor, ",\"peers\":");
         cursor = s_put_number (cursor, values->value[PROTO_FEATURE_PEERS]);
         cursor = s_put_text (cursor, ",\"peers_capped\":");
-        cursor =
-            s_put_text (cursor, values->flags & PROTO_VALUES_PEERS_CAPPED ? "true}\n" : "false}\n");
+        cursor = s_put_text (cursor, values->flags & PROTO_VALUES_PEERS_CAPPED ? "true" : "false");
+        cursor = s_put_text (cursor, incoming ? ",\"direction\":\"in\"}\n" : "}\n");
         fwrite (line, 1, (size_t) (cursor - line), out);
     }
     free (pairs);
@@ -94,7 +94,8 @@ s_print_json (FILE *out, int64_t start, ingest_agg_t *agg)
 //  --------------------------------------------------------------------------
 int
 ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
-                   const char *block_time, bool json, FILE *summary_out, FILE *json_out)
+                   const char *block_time, bool json, bool json_in, FILE *summary_out,
+                   FILE *json_out)
 {
     assert (match);
     assert (files || count == 0);
@@ -151,7 +152,9 @@ ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int
     }
     for (size_t index = 0; index < block_count; index++) {
         if (json && blocks[index].agg)
-            s_print_json (json_out, blocks[index].start, blocks[index].agg);
+            s_print_json (json_out, blocks[index].start,
+                          json_in ? ingest_agg_incoming (blocks[index].agg) : blocks[index].agg,
+                          json_in);
         ingest_agg_destroy (&blocks[index].agg);
     }
     fflush (json_out);
@@ -172,10 +175,10 @@ ingest_dryrun_test (bool verbose)
     FILE *sink = fopen ("/dev/null", "w");
     assert (sink);
     zsys_set_logstream (verbose ? stdout : NULL);  //  The two errors below are expected
-    assert (ingest_dryrun_run (match, NULL, files, 2, NULL, true, sink, sink) == 2);
-    assert (ingest_dryrun_run (match, NULL, files, 2, "202611201003", true, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, NULL, files, 2, NULL, true, false, sink, sink) == 2);
+    assert (ingest_dryrun_run (match, NULL, files, 2, "202611201003", true, true, sink, sink) == 2);
     zsys_set_logstream (stdout);
-    assert (ingest_dryrun_run (match, NULL, NULL, 0, "202611201005", true, sink, sink) == 0);
+    assert (ingest_dryrun_run (match, NULL, NULL, 0, "202611201005", true, false, sink, sink) == 0);
     fclose (sink);
     ingest_match_destroy (&match);
     printf ("OK\n");

@@ -8,7 +8,9 @@
     caller's aggregate untouched: flows are collected in a scratch aggregate that is merged
     (or swapped in) only once the whole file was read.  With an anonymiser, the source and
     destination addresses of matched flows are replaced by their pseudonyms before they
-    are aggregated (the matcher sees the real addresses).
+    are aggregated (the matcher sees the real addresses).  A flow that counts in the in
+    direction (ingest_match_directions) goes to the aggregate's incoming one, keyed by its
+    destination with its source as the peer.
 */
 #ifndef INGEST_FILE_H_INCLUDED
 #define INGEST_FILE_H_INCLUDED
@@ -26,8 +28,9 @@ typedef struct _ingest_file_t ingest_file_t;
 typedef struct {
     int64_t block;             //  Block start, seconds since the epoch (UTC)
     uint64_t flows;            //  Flow records read
-    uint64_t matched;          //  Flows that counted
+    uint64_t matched;          //  Flows that counted (in either direction)
     uint64_t pairs;            //  (source, port) pairs in this file alone
+    uint64_t pairs_in;         //  (destination, port) pairs of the in direction
     int64_t stat_flows;        //  Flow count of the appendix stat record, -1 if none
     uint32_t exporters;        //  Exporter records in the file
     const char *compression;   //  "none", "lzo", "bz2", "lz4", "zstd" (static)

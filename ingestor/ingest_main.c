@@ -29,7 +29,7 @@ main (int argc, char *argv[])
     if (options->dry_run) {
         int failed = ingest_dryrun_run (options->match, options->anon, options->files,
                                         options->file_count, options->block_time, options->json,
-                                        options->json ? stderr : stdout, stdout);
+                                        options->json_in, options->json ? stderr : stdout, stdout);
         rc = failed ? 1 : 0;
     }
     else {

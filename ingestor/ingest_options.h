@@ -42,6 +42,7 @@ typedef struct {
     bool verbose;           //  -v: debug logging
     bool dry_run;           //  --dry-run: read and print, deliver nothing
     bool json;              //  --json (with --dry-run)
+    bool json_in;           //  --direction in (with --json): print the in direction's pairs
     char **files;           //  FILE arguments (borrowed from argv)
     int file_count;         //  Number of FILE arguments
 } ingest_options_t;

@@ -114,8 +114,9 @@ proto_msg_destroy (proto_msg_t **self_p)
         free (self->arena);
         self->arena = next;
     }
-    proto_msg_list_t *lists[] = {&self->peers,       &self->pairs, &self->entries, &self->points,
-                                 &self->annotations, &self->ports, &self->days,    &self->capped};
+    proto_msg_list_t *lists[] = {&self->peers,  &self->pairs,       &self->entries,
+                                 &self->points, &self->annotations, &self->ports,
+                                 &self->days,   &self->capped,      &self->pairs_in};
     for (size_t index = 0; index < sizeof lists / sizeof lists[0]; index++)
         free (lists[index]->items);
     zframe_destroy (&self->routing_id);

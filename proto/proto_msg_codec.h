@@ -61,6 +61,8 @@ struct _proto_msg_t {
     proto_msg_list_t days;                   //  uint32_t
     proto_msg_list_t capped;                 //  uint32_t: indexes of entries or points
                                              //  whose peers reached the cap, ascending
+    uint8_t direction;                       //  proto_direction_t of a query (optional key)
+    proto_msg_list_t pairs_in;               //  proto_pair_t of the in direction (PART)
     struct _proto_msg_chunk_t *arena;        //  Newest chunk of owned memory
     zframe_t *frame;                         //  Decoded frame that peer blobs point into
     bool borrows;                            //  Some entry points into the decoded bytes
@@ -101,6 +103,8 @@ typedef enum {
     PROTO_MSG_FIELD_PORTS,
     PROTO_MSG_FIELD_DAYS,
     PROTO_MSG_FIELD_PEERS_CAPPED,
+    PROTO_MSG_FIELD_DIRECTION,
+    PROTO_MSG_FIELD_PAIRS_IN,
     PROTO_MSG_FIELD_TOTAL
 } proto_msg_field_t;
 

@@ -133,7 +133,8 @@ s_test_wrong_types (msgpack_object *root, msgpack_object *target, proto_msg_kind
 static void
 s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
 {
-    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED);
+    assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED ||
+            field == PROTO_MSG_FIELD_DIRECTION || field == PROTO_MSG_FIELD_PAIRS_IN);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
@@ -142,6 +143,8 @@ s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
     proto_msg_t *msg = NULL;
     assert (proto_msg_decode (buffer.data, buffer.size, &msg, NULL, 0) == 0);
     assert (msg->capped.count == 0 && !proto_msg_expired (msg));
+    assert (proto_msg_direction (msg) == PROTO_DIRECTION_OUT &&
+            proto_msg_pairs_in_count (msg) == 0);
     for (size_t index = 0; index < proto_msg_top_count (msg); index++) {
         proto_top_t top;
         proto_msg_top_at (msg, index, &top);
