@@ -22,9 +22,10 @@
 
 typedef enum {
     GW_QUERY_NONE = 0,    //  No parameter allowed (days, status, health)
-    GW_QUERY_TOP = 1,     //  date, op, [port]
-    GW_QUERY_SERIES = 2,  //  host, port (N or all), feature, op, [from], [to], [format]
-    GW_QUERY_HOST = 3     //  ip
+    GW_QUERY_TOP = 1,     //  date, op, [port], [direction]
+    GW_QUERY_SERIES = 2,  //  host, port (N or all), feature, op, [from], [to], [format],
+                          //  [direction]
+    GW_QUERY_HOST = 3     //  ip, [direction]
 } gw_query_kind_t;
 
 typedef struct {
@@ -36,6 +37,7 @@ typedef struct {
     uint32_t from;            //  Series: first day (inclusive)
     uint32_t to;              //  Series: last day (inclusive)
     bool csv;                 //  Series: format=csv
+    uint8_t direction;        //  Top, series, host: proto_direction_t, default out
 } gw_query_t;
 
 //  Parse the query string text (size bytes, without the '?'; text may be NULL when size
