@@ -8,7 +8,7 @@ import { badge } from './annotations.js';
 import {
   FEATURES, OPS, OP_TEXT, DAY_RE, ESTIMATE_TEXT, service, formatCell, exact, markEstimate
 } from './format.js';
-import { stateToSearch, graphState } from './state.js';
+import { stateToSearch, graphState, directionParam, directionText } from './state.js';
 
 let days = []; // ascending, from /api/days
 
@@ -20,11 +20,14 @@ export async function renderOverview (state, ctx) {
   ctx.learnPorts([]);
 
   const date = state.date || days[days.length - 1] || '';
-  setControls(date, op);
-  byId('ov-date').textContent = date ? `Top 10 of ${date}` : 'Overview';
-  byId('ov-op').textContent = OPS.includes(op)
+  const direction = state.direction;
+  setControls(date, op, direction);
+  byId('ov-date').textContent = date ? `Top 10 of ${date}, ${directionText(direction)}` : 'Overview';
+  byId('ov-op').textContent = (OPS.includes(op)
     ? `Operation: ${op} (${OP_TEXT[op]}) · times and days in UTC`
-    : `Operation: ${op}`;
+    : `Operation: ${op}`) + (direction === 'in'
+    ? ' · incoming: local hosts as destinations, peers are their sources'
+    : ' · outgoing: local hosts as sources, peers are their destinations');
   const body = byId('ov-body');
 
   if (!date) {
@@ -35,7 +38,7 @@ export async function renderOverview (state, ctx) {
     return;
   }
 
-  const top = await getJSON('top', { date, op });
+  const top = await getJSON('top', { date, op, direction: directionParam(direction) });
   if (!ctx.isCurrent()) return;
   ctx.showMissing(missingShards(top));
   const ports = Array.isArray(top.ports) ? top.ports : [];
@@ -46,10 +49,12 @@ export async function renderOverview (state, ctx) {
     fill(body, emptyDay(date, ctx));
     return;
   }
-  fill(body, ...withData.map(p => portRow(p, op, ctx)));
+  fill(body, ...withData.map(p => portRow(p, op, direction, ctx)));
 }
 
-function setControls (date, op) {
+function setControls (date, op, direction) {
+  const dirSel = byId('ov-direction-select');
+  dirSel.value = direction === 'in' ? 'in' : 'out';
   const input = byId('ov-date-input');
   input.value = DAY_RE.test(date) ? date : '';
   if (days.length) {
@@ -81,16 +86,16 @@ function emptyDay (date, ctx) {
   return box;
 }
 
-function portRow (p, op, ctx) {
+function portRow (p, op, direction, ctx) {
   const svc = service(p.port, p.service);
   return h('section', { class: 'port-row', dataset: { port: String(p.port) } },
     h('h2', { class: 'port-head' },
       h('span', { class: 'port-num' }, `Port ${p.port}`),
       svc ? h('span', { class: 'port-svc' }, svc) : null),
-    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, ctx))));
+    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, direction, ctx))));
 }
 
-function featureTable (port, feature, entries, op, ctx) {
+function featureTable (port, feature, entries, op, direction, ctx) {
   const rows = entries.length
     ? entries.map((e, i) => {
       const ip = String(e.ip);
@@ -105,7 +110,7 @@ function featureTable (port, feature, entries, op, ctx) {
       }, markEstimate(formatCell(feature, score), capped));
       return h('tr', {},
         h('td', { class: 'rank' }, String(i + 1)),
-        h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
+        h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op, direction), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
         scoreCell,
         h('td', { class: 'annot' }, badge(ip, e.annotations)));
     })
