@@ -531,32 +531,13 @@ proto_msg_peers_at (proto_msg_t *self, size_t index, proto_peer_t *peer)
 }
 
 //  --------------------------------------------------------------------------
-void
-proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair)
+//  Append a copy of pair (its peers copied into the message) to list.
+static void
+s_pair_push (proto_msg_t *self, proto_msg_list_t *list, const proto_pair_t *pair)
 {
-    s_require (self, PROTO_MSG_FIELD_PAIRS);
     assert (pair);
     assert (pair->peers || pair->peers_size == 0);
-    proto_pair_t *copy = (proto_pair_t *) proto_msg_list_push (&self->pairs, sizeof (proto_pair_t));
-    *copy = *pair;
-    if (pair->peers_size) {
-        uint8_t *peers = (uint8_t *) proto_msg_alloc (self, pair->peers_size);
-        memcpy (peers, pair->peers, pair->peers_size);
-        copy->peers = peers;
-    }
-    else
-        copy->peers = NULL;
-}
-
-//  --------------------------------------------------------------------------
-void
-proto_msg_pairs_in_append (proto_msg_t *self, const proto_pair_t *pair)
-{
-    s_require (self, PROTO_MSG_FIELD_PAIRS_IN);
-    assert (pair);
-    assert (pair->peers || pair->peers_size == 0);
-    proto_pair_t *copy =
-        (proto_pair_t *) proto_msg_list_push (&self->pairs_in, sizeof (proto_pair_t));
+    proto_pair_t *copy = (proto_pair_t *) proto_msg_list_push (list, sizeof (proto_pair_t));
     *copy = *pair;
     copy->peers = NULL;
     if (pair->peers_size) {
@@ -564,6 +545,22 @@ proto_msg_pairs_in_append (proto_msg_t *self, const proto_pair_t *pair)
         memcpy (peers, pair->peers, pair->peers_size);
         copy->peers = peers;
     }
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair)
+{
+    s_require (self, PROTO_MSG_FIELD_PAIRS);
+    s_pair_push (self, &self->pairs, pair);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_in_append (proto_msg_t *self, const proto_pair_t *pair)
+{
+    s_require (self, PROTO_MSG_FIELD_PAIRS_IN);
+    s_pair_push (self, &self->pairs_in, pair);
 }
 
 //  --------------------------------------------------------------------------

@@ -120,6 +120,24 @@ s_pair_in_at (void *pairs, size_t index, proto_pair_t *pair)
 }
 
 //  --------------------------------------------------------------------------
+//  True if this shard owns the host of each of the count pairs pair_at reads from
+//  request; else answers ERROR 409 naming the first other host and returns false.
+
+static bool
+s_owns_pairs (shard_t *self, proto_msg_t *request, shard_pair_at_fn *pair_at, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        proto_pair_t pair;
+        pair_at (request, index, &pair);
+        if (!self->owned[proto_shard_slot (&pair.addr)]) {
+            s_wrong_shard (self, request, &pair.addr);
+            return false;
+        }
+    }
+    return true;
+}
+
+//  --------------------------------------------------------------------------
 static void
 s_on_part (shard_t *self, proto_msg_t *request)
 {
@@ -129,23 +147,10 @@ s_on_part (shard_t *self, proto_msg_t *request)
         return;
     }
     size_t count = proto_msg_pairs_count (request);
-    for (size_t index = 0; index < count; index++) {
-        proto_pair_t pair;
-        proto_msg_pairs_at (request, index, &pair);
-        if (!self->owned[proto_shard_slot (&pair.addr)]) {
-            s_wrong_shard (self, request, &pair.addr);
-            return;
-        }
-    }
     size_t count_in = proto_msg_pairs_in_count (request);
-    for (size_t index = 0; index < count_in; index++) {
-        proto_pair_t pair;
-        proto_msg_pairs_in_at (request, index, &pair);
-        if (!self->owned[proto_shard_slot (&pair.addr)]) {
-            s_wrong_shard (self, request, &pair.addr);
-            return;
-        }
-    }
+    if (!s_owns_pairs (self, request, s_pair_at, count) ||
+        !s_owns_pairs (self, request, s_pair_in_at, count_in))
+        return;
     const char *source = proto_msg_source (request);
     //  A source our map does not list yet (the broker registered it after our last MAP)
     //  must not be taken for a block's only exporter: that would finalise the block
