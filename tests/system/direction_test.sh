@@ -14,7 +14,8 @@
 # (`nfdump -r FILE -o csv`) keyed by destination address and port, peers the distinct
 # sources.  Checked: portevo-ingest --dry-run --json --direction in against it (local AS
 # + prefixes, prefixes only, --exclude-internal, no local network: every destination is
-# local), the out output unchanged by the new code (against oracle.py as before), then a
+# local; and a file of nfdump 1.6.22, layout 1, when that nfcapd is at hand), the out
+# output unchanged by the new code (against oracle.py as before), then a
 # cluster (2 shards, 2 ingestors, gateway): every top/series/host answer of the in
 # direction over HTTP and through `portevo --direction in` against oracle_days.py
 # --direction in (api_check.py / query_check.py), the out direction's answers still
@@ -159,6 +160,23 @@ check "out: no line carries a direction key" bash -c "! grep -q direction '$LAST
 "$INGEST" --dry-run --json --direction sideways "$FILE_A1" > /dev/null 2> "$WORK/bad.err"
 check "--direction sideways: exit 2" test $? -eq 2
 check "--direction sideways: says what is wrong" grep -q "is not out or in" "$WORK/bad.err"
+
+# nfdump 1.6 (layout 1, the paper's format): the same flows written by nfcapd 1.6.22
+source "$LIB/nfdump16.sh"
+if nf16_fetch; then
+  nf16_use
+  if nfc_start "$WORK/v16" "2026-11-20 10:00" -B 8000000 &&
+     nfc_send "${RATE[@]}" --source-id 1 < "$WORK/csv/d1a.csv" && nfc_stop; then
+    against_oracle "in: an nfdump 1.6.22 file" --direction in --ports $PORTS "${LOCAL[@]}" -- \
+      "$NFC_FILE"
+  else
+    [ -n "$NFC_PID" ] && nfc_stop
+    fail "making an nfdump 1.6.22 file"
+  fi
+  nf17_use
+else
+  echo "SKIP: direction: nfdump 1.6.22 is not available: $NF16_WHY"
+fi
 
 # ----------------------------------------------------------------------------------
 # A cluster: 2 shards, ingestors a (day 1 and 2) and b (day 1), the gateway
