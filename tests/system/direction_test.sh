@@ -14,7 +14,7 @@
 # (`nfdump -r FILE -o csv`) keyed by destination address and port, peers the distinct
 # sources.  Checked: portevo-ingest --dry-run --json --direction in against it (local AS
 # + prefixes, prefixes only, --exclude-internal, no local network: every destination is
-# local; and a file of nfdump 1.6.22, layout 1, when that nfcapd is at hand), the out
+# local; --anonymise-key against tests/lib/cryptopan.py; and a file of nfdump 1.6.22, layout 1, when that nfcapd is at hand), the out
 # output unchanged by the new code (against oracle.py as before), then a
 # cluster (2 shards, 2 ingestors, gateway): every top/series/host answer of the in
 # direction over HTTP and through `portevo --direction in` against oracle_days.py
@@ -160,6 +160,21 @@ check "out: no line carries a direction key" bash -c "! grep -q direction '$LAST
 "$INGEST" --dry-run --json --direction sideways "$FILE_A1" > /dev/null 2> "$WORK/bad.err"
 check "--direction sideways: exit 2" test $? -eq 2
 check "--direction sideways: says what is wrong" grep -q "is not out or in" "$WORK/bad.err"
+
+# Anonymised: --anonymise-key maps the in direction's hosts (the destinations) as
+# tests/lib/cryptopan.py (an independent Crypto-PAn) maps the oracle's
+head -c 32 /dev/urandom > "$WORK/anon.key"
+"$INGEST" --dry-run --json --direction in --anonymise-key "$WORK/anon.key" --ports $PORTS \
+  "${LOCAL[@]}" "$FILE_A1" > "$WORK/anon.actual" 2> /dev/null &&
+python3 "$LIB/oracle.py" --direction in --ports $PORTS "${LOCAL[@]}" "$FILE_A1" |
+  python3 "$LIB/cryptopan.py" --key "$WORK/anon.key" map > "$WORK/anon.expected" ||
+  fail "in, anonymised: a run failed"
+if python3 "$LIB/compare.py" "$WORK/anon.expected" "$WORK/anon.actual" > "$WORK/anon.diff" &&
+   ! grep -q '"ip":"10.1.0.50"' "$WORK/anon.actual"; then
+  pass "in, anonymised: the oracle's rows with every host mapped by Crypto-PAn ($(wc -l < "$WORK/anon.actual") rows)"
+else
+  fail "in, anonymised"; head -n 20 "$WORK/anon.diff"
+fi
 
 # nfdump 1.6 (layout 1, the paper's format): the same flows written by nfcapd 1.6.22
 source "$LIB/nfdump16.sh"
