@@ -213,13 +213,14 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     const ingest_flow_t *flows;
     size_t count;
     int rc;
-    uint64_t matched = 0;
+    uint64_t matched = 0, matched_in = 0;
     size_t batched = 0, batched_in = 0;
     ingest_agg_t *incoming = ingest_agg_incoming (self->scratch);
     while ((rc = ingest_reader_next_batch (self->reader, &flows, &count)) == 1) {
-        matched += count;
         for (const ingest_flow_t *flow = flows; flow < flows + count; flow++) {
             unsigned directions = ingest_match_directions (self->match, flow);
+            matched += (directions & INGEST_MATCH_OUT) != 0;
+            matched_in += (directions & INGEST_MATCH_IN) != 0;
             if (directions & INGEST_MATCH_OUT)
                 s_batch_entry (&self->batch[batched++], flow, &flow->src, &flow->dst, self->anon);
             if (directions & INGEST_MATCH_IN)
@@ -245,6 +246,7 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     }
     stats->flows = ingest_reader_flows_read (self->reader);
     stats->matched = matched;
+    stats->matched_in = matched_in;
     stats->pairs = ingest_agg_size (self->scratch);
     stats->pairs_in = ingest_agg_size (incoming);
     stats->stat_flows = ingest_reader_stat_flows (self->reader);

@@ -28,7 +28,8 @@ typedef struct _ingest_file_t ingest_file_t;
 typedef struct {
     int64_t block;             //  Block start, seconds since the epoch (UTC)
     uint64_t flows;            //  Flow records read
-    uint64_t matched;          //  Flows that counted (in either direction)
+    uint64_t matched;          //  Flows that counted (out direction)
+    uint64_t matched_in;       //  Flows that counted in the in direction
     uint64_t pairs;            //  (source, port) pairs in this file alone
     uint64_t pairs_in;         //  (destination, port) pairs of the in direction
     int64_t stat_flows;        //  Flow count of the appendix stat record, -1 if none

@@ -157,6 +157,15 @@ against_oracle "in: no local network, every destination is local" --direction in
 against_oracle "out: unchanged beside the in direction" --ports $PORTS "${LOCAL[@]}" -- \
   "$FILE_A1" "$FILE_B1" "$FILE_A2" "$FILE_B2"
 check "out: no line carries a direction key" bash -c "! grep -q direction '$LAST_OUT'"
+for dir in in out; do
+  python3 "$LIB/oracle.py" --counts --direction $dir --ports $PORTS "${LOCAL[@]}" "$FILE_A1" \
+    2> "$WORK/counts-$dir" > /dev/null
+done
+"$INGEST" --dry-run --ports $PORTS "${LOCAL[@]}" "$FILE_A1" > "$WORK/summary" 2>&1
+want_in=$(sed -n 's/.* matched=//p' "$WORK/counts-in")
+want_out=$(sed -n 's/.* matched=//p' "$WORK/counts-out")
+check "summary: matched=$want_out (out) and matched_in=$want_in, as the oracle counts" \
+  grep -q " matched=$want_out .* matched_in=$want_in " "$WORK/summary"
 "$INGEST" --dry-run --json --direction sideways "$FILE_A1" > /dev/null 2> "$WORK/bad.err"
 check "--direction sideways: exit 2" test $? -eq 2
 check "--direction sideways: says what is wrong" grep -q "is not out or in" "$WORK/bad.err"
