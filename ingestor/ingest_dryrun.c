@@ -132,14 +132,16 @@ ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int
         }
         else
             block->agg = agg;
-        char time_text[32];
+        char time_text[32], in_counts[64] = "";
+        if (json_in)  //  The line stays as it always was for the out direction
+            snprintf (in_counts, sizeof in_counts, " matched_in=%" PRIu64 " pairs_in=%" PRIu64,
+                      stats.matched_in, stats.pairs_in);
         fprintf (summary_out,
                  "%s block=%s flows=%" PRIu64 " matched=%" PRIu64 " pairs=%" PRIu64
-                 " matched_in=%" PRIu64 " pairs_in=%" PRIu64
-                 " compression=%s exporters=%u block_from=%s\n",
+                 "%s compression=%s exporters=%u block_from=%s\n",
                  files[index], proto_time_format (stats.block, time_text), stats.flows,
-                 stats.matched, stats.pairs, stats.matched_in, stats.pairs_in, stats.compression,
-                 stats.exporters, stats.block_source);
+                 stats.matched, stats.pairs, in_counts, stats.compression, stats.exporters,
+                 stats.block_source);
         if (strcmp (stats.block_source, "header") == 0 || strcmp (stats.block_source, "stat") == 0)
             zsys_notice ("%s: not named nfcapd.YYYYMMDDhhmm: block %s taken from the file's %s "
                          "(--block-time sets it)",

@@ -161,11 +161,16 @@ for dir in in out; do
   python3 "$LIB/oracle.py" --counts --direction $dir --ports $PORTS "${LOCAL[@]}" "$FILE_A1" \
     2> "$WORK/counts-$dir" > /dev/null
 done
-"$INGEST" --dry-run --ports $PORTS "${LOCAL[@]}" "$FILE_A1" > "$WORK/summary" 2>&1
+"$INGEST" --dry-run --json --direction in --ports $PORTS "${LOCAL[@]}" "$FILE_A1" \
+  2> "$WORK/summary" > /dev/null
 want_in=$(sed -n 's/.* matched=//p' "$WORK/counts-in")
 want_out=$(sed -n 's/.* matched=//p' "$WORK/counts-out")
 check "summary: matched=$want_out (out) and matched_in=$want_in, as the oracle counts" \
-  grep -q " matched=$want_out .* matched_in=$want_in " "$WORK/summary"
+  grep -q " matched=$want_out pairs=[0-9]* matched_in=$want_in pairs_in=" "$WORK/summary"
+"$INGEST" --dry-run --ports $PORTS "${LOCAL[@]}" "$FILE_A1" > "$WORK/summary-out" 2>&1
+check "summary without --direction in: as it always was (no matched_in)" \
+  grep -qE " matched=$want_out pairs=[0-9]+ compression=[a-z0-9]+ exporters=1 block_from=name\$" \
+  "$WORK/summary-out"
 "$INGEST" --dry-run --json --direction sideways "$FILE_A1" > /dev/null 2> "$WORK/bad.err"
 check "--direction sideways: exit 2" test $? -eq 2
 check "--direction sideways: says what is wrong" grep -q "is not out or in" "$WORK/bad.err"
