@@ -22,6 +22,7 @@
 #define S_OPTION_TO 0x206
 #define S_OPTION_JSON 0x207
 #define S_OPTION_DEADLINE 0x208
+#define S_OPTION_DIRECTION 0x209
 #define S_OPTION_HELP 'h'
 
 #define S_FOR(kind) (1u << (kind))
@@ -41,6 +42,7 @@ static const struct option s_options[] = {
     {"to", required_argument, NULL, S_OPTION_TO},
     {"json", no_argument, NULL, S_OPTION_JSON},
     {"deadline-msecs", required_argument, NULL, S_OPTION_DEADLINE},
+    {"direction", required_argument, NULL, S_OPTION_DIRECTION},
     {"help", no_argument, NULL, S_OPTION_HELP},
     BROKER_CLI_COMMON_OPTIONS,
     {NULL, 0, NULL, 0}};
@@ -74,6 +76,8 @@ s_option_commands (int option)
     case S_OPTION_FROM:
     case S_OPTION_TO:
         return S_FOR (PROTO_ANSWER_SERIES);
+    case S_OPTION_DIRECTION:
+        return S_FOR (PROTO_ANSWER_TOP) | S_FOR (PROTO_ANSWER_SERIES) | S_FOR (PROTO_ANSWER_HOST);
     default:
         return S_FOR_ALL;
     }
@@ -81,15 +85,17 @@ s_option_commands (int option)
 
 static const char *s_usage[] = {
     [PROTO_ANSWER_TOP] = "usage: portevo top --date YYYY-MM-DD --op sum|max|min [--port N|all] "
-                         "[--json]\n  the ten hosts with the highest score of each port and "
-                         "feature on a day\n",
+                         "[--direction out|in] [--json]\n  the ten hosts with the highest score "
+                         "of each port and feature on a day\n  (--direction in: local hosts as "
+                         "destinations, peers their sources)\n",
     [PROTO_ANSWER_SERIES] = "usage: portevo series --host IP --port N|all --feature "
                             "bytes|packets|durations|peers\n"
                             "                      --op sum|max|min [--from YYYY-MM-DD] "
-                            "[--to YYYY-MM-DD] [--json]\n"
+                            "[--to YYYY-MM-DD] [--direction out|in] [--json]\n"
                             "  the daily scores of one host (all: one series per port)\n",
-    [PROTO_ANSWER_HOST] = "usage: portevo host IP [--json]\n  first and last seen, ports and "
-                          "annotations of one host\n",
+    [PROTO_ANSWER_HOST] =
+        "usage: portevo host IP [--direction out|in] [--json]\n  first and last seen, ports and "
+        "annotations of one host\n",
     [PROTO_ANSWER_DAYS] = "usage: portevo days [--json]\n  the days for which data exists\n"};
 
 //  --------------------------------------------------------------------------
@@ -174,6 +180,13 @@ s_take_option (broker_cli_query_t *query, int option, const char *value, char *e
         }
         snprintf (error, error_size, "--deadline-msecs: '%s' is not a number of msecs from 1 to %d",
                   value, BROKER_CLI_DEADLINE_MAX);
+        return -1;
+    case S_OPTION_DIRECTION:
+        if (streq (value, "out") || streq (value, "in")) {
+            query->direction = streq (value, "in") ? PROTO_DIRECTION_IN : PROTO_DIRECTION_OUT;
+            return 0;
+        }
+        snprintf (error, error_size, "--direction: '%s' is not out or in", value);
         return -1;
     case S_OPTION_JSON:
         query->json = true;
@@ -485,6 +498,7 @@ s_request (broker_cli_query_t *query)
         proto_msg_set_day (request, query->day);
         proto_msg_set_op (request, (uint8_t) query->op);
         proto_msg_set_port (request, query->port);
+        proto_msg_set_direction (request, query->direction);
     }
     else if (query->kind == PROTO_ANSWER_SERIES) {
         proto_msg_set_host (request, &query->host);
@@ -493,9 +507,12 @@ s_request (broker_cli_query_t *query)
         proto_msg_set_op (request, (uint8_t) query->op);
         proto_msg_set_from (request, query->from);
         proto_msg_set_to (request, query->to);
+        proto_msg_set_direction (request, query->direction);
     }
-    else if (query->kind == PROTO_ANSWER_HOST)
+    else if (query->kind == PROTO_ANSWER_HOST) {
         proto_msg_set_host (request, &query->host);
+        proto_msg_set_direction (request, query->direction);
+    }
     return request;
 }
 
@@ -745,6 +762,10 @@ broker_cli_query_test (bool verbose)
         {PROTO_ANSWER_HOST, "10.0.0.1 --op sum", 2, "--op is not an option"},
         {PROTO_ANSWER_DAYS, "--json --broker tcp://127.0.0.1:1 --deadline-msecs 10", 0, NULL},
         {PROTO_ANSWER_DAYS, "today", 2, "unexpected argument"},
+        {PROTO_ANSWER_TOP, "--date 2026-11-20 --op sum --direction in", 0, NULL},
+        {PROTO_ANSWER_TOP, "--date 2026-11-20 --op sum --direction up", 2,
+         "--direction: 'up' is not out or in"},
+        {PROTO_ANSWER_HOST, "10.0.0.1 --direction in", 0, NULL},
     };
     broker_cli_query_t query;
     char error[512];
@@ -774,6 +795,10 @@ broker_cli_query_test (bool verbose)
     assert (proto_addr_is_ipv4 (&query.host) && proto_addr_ipv4 (&query.host) == 0x0A000001);
     s_test_parse (&cases[36], &query, error, sizeof error, &copy);
     assert (streq (query.common.broker, "tcp://127.0.0.1:1"));
+    s_test_parse (&cases[sizeof cases / sizeof cases[0] - 3], &query, error, sizeof error, &copy);
+    assert (query.direction == PROTO_DIRECTION_IN);
+    s_test_parse (&cases[0], &query, error, sizeof error, &copy);
+    assert (query.direction == PROTO_DIRECTION_OUT);
     free (copy);
 
     //  Human units

@@ -36,6 +36,7 @@ typedef struct {
     uint32_t from;               //  series: --from (default 1970-01-01)
     uint32_t to;                 //  series: --to (default 9999-12-31)
     bool json;                   //  --json
+    uint8_t direction;           //  top, series, host: --direction (proto_direction_t)
     int deadline_msecs;          //  --deadline-msecs
     broker_cli_common_t common;  //  --broker, --config, --timeout
 } broker_cli_query_t;

@@ -16,6 +16,7 @@ s_on_req (h2o_handler_t *self, h2o_req_t *req)
         return rc;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_HOST_REQUEST);
     proto_msg_set_host (request, &query.host);
+    proto_msg_set_direction (request, query.direction);
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_HOST);
     proto_answer_set_host (answer, &query.host);
     gw_api_scatter_t options = {&query.host, GW_API_CACHE_OPEN_SECS, NULL, NULL};

@@ -54,6 +54,7 @@ s_on_req (h2o_handler_t *self, h2o_req_t *req)
     proto_msg_set_op (request, (uint8_t) query.op);
     proto_msg_set_from (request, query.from);
     proto_msg_set_to (request, query.to);
+    proto_msg_set_direction (request, query.direction);
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_SERIES);
     proto_answer_set_host (answer, &query.host);
     proto_answer_set_port (answer, query.port);

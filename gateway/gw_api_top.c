@@ -20,6 +20,7 @@ s_on_req (h2o_handler_t *self, h2o_req_t *req)
     proto_msg_set_day (request, query.day);
     proto_msg_set_op (request, (uint8_t) query.op);
     proto_msg_set_port (request, query.port);
+    proto_msg_set_direction (request, query.direction);
     proto_answer_t *answer = proto_answer_new (PROTO_ANSWER_TOP);
     proto_answer_set_day (answer, query.day);
     proto_answer_set_op (answer, query.op);

@@ -20,11 +20,12 @@ typedef struct {
 } s_param_t;
 
 static const s_spec_t s_spec_none[] = {{NULL, false}};
-static const s_spec_t s_spec_top[] = {{"date", true}, {"op", true}, {"port", false}, {NULL, false}};
-static const s_spec_t s_spec_series[] = {{"host", true},    {"port", true},  {"feature", true},
-                                         {"op", true},      {"from", false}, {"to", false},
-                                         {"format", false}, {NULL, false}};
-static const s_spec_t s_spec_host[] = {{"ip", true}, {NULL, false}};
+static const s_spec_t s_spec_top[] = {
+    {"date", true}, {"op", true}, {"port", false}, {"direction", false}, {NULL, false}};
+static const s_spec_t s_spec_series[] = {{"host", true},    {"port", true},       {"feature", true},
+                                         {"op", true},      {"from", false},      {"to", false},
+                                         {"format", false}, {"direction", false}, {NULL, false}};
+static const s_spec_t s_spec_host[] = {{"ip", true}, {"direction", false}, {NULL, false}};
 static const s_spec_t s_spec_others[] = {
     {"ip", true}, {"from", false}, {"to", false}, {NULL, false}};
 static const s_spec_t s_spec_changes[] = {
@@ -277,6 +278,13 @@ s_convert (gw_query_t *self, gw_query_kind_t kind, const s_param_t *param, bool 
         snprintf (error, error_size, "%s: '%.*s' is not an IPv4 or IPv6 address", name, echo,
                   value);
     }
+    else if (streq (name, "direction")) {
+        if (streq (value, "out") || streq (value, "in")) {
+            self->direction = streq (value, "in") ? PROTO_DIRECTION_IN : PROTO_DIRECTION_OUT;
+            return 0;
+        }
+        snprintf (error, error_size, "direction: '%.*s' is not one of out, in", echo, value);
+    }
     else {
         assert (streq (name, "format"));
         if (streq (value, "json") || streq (value, "csv")) {
@@ -396,6 +404,12 @@ gw_query_test (bool verbose)
          false},
         {GW_QUERY_CHANGES, "date=2026-11-20&op=max&k=1000&window=180", "2026-11-20", NULL, NULL, 1,
          -1, PROTO_PORT_ALL, NULL, false},
+        {GW_QUERY_TOP, "date=2026-11-20&op=sum&direction=in", NULL, NULL, NULL, 0, -1,
+         PROTO_PORT_ALL, NULL, false},
+        {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=peers&op=sum&direction=out", NULL, NULL,
+         NULL, 0, 3, PROTO_PORT_ALL, NULL, false},
+        {GW_QUERY_HOST, "direction=in&ip=10.9.8.7", NULL, NULL, NULL, -1, -1, PROTO_PORT_ALL,
+         "10.9.8.7", false},
     };
     for (size_t index = 0; index < sizeof good / sizeof good[0]; index++) {
         gw_query_t query;
@@ -466,6 +480,13 @@ gw_query_test (bool verbose)
         {GW_QUERY_SERIES, "host=10.0.0.1&port=ALL&feature=bytes&op=sum", "port: 'ALL'"},
         {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=bytes&op=sum&format=xml",
          "format: 'xml' is not one of json, csv"},
+        {GW_QUERY_TOP, "date=2026-11-20&op=sum&direction=IN", "direction: 'IN' is not one of out"},
+        {GW_QUERY_TOP, "date=2026-11-20&op=sum&direction=", "direction: '' is not one of out"},
+        {GW_QUERY_SERIES, "host=10.0.0.1&port=all&feature=bytes&op=sum&direction=both",
+         "direction: 'both' is not one of out, in"},
+        {GW_QUERY_HOST, "ip=10.0.0.1&direction=in&direction=out",
+         "parameter 'direction' given more"},
+        {GW_QUERY_NONE, "direction=in", "unknown parameter 'direction'"},
         {GW_QUERY_SERIES,
          "host=10.0.0.1&port=all&feature=bytes&op=sum&from=2026-11-02&to=2026-11-01",
          "from: 2026-11-02 is after to: 2026-11-01"},
@@ -486,6 +507,16 @@ gw_query_test (bool verbose)
             printf ("\n    bad %zu: %s -> %d %s", index, bad[index].text, rc, error);
         assert (rc == -1);
         assert (strncmp (error, bad[index].error, strlen (bad[index].error)) == 0);
+    }
+    //  direction: in, out, default out
+    const char *directions[] = {"date=2026-11-20&op=sum", "date=2026-11-20&op=sum&direction=out",
+                                "date=2026-11-20&op=sum&direction=in"};
+    for (size_t index = 0; index < 3; index++) {
+        gw_query_t query;
+        char error[GW_QUERY_ERROR_MAX];
+        assert (gw_query_parse (&query, GW_QUERY_TOP, directions[index], strlen (directions[index]),
+                                today, retention, error, sizeof error) == 0);
+        assert (query.direction == (index == 2 ? PROTO_DIRECTION_IN : PROTO_DIRECTION_OUT));
     }
     //  Limits: too long; a long unknown name is cut in the echo.
     char text[GW_QUERY_TEXT_MAX + 16];

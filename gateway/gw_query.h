@@ -22,9 +22,10 @@
 
 typedef enum {
     GW_QUERY_NONE = 0,     //  No parameter allowed (days, status, health)
-    GW_QUERY_TOP = 1,      //  date, op, [port]
-    GW_QUERY_SERIES = 2,   //  host, port (N or all), feature, op, [from], [to], [format]
-    GW_QUERY_HOST = 3,     //  ip
+    GW_QUERY_TOP = 1,      //  date, op, [port], [direction]
+    GW_QUERY_SERIES = 2,   //  host, port (N or all), feature, op, [from], [to], [format],
+                           //  [direction]
+    GW_QUERY_HOST = 3,     //  ip, [direction]
     GW_QUERY_OTHERS = 4,   //  ip, [from], [to]
     GW_QUERY_CHANGES = 5,  //  date, [op], [k], [window]
     GW_QUERY_SPARKS = 6    //  date, [op], [days]
@@ -42,6 +43,7 @@ typedef struct {
     uint32_t k;               //  Changes: spike factor, 0 when absent
     uint32_t window;          //  Changes: median window in days, 0 when absent
     uint32_t days;            //  Sparks: days of each sparkline, GW_QUERY_SPARK_DAYS if absent
+    uint8_t direction;        //  Top, series, host: proto_direction_t, default out
 } gw_query_t;
 
 #define GW_QUERY_SPARK_DAYS 14  //  /api/sparks: days when the request has none

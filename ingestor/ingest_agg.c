@@ -60,6 +60,7 @@ struct _ingest_agg_t {
     uint32_t mask;            //  Slots - 1 (a power of two)
     ingest_arena_t *arena;    //  Peer sets and sketches
     ingest_others_t *others;  //  Traffic to the ports not monitored
+    ingest_agg_t *incoming;   //  The same block's in direction, NULL until asked for
 };
 
 //  --------------------------------------------------------------------------
@@ -129,6 +130,7 @@ ingest_agg_destroy (ingest_agg_t **self_p)
     if (!self)
         return;
     ingest_others_destroy (&self->others);
+    ingest_agg_destroy (&self->incoming);
     ingest_arena_destroy (&self->arena);
     free (self->pairs);
     free (self->slots);
@@ -137,10 +139,30 @@ ingest_agg_destroy (ingest_agg_t **self_p)
 }
 
 //  --------------------------------------------------------------------------
+ingest_agg_t *
+ingest_agg_incoming (ingest_agg_t *self)
+{
+    assert (self);
+    if (!self->incoming)
+        self->incoming = ingest_agg_new ();
+    return self->incoming;
+}
+
+//  --------------------------------------------------------------------------
+size_t
+ingest_agg_incoming_size (ingest_agg_t *self)
+{
+    assert (self);
+    return self->incoming ? self->incoming->pair_count : 0;
+}
+
+//  --------------------------------------------------------------------------
 void
 ingest_agg_reset (ingest_agg_t *self)
 {
     assert (self);
+    if (self->incoming)
+        ingest_agg_reset (self->incoming);
     ingest_arena_reset (self->arena);
     ingest_others_reset (self->others);
     self->pair_count = 0;
@@ -455,6 +477,8 @@ ingest_agg_merge (ingest_agg_t *self, ingest_agg_t *other)
     assert (other);
     assert (self != other);
     ingest_others_merge (self->others, other->others);
+    if (other->incoming && other->incoming->pair_count)
+        ingest_agg_merge (ingest_agg_incoming (self), other->incoming);
     for (size_t entry = 0; entry < other->pair_count; entry++) {
         const s_pair_t *from = &other->pairs[entry];
         s_pair_t *pair = s_pair_require (self, &from->addr, from->port);

@@ -8,6 +8,8 @@
     (exporters) merge exactly: counters add and peer sets unite.
 
     Memory grows with the number of pairs and distinct (pair, peer) couples, not flows.
+    An aggregate carries its block's in direction as a second aggregate of the same kind
+    (ingest_agg_incoming), keyed by destination with the sources as peers.
 */
 #ifndef INGEST_AGG_H_INCLUDED
 #define INGEST_AGG_H_INCLUDED
@@ -27,6 +29,14 @@ typedef struct {
 //  Create an empty aggregate.
 ingest_agg_t *ingest_agg_new (void);
 void ingest_agg_destroy (ingest_agg_t **self_p);
+
+//  The block's aggregate of the in direction (ingest_match.h): pairs keyed by
+//  (destination, destination port), peers the distinct sources.  Owned by self (created
+//  on first use; reset, merged and destroyed with it); borrowed, valid while self lives.
+ingest_agg_t *ingest_agg_incoming (ingest_agg_t *self);
+
+//  Pairs of the in direction's aggregate, 0 if it was never used.
+size_t ingest_agg_incoming_size (ingest_agg_t *self);
 
 //  Empty the aggregate, keeping its memory for the next block.
 void ingest_agg_reset (ingest_agg_t *self);

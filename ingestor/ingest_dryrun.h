@@ -23,9 +23,13 @@
 //  Run over files[0..count).  Summaries go to summary_out, JSON lines (json: the bits
 //  above, 0 for none) to json_out.  Returns the number of files that failed (0 if all were read).
 //  block_time (NULL for none) is --block-time: the block of every file.  anon (NULL for
-//  none) anonymises the addresses of matched flows.
+//  none) anonymises the addresses of matched flows.  json_in: print the in direction's
+//  pairs (ip = the local destination, peers = its sources), each line ending with
+//  "direction":"in", instead of the out direction's (whose lines have no such key); the
+//  summaries then also give matched_in= and pairs_in= after pairs=.
 int ingest_dryrun_run (ingest_match_t *match, ingest_anon_t *anon, char **files, int count,
-                       const char *block_time, int json, FILE *summary_out, FILE *json_out);
+                       const char *block_time, int json, bool json_in, FILE *summary_out,
+                       FILE *json_out);
 
 //  Selftest
 void ingest_dryrun_test (bool verbose);

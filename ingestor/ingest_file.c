@@ -12,12 +12,13 @@
 #define FILE_DIGITS 12  //  YYYYMMDDhhmm
 
 struct _ingest_file_t {
-    ingest_match_t *match;                      //  Borrowed matcher
-    ingest_anon_t *anon;                        //  Borrowed anonymiser, NULL for none
-    ingest_reader_t *reader;                    //  Reused for every file
-    ingest_agg_t *scratch;                      //  The current file's aggregate
-    ingest_agg_flow_t batch[INGEST_AGG_BATCH];  //  Matched flows not yet aggregated
-    char error[INGEST_READER_ERROR_MAX + 64];   //  Last error
+    ingest_match_t *match;                         //  Borrowed matcher
+    ingest_anon_t *anon;                           //  Borrowed anonymiser, NULL for none
+    ingest_reader_t *reader;                       //  Reused for every file
+    ingest_agg_t *scratch;                         //  The current file's aggregate
+    ingest_agg_flow_t batch[INGEST_AGG_BATCH];     //  Matched flows not yet aggregated
+    ingest_agg_flow_t batch_in[INGEST_AGG_BATCH];  //  ... of the in direction
+    char error[INGEST_READER_ERROR_MAX + 64];      //  Last error
 };
 
 //  --------------------------------------------------------------------------
@@ -103,14 +104,35 @@ ingest_file_block_time (const char *path, int64_t *block)
 static bool
 s_match_flow (void *arg, const ingest_flow_t *flow)
 {
-    return ingest_match_flow ((ingest_match_t *) arg, flow);
+    return ingest_match_directions ((ingest_match_t *) arg, flow) != 0;
 }
 
-//  The reader's flow filter with the other ports: the source rule alone.
+//  --------------------------------------------------------------------------
+//  Fill a batch entry: host (the source out, the destination in), peer, values.
+
+static void
+s_batch_entry (ingest_agg_flow_t *entry, const ingest_flow_t *flow, const proto_addr_t *host,
+               const proto_addr_t *peer, ingest_anon_t *anon)
+{
+    entry->src = *host;
+    entry->dst = *peer;
+    entry->port = flow->dst_port;
+    entry->bytes = flow->bytes;
+    entry->packets = flow->packets;
+    entry->durations = flow->msec_last > flow->msec_first ? flow->msec_last - flow->msec_first : 0;
+    if (anon) {  //  After matching, which saw the real addresses
+        ingest_anon_addr (anon, &entry->src);
+        ingest_anon_addr (anon, &entry->dst);
+    }
+}
+
+//  The reader's flow filter with the other ports: a flow that counts in a direction, or
+//  one of a local source to another port.
 static bool
 s_match_source (void *arg, const ingest_flow_t *flow)
 {
-    return ingest_match_source ((ingest_match_t *) arg, flow);
+    return ingest_match_directions ((ingest_match_t *) arg, flow) != 0 ||
+           ingest_match_source ((ingest_match_t *) arg, flow);
 }
 
 //  --------------------------------------------------------------------------
@@ -212,10 +234,10 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     const ingest_flow_t *flows;
     size_t count;
     int rc;
-    uint64_t matched = 0, other_flows = 0;
-    size_t batched = 0;
+    uint64_t matched = 0, matched_in = 0, other_flows = 0;
+    size_t batched = 0, batched_in = 0;
+    ingest_agg_t *incoming = ingest_agg_incoming (self->scratch);
     while ((rc = ingest_reader_next_batch (self->reader, &flows, &count)) == 1) {
-        matched += count;
         for (const ingest_flow_t *flow = flows; flow < flows + count; flow++) {
             if (!((monitored[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1)) {
                 proto_addr_t src = flow->src;
@@ -225,25 +247,26 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
                 other_flows++;
                 continue;
             }
-            ingest_agg_flow_t *entry = &self->batch[batched++];
-            entry->src = flow->src;
-            entry->dst = flow->dst;
-            entry->port = flow->dst_port;
-            entry->bytes = flow->bytes;
-            entry->packets = flow->packets;
-            entry->durations =
-                flow->msec_last > flow->msec_first ? flow->msec_last - flow->msec_first : 0;
-            if (self->anon) {  //  After matching, which saw the real addresses
-                ingest_anon_addr (self->anon, &entry->src);
-                ingest_anon_addr (self->anon, &entry->dst);
-            }
+            unsigned directions = ingest_match_directions (self->match, flow);
+            matched += (directions & INGEST_MATCH_OUT) != 0;
+            matched_in += (directions & INGEST_MATCH_IN) != 0;
+            if (directions & INGEST_MATCH_OUT)
+                s_batch_entry (&self->batch[batched++], flow, &flow->src, &flow->dst, self->anon);
+            if (directions & INGEST_MATCH_IN)
+                s_batch_entry (&self->batch_in[batched_in++], flow, &flow->dst, &flow->src,
+                               self->anon);
             if (batched == INGEST_AGG_BATCH) {
                 ingest_agg_add_batch (self->scratch, self->batch, batched);
                 batched = 0;
             }
+            if (batched_in == INGEST_AGG_BATCH) {
+                ingest_agg_add_batch (incoming, self->batch_in, batched_in);
+                batched_in = 0;
+            }
         }
     }
     ingest_agg_add_batch (self->scratch, self->batch, batched);
+    ingest_agg_add_batch (incoming, self->batch_in, batched_in);
     if (rc == -1) {
         snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
         ingest_reader_close (self->reader);
@@ -251,9 +274,11 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
         return -1;
     }
     stats->flows = ingest_reader_flows_read (self->reader);
-    stats->matched = matched - other_flows;
+    stats->matched = matched;
+    stats->matched_in = matched_in;
     stats->others = other_flows;
     stats->pairs = ingest_agg_size (self->scratch);
+    stats->pairs_in = ingest_agg_size (incoming);
     stats->stat_flows = ingest_reader_stat_flows (self->reader);
     stats->exporters = ingest_reader_exporter_count (self->reader);
     stats->compression = ingest_reader_compression_name (self->reader);

@@ -10,7 +10,9 @@
     destination addresses of matched flows are replaced by their pseudonyms before they
     are aggregated (the matcher sees the real addresses).  Flows of local sources to
     the other ports go to the aggregate's others (ingest_others.h) unless the matcher
-    says not to (ingest_match_set_others).
+    says not to (ingest_match_set_others).  A flow that counts in the in direction
+    (ingest_match_directions) goes to the aggregate's incoming one, keyed by its
+    destination with its source as the peer.
 */
 #ifndef INGEST_FILE_H_INCLUDED
 #define INGEST_FILE_H_INCLUDED
@@ -28,9 +30,11 @@ typedef struct _ingest_file_t ingest_file_t;
 typedef struct {
     int64_t block;             //  Block start, seconds since the epoch (UTC)
     uint64_t flows;            //  Flow records read
-    uint64_t matched;          //  Flows that counted
+    uint64_t matched;          //  Flows that counted (out direction)
+    uint64_t matched_in;       //  Flows that counted in the in direction
     uint64_t others;           //  Flows of local sources to ports not monitored
     uint64_t pairs;            //  (source, port) pairs in this file alone
+    uint64_t pairs_in;         //  (destination, port) pairs of the in direction
     int64_t stat_flows;        //  Flow count of the appendix stat record, -1 if none
     uint32_t exporters;        //  Exporter records in the file
     const char *compression;   //  "none", "lzo", "bz2", "lz4", "zstd" (static)

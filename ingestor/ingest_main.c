@@ -29,9 +29,9 @@ main (int argc, char *argv[])
     if (options->dry_run) {
         int json = (options->json ? INGEST_DRYRUN_PAIRS : 0) |
                    (options->others_json ? INGEST_DRYRUN_OTHERS : 0);
-        int failed =
-            ingest_dryrun_run (options->match, options->anon, options->files, options->file_count,
-                               options->block_time, json, json ? stderr : stdout, stdout);
+        int failed = ingest_dryrun_run (options->match, options->anon, options->files,
+                                        options->file_count, options->block_time, json,
+                                        options->json_in, json ? stderr : stdout, stdout);
         rc = failed ? 1 : 0;
     }
     else {

@@ -283,6 +283,28 @@ ingest_match_source (ingest_match_t *self, const ingest_flow_t *flow)
 }
 
 //  --------------------------------------------------------------------------
+unsigned
+ingest_match_directions (ingest_match_t *self, const ingest_flow_t *flow)
+{
+    assert (self);
+    assert (flow);
+    if (!ingest_match_port (self, flow->dst_port))
+        return 0;
+    if (flow->protocol == IP_PROTO_ICMP || flow->protocol == IP_PROTO_ICMPV6)
+        return 0;
+    if (self->as_count == 0 && self->net_count == 0)
+        return INGEST_MATCH_OUT | INGEST_MATCH_IN;
+    bool src_local = s_is_local (self, flow->src_as, &flow->src);
+    bool dst_local = s_is_local (self, flow->dst_as, &flow->dst);
+    unsigned directions = 0;
+    if (src_local && !(self->exclude_internal && dst_local))
+        directions |= INGEST_MATCH_OUT;
+    if (dst_local && !(self->exclude_internal && src_local))
+        directions |= INGEST_MATCH_IN;
+    return directions;
+}
+
+//  --------------------------------------------------------------------------
 void
 ingest_match_test (bool verbose)
 {
@@ -392,9 +414,19 @@ ingest_match_test (bool verbose)
             flow.protocol = 6;
             assert (ingest_match_flow (match, &flow) ==
                     (!exclude || !destinations[index].internal));
+            //  Local source: out as above; in when the destination is local, unless
+            //  internal flows are excluded
+            unsigned expected = (!exclude || !destinations[index].internal ? INGEST_MATCH_OUT : 0) |
+                                (destinations[index].internal && !exclude ? INGEST_MATCH_IN : 0);
+            assert (ingest_match_directions (match, &flow) == expected);
             flow.src_as = 64501;  //  A foreign source never counts, whatever the destination
             assert (proto_addr_parse (&flow.src, "11.0.0.1") == 0);
             assert (!ingest_match_flow (match, &flow));
+            //  ... but makes the flow incoming to a local destination, excluded or not
+            assert (ingest_match_directions (match, &flow) ==
+                    (destinations[index].internal ? INGEST_MATCH_IN : 0));
+            flow.protocol = 1;  //  ICMP counts in neither direction
+            assert (ingest_match_directions (match, &flow) == 0);
         }
     }
     ingest_match_destroy (&match);
@@ -406,8 +438,12 @@ ingest_match_test (bool verbose)
     memset (&flow, 0, sizeof flow);
     flow.dst_port = 25, flow.protocol = 6;
     assert (ingest_match_flow (match, &flow));
+    assert (ingest_match_directions (match, &flow) == (INGEST_MATCH_OUT | INGEST_MATCH_IN));
     ingest_match_set_exclude_internal (match, true);  //  No local network: none internal
     assert (ingest_match_flow (match, &flow));
+    assert (ingest_match_directions (match, &flow) == (INGEST_MATCH_OUT | INGEST_MATCH_IN));
+    flow.dst_port = 26;
+    assert (ingest_match_directions (match, &flow) == 0);
     ingest_match_destroy (&match);
     free (ports);
     printf ("OK\n");

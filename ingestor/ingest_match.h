@@ -11,6 +11,10 @@
     of the local AS numbers, or destination address in a local prefix) does not count: only
     peers outside the local networks are counted, as the paper's "machines in other AS".
     With no local AS and no local prefix, no destination is internal.
+
+    The incoming direction (ingest_match_directions) mirrors this: a flow counts "in"
+    when its destination is local and its destination port monitored; the host is the
+    destination and the peers are the sources.
 */
 #ifndef INGEST_MATCH_H_INCLUDED
 #define INGEST_MATCH_H_INCLUDED
@@ -56,6 +60,14 @@ bool ingest_match_source (ingest_match_t *self, const ingest_flow_t *flow);
 //  (ingest_others.h; default true).  Without, the reader skips them undecoded.
 void ingest_match_set_others (ingest_match_t *self, bool others);
 bool ingest_match_others (ingest_match_t *self);
+//  The directions in which the flow counts, INGEST_MATCH_OUT | INGEST_MATCH_IN bits (0:
+//  none).  Out: ingest_match_flow.  In: the destination port is monitored (not ICMP) and
+//  the destination is local (destination AS or address, as for sources); with
+//  exclude_internal, only if the source is not local.  With no local AS and no local
+//  prefix every address is local: a matched flow counts in both directions.
+#define INGEST_MATCH_OUT 1u
+#define INGEST_MATCH_IN 2u
+unsigned ingest_match_directions (ingest_match_t *self, const ingest_flow_t *flow);
 
 //  True if port is monitored.
 bool ingest_match_port (ingest_match_t *self, uint16_t port);

@@ -49,9 +49,9 @@ s_usage (FILE *out)
              "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
              "                      [--tz ZONE] [--exclude-internal] [--no-others]\n"
              "                      [--anonymise-key FILE] [--config FILE] [-v] [FILE...]\n"
-             "       portevo-ingest --dry-run [--json] [--others-json] [--local-as N]...\n"
-             "                      [--local-net CIDR]... [--ports LIST] [--tz ZONE]\n"
-             "                      [--exclude-internal] [--no-others]\n"
+             "       portevo-ingest --dry-run [--json [--direction out|in]] [--others-json]\n"
+             "                      [--local-as N]... [--local-net CIDR]... [--ports LIST]\n"
+             "                      [--tz ZONE] [--exclude-internal] [--no-others]\n"
              "                      [--anonymise-key FILE] [--block-time TIME] FILE...\n"
              "  Without FILE: watch the spool and deliver every nfcapd file nfcapd finishes\n"
              "  (those already there first, oldest block first).  With FILEs: deliver them\n"
@@ -67,6 +67,9 @@ s_usage (FILE *out)
              "                    traffic to ports not monitored (totals, top 16 ports)\n"
              "  --no-others       do not count the traffic to ports not monitored (the\n"
              "                    reader then skips those flows undecoded)\n"
+             "  --direction D     with --json: out (default: local sources) or in (local\n"
+             "                    destinations, peers their sources; lines carry\n"
+             "                    \"direction\":\"in\")\n"
              "  --block-time TIME with --dry-run: the block of every FILE, as YYYYMMDDhhmm in\n"
              "                    --tz or YYYY-MM-DDThh:mmZ (default: from a name\n"
              "                    nfcapd.YYYYMMDDhhmm, else from the file's own times)\n"
@@ -127,6 +130,7 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
     assert (argv);
     static const struct option options[] = {{"dry-run", no_argument, NULL, 'n'},
                                             {"json", no_argument, NULL, 'j'},
+                                            {"direction", required_argument, NULL, 'D'},
                                             {"local-as", required_argument, NULL, 'a'},
                                             {"local-net", required_argument, NULL, 'l'},
                                             {"ports", required_argument, NULL, 'p'},
@@ -171,6 +175,12 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
             self->others_json = true;
         else if (option == 'O')
             ingest_match_set_others (self->match, false);
+        else if (option == 'D' && (streq (optarg, "out") || streq (optarg, "in")))
+            self->json_in = streq (optarg, "in");
+        else if (option == 'D') {
+            fprintf (err, "portevo-ingest: --direction '%s' is not out or in\n", optarg);
+            rc = 2;
+        }
         else if (option == 'x')
             exclude_internal = true;
         else if (option == 'v')
@@ -264,6 +274,10 @@ ingest_options_parse (ingest_options_t *self, int argc, char **argv, FILE *out, 
     self->file_count = argc - optind;
     if (rc == 0 && self->dry_run && self->file_count == 0) {
         fprintf (err, "portevo-ingest: --dry-run needs FILEs\n");
+        rc = 2;
+    }
+    if (rc == 0 && self->json_in && !self->json) {
+        fprintf (err, "portevo-ingest: --direction goes with --dry-run --json\n");
         rc = 2;
     }
     if (rc == 0 && self->block_time && !self->dry_run) {

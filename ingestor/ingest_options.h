@@ -44,6 +44,7 @@ typedef struct {
     bool dry_run;           //  --dry-run: read and print, deliver nothing
     bool json;              //  --json (with --dry-run)
     bool others_json;       //  --others-json (with --dry-run): the other ports' lines
+    bool json_in;           //  --direction in (with --json): print the in direction's pairs
     char **files;           //  FILE arguments (borrowed from argv)
     int file_count;         //  Number of FILE arguments
 } ingest_options_t;

@@ -10,6 +10,55 @@
 #include <assert.h>
 
 //  --------------------------------------------------------------------------
+//  The owner shard of each pair of agg, into a new array (at least one entry).
+
+static uint16_t *
+s_owners (ingest_agg_t *agg, const ingest_part_info_t *info)
+{
+    size_t count = ingest_agg_size (agg);
+    uint16_t *owners = (uint16_t *) malloc ((count ? count : 1) * sizeof (uint16_t));
+    assert (owners);
+    for (size_t index = 0; index < count; index++) {
+        owners[index] = info->slots[proto_shard_slot (ingest_agg_pair_addr (agg, index))];
+        assert (owners[index] < info->shard_count);
+    }
+    return owners;
+}
+
+//  --------------------------------------------------------------------------
+//  Append the pairs of agg that shard owns to part (direction in: to pairs_in).
+//  Returns how many.
+
+static size_t
+s_append_pairs (proto_msg_t *part, ingest_agg_t *agg, const uint16_t *owners, size_t shard,
+                bool incoming, proto_addr_t *peers)
+{
+    size_t pairs = 0;
+    for (size_t index = 0; index < ingest_agg_size (agg); index++) {
+        if (owners[index] != shard)
+            continue;
+        ingest_pair_t pair;
+        const uint8_t *sketch;
+        size_t peer_count = ingest_agg_pair_at (agg, index, &pair, peers, &sketch);
+        proto_pair_t entry = {.addr = pair.addr,
+                              .port = pair.port,
+                              .bytes = pair.values.value[PROTO_FEATURE_BYTES],
+                              .packets = pair.values.value[PROTO_FEATURE_PACKETS],
+                              .durations = pair.values.value[PROTO_FEATURE_DURATIONS],
+                              .peers_kind = sketch ? PROTO_PEERS_SKETCH : PROTO_PEERS_EXACT,
+                              .peers = sketch ? sketch : (const uint8_t *) peers,
+                              .peers_size =
+                                  sketch ? PROTO_SKETCH_REGISTERS : peer_count * PROTO_ADDR_SIZE};
+        if (incoming)
+            proto_msg_pairs_in_append (part, &entry);
+        else
+            proto_msg_pairs_append (part, &entry);
+        pairs++;
+    }
+    return pairs;
+}
+
+//  --------------------------------------------------------------------------
 int
 ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t **frames,
                    size_t *pair_counts, char *error, size_t error_size)
@@ -20,14 +69,11 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
     assert (info->shard_count > 0);
     assert (frames);
     assert (error);
-    size_t count = ingest_agg_size (agg);
-    uint16_t *owners = (uint16_t *) malloc ((count ? count : 1) * sizeof (uint16_t));
+    ingest_agg_t *incoming = ingest_agg_incoming (agg);
+    uint16_t *owners = s_owners (agg, info);
+    uint16_t *owners_in = s_owners (incoming, info);
     proto_addr_t *peers = (proto_addr_t *) malloc (PROTO_PEERS_CAP * sizeof (proto_addr_t));
-    assert (owners && peers);
-    for (size_t index = 0; index < count; index++) {
-        owners[index] = info->slots[proto_shard_slot (ingest_agg_pair_addr (agg, index))];
-        assert (owners[index] < info->shard_count);
-    }
+    assert (peers);
     int rc = 0;
     size_t shard = 0;
     for (; shard < info->shard_count && rc == 0; shard++) {
@@ -36,25 +82,8 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
         proto_msg_set_source (part, info->source);
         proto_msg_set_file (part, info->file);
         proto_msg_set_block (part, info->block);
-        size_t pairs = 0;
-        for (size_t index = 0; index < count; index++) {
-            if (owners[index] != shard)
-                continue;
-            ingest_pair_t pair;
-            const uint8_t *sketch;
-            size_t peer_count = ingest_agg_pair_at (agg, index, &pair, peers, &sketch);
-            proto_pair_t entry = {.addr = pair.addr,
-                                  .port = pair.port,
-                                  .bytes = pair.values.value[PROTO_FEATURE_BYTES],
-                                  .packets = pair.values.value[PROTO_FEATURE_PACKETS],
-                                  .durations = pair.values.value[PROTO_FEATURE_DURATIONS],
-                                  .peers_kind = sketch ? PROTO_PEERS_SKETCH : PROTO_PEERS_EXACT,
-                                  .peers = sketch ? sketch : (const uint8_t *) peers,
-                                  .peers_size = sketch ? PROTO_SKETCH_REGISTERS
-                                                       : peer_count * PROTO_ADDR_SIZE};
-            proto_msg_pairs_append (part, &entry);
-            pairs++;
-        }
+        size_t pairs = s_append_pairs (part, agg, owners, shard, false, peers) +
+                       s_append_pairs (part, incoming, owners_in, shard, true, peers);
         ingest_others_append_part (ingest_agg_others (agg), part, info->slots, shard,
                                    proto_day_of (info->block));
         frames[shard] = proto_msg_encode (part);
@@ -79,6 +108,7 @@ ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t *
         for (size_t done = 0; done < shard; done++)
             zframe_destroy (&frames[done]);
     free (peers);
+    free (owners_in);
     free (owners);
     return rc;
 }
@@ -107,6 +137,14 @@ ingest_part_test (bool verbose)
         ingest_agg_add (agg, &src, 80, &dst, 1, 1, 1);
     }
     ingest_agg_add (agg, &src, 445, &dst, 0, 0, 0);
+    //  The in direction: destinations as hosts, sources as peers
+    for (uint32_t host = 0; host < 60; host++) {
+        proto_addr_from_ipv4 (&dst, 0x0a010000 + host);
+        proto_addr_from_ipv4 (&src, 0xcb007100 + host % 5);
+        ingest_agg_add (ingest_agg_incoming (agg), &dst, 9001, &src, host, 1, 1);
+    }
+    size_t total_in = ingest_agg_incoming_size (agg);
+    assert (total_in == 60);
     size_t total = ingest_agg_size (agg);
     ingest_pair_t *expected = ingest_agg_pairs (agg);
 
@@ -123,7 +161,7 @@ ingest_part_test (bool verbose)
 
     //  Every pair lands in exactly one part, on the shard of its slot, and the union of
     //  the parts is the aggregate (values and peers)
-    size_t seen = 0;
+    size_t seen = 0, seen_in = 0;
     bool *found = (bool *) calloc (total, sizeof (bool));
     for (size_t shard = 0; shard < 3; shard++) {
         proto_msg_t *part = NULL;
@@ -134,7 +172,16 @@ ingest_part_test (bool verbose)
         assert (streq (proto_msg_file (part), info.file));
         assert (proto_msg_block (part) == info.block);
         assert (proto_msg_request_id (part) == 42);
-        assert (proto_msg_pairs_count (part) == pair_counts[shard]);
+        assert (proto_msg_pairs_count (part) + proto_msg_pairs_in_count (part) ==
+                pair_counts[shard]);
+        for (size_t index = 0; index < proto_msg_pairs_in_count (part); index++) {
+            proto_pair_t pair;
+            proto_msg_pairs_in_at (part, index, &pair);
+            assert (slots[proto_shard_slot (&pair.addr)] == shard);
+            assert (pair.port == 9001 && pair.peers_size == PROTO_ADDR_SIZE);
+            assert (pair.bytes == (pair.addr.bytes[15] | (uint64_t) pair.addr.bytes[14] << 8));
+            seen_in++;
+        }
         for (size_t index = 0; index < proto_msg_pairs_count (part); index++) {
             proto_pair_t pair;
             proto_msg_pairs_at (part, index, &pair);
@@ -166,7 +213,7 @@ ingest_part_test (bool verbose)
         proto_msg_destroy (&part);
         zframe_destroy (&frames[shard]);
     }
-    assert (seen == total);
+    assert (seen == total && seen_in == total_in);
     free (found);
 
     //  An empty aggregate still gives every shard a part; one shard owning every slot
@@ -183,7 +230,7 @@ ingest_part_test (bool verbose)
     memset (slots, 0, sizeof slots);
     info.shard_count = 1;
     assert (ingest_part_split (agg, &info, frames, pair_counts, error, sizeof error) == 0);
-    assert (pair_counts[0] == total);
+    assert (pair_counts[0] == total + total_in);
     zframe_destroy (&frames[0]);
 
     //  A name the protocol does not allow: no frames, an error

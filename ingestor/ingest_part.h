@@ -5,6 +5,8 @@
     peers the way PROTOCOL.md's pair entry says: the exact set of peer addresses, sorted,
     or the HyperLogLog registers once the pair passed PROTO_PEERS_CAP.  Every shard gets a
     PART, even one without pairs, so that it knows this source delivered the block.
+    The aggregate's in direction (ingest_agg_incoming) goes the same way in each part's
+    `pairs_in`, by its destination's slot.
 
     The parts are encoded here, once, so that resending one is a reference-counted copy of
     its frame (zframe_send with ZFRAME_REUSE), not a new encoding.  No socket is touched:
@@ -28,8 +30,8 @@ typedef struct {
 } ingest_part_info_t;
 
 //  Encode agg (unchanged) as info->shard_count PART frames into frames[0..shard_count),
-//  new frames the caller owns, with the pair count of each part in pair_counts (may be
-//  NULL).  0, or -1 with error set (at most error_size bytes) if a part cannot be encoded
+//  new frames the caller owns, with the pair count of each part (both directions) in pair_counts
+//  (may be NULL).  0, or -1 with error set (at most error_size bytes) if a part cannot be encoded
 //  (a name too long for the protocol, or a part over PROTO_FRAME_MAX): then no frame is
 //  returned.
 int ingest_part_split (ingest_agg_t *agg, const ingest_part_info_t *info, zframe_t **frames,

@@ -341,10 +341,12 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
             self->appended_here++;
         }
         zsys_info ("%s: delivered%s, block %s, %" PRIu64 " flows, %" PRIu64 " matched, %" PRIu64
-                   " pairs, %zu shards, %" PRId64 " msecs (read %" PRId64 ", parts %" PRId64 ")",
+                   " pairs, %" PRIu64 " matched in, %" PRIu64 " pairs in, %zu shards, %" PRId64
+                   " msecs (read %" PRId64 ", parts %" PRId64 ")",
                    job->entry->path, appended, proto_time_format (job->entry->block, block),
-                   job->stats.flows, job->stats.matched, job->stats.pairs, job->shard_count,
-                   zclock_mono () - job->started, job->read_msecs, job->split_msecs);
+                   job->stats.flows, job->stats.matched, job->stats.pairs, job->stats.matched_in,
+                   job->stats.pairs_in, job->shard_count, zclock_mono () - job->started,
+                   job->read_msecs, job->split_msecs);
         s_rate_t *rate = (s_rate_t *) zmalloc (sizeof (s_rate_t));
         rate->at = zclock_mono ();
         rate->flows = job->stats.flows;

@@ -32,6 +32,12 @@ typedef enum {
 
 typedef enum { PROTO_OP_SUM = 0, PROTO_OP_MAX = 1, PROTO_OP_MIN = 2 } proto_op_t;
 
+//  Direction of a profile: out, the host is a local source talking to monitored ports
+//  (peers: its destinations); in, the host is a local destination reached on a monitored
+//  port (peers: its sources).
+typedef enum { PROTO_DIRECTION_OUT = 0, PROTO_DIRECTION_IN = 1 } proto_direction_t;
+#define PROTO_DIRECTION_COUNT 2
+
 //  Flag bits of proto_values_t.flags
 #define PROTO_VALUES_PEERS_CAPPED 0x01  //  peers reached PROTO_PEERS_CAP; above it, an estimate
 

@@ -114,10 +114,10 @@ proto_msg_destroy (proto_msg_t **self_p)
         free (self->arena);
         self->arena = next;
     }
-    proto_msg_list_t *lists[] = {&self->peers,       &self->pairs,       &self->entries,
-                                 &self->points,      &self->annotations, &self->ports,
-                                 &self->days,        &self->capped,      &self->others,
-                                 &self->other_ports, &self->changes,     &self->sparks};
+    proto_msg_list_t *lists[] = {
+        &self->peers,   &self->pairs,  &self->entries, &self->points, &self->annotations,
+        &self->ports,   &self->days,   &self->capped,  &self->others, &self->other_ports,
+        &self->changes, &self->sparks, &self->pairs_in};
     for (size_t index = 0; index < sizeof lists / sizeof lists[0]; index++)
         free (lists[index]->items);
     zframe_destroy (&self->routing_id);

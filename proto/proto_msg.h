@@ -252,6 +252,10 @@ uint32_t proto_msg_count (proto_msg_t *self);
 void proto_msg_set_count (proto_msg_t *self, uint32_t count);
 uint8_t proto_msg_spark (proto_msg_t *self);
 void proto_msg_set_spark (proto_msg_t *self, uint8_t spark);
+//  TOP_REQUEST, SERIES_REQUEST, HOST_REQUEST: proto_direction_t (optional key: absent
+//  reads as PROTO_DIRECTION_OUT)
+uint8_t proto_msg_direction (proto_msg_t *self);
+void proto_msg_set_direction (proto_msg_t *self, uint8_t direction);
 
 //  HEARTBEAT stats: set (replaces a key; -1 when PROTO_STATS_MAX are used), get by key
 //  (false if absent), or walk by index.
@@ -276,6 +280,10 @@ void proto_msg_peers_at (proto_msg_t *self, size_t index, proto_peer_t *peer);
 void proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair);
 size_t proto_msg_pairs_count (proto_msg_t *self);
 void proto_msg_pairs_at (proto_msg_t *self, size_t index, proto_pair_t *pair);
+//  PART's pairs of the in direction (optional key `pairs_in`: absent reads as none).
+void proto_msg_pairs_in_append (proto_msg_t *self, const proto_pair_t *pair);
+size_t proto_msg_pairs_in_count (proto_msg_t *self);
+void proto_msg_pairs_in_at (proto_msg_t *self, size_t index, proto_pair_t *pair);
 void proto_msg_top_append (proto_msg_t *self, const proto_top_t *top);
 size_t proto_msg_top_count (proto_msg_t *self);
 void proto_msg_top_at (proto_msg_t *self, size_t index, proto_top_t *top);

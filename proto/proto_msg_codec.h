@@ -66,6 +66,8 @@ struct _proto_msg_t {
     proto_msg_list_t changes;                //  proto_change_t
     proto_msg_list_t sparks;                 //  uint64_t: sparkline scores of changes
     uint8_t spark;                           //  Days of sparkline asked (CHANGES_REQUEST)
+    uint8_t direction;                       //  proto_direction_t of a query (optional key)
+    proto_msg_list_t pairs_in;               //  proto_pair_t of the in direction (PART)
     struct _proto_msg_chunk_t *arena;        //  Newest chunk of owned memory
     zframe_t *frame;                         //  Decoded frame that peer blobs point into
     bool borrows;                            //  Some entry points into the decoded bytes
@@ -111,6 +113,8 @@ typedef enum {
     PROTO_MSG_FIELD_CHANGES,
     PROTO_MSG_FIELD_SPARK,
     PROTO_MSG_FIELD_SPARKS,
+    PROTO_MSG_FIELD_DIRECTION,
+    PROTO_MSG_FIELD_PAIRS_IN,
     PROTO_MSG_FIELD_TOTAL
 } proto_msg_field_t;
 

@@ -546,21 +546,71 @@ proto_msg_peers_at (proto_msg_t *self, size_t index, proto_peer_t *peer)
 }
 
 //  --------------------------------------------------------------------------
-void
-proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair)
+//  Append a copy of pair (its peers copied into the message) to list.
+static void
+s_pair_push (proto_msg_t *self, proto_msg_list_t *list, const proto_pair_t *pair)
 {
-    s_require (self, PROTO_MSG_FIELD_PAIRS);
     assert (pair);
     assert (pair->peers || pair->peers_size == 0);
-    proto_pair_t *copy = (proto_pair_t *) proto_msg_list_push (&self->pairs, sizeof (proto_pair_t));
+    proto_pair_t *copy = (proto_pair_t *) proto_msg_list_push (list, sizeof (proto_pair_t));
     *copy = *pair;
+    copy->peers = NULL;
     if (pair->peers_size) {
         uint8_t *peers = (uint8_t *) proto_msg_alloc (self, pair->peers_size);
         memcpy (peers, pair->peers, pair->peers_size);
         copy->peers = peers;
     }
-    else
-        copy->peers = NULL;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_append (proto_msg_t *self, const proto_pair_t *pair)
+{
+    s_require (self, PROTO_MSG_FIELD_PAIRS);
+    s_pair_push (self, &self->pairs, pair);
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_in_append (proto_msg_t *self, const proto_pair_t *pair)
+{
+    s_require (self, PROTO_MSG_FIELD_PAIRS_IN);
+    s_pair_push (self, &self->pairs_in, pair);
+}
+
+//  --------------------------------------------------------------------------
+size_t
+proto_msg_pairs_in_count (proto_msg_t *self)
+{
+    assert (self);
+    return self->pairs_in.count;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_pairs_in_at (proto_msg_t *self, size_t index, proto_pair_t *pair)
+{
+    assert (self);
+    assert (index < self->pairs_in.count);
+    assert (pair);
+    *pair = S_ENTRY (self->pairs_in, proto_pair_t, index);
+}
+
+//  --------------------------------------------------------------------------
+uint8_t
+proto_msg_direction (proto_msg_t *self)
+{
+    assert (self);
+    return self->direction;
+}
+
+//  --------------------------------------------------------------------------
+void
+proto_msg_set_direction (proto_msg_t *self, uint8_t direction)
+{
+    s_require (self, PROTO_MSG_FIELD_DIRECTION);
+    assert (direction < PROTO_DIRECTION_COUNT);
+    self->direction = direction;
 }
 
 //  --------------------------------------------------------------------------

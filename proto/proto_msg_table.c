@@ -208,7 +208,11 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
         S_LIST (proto_msg_t, "other_ports", other_ports, s_other_port_record),
     [PROTO_MSG_FIELD_CHANGES] = S_LIST (proto_msg_t, "changes", changes, s_change_record),
     [PROTO_MSG_FIELD_SPARK] = S_UINT (proto_msg_t, "spark", spark, PROTO_SPARK_MAX),
-    [PROTO_MSG_FIELD_SPARKS] = S_LIST (proto_msg_t, "sparks", sparks, s_score_record)};
+    [PROTO_MSG_FIELD_SPARKS] = S_LIST (proto_msg_t, "sparks", sparks, s_score_record),
+    [PROTO_MSG_FIELD_DIRECTION] =
+        S_UINT (proto_msg_t, "direction", direction, PROTO_DIRECTION_COUNT - 1),
+    [PROTO_MSG_FIELD_PAIRS_IN] = S_LIST (proto_msg_t, "pairs_in", pairs_in, s_pair_record)};
+_Static_assert(PROTO_MSG_FIELD_TOTAL <= 64, "a message's keys are bits of a uint64_t");
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -224,24 +228,27 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS), 0},
     [PROTO_MSG_PART] = {"PART",
                         S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (PAIRS) |
-                            S_BIT (OTHERS) | S_BIT (OTHER_PORTS),
-                        S_BIT (OTHERS) | S_BIT (OTHER_PORTS)},
+                            S_BIT (OTHERS) | S_BIT (OTHER_PORTS) | S_BIT (PAIRS_IN),
+                        S_BIT (OTHERS) | S_BIT (OTHER_PORTS) | S_BIT (PAIRS_IN)},
     [PROTO_MSG_PART_ACK] = {"PART_ACK",
                             S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (DUPLICATE) |
                                 S_BIT (EXPIRED),
                             S_BIT (EXPIRED)},
-    [PROTO_MSG_TOP_REQUEST] = {"TOP_REQUEST", S_BIT (DAY) | S_BIT (OP) | S_BIT (PORT), 0},
+    [PROTO_MSG_TOP_REQUEST] = {"TOP_REQUEST",
+                               S_BIT (DAY) | S_BIT (OP) | S_BIT (PORT) | S_BIT (DIRECTION),
+                               S_BIT (DIRECTION)},
     [PROTO_MSG_TOP] = {"TOP", S_BIT (DAY) | S_BIT (OP) | S_BIT (ENTRIES) | S_BIT (PEERS_CAPPED),
                        S_BIT (PEERS_CAPPED)},
     [PROTO_MSG_SERIES_REQUEST] = {"SERIES_REQUEST",
                                   S_BIT (HOST) | S_BIT (PORT) | S_BIT (FEATURE) | S_BIT (OP) |
-                                      S_BIT (FROM) | S_BIT (TO),
-                                  0},
+                                      S_BIT (FROM) | S_BIT (TO) | S_BIT (DIRECTION),
+                                  S_BIT (DIRECTION)},
     [PROTO_MSG_SERIES] = {"SERIES",
                           S_BIT (HOST) | S_BIT (FEATURE) | S_BIT (OP) | S_BIT (POINTS) |
                               S_BIT (PEERS_CAPPED),
                           S_BIT (PEERS_CAPPED)},
-    [PROTO_MSG_HOST_REQUEST] = {"HOST_REQUEST", S_BIT (HOST), 0},
+    [PROTO_MSG_HOST_REQUEST] = {"HOST_REQUEST", S_BIT (HOST) | S_BIT (DIRECTION),
+                                S_BIT (DIRECTION)},
     [PROTO_MSG_HOST] = {"HOST",
                         S_BIT (HOST) | S_BIT (KNOWN) | S_BIT (FIRST_SEEN) | S_BIT (LAST_SEEN) |
                             S_BIT (PORTS) | S_BIT (ANNOTATIONS),

@@ -280,6 +280,15 @@ s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
                 s_test_assert_pair (&pair, &pair_read);
             }
             break;
+        case PROTO_MSG_FIELD_PAIRS_IN:
+            s_test_pair (data, count - 1 - index, variant, &pair);
+            if (set)
+                proto_msg_pairs_in_append (msg, &pair);
+            else {
+                proto_msg_pairs_in_at (msg, index, &pair_read);
+                s_test_assert_pair (&pair, &pair_read);
+            }
+            break;
         case PROTO_MSG_FIELD_ENTRIES:
             s_test_top (index, variant, &top);
             if (set)
@@ -357,7 +366,8 @@ s_test_list (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
                            proto_msg_top_count (msg),         proto_msg_points_count (msg),
                            proto_msg_annotations_count (msg), proto_msg_ports_count (msg),
                            proto_msg_days_count (msg)};
-        assert (counts[field - PROTO_MSG_FIELD_PEERS] == count);
+        assert (field == PROTO_MSG_FIELD_PAIRS_IN ? proto_msg_pairs_in_count (msg) == count
+                                                  : counts[field - PROTO_MSG_FIELD_PEERS] == count);
     }
 }
 
@@ -419,6 +429,7 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         S_TEST_SCALAR (CODE, code, (uint16_t) number)
         S_TEST_SCALAR (COUNT, count, (uint32_t) number)
         S_TEST_SCALAR (SPARK, spark, (uint8_t) number)
+        S_TEST_SCALAR (DIRECTION, direction, (uint8_t) (variant ? PROTO_DIRECTION_IN : 0))
     case PROTO_MSG_FIELD_HOST:
         if (set)
             proto_msg_set_host (msg, &host);

@@ -135,7 +135,8 @@ s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
 {
     assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED ||
             field == PROTO_MSG_FIELD_OTHERS || field == PROTO_MSG_FIELD_OTHER_PORTS ||
-            field == PROTO_MSG_FIELD_SPARK || field == PROTO_MSG_FIELD_SPARKS);
+            field == PROTO_MSG_FIELD_SPARK || field == PROTO_MSG_FIELD_SPARKS ||
+            field == PROTO_MSG_FIELD_DIRECTION || field == PROTO_MSG_FIELD_PAIRS_IN);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
@@ -146,6 +147,8 @@ s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
     assert (msg->capped.count == 0 && !proto_msg_expired (msg));
     assert (field != PROTO_MSG_FIELD_OTHERS || proto_msg_others_count (msg) == 0);
     assert (field != PROTO_MSG_FIELD_OTHER_PORTS || proto_msg_other_ports_count (msg) == 0);
+    assert (field != PROTO_MSG_FIELD_DIRECTION || proto_msg_direction (msg) == PROTO_DIRECTION_OUT);
+    assert (field != PROTO_MSG_FIELD_PAIRS_IN || proto_msg_pairs_in_count (msg) == 0);
     for (size_t index = 0; index < proto_msg_top_count (msg); index++) {
         proto_top_t top;
         proto_msg_top_at (msg, index, &top);

@@ -115,6 +115,31 @@ s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
 
 //  --------------------------------------------------------------------------
 static void
+s_pair_in_at (void *pairs, size_t index, proto_pair_t *pair)
+{
+    proto_msg_pairs_in_at ((proto_msg_t *) pairs, index, pair);
+}
+
+//  --------------------------------------------------------------------------
+//  True if this shard owns the host of each of the count pairs pair_at reads from
+//  request; else answers ERROR 409 naming the first other host and returns false.
+
+static bool
+s_owns_pairs (shard_t *self, proto_msg_t *request, shard_pair_at_fn *pair_at, size_t count)
+{
+    for (size_t index = 0; index < count; index++) {
+        proto_pair_t pair;
+        pair_at (request, index, &pair);
+        if (!self->owned[proto_shard_slot (&pair.addr)]) {
+            s_wrong_shard (self, request, &pair.addr);
+            return false;
+        }
+    }
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+static void
 s_on_part (shard_t *self, proto_msg_t *request)
 {
     if (!self->have_map) {
@@ -123,14 +148,10 @@ s_on_part (shard_t *self, proto_msg_t *request)
         return;
     }
     size_t count = proto_msg_pairs_count (request);
-    for (size_t index = 0; index < count; index++) {
-        proto_pair_t pair;
-        proto_msg_pairs_at (request, index, &pair);
-        if (!self->owned[proto_shard_slot (&pair.addr)]) {
-            s_wrong_shard (self, request, &pair.addr);
-            return;
-        }
-    }
+    size_t count_in = proto_msg_pairs_in_count (request);
+    if (!s_owns_pairs (self, request, s_pair_at, count) ||
+        !s_owns_pairs (self, request, s_pair_in_at, count_in))
+        return;
     for (size_t index = 0; index < proto_msg_others_count (request); index++) {
         proto_other_t other;
         proto_msg_others_at (request, index, &other);
@@ -162,8 +183,10 @@ s_on_part (shard_t *self, proto_msg_t *request)
     int64_t block = proto_msg_block (request);
     int64_t start = zclock_usecs ();
     shard_part_result_t result;
-    int rc = shard_store_apply_part_others (self->store, source, file, block, s_pair_at, request,
-                                            count, request, zclock_time () / 1000, &result);
+    shard_pairs_t sets[PROTO_DIRECTION_COUNT] = {{s_pair_at, request, count},
+                                                 {s_pair_in_at, request, count_in}};
+    int rc = shard_store_apply_directions (self->store, source, file, block, sets, request,
+                                           zclock_time () / 1000, &result);
     if (rc != SHARD_STORE_OK) {
         s_store_error (self, request, rc);
         return;
@@ -182,9 +205,10 @@ s_on_part (shard_t *self, proto_msg_t *request)
         zsys_notice ("part: older than retention, not stored: source=%s file=%s block=%lld", source,
                      file, (long long) block);
     if (self->verbose)
-        zsys_debug ("part: source=%s file=%s block=%lld pairs=%zu%s%s in %.1f ms", source, file,
-                    (long long) block, count, result.duplicate ? " duplicate" : "",
-                    result.final ? " final" : "", (zclock_usecs () - start) / 1000.0);
+        zsys_debug ("part: source=%s file=%s block=%lld pairs=%zu pairs_in=%zu%s%s in %.1f ms",
+                    source, file, (long long) block, count, count_in,
+                    result.duplicate ? " duplicate" : "", result.final ? " final" : "",
+                    (zclock_usecs () - start) / 1000.0);
 }
 
 //  --------------------------------------------------------------------------
@@ -278,8 +302,9 @@ s_on_query (shard_t *self, proto_msg_t *request)
         reply = proto_msg_reply (request, PROTO_MSG_TOP);
         proto_msg_set_day (reply, proto_msg_day (request));
         proto_msg_set_op (reply, proto_msg_op (request));
-        rc = shard_store_top (self->store, proto_msg_day (request), proto_msg_op (request),
-                              proto_msg_port (request), s_top_append, reply);
+        rc = shard_store_top_direction (self->store, proto_msg_direction (request),
+                                        proto_msg_day (request), proto_msg_op (request),
+                                        proto_msg_port (request), s_top_append, reply);
         break;
     case PROTO_MSG_CHANGES_REQUEST:
         reply = proto_msg_reply (request, PROTO_MSG_CHANGES);
@@ -298,10 +323,10 @@ s_on_query (shard_t *self, proto_msg_t *request)
         proto_msg_set_host (reply, host);
         proto_msg_set_feature (reply, proto_msg_feature (request));
         proto_msg_set_op (reply, proto_msg_op (request));
-        rc = shard_store_series (self->store, host, proto_msg_port (request),
-                                 proto_msg_feature (request), proto_msg_op (request),
-                                 proto_msg_from (request), proto_msg_to (request), s_point_append,
-                                 reply);
+        rc = shard_store_series_direction (self->store, proto_msg_direction (request), host,
+                                           proto_msg_port (request), proto_msg_feature (request),
+                                           proto_msg_op (request), proto_msg_from (request),
+                                           proto_msg_to (request), s_point_append, reply);
         break;
     case PROTO_MSG_HOST_REQUEST: {
         if (!s_owns (self, host)) {
@@ -310,7 +335,8 @@ s_on_query (shard_t *self, proto_msg_t *request)
         }
         reply = proto_msg_reply (request, PROTO_MSG_HOST);
         shard_host_info_t info;
-        rc = shard_store_host (self->store, host, &info, s_port_append, s_note_append, reply);
+        rc = shard_store_host_direction (self->store, proto_msg_direction (request), host, &info,
+                                         s_port_append, s_note_append, reply);
         proto_msg_set_host (reply, host);
         proto_msg_set_known (reply, info.known);
         proto_msg_set_first_seen (reply, info.first_seen);

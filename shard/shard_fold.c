@@ -29,22 +29,22 @@ typedef struct {
 } s_sort_t;
 
 struct _shard_fold_t {
-    uint32_t retention_days;  //  Days kept before today
-    uint32_t grace_secs;      //  Wait for every ingestor
-    char **ingestors;         //  Registered ingestor names
-    size_t ingestor_count;    //  Entries in ingestors
-    uint32_t cutoff_day;      //  First day kept, for the transaction under way
-    uint32_t archive_last;    //  Last archived day, for the transaction under way
-    shard_top_cache_t *top;   //  Top lists touched by the transaction
-    shard_host_t *host;       //  Current host record
-    proto_addr_t host_addr;   //  Its address
-    bool host_loaded;         //  host holds host_addr's record
-    bool host_dirty;          //  host changed since loaded
-    shard_buffer_t buffer;    //  Value encoding
-    shard_buffer_t peers;     //  Merged peer sets
-    uint8_t *sketch;          //  PROTO_SKETCH_REGISTERS of scratch
-    s_sort_t *order;          //  Pair order, NULL if the part came ordered
-    size_t order_capacity;    //  Entries allocated at order
+    uint32_t retention_days;                 //  Days kept before today
+    uint32_t grace_secs;                     //  Wait for every ingestor
+    char **ingestors;                        //  Registered ingestor names
+    size_t ingestor_count;                   //  Entries in ingestors
+    uint32_t cutoff_day;                     //  First day kept, for the transaction under way
+    uint32_t archive_last;                   //  Last archived day, for the transaction under way
+    shard_top_cache_t *top;                  //  Top lists touched by the transaction
+    shard_host_t *host;                      //  Current host record
+    proto_addr_t host_addr;                  //  Its address
+    bool host_loaded;                        //  host holds host_addr's record
+    bool host_dirty;                         //  host changed since loaded
+    shard_buffer_t buffer;                   //  Value encoding
+    shard_buffer_t peers;                    //  Merged peer sets
+    uint8_t *sketch;                         //  PROTO_SKETCH_REGISTERS of scratch
+    s_sort_t *order[PROTO_DIRECTION_COUNT];  //  Pair order per direction, NULL if ordered
+    uint8_t direction;                       //  Direction the caches belong to
 };
 
 //  --------------------------------------------------------------------------
@@ -70,7 +70,8 @@ shard_fold_destroy (shard_fold_t **self_p)
     shard_fold_t *self = *self_p;
     if (self) {
         shard_fold_set_ingestors (self, NULL, 0);
-        free (self->order);
+        for (int direction = 0; direction < PROTO_DIRECTION_COUNT; direction++)
+            free (self->order[direction]);
         free (self->sketch);
         shard_buffer_free (&self->peers);
         shard_buffer_free (&self->buffer);
@@ -140,15 +141,15 @@ s_compare_sort (const void *a, const void *b)
 
 //  --------------------------------------------------------------------------
 int
-shard_fold_check (shard_fold_t *self, shard_pair_at_fn *pair_at, void *pairs, size_t pair_count,
-                  char *error, size_t error_size)
+shard_fold_check (shard_fold_t *self, uint8_t direction, shard_pair_at_fn *pair_at, void *pairs,
+                  size_t pair_count, char *error, size_t error_size)
 {
     assert (self);
+    assert (direction < PROTO_DIRECTION_COUNT);
     assert (pair_at || pair_count == 0);
     assert (error);
-    free (self->order);
-    self->order = NULL;
-    self->order_capacity = 0;
+    free (self->order[direction]);
+    self->order[direction] = NULL;
     bool ordered = true;
     proto_pair_t previous = {{{0}}, 0, 0, 0, 0, 0, NULL, 0};
     for (size_t index = 0; index < pair_count; index++) {
@@ -183,21 +184,21 @@ shard_fold_check (shard_fold_t *self, shard_pair_at_fn *pair_at, void *pairs, si
     }
     if (ordered)
         return 0;
-    self->order = (s_sort_t *) malloc (pair_count * sizeof (s_sort_t));
-    assert (self->order);
-    self->order_capacity = pair_count;
+    s_sort_t *order = (s_sort_t *) malloc (pair_count * sizeof (s_sort_t));
+    assert (order);
+    self->order[direction] = order;
     for (size_t index = 0; index < pair_count; index++) {
         proto_pair_t pair;
         pair_at (pairs, index, &pair);
-        self->order[index].addr = pair.addr;
-        self->order[index].port = pair.port;
-        self->order[index].index = index;
+        order[index].addr = pair.addr;
+        order[index].port = pair.port;
+        order[index].index = index;
     }
-    qsort (self->order, pair_count, sizeof (s_sort_t), s_compare_sort);
+    qsort (order, pair_count, sizeof (s_sort_t), s_compare_sort);
     for (size_t index = 1; index < pair_count; index++)
-        if (s_compare_sort (&self->order[index - 1], &self->order[index]) == 0) {
+        if (s_compare_sort (&order[index - 1], &order[index]) == 0) {
             snprintf (error, error_size, "pairs %zu and %zu: same host and port",
-                      self->order[index - 1].index, self->order[index].index);
+                      order[index - 1].index, order[index].index);
             return -1;
         }
     return 0;
@@ -208,7 +209,8 @@ static void
 s_pair (shard_fold_t *self, shard_pair_at_fn *pair_at, void *pairs, size_t index,
         proto_pair_t *pair)
 {
-    pair_at (pairs, self->order ? self->order[index].index : index, pair);
+    const s_sort_t *order = self->order[self->direction];
+    pair_at (pairs, order ? order[index].index : index, pair);
 }
 
 //  --------------------------------------------------------------------------
@@ -335,6 +337,22 @@ s_host_load (shard_fold_t *self, shard_txn_t *txn, const proto_addr_t *addr)
 }
 
 //  --------------------------------------------------------------------------
+//  Work in direction from now on: write the caches of the current one (its host record
+//  and top lists), then point txn at the other direction's sub-databases.  0 or -1.
+
+static int
+s_direction (shard_fold_t *self, shard_txn_t *txn, uint8_t direction)
+{
+    if (self->direction == direction)
+        return 0;
+    if (shard_fold_flush (self, txn))
+        return -1;
+    self->direction = direction;
+    shard_txn_set_direction (txn, direction);
+    return shard_days_archive_last (txn, &self->archive_last) == -1 ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
 //  Fold one block value of (addr, port) into its days row, host record and top lists.
 
 static int
@@ -374,18 +392,23 @@ s_pair_values (const proto_pair_t *pair, proto_values_t *values)
 
 //  --------------------------------------------------------------------------
 static int
-s_fold_pairs (shard_fold_t *self, shard_txn_t *txn, int64_t block, shard_pair_at_fn *pair_at,
-              void *pairs, size_t pair_count, bool late)
+s_fold_pairs (shard_fold_t *self, shard_txn_t *txn, int64_t block, const shard_pairs_t *sets,
+              bool late)
 {
-    for (size_t index = 0; index < pair_count; index++) {
-        proto_pair_t pair;
-        proto_values_t values;
-        s_pair (self, pair_at, pairs, index, &pair);
-        s_pair_values (&pair, &values);
-        if (s_fold_value (self, txn, block, &pair.addr, pair.port, &values, late))
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        const shard_pairs_t *set = &sets[direction];
+        if (set->count && s_direction (self, txn, direction))
             return -1;
+        for (size_t index = 0; index < set->count; index++) {
+            proto_pair_t pair;
+            proto_values_t values;
+            s_pair (self, set->pair_at, set->pairs, index, &pair);
+            s_pair_values (&pair, &values);
+            if (s_fold_value (self, txn, block, &pair.addr, pair.port, &values, late))
+                return -1;
+        }
     }
-    return 0;
+    return s_direction (self, txn, PROTO_DIRECTION_OUT);
 }
 
 //  --------------------------------------------------------------------------
@@ -469,10 +492,10 @@ s_merge_pair (shard_fold_t *self, shard_txn_t *txn, int64_t block, const proto_p
 }
 
 //  --------------------------------------------------------------------------
-//  Fold every open row of block and delete them, then mark the block final.
+//  Fold every open row of block in the transaction's direction and delete them.
 
 static int
-s_finalise (shard_fold_t *self, shard_txn_t *txn, int64_t block, int64_t now)
+s_finalise_rows (shard_fold_t *self, shard_txn_t *txn, int64_t block)
 {
     uint8_t prefix[SHARD_KEY_BLOCK_SIZE];
     shard_key_block (prefix, block);
@@ -503,13 +526,26 @@ s_finalise (shard_fold_t *self, shard_txn_t *txn, int64_t block, int64_t now)
         rc = shard_cursor_next (cursor, &key, &value);
     }
     shard_cursor_destroy (&cursor);
-    if (rc == -1)
+    return rc == -1 ? -1 : 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Fold every open row of block, in both directions, and delete them, then mark the
+//  block final.
+
+static int
+s_finalise (shard_fold_t *self, shard_txn_t *txn, int64_t block, int64_t now)
+{
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++)
+        if (s_direction (self, txn, direction) || s_finalise_rows (self, txn, block))
+            return -1;
+    if (s_direction (self, txn, PROTO_DIRECTION_OUT))
         return -1;
     shard_final_t final = {now, 0};
     shard_final_encode (&final, &self->buffer);
     uint8_t block_key[SHARD_KEY_BLOCK_SIZE];
     shard_key_block (block_key, block);
-    rc = shard_kv_del (txn, SHARD_DB_OPEN, block_key, sizeof block_key);
+    int rc = shard_kv_del (txn, SHARD_DB_OPEN, block_key, sizeof block_key);
     if (rc == -1)
         return -1;
     return shard_kv_put (txn, SHARD_DB_FINAL, block_key, sizeof block_key, self->buffer.data,
@@ -535,7 +571,7 @@ s_delivered (shard_fold_t *self, const shard_open_t *open, const char *source)
 
 static int
 s_apply_late (shard_fold_t *self, shard_txn_t *txn, int64_t block, shard_bytes_t *value,
-              shard_pair_at_fn *pair_at, void *pairs, size_t pair_count)
+              const shard_pairs_t *sets)
 {
     shard_final_t final;
     if (shard_final_decode (&final, value->data, value->size)) {
@@ -549,14 +585,13 @@ s_apply_late (shard_fold_t *self, shard_txn_t *txn, int64_t block, shard_bytes_t
     if (shard_kv_put (txn, SHARD_DB_FINAL, key, sizeof key, self->buffer.data, self->buffer.size) ||
         shard_meta_add (txn, "late_parts", 1))
         return -1;
-    return s_fold_pairs (self, txn, block, pair_at, pairs, pair_count, true);
+    return s_fold_pairs (self, txn, block, sets, true);
 }
 
 //  --------------------------------------------------------------------------
 int
 shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const char *file,
-                 int64_t block, shard_pair_at_fn *pair_at, void *pairs, size_t pair_count,
-                 int64_t now, shard_part_result_t *result)
+                 int64_t block, const shard_pairs_t *sets, int64_t now, shard_part_result_t *result)
 {
     assert (self);
     assert (txn);
@@ -584,7 +619,7 @@ shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const
     rc = shard_kv_get (txn, SHARD_DB_FINAL, key, sizeof key, &value);
     if (rc == 0) {
         result->late = result->final = true;
-        return s_apply_late (self, txn, block, &value, pair_at, pairs, pair_count);
+        return s_apply_late (self, txn, block, &value, sets);
     }
     if (rc == -1 || (rc = shard_kv_get (txn, SHARD_DB_OPEN, key, sizeof key, &value)) == -1)
         return -1;
@@ -597,7 +632,7 @@ shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const
         if (shard_kv_put (txn, SHARD_DB_FINAL, key, sizeof key, self->buffer.data,
                           self->buffer.size))
             return -1;
-        return s_fold_pairs (self, txn, block, pair_at, pairs, pair_count, false);
+        return s_fold_pairs (self, txn, block, sets, false);
     }
     if (rc == 1) {
         open.first_arrival = now;
@@ -608,12 +643,19 @@ shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const
         return -1;
     }
     shard_open_add (&open, source);
-    for (size_t index = 0; index < pair_count; index++) {
-        proto_pair_t pair;
-        s_pair (self, pair_at, pairs, index, &pair);
-        if (s_merge_pair (self, txn, block, &pair))
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        const shard_pairs_t *set = &sets[direction];
+        if (set->count && s_direction (self, txn, direction))
             return -1;
+        for (size_t index = 0; index < set->count; index++) {
+            proto_pair_t pair;
+            s_pair (self, set->pair_at, set->pairs, index, &pair);
+            if (s_merge_pair (self, txn, block, &pair))
+                return -1;
+        }
     }
+    if (s_direction (self, txn, PROTO_DIRECTION_OUT))
+        return -1;
     if (s_delivered (self, &open, source)) {
         result->final = true;
         return s_finalise (self, txn, block, now);
@@ -728,6 +770,7 @@ shard_fold_clear (shard_fold_t *self)
     assert (self);
     self->host_loaded = false;
     self->host_dirty = false;
+    self->direction = PROTO_DIRECTION_OUT;
     shard_top_cache_clear (self->top);
 }
 

@@ -25,23 +25,27 @@ void shard_fold_set_ingestors (shard_fold_t *self, const char **names, size_t co
 //  The first day retention keeps at now.
 uint32_t shard_fold_cutoff_day (shard_fold_t *self, int64_t now);
 
-//  Check a part's pairs before its transaction (see shard_store_apply_part for what is
-//  valid) and order them by (host, port) if they are not.  0, or -1 with the reason
-//  in error.  The order is kept for the next shard_fold_part call.
-int shard_fold_check (shard_fold_t *self, shard_pair_at_fn *pair_at, void *pairs, size_t pair_count,
-                      char *error, size_t error_size);
+//  Check a part's pairs of one direction before its transaction (see
+//  shard_store_apply_part for what is valid) and order them by (host, port) if they are
+//  not.  0, or -1 with the reason in error.  The order is kept for the next
+//  shard_fold_part call.
+int shard_fold_check (shard_fold_t *self, uint8_t direction, shard_pair_at_fn *pair_at, void *pairs,
+                      size_t pair_count, char *error, size_t error_size);
 
-//  Apply a checked part in txn.  0 (result says what happened; if duplicate, nothing was
-//  written and the caller aborts), or -1 if the transaction failed.
+//  Apply a checked part in txn: sets[direction] are its pairs of each direction
+//  (PROTO_DIRECTION_COUNT entries), each folded into that direction's sub-databases.  0
+//  (result says what happened; if duplicate, nothing was written and the caller aborts),
+//  or -1 if the transaction failed.  txn is back in the out direction on return.
 int shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const char *file,
-                     int64_t block, shard_pair_at_fn *pair_at, void *pairs, size_t pair_count,
-                     int64_t now, shard_part_result_t *result);
+                     int64_t block, const shard_pairs_t *sets, int64_t now,
+                     shard_part_result_t *result);
 
 //  The open blocks due at now (every registered ingestor delivered, or grace over),
 //  into blocks (at most max).  Returns how many, or -1 if the transaction failed.
 int shard_fold_due (shard_fold_t *self, shard_txn_t *txn, int64_t now, int64_t *blocks, size_t max);
 
-//  Finalise one open block.  0, 1 if it is not open, -1 if the transaction failed.
+//  Finalise one open block (both directions' open rows).  0, 1 if it is not open, -1 if
+//  the transaction failed.
 int shard_fold_finalise (shard_fold_t *self, shard_txn_t *txn, int64_t block, int64_t now);
 
 //  Store one annotation (checked by the caller).  0 or -1.

@@ -45,6 +45,21 @@
     Keyed by host (what a slot move must copy): hosts, notes, others, and the host part
     of days, chunks (rows of a chunk: by host range) and rows.
 
+    The in direction (hosts as local destinations, proto_direction_t): the same layout
+    and values under other names, reached by a transaction set to that direction
+    (shard_txn_set_direction); keyed by host as their out twins, so a slot move copies
+    them the same way:
+    rows_in   [block: 8][host: 4|16][port: 2]        -> as rows
+    days_in   [day: 2][port: 2][host: 4|16]          -> as days
+    chunks_in [day: 2][port: 2][family: 1][host: 4|16] -> as chunks
+    top_in    [day: 2][port: 2]                      -> as top
+    hosts_in  [host: 4|16]                           -> as hosts (annotations counted in
+                                                        hosts only: they are per host)
+    New sub-databases rather than a direction byte in every key: a store of schema 2
+    written before them is read unchanged (its rows are the out direction; the *_in
+    sub-databases are created empty on open), no migration, no key of the out direction
+    changes, and the out direction's code paths and costs stay what they were.
+
     Values are described in shard_codec.h; each starts with a one-byte header
     (version in the high nibble, flags in the low one) checked before use.
 */

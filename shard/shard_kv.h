@@ -30,6 +30,14 @@ typedef enum {
     SHARD_DB_NOTES,     //  annotations
     SHARD_DB_CHUNKS,    //  daily rows of finished days, packed (shard_chunk.h)
     SHARD_DB_OTHERS,    //  per (day, host) traffic to ports not monitored (shard_others.h)
+    //  The in direction's copies of the per-direction sub-databases (same layout).
+    //  Modules name the out ones; a transaction set to the in direction
+    //  (shard_txn_set_direction) reaches these instead.
+    SHARD_DB_ROWS_IN,
+    SHARD_DB_DAYS_IN,
+    SHARD_DB_TOP_IN,
+    SHARD_DB_HOSTS_IN,
+    SHARD_DB_CHUNKS_IN,
     SHARD_DB_COUNT
 } shard_db_t;
 
@@ -61,6 +69,13 @@ size_t shard_kv_count (shard_txn_t *txn, shard_db_t db);
 //  transaction fails with text (logged once by the store, with the sub-database).
 void shard_txn_fail (shard_txn_t *txn, shard_db_t db, const char *text);
 bool shard_txn_failed (shard_txn_t *txn);
+
+//  The direction (proto_direction_t) a transaction works in: with PROTO_DIRECTION_IN,
+//  rows, days, top, hosts and chunks mean their in copies (rows_in, days_in...); every
+//  other sub-database is shared.  A transaction starts in PROTO_DIRECTION_OUT.  Change
+//  it only with no cursor open.
+void shard_txn_set_direction (shard_txn_t *txn, uint8_t direction);
+uint8_t shard_txn_direction (shard_txn_t *txn);
 
 //  Cursors belong to their transaction and must be closed before it ends.  seek goes
 //  to the first key >= key (key NULL: the first key of the database); next to the

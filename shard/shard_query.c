@@ -29,6 +29,31 @@ shard_query_host_read (shard_txn_t *txn, shard_host_t *scratch, const proto_addr
 }
 
 //  --------------------------------------------------------------------------
+//  The annotations of host, whose record (of txn's direction) is in scratch.  The out
+//  direction's record counts them; in the in direction, they are counted in notes
+//  (annotations belong to the host, not to a direction).
+
+static uint64_t
+s_annotations (shard_txn_t *txn, const shard_host_t *scratch, const proto_addr_t *host)
+{
+    if (shard_txn_direction (txn) == PROTO_DIRECTION_OUT)
+        return scratch->annotations;
+    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_NOTES);
+    if (!cursor)
+        return 0;
+    uint64_t count = 0;
+    shard_bytes_t key, value;
+    int rc = shard_cursor_seek (cursor, host->bytes, PROTO_ADDR_SIZE, &key, &value);
+    while (rc == 0 && key.size > PROTO_ADDR_SIZE &&
+           memcmp (key.data, host->bytes, PROTO_ADDR_SIZE) == 0) {
+        count++;
+        rc = shard_cursor_next (cursor, &key, &value);
+    }
+    shard_cursor_destroy (&cursor);
+    return count;
+}
+
+//  --------------------------------------------------------------------------
 //  True if the daily peers score of row for op reached PROTO_PEERS_CAP, and so may be
 //  an estimate (PROTOCOL.md "Estimated peers").  A block's peers are exact below the cap
 //  and a HyperLogLog estimate from it on; the row's flag says some block of the day
@@ -65,8 +90,8 @@ s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint32_t archive_last, uint
             entry.feature = (uint8_t) feature;
             entry.addr = list->entries[index].addr;
             entry.score = list->entries[index].score;
-            entry.annotations =
-                scratch->annotations > UINT32_MAX ? UINT32_MAX : (uint32_t) scratch->annotations;
+            uint64_t annotations = s_annotations (txn, scratch, &entry.addr);
+            entry.annotations = annotations > UINT32_MAX ? UINT32_MAX : (uint32_t) annotations;
             entry.peers_capped = false;
             if (feature == PROTO_FEATURE_PEERS) {
                 //  The lists keep scores only: the flag is in the host's days row
@@ -184,7 +209,7 @@ shard_query_host (shard_txn_t *txn, shard_host_t *scratch, const proto_addr_t *h
     info->known = (scratch->flags & SHARD_HOST_TRAFFIC) != 0;
     info->first_seen = info->known ? scratch->first_seen : 0;
     info->last_seen = info->known ? scratch->last_seen : 0;
-    info->annotations = scratch->annotations;
+    info->annotations = s_annotations (txn, scratch, host);
     for (size_t index = 0; port_fn && index < scratch->port_count; index++)
         port_fn (arg, scratch->ports[index]);
     if (!note_fn)

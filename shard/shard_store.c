@@ -37,9 +37,9 @@
 #define ERROR_MAX 256
 #define DUE_MAX 64  //  Blocks finalised per call of shard_store_finalise_due
 
-static const char *s_db_names[SHARD_DB_COUNT] = {"meta",  "parts", "open",    "final",
-                                                 "rows",  "days",  "archive", "top",
-                                                 "hosts", "notes", "chunks",  "others"};
+static const char *s_db_names[SHARD_DB_COUNT] = {
+    "meta",  "parts",  "open",   "final",   "rows",    "days",   "archive",  "top",      "hosts",
+    "notes", "chunks", "others", "rows_in", "days_in", "top_in", "hosts_in", "chunks_in"};
 
 struct _shard_txn_t {
     shard_store_t *store;  //  Owner
@@ -47,6 +47,7 @@ struct _shard_txn_t {
     bool write;            //  A write transaction
     int rc;                //  First LMDB error, 0 if none
     bool failed;           //  Sticky: a call failed, the transaction can only abort
+    uint8_t direction;     //  proto_direction_t: which copies of rows..chunks it reaches
 };
 
 struct _shard_cursor_t {
@@ -63,11 +64,52 @@ struct _shard_store_t {
     MDB_txn *reader;              //  Cached read-only transaction, reset when idle
     shard_txn_t txn;              //  The transaction under way (one at a time)
     shard_fold_t *fold;           //  Write work
-    shard_retention_t retention;  //  Retention progress
-    shard_host_t *scratch;        //  Host record for queries
-    bool verbose;                 //  Debug logging
-    char error[ERROR_MAX];        //  Last failure
+    shard_retention_t retention[PROTO_DIRECTION_COUNT];  //  Retention progress per direction
+    shard_host_t *scratch;                               //  Host record for queries
+    bool verbose;                                        //  Debug logging
+    char error[ERROR_MAX];                               //  Last failure
 };
+
+//  --------------------------------------------------------------------------
+//  The sub-database db means in txn's direction (shard_kv.h).
+
+static shard_db_t
+s_direct (shard_txn_t *txn, shard_db_t db)
+{
+    if (txn->direction != PROTO_DIRECTION_IN)
+        return db;
+    switch (db) {
+    case SHARD_DB_ROWS:
+        return SHARD_DB_ROWS_IN;
+    case SHARD_DB_DAYS:
+        return SHARD_DB_DAYS_IN;
+    case SHARD_DB_TOP:
+        return SHARD_DB_TOP_IN;
+    case SHARD_DB_HOSTS:
+        return SHARD_DB_HOSTS_IN;
+    case SHARD_DB_CHUNKS:
+        return SHARD_DB_CHUNKS_IN;
+    default:
+        return db;
+    }
+}
+
+//  --------------------------------------------------------------------------
+void
+shard_txn_set_direction (shard_txn_t *txn, uint8_t direction)
+{
+    assert (txn);
+    assert (direction < PROTO_DIRECTION_COUNT);
+    txn->direction = direction;
+}
+
+//  --------------------------------------------------------------------------
+uint8_t
+shard_txn_direction (shard_txn_t *txn)
+{
+    assert (txn);
+    return txn->direction;
+}
 
 //  --------------------------------------------------------------------------
 //  Map an LMDB code: 0 success, 1 not found, -1 failure (recorded, sticky).
@@ -96,7 +138,8 @@ shard_txn_fail (shard_txn_t *txn, shard_db_t db, const char *text)
     assert (text);
     if (!txn->failed) {
         txn->failed = true;
-        snprintf (txn->store->error, ERROR_MAX, "store: %s: %s", s_db_names[db], text);
+        snprintf (txn->store->error, ERROR_MAX, "store: %s: %s", s_db_names[s_direct (txn, db)],
+                  text);
     }
 }
 
@@ -114,6 +157,7 @@ shard_kv_get (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_size,
               shard_bytes_t *value)
 {
     assert (txn);
+    db = s_direct (txn, db);
     assert (value);
     if (txn->failed)
         return -1;
@@ -131,6 +175,7 @@ shard_kv_put (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_size,
               size_t value_size)
 {
     assert (txn);
+    db = s_direct (txn, db);
     assert (txn->write);
     if (txn->failed)
         return -1;
@@ -144,6 +189,7 @@ int
 shard_kv_del (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_size)
 {
     assert (txn);
+    db = s_direct (txn, db);
     assert (txn->write);
     if (txn->failed)
         return -1;
@@ -157,6 +203,7 @@ shard_kv_append (shard_txn_t *txn, shard_db_t db, const void *key, size_t key_si
                  const void *value, size_t value_size)
 {
     assert (txn);
+    db = s_direct (txn, db);
     assert (txn->write);
     if (txn->failed)
         return -1;
@@ -172,6 +219,7 @@ size_t
 shard_kv_count (shard_txn_t *txn, shard_db_t db)
 {
     assert (txn);
+    db = s_direct (txn, db);
     MDB_stat stat;
     if (txn->failed ||
         s_check (txn, mdb_stat (txn->handle, txn->store->dbi[db], &stat), db, "stat"))
@@ -184,6 +232,7 @@ shard_cursor_t *
 shard_cursor_new (shard_txn_t *txn, shard_db_t db)
 {
     assert (txn);
+    db = s_direct (txn, db);
     if (txn->failed)
         return NULL;
     MDB_cursor *handle;
@@ -593,8 +642,8 @@ shard_store_apply_part (shard_store_t *self, const char *source, const char *fil
                         shard_pair_at_fn *pair_at, void *pairs, size_t pair_count, int64_t now,
                         shard_part_result_t *result)
 {
-    return shard_store_apply_part_others (self, source, file, block, pair_at, pairs, pair_count,
-                                          NULL, now, result);
+    shard_pairs_t sets[PROTO_DIRECTION_COUNT] = {{pair_at, pairs, pair_count}, {NULL, NULL, 0}};
+    return shard_store_apply_directions (self, source, file, block, sets, NULL, now, result);
 }
 
 //  --------------------------------------------------------------------------
@@ -603,6 +652,16 @@ shard_store_apply_part_others (shard_store_t *self, const char *source, const ch
                                int64_t block, shard_pair_at_fn *pair_at, void *pairs,
                                size_t pair_count, proto_msg_t *others, int64_t now,
                                shard_part_result_t *result)
+{
+    shard_pairs_t sets[PROTO_DIRECTION_COUNT] = {{pair_at, pairs, pair_count}, {NULL, NULL, 0}};
+    return shard_store_apply_directions (self, source, file, block, sets, others, now, result);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_apply_directions (shard_store_t *self, const char *source, const char *file,
+                              int64_t block, const shard_pairs_t sets[PROTO_DIRECTION_COUNT],
+                              proto_msg_t *others, int64_t now, shard_part_result_t *result)
 {
     assert (self);
     assert (source && file && result);
@@ -615,17 +674,24 @@ shard_store_apply_part_others (shard_store_t *self, const char *source, const ch
     if (block < 0 || proto_day_of (block) > SHARD_DAY_MAX)
         return s_invalid (self, "block: before 1970 or after 2149");
     char error[ERROR_MAX];
-    if (shard_fold_check (self->fold, pair_at, pairs, pair_count, error, sizeof error))
-        return s_invalid (self, error);
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++)
+        if (shard_fold_check (self->fold, direction, sets[direction].pair_at, sets[direction].pairs,
+                              sets[direction].count, error, sizeof error)) {
+            s_invalid (self, "");
+            snprintf (self->error, ERROR_MAX, "%s%.200s",
+                      direction == PROTO_DIRECTION_IN ? "pairs_in: " : "", error);
+            return SHARD_STORE_INVALID;
+        }
     shard_txn_t *txn = s_begin (self, true);
     if (!txn)
         return SHARD_STORE_FAILED;
-    int rc = shard_fold_part (self->fold, txn, source, file, block, pair_at, pairs, pair_count, now,
-                              result);
+    int rc = shard_fold_part (self->fold, txn, source, file, block, sets, now, result);
     if (rc == 0 && !result->duplicate)
         shard_fold_flush (self->fold, txn);
-    if (rc == 0 && !result->duplicate && !result->expired && others)
+    if (rc == 0 && !result->duplicate && !result->expired && others) {
+        shard_txn_set_direction (txn, PROTO_DIRECTION_OUT);
         shard_others_apply (txn, proto_day_of (block), others);  //  Sticky on failure
+    }
     rc = s_end (txn, !result->duplicate);
     if (rc != SHARD_STORE_OK)
         memset (result, 0, sizeof *result);
@@ -670,8 +736,20 @@ shard_store_expire (shard_store_t *self, int64_t now, size_t max_deletes, bool *
     if (!txn)
         return SHARD_STORE_FAILED;
     size_t deleted = 0;
-    shard_retention_run (&self->retention, txn, shard_fold_cutoff_day (self->fold, now),
-                         max_deletes, &deleted, more);
+    uint32_t cutoff = shard_fold_cutoff_day (self->fold, now);
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        //  The in pass also trims the shared part ids and blocks: nothing is left there
+        size_t done = 0;
+        bool left = false;
+        shard_txn_set_direction (txn, direction);
+        if (deleted < max_deletes)
+            shard_retention_run (&self->retention[direction], txn, cutoff, max_deletes - deleted,
+                                 &done, &left);
+        else
+            left = true;
+        deleted += done;
+        *more |= left;
+    }
     int rc = s_end (txn, true);
     if (rc != SHARD_STORE_OK)
         *more = false;
@@ -692,7 +770,17 @@ shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *m
         return SHARD_STORE_FAILED;
     uint32_t today = proto_day_of (now < 0 ? 0 : now);
     size_t moved = 0;
-    shard_days_archive (txn, today > 1 ? today - 1 : 0, max_moves, &moved, more);
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        size_t done = 0;
+        bool left = false;
+        shard_txn_set_direction (txn, direction);
+        if (moved < max_moves)
+            shard_days_archive (txn, today > 1 ? today - 1 : 0, max_moves - moved, &done, &left);
+        else
+            left = true;
+        moved += done;
+        *more |= left;
+    }
     int rc = s_end (txn, true);
     if (rc != SHARD_STORE_OK)
         *more = false;
@@ -742,8 +830,25 @@ int
 shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port, shard_top_fn *top_fn,
                  void *arg)
 {
+    return shard_store_top_direction (self, PROTO_DIRECTION_OUT, day, op, port, top_fn, arg);
+}
+
+//  --------------------------------------------------------------------------
+static int
+s_invalid_direction (shard_store_t *self)
+{
+    return s_invalid (self, "direction: not out or in");
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_top_direction (shard_store_t *self, uint8_t direction, uint32_t day, uint8_t op,
+                           uint32_t port, shard_top_fn *top_fn, void *arg)
+{
     assert (self);
     assert (top_fn);
+    if (direction >= PROTO_DIRECTION_COUNT)
+        return s_invalid_direction (self);
     if (op >= PROTO_OP_COUNT)
         return s_invalid (self, "op: not sum, max or min");
     if (port > PROTO_PORT_ALL)
@@ -751,6 +856,7 @@ shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port, s
     shard_txn_t *txn = s_begin (self, false);
     if (!txn)
         return SHARD_STORE_FAILED;
+    shard_txn_set_direction (txn, direction);
     shard_query_top (txn, self->scratch, day, op, port, top_fn, arg);
     return s_end (txn, false);
 }
@@ -780,7 +886,19 @@ int
 shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t port, uint8_t feature,
                     uint8_t op, uint32_t from, uint32_t to, shard_point_fn *point_fn, void *arg)
 {
+    return shard_store_series_direction (self, PROTO_DIRECTION_OUT, host, port, feature, op, from,
+                                         to, point_fn, arg);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_series_direction (shard_store_t *self, uint8_t direction, const proto_addr_t *host,
+                              uint32_t port, uint8_t feature, uint8_t op, uint32_t from,
+                              uint32_t to, shard_point_fn *point_fn, void *arg)
+{
     assert (self);
+    if (direction >= PROTO_DIRECTION_COUNT)
+        return s_invalid_direction (self);
     assert (host);
     assert (point_fn);
     if (feature >= PROTO_FEATURE_COUNT)
@@ -794,6 +912,7 @@ shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t port
     shard_txn_t *txn = s_begin (self, false);
     if (!txn)
         return SHARD_STORE_FAILED;
+    shard_txn_set_direction (txn, direction);
     shard_query_series (txn, self->scratch, host, port, feature, op, from, to, point_fn, arg);
     return s_end (txn, false);
 }
@@ -825,15 +944,36 @@ int
 shard_store_host (shard_store_t *self, const proto_addr_t *host, shard_host_info_t *info,
                   shard_port_fn *port_fn, shard_note_fn *note_fn, void *arg)
 {
+    return shard_store_host_direction (self, PROTO_DIRECTION_OUT, host, info, port_fn, note_fn,
+                                       arg);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_host_direction (shard_store_t *self, uint8_t direction, const proto_addr_t *host,
+                            shard_host_info_t *info, shard_port_fn *port_fn, shard_note_fn *note_fn,
+                            void *arg)
+{
     assert (self);
     assert (host);
     assert (info);
     memset (info, 0, sizeof *info);
+    if (direction >= PROTO_DIRECTION_COUNT)
+        return s_invalid_direction (self);
     shard_txn_t *txn = s_begin (self, false);
     if (!txn)
         return SHARD_STORE_FAILED;
+    shard_txn_set_direction (txn, direction);
     shard_query_host (txn, self->scratch, host, info, port_fn, note_fn, arg);
     return s_end (txn, false);
+}
+
+//  --------------------------------------------------------------------------
+static void
+s_day_seen (void *arg, uint32_t day)
+{
+    uint64_t *seen = (uint64_t *) arg;
+    seen[day / 64] |= UINT64_C (1) << (day % 64);
 }
 
 //  --------------------------------------------------------------------------
@@ -845,8 +985,18 @@ shard_store_days (shard_store_t *self, shard_day_fn *day_fn, void *arg)
     shard_txn_t *txn = s_begin (self, false);
     if (!txn)
         return SHARD_STORE_FAILED;
-    shard_query_days (txn, day_fn, arg);
-    return s_end (txn, false);
+    //  The union of both directions' days, in a bitmap of every day a key can hold
+    uint64_t *seen = (uint64_t *) zmalloc ((SHARD_DAY_MAX / 64 + 1) * sizeof (uint64_t));
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_txn_set_direction (txn, direction);
+        shard_query_days (txn, s_day_seen, seen);
+    }
+    int rc = s_end (txn, false);
+    for (uint32_t day = 0; day <= SHARD_DAY_MAX && rc == SHARD_STORE_OK; day++)
+        if (seen[day / 64] & (UINT64_C (1) << (day % 64)))
+            day_fn (arg, day);
+    free (seen);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -860,8 +1010,15 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
     if (!txn)
         return SHARD_STORE_FAILED;
     stats->hosts = shard_kv_count (txn, SHARD_DB_HOSTS);
+    //  Rows of both directions (the archived rows counter counts both; hosts: those of
+    //  the out direction, as before)
     shard_days_archived_rows (txn, &stats->archived_rows);
-    stats->rows = shard_kv_count (txn, SHARD_DB_DAYS) + stats->archived_rows;
+    stats->rows = stats->archived_rows;
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_txn_set_direction (txn, direction);
+        stats->rows += shard_kv_count (txn, SHARD_DB_DAYS);
+    }
+    shard_txn_set_direction (txn, PROTO_DIRECTION_OUT);
     stats->open_blocks = shard_kv_count (txn, SHARD_DB_OPEN);
     shard_meta_get (txn, "parts_applied", &stats->parts_applied);
     shard_meta_get (txn, "late_parts", &stats->late_parts);
@@ -883,97 +1040,14 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
         uint64_t bytes = (uint64_t) (days_stat.ms_branch_pages + days_stat.ms_leaf_pages +
                                      days_stat.ms_overflow_pages) *
                          days_stat.ms_psize;
-        if (db == SHARD_DB_DAYS || db == SHARD_DB_ARCHIVE || db == SHARD_DB_CHUNKS)
+        if (db == SHARD_DB_DAYS || db == SHARD_DB_ARCHIVE || db == SHARD_DB_CHUNKS ||
+            db == SHARD_DB_DAYS_IN || db == SHARD_DB_CHUNKS_IN)
             stats->rows_bytes += bytes;
-        else if (db == SHARD_DB_HOSTS || db == SHARD_DB_NOTES)
+        else if (db == SHARD_DB_HOSTS || db == SHARD_DB_NOTES || db == SHARD_DB_HOSTS_IN)
             stats->hosts_bytes += bytes;
         else
             stats->other_bytes += bytes;
     }
     stats->top_rebuilds = shard_fold_rebuilds (self->fold);
     return s_end (txn, false);
-}
-
-//  --------------------------------------------------------------------------
-//  Selftest of the LMDB layer; the store's semantics are tested in shard_store_test.c.
-
-static void
-s_remove_store (const char *dir)
-{
-    const char *files[] = {"data.mdb", "lock.mdb", "shard.lock"};
-    for (size_t index = 0; index < sizeof files / sizeof files[0]; index++) {
-        char path[PATH_MAX];
-        snprintf (path, sizeof path, "%s/%s", dir, files[index]);
-        unlink (path);
-    }
-    rmdir (dir);
-}
-
-void
-shard_kv_test (bool verbose)
-{
-    printf (" * shard_kv: ");
-    //  Expected failures log errors: keep them off the result line unless verbose
-    if (!verbose)
-        zsys_set_logstream (NULL);
-    char dir[] = "/tmp/shard_kv_test.XXXXXX";
-    assert (mkdtemp (dir));
-    shard_store_t *store = shard_store_new (dir, 1 << 20);
-    assert (store);
-    //  A second store on the same directory is refused (the lock)
-    assert (shard_store_new (dir, 1 << 20) == NULL);
-
-    //  Cursor: del then next yields the entry that followed; sticky errors
-    shard_txn_t *txn = s_begin (store, true);
-    assert (txn);
-    const char *keys[] = {"a", "b", "c", "d", "e"};
-    for (size_t index = 0; index < 5; index++)
-        assert (shard_kv_put (txn, SHARD_DB_NOTES, keys[index], 1, "v", 1) == 0);
-    shard_bytes_t key, value;
-    assert (shard_kv_get (txn, SHARD_DB_NOTES, "z", 1, &value) == 1);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_NOTES);
-    assert (shard_cursor_seek (cursor, "b", 1, &key, &value) == 0 && key.data[0] == 'b');
-    assert (shard_cursor_del (cursor) == 0);
-    assert (shard_cursor_next (cursor, &key, &value) == 0 && key.data[0] == 'c');
-    assert (shard_cursor_seek (cursor, NULL, 0, &key, &value) == 0 && key.data[0] == 'a');
-    size_t deleted = 0;
-    int rc = 0;
-    while (rc == 0) {
-        assert (shard_cursor_del (cursor) == 0);
-        deleted++;
-        rc = shard_cursor_next (cursor, &key, &value);
-    }
-    assert (rc == 1 && deleted == 4);
-    shard_cursor_destroy (&cursor);
-    assert (shard_kv_count (txn, SHARD_DB_NOTES) == 0);
-    assert (shard_kv_put (txn, SHARD_DB_NOTES, "k", 1, "v", 1) == 0);
-    assert (s_end (txn, true) == SHARD_STORE_OK);
-
-    txn = s_begin (store, true);
-    assert (shard_kv_del (txn, SHARD_DB_NOTES, "k", 1) == 0);
-    shard_txn_fail (txn, SHARD_DB_NOTES, "test failure");
-    assert (shard_txn_failed (txn));
-    assert (shard_kv_put (txn, SHARD_DB_NOTES, "x", 1, "v", 1) == -1);
-    assert (shard_kv_get (txn, SHARD_DB_NOTES, "k", 1, &value) == -1);
-    assert (shard_cursor_new (txn, SHARD_DB_NOTES) == NULL);
-    assert (s_end (txn, true) == SHARD_STORE_FAILED);
-    assert (strstr (shard_store_error (store), "test failure"));
-    //  The failed transaction was aborted: "k" is still there, "x" is not
-    txn = s_begin (store, false);
-    assert (shard_kv_get (txn, SHARD_DB_NOTES, "k", 1, &value) == 0);
-    assert (shard_kv_get (txn, SHARD_DB_NOTES, "x", 1, &value) == 1);
-    assert (s_end (txn, false) == SHARD_STORE_OK);
-
-    //  A store of another schema version is refused
-    txn = s_begin (store, true);
-    uint8_t schema[SHARD_META_SIZE];
-    shard_meta_encode (SHARD_SCHEMA_VERSION + 1, schema);
-    assert (shard_kv_put (txn, SHARD_DB_META, "schema", 6, schema, sizeof schema) == 0);
-    assert (s_end (txn, true) == SHARD_STORE_OK);
-    shard_store_destroy (&store);
-    assert (store == NULL);
-    assert (shard_store_new (dir, 1 << 20) == NULL);
-    s_remove_store (dir);
-    zsys_set_logstream (stdout);
-    printf ("OK\n");
 }

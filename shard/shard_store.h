@@ -20,6 +20,11 @@
       annotations (passive DNS names);
     - counters and the schema version (a store of another version is refused).
 
+    Rows, top lists and host records exist once per direction (proto_direction_t): out,
+    the host a local source (the sub-databases of schema 2), and in, the host a local
+    destination (the same layout in sub-databases named *_in, shard_keys.h).  A part
+    carries the pairs of both; part ids, blocks, annotations and counters are shared.
+
     A part that arrives after its block was finalised ("late") is applied once: its
     sums add exactly; max only rises to the part's own values and min stays (the
     block's other values were already folded); its peers add to the peer sum and
@@ -87,6 +92,13 @@ const char *shard_store_error (shard_store_t *self);
 //  Where apply_part reads pair index of its input (e.g. proto_msg_pairs_at).
 typedef void (shard_pair_at_fn) (void *pairs, size_t index, proto_pair_t *pair);
 
+//  The pairs of one direction of a part: count pairs read through pair_at (pairs).
+typedef struct {
+    shard_pair_at_fn *pair_at;  //  Reader of pair index, NULL if count is 0
+    void *pairs;                //  Its argument
+    size_t count;               //  Pairs
+} shard_pairs_t;
+
 typedef struct {
     bool duplicate;  //  Applied before: nothing changed
     bool late;       //  Its block was already final (applied approximately, counted)
@@ -110,6 +122,13 @@ int shard_store_apply_part_others (shard_store_t *self, const char *source, cons
                                    int64_t block, shard_pair_at_fn *pair_at, void *pairs,
                                    size_t pair_count, proto_msg_t *others, int64_t now,
                                    shard_part_result_t *result);
+//  The same with the pairs of both directions: sets[PROTO_DIRECTION_OUT] as above,
+//  sets[PROTO_DIRECTION_IN] the (destination, port) pairs of the in direction, each
+//  with the same rules, and others as above (NULL for none); all in one transaction with
+//  the part's id.
+int shard_store_apply_directions (shard_store_t *self, const char *source, const char *file,
+                                  int64_t block, const shard_pairs_t sets[PROTO_DIRECTION_COUNT],
+                                  proto_msg_t *others, int64_t now, shard_part_result_t *result);
 
 //  Finalise the open blocks every registered ingestor delivered or whose grace is over
 //  at now, one transaction each.  *finalised (may be NULL) counts them.  0 or an error.
@@ -142,12 +161,19 @@ typedef void (shard_top_fn) (void *arg, const proto_top_t *entry);
 int shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port,
                      shard_top_fn *top_fn, void *arg);
 
+//  The same for direction (proto_direction_t; shard_store_top is the out direction's)
+int shard_store_top_direction (shard_store_t *self, uint8_t direction, uint32_t day, uint8_t op,
+                               uint32_t port, shard_top_fn *top_fn, void *arg);
+
 //  Daily scores of host for feature and op on port (or PROTO_PORT_ALL: each port seen
 //  on), days from..to inclusive, ascending by port then day; days without traffic left out.
 typedef void (shard_point_fn) (void *arg, const proto_point_t *point);
 int shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t port,
                         uint8_t feature, uint8_t op, uint32_t from, uint32_t to,
                         shard_point_fn *point_fn, void *arg);
+int shard_store_series_direction (shard_store_t *self, uint8_t direction, const proto_addr_t *host,
+                                  uint32_t port, uint8_t feature, uint8_t op, uint32_t from,
+                                  uint32_t to, shard_point_fn *point_fn, void *arg);
 
 //  What is known of a host: calls port_fn per port (ascending) and note_fn per
 //  annotation.  info->known is false for a host without traffic.
@@ -161,6 +187,11 @@ typedef void (shard_port_fn) (void *arg, uint16_t port);
 typedef void (shard_note_fn) (void *arg, const proto_annotation_t *annotation);
 int shard_store_host (shard_store_t *self, const proto_addr_t *host, shard_host_info_t *info,
                       shard_port_fn *port_fn, shard_note_fn *note_fn, void *arg);
+//  The same in direction: first/last seen and ports of the host's traffic in that
+//  direction; annotations are the host's whatever the direction.
+int shard_store_host_direction (shard_store_t *self, uint8_t direction, const proto_addr_t *host,
+                                shard_host_info_t *info, shard_port_fn *port_fn,
+                                shard_note_fn *note_fn, void *arg);
 
 //  A host's traffic to the ports not monitored, one call per day from..to that has some
 //  (ascending; shard_others.h).  The range is at most SHARD_OTHERS_RANGE_MAX days.
@@ -179,7 +210,7 @@ typedef void (shard_change_fn) (void *arg, const proto_change_t *change, const u
 int shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from,
                          uint8_t spark, shard_change_fn *change_fn, void *arg);
 
-//  Days with data, ascending.
+//  Days with data (in either direction), ascending.
 typedef void (shard_day_fn) (void *arg, uint32_t day);
 int shard_store_days (shard_store_t *self, shard_day_fn *day_fn, void *arg);
 
@@ -205,5 +236,6 @@ int shard_store_stats (shard_store_t *self, shard_store_stats_t *stats);
 //  Selftests (the migration's in shard_store_migrate_test.c)
 void shard_store_test (bool verbose);
 void shard_store_migrate_test (bool verbose);
+void shard_direction_test (bool verbose);  //  shard_direction_test.c
 
 #endif

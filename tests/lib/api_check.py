@@ -42,14 +42,15 @@ class HttpChecker(query_check.Checker):
     """query_check's Checker asking the gateway (its --broker argument is the URL)."""
 
     def run(self, *words):
+        words = self.with_direction(words)
         command, rest = words[0], list(words[1:])
         params = []
         if command == "host":
             params.append(("ip", rest[0]))
-        else:
-            while rest:
-                params.append((rest[0][2:], rest[1]))
-                rest = rest[2:]
+            rest = rest[1:]
+        while rest:
+            params.append((rest[0][2:], rest[1]))
+            rest = rest[2:]
         path = "/api/%s?%s" % (command, urllib.parse.urlencode(params))
         status, headers, body = get(self.args.broker + path)
         try:

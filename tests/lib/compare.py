@@ -9,7 +9,8 @@ be equal, except peers above the cap: when the expected count exceeds 4096, port
 a HyperLogLog estimate, which is accepted within --tolerance (default 5 %) if peers_capped
 is true.  The actual file must also be in the contract's order (block, IPv4 before IPv6,
 address, port) and each line must be exactly the compact form (keys in contract order, no
-spaces).  Prints the first --max (default 10) differences readably and exits 1 on any
+spaces).  A line of the in direction (--direction in) ends with "direction":"in", which
+must then be on both sides.  Prints the first --max (default 10) differences readably and exits 1 on any
 difference, 0 if they agree (with a one-line summary), 2 on a usage or parse error.
 """
 
@@ -27,8 +28,13 @@ def sort_key(row):
     return (row["block"], addr.version, addr.packed, row["port"])
 
 
+def keys_of(row):
+    """The keys a row must have: the contract's, then "direction" on in rows."""
+    return KEYS + ["direction"] if "direction" in row else KEYS
+
+
 def compact(row):
-    return json.dumps({k: row[k] for k in KEYS}, separators=(",", ":"))
+    return json.dumps({k: row[k] for k in keys_of(row)}, separators=(",", ":"))
 
 
 def load(path, problems, strict):
@@ -43,7 +49,8 @@ def load(path, problems, strict):
             except ValueError as error:
                 problems.append("%s:%d: not JSON (%s): %s" % (path, number, error, line[:200]))
                 continue
-            if not isinstance(row, dict) or list(row) != KEYS:
+            if not isinstance(row, dict) or list(row) != keys_of(row) or \
+                    row.get("direction", "in") != "in":
                 problems.append("%s:%d: keys %s, want %s" % (
                     path, number, list(row) if isinstance(row, dict) else type(row).__name__,
                     KEYS))
@@ -106,6 +113,8 @@ def main():
             problems.append("unexpected %s: got %s" % (label, compact(act)))
             continue
         diffs = []
+        if act.get("direction") != exp.get("direction"):
+            diffs.append("direction %s != expected %s" % (act.get("direction"), exp.get("direction")))
         for field in ("bytes", "packets", "durations"):
             if act[field] != exp[field]:
                 diffs.append("%s %s != expected %s" % (field, act[field], exp[field]))

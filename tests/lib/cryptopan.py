@@ -211,7 +211,8 @@ def main():
             row["ip"] = cp.anonymise(row["ip"])
         rows.sort(key=sort_key)
         for row in rows:
-            print(json.dumps({k: row[k] for k in KEYS}, separators=(",", ":")))
+            keys = KEYS + ["direction"] if "direction" in row else KEYS  # --direction in
+            print(json.dumps({k: row[k] for k in keys}, separators=(",", ":")))
         return 0
     for word in args.words:
         print(cp.anonymise(word))

@@ -27,8 +27,15 @@ name (TCP, UDP, ICMP, ICMP6, ...) or a number; dp of ICMP flows is type * 256 + 
 IPv6 addresses are printed in full (compressed) form; counters are plain integers; a
 "Summary" section follows the flows.
 
+With --direction in (portevo-ingest --dry-run --json --direction in), the incoming
+direction instead: a flow counts when its DESTINATION is local (destination AS or
+address; with no local network, every destination), its destination port monitored and
+it is not ICMP; with --exclude-internal, also its source is not local.  The row is keyed
+by the destination address, peers are the distinct SOURCE addresses, and each line ends
+with "direction":"in".
+
 Usage: oracle.py [--local-as N]... [--local-net CIDR]... [--ports LIST] [--tz ZONE]
-                 [--exclude-internal] [--nfdump PATH] [--counts] FILE...
+                 [--exclude-internal] [--direction out|in] [--nfdump PATH] [--counts] FILE...
 """
 
 import argparse
@@ -162,6 +169,7 @@ def main():
     parser.add_argument("--tz", default="UTC")
     parser.add_argument("--exclude-internal", action="store_true",
                         help="flows to a local destination (AS or prefix) do not count")
+    parser.add_argument("--direction", choices=("out", "in"), default="out")
     parser.add_argument("--nfdump", default="nfdump")
     parser.add_argument("--counts", action="store_true",
                         help="print 'FILE flows=N matched=M' per file on stderr")
@@ -200,15 +208,19 @@ def main():
                 if port not in ports:
                     continue
                 src = flow["sa"].strip()
+                dst = flow["da"].strip()
+                # host: the local end of the direction asked; other: its peer
+                host, other, host_as, other_as = src, dst, flow["sas"], flow["das"]
+                if args.direction == "in":
+                    host, other, host_as, other_as = dst, src, flow["das"], flow["sas"]
                 if not everyone:
-                    if not (int(flow["sas"]) in local_as or in_local_net(src)):
+                    if not (int(host_as) in local_as or in_local_net(host)):
                         continue
-                    dst = flow["da"].strip()
-                    if args.exclude_internal and (int(flow["das"]) in local_as or
-                                                  in_local_net(dst)):
+                    if args.exclude_internal and (int(other_as) in local_as or
+                                                  in_local_net(other)):
                         continue
                 matched += 1
-                family, packed, text = address_key(src)
+                family, packed, text = address_key(host)
                 pair_key = (block, family, packed, text, port)
                 pair = pairs.get(pair_key)
                 if pair is None:
@@ -216,7 +228,7 @@ def main():
                 pair.bytes += int(flow["ibyt"]) + int(flow["obyt"])
                 pair.packets += int(flow["ipkt"]) + int(flow["opkt"])
                 pair.durations += msecs_of(flow["td"])
-                pair.peers.add(ipaddress.ip_address(flow["da"].strip()).packed)
+                pair.peers.add(ipaddress.ip_address(other).packed)
             if args.counts:
                 print("%s flows=%d matched=%d" % (path, flows, matched), file=sys.stderr)
         except (ValueError, OSError) as error:
@@ -229,10 +241,11 @@ def main():
         pair = pairs[key]
         peers = len(pair.peers)
         out.write('{"block":"%s","ip":"%s","port":%d,"bytes":%d,"packets":%d,"durations":%d,'
-                  '"peers":%d,"peers_capped":%s}\n'
+                  '"peers":%d,"peers_capped":%s%s}\n'
                   % (block.strftime("%Y-%m-%dT%H:%M:%SZ"), text, port, pair.bytes,
                      pair.packets, pair.durations, peers,
-                     "true" if peers >= PEERS_CAP else "false"))
+                     "true" if peers >= PEERS_CAP else "false",
+                     ',"direction":"in"' if args.direction == "in" else ""))
     return status
 
 

@@ -32,7 +32,8 @@ Prints one JSON document (capped is false for every feature but peers):
    "hosts": {"10.0.0.1": {"ports": [22, 25], "first_block": "...Z", "last_block": "...Z"}}}
 
 Usage: oracle_days.py [--local-as N]... [--local-net CIDR]... [--ports LIST] [--tz ZONE]
-                      [--nfdump PATH] FILE...
+                      [--nfdump PATH] [--direction out|in] [--exclude-internal] FILE...
+(--direction in: the incoming direction's answers, hosts the local destinations.)
 """
 
 import argparse
@@ -64,6 +65,8 @@ def main():
     parser.add_argument("--ports")
     parser.add_argument("--tz")
     parser.add_argument("--nfdump")
+    parser.add_argument("--direction", help="out (default) or in: oracle.py --direction")
+    parser.add_argument("--exclude-internal", action="store_true")
     parser.add_argument("files", nargs="+")
     args = parser.parse_args()
 
@@ -74,9 +77,11 @@ def main():
         command += ["--local-as", value]
     for value in args.local_net:
         command += ["--local-net", value]
-    for option in ("ports", "tz", "nfdump"):
+    for option in ("ports", "tz", "nfdump", "direction"):
         if getattr(args, option):
             command += ["--" + option, getattr(args, option)]
+    if args.exclude_internal:
+        command.append("--exclude-internal")
     proc = subprocess.run(command + args.files, capture_output=True, text=True)
     if proc.returncode != 0:
         print("oracle_days: oracle.py failed: %s" % proc.stderr.strip(), file=sys.stderr)

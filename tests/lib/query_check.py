@@ -98,7 +98,14 @@ class Checker:
     def missing(self):
         return [] if self.args.down is None else ["shard-%d" % self.args.down]
 
+    def with_direction(self, words):
+        """words with --direction appended when asked (every command but days)."""
+        if self.args.direction and words[0] != "days":
+            return tuple(words) + ("--direction", self.args.direction)
+        return tuple(words)
+
     def run(self, *words):
+        words = self.with_direction(words)
         command = [self.args.portevo, *words, "--json", "--broker", self.args.broker,
                    "--deadline-msecs", str(self.args.deadline_msecs)]
         proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
@@ -230,6 +237,8 @@ def main():
     parser.add_argument("--down", type=int)
     parser.add_argument("--annotations")
     parser.add_argument("--deadline-msecs", type=int, default=2000)
+    parser.add_argument("--direction", help="ask every top, series and host query for "
+                        "this direction (out or in; default: not given, i.e. out)")
     args = parser.parse_args()
     checker = Checker(args)
     expected = checker.expected

@@ -8,13 +8,16 @@ import { formatTime } from './format.js';
 const cache = new Map(); // ip -> Promise of the host answer
 let current = null;      // the badge the tooltip belongs to
 
-export function hostInfo (ip) {
-  if (!cache.has(ip)) {
-    const p = getJSON('host', { ip });
-    p.catch(() => cache.delete(ip)); // retry next time
-    cache.set(ip, p);
+// direction: undefined for out (the badges: annotations are per host), 'in' for the
+// incoming direction's first/last seen and ports.
+export function hostInfo (ip, direction) {
+  const key = direction ? `${direction} ${ip}` : ip;
+  if (!cache.has(key)) {
+    const p = getJSON('host', { ip, direction });
+    p.catch(() => cache.delete(key)); // retry next time
+    cache.set(key, p);
   }
-  return cache.get(ip);
+  return cache.get(key);
 }
 
 export function forgetHosts () {

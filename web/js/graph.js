@@ -10,7 +10,7 @@ import {
   FEATURES, OPS, OP_TEXT, FEATURE_TEXT, ESTIMATE_TEXT, ESTIMATE_MARK, service, portLabel,
   formatScore, formatTick, markEstimate, exact, dayToEpoch, epochToDay, formatTime
 } from './format.js';
-import { graphState } from './state.js';
+import { graphState, directionParam, directionText } from './state.js';
 
 // One fixed colour per port of Table I, so that a port looks the same in every graph;
 // other ports take the spare colours in turn.
@@ -41,7 +41,7 @@ export function destroyChart () {
 
 export function graphTitle (s) {
   const port = s.port === 'all' ? 'ALL*' : `${s.port}${service(s.port) ? ` (${service(s.port)})` : ''}`;
-  return `Port Evolution of ${s.host} — ${s.feature}, port ${port}, operation ${s.op}`;
+  return `Port Evolution of ${s.host} — ${s.feature}, port ${port}, operation ${s.op}, ${directionText(s.direction)}`;
 }
 
 export async function renderGraph (state, ctx) {
@@ -54,8 +54,9 @@ export async function renderGraph (state, ctx) {
   fill(byId('annotations').tBodies[0]);
   fill(byId('g-ports'));
 
-  const params = { host: state.host, port: state.port, feature: state.feature, op: state.op, from: state.from, to: state.to };
-  const [seriesR, hostR] = await Promise.allSettled([getJSON('series', params), hostInfo(state.host),
+  const direction = directionParam(state.direction);
+  const params = { host: state.host, port: state.port, feature: state.feature, op: state.op, from: state.from, to: state.to, direction };
+  const [seriesR, hostR] = await Promise.allSettled([getJSON('series', params), hostInfo(state.host, direction),
     renderOthers(state.host, state.from, state.to, ctx)]);
   if (!ctx.isCurrent()) return;
   if (seriesR.status === 'rejected') throw seriesR.reason;
@@ -254,8 +255,8 @@ function hostTables (host, state, ctx) {
   const line = byId('g-ports');
   if (known && ports.length) {
     append(line, ['Ports with traffic: ', ports.map((p, i) => [i ? ', ' : '',
-      ctx.link(graphState(state.host, p, state.feature, state.op), portLabel(p))])]);
-    if (ports.length > 1) append(line, [' · ', ctx.link(graphState(state.host, 'all', state.feature, state.op), 'ALL*')]);
+      ctx.link(graphState(state.host, p, state.feature, state.op, state.direction), portLabel(p))])]);
+    if (ports.length > 1) append(line, [' · ', ctx.link(graphState(state.host, 'all', state.feature, state.op, state.direction), 'ALL*')]);
   }
 
   const list = Array.isArray(host.annotations) ? host.annotations : [];

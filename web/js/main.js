@@ -11,7 +11,7 @@ import { hideTooltip, forgetHosts } from './annotations.js';
 
 const LAST_HOST_KEY = 'portevo.lastHost';
 const knownPorts = new Set(DEFAULT_PORTS);
-let lastOverview = { view: 'overview', date: '', op: 'sum' }; // where the Overview link goes
+let lastOverview = { view: 'overview', date: '', op: 'sum', direction: 'out' }; // where the Overview link goes
 let generation = 0;
 
 function storedHost () {
@@ -58,6 +58,7 @@ function setForm (s) {
   fillPortSelect(s.port);
   setSelect('q-feature', s.feature);
   setSelect('q-op', s.op);
+  setSelect('q-direction', s.direction);
 }
 
 function setSelect (id, value) {
@@ -82,7 +83,8 @@ function onSubmit (ev) {
     host,
     port: byId('q-port').value,
     feature: byId('q-feature').value,
-    op: byId('q-op').value
+    op: byId('q-op').value,
+    direction: byId('q-direction').value
   });
 }
 
@@ -170,7 +172,7 @@ async function render () {
       if (!byId('q-host').value) byId('q-host').value = storedHost();
       document.title = `Overview${state.date ? ' ' + state.date : ''} — portevo`;
       fill(byId('ov-body'));
-      lastOverview = { view: 'overview', date: state.date, op: state.op };
+      lastOverview = { view: 'overview', date: state.date, op: state.op, direction: state.direction };
       byId('overview-link').setAttribute('href', stateToSearch(lastOverview));
       await renderOverview(state, ctx);
     }
@@ -206,16 +208,20 @@ function init () {
   byId('ov-date-input').addEventListener('change', ev => {
     const date = ev.target.value;
     if (!date) return;
-    navigate({ view: 'overview', date, op: byId('ov-op-select').value });
+    navigate({ view: 'overview', date, op: byId('ov-op-select').value, direction: byId('ov-direction-select').value });
   });
   byId('ov-op-select').addEventListener('change', ev => {
     const cur = parseState(location.search);
-    navigate({ view: 'overview', date: cur.date || byId('ov-date-input').value, op: ev.target.value });
+    navigate({ view: 'overview', date: cur.date || byId('ov-date-input').value, op: ev.target.value, direction: byId('ov-direction-select').value });
+  });
+  byId('ov-direction-select').addEventListener('change', ev => {
+    const cur = parseState(location.search);
+    navigate({ view: 'overview', date: cur.date || byId('ov-date-input').value, op: byId('ov-op-select').value, direction: ev.target.value });
   });
   for (const id of ['ov-prev', 'ov-next']) {
     byId(id).addEventListener('click', ev => {
       const day = ev.currentTarget.dataset.day;
-      if (day) navigate({ view: 'overview', date: day, op: byId('ov-op-select').value });
+      if (day) navigate({ view: 'overview', date: day, op: byId('ov-op-select').value, direction: byId('ov-direction-select').value });
     });
   }
   byId('changes-link').addEventListener('click', ev => {

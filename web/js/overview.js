@@ -8,7 +8,7 @@ import { badge } from './annotations.js';
 import {
   FEATURES, OPS, OP_TEXT, DAY_RE, ESTIMATE_TEXT, service, formatCell, exact, markEstimate
 } from './format.js';
-import { stateToSearch, graphState } from './state.js';
+import { stateToSearch, graphState, directionParam, directionText } from './state.js';
 import { loadSparks, sparkline } from './spark.js';
 
 let days = []; // ascending, from /api/days
@@ -21,11 +21,14 @@ export async function renderOverview (state, ctx) {
   ctx.learnPorts([]);
 
   const date = state.date || days[days.length - 1] || '';
-  setControls(date, op);
-  byId('ov-date').textContent = date ? `Top 10 of ${date}` : 'Overview';
-  byId('ov-op').textContent = OPS.includes(op)
+  const direction = state.direction;
+  setControls(date, op, direction);
+  byId('ov-date').textContent = date ? `Top 10 of ${date}, ${directionText(direction)}` : 'Overview';
+  byId('ov-op').textContent = (OPS.includes(op)
     ? `Operation: ${op} (${OP_TEXT[op]}) · times and days in UTC`
-    : `Operation: ${op}`;
+    : `Operation: ${op}`) + (direction === 'in'
+    ? ' · incoming: local hosts as destinations, peers are their sources'
+    : ' · outgoing: local hosts as sources, peers are their destinations');
   const body = byId('ov-body');
 
   if (!date) {
@@ -36,7 +39,11 @@ export async function renderOverview (state, ctx) {
     return;
   }
 
-  const [top, sparks] = await Promise.all([getJSON('top', { date, op }), loadSparks(date, op)]);
+  // Sparklines are of the outgoing direction (/api/sparks): none in the incoming view
+  const noSparks = Object.assign(new Map(), { days: [] });
+  const [top, sparks] = await Promise.all([
+    getJSON('top', { date, op, direction: directionParam(direction) }),
+    direction === 'in' ? noSparks : loadSparks(date, op)]);
   if (!ctx.isCurrent()) return;
   ctx.showMissing(missingShards(top));
   const ports = Array.isArray(top.ports) ? top.ports : [];
@@ -47,10 +54,12 @@ export async function renderOverview (state, ctx) {
     fill(body, emptyDay(date, ctx));
     return;
   }
-  fill(body, ...withData.map(p => portRow(p, op, ctx, sparks)));
+  fill(body, ...withData.map(p => portRow(p, op, direction, ctx, sparks)));
 }
 
-function setControls (date, op) {
+function setControls (date, op, direction) {
+  const dirSel = byId('ov-direction-select');
+  dirSel.value = direction === 'in' ? 'in' : 'out';
   const input = byId('ov-date-input');
   input.value = DAY_RE.test(date) ? date : '';
   if (days.length) {
@@ -82,16 +91,16 @@ function emptyDay (date, ctx) {
   return box;
 }
 
-function portRow (p, op, ctx, sparks) {
+function portRow (p, op, direction, ctx, sparks) {
   const svc = service(p.port, p.service);
   return h('section', { class: 'port-row', dataset: { port: String(p.port) } },
     h('h2', { class: 'port-head' },
       h('span', { class: 'port-num' }, `Port ${p.port}`),
       svc ? h('span', { class: 'port-svc' }, svc) : null),
-    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, ctx, sparks))));
+    h('div', { class: 'features' }, FEATURES.map(f => featureTable(p.port, f, p.features?.[f] || [], op, direction, ctx, sparks))));
 }
 
-function featureTable (port, feature, entries, op, ctx, sparks) {
+function featureTable (port, feature, entries, op, direction, ctx, sparks) {
   const rows = entries.length
     ? entries.map((e, i) => {
       const ip = String(e.ip);
@@ -106,7 +115,7 @@ function featureTable (port, feature, entries, op, ctx, sparks) {
       }, markEstimate(formatCell(feature, score), capped));
       return h('tr', {},
         h('td', { class: 'rank' }, String(i + 1)),
-        h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
+        h('td', { class: 'ip' }, ctx.link(graphState(ip, port, feature, op, direction), ip, { class: 'ip-link', title: `${ip}: Port Evolution of ${feature} on port ${port}` })),
         scoreCell,
         h('td', { class: 'spark-cell' }, sparkline(sparks.get(`${port}/${feature}/${ip}`), sparks.days)),
         h('td', { class: 'annot' }, badge(ip, e.annotations)));

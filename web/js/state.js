@@ -3,6 +3,8 @@
 //   ?date=2026-11-20&op=sum                      overview (no date: the latest day)
 //   ?host=10.1.2.3&port=25&feature=bytes&op=sum  Port Evolution graph (port: N or all)
 //   ?view=changes&date=2026-11-20&op=sum[&k=4&window=28]  what changed (no date: latest)
+//   &direction=in                                 overview and graph, the incoming direction
+//                                                 (absent: out, the outgoing one)
 //
 // Values are kept as given: the gateway validates them and its error is shown.
 
@@ -16,7 +18,8 @@ export function parseState (search) {
       feature: q.get('feature') || 'bytes',
       op: q.get('op') || 'sum',
       from: q.get('from') || '',
-      to: q.get('to') || ''
+      to: q.get('to') || '',
+      direction: q.get('direction') || 'out'
     };
   }
   if (q.get('view') === 'changes') {
@@ -28,7 +31,12 @@ export function parseState (search) {
       window: q.get('window') || ''
     };
   }
-  return { view: 'overview', date: q.get('date') || '', op: q.get('op') || 'sum' };
+  return {
+    view: 'overview',
+    date: q.get('date') || '',
+    op: q.get('op') || 'sum',
+    direction: q.get('direction') || 'out'
+  };
 }
 
 export function stateToSearch (state) {
@@ -50,10 +58,22 @@ export function stateToSearch (state) {
     if (state.date) q.set('date', state.date);
     if (state.op && state.op !== 'sum') q.set('op', state.op);
   }
+  if (state.direction && state.direction !== 'out') q.set('direction', state.direction);
   const s = q.toString();
   return s ? `?${s}` : location.pathname;
 }
 
-export function graphState (host, port, feature, op) {
-  return { view: 'graph', host, port: String(port), feature, op };
+export function graphState (host, port, feature, op, direction = 'out') {
+  return { view: 'graph', host, port: String(port), feature, op, direction };
+}
+
+// The direction as the API takes it: nothing for out (the default), else as given (the
+// gateway refuses a value that is neither out nor in, and its error is shown).
+export function directionParam (direction) {
+  return direction && direction !== 'out' ? direction : undefined;
+}
+
+// Headings: "outgoing" (local hosts as sources) or "incoming" (local hosts as destinations).
+export function directionText (direction) {
+  return direction === 'in' ? 'incoming' : direction && direction !== 'out' ? direction : 'outgoing';
 }
