@@ -39,6 +39,12 @@
     hosts     [host: 4|16]                           -> first/last seen, ports, days
     notes     [host: 16][type length: 1][type][name] -> first/last seen of a DNS name
 
+    Slot moves (shard_slots.c) copy and delete the records of a set of slots' hosts:
+    the daily rows (days, chunks) row by row, open-block values (rows) are refused, and
+    every other host-keyed sub-database record by record, as SHARD_SLOTS_TABLE lists
+    them.  A new sub-database keyed by host is one more line there (or it is not
+    moved with its hosts).
+
     Values are described in shard_codec.h; each starts with a one-byte header
     (version in the high nibble, flags in the low one) checked before use.
 */
@@ -61,6 +67,13 @@
 #define SHARD_KEY_FAMILY_IPV4 4                 //  chunks key family byte, 4-byte hosts
 #define SHARD_KEY_FAMILY_IPV6 6                 //  chunks key family byte, 16-byte hosts
 #define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256)  //  notes key: rrtype <= 16, rrname <= 256
+
+//  The host-keyed sub-databases a slot move copies record by record:
+//  X (sub-database, host offset in the key, host size (4: 4 or 16 by key size, 16: always
+//  16), key bytes after the host (when the size is 4 or 16 by key size)).
+#define SHARD_SLOTS_TABLE(X)                                                                       \
+    X (SHARD_DB_HOSTS, 0, 4, 0)                                                                    \
+    X (SHARD_DB_NOTES, 0, 16, 0)
 
 //  Big-endian integers
 static inline void
