@@ -69,10 +69,23 @@ typedef enum {
     PROTO_MSG_ANNOTATE_ACK = 20,
     PROTO_MSG_ERROR = 21,
     PROTO_MSG_INGESTOR_REMOVE = 22,
-    PROTO_MSG_INGESTOR_REMOVED = 23
+    PROTO_MSG_INGESTOR_REMOVED = 23,
+    //  24-29: other features' ids; a gap in the table is an unknown id
+    PROTO_MSG_SHARD_ADD = 30,  //  Slot moves (PROTOCOL.md "Slot moves")
+    PROTO_MSG_SHARD_REMOVE = 31,
+    PROTO_MSG_MOVE_PLANNED = 32,
+    PROTO_MSG_SLOTS_EXPORT = 33,
+    PROTO_MSG_SLOTS_DATA = 34,
+    PROTO_MSG_SLOTS_IMPORT = 35,
+    PROTO_MSG_SLOTS_DELETE = 36,
+    PROTO_MSG_SLOTS_DONE = 37
 } proto_msg_id_t;
 
-#define PROTO_MSG_ID_MAX 23  //  Highest id on the wire
+#define PROTO_MSG_ID_MAX 37  //  Highest id on the wire
+#define PROTO_SLOTSET_SIZE                                                                         \
+    128  //  A `slotset`: PROTO_SLOT_COUNT bits, slot s = bit s % 8
+         //  of byte s / 8
+#define PROTO_SLOTS_DATA_MAX (PROTO_FRAME_MAX - 4096)  //  Longest `data` of SLOTS_DATA
 
 typedef enum {
     PROTO_ERROR_MALFORMED = 400,
@@ -149,6 +162,9 @@ void proto_msg_destroy (proto_msg_t **self_p);
 //  A new message of id reply_id with the routing id and request id of request.
 proto_msg_t *proto_msg_reply (proto_msg_t *request, proto_msg_id_t reply_id);
 
+//  True if id is a message id of this build (1..PROTO_MSG_ID_MAX, not a gap).
+bool proto_msg_id_known (unsigned id);
+
 //  Id, its name ("PART"), request id, routing id (borrowed; NULL if none).
 proto_msg_id_t proto_msg_id (proto_msg_t *self);
 const char *proto_msg_id_name (proto_msg_id_t id);
@@ -208,6 +224,16 @@ uint16_t proto_msg_code (proto_msg_t *self);
 void proto_msg_set_code (proto_msg_t *self, uint16_t code);
 uint32_t proto_msg_count (proto_msg_t *self);
 void proto_msg_set_count (proto_msg_t *self, uint32_t count);
+bool proto_msg_hold (proto_msg_t *self);
+void proto_msg_set_hold (proto_msg_t *self, bool hold);
+
+//  Binary fields: `slotset` (SLOTS_EXPORT, SLOTS_DELETE; the getter returns NULL unless
+//  it is exactly PROTO_SLOTSET_SIZE bytes) and `data` (SLOTS_DATA, SLOTS_IMPORT; bytes
+//  borrowed from the message, *size set).  Setters copy.
+const uint8_t *proto_msg_slotset (proto_msg_t *self);
+void proto_msg_set_slotset (proto_msg_t *self, const uint8_t *slotset);
+const uint8_t *proto_msg_data (proto_msg_t *self, size_t *size);
+void proto_msg_set_data (proto_msg_t *self, const void *data, size_t size);
 
 //  HEARTBEAT stats: set (replaces a key; -1 when PROTO_STATS_MAX are used), get by key
 //  (false if absent), or walk by index.

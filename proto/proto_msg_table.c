@@ -156,7 +156,14 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
         S_LIST (proto_msg_t, "annotations", annotations, s_annotation_record),
     [PROTO_MSG_FIELD_PORTS] = S_LIST (proto_msg_t, "ports", ports, s_port_record),
     [PROTO_MSG_FIELD_DAYS] = S_LIST (proto_msg_t, "days", days, s_day_record),
-    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record)};
+    [PROTO_MSG_FIELD_PEERS_CAPPED] = S_LIST (proto_msg_t, "peers_capped", capped, s_index_record),
+    [PROTO_MSG_FIELD_HOLD] = S_BOOL (proto_msg_t, "hold", hold),
+    [PROTO_MSG_FIELD_SLOTSET] = {"slotset", PROTO_MSG_KIND_BIN, PROTO_SLOTSET_SIZE,
+                                 S_MEMBER (proto_msg_t, slotset),
+                                 offsetof (proto_msg_t, slotset_size), 0, NULL},
+    [PROTO_MSG_FIELD_DATA] = {"data", PROTO_MSG_KIND_BIN, PROTO_SLOTS_DATA_MAX,
+                              S_MEMBER (proto_msg_t, data), offsetof (proto_msg_t, data_size), 0,
+                              NULL}};
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
 const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
@@ -167,9 +174,10 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_HEARTBEAT] = {"HEARTBEAT", S_BIT (NAME) | S_BIT (ROLE) | S_BIT (STATS), 0},
     [PROTO_MSG_HEARTBEAT_ACK] = {"HEARTBEAT_ACK", S_BIT (EPOCH), 0},
     [PROTO_MSG_MAP_REQUEST] = {"MAP_REQUEST", 0, 0},
-    [PROTO_MSG_MAP] = {"MAP", S_BIT (EPOCH) | S_BIT (SLOTS) | S_BIT (PEERS), 0},
+    [PROTO_MSG_MAP] = {"MAP", S_BIT (EPOCH) | S_BIT (SLOTS) | S_BIT (PEERS) | S_BIT (HOLD),
+                       S_BIT (HOLD)},
     [PROTO_MSG_STATUS_REQUEST] = {"STATUS_REQUEST", 0, 0},
-    [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS), 0},
+    [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS) | S_BIT (COUNT), S_BIT (COUNT)},
     [PROTO_MSG_PART] = {"PART", S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (PAIRS), 0},
     [PROTO_MSG_PART_ACK] = {"PART_ACK",
                             S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (DUPLICATE) |
@@ -197,7 +205,15 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_ANNOTATE_ACK] = {"ANNOTATE_ACK", S_BIT (COUNT), 0},
     [PROTO_MSG_ERROR] = {"ERROR", S_BIT (CODE) | S_BIT (TEXT), 0},
     [PROTO_MSG_INGESTOR_REMOVE] = {"INGESTOR_REMOVE", S_BIT (NAME), 0},
-    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0}};
+    [PROTO_MSG_INGESTOR_REMOVED] = {"INGESTOR_REMOVED", S_BIT (NAME) | S_BIT (EPOCH), 0},
+    [PROTO_MSG_SHARD_ADD] = {"SHARD_ADD", S_BIT (NAME) | S_BIT (ENDPOINT), 0},
+    [PROTO_MSG_SHARD_REMOVE] = {"SHARD_REMOVE", S_BIT (NAME), 0},
+    [PROTO_MSG_MOVE_PLANNED] = {"MOVE_PLANNED", S_BIT (NAME) | S_BIT (EPOCH) | S_BIT (COUNT), 0},
+    [PROTO_MSG_SLOTS_EXPORT] = {"SLOTS_EXPORT", S_BIT (EPOCH) | S_BIT (SLOTSET), 0},
+    [PROTO_MSG_SLOTS_DATA] = {"SLOTS_DATA", S_BIT (COUNT) | S_BIT (DATA), 0},
+    [PROTO_MSG_SLOTS_IMPORT] = {"SLOTS_IMPORT", S_BIT (EPOCH) | S_BIT (DATA), 0},
+    [PROTO_MSG_SLOTS_DELETE] = {"SLOTS_DELETE", S_BIT (EPOCH) | S_BIT (SLOTSET), 0},
+    [PROTO_MSG_SLOTS_DONE] = {"SLOTS_DONE", S_BIT (COUNT), 0}};
 
 //  --------------------------------------------------------------------------
 //  Cross-field rules, shared by the encoder and the decoder
