@@ -32,6 +32,7 @@ typedef int (broker_cli_fn_t) (int argc, char *argv[]);
 int broker_cli_status (int argc, char *argv[]);    //  broker_cli_status.c
 int broker_cli_up (int argc, char *argv[]);        //  broker_cli_up.c
 int broker_cli_ingestor (int argc, char *argv[]);  //  broker_cli_ingestor.c
+int broker_cli_shard (int argc, char *argv[]);     //  broker_cli_shard.c
 int broker_cli_keygen (int argc, char *argv[]);    //  broker_cli_keygen.c
 
 //  Options of every subcommand that talks to the cluster: put BROKER_CLI_COMMON_OPTIONS

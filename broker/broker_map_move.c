@@ -66,7 +66,7 @@ broker_map_move_pending (broker_map_t *self)
     uint32_t count = 0;
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
         count += self->move.targets[slot] != BROKER_MAP_NO_TARGET ||
-                 (self->move.phase == BROKER_MAP_PHASE_COPY && s_in_batch (self, slot));
+                 (self->move.phase != BROKER_MAP_PHASE_NONE && s_in_batch (self, slot));
     return count;
 }
 
