@@ -90,6 +90,21 @@ s_send (broker_move_t *self, size_t shard, proto_msg_t **request_p, int64_t now)
 }
 
 //  --------------------------------------------------------------------------
+//  Slots in the batch under way.
+
+static uint32_t
+s_batch_slots (broker_move_t *self)
+{
+    size_t source, target;
+    uint8_t slotset[PROTO_SLOTSET_SIZE];
+    broker_map_batch (self->map, &source, &target, slotset);
+    uint32_t count = 0;
+    for (size_t byte = 0; byte < PROTO_SLOTSET_SIZE; byte++)
+        count += (uint32_t) __builtin_popcount (slotset[byte]);
+    return count;
+}
+
+//  --------------------------------------------------------------------------
 //  The reply to the request out.
 
 static void
@@ -114,9 +129,11 @@ s_on_reply (broker_move_t *self, proto_msg_t **reply_p, int64_t now)
     }
     else if (asked == PROTO_MSG_SLOTS_IMPORT && proto_msg_id (reply) == PROTO_MSG_SLOTS_DONE) {
         if (broker_map_batch_switch (self->map) == 0) {
-            zsys_notice ("move: %u slots switched from %s to %s: map epoch %" PRIu64,
-                         proto_msg_count (reply), broker_map_shard_name (self->map, source),
-                         broker_map_shard_name (self->map, target), broker_map_epoch (self->map));
+            zsys_notice ("move: %u slots switched from %s to %s (%u records and rows): map "
+                         "epoch %" PRIu64,
+                         s_batch_slots (self), broker_map_shard_name (self->map, source),
+                         broker_map_shard_name (self->map, target), proto_msg_count (reply),
+                         broker_map_epoch (self->map));
             proto_msg_destroy (&self->data);
             self->switched_at = now;
         }
@@ -124,13 +141,15 @@ s_on_reply (broker_move_t *self, proto_msg_t **reply_p, int64_t now)
             self->not_before = now + BROKER_MOVE_RETRY_MSECS;
     }
     else if (asked == PROTO_MSG_SLOTS_DELETE && proto_msg_id (reply) == PROTO_MSG_SLOTS_DONE) {
+        char *name = strdup (broker_map_shard_name (self->map, source));
         if (broker_map_batch_end (self->map) == 0) {
-            zsys_notice ("move: %s deleted its copy (%u records and rows)",
-                         broker_map_shard_name (self->map, source), proto_msg_count (reply));
+            zsys_notice ("move: %s deleted its copy (%u records and rows)", name,
+                         proto_msg_count (reply));
             self->switched_at = 0;
         }
         else
             self->not_before = now + BROKER_MOVE_RETRY_MSECS;
+        zstr_free (&name);
     }
     else
         zsys_warning ("move: unexpected %s to %s", proto_msg_id_name (proto_msg_id (reply)),
@@ -202,10 +221,10 @@ broker_move_tick (broker_move_t *self, int64_t now)
                          broker_map_epoch (self->map));
         else if (rc == 0) {
             broker_map_batch (self->map, &source, &target, NULL);
-            zsys_notice ("move: batch of %u slots from %s to %s",
-                         broker_map_move_pending (self->map),
+            zsys_notice ("move: batch of %u slots from %s to %s (%u to go)", s_batch_slots (self),
                          broker_map_shard_name (self->map, source),
-                         broker_map_shard_name (self->map, target));
+                         broker_map_shard_name (self->map, target),
+                         broker_map_move_pending (self->map));
         }
         else
             self->not_before = now + BROKER_MOVE_RETRY_MSECS;
