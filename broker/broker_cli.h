@@ -87,6 +87,10 @@ char *broker_cli_broker_endpoint (broker_cli_common_t *common, const char *comma
 proto_msg_t *broker_cli_request (const char *endpoint, proto_msg_t **request_p, int timeout_msecs,
                                  const char *command, proto_curve_t *curve);
 
+//  Say on stderr why reply (not the answer hoped for; may be NULL: already said) is
+//  not: the broker's refusal, or an unexpected answer from endpoint.
+void broker_cli_say_refusal (proto_msg_t *reply, const char *command, const char *endpoint);
+
 //  Selftests
 void broker_cli_test (bool verbose);
 void broker_cli_status_test (bool verbose);

@@ -30,6 +30,18 @@ s_store_error (shard_store_t *store, proto_msg_t *request, int rc)
     return s_error (request, code, "%s", shard_store_error (store));
 }
 
+//  SLOTS_DONE after an import or a delete, logged
+static proto_msg_t *
+s_done (proto_msg_t *request, const char *what, const shard_slots_count_t *count)
+{
+    zsys_notice ("move: %s %llu records and %llu rows, %llu top lists rebuilt", what,
+                 (unsigned long long) count->records, (unsigned long long) count->rows,
+                 (unsigned long long) count->lists);
+    proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_SLOTS_DONE);
+    proto_msg_set_count (reply, (uint32_t) (count->records + count->rows));
+    return reply;
+}
+
 proto_msg_t *
 shard_move_handle (shard_store_t *store, proto_msg_t *request, const bool *owned,
                    uint64_t map_epoch, bool *map_stale)
@@ -48,12 +60,7 @@ shard_move_handle (shard_store_t *store, proto_msg_t *request, const bool *owned
             return s_error (request, PROTO_ERROR_INVALID, "%s", shard_store_error (store));
         if (rc)
             return s_store_error (store, request, rc);
-        zsys_notice ("move: imported %llu records and %llu rows, %llu top lists rebuilt",
-                     (unsigned long long) count.records, (unsigned long long) count.rows,
-                     (unsigned long long) count.lists);
-        proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_SLOTS_DONE);
-        proto_msg_set_count (reply, (uint32_t) (count.records + count.rows));
-        return reply;
+        return s_done (request, "imported", &count);
     }
     const uint8_t *slotset = proto_msg_slotset (request);
     if (!slotset)
@@ -93,10 +100,5 @@ shard_move_handle (shard_store_t *store, proto_msg_t *request, const bool *owned
     rc = shard_slots_delete (store, &slots, &count);
     if (rc)
         return s_store_error (store, request, rc);
-    zsys_notice ("move: deleted %llu records and %llu rows, %llu top lists rebuilt",
-                 (unsigned long long) count.records, (unsigned long long) count.rows,
-                 (unsigned long long) count.lists);
-    proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_SLOTS_DONE);
-    proto_msg_set_count (reply, (uint32_t) (count.records + count.rows));
-    return reply;
+    return s_done (request, "deleted", &count);
 }
