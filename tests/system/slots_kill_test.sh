@@ -86,4 +86,5 @@ python3 "$LIB/slot_owners.py" "$CL_DIR/broker/broker.map" "$WORK" \
   "$(wc -l < "$WORK/hosts.txt")" shard-0 shard-1 shard-2 shard-3 > "$WORK/owners.out"
 check "every host's data is on the shard owning its slot, and on no other" test $? -eq 0
 tail -3 "$WORK/owners.out" | sed 's/^/  /'
+check "no error in the logs (kills are not errors)" test -z "$(cluster_errors)"
 finish
