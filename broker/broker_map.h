@@ -106,6 +106,11 @@ uint32_t broker_map_move_pending (broker_map_t *self);
 bool broker_map_hold (broker_map_t *self);
 uint64_t broker_map_hold_epoch (broker_map_t *self);
 
+//  Lift (false) or put back (true) the hold of a move under way: ingestors go on
+//  meanwhile (the source's open blocks can then be completed); a new hold begins at the
+//  new epoch.  0 or -1.
+int broker_map_set_hold (broker_map_t *self, bool hold);
+
 //  The batch: its phase, source and target shard indexes and slot set (slotset may be
 //  NULL; PROTO_SLOTSET_SIZE bytes).
 broker_map_phase_t broker_map_batch (broker_map_t *self, size_t *source, size_t *target,

@@ -97,6 +97,22 @@ broker_map_batch (broker_map_t *self, size_t *source, size_t *target, uint8_t *s
 }
 
 //  --------------------------------------------------------------------------
+int
+broker_map_set_hold (broker_map_t *self, bool hold)
+{
+    assert (self);
+    if (self->move.hold == hold)
+        return 0;
+    s_snapshot_t snapshot;
+    s_snapshot (self, &snapshot);
+    self->move.hold = hold;
+    self->epoch++;
+    if (hold)
+        self->move.hold_epoch = self->epoch;
+    return s_save_or_undo (self, &snapshot);
+}
+
+//  --------------------------------------------------------------------------
 //  A move may start: none under way.  0, or -2 with the reason.
 
 static int

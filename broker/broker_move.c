@@ -20,6 +20,7 @@ struct _broker_move_t {
     proto_msg_t *data;            //  SLOTS_DATA of the batch, once exported
     int64_t switched_at;          //  When the batch switched (0: not in this run)
     int64_t waiting_logged;       //  Last "waiting for ingestors" log
+    int64_t rehold_at;            //  Hold lifted (open blocks): when it begins again
 };
 
 //  --------------------------------------------------------------------------
@@ -115,7 +116,17 @@ s_on_reply (broker_move_t *self, proto_msg_t **reply_p, int64_t now)
     self->waiting = 0;
     size_t source, target;
     broker_map_batch (self->map, &source, &target, NULL);
-    if (proto_msg_id (reply) == PROTO_MSG_ERROR) {
+    if (proto_msg_id (reply) == PROTO_MSG_ERROR && asked == PROTO_MSG_SLOTS_EXPORT &&
+        proto_msg_code (reply) == PROTO_ERROR_UNAVAILABLE &&
+        strstr (proto_msg_text (reply), "open blocks")) {
+        //  Ingestors hold parts those blocks wait for: let them go on a moment
+        zsys_info ("move: %s has open blocks of the moving hosts: hold lifted for %d msecs",
+                   broker_map_shard_name (self->map, source), BROKER_MOVE_PULSE_MSECS);
+        if (broker_map_set_hold (self->map, false) == 0)
+            self->rehold_at = now + BROKER_MOVE_PULSE_MSECS;
+        self->not_before = now + BROKER_MOVE_RETRY_MSECS;
+    }
+    else if (proto_msg_id (reply) == PROTO_MSG_ERROR) {
         zsys_warning (
             "move: %s to %s: ERROR %u %s", proto_msg_id_name (asked),
             broker_map_shard_name (self->map, asked == PROTO_MSG_SLOTS_IMPORT ? target : source),
@@ -231,6 +242,14 @@ broker_move_tick (broker_move_t *self, int64_t now)
         return 0;
     }
     if (phase == BROKER_MAP_PHASE_COPY) {
+        if (!broker_map_hold (self->map)) {
+            if (now < self->rehold_at)
+                return self->rehold_at - now;
+            if (broker_map_set_hold (self->map, true)) {
+                self->not_before = now + BROKER_MOVE_RETRY_MSECS;
+                return BROKER_MOVE_RETRY_MSECS;
+            }
+        }
         if (!s_ingestors_hold (self, now)) {
             self->not_before = now + 200;
             return 200;

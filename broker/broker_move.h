@@ -10,6 +10,10 @@
     shard's endpoint; one that gets no answer within BROKER_MOVE_TIMEOUT_MSECS is
     sent again on a new socket, an ERROR is retried after BROKER_MOVE_RETRY_MSECS: a
     shard killed in the middle answers once it is back, and every step is idempotent.
+    A source that refuses the export because open blocks hold values of the moving
+    hosts (their other ingestors' parts are held) gets the hold lifted for
+    BROKER_MOVE_PULSE_MSECS, so that every ingestor delivers what it has and the blocks
+    become final; then the hold begins again (new epoch) and the export is asked again.
     PROTOCOL.md "Slot moves" has the protocol.
 */
 #ifndef BROKER_MOVE_H_INCLUDED
@@ -23,6 +27,7 @@
 #define BROKER_MOVE_RETRY_MSECS 500      //  Retry after an ERROR
 #define BROKER_MOVE_SETTLE_MSECS 3000    //  Between the switch and the delete
 #define BROKER_MOVE_POLL_MSECS 20        //  Tick interval while waiting for a reply
+#define BROKER_MOVE_PULSE_MSECS 2000     //  Hold lifted while the source has open blocks
 
 typedef struct _broker_move_t broker_move_t;
 
