@@ -6,12 +6,14 @@
     silent peer is marked down on time even when nothing else arrives.
 */
 #include "broker/broker.h"
+#include "broker/broker_move.h"
 
 struct _broker_t {
     zsock_t *router;              //  ROUTER bound at endpoint
     char *endpoint;               //  Bound endpoint, port resolved
     broker_map_t *map;            //  The persisted slot map
     broker_registry_t *registry;  //  Peers, over map
+    broker_move_t *move;          //  Runs slot moves
     proto_curve_t *curve;         //  CURVE server, or NULL (plain)
     bool verbose;                 //  Log every message
     uint64_t malformed;           //  Frames answered ERROR 400
@@ -32,6 +34,9 @@ broker_new (const broker_options_t *options)
     if (!self->map)
         goto fail;
     self->registry = broker_registry_new (self->map, heartbeat_msecs, PROTO_HEARTBEAT_LIVENESS);
+    self->move = broker_move_new (self->map, self->registry, options->curve_keys);
+    if (!self->move)
+        goto fail;
     bool curve_failed;
     self->curve = proto_curve_new (options->curve_keys, NULL, true, &curve_failed);
     if (curve_failed)
@@ -65,6 +70,7 @@ broker_destroy (broker_t **self_p)
     zstr_free (&self->endpoint);
     zsock_destroy (&self->router);
     proto_curve_destroy (&self->curve);
+    broker_move_destroy (&self->move);
     broker_registry_destroy (&self->registry);
     broker_map_destroy (&self->map);
     free (self);
@@ -97,6 +103,42 @@ s_send_error (broker_t *self, proto_msg_t *request, uint16_t code, const char *t
     proto_msg_set_code (reply, code);
     proto_msg_set_text (reply, text);
     proto_msg_send (&reply, self->router);
+}
+
+//  --------------------------------------------------------------------------
+//  SHARD_ADD or SHARD_REMOVE: plan the move (broker_move runs it).  The reply, or NULL
+//  if an ERROR was sent.
+
+static proto_msg_t *
+s_plan_move (broker_t *self, proto_msg_t *request)
+{
+    char error[PROTO_TEXT_MAX] = "";
+    const char *name = proto_msg_name (request);
+    bool add = proto_msg_id (request) == PROTO_MSG_SHARD_ADD;
+    int planned = add ? broker_map_add_shard (self->map, name, proto_msg_endpoint (request), error,
+                                              sizeof error)
+                      : broker_map_remove_shard (self->map, name, error, sizeof error);
+    if (planned < 0) {
+        if (planned == -1)
+            snprintf (error, sizeof error, "the map could not be saved (see the broker's log)");
+        zsys_warning ("broker: %s %s refused: %s", proto_msg_id_name (proto_msg_id (request)), name,
+                      error);
+        s_send_error (self, request,
+                      planned == -1                 ? PROTO_ERROR_INTERNAL
+                      : strstr (error, "under way") ? PROTO_ERROR_WRONG_SHARD
+                                                    : PROTO_ERROR_INVALID,
+                      error);
+        return NULL;
+    }
+    if (add)
+        broker_registry_add_shard (self->registry, name);
+    zsys_notice ("broker: shard %s %s: %d slots to move, map epoch %" PRIu64, name,
+                 add ? "added" : "to be removed", planned, broker_map_epoch (self->map));
+    proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_MOVE_PLANNED);
+    proto_msg_set_name (reply, name);
+    proto_msg_set_epoch (reply, broker_map_epoch (self->map));
+    proto_msg_set_count (reply, (uint32_t) planned);
+    return reply;
 }
 
 //  --------------------------------------------------------------------------
@@ -153,7 +195,12 @@ s_on_request (broker_t *self)
         reply = proto_msg_reply (request, PROTO_MSG_MAP);
         proto_msg_set_epoch (reply, broker_map_epoch (self->map));
         proto_msg_set_slots (reply, broker_map_slots (self->map));
+        proto_msg_set_hold (reply, broker_map_hold (self->map));
         broker_registry_fill (self->registry, reply, now, false);
+        break;
+    case PROTO_MSG_SHARD_ADD:
+    case PROTO_MSG_SHARD_REMOVE:
+        reply = s_plan_move (self, request);
         break;
     case PROTO_MSG_INGESTOR_REMOVE:
         code = broker_registry_remove_ingestor (self->registry, proto_msg_name (request), now,
@@ -173,6 +220,7 @@ s_on_request (broker_t *self)
     case PROTO_MSG_STATUS_REQUEST:
         reply = proto_msg_reply (request, PROTO_MSG_STATUS);
         proto_msg_set_epoch (reply, broker_map_epoch (self->map));
+        proto_msg_set_count (reply, broker_map_move_pending (self->map));
         broker_registry_fill (self->registry, reply, now, true);
         break;
     default:
@@ -198,6 +246,9 @@ s_serve (broker_t *self, zsock_t *pipe)
     assert (poller);
     while (!zsys_interrupted) {
         int64_t timeout = broker_registry_timeout (self->registry, zclock_mono ());
+        int64_t move_timeout = broker_move_tick (self->move, zclock_mono ());
+        if (move_timeout >= 0 && move_timeout < timeout)
+            timeout = move_timeout;
         void *which = zpoller_wait (poller, (int) timeout);
         if (which == self->router)
             s_on_request (self);

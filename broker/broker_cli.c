@@ -130,6 +130,18 @@ cleanup:
 
 //  --------------------------------------------------------------------------
 void
+broker_cli_say_refusal (proto_msg_t *reply, const char *command, const char *endpoint)
+{
+    if (reply && proto_msg_id (reply) == PROTO_MSG_ERROR)
+        fprintf (stderr, "%s: the broker refused (%u): %s\n", command, proto_msg_code (reply),
+                 proto_msg_text (reply));
+    else if (reply)
+        fprintf (stderr, "%s: unexpected answer %s from %s\n", command,
+                 proto_msg_id_name (proto_msg_id (reply)), endpoint);
+}
+
+//  --------------------------------------------------------------------------
+void
 broker_cli_test (bool verbose)
 {
     (void) verbose;

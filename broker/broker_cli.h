@@ -32,6 +32,7 @@ typedef int (broker_cli_fn_t) (int argc, char *argv[]);
 int broker_cli_status (int argc, char *argv[]);    //  broker_cli_status.c
 int broker_cli_up (int argc, char *argv[]);        //  broker_cli_up.c
 int broker_cli_ingestor (int argc, char *argv[]);  //  broker_cli_ingestor.c
+int broker_cli_shard (int argc, char *argv[]);     //  broker_cli_shard.c
 int broker_cli_keygen (int argc, char *argv[]);    //  broker_cli_keygen.c
 
 //  Options of every subcommand that talks to the cluster: put BROKER_CLI_COMMON_OPTIONS
@@ -85,6 +86,10 @@ char *broker_cli_broker_endpoint (broker_cli_common_t *common, const char *comma
 //  came in time or it was malformed (said on stderr, naming the endpoint).
 proto_msg_t *broker_cli_request (const char *endpoint, proto_msg_t **request_p, int timeout_msecs,
                                  const char *command, proto_curve_t *curve);
+
+//  Say on stderr why reply (not the answer hoped for; may be NULL: already said) is
+//  not: the broker's refusal, or an unexpected answer from endpoint.
+void broker_cli_say_refusal (proto_msg_t *reply, const char *command, const char *endpoint);
 
 //  Selftests
 void broker_cli_test (bool verbose);

@@ -62,12 +62,8 @@ broker_cli_ingestor (int argc, char *argv[])
                 proto_msg_name (reply), proto_msg_epoch (reply));
         rc = 0;
     }
-    else if (reply && proto_msg_id (reply) == PROTO_MSG_ERROR)
-        fprintf (stderr, "%s: the broker refused (%u): %s\n", command, proto_msg_code (reply),
-                 proto_msg_text (reply));
-    else if (reply)
-        fprintf (stderr, "%s: unexpected answer %s from %s\n", command,
-                 proto_msg_id_name (proto_msg_id (reply)), endpoint);
+    else
+        broker_cli_say_refusal (reply, command, endpoint);
     proto_msg_destroy (&reply);
     zstr_free (&endpoint);
     proto_curve_destroy (&common.curve);

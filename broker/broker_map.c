@@ -16,24 +16,10 @@
     Endpoints and spools come from the network: '"', '%' and control bytes are written as
     %XX so that any value survives zconfig (which cannot quote a '"').
 */
-#include "broker/broker_map.h"
+#include "broker/broker_map_private.h"
 
 #include <fcntl.h>
 #include <unistd.h>
-
-struct _broker_map_t {
-    char *data;                        //  Data directory
-    char *path;                        //  DATA/broker.map
-    uint64_t epoch;                    //  Bumped by every change
-    uint16_t slots[PROTO_SLOT_COUNT];  //  Shard index of each slot
-    size_t shard_count;                //  Entries in the two arrays below
-    char **shard_names;                //  Owned strings
-    char **shard_endpoints;            //  Owned strings, "" until registered
-    size_t ingestor_count;             //  Entries used in the two arrays below
-    size_t ingestor_alloc;             //  Entries allocated
-    char **ingestor_names;             //  Owned strings, registration order
-    char **ingestor_spools;            //  Owned strings
-};
 
 //  --------------------------------------------------------------------------
 //  Percent-encode what zconfig cannot hold in a quoted value.
@@ -103,6 +89,8 @@ s_map_new (const char *data)
     self->path = zsys_sprintf ("%s/%s", data, BROKER_MAP_FILE);
     assert (self->data && self->path);
     self->epoch = 1;
+    for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
+        self->move.targets[slot] = BROKER_MAP_NO_TARGET;
     return self;
 }
 
@@ -126,6 +114,7 @@ broker_map_destroy (broker_map_t **self_p)
     }
     free (self->shard_names);
     free (self->shard_endpoints);
+    zstr_free (&self->move.removing);
     zstr_free (&self->path);
     zstr_free (&self->data);
     free (self);
@@ -135,8 +124,8 @@ broker_map_destroy (broker_map_t **self_p)
 //  --------------------------------------------------------------------------
 //  Append a shard; the caller has checked the name.
 
-static void
-s_shard_append (broker_map_t *self, const char *name, const char *endpoint)
+void
+broker_map_shard_append (broker_map_t *self, const char *name, const char *endpoint)
 {
     self->shard_names =
         (char **) realloc (self->shard_names, (self->shard_count + 1) * sizeof (char *));
@@ -193,7 +182,7 @@ s_shards_parse (broker_map_t *self, const char *shards)
             rc = -1;
         }
         else
-            s_shard_append (self, name, "");
+            broker_map_shard_append (self, name, "");
     }
     free (copy);
     if (rc == 0 && self->shard_count == 0) {
@@ -257,8 +246,8 @@ cleanup:
 //  --------------------------------------------------------------------------
 //  Persist the whole map.  0 ok, -1 on failure (logged).
 
-static int
-s_map_save (broker_map_t *self)
+int
+broker_map_save (broker_map_t *self)
 {
     zconfig_t *root = zconfig_new ("root", NULL);
     zconfig_t *map = zconfig_new ("map", root);
@@ -285,6 +274,7 @@ s_map_save (broker_map_t *self)
         zconfig_put (ingestor, "spool", spool);
         free (spool);
     }
+    broker_map_move_write (self, map);
     char *text = zconfig_str_save (root);
     assert (text);
     int rc = s_write_atomic (self->path, text);
@@ -325,7 +315,7 @@ s_map_read (broker_map_t *self, zconfig_t *root, char *error, size_t error_size)
             return -1;
         }
         char *endpoint = s_decode (zconfig_get (shard, "endpoint", ""));
-        s_shard_append (self, name, endpoint);
+        broker_map_shard_append (self, name, endpoint);
         free (endpoint);
     }
     if (self->shard_count == 0) {
@@ -355,7 +345,7 @@ s_map_read (broker_map_t *self, zconfig_t *root, char *error, size_t error_size)
         self->slots[slot] = (uint16_t) value;
         cursor = end + 1;
     }
-    return 0;
+    return broker_map_move_read (self, map, error, error_size);
 }
 
 //  --------------------------------------------------------------------------
@@ -414,7 +404,7 @@ broker_map_new (const char *data, const char *shards)
     }
     for (size_t slot = 0; slot < PROTO_SLOT_COUNT; slot++)
         self->slots[slot] = (uint16_t) (slot % self->shard_count);
-    if (s_map_save (self))
+    if (broker_map_save (self))
         broker_map_destroy (&self);
     else
         zsys_info ("map: new map of %zu shards in %s", self->shard_count, self->path);
@@ -517,7 +507,7 @@ broker_map_set_shard_endpoint (broker_map_t *self, size_t index, const char *end
     char *previous = self->shard_endpoints[index];
     self->shard_endpoints[index] = strdup (endpoint);
     self->epoch++;
-    if (s_map_save (self)) {
+    if (broker_map_save (self)) {
         zstr_free (&self->shard_endpoints[index]);
         self->shard_endpoints[index] = previous;
         self->epoch--;
@@ -579,7 +569,7 @@ broker_map_add_ingestor (broker_map_t *self, const char *name, const char *spool
             return 0;
         char *previous = self->ingestor_spools[index];
         self->ingestor_spools[index] = strdup (spool);
-        if (s_map_save (self)) {
+        if (broker_map_save (self)) {
             zstr_free (&self->ingestor_spools[index]);
             self->ingestor_spools[index] = previous;
             return -1;
@@ -589,7 +579,7 @@ broker_map_add_ingestor (broker_map_t *self, const char *name, const char *spool
     }
     s_ingestor_append (self, name, spool);
     self->epoch++;
-    if (s_map_save (self)) {
+    if (broker_map_save (self)) {
         self->ingestor_count--;
         zstr_free (&self->ingestor_names[self->ingestor_count]);
         zstr_free (&self->ingestor_spools[self->ingestor_count]);
@@ -617,7 +607,7 @@ broker_map_remove_ingestor (broker_map_t *self, const char *name)
     }
     self->ingestor_count--;
     self->epoch++;
-    if (s_map_save (self)) {
+    if (broker_map_save (self)) {
         //  Put it back where it was
         for (size_t at = count - 1; at > (size_t) index; at--) {
             self->ingestor_names[at] = self->ingestor_names[at - 1];

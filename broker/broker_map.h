@@ -23,8 +23,16 @@
 #define BROKER_MAP_FILE "broker.map"            //  File name inside the data directory
 #define BROKER_MAP_VERSION 1                    //  Format version of that file
 #define BROKER_MAP_SHARDS_MAX PROTO_SLOT_COUNT  //  More shards than slots makes no sense
+#define BROKER_MAP_NO_TARGET 0xffff             //  A slot that is not planned to move
 
 typedef struct _broker_map_t broker_map_t;
+
+//  Phase of the batch of a slot move (PROTOCOL.md "Slot moves")
+typedef enum {
+    BROKER_MAP_PHASE_NONE = 0,  //  No batch: the next one starts from the plan
+    BROKER_MAP_PHASE_COPY,      //  The batch's slots are copied source -> target
+    BROKER_MAP_PHASE_DELETE     //  The map switched: the source deletes its copy
+} broker_map_phase_t;
 
 //  Open the map persisted in data (a directory, created if missing).  If there is none,
 //  create it from shards (comma-separated names: slot s -> shard s mod N, epoch 1) and
@@ -80,7 +88,48 @@ bool broker_map_name_valid (const char *name);
 //  if no ingestor has that name, -1 if the map could not be saved (logged; unchanged).
 int broker_map_remove_ingestor (broker_map_t *self, const char *name);
 
-//  Selftest
+//  Slot moves (broker_map_move.c; PROTOCOL.md "Slot moves").  Every change below is
+//  persisted with the slots in one atomic write, or undone and -1 returned (logged).
+
+//  Plan a move: add shard name at endpoint and give it PROTO_SLOT_COUNT / shards slots,
+//  taken from the shards that own the most; or plan every slot of shard name to the
+//  others (fewest first), the shard being dropped once it owns none.  Ingestors hold
+//  until the move is done.  Returns the slots planned (>= 0), -1 on a failed write,
+//  -2 with a reason in error if refused (a move under way, a bad or taken name, the
+//  last shard).
+int broker_map_add_shard (broker_map_t *self, const char *name, const char *endpoint, char *error,
+                          size_t error_size);
+int broker_map_remove_shard (broker_map_t *self, const char *name, char *error, size_t error_size);
+
+//  Slots planned and not yet switched (0: no move).  The hold flag and its epoch.
+uint32_t broker_map_move_pending (broker_map_t *self);
+bool broker_map_hold (broker_map_t *self);
+uint64_t broker_map_hold_epoch (broker_map_t *self);
+
+//  Lift (false) or put back (true) the hold of a move under way: ingestors go on
+//  meanwhile (the source's open blocks can then be completed); a new hold begins at the
+//  new epoch.  0 or -1.
+int broker_map_set_hold (broker_map_t *self, bool hold);
+
+//  The batch: its phase, source and target shard indexes and slot set (slotset may be
+//  NULL; PROTO_SLOTSET_SIZE bytes).
+broker_map_phase_t broker_map_batch (broker_map_t *self, size_t *source, size_t *target,
+                                     uint8_t *slotset);
+
+//  Start the next batch from the plan (all planned slots of one source to one target):
+//  phase COPY.  0, 1 if nothing is planned (the hold ends, the epoch changes), -1.
+int broker_map_batch_begin (broker_map_t *self);
+
+//  The batch's copy is done: its slots now belong to the target (the epoch changes),
+//  phase DELETE.  0 or -1.
+int broker_map_batch_switch (broker_map_t *self);
+
+//  The source deleted its copy: phase NONE; a shard being removed that owns nothing is
+//  dropped from the map (the epoch changes).  0 or -1.
+int broker_map_batch_end (broker_map_t *self);
+
+//  Selftests
 void broker_map_test (bool verbose);
+void broker_map_move_test (bool verbose);
 
 #endif

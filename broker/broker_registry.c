@@ -367,6 +367,31 @@ broker_registry_state (broker_registry_t *self, const char *name)
 }
 
 //  --------------------------------------------------------------------------
+void
+broker_registry_add_shard (broker_registry_t *self, const char *name)
+{
+    assert (self);
+    assert (name);
+    if (!zhashx_lookup (self->peers, name))
+        s_peer_add (self, name, true);
+}
+
+//  --------------------------------------------------------------------------
+bool
+broker_registry_stat (broker_registry_t *self, const char *name, const char *key, int64_t *value)
+{
+    assert (self);
+    assert (name && key && value);
+    s_peer_t *peer = (s_peer_t *) zhashx_lookup (self->peers, name);
+    for (size_t index = 0; peer && peer->state == PEER_UP && index < peer->stat_count; index++)
+        if (streq (peer->stat_keys[index], key)) {
+            *value = peer->stat_values[index];
+            return true;
+        }
+    return false;
+}
+
+//  --------------------------------------------------------------------------
 //  A HELLO or HEARTBEAT as the broker's ROUTER would receive it.
 
 static proto_msg_t *

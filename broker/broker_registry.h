@@ -63,6 +63,13 @@ int broker_registry_remove_ingestor (broker_registry_t *self, const char *name, 
 //  The state of the peer of that name ("up", "down", "unknown"), NULL if none.
 const char *broker_registry_state (broker_registry_t *self, const char *name);
 
+//  A shard added to the map (slot moves): known from now on, state unknown.
+void broker_registry_add_shard (broker_registry_t *self, const char *name);
+
+//  The stat key of the last HEARTBEAT of peer name, if it is up and reported it.
+bool broker_registry_stat (broker_registry_t *self, const char *name, const char *key,
+                           int64_t *value);
+
 //  Selftest
 void broker_registry_test (bool verbose);
 

@@ -29,6 +29,7 @@ static const struct {
     {"days", broker_cli_days, "the days for which data exists"},
     {"annotate", broker_cli_annotate, "import passive-DNS names (COF JSON lines)"},
     {"ingestor", broker_cli_ingestor, "ingestor remove NAME: decommission a stopped ingestor"},
+    {"shard", broker_cli_shard, "shard add NAME ENDPOINT | remove NAME: move slots"},
     {"keygen", broker_cli_keygen, "make CURVE keys for the cluster's processes"},
 };
 

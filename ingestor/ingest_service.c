@@ -76,6 +76,9 @@ struct _ingest_service_t {
     s_job_t *delivering;               //  With ingest_deliver, or NULL
     uint16_t slots[PROTO_SLOT_COUNT];  //  Current map's slots
     size_t shard_count;                //  Current map's shards, 0 before a map
+    bool hold;                         //  The map says hold: a slot move is under way
+    zhashx_t *begun;                   //  Paths whose delivery began and did not end
+    uint64_t map_epoch;                //  Current map's epoch
     uint64_t request_seq;              //  Last request id given to parts
     bool file_mode;                    //  FILEs given: stop when they are all handled
     bool stopping;                     //  Shutting down
@@ -318,6 +321,7 @@ s_on_result (void *arg, ingest_deliver_result_t result, const char *reason)
     s_job_t *job = self->delivering;
     assert (job);
     self->delivering = NULL;
+    zhashx_delete (self->begun, job->entry->path);
     char block[32];
     if (result == INGEST_DELIVER_DONE && ingest_deliver_expired (self->deliver)) {
         //  Not marked done: a restart with a longer retention takes it in
@@ -381,6 +385,11 @@ s_on_map (void *arg, proto_msg_t *map)
         zsys_notice ("map: the slots changed: parts not yet acknowledged are made again");
     memcpy (self->slots, proto_msg_slots (map), sizeof self->slots);
     self->shard_count = shard_count;
+    if (proto_msg_hold (map) != self->hold)
+        zsys_notice ("map: %s", proto_msg_hold (map) ? "a slot move is under way: new files wait"
+                                                     : "the slot move is done: files go on");
+    self->hold = proto_msg_hold (map);
+    self->map_epoch = proto_msg_epoch (map);
     if (changed && self->delivering) {
         ingest_deliver_cancel (self->deliver);
         s_requeue (self, &self->delivering);
@@ -416,6 +425,10 @@ s_on_stats (void *arg, proto_msg_t *heartbeat)
     proto_msg_stats_set (heartbeat, "files_too_old", (int64_t) zhashx_size (self->too_old));
     proto_msg_stats_set (heartbeat, "files_appended", (int64_t) self->appended_here);
     proto_msg_stats_set (heartbeat, "flows_per_sec", (int64_t) flows / (window ? window : 1));
+    //  Holding for a slot move: no delivery under way, none starts (PROTOCOL.md)
+    proto_msg_stats_set (heartbeat, "held",
+                         self->hold && zhashx_size (self->begun) == 0 ? (int64_t) self->map_epoch
+                                                                      : 0);
     int64_t newest = ingest_journal_newest_block (self->done);
     if (newest >= 0) {
         proto_msg_stats_set (heartbeat, "lag_secs", (int64_t) time (NULL) - (newest + BLOCK_SECS));
@@ -431,7 +444,13 @@ s_schedule (ingest_service_t *self)
 {
     if (self->stopping)
         return;
-    if (self->ready && !self->delivering && self->shard_count) {
+    //  Holding (a slot move): files whose delivery began are delivered to the end, with a
+    //  split of the map they are read with now; no other file starts (PROTOCOL.md)
+    if (self->hold && self->ready && zhashx_size (self->begun) &&
+        !zhashx_lookup (self->begun, self->ready->entry->path))
+        s_requeue (self, &self->ready);
+    if (self->ready && !self->delivering && self->shard_count &&
+        (!self->hold || zhashx_lookup (self->begun, self->ready->entry->path))) {
         s_job_t *job = self->ready;
         self->ready = NULL;
         if (job->shard_count != self->shard_count ||
@@ -439,12 +458,17 @@ s_schedule (ingest_service_t *self)
             s_requeue (self, &job);  //  split with an older map
         else {
             self->delivering = job;
+            zhashx_insert (self->begun, job->entry->path, (void *) 1);
             ingest_deliver_start (self->deliver, job->part_file, job->entry->block, job->request_id,
                                   job->frames, job->shard_count);
         }
     }
     while (!self->job && !self->ready && self->shard_count && zlistx_size (self->pending)) {
         ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (self->pending);
+        while (self->hold && entry && !zhashx_lookup (self->begun, entry->path))
+            entry = (ingest_spool_file_t *) zlistx_next (self->pending);
+        if (!entry)
+            break;  //  Holding: nothing started waits
         if (!self->file_mode) {
             char *path = zsys_sprintf ("%s/%s", self->spool_root, entry->path);
             struct stat info;
@@ -598,6 +622,7 @@ ingest_service_new (ingest_options_t *options)
     self->append_failed = zhashx_new ();
     assert (self->append_failed);
     zhashx_set_destructor (self->append_failed, s_size_destroy);
+    self->begun = zhashx_new ();
     self->too_old = zhashx_new ();
     self->rates = zlistx_new ();
     self->spool_root = realpath (options->spool, NULL);
@@ -695,6 +720,7 @@ ingest_service_destroy (ingest_service_t **self_p)
         free (rate);
     zlistx_destroy (&self->rates);
     zhashx_destroy (&self->queued);
+    zhashx_destroy (&self->begun);
     zhashx_destroy (&self->too_old);
     zhashx_destroy (&self->append_failed);
     for (ingest_spool_file_t *entry = (ingest_spool_file_t *) zlistx_first (self->pending); entry;

@@ -90,10 +90,16 @@ proto_msg_list_reserve (proto_msg_list_t *list, size_t count, size_t item_size)
 //  --------------------------------------------------------------------------
 //  Lifecycle
 
+bool
+proto_msg_id_known (unsigned id)
+{
+    return id >= 1 && id <= PROTO_MSG_ID_MAX && proto_msg_specs[id].name;
+}
+
 proto_msg_t *
 proto_msg_new (proto_msg_id_t id)
 {
-    assert ((unsigned) id <= PROTO_MSG_ID_MAX);
+    assert ((unsigned) id <= PROTO_MSG_ID_MAX && proto_msg_specs[id].name);
     proto_msg_t *self = (proto_msg_t *) zmalloc (sizeof (proto_msg_t));
     assert (self);
     self->id = id;

@@ -74,10 +74,22 @@ typedef enum {
     PROTO_MSG_CHANGES_REQUEST = 24,
     PROTO_MSG_CHANGES = 25,
     PROTO_MSG_OTHERS_REQUEST = 28,
-    PROTO_MSG_OTHERS = 29
+    PROTO_MSG_OTHERS = 29,
+    PROTO_MSG_SHARD_ADD = 30,  //  Slot moves (PROTOCOL.md "Slot moves")
+    PROTO_MSG_SHARD_REMOVE = 31,
+    PROTO_MSG_MOVE_PLANNED = 32,
+    PROTO_MSG_SLOTS_EXPORT = 33,
+    PROTO_MSG_SLOTS_DATA = 34,
+    PROTO_MSG_SLOTS_IMPORT = 35,
+    PROTO_MSG_SLOTS_DELETE = 36,
+    PROTO_MSG_SLOTS_DONE = 37
 } proto_msg_id_t;
 
-#define PROTO_MSG_ID_MAX 29  //  Highest id on the wire (ids without a name are unknown)
+#define PROTO_MSG_ID_MAX 37  //  Highest id on the wire (ids without a name are unknown)
+#define PROTO_SLOTSET_SIZE                                                                         \
+    128  //  A `slotset`: PROTO_SLOT_COUNT bits, slot s = bit s % 8
+         //  of byte s / 8
+#define PROTO_SLOTS_DATA_MAX (PROTO_FRAME_MAX - 4096)  //  Longest `data` of SLOTS_DATA
 
 typedef enum {
     PROTO_ERROR_MALFORMED = 400,
@@ -191,6 +203,9 @@ void proto_msg_destroy (proto_msg_t **self_p);
 //  A new message of id reply_id with the routing id and request id of request.
 proto_msg_t *proto_msg_reply (proto_msg_t *request, proto_msg_id_t reply_id);
 
+//  True if id is a message id of this build (1..PROTO_MSG_ID_MAX, not a gap).
+bool proto_msg_id_known (unsigned id);
+
 //  Id, its name ("PART"), request id, routing id (borrowed; NULL if none).
 proto_msg_id_t proto_msg_id (proto_msg_t *self);
 const char *proto_msg_id_name (proto_msg_id_t id);
@@ -256,6 +271,16 @@ void proto_msg_set_spark (proto_msg_t *self, uint8_t spark);
 //  reads as PROTO_DIRECTION_OUT)
 uint8_t proto_msg_direction (proto_msg_t *self);
 void proto_msg_set_direction (proto_msg_t *self, uint8_t direction);
+bool proto_msg_hold (proto_msg_t *self);
+void proto_msg_set_hold (proto_msg_t *self, bool hold);
+
+//  Binary fields: `slotset` (SLOTS_EXPORT, SLOTS_DELETE; the getter returns NULL unless
+//  it is exactly PROTO_SLOTSET_SIZE bytes) and `data` (SLOTS_DATA, SLOTS_IMPORT; bytes
+//  borrowed from the message, *size set).  Setters copy.
+const uint8_t *proto_msg_slotset (proto_msg_t *self);
+void proto_msg_set_slotset (proto_msg_t *self, const uint8_t *slotset);
+const uint8_t *proto_msg_data (proto_msg_t *self, size_t *size);
+void proto_msg_set_data (proto_msg_t *self, const void *data, size_t size);
 
 //  HEARTBEAT stats: set (replaces a key; -1 when PROTO_STATS_MAX are used), get by key
 //  (false if absent), or walk by index.

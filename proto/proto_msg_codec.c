@@ -507,8 +507,8 @@ proto_msg_codec_decode (const uint8_t *data, size_t size, proto_msg_t **msg_p, u
         goto done;
     }
     uint64_t id;
-    if (s_read_uint (&items[1], PROTO_MSG_ID_MAX, &id, reason) || id == PROTO_MSG_MALFORMED ||
-        !proto_msg_specs[id].name) {
+    if (s_read_uint (&items[1], PROTO_MSG_ID_MAX, &id, reason) ||
+        !proto_msg_id_known ((unsigned) id)) {
         if (items[1].type == MSGPACK_OBJECT_POSITIVE_INTEGER)
             proto_msg_fail (reason, "unknown message id %" PRIu64, items[1].via.u64);
         else

@@ -47,7 +47,12 @@ struct _proto_msg_t {
     int64_t first_seen;                      //  Secs since the epoch
     int64_t last_seen;                       //  Secs since the epoch
     uint16_t code;                           //  proto_error_t
-    uint32_t count;                          //  Annotations stored
+    uint32_t count;                          //  Annotations stored, slots moved
+    bool hold;                               //  MAP: ingestors hold new files (slot move)
+    const uint8_t *slotset;                  //  Slot set (arena or frame), see slotset_size
+    size_t slotset_size;                     //  Its bytes
+    const uint8_t *data;                     //  Slot data (arena or frame)
+    size_t data_size;                        //  Its bytes
     size_t stat_count;                       //  HEARTBEAT stats used
     const char *stat_keys[PROTO_STATS_MAX];  //  Stats names (arena)
     int64_t stat_values[PROTO_STATS_MAX];    //  Stats values
@@ -115,6 +120,9 @@ typedef enum {
     PROTO_MSG_FIELD_SPARKS,
     PROTO_MSG_FIELD_DIRECTION,
     PROTO_MSG_FIELD_PAIRS_IN,
+    PROTO_MSG_FIELD_HOLD,
+    PROTO_MSG_FIELD_SLOTSET,
+    PROTO_MSG_FIELD_DATA,
     PROTO_MSG_FIELD_TOTAL
 } proto_msg_field_t;
 

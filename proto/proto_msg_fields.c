@@ -221,6 +221,62 @@ proto_msg_set_expired (proto_msg_t *self, bool expired)
 }
 
 //  --------------------------------------------------------------------------
+bool
+proto_msg_hold (proto_msg_t *self)
+{
+    assert (self);
+    return self->hold;
+}
+
+void
+proto_msg_set_hold (proto_msg_t *self, bool hold)
+{
+    s_require (self, PROTO_MSG_FIELD_HOLD);
+    self->hold = hold;
+}
+
+//  --------------------------------------------------------------------------
+const uint8_t *
+proto_msg_slotset (proto_msg_t *self)
+{
+    assert (self);
+    return self->slotset_size == PROTO_SLOTSET_SIZE ? self->slotset : NULL;
+}
+
+void
+proto_msg_set_slotset (proto_msg_t *self, const uint8_t *slotset)
+{
+    s_require (self, PROTO_MSG_FIELD_SLOTSET);
+    assert (slotset);
+    uint8_t *copy = (uint8_t *) proto_msg_alloc (self, PROTO_SLOTSET_SIZE);
+    memcpy (copy, slotset, PROTO_SLOTSET_SIZE);
+    self->slotset = copy;
+    self->slotset_size = PROTO_SLOTSET_SIZE;
+}
+
+//  --------------------------------------------------------------------------
+const uint8_t *
+proto_msg_data (proto_msg_t *self, size_t *size)
+{
+    assert (self);
+    assert (size);
+    *size = self->data_size;
+    return self->data;
+}
+
+void
+proto_msg_set_data (proto_msg_t *self, const void *data, size_t size)
+{
+    s_require (self, PROTO_MSG_FIELD_DATA);
+    assert (data || size == 0);
+    uint8_t *copy = (uint8_t *) proto_msg_alloc (self, size ? size : 1);
+    if (size)
+        memcpy (copy, data, size);
+    self->data = copy;
+    self->data_size = size;
+}
+
+//  --------------------------------------------------------------------------
 uint32_t
 proto_msg_day (proto_msg_t *self)
 {

@@ -211,7 +211,14 @@ const proto_msg_column_t proto_msg_body_columns[PROTO_MSG_FIELD_TOTAL] = {
     [PROTO_MSG_FIELD_SPARKS] = S_LIST (proto_msg_t, "sparks", sparks, s_score_record),
     [PROTO_MSG_FIELD_DIRECTION] =
         S_UINT (proto_msg_t, "direction", direction, PROTO_DIRECTION_COUNT - 1),
-    [PROTO_MSG_FIELD_PAIRS_IN] = S_LIST (proto_msg_t, "pairs_in", pairs_in, s_pair_record)};
+    [PROTO_MSG_FIELD_PAIRS_IN] = S_LIST (proto_msg_t, "pairs_in", pairs_in, s_pair_record),
+    [PROTO_MSG_FIELD_HOLD] = S_BOOL (proto_msg_t, "hold", hold),
+    [PROTO_MSG_FIELD_SLOTSET] = {"slotset", PROTO_MSG_KIND_BIN, PROTO_SLOTSET_SIZE,
+                                 S_MEMBER (proto_msg_t, slotset),
+                                 offsetof (proto_msg_t, slotset_size), 0, NULL},
+    [PROTO_MSG_FIELD_DATA] = {"data", PROTO_MSG_KIND_BIN, PROTO_SLOTS_DATA_MAX,
+                              S_MEMBER (proto_msg_t, data), offsetof (proto_msg_t, data_size), 0,
+                              NULL}};
 _Static_assert(PROTO_MSG_FIELD_TOTAL <= 64, "a message's keys are bits of a uint64_t");
 
 #define S_BIT(field) (UINT64_C (1) << PROTO_MSG_FIELD_##field)
@@ -223,9 +230,10 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_HEARTBEAT] = {"HEARTBEAT", S_BIT (NAME) | S_BIT (ROLE) | S_BIT (STATS), 0},
     [PROTO_MSG_HEARTBEAT_ACK] = {"HEARTBEAT_ACK", S_BIT (EPOCH), 0},
     [PROTO_MSG_MAP_REQUEST] = {"MAP_REQUEST", 0, 0},
-    [PROTO_MSG_MAP] = {"MAP", S_BIT (EPOCH) | S_BIT (SLOTS) | S_BIT (PEERS), 0},
+    [PROTO_MSG_MAP] = {"MAP", S_BIT (EPOCH) | S_BIT (SLOTS) | S_BIT (PEERS) | S_BIT (HOLD),
+                       S_BIT (HOLD)},
     [PROTO_MSG_STATUS_REQUEST] = {"STATUS_REQUEST", 0, 0},
-    [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS), 0},
+    [PROTO_MSG_STATUS] = {"STATUS", S_BIT (EPOCH) | S_BIT (PEERS) | S_BIT (COUNT), S_BIT (COUNT)},
     [PROTO_MSG_PART] = {"PART",
                         S_BIT (SOURCE) | S_BIT (FILE) | S_BIT (BLOCK) | S_BIT (PAIRS) |
                             S_BIT (OTHERS) | S_BIT (OTHER_PORTS) | S_BIT (PAIRS_IN),
@@ -266,7 +274,15 @@ const proto_msg_spec_t proto_msg_specs[PROTO_MSG_ID_MAX + 1] = {
     [PROTO_MSG_CHANGES] = {"CHANGES", S_BIT (DAY) | S_BIT (OP) | S_BIT (CHANGES) | S_BIT (SPARKS),
                            S_BIT (SPARKS)},
     [PROTO_MSG_OTHERS_REQUEST] = {"OTHERS_REQUEST", S_BIT (HOST) | S_BIT (FROM) | S_BIT (TO), 0},
-    [PROTO_MSG_OTHERS] = {"OTHERS", S_BIT (HOST) | S_BIT (OTHERS) | S_BIT (OTHER_PORTS), 0}};
+    [PROTO_MSG_OTHERS] = {"OTHERS", S_BIT (HOST) | S_BIT (OTHERS) | S_BIT (OTHER_PORTS), 0},
+    [PROTO_MSG_SHARD_ADD] = {"SHARD_ADD", S_BIT (NAME) | S_BIT (ENDPOINT), 0},
+    [PROTO_MSG_SHARD_REMOVE] = {"SHARD_REMOVE", S_BIT (NAME), 0},
+    [PROTO_MSG_MOVE_PLANNED] = {"MOVE_PLANNED", S_BIT (NAME) | S_BIT (EPOCH) | S_BIT (COUNT), 0},
+    [PROTO_MSG_SLOTS_EXPORT] = {"SLOTS_EXPORT", S_BIT (EPOCH) | S_BIT (SLOTSET), 0},
+    [PROTO_MSG_SLOTS_DATA] = {"SLOTS_DATA", S_BIT (COUNT) | S_BIT (DATA), 0},
+    [PROTO_MSG_SLOTS_IMPORT] = {"SLOTS_IMPORT", S_BIT (EPOCH) | S_BIT (DATA), 0},
+    [PROTO_MSG_SLOTS_DELETE] = {"SLOTS_DELETE", S_BIT (EPOCH) | S_BIT (SLOTSET), 0},
+    [PROTO_MSG_SLOTS_DONE] = {"SLOTS_DONE", S_BIT (COUNT), 0}};
 
 //  --------------------------------------------------------------------------
 //  Cross-field rules, shared by the encoder and the decoder

@@ -430,6 +430,30 @@ s_test_field (proto_msg_t *msg, proto_msg_field_t field, int variant, bool set,
         S_TEST_SCALAR (COUNT, count, (uint32_t) number)
         S_TEST_SCALAR (SPARK, spark, (uint8_t) number)
         S_TEST_SCALAR (DIRECTION, direction, (uint8_t) (variant ? PROTO_DIRECTION_IN : 0))
+        S_TEST_SCALAR (HOLD, hold, flag)
+    case PROTO_MSG_FIELD_SLOTSET: {
+        uint8_t slotset[PROTO_SLOTSET_SIZE];
+        memset (slotset, variant * 0x55, sizeof slotset);
+        if (set)
+            proto_msg_set_slotset (msg, slotset);
+        else
+            assert (memcmp (proto_msg_slotset (msg), slotset, sizeof slotset) == 0);
+        break;
+    }
+    case PROTO_MSG_FIELD_DATA: {
+        size_t size = variant == 0 ? 0 : variant == 1 ? 5 : 70000, read_size;
+        char *bytes = (char *) malloc (size + 1);
+        for (size_t index = 0; index < size; index++)
+            bytes[index] = (char) (index * 7);
+        if (set)
+            proto_msg_set_data (msg, bytes, size);
+        else {
+            const uint8_t *read = proto_msg_data (msg, &read_size);
+            assert (read_size == size && (size == 0 || memcmp (read, bytes, size) == 0));
+        }
+        free (bytes);
+        break;
+    }
     case PROTO_MSG_FIELD_HOST:
         if (set)
             proto_msg_set_host (msg, &host);

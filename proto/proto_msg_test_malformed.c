@@ -136,7 +136,8 @@ s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
     assert (field == PROTO_MSG_FIELD_PEERS_CAPPED || field == PROTO_MSG_FIELD_EXPIRED ||
             field == PROTO_MSG_FIELD_OTHERS || field == PROTO_MSG_FIELD_OTHER_PORTS ||
             field == PROTO_MSG_FIELD_SPARK || field == PROTO_MSG_FIELD_SPARKS ||
-            field == PROTO_MSG_FIELD_DIRECTION || field == PROTO_MSG_FIELD_PAIRS_IN);
+            field == PROTO_MSG_FIELD_DIRECTION || field == PROTO_MSG_FIELD_PAIRS_IN ||
+            field == PROTO_MSG_FIELD_HOLD || field == PROTO_MSG_FIELD_COUNT);
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
@@ -144,7 +145,8 @@ s_test_optional_absent (const msgpack_object *object, proto_msg_field_t field)
     msgpack_pack_object (&packer, *object);
     proto_msg_t *msg = NULL;
     assert (proto_msg_decode (buffer.data, buffer.size, &msg, NULL, 0) == 0);
-    assert (msg->capped.count == 0 && !proto_msg_expired (msg));
+    assert (msg->capped.count == 0 && !proto_msg_expired (msg) && !proto_msg_hold (msg));
+    assert (field != PROTO_MSG_FIELD_COUNT || proto_msg_count (msg) == 0);
     assert (field != PROTO_MSG_FIELD_OTHERS || proto_msg_others_count (msg) == 0);
     assert (field != PROTO_MSG_FIELD_OTHER_PORTS || proto_msg_other_ports_count (msg) == 0);
     assert (field != PROTO_MSG_FIELD_DIRECTION || proto_msg_direction (msg) == PROTO_DIRECTION_OUT);

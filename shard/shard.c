@@ -9,6 +9,7 @@
 */
 #include "shard/shard.h"
 #include "shard/shard_others.h"
+#include "shard/shard_move.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -404,6 +405,14 @@ s_on_router (zloop_t *loop, zsock_t *reader, void *arg)
              id == PROTO_MSG_ANNOTATE || id == PROTO_MSG_OTHERS_REQUEST ||
              id == PROTO_MSG_CHANGES_REQUEST)
         s_on_query (self, request);
+    else if (id >= PROTO_MSG_SLOTS_EXPORT && id <= PROTO_MSG_SLOTS_DELETE) {
+        bool stale;
+        proto_msg_t *reply =
+            shard_move_handle (self->store, request, self->owned, self->map_epoch, &stale);
+        proto_msg_send (&reply, self->router);
+        if (stale)
+            s_request_map (self);
+    }
     else {
         zsys_warning ("router: unexpected %s", proto_msg_id_name (id));
         s_error (self, request, PROTO_ERROR_MALFORMED, "a shard does not serve %s",

@@ -60,6 +60,12 @@
     sub-databases are created empty on open), no migration, no key of the out direction
     changes, and the out direction's code paths and costs stay what they were.
 
+    Slot moves (shard_slots.c) copy and delete the records of a set of slots' hosts:
+    the daily rows (days, chunks) row by row, open-block values (rows) are refused, and
+    every other host-keyed sub-database record by record, as SHARD_SLOTS_TABLE lists
+    them.  A new sub-database keyed by host is one more line there (or it is not
+    moved with its hosts).
+
     Values are described in shard_codec.h; each starts with a one-byte header
     (version in the high nibble, flags in the low one) checked before use.
 */
@@ -83,6 +89,15 @@
 #define SHARD_KEY_FAMILY_IPV6 6                 //  chunks key family byte, 16-byte hosts
 #define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256)  //  notes key: rrtype <= 16, rrname <= 256
 #define SHARD_KEY_OTHERS_MAX (2 + 16)           //  others key, IPv6 host
+
+//  The host-keyed sub-databases a slot move copies record by record:
+//  X (sub-database, host offset in the key, host size (4: 4 or 16 by key size, 16: always
+//  16), key bytes after the host (when the size is 4 or 16 by key size), per direction
+//  (true: walked once a direction, the in direction reaching its *_in copy)).
+#define SHARD_SLOTS_TABLE(X)                                                                       \
+    X (SHARD_DB_HOSTS, 0, 4, 0, true)                                                              \
+    X (SHARD_DB_NOTES, 0, 16, 0, false)                                                            \
+    X (SHARD_DB_OTHERS, 2, 4, 0, false)
 
 //  Big-endian integers
 static inline void

@@ -315,6 +315,31 @@ s_recompute (shard_top_cache_t *self, shard_txn_t *txn, s_slot_t *slot)
 
 //  --------------------------------------------------------------------------
 int
+shard_top_cache_invalidate (shard_top_cache_t *self, shard_txn_t *txn, uint16_t day, uint16_t port)
+{
+    assert (self);
+    assert (txn);
+    s_slot_t *slot = s_cache_get (self, txn, day, port);
+    if (!slot)
+        return -1;
+    slot->dirty = true;
+    for (int list = 0; list < SHARD_TOP_LISTS; list++)
+        slot->set.lists[list].stale = true;
+    return 0;
+}
+
+//  True if every list of set is empty and complete: its (day, port) has no rows.
+static bool
+s_set_empty (const shard_topset_t *set)
+{
+    for (int list = 0; list < SHARD_TOP_LISTS; list++)
+        if (set->lists[list].count > 0 || !set->lists[list].complete)
+            return false;
+    return true;
+}
+
+//  --------------------------------------------------------------------------
+int
 shard_top_cache_flush (shard_top_cache_t *self, shard_txn_t *txn)
 {
     assert (self);
@@ -330,11 +355,15 @@ shard_top_cache_flush (shard_top_cache_t *self, shard_txn_t *txn)
         if (stale)
             rc = s_recompute (self, txn, slot);
         if (rc == 0) {
-            s_set_encode (&slot->set, &self->buffer);
             uint8_t key[SHARD_KEY_TOP_SIZE];
             shard_key_top (key, (uint16_t) (slot->key >> 16), (uint16_t) slot->key);
-            rc = shard_kv_put (txn, SHARD_DB_TOP, key, sizeof key, self->buffer.data,
-                               self->buffer.size);
+            if (s_set_empty (&slot->set))  //  No rows left (slot moves): no lists
+                rc = shard_kv_del (txn, SHARD_DB_TOP, key, sizeof key) == -1 ? -1 : 0;
+            else {
+                s_set_encode (&slot->set, &self->buffer);
+                rc = shard_kv_put (txn, SHARD_DB_TOP, key, sizeof key, self->buffer.data,
+                                   self->buffer.size);
+            }
         }
     }
     shard_top_cache_clear (self);

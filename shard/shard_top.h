@@ -69,7 +69,14 @@ int shard_top_cache_update (shard_top_cache_t *self, shard_txn_t *txn, uint16_t 
                             const proto_addr_t *addr, const shard_row_t *old,
                             const shard_row_t *row);
 
-//  Recompute stale lists, write every list touched, empty the cache.  0 or -1.
+//  The rows of (day, port) changed in a way updates cannot follow (rows of hosts
+//  added or removed by a slot move): recompute all its lists from the rows at flush.
+//  0 or -1 (the transaction failed).
+int shard_top_cache_invalidate (shard_top_cache_t *self, shard_txn_t *txn, uint16_t day,
+                                uint16_t port);
+
+//  Recompute stale lists, write every list touched (a (day, port) left without rows:
+//  delete its lists), empty the cache.  0 or -1.
 int shard_top_cache_flush (shard_top_cache_t *self, shard_txn_t *txn);
 
 //  Empty the cache without writing (the transaction is aborted).

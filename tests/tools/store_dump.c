@@ -7,11 +7,16 @@
     port), the 12 ALL* series of every 7th host 10.0.0.0 + i (i < HOSTS), the days list,
     the number of entries hashed, the daily rows and the archived rows.  Exit 0, or 1 if
     the store does not open (e.g. another schema).
+
+    usage: store_dump --known DIR < ADDRESSES
+    Prints those of the addresses (one a line) that the store knows (traffic or
+    annotations): where a host's rows are after a slot move (slots_test.sh).
 */
 #include "shard/shard_store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static void
 s_hash (uint64_t *hash, const void *data, size_t size)
@@ -43,9 +48,31 @@ s_on_day (void *arg, uint32_t day)
     s_hash ((uint64_t *) arg, &day, sizeof day);
 }
 
+static int
+s_known (const char *dir)
+{
+    shard_store_t *store = shard_store_new (dir, 1ULL << 34);
+    if (!store)
+        return 1;
+    char line[256];
+    while (fgets (line, sizeof line, stdin)) {
+        line[strcspn (line, "\r\n")] = 0;
+        proto_addr_t host;
+        shard_host_info_t info;
+        if (proto_addr_parse (&host, line) == 0 &&
+            shard_store_host (store, &host, &info, NULL, NULL, NULL) == 0 &&
+            (info.known || info.annotations))
+            printf ("%s\n", line);
+    }
+    shard_store_destroy (&store);
+    return 0;
+}
+
 int
 main (int argc, char *argv[])
 {
+    if (argc == 3 && strcmp (argv[1], "--known") == 0)
+        return s_known (argv[2]);
     if (argc != 3) {
         fprintf (stderr, "usage: store_dump DIR HOSTS\n");
         return 2;

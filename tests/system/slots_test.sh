@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# tests/system/slots_test.sh - `portevo shard add` and `portevo shard remove`: slots move
+# with their data while ingest and queries go on, and every answer stays exact.
+#
+# Two exporters' nfcapd files (Debian's nfcapd, tests/lib/query_files.sh), a broker, two
+# shards and two ingestors.  The first half of the files is delivered; then a third
+# shard is added while the second half is fed and queries run; the move runs batch by
+# batch (ingestors hold new files during it).  At the end every answer equals
+# oracle_days.py over nfdump's CSV, and each host's data is on the shard that owns its
+# slot only (store_dump --known on every stopped store).  Then shard-0 is removed:
+# answers still exact, shard-0 owns nothing and left the map.
+source "$(dirname "$0")/../lib/common.sh"
+source "$(dirname "$0")/../lib/query_files.sh"
+query_setup
+
+cluster_init slots 3 a b
+sed -i 's/shards = "shard-0,shard-1,shard-2"/shards = "shard-0,shard-1"/' "$CL_CONFIG"
+CL_SHARD_COUNT=2
+SHARD2_ENDPOINT=$(sed -n '/shard-2$/,/endpoint/s/.*endpoint = "\(.*\)"/\1/p' "$CL_CONFIG")
+cluster_start_all
+check "broker, shard-0, shard-1 and ingestors a, b are up" cluster_wait_up
+
+half_a=$(( ${#FILES_a[@]} / 2 )) half_b=$(( ${#FILES_b[@]} / 2 ))
+cluster_feed a "${FILES_a[@]:0:$half_a}"
+cluster_feed b "${FILES_b[@]:0:$half_b}"
+check "the first half of the files is delivered to 2 shards" \
+  cluster_wait_done $((half_a + half_b)) 90
+
+# Queries during the move: they must never fail (answers are checked at the end)
+DAYS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['days']))" "$EXPECTED")
+query_loop () {
+  local day
+  while :; do
+    for day in $DAYS; do
+      "$BIN/portevo" top --date "$day" --op sum --broker "$CL_BROKER" --timeout 3000 > /dev/null 2>&1 ||
+        echo "top $day failed" >> "$WORK/query-errors"
+    done
+    sleep 0.1
+  done
+}
+query_loop &
+QUERY_PID=$!
+TEST_PIDS+=("$QUERY_PID")
+
+"$BIN/portevo" shard add shard-2 "$SHARD2_ENDPOINT" --broker "$CL_BROKER" > "$WORK/add.out" 2>&1
+check "shard add shard-2: planned 341 slots" grep -q "^shard shard-2 added: 341 slots to move" \
+  "$WORK/add.out"
+cluster_start_shard 2
+cluster_feed a "${FILES_a[@]:$half_a}"
+cluster_feed b "${FILES_b[@]:$half_b}"
+"$BIN/portevo" shard add shard-3 tcp://127.0.0.1:1 --broker "$CL_BROKER" > /dev/null 2> "$WORK/add2.err"
+check "a second move while one is under way: refused (409)" grep -q "refused (409)" "$WORK/add2.err"
+start=$SECONDS
+check "the move is done within 120 s" wait_for 120 grep -q "move: done" "$CL_DIR/logs/broker.log"
+echo "  move of 341 slots done in $((SECONDS - start)) s"
+CL_SHARD_COUNT=3
+check "status: shard-2 owns 341 slots, the others 341 or 342" \
+  cluster_poll 10 "sorted(p['slots'] for p in s['shards']) == [341, 341, 342] and s['shards'][2]['slots'] == 341"
+check "every file is delivered to 3 shards" \
+  cluster_wait_done $(( ${#FILES_a[@]} + ${#FILES_b[@]} )) 240
+kill "$QUERY_PID" 2>/dev/null; wait "$QUERY_PID" 2>/dev/null
+check "queries during the move all answered" test ! -s "$WORK/query-errors"
+python3 "$LIB/query_check.py" --portevo "$BIN/portevo" --broker "$CL_BROKER" \
+  --expected "$EXPECTED" --hosts "$QUERY_HOSTS" --label "after shard add: "
+for i in 0 1 2; do
+  check "shard-$i deleted its moved rows or imported them" \
+    grep -qE "move: (deleted|imported) [0-9]+ records and [0-9]+ rows" "$CL_DIR/logs/shard-$i.log"
+done
+
+"$BIN/portevo" shard remove shard-0 --wait --broker "$CL_BROKER" > "$WORK/rm.out" 2>&1
+check "shard remove shard-0 --wait: its 341 or 342 slots planned" \
+  grep -qE "^shard shard-0 to be removed: 34[12] slots to move" "$WORK/rm.out"
+check "shard remove: the move is done" grep -q "^move done" "$WORK/rm.out"
+check "status: shard-0 left the map, the others own 512 each" \
+  cluster_poll 10 "[(p['name'], p['slots']) for p in s['shards']] == [('shard-1', 512), ('shard-2', 512)]"
+python3 "$LIB/query_check.py" --portevo "$BIN/portevo" --broker "$CL_BROKER" \
+  --expected "$EXPECTED" --hosts "$QUERY_HOSTS" --quick --label "after shard remove: "
+
+# Where every host's data is: stop everything, read each store
+for i in 0 1 2; do cluster_kill "SHARD_PID_$i" TERM; done
+python3 -c "import json,sys; print('\n'.join(json.load(open(sys.argv[1]))['hosts']))" "$EXPECTED" \
+  > "$WORK/hosts.txt"
+for i in 0 1 2; do
+  "$TOOLS/store_dump" --known "$CL_DIR/shard-$i" < "$WORK/hosts.txt" > "$WORK/known-shard-$i.txt"
+done
+check "shard-0 (removed) holds no host any more" test ! -s "$WORK/known-shard-0.txt"
+python3 "$LIB/slot_owners.py" "$CL_DIR/broker/broker.map" "$WORK" \
+  "$(wc -l < "$WORK/hosts.txt")" shard-0 shard-1 shard-2 > "$WORK/owners.out"
+check "every host's data is on the shard owning its slot, and on no other" test $? -eq 0
+cat "$WORK/owners.out" | tail -3 | sed 's/^/  /'
+check "no unexpected error in the logs" test -z "$(cluster_errors)"
+finish
