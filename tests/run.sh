@@ -5,8 +5,9 @@
 #
 # Suites: the selftest of each build flavour (one result per module), then every
 # tests/system/*_test.sh (each prints "PASS: what" / "FAIL: what" lines) run against the
-# sanitizer build when there is one, else the normal build, then a short run of each
-# fuzz target given (FUZZ_SECONDS each, default 60).
+# sanitizer build when there is one, else the normal build, in TEST_LANES lanes at once
+# (default 2, below), then a short run of each fuzz target given (FUZZ_SECONDS each,
+# default 60; the targets at once).
 # The last line is "N passed, N failed"; the exit code is 0 only if nothing failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -74,24 +75,75 @@ if [ -z "$ONLY" ]; then
 fi
 
 SYS_BIN=${SAN_BIN:-$BIN}
+# The system suites run in TEST_LANES lanes at once (default 2: most of a suite's time
+# is waiting on nfcapd, timers and sockets, not CPU).  Each lane runs its suites one
+# after the other with its own range of free_port ports (common.sh), so that two suites
+# never draw the same port; the suites that start `portevo up` (which takes consecutive
+# ports from 5570) share lane 0.  Suites are dealt longest first to the lane that ends
+# soonest, by the seconds they took last time here (build/test-out/seconds), else by
+# the estimates below (measured on the 2-core CI machine).
+LANES=${TEST_LANES:-2}
+declare -A ESTIMATE=([slots_test]=200 [slots_kill_test]=140 [retention_up_test]=150
+  [reader_badinput_test]=140 [query_test]=95 [query_crash_test]=76 [changes_test]=66
+  [ingest_delivery_test]=60 [ingestor_remove_test]=52 [ingest_append_test]=52
+  [browser_test]=47 [api_test]=43 [browser_changes_test]=42 [others_test]=40
+  [direction_test]=40 [reader_test]=34 [reader_v1_test]=32 [shard_map_keep_test]=31)
+[ -f "$OUT/seconds" ] && while read -r name secs; do ESTIMATE[$name]=$secs; done < "$OUT/seconds"
+suites=()
 for t in tests/system/*_test.sh; do
   [ -e "$t" ] || continue
   name=$(basename "$t" .sh)
   [ -n "$ONLY" ] && [[ "$name" != *$ONLY* ]] && continue
-  log="$OUT/$name.log"
-  start=$SECONDS
-  PORTEVO_BIN=$(realpath "$SYS_BIN") PORTEVO_TOOLS=$(realpath "$BIN") \
-    ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    timeout 900 bash "$t" > "$log" 2>&1
-  count "$log" "$name" $? $((SECONDS - start))
+  suites+=("$name")
 done
+declare -A LANE_OF=()
+lane_load=()
+for ((lane = 0; lane < LANES; lane++)); do lane_load[lane]=0; done
+while read -r secs name; do
+  best=0
+  if grep -q 'portevo" up\|portevo up' "tests/system/$name.sh"; then best=0
+  else for ((lane = 1; lane < LANES; lane++)); do
+         [ "${lane_load[lane]}" -lt "${lane_load[best]}" ] && best=$lane; done; fi
+  LANE_OF[$name]=$best
+  lane_load[best]=$((lane_load[best] + secs))
+done < <(for name in "${suites[@]}"; do echo "${ESTIMATE[$name]:-30} $name"; done | sort -rn)
+
+run_lane () {  # run_lane LANE: its suites, in the order dealt; each leaves LOG.rc, LOG.secs
+  local lane=$1 name log start span=$(( 12000 / LANES ))
+  for name in "${suites[@]}"; do
+    [ "${LANE_OF[$name]}" = "$lane" ] || continue
+    log="$OUT/$name.log"
+    start=$SECONDS
+    PORTEVO_BIN=$(realpath "$SYS_BIN") PORTEVO_TOOLS=$(realpath "$BIN") \
+      PORTEVO_PORT_LOW=$((20000 + lane * span)) PORTEVO_PORT_HIGH=$((20000 + (lane + 1) * span)) \
+      ASAN_OPTIONS=halt_on_error=1:detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      timeout 900 bash "tests/system/$name.sh" > "$log" 2>&1
+    echo $? > "$log.rc"
+    echo $((SECONDS - start)) > "$log.secs"
+  done
+}
+rm -f "$OUT"/*.log.rc "$OUT"/*.log.secs
+for ((lane = 0; lane < LANES; lane++)); do run_lane "$lane" & done
+wait
+: > "$OUT/seconds.new"
+for name in "${suites[@]}"; do
+  log="$OUT/$name.log"
+  count "$log" "$name" "$(cat "$log.rc" 2>/dev/null || echo 1)" "$(cat "$log.secs" 2>/dev/null)"
+  echo "$name $(cat "$log.secs" 2>/dev/null || echo 30)" >> "$OUT/seconds.new"
+done
+[ -z "$ONLY" ] && mv "$OUT/seconds.new" "$OUT/seconds"
 
 if [ -z "$ONLY" ]; then
+  #  The fuzz targets at once, one a core
+  for fuzzer in "${FUZZ[@]}"; do
+    log="$OUT/$(basename "$fuzzer").log.results"
+    (tests/fuzz/run-fuzz.sh "$fuzzer" > "$log" 2>&1; echo $? > "$log.rc") &
+  done
+  wait
   for fuzzer in "${FUZZ[@]}"; do
     name=$(basename "$fuzzer")
     log="$OUT/$name.log.results"
-    tests/fuzz/run-fuzz.sh "$fuzzer" > "$log" 2>&1
-    count "$log" "$name" $?
+    count "$log" "$name" "$(cat "$log.rc" 2>/dev/null || echo 1)"
   done
 fi
 

@@ -48,10 +48,14 @@ spawn () {
 # range (ip_local_port_range, 32768-60999 by default): a port the kernel handed out with
 # bind(0) can be taken, before our process binds it, by the local end of some other
 # outgoing connection (ZeroMQ peers connect all the time), and the bind then fails.
+# tests/run.sh gives each lane of suites running at once its own range
+# (PORTEVO_PORT_LOW..PORTEVO_PORT_HIGH).
 free_port () {
   python3 - <<'PY'
 import random, socket
-low, high = 20000, 32000
+import os
+low = int(os.environ.get("PORTEVO_PORT_LOW", "20000"))
+high = int(os.environ.get("PORTEVO_PORT_HIGH", "32000"))
 try:
     with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
         first = int(f.read().split()[0])
