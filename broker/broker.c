@@ -115,6 +115,15 @@ s_plan_move (broker_t *self, proto_msg_t *request)
     char error[PROTO_TEXT_MAX] = "";
     const char *name = proto_msg_name (request);
     bool add = proto_msg_id (request) == PROTO_MSG_SHARD_ADD;
+    if (!broker_move_available (self->move)) {
+        snprintf (error, sizeof error,
+                  "slot moves need the broker's CURVE key: portevo keygen --keys DIR broker, "
+                  "then restart the broker");
+        zsys_warning ("broker: %s %s refused: %s", proto_msg_id_name (proto_msg_id (request)), name,
+                      error);
+        s_send_error (self, request, PROTO_ERROR_INVALID, error);
+        return NULL;
+    }
     int planned = add ? broker_map_add_shard (self->map, name, proto_msg_endpoint (request), error,
                                               sizeof error)
                       : broker_map_remove_shard (self->map, name, error, sizeof error);

@@ -7,6 +7,8 @@
 */
 #include "broker/broker_move.h"
 
+#include <unistd.h>
+
 struct _broker_move_t {
     broker_map_t *map;            //  Borrowed
     broker_registry_t *registry;  //  Borrowed
@@ -21,6 +23,8 @@ struct _broker_move_t {
     int64_t switched_at;          //  When the batch switched (0: not in this run)
     int64_t waiting_logged;       //  Last "waiting for ingestors" log
     int64_t rehold_at;            //  Hold lifted (open blocks): when it begins again
+    bool disabled;                //  CURVE on but no key named "broker": no moves
+    int64_t disabled_logged;      //  Last "a move waits for the key" log
 };
 
 //  --------------------------------------------------------------------------
@@ -32,6 +36,19 @@ broker_move_new (broker_map_t *map, broker_registry_t *registry, const char *cur
     broker_move_t *self = (broker_move_t *) zmalloc (sizeof (broker_move_t));
     self->map = map;
     self->registry = registry;
+    if (curve_keys && *curve_keys) {
+        //  A cluster whose keys predate slot moves has no "broker" key: it runs, moves wait
+        char *secret = zsys_sprintf ("%s/broker.cert_secret", curve_keys);
+        self->disabled = access (secret, F_OK) != 0;
+        zstr_free (&secret);
+        if (self->disabled) {
+            zsys_warning ("move: no CURVE key named 'broker' in %s: slot moves (portevo shard "
+                          "add/remove) are refused until it exists (portevo keygen --keys %s "
+                          "broker, then restart the broker)",
+                          curve_keys, curve_keys);
+            return self;
+        }
+    }
     bool failed = false;
     self->curve = proto_curve_new (curve_keys, "broker", false, &failed);
     if (failed) {
@@ -39,6 +56,14 @@ broker_move_new (broker_map_t *map, broker_registry_t *registry, const char *cur
         broker_move_destroy (&self);
     }
     return self;
+}
+
+//  --------------------------------------------------------------------------
+bool
+broker_move_available (broker_move_t *self)
+{
+    assert (self);
+    return !self->disabled;
 }
 
 //  --------------------------------------------------------------------------
@@ -215,6 +240,15 @@ int64_t
 broker_move_tick (broker_move_t *self, int64_t now)
 {
     assert (self);
+    if (self->disabled) {
+        if (broker_map_move_pending (self->map) > 0 &&
+            (!self->disabled_logged || now - self->disabled_logged > 60000)) {
+            zsys_warning ("move: a slot move is planned but waits for the broker's CURVE key "
+                          "(portevo keygen ... broker, then restart the broker)");
+            self->disabled_logged = now;
+        }
+        return -1;
+    }
     s_receive (self, now);
     if (self->waiting)
         return BROKER_MOVE_POLL_MSECS;

@@ -33,10 +33,14 @@ typedef struct _broker_move_t broker_move_t;
 
 //  For map and registry (borrowed); curve_keys: the CURVE keys directory or NULL (the
 //  broker is then a CURVE client named "broker": `portevo keygen` must have made that
-//  key).  NULL if the keys cannot be loaded (logged).
+//  key; without it the broker runs and refuses moves, see broker_move_available).  NULL
+//  if the key exists but cannot be loaded (logged).
 broker_move_t *broker_move_new (broker_map_t *map, broker_registry_t *registry,
                                 const char *curve_keys);
 void broker_move_destroy (broker_move_t **self_p);
+
+//  False if CURVE is on and the keys hold no "broker" key: no move can run.
+bool broker_move_available (broker_move_t *self);
 
 //  Do what can be done now.  Returns the msecs until the next call is useful, or -1 if
 //  no move is under way.

@@ -93,5 +93,13 @@ check "the broker logged the intruding shard's refusal" wait_for 10 refused_shar
 kill "$INTRUDER_SHARD" 2> /dev/null
 check "the real shard-1 keeps its place in the map (state up)" \
   cluster_poll 5 "[p['state'] for p in s['shards']] == ['up', 'up']"
+# Keys made before slot moves have no "broker" key: the cluster runs (above), and a move
+# is refused with a message naming the key instead of stopping the broker
+"$BIN/portevo" shard add shard-9 tcp://127.0.0.1:9 --broker "$CL_BROKER" > "$WORK/add.out" \
+  2> "$WORK/add.err"
+add_rc=$?
+check "without a 'broker' key, portevo shard add is refused naming the key (exit $add_rc)" \
+  bash -c '[ "$1" -ne 0 ] && grep -q "broker.s CURVE key" "$2" "$3"' _ "$add_rc" "$WORK/add.err" \
+  "$WORK/add.out"
 check "no unexpected error in the logs" test -z "$(cluster_errors)"
 finish
