@@ -16,6 +16,7 @@
 #                                          way nfcapd does (write elsewhere, rename)
 #   cluster_wait_done FILES [SECS]         until the ingestors report FILES files done,
 #                                          none pending and no shard has an open block
+#   cluster_wait_files FILES [SECS]        the same, open blocks allowed
 #   cluster_status                         `portevo status --json` (stdout)
 #   cluster_errors                         the E: lines of every log (stdout)
 #
@@ -135,6 +136,15 @@ all(p['state'] == 'up' for p in s['shards'] + s['ingestors'])" || return 1
     sleep 0.2
   done
   echo "note: the shard logs do not show maps with ${#CL_INGESTORS[@]} ingestors" >&2
+}
+
+# cluster_wait_files FILES [SECS]: until the ingestors report FILES files done and none
+# pending, every shard up; open blocks allowed (slot moves: a block whose parts straddle
+# a move waits out the grace period on the new owner, see proto/PROTOCOL.md).
+cluster_wait_files () {
+  cluster_poll "${2:-90}" "sum(p['files_done'] or 0 for p in s['ingestors']) == $1 and \
+all(not p['files_pending'] for p in s['ingestors']) and \
+all(p['state'] == 'up' for p in s['shards'])"
 }
 
 cluster_wait_done () {

@@ -48,7 +48,7 @@ sleep 2
 cluster_start_shard 0
 CL_SHARD_COUNT=3
 move_round "add, source killed" 3
-check "every file is delivered" cluster_wait_done $(( ${#FILES_a[@]} + ${#FILES_b[@]} )) 240
+check "every file is delivered" cluster_wait_files $(( ${#FILES_a[@]} + ${#FILES_b[@]} )) 240
 python3 "$LIB/query_check.py" --portevo "$BIN/portevo" --broker "$CL_BROKER" \
   --expected "$EXPECTED" --hosts "$QUERY_HOSTS" --quick --label "source killed: "
 

@@ -57,7 +57,7 @@ CL_SHARD_COUNT=3
 check "status: shard-2 owns 341 slots, the others 341 or 342" \
   cluster_poll 10 "sorted(p['slots'] for p in s['shards']) == [341, 341, 342] and s['shards'][2]['slots'] == 341"
 check "every file is delivered to 3 shards" \
-  cluster_wait_done $(( ${#FILES_a[@]} + ${#FILES_b[@]} )) 240
+  cluster_wait_files $(( ${#FILES_a[@]} + ${#FILES_b[@]} )) 240
 kill "$QUERY_PID" 2>/dev/null; wait "$QUERY_PID" 2>/dev/null
 check "queries during the move all answered" test ! -s "$WORK/query-errors"
 python3 "$LIB/query_check.py" --portevo "$BIN/portevo" --broker "$CL_BROKER" \
