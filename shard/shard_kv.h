@@ -13,6 +13,8 @@
 #ifndef SHARD_KV_H_INCLUDED
 #define SHARD_KV_H_INCLUDED
 
+#include "shard/shard_codec.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,6 +98,11 @@ int shard_cursor_del (shard_cursor_t *self);
 typedef struct _shard_store_t shard_store_t;
 shard_txn_t *shard_store_begin (shard_store_t *store, bool write);
 int shard_store_end (shard_txn_t *txn, bool commit);
+
+//  For the store's own files (shard_store_query.c): record text as the store's error and
+//  return SHARD_STORE_INVALID; the host record the queries decode into.
+int shard_store_invalid (shard_store_t *store, const char *text);
+shard_host_t *shard_store_scratch (shard_store_t *store);
 
 //  Selftest of this layer (cursors, sticky errors, schema and lock refusal), in
 //  shard_store.c

@@ -4,9 +4,9 @@
     process or a second store on the same directory is refused), the named
     sub-databases (opened in the first transaction, their handles kept for the life of
     the environment), the sticky-error transactions and cursors of shard_kv.h, the one
-    function that maps LMDB codes (s_check), and the public methods, which open a
-    transaction, let shard_fold / shard_retention / shard_query do the work, and commit
-    or abort.
+    function that maps LMDB codes (s_check), and the public methods that write (and the
+    stats), which open a transaction, let shard_fold / shard_retention do the work, and
+    commit or abort.  The read-only queries are in shard_store_query.c.
 
     LMDB codes: MDB_NOTFOUND is absence; MDB_MAP_FULL aborts the transaction and is
     returned as SHARD_STORE_FULL (the map is only ever grown by configuration, at
@@ -636,6 +636,20 @@ s_invalid (shard_store_t *self, const char *text)
     return SHARD_STORE_INVALID;
 }
 
+int
+shard_store_invalid (shard_store_t *self, const char *text)
+{
+    assert (self);
+    return s_invalid (self, text);
+}
+
+shard_host_t *
+shard_store_scratch (shard_store_t *self)
+{
+    assert (self);
+    return self->scratch;
+}
+
 //  --------------------------------------------------------------------------
 int
 shard_store_apply_part (shard_store_t *self, const char *source, const char *file, int64_t block,
@@ -822,180 +836,6 @@ shard_store_annotate (shard_store_t *self, shard_annotation_at_fn *annotation_at
     int rc = s_end (txn, true);
     if (rc == SHARD_STORE_OK && stored)
         *stored = count;
-    return rc;
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_top (shard_store_t *self, uint32_t day, uint8_t op, uint32_t port, shard_top_fn *top_fn,
-                 void *arg)
-{
-    return shard_store_top_direction (self, PROTO_DIRECTION_OUT, day, op, port, top_fn, arg);
-}
-
-//  --------------------------------------------------------------------------
-static int
-s_invalid_direction (shard_store_t *self)
-{
-    return s_invalid (self, "direction: not out or in");
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_top_direction (shard_store_t *self, uint8_t direction, uint32_t day, uint8_t op,
-                           uint32_t port, shard_top_fn *top_fn, void *arg)
-{
-    assert (self);
-    assert (top_fn);
-    if (direction >= PROTO_DIRECTION_COUNT)
-        return s_invalid_direction (self);
-    if (op >= PROTO_OP_COUNT)
-        return s_invalid (self, "op: not sum, max or min");
-    if (port > PROTO_PORT_ALL)
-        return s_invalid (self, "port: above 65535 and not ALL");
-    shard_txn_t *txn = s_begin (self, false);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    shard_txn_set_direction (txn, direction);
-    shard_query_top (txn, self->scratch, day, op, port, top_fn, arg);
-    return s_end (txn, false);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_changes (shard_store_t *self, uint32_t day, uint8_t op, uint32_t from, uint8_t spark,
-                     shard_change_fn *change_fn, void *arg)
-{
-    assert (self);
-    assert (change_fn);
-    if (op >= PROTO_OP_COUNT)
-        return s_invalid (self, "op: not sum, max or min");
-    if (from > day)
-        return s_invalid (self, "from: after day");
-    if (spark > PROTO_SPARK_MAX)
-        return s_invalid (self, "spark: more days than PROTO_SPARK_MAX");
-    shard_txn_t *txn = s_begin (self, false);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    shard_changes_query (txn, self->scratch, day, op, from, spark, change_fn, arg);
-    return s_end (txn, false);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_series (shard_store_t *self, const proto_addr_t *host, uint32_t port, uint8_t feature,
-                    uint8_t op, uint32_t from, uint32_t to, shard_point_fn *point_fn, void *arg)
-{
-    return shard_store_series_direction (self, PROTO_DIRECTION_OUT, host, port, feature, op, from,
-                                         to, point_fn, arg);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_series_direction (shard_store_t *self, uint8_t direction, const proto_addr_t *host,
-                              uint32_t port, uint8_t feature, uint8_t op, uint32_t from,
-                              uint32_t to, shard_point_fn *point_fn, void *arg)
-{
-    assert (self);
-    if (direction >= PROTO_DIRECTION_COUNT)
-        return s_invalid_direction (self);
-    assert (host);
-    assert (point_fn);
-    if (feature >= PROTO_FEATURE_COUNT)
-        return s_invalid (self, "feature: not bytes, packets, durations or peers");
-    if (op >= PROTO_OP_COUNT)
-        return s_invalid (self, "op: not sum, max or min");
-    if (port > PROTO_PORT_ALL)
-        return s_invalid (self, "port: above 65535 and not ALL");
-    if (from > to)
-        return s_invalid (self, "from: after to");
-    shard_txn_t *txn = s_begin (self, false);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    shard_txn_set_direction (txn, direction);
-    shard_query_series (txn, self->scratch, host, port, feature, op, from, to, point_fn, arg);
-    return s_end (txn, false);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_others (shard_store_t *self, const proto_addr_t *host, uint32_t from, uint32_t to,
-                    shard_other_fn *other_fn, void *arg)
-{
-    assert (self);
-    assert (host);
-    assert (other_fn);
-    if (from > to)
-        return s_invalid (self, "from: after to");
-    if (to - from >= SHARD_OTHERS_RANGE_MAX)
-        return s_invalid (self, "from: range longer than 4096 days");
-    shard_txn_t *txn = s_begin (self, false);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    shard_other_day_t other;
-    for (uint32_t day = from; day <= to && day <= SHARD_DAY_MAX; day++)
-        if (shard_others_get (txn, host, day, &other) == 0)
-            other_fn (arg, &other);
-    return s_end (txn, false);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_host (shard_store_t *self, const proto_addr_t *host, shard_host_info_t *info,
-                  shard_port_fn *port_fn, shard_note_fn *note_fn, void *arg)
-{
-    return shard_store_host_direction (self, PROTO_DIRECTION_OUT, host, info, port_fn, note_fn,
-                                       arg);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_host_direction (shard_store_t *self, uint8_t direction, const proto_addr_t *host,
-                            shard_host_info_t *info, shard_port_fn *port_fn, shard_note_fn *note_fn,
-                            void *arg)
-{
-    assert (self);
-    assert (host);
-    assert (info);
-    memset (info, 0, sizeof *info);
-    if (direction >= PROTO_DIRECTION_COUNT)
-        return s_invalid_direction (self);
-    shard_txn_t *txn = s_begin (self, false);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    shard_txn_set_direction (txn, direction);
-    shard_query_host (txn, self->scratch, host, info, port_fn, note_fn, arg);
-    return s_end (txn, false);
-}
-
-//  --------------------------------------------------------------------------
-static void
-s_day_seen (void *arg, uint32_t day)
-{
-    uint64_t *seen = (uint64_t *) arg;
-    seen[day / 64] |= UINT64_C (1) << (day % 64);
-}
-
-//  --------------------------------------------------------------------------
-int
-shard_store_days (shard_store_t *self, shard_day_fn *day_fn, void *arg)
-{
-    assert (self);
-    assert (day_fn);
-    shard_txn_t *txn = s_begin (self, false);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    //  The union of both directions' days, in a bitmap of every day a key can hold
-    uint64_t *seen = (uint64_t *) zmalloc ((SHARD_DAY_MAX / 64 + 1) * sizeof (uint64_t));
-    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
-        shard_txn_set_direction (txn, direction);
-        shard_query_days (txn, s_day_seen, seen);
-    }
-    int rc = s_end (txn, false);
-    for (uint32_t day = 0; day <= SHARD_DAY_MAX && rc == SHARD_STORE_OK; day++)
-        if (seen[day / 64] & (UINT64_C (1) << (day % 64)))
-            day_fn (arg, day);
-    free (seen);
     return rc;
 }
 
