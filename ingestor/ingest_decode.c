@@ -225,8 +225,11 @@ ingest_decode_block (ingest_block_t *job)
                                  : -1;
             out->flow_records += rc == 1 || rc == 2;
             out->skipped += rc == 0;
-            if (rc == 1 && (!out->filter || out->filter (out->filter_arg, flow)))
-                out->count++;
+            if (rc == 1) {
+                unsigned mark = out->filter ? out->filter (out->filter_arg, flow) : 0;
+                flow->mark = (uint8_t) mark;
+                out->count += !out->filter || mark;
+            }
         }
         else if (type == INGEST_NF_RECORD_EXPORTER_INFO && size >= INGEST_NF_EXPORTER_INFO_SIZE) {
             uint16_t sysid = ingest_u16 (data + cursor + 26);
@@ -288,10 +291,10 @@ s_put_record (ingest_image_t *payload, uint16_t dst_port, uint16_t as_payload)
     ingest_image_put32 (payload, 0);
 }
 
-static bool
+static unsigned
 s_test_filter (void *arg, const ingest_flow_t *flow)
 {
-    return flow->dst_port == *(uint16_t *) arg;
+    return flow->dst_port == *(uint16_t *) arg ? 7 : 0;
 }
 
 void
@@ -350,6 +353,7 @@ ingest_decode_test (bool verbose)
     decoded.filter_arg = &keep;
     assert (ingest_decode_block (&job) == 0);
     assert (decoded.count == 1 && decoded.flows[0].dst_port == 22 && decoded.flow_records == 2);
+    assert (decoded.flows[0].mark == 7);  //  What the filter returned
     ports[0] = 0;
     assert (ingest_decode_block (&job) == 0);
     assert (decoded.count == 0 && decoded.flow_records == 2);

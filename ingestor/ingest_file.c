@@ -12,13 +12,14 @@
 #define FILE_DIGITS 12  //  YYYYMMDDhhmm
 
 struct _ingest_file_t {
-    ingest_match_t *match;                         //  Borrowed matcher
-    ingest_anon_t *anon;                           //  Borrowed anonymiser, NULL for none
-    ingest_reader_t *reader;                       //  Reused for every file
-    ingest_agg_t *scratch;                         //  The current file's aggregate
-    ingest_agg_flow_t batch[INGEST_AGG_BATCH];     //  Matched flows not yet aggregated
-    ingest_agg_flow_t batch_in[INGEST_AGG_BATCH];  //  ... of the in direction
-    char error[INGEST_READER_ERROR_MAX + 64];      //  Last error
+    ingest_match_t *match;                                   //  Borrowed matcher
+    ingest_anon_t *anon;                                     //  Borrowed anonymiser, NULL for none
+    ingest_reader_t *reader;                                 //  Reused for every file
+    ingest_agg_t *scratch;                                   //  The current file's aggregate
+    ingest_agg_flow_t batch[INGEST_AGG_BATCH];               //  Matched flows not yet aggregated
+    ingest_agg_flow_t batch_in[INGEST_AGG_BATCH];            //  ... of the in direction
+    ingest_others_flow_t batch_others[INGEST_OTHERS_BATCH];  //  ... to the other ports
+    char error[INGEST_READER_ERROR_MAX + 64];                //  Last error
 };
 
 //  --------------------------------------------------------------------------
@@ -99,12 +100,13 @@ ingest_file_block_time (const char *path, int64_t *block)
 }
 
 //  --------------------------------------------------------------------------
-//  The reader's flow filter: the matcher, which only reads itself.
+//  The reader's flow filter: the matcher, which only reads itself.  The flow's mark
+//  carries its directions, or INGEST_MATCH_OTHER.
 
-static bool
+static unsigned
 s_match_flow (void *arg, const ingest_flow_t *flow)
 {
-    return ingest_match_directions ((ingest_match_t *) arg, flow) != 0;
+    return ingest_match_classify ((ingest_match_t *) arg, flow);
 }
 
 //  --------------------------------------------------------------------------
@@ -124,15 +126,6 @@ s_batch_entry (ingest_agg_flow_t *entry, const ingest_flow_t *flow, const proto_
         ingest_anon_addr (anon, &entry->src);
         ingest_anon_addr (anon, &entry->dst);
     }
-}
-
-//  The reader's flow filter with the other ports: a flow that counts in a direction, or
-//  one of a local source to another port.
-static bool
-s_match_source (void *arg, const ingest_flow_t *flow)
-{
-    return ingest_match_directions ((ingest_match_t *) arg, flow) != 0 ||
-           ingest_match_source ((ingest_match_t *) arg, flow);
 }
 
 //  --------------------------------------------------------------------------
@@ -228,26 +221,32 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     const uint64_t *monitored = ingest_match_port_bitmap (self->match);
     bool with_others = ingest_match_others (self->match);
     ingest_reader_set_port_filter (self->reader, with_others ? NULL : monitored);
-    ingest_reader_set_flow_filter (self->reader, with_others ? s_match_source : s_match_flow,
-                                   self->match);
+    ingest_reader_set_flow_filter (self->reader, s_match_flow, self->match);
     ingest_others_t *others = ingest_agg_others (self->scratch);
     const ingest_flow_t *flows;
     size_t count;
     int rc;
     uint64_t matched = 0, matched_in = 0, other_flows = 0;
-    size_t batched = 0, batched_in = 0;
+    size_t batched = 0, batched_in = 0, batched_others = 0;
     ingest_agg_t *incoming = ingest_agg_incoming (self->scratch);
     while ((rc = ingest_reader_next_batch (self->reader, &flows, &count)) == 1) {
         for (const ingest_flow_t *flow = flows; flow < flows + count; flow++) {
-            if (!((monitored[flow->dst_port / 64] >> (flow->dst_port % 64)) & 1)) {
-                proto_addr_t src = flow->src;
+            if (flow->mark & INGEST_MATCH_OTHER) {
+                ingest_others_flow_t *entry = &self->batch_others[batched_others++];
+                entry->src = flow->src;
                 if (self->anon)
-                    ingest_anon_addr (self->anon, &src);
-                ingest_others_add (others, &src, flow->dst_port, flow->bytes, flow->packets);
-                other_flows++;
+                    ingest_anon_addr (self->anon, &entry->src);
+                entry->port = flow->dst_port;
+                entry->bytes = flow->bytes;
+                entry->packets = flow->packets;
+                if (batched_others == INGEST_OTHERS_BATCH) {
+                    ingest_others_add_batch (others, self->batch_others, batched_others);
+                    other_flows += batched_others;
+                    batched_others = 0;
+                }
                 continue;
             }
-            unsigned directions = ingest_match_directions (self->match, flow);
+            unsigned directions = flow->mark;
             matched += (directions & INGEST_MATCH_OUT) != 0;
             matched_in += (directions & INGEST_MATCH_IN) != 0;
             if (directions & INGEST_MATCH_OUT)
@@ -267,6 +266,8 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     }
     ingest_agg_add_batch (self->scratch, self->batch, batched);
     ingest_agg_add_batch (incoming, self->batch_in, batched_in);
+    ingest_others_add_batch (others, self->batch_others, batched_others);
+    other_flows += batched_others;
     if (rc == -1) {
         snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
         ingest_reader_close (self->reader);

@@ -305,6 +305,19 @@ ingest_match_directions (ingest_match_t *self, const ingest_flow_t *flow)
 }
 
 //  --------------------------------------------------------------------------
+unsigned
+ingest_match_classify (ingest_match_t *self, const ingest_flow_t *flow)
+{
+    assert (self);
+    assert (flow);
+    if (ingest_match_port (self, flow->dst_port))
+        return ingest_match_directions (self, flow);
+    if (self->no_others)
+        return 0;
+    return ingest_match_source (self, flow) ? INGEST_MATCH_OTHER : 0;
+}
+
+//  --------------------------------------------------------------------------
 void
 ingest_match_test (bool verbose)
 {

@@ -69,6 +69,12 @@ bool ingest_match_others (ingest_match_t *self);
 #define INGEST_MATCH_IN 2u
 unsigned ingest_match_directions (ingest_match_t *self, const ingest_flow_t *flow);
 
+//  What a flow is for the aggregation, in one matching of its addresses: the directions
+//  of ingest_match_directions, or, with the other ports on (ingest_match_others) and a
+//  port not monitored, INGEST_MATCH_OTHER if ingest_match_source is true; 0: neither.
+#define INGEST_MATCH_OTHER 4u
+unsigned ingest_match_classify (ingest_match_t *self, const ingest_flow_t *flow);
+
 //  True if port is monitored.
 bool ingest_match_port (ingest_match_t *self, uint16_t port);
 

@@ -45,6 +45,21 @@ void ingest_others_reset (ingest_others_t *self);
 void ingest_others_add (ingest_others_t *self, const proto_addr_t *src, uint16_t port,
                         uint64_t bytes, uint64_t packets);
 
+//  One flow to add, for ingest_others_add_batch.
+typedef struct {
+    proto_addr_t src;  //  Source host
+    uint64_t bytes;    //  Bytes of the flow
+    uint64_t packets;  //  Packets of the flow
+    uint16_t port;     //  Destination port (not monitored)
+} ingest_others_flow_t;
+
+#define INGEST_OTHERS_BATCH 128  //  Flows per batch that hides memory latency best
+
+//  Add count flows, as ingest_others_add each in turn (the same result), with the
+//  tables' reads prefetched a pass ahead.
+void ingest_others_add_batch (ingest_others_t *self, const ingest_others_flow_t *flows,
+                              size_t count);
+
 //  Add everything of other into self (counters add; other unchanged).
 void ingest_others_merge (ingest_others_t *self, ingest_others_t *other);
 

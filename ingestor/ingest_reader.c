@@ -825,7 +825,7 @@ s_open_image (ingest_reader_t *reader, const ingest_image_t *image, size_t size,
     return ingest_reader_open_fd (reader, *fd, "image");
 }
 
-static bool
+static unsigned
 s_test_ipv6_only (void *arg, const ingest_flow_t *flow)
 {
     (void) arg;

@@ -54,11 +54,13 @@ typedef struct {
     uint16_t exporter;    //  exporterID of the record (sysid of an exporter record)
     uint8_t protocol;     //  IP protocol number
     uint8_t flags;        //  V3 record flags (2 = sampled)
+    uint8_t mark;         //  What the reader's flow filter returned for it (0 without one)
 } ingest_flow_t;
 
-//  A flow filter: true to hand the flow out.  It runs on the reader's loader threads,
-//  several at once: it must only read arg.
-typedef bool (ingest_flow_filter_fn) (void *arg, const ingest_flow_t *flow);
+//  A flow filter: 0 drops the flow; any other value (< 256) hands it out with that value
+//  in its mark, so that what the filter learned is not computed again.  It runs on the
+//  reader's loader threads, several at once: it must only read arg.
+typedef unsigned (ingest_flow_filter_fn) (void *arg, const ingest_flow_t *flow);
 
 //  Compression types of the file header.
 typedef enum {
