@@ -18,8 +18,17 @@
 #   10.10.22.22  an SSH scanner: a few peers on 22, then from half of the days on thousands
 #                per block, beyond the 4096-peer cap in some blocks
 #   10.10.90.50  a Tor relay: steady, heavy 9050 to other relays, and exit traffic to 80,
-#                21, 22, 25, 1194, 3128, 8080, 8118 (its ALL* graph has many curves)
+#                21, 22, 25, 1194, 3128, 8080, 8118 (its ALL* graph has many curves); its
+#                relay-to-relay traffic on 9001 and 443 shows under "Other ports"
 #
+# and, for the incoming direction (local destinations, foreign sources):
+#
+#   10.10.25.1   the campus mail exchanger: a steady hundred or so senders a block on 25
+#   10.10.22.10  an SSH gateway: a few admins on 22, then from two thirds of the days on
+#                a distributed brute force from thousands of sources a block
+#   10.10.80.80  a web server: hundreds of clients a block on 80 and 8080
+#
+# The spam bot also resolves names (53) and submits on 587: its "Other ports".
 # plus DIR.pdns.json, passive-DNS names of these hosts (Common Output Format JSON lines)
 # for `portevo annotate`.  DIR.done marks a finished spool; an unfinished one is made
 # again.  Takes about a minute on two cores.
@@ -33,8 +42,11 @@ TOOLS=${TOOLS:-$ROOT/bin}
 
 DONE=$DIR.done
 PDNS=$DIR.pdns.json
+# What the spool holds; a spool made by an older version of this script is made again.
+VERSION="demo v2 (incoming, other ports)"
 # A spool older than 90 days would soon fall out of retention (180 days): make it again.
-if [ -f "$DONE" ] && [ -f "$PDNS" ] && [ -d "$DIR" ] && [ -z "$(find "$DONE" -mtime +90)" ]; then
+if [ -f "$DONE" ] && [ -f "$PDNS" ] && [ -d "$DIR" ] && [ -z "$(find "$DONE" -mtime +90)" ] &&
+   grep -qF "$VERSION" "$DONE"; then
   echo "demo-data: using the spool made before: $DIR ($(cat "$DONE"))"
   exit 0
 fi
@@ -76,7 +88,8 @@ python3 - "$TMP" "$DAYS" "${blocks[@]}" <<'PY'
 import random, sys
 out, days, blocks = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
 SPAM, SCAN, TOR = "10.10.25.25", "10.10.22.22", "10.10.90.50"
-SPAM_FROM, SCAN_FROM = days // 3, days // 2
+MX, SSH_GW, WEB = "10.10.25.1", "10.10.22.10", "10.10.80.80"
+SPAM_FROM, SCAN_FROM, BRUTE_FROM = days // 3, days // 2, days * 2 // 3
 LOCAL_AS, FOREIGN_AS = 64500, 65010
 relays = ["192.0.2.%d" % (i + 1) for i in range(2)]
 tor_peers = ["203.0.113.%d" % (i + 1) for i in range(200)]
@@ -89,11 +102,13 @@ for spec in blocks:
     rng = random.Random(epoch)
     t0 = epoch * 1000
     lines = []
-    def flow(src, dst, dport, packets, nbytes, dur, proto=6):
+    def flow(src, dst, dport, packets, nbytes, dur, proto=6, src_as=LOCAL_AS, dst_as=FOREIGN_AS):
         first = t0 - rng.randrange(0, 200000)
         lines.append("%s,%s,%d,%d,%d,%d,%d,%d,%d,%d,%d" % (
             src, dst, rng.randrange(32768, 61000), dport, proto, packets, nbytes, first,
-            first + dur, LOCAL_AS, FOREIGN_AS))
+            first + dur, src_as, dst_as))
+    def inbound(src, dst, dport, packets, nbytes, dur):
+        flow(src, dst, dport, packets, nbytes, dur, src_as=FOREIGN_AS, dst_as=LOCAL_AS)
     # spam bot: relays only, then a campaign growing day by day
     for r in relays:
         flow(SPAM, r, 25, rng.randrange(20, 60), rng.randrange(20000, 90000), rng.randrange(800, 4000))
@@ -122,6 +137,35 @@ for spec in blocks:
         for i in range(rng.randrange(n // 2 + 1, n + 1)):
             flow(TOR, foreign(rng, rng.randrange(1 << 24)), port, rng.randrange(10, 900),
                  rng.randrange(5000, 2000000), rng.randrange(200, 90000))
+    # Other ports: the relay's own relay traffic (ORPort 9001, 443), the spam bot's
+    # lookups and submissions
+    for i in range(rng.randrange(30, 60)):
+        flow(TOR, rng.choice(tor_peers), rng.choice((9001, 9001, 443)), rng.randrange(5000, 40000),
+             rng.randrange(5000000, 40000000), rng.randrange(60000, 290000))
+    for i in range(rng.randrange(5, 15) * (4 if index >= SPAM_FROM else 1)):
+        flow(SPAM, "192.0.2.53", 53, 1, rng.randrange(60, 120), rng.randrange(1, 30), proto=17)
+    if index >= SPAM_FROM:
+        for i in range(rng.randrange(20, 80)):
+            flow(SPAM, foreign(rng, rng.randrange(1 << 24)), 587, rng.randrange(8, 40),
+                 rng.randrange(3000, 40000), rng.randrange(300, 6000))
+    # Incoming: the mail exchanger's senders, the SSH gateway's admins then a
+    # distributed brute force, the web server's clients
+    for i in range(rng.randrange(80, 160)):
+        inbound(foreign(rng, rng.randrange(1 << 24)), MX, 25, rng.randrange(8, 60),
+                rng.randrange(4000, 200000), rng.randrange(300, 8000))
+    if index < BRUTE_FROM:
+        for i in range(rng.randrange(2, 6)):
+            inbound("198.51.100.%d" % (200 + i), SSH_GW, 22, rng.randrange(50, 900),
+                    rng.randrange(8000, 400000), rng.randrange(30000, 900000))
+    else:
+        base = rng.randrange(1 << 22)
+        for i in range(rng.choice((1500, 2200, 3000, 4200))):
+            inbound(foreign(rng, base + i * 3), SSH_GW, 22, rng.randrange(3, 12),
+                    rng.randrange(300, 2400), rng.randrange(100, 4000))
+    for port, n in ((80, 400), (8080, 60)):
+        for i in range(rng.randrange(n // 2, n)):
+            inbound(foreign(rng, rng.randrange(1 << 24)), WEB, port, rng.randrange(4, 200),
+                    rng.randrange(400, 900000), rng.randrange(50, 30000))
     with open("%s/%d.csv" % (out, epoch), "w") as f:
         f.write("\n".join(lines) + "\n")
 PY
@@ -164,11 +208,14 @@ rows = [
     ("tor-relay-1.example.net", "A", "10.10.90.50", now - 700 * day, now - 3600, 20480),
     ("exit-node.privacy-demo.example", "A", "10.10.90.50", now - 30 * day, now - 7200, 310),
     ("ns1.campus-demo.example", "AAAA", "2001:db8:10::53", now - 900 * day, now - 600, 9000),
+    ("mx.campus-demo.example", "A", "10.10.25.1", now - 1500 * day, now - 300, 61000),
+    ("ssh-gw.campus-demo.example", "A", "10.10.22.10", now - 800 * day, now - 900, 3100),
+    ("www.campus-demo.example", "A", "10.10.80.80", now - 1200 * day, now - 60, 240000),
 ]
 with open(path, "w") as f:
     for rrname, rrtype, rdata, first, last, count in rows:
         f.write(json.dumps({"rrname": rrname, "rrtype": rrtype, "rdata": rdata,
                             "time_first": first, "time_last": last, "count": count}) + "\n")
 PY
-echo "$made files, $(date -u -d "@${blocks[0]%%:*}" +%F) to $(date -u -d "@${blocks[-1]%%:*}" +%F), made $(date -u +%FT%TZ)" > "$DONE"
+echo "$made files, $(date -u -d "@${blocks[0]%%:*}" +%F) to $(date -u -d "@${blocks[-1]%%:*}" +%F), made $(date -u +%FT%TZ), $VERSION" > "$DONE"
 echo "demo-data: done in $(( $(date +%s) - start )) s: $(cat "$DONE")"

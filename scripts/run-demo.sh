@@ -3,7 +3,8 @@
 # http://127.0.0.1:8080 (PORTEVO_HTTP=ADDR to change it).
 #
 # Makes the demo spool once (scripts/demo-data.sh: ten days of real nfcapd files with a
-# spam bot, an SSH scanner and a Tor relay, cached in ./portevo-data/demo-spool), starts
+# spam bot, an SSH scanner, a Tor relay and three servers seen incoming, cached in
+# ./portevo-data/demo-spool), starts
 # `bin/portevo up` on it (broker, shards, ingestor, gateway; data in ./portevo-data),
 # imports the passive-DNS names with `portevo annotate`, prints the URL and runs until
 # Ctrl-C.  `rm -rf portevo-data` starts over.
