@@ -3,7 +3,7 @@
 # with their data while ingest and queries go on, and every answer stays exact.
 #
 # Two exporters' nfcapd files (Debian's nfcapd, tests/lib/query_files.sh), a broker, two
-# shards and two ingestors.  The first half of the files is delivered, exporter a one
+# shards, two ingestors and a gateway.  The first half of the files is delivered, exporter a one
 # block ahead of b (a block straddles the move: its open values and delivery record move
 # with the slots); then a third shard is added while a's other files are fed and queries
 # run; the move runs batch by batch (ingestors hold new files during it); b's other
@@ -20,6 +20,10 @@ sed -i 's/shards = "shard-0,shard-1,shard-2"/shards = "shard-0,shard-1"/' "$CL_C
 CL_SHARD_COUNT=2
 SHARD2_ENDPOINT=$(sed -n '/shard-2$/,/endpoint/s/.*endpoint = "\(.*\)"/\1/p' "$CL_CONFIG")
 cluster_start_all
+HTTP_PORT=$(free_port)
+URL=http://127.0.0.1:$HTTP_PORT
+spawn "$BIN/portevo-gateway" --config "$CL_CONFIG" --http "127.0.0.1:$HTTP_PORT" \
+  --deadline-msecs 2000 --web "$ROOT/web" >> "$CL_DIR/logs/gateway.log" 2>&1
 check "broker, shard-0, shard-1 and ingestors a, b are up" cluster_wait_up
 
 # A block straddles the move: exporter a's first files are one block ahead of b's, so a
@@ -34,21 +38,40 @@ check "status: both shards hold the straddling block open" \
 
 # Queries during the move: every answer is the one before the move (ingestors hold, and
 # the open block waits for b), or says which shards are missing; never a wrong number.
-# An answer is kept only if the broker had not ended the hold when it came back.
+# An answer is kept only if the broker had not ended the hold when it came back.  Top
+# lists of every day (CLI), and each query host's series over the gateway (HTTP: a
+# host's shard changes at the switch, ERROR 409 from the old owner is asked again).
 DAYS=$(python3 -c "import json,sys; print(' '.join(json.load(open(sys.argv[1]))['days']))" "$EXPECTED")
 top_json () {
   "$BIN/portevo" top --date "$1" --op sum --json --broker "$CL_BROKER" --timeout 3000 2>/dev/null
 }
+series_json () {
+  curl -s -o "$2" -w '%{http_code}' \
+    "$URL/api/series?host=$1&port=all&feature=bytes&op=sum&from=${DAYS%% *}&to=${DAYS##* }"
+}
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/health")" = 200 ] && break
+  sleep 0.1
+done
 for day in $DAYS; do top_json "$day" > "$WORK/before-$day.json"; done
+SERIES_HOSTS=${QUERY_HOSTS//,/ }
+for host in $SERIES_HOSTS; do series_json "$host" "$WORK/before-$host.json" > /dev/null; done
 mkdir -p "$WORK/during"
 query_loop () {
-  local day n=0
+  local day host n=0 code
   while :; do
     for day in $DAYS; do
       n=$((n + 1))
       top_json "$day" > "$WORK/during/$n.tmp" || echo "top $day failed" >> "$WORK/query-errors"
       grep -q "move: done" "$CL_DIR/logs/broker.log" && return
       mv "$WORK/during/$n.tmp" "$WORK/during/${n}_$day.json"
+    done
+    for host in $SERIES_HOSTS; do
+      n=$((n + 1))
+      code=$(series_json "$host" "$WORK/during/$n.tmp")
+      grep -q "move: done" "$CL_DIR/logs/broker.log" && return
+      if [ "$code" = 200 ]; then mv "$WORK/during/$n.tmp" "$WORK/during/${n}_$host.json"
+      else echo "series $host: HTTP $code $(cat "$WORK/during/$n.tmp")" >> "$WORK/series-missing"; fi
     done
     sleep 0.1
   done
@@ -86,9 +109,9 @@ import glob, json, os, sys
 work = sys.argv[1]
 exact = missing = wrong = 0
 for path in glob.glob(os.path.join(work, "during", "*.json")):
-    day = os.path.basename(path).split("_", 1)[1][:-len(".json")]
+    what = os.path.basename(path).split("_", 1)[1][:-len(".json")]
     answer = json.load(open(path))
-    if answer == json.load(open(os.path.join(work, "before-%s.json" % day))):
+    if answer == json.load(open(os.path.join(work, "before-%s.json" % what))):
         exact += 1
     elif answer.get("missing_shards"):
         missing += 1
@@ -101,6 +124,11 @@ sys.exit(0 if exact > 0 and wrong == 0 else 1)
 EOF
 check "answers during the move equal those before it, or name missing shards" test $? -eq 0
 tail -1 "$WORK/during.out" | sed 's/^/  /'
+check "series during the move: every HTTP answer 200 or a 503 naming the shard" \
+  test -z "$(grep -v ' HTTP 503 ' "$WORK/series-missing" 2>/dev/null)"
+echo "  series answered 503 during the move: $(cat "$WORK/series-missing" 2>/dev/null | wc -l)"
+grep -h "asking again after a map refresh" "$CL_DIR/logs/gateway.log" | wc -l |
+  sed 's/^/  gateway queries asked again after a 409: /'
 python3 "$LIB/query_check.py" --portevo "$BIN/portevo" --broker "$CL_BROKER" \
   --expected "$EXPECTED" --hosts "$QUERY_HOSTS" --label "after shard add: "
 for i in 0 1 2; do
