@@ -144,7 +144,8 @@ s_on_reply (broker_move_t *self, proto_msg_t **reply_p, int64_t now)
     if (proto_msg_id (reply) == PROTO_MSG_ERROR && asked == PROTO_MSG_SLOTS_EXPORT &&
         proto_msg_code (reply) == PROTO_ERROR_UNAVAILABLE &&
         strstr (proto_msg_text (reply), "open blocks")) {
-        //  Ingestors hold parts those blocks wait for: let them go on a moment
+        //  An older source (its open blocks do not move): ingestors hold parts those
+        //  blocks wait for, let them go on a moment
         zsys_info ("move: %s has open blocks of the moving hosts: hold lifted for %d msecs",
                    broker_map_shard_name (self->map, source), BROKER_MOVE_PULSE_MSECS);
         if (broker_map_set_hold (self->map, false) == 0)
@@ -156,6 +157,10 @@ s_on_reply (broker_move_t *self, proto_msg_t **reply_p, int64_t now)
             "move: %s to %s: ERROR %u %s", proto_msg_id_name (asked),
             broker_map_shard_name (self->map, asked == PROTO_MSG_SLOTS_IMPORT ? target : source),
             proto_msg_code (reply), proto_msg_text (reply));
+        //  A refused import is retried with a new export: the source's blocks may have
+        //  become final meanwhile (a target that finalised one of them refuses the old)
+        if (asked == PROTO_MSG_SLOTS_IMPORT)
+            proto_msg_destroy (&self->data);
         self->not_before = now + BROKER_MOVE_RETRY_MSECS;
     }
     else if (asked == PROTO_MSG_SLOTS_EXPORT && proto_msg_id (reply) == PROTO_MSG_SLOTS_DATA) {

@@ -10,10 +10,12 @@
     shard's endpoint; one that gets no answer within BROKER_MOVE_TIMEOUT_MSECS is
     sent again on a new socket, an ERROR is retried after BROKER_MOVE_RETRY_MSECS: a
     shard killed in the middle answers once it is back, and every step is idempotent.
-    A source that refuses the export because open blocks hold values of the moving
-    hosts (their other ingestors' parts are held) gets the hold lifted for
-    BROKER_MOVE_PULSE_MSECS, so that every ingestor delivers what it has and the blocks
-    become final; then the hold begins again (new epoch) and the export is asked again.
+    Open blocks move with the data (their values and delivery records); a target that
+    refuses the import (one of those blocks is final there) gets a new export.  A
+    source of an older build refuses the export while open blocks hold values of the
+    moving hosts: it gets the hold lifted for BROKER_MOVE_PULSE_MSECS, so that every
+    ingestor delivers what it has and the blocks become final; then the hold begins
+    again (new epoch) and the export is asked again.
     PROTOCOL.md "Slot moves" has the protocol.
 */
 #ifndef BROKER_MOVE_H_INCLUDED

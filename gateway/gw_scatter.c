@@ -46,6 +46,9 @@ struct _gw_pending_t {
     size_t waiting;         //  Targets asked that have not answered
     size_t answered;        //  Targets that answered
     size_t target_count;    //  Entries in targets
+    zframe_t *retry;        //  A host query's request, until it was sent again once
+    proto_addr_t host;      //  That host
+    bool retrying;          //  The deadline timer now sends the request again
     s_target_t targets[];   //  One per target
 };
 
@@ -213,6 +216,7 @@ s_link_send (s_link_t *link, zframe_t *frame)
 static void
 s_pending_release (gw_pending_t *pending)
 {
+    zframe_destroy (&pending->retry);
     for (size_t index = 0; index < pending->target_count; index++) {
         proto_msg_destroy (&pending->targets[index].reply);
         zstr_free (&pending->targets[index].name);
@@ -234,10 +238,57 @@ s_pending_complete (gw_pending_t *pending)
     s_pending_release (pending);
 }
 
+static void s_map_request (gw_scatter_t *self);
+static void s_on_deadline (uv_timer_t *handle);
+
+//  A host query's owner said the host is not its own (ERROR 409: a slot moved and our
+//  map or the shard's is older): once, ask for the map now and send the query again,
+//  GW_SCATTER_RETRY_MSECS later, to the owner of the map then.  True if it goes again.
+static bool
+s_pending_retry (gw_pending_t *pending, s_target_t *target, proto_msg_t *reply)
+{
+    if (!pending->retry || proto_msg_id (reply) != PROTO_MSG_ERROR ||
+        proto_msg_code (reply) != PROTO_ERROR_WRONG_SHARD)
+        return false;
+    gw_scatter_t *self = pending->scatter;
+    zsys_info ("scatter: %s answered '%s': asking again after a map refresh", target->name,
+               proto_msg_text (reply));
+    target->link_id = 0;
+    pending->waiting--;
+    pending->retrying = true;
+    s_map_request (self);
+    uv_timer_start (&pending->deadline, s_on_deadline, GW_SCATTER_RETRY_MSECS, 0);
+    return true;
+}
+
+//  Send a host query again to its owner (s_pending_retry); the deadline runs again.
+static void
+s_pending_resend (gw_pending_t *pending)
+{
+    gw_scatter_t *self = pending->scatter;
+    s_link_t *link = self->shards[self->slots[proto_shard_slot (&pending->host)]];
+    s_target_t *target = &pending->targets[0];
+    zstr_free (&target->name);
+    target->name = strdup (link->name);
+    assert (target->name);
+    if (!link->down && s_link_send (link, pending->retry)) {
+        target->link_id = link->id;
+        pending->waiting++;
+    }
+    zframe_destroy (&pending->retry);
+    uv_timer_start (&pending->deadline, s_on_deadline,
+                    pending->waiting ? (uint64_t) self->deadline_msecs : 0, 0);
+}
+
 static void
 s_on_deadline (uv_timer_t *handle)
 {
     gw_pending_t *pending = (gw_pending_t *) handle->data;
+    if (pending->retrying) {
+        pending->retrying = false;
+        s_pending_resend (pending);
+        return;
+    }
     if (pending->scatter->verbose && pending->waiting)
         zsys_debug ("scatter: request %" PRIu64 " deadline, %zu of %zu answered",
                     pending->request_id, pending->answered, pending->target_count);
@@ -270,7 +321,8 @@ s_pending_new (gw_scatter_t *self, size_t target_count, gw_scatter_fn *fn, void 
 //  the deadline: now if nothing could be sent.
 
 static void
-s_pending_send (gw_pending_t *pending, proto_msg_t **request_p, s_link_t **links)
+s_pending_send (gw_pending_t *pending, proto_msg_t **request_p, s_link_t **links,
+                const proto_addr_t *host)
 {
     gw_scatter_t *self = pending->scatter;
     proto_msg_set_request_id (*request_p, pending->request_id);
@@ -293,7 +345,12 @@ s_pending_send (gw_pending_t *pending, proto_msg_t **request_p, s_link_t **links
         zsys_debug ("scatter: request %" PRIu64 " %s sent to %zu of %zu", pending->request_id,
                     proto_msg_id_name (proto_msg_id (*request_p)), pending->waiting,
                     pending->target_count);
-    zframe_destroy (&frame);
+    if (host && pending->waiting) {
+        pending->retry = frame;  //  Kept for one retry (s_pending_retry)
+        pending->host = *host;
+    }
+    else
+        zframe_destroy (&frame);
     proto_msg_destroy (request_p);
     uv_timer_start (&pending->deadline, s_on_deadline,
                     pending->waiting ? (uint64_t) self->deadline_msecs : 0, 0);
@@ -311,6 +368,10 @@ s_on_reply (gw_scatter_t *self, s_link_t *link, proto_msg_t **reply_p)
         for (size_t index = 0; index < pending->target_count; index++) {
             s_target_t *target = &pending->targets[index];
             if (target->link_id == link->id && !target->reply) {
+                if (s_pending_retry (pending, target, *reply_p)) {
+                    proto_msg_destroy (reply_p);
+                    return;
+                }
                 target->reply = *reply_p;
                 *reply_p = NULL;
                 pending->answered++;
@@ -409,9 +470,8 @@ s_link_drain (s_link_t *link)
 //  Map timer: ask the broker for the map; warn once when it stopped answering.
 
 static void
-s_on_map_timer (uv_timer_t *handle)
+s_map_request (gw_scatter_t *self)
 {
-    gw_scatter_t *self = (gw_scatter_t *) handle->data;
     proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
     proto_msg_set_request_id (request, ++self->next_request_id);
     zframe_t *frame = proto_msg_encode (request);
@@ -419,6 +479,13 @@ s_on_map_timer (uv_timer_t *handle)
     s_link_send (self->broker, frame);
     zframe_destroy (&frame);
     proto_msg_destroy (&request);
+}
+
+static void
+s_on_map_timer (uv_timer_t *handle)
+{
+    gw_scatter_t *self = (gw_scatter_t *) handle->data;
+    s_map_request (self);
     int64_t silent_msecs = zclock_mono () - self->map_msecs;
     if (self->have_map && !self->broker_silent &&
         silent_msecs > PROTO_HEARTBEAT_LIVENESS * GW_SCATTER_MAP_MSECS) {
@@ -509,7 +576,7 @@ gw_scatter_shards (gw_scatter_t *self, proto_msg_t **request_p, const proto_addr
         count = 1;
     }
     gw_pending_t *pending = s_pending_new (self, count, fn, arg);
-    s_pending_send (pending, request_p, links);
+    s_pending_send (pending, request_p, links, host);
     return pending;
 }
 
@@ -525,7 +592,7 @@ gw_scatter_broker (gw_scatter_t *self, proto_msg_t **request_p, gw_scatter_fn *f
         return NULL;
     }
     gw_pending_t *pending = s_pending_new (self, 1, fn, arg);
-    s_pending_send (pending, request_p, &self->broker);
+    s_pending_send (pending, request_p, &self->broker, NULL);
     return pending;
 }
 
@@ -704,6 +771,19 @@ gw_scatter_test (bool verbose)
         snprintf (expected, sizeof expected, "shard-%u", proto_shard_slot (&host) % 2);
         assert (streq (result.names[0], expected));
     }
+
+    //  A stale map (a slot moved): the old owner answers 409, the map is asked for at
+    //  once and the query goes again, once, to the owner of the new map.
+    proto_addr_t moved;
+    proto_addr_from_ipv4 (&moved, 0x0A000001);
+    uint32_t slot = proto_shard_slot (&moved);
+    self->slots[slot] = (uint16_t) (1 - slot % 2);
+    size_t asked_before = gw_fake_requests (fake, slot % 2);
+    s_test_query (&loop, self, PROTO_MSG_HOST_REQUEST, &moved, &result);
+    assert (result.targets == 1 && result.answered == 1 && result.ids[0] == PROTO_MSG_HOST);
+    assert (streq (result.names[0], slot % 2 ? "shard-1" : "shard-0"));
+    assert (gw_fake_requests (fake, slot % 2) == asked_before + 1);
+    assert (self->slots[slot] == slot % 2);
 
     //  A silent shard: the deadline answers with what arrived; its late reply is dropped.
     gw_fake_set_silent (fake, 1, true);

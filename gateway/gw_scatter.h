@@ -14,7 +14,11 @@
     deadline fires, whichever is first: its callback then reads, per target, the reply or
     NULL (missing).  A target that could not be sent to (no endpoint yet, reported down by
     the broker, send queue full) is missing from the start, so a down shard delays
-    nothing.  Replies after completion or cancellation find no entry and are dropped
+    nothing.  A host query whose shard answers ERROR 409 (the host is not its own: a slot
+    move switched it, and our map or the shard's is the older) is sent once more,
+    GW_SCATTER_RETRY_MSECS later, to the owner in the map then (a MAP request goes at
+    once); a second 409 is the reply the callback sees (the caller counts it missing,
+    never as an answer).  Replies after completion or cancellation find no entry and are dropped
     quietly (debug log).  A callback is never called from inside gw_scatter_shards or
     gw_scatter_broker: completion always comes from the loop.
 
@@ -34,6 +38,7 @@
 #define GW_SCATTER_MAP_MSECS 1000       //  MAP refresh interval once a map is known
 #define GW_SCATTER_MAP_EARLY_MSECS 200  //  MAP request interval until the first map
 #define GW_SCATTER_SHARD_HWM 1000       //  Queries queued per shard before sends fail
+#define GW_SCATTER_RETRY_MSECS 500      //  A host query answered ERROR 409 goes again after
 
 typedef struct _gw_scatter_t gw_scatter_t;
 typedef struct _gw_pending_t gw_pending_t;

@@ -61,10 +61,10 @@
     changes, and the out direction's code paths and costs stay what they were.
 
     Slot moves (shard_slots.c) copy and delete the records of a set of slots' hosts:
-    the daily rows (days, chunks) row by row, open-block values (rows) are refused, and
-    every other host-keyed sub-database record by record, as SHARD_SLOTS_TABLE lists
-    them.  A new sub-database keyed by host is one more line there (or it is not
-    moved with its hosts).
+    the daily rows (days, chunks) and open-block values (rows) row by row (and every
+    open block's record: open), and every other host-keyed sub-database record by
+    record, as SHARD_SLOTS_TABLE lists them.  A new sub-database keyed by host is one more line
+   there (or it is not moved with its hosts).
 
     Values are described in shard_codec.h; each starts with a one-byte header
     (version in the high nibble, flags in the low one) checked before use.

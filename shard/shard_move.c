@@ -34,9 +34,10 @@ s_store_error (shard_store_t *store, proto_msg_t *request, int rc)
 static proto_msg_t *
 s_done (proto_msg_t *request, const char *what, const shard_slots_count_t *count)
 {
-    zsys_notice ("move: %s %llu records and %llu rows, %llu top lists rebuilt", what,
-                 (unsigned long long) count->records, (unsigned long long) count->rows,
-                 (unsigned long long) count->lists);
+    zsys_notice ("move: %s %llu records and %llu rows, %llu top lists rebuilt, %llu open "
+                 "blocks united",
+                 what, (unsigned long long) count->records, (unsigned long long) count->rows,
+                 (unsigned long long) count->lists, (unsigned long long) count->blocks);
     proto_msg_t *reply = proto_msg_reply (request, PROTO_MSG_SLOTS_DONE);
     proto_msg_set_count (reply, (uint32_t) (count->records + count->rows));
     return reply;
@@ -58,6 +59,8 @@ shard_move_handle (shard_store_t *store, proto_msg_t *request, const bool *owned
         rc = shard_slots_import (store, data, size, &count);
         if (rc == SHARD_STORE_INVALID)
             return s_error (request, PROTO_ERROR_INVALID, "%s", shard_store_error (store));
+        if (rc == SHARD_SLOTS_BUSY)
+            return s_error (request, PROTO_ERROR_UNAVAILABLE, "%s", shard_store_error (store));
         if (rc)
             return s_store_error (store, request, rc);
         return s_done (request, "imported", &count);
@@ -77,9 +80,10 @@ shard_move_handle (shard_store_t *store, proto_msg_t *request, const bool *owned
             reply = s_error (request, PROTO_ERROR_INTERNAL,
                              "the slots' data (%zu bytes) is longer than a message", out.size);
         else {
-            zsys_notice ("move: exported %llu records and %llu rows (%zu bytes)",
+            zsys_notice ("move: exported %llu records and %llu rows, %llu open blocks (%zu "
+                         "bytes)",
                          (unsigned long long) count.records, (unsigned long long) count.rows,
-                         out.size);
+                         (unsigned long long) count.blocks, out.size);
             reply = proto_msg_reply (request, PROTO_MSG_SLOTS_DATA);
             proto_msg_set_count (reply, (uint32_t) (count.records + count.rows));
             proto_msg_set_data (reply, out.data, out.size);

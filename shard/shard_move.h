@@ -1,9 +1,11 @@
 /*  shard_move.h - a shard's side of a slot move: SLOTS_EXPORT, SLOTS_IMPORT and
     SLOTS_DELETE from the broker (PROTOCOL.md "Slot moves"), on shard_slots.
 
-    - SLOTS_EXPORT: SLOTS_DATA with the slots' data (one read snapshot), or ERROR 503
-      while open blocks hold values of those hosts (the broker retries);
-    - SLOTS_IMPORT: SLOTS_DONE once the data is committed (put: idempotent);
+    - SLOTS_EXPORT: SLOTS_DATA with the slots' data, open-block values and records
+      included (one read snapshot);
+    - SLOTS_IMPORT: SLOTS_DONE once the data is committed (put, open blocks united:
+      idempotent), or ERROR 503 if a block open in the data is final here (the broker
+      exports again);
     - SLOTS_DELETE: ERROR 503 while this shard's map is older than the request's epoch
       (it asks the broker for the map), ERROR 409 if it still owns one of the slots,
       else SLOTS_DONE once they are deleted (idempotent).

@@ -22,6 +22,10 @@
 
 #define DAILY_ROW 255     //  Table index of a daily row in an export string
 #define DAILY_ROW_IN 254  //  The same, of the in direction
+#define OPEN_BLOCK 253    //  An open block's record: key an `open` key, value its record
+#define OPEN_ROW 252      //  An open row: key a `rows` key, value an open row
+#define OPEN_ROW_IN 251   //  The same, of the in direction
+#define SLOT_SET 250      //  The slots exported: key "slots", value the bitmap
 #define TABLE_IN 0x80     //  Or'ed into a table index: the record is of the in direction
 
 typedef struct {
@@ -66,30 +70,22 @@ s_record (shard_buffer_t *out, uint8_t table, const void *key, size_t key_size, 
 }
 
 //  --------------------------------------------------------------------------
-//  Does an open block hold values of a host of slots?  1 yes, 0 no, -1 failed.
-
-static int
-s_open_values (shard_txn_t *txn, const shard_slots_t *slots)
+//  Every open block's record (when its first part came, which sources delivered it),
+//  whatever its hosts: the target needs to know who delivered the blocks whose values
+//  it takes over.  Exported only: the source keeps them for the slots it keeps.
+static void
+s_export_open (shard_txn_t *txn, shard_buffer_t *out, shard_slots_count_t *count)
 {
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_ROWS);
+    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_OPEN);
     if (!cursor)
-        return -1;
+        return;
     shard_bytes_t key, value;
-    int found = 0;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
-    for (; rc == 0 && !found; rc = shard_cursor_next (cursor, &key, &value)) {
-        int64_t block;
-        proto_addr_t addr;
-        uint16_t port;
-        if (shard_key_row_parse (key.data, key.size, &block, &addr, &port))
-            shard_txn_fail (txn, SHARD_DB_ROWS, "open values: key does not parse");
-        else if (shard_slots_has (slots, proto_shard_slot (&addr))) {
-            shard_txn_fail (txn, SHARD_DB_ROWS, "slots: open blocks hold values of these hosts");
-            found = 1;
-        }
+    for (int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value); rc == 0;
+         rc = shard_cursor_next (cursor, &key, &value)) {
+        s_record (out, OPEN_BLOCK, key.data, key.size, value.data, value.size);
+        count->blocks++;
     }
     shard_cursor_destroy (&cursor);
-    return shard_txn_failed (txn) && !found ? -1 : found;
 }
 
 //  --------------------------------------------------------------------------
@@ -130,35 +126,38 @@ s_walk_table (shard_txn_t *txn, size_t index, uint8_t mark, const shard_slots_t 
 }
 
 //  --------------------------------------------------------------------------
-//  The `days` records of slots: exported (out set) or deleted (out NULL, their
-//  lists invalidated in cache).
+//  The `days` records (db SHARD_DB_DAYS) or the open rows (SHARD_DB_ROWS: values of
+//  blocks not final yet) of slots: exported (out set, tagged tag) or deleted (out
+//  NULL; a daily row's lists invalidated in cache).
 
 static void
-s_walk_days (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shard_buffer_t *out,
-             shard_top_cache_t *cache, shard_slots_count_t *count)
+s_walk_rows (shard_txn_t *txn, shard_db_t db, uint8_t tag, const shard_slots_t *slots,
+             shard_buffer_t *out, shard_top_cache_t *cache, shard_slots_count_t *count)
 {
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_DAYS);
+    shard_cursor_t *cursor = shard_cursor_new (txn, db);
     if (!cursor)
         return;
     shard_bytes_t key, value;
     int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
     while (rc == 0) {
-        uint16_t day, port;
+        uint16_t day = 0, port;
+        int64_t block;
         proto_addr_t addr;
-        if (shard_key_day_parse (key.data, key.size, &day, &port, &addr)) {
-            shard_txn_fail (txn, SHARD_DB_DAYS, "slots: key does not parse");
+        if (db == SHARD_DB_ROWS ? shard_key_row_parse (key.data, key.size, &block, &addr, &port)
+                                : shard_key_day_parse (key.data, key.size, &day, &port, &addr)) {
+            shard_txn_fail (txn, db, "slots: key does not parse");
             break;
         }
         if (!shard_slots_has (slots, proto_shard_slot (&addr)))
             rc = shard_cursor_next (cursor, &key, &value);
         else if (out) {
-            s_record (out, daily, key.data, key.size, value.data, value.size);
+            s_record (out, tag, key.data, key.size, value.data, value.size);
             count->rows++;
             rc = shard_cursor_next (cursor, &key, &value);
         }
         else {
             count->rows++;
-            rc = shard_top_cache_invalidate (cache, txn, day, port);
+            rc = db == SHARD_DB_DAYS ? shard_top_cache_invalidate (cache, txn, day, port) : 0;
             if (rc == 0)
                 rc = shard_cursor_del (cursor);
             if (rc == 0)
@@ -267,18 +266,13 @@ s_walk_chunks (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shar
 
 //  --------------------------------------------------------------------------
 //  Every walk: export (out set) or delete (out NULL, lists invalidated in cache) the
-//  data of slots, unless open blocks hold values of them.  Returns s_open_values's.
+//  data of slots, open-block values included; an export adds every open block's record.
 
-static int
+static void
 s_walk (shard_txn_t *txn, const shard_slots_t *slots, shard_buffer_t *out,
         shard_top_cache_t *caches[PROTO_DIRECTION_COUNT], shard_slots_count_t *count)
 {
-    int open = 0;
-    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT && open == 0; direction++) {
-        shard_txn_set_direction (txn, direction);
-        open = s_open_values (txn, slots);
-    }
-    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT && open == 0; direction++) {
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
         //  The in direction: the same walks over the *_in copies, marked in the string
         bool in = direction == PROTO_DIRECTION_IN;
         shard_txn_set_direction (txn, direction);
@@ -287,11 +281,13 @@ s_walk (shard_txn_t *txn, const shard_slots_t *slots, shard_buffer_t *out,
                 s_walk_table (txn, index, in ? TABLE_IN : 0, slots, out, count);
         uint8_t daily = in ? DAILY_ROW_IN : DAILY_ROW;
         shard_top_cache_t *cache = caches ? caches[direction] : NULL;
-        s_walk_days (txn, daily, slots, out, cache, count);
+        s_walk_rows (txn, SHARD_DB_DAYS, daily, slots, out, cache, count);
         s_walk_chunks (txn, daily, slots, out, cache, count);
+        s_walk_rows (txn, SHARD_DB_ROWS, in ? OPEN_ROW_IN : OPEN_ROW, slots, out, NULL, count);
     }
     shard_txn_set_direction (txn, PROTO_DIRECTION_OUT);
-    return open;
+    if (out)
+        s_export_open (txn, out, count);
 }
 
 //  Rebuild the lists each direction's cache invalidated, and free the caches.  The
@@ -323,12 +319,12 @@ shard_slots_export (shard_store_t *store, const shard_slots_t *slots, shard_buff
     memset (count, 0, sizeof *count);
     shard_buffer_reset (out);
     shard_buffer_header (out, 0);
+    s_record (out, SLOT_SET, "slots", 5, slots->bits, sizeof slots->bits);
     shard_txn_t *txn = shard_store_begin (store, false);
     if (!txn)
         return SHARD_STORE_FAILED;
-    int open = s_walk (txn, slots, out, NULL, count);
-    int rc = shard_store_end (txn, false);
-    return open == 1 ? SHARD_STORE_INVALID : rc;
+    s_walk (txn, slots, out, NULL, count);
+    return shard_store_end (txn, false);
 }
 
 //  --------------------------------------------------------------------------
@@ -353,6 +349,94 @@ s_import_row (shard_txn_t *txn, uint32_t archive_last, shard_top_cache_t *cache,
     return shard_top_cache_invalidate (cache, txn, day, port);
 }
 
+//  --------------------------------------------------------------------------
+//  Unite an open block's record from the source with ours: its sources join ours, the
+//  earlier first arrival wins (so the grace period runs from the block's first part
+//  anywhere).  A block final here stays final.  0, 1 if it does not decode, -1 failed.
+
+static int
+s_import_open (shard_txn_t *txn, const uint8_t *key, size_t key_size, const uint8_t *value,
+               size_t value_size, shard_slots_count_t *count)
+{
+    static shard_open_t theirs, ours;  //  Large: not on the stack (one import at a time)
+    if (key_size != SHARD_KEY_BLOCK_SIZE || shard_open_decode (&theirs, value, value_size))
+        return 1;
+    shard_bytes_t found;
+    int rc = shard_kv_get (txn, SHARD_DB_FINAL, key, key_size, &found);
+    if (rc != 1)
+        return rc;  //  Final here (0), or failed
+    rc = shard_kv_get (txn, SHARD_DB_OPEN, key, key_size, &found);
+    if (rc == -1)
+        return -1;
+    if (rc == 0) {
+        if (shard_open_decode (&ours, found.data, found.size)) {
+            shard_txn_fail (txn, SHARD_DB_OPEN, "open block does not decode");
+            return -1;
+        }
+        for (size_t index = 0; index < theirs.source_count; index++)
+            shard_open_add (&ours, theirs.sources[index]);
+        if (theirs.first_arrival < ours.first_arrival)
+            ours.first_arrival = theirs.first_arrival;
+    }
+    else
+        ours = theirs;
+    shard_buffer_t buffer = {NULL, 0, 0};
+    shard_open_encode (&ours, &buffer);
+    rc = shard_kv_put (txn, SHARD_DB_OPEN, key, key_size, buffer.data, buffer.size);
+    shard_buffer_free (&buffer);
+    count->blocks++;
+    return rc;
+}
+
+//  An open row of a moving host (put: we hold none of that host's before the switch).
+//  0, 1 if it does not decode, SHARD_SLOTS_BUSY if its block is final here, -1 failed.
+static int
+s_import_open_row (shard_txn_t *txn, const uint8_t *key, size_t key_size, const uint8_t *value,
+                   size_t value_size, shard_slots_count_t *count)
+{
+    int64_t block;
+    proto_addr_t addr;
+    uint16_t port;
+    shard_open_row_t row;
+    if (shard_key_row_parse (key, key_size, &block, &addr, &port) ||
+        shard_open_row_decode (&row, value, value_size))
+        return 1;
+    uint8_t block_key[SHARD_KEY_BLOCK_SIZE];
+    shard_key_block (block_key, block);
+    shard_bytes_t found;
+    int rc = shard_kv_get (txn, SHARD_DB_FINAL, block_key, sizeof block_key, &found);
+    if (rc == 0) {
+        //  Finalised here (grace) while the source still waits: the source finalises it
+        //  too, soon, and folds these values into its daily rows; export again then
+        shard_txn_fail (txn, SHARD_DB_FINAL,
+                        "slots: a block open on the source is final here: export again");
+        return SHARD_SLOTS_BUSY;
+    }
+    if (rc == -1 || shard_kv_put (txn, SHARD_DB_ROWS, key, key_size, value, value_size))
+        return -1;
+    count->rows++;
+    return 0;
+}
+
+//  The slots of the string: drop the open rows we hold of their hosts, which only an
+//  earlier import of the same batch can have put here (we do not own them yet), so
+//  that a block the source finalised since is not counted twice.  0, or 1 if the value
+//  is not a slot set.
+static int
+s_import_slots (shard_txn_t *txn, const uint8_t *value, size_t value_size)
+{
+    shard_slots_t slots;
+    if (value_size != sizeof slots.bits)
+        return 1;
+    memcpy (slots.bits, value, sizeof slots.bits);
+    shard_slots_count_t dropped = {0, 0, 0, 0};
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_txn_set_direction (txn, direction);
+        s_walk_rows (txn, SHARD_DB_ROWS, 0, &slots, NULL, NULL, &dropped);
+    }
+    return 0;
+}
+
 int
 shard_slots_import (shard_store_t *store, const void *data, size_t size, shard_slots_count_t *count)
 {
@@ -373,8 +457,8 @@ shard_slots_import (shard_store_t *store, const void *data, size_t size, shard_s
     }
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
-    bool invalid = shard_reader_header (&reader) != 0;
-    while (!invalid && !shard_txn_failed (txn) && reader.data < reader.end) {
+    bool invalid = shard_reader_header (&reader) != 0, busy = false;
+    while (!invalid && !busy && !shard_txn_failed (txn) && reader.data < reader.end) {
         uint8_t table = shard_reader_byte (&reader);
         uint64_t key_size = shard_reader_varint (&reader);
         const uint8_t *key =
@@ -383,19 +467,27 @@ shard_slots_import (shard_store_t *store, const void *data, size_t size, shard_s
         const uint8_t *value =
             value_size <= size ? shard_reader_bytes (&reader, (size_t) value_size) : NULL;
         bool daily = table == DAILY_ROW || table == DAILY_ROW_IN;
-        uint8_t direction = table == DAILY_ROW_IN || (!daily && (table & TABLE_IN))
-                                ? PROTO_DIRECTION_IN
-                                : PROTO_DIRECTION_OUT;
-        size_t index = daily ? 0 : (size_t) (table & ~TABLE_IN);
+        bool special = table >= SLOT_SET;  //  Daily and open rows, open blocks, slots
+        uint8_t direction =
+            table == DAILY_ROW_IN || table == OPEN_ROW_IN || (!special && (table & TABLE_IN))
+                ? PROTO_DIRECTION_IN
+                : PROTO_DIRECTION_OUT;
+        size_t index = special ? 0 : (size_t) (table & ~TABLE_IN);
         shard_txn_set_direction (txn, direction);
+        int rc = 0;
         if (!key || !value || key_size == 0)
             invalid = true;
         else if (daily) {
-            int rc = s_import_row (txn, archive_last[direction], caches[direction], key,
-                                   (size_t) key_size, value, (size_t) value_size);
-            invalid = rc == 1;
+            rc = s_import_row (txn, archive_last[direction], caches[direction], key,
+                               (size_t) key_size, value, (size_t) value_size);
             count->rows += rc == 0;
         }
+        else if (table == SLOT_SET)
+            invalid = s_import_slots (txn, value, (size_t) value_size) != 0;
+        else if (table == OPEN_BLOCK)
+            rc = s_import_open (txn, key, (size_t) key_size, value, (size_t) value_size, count);
+        else if (special)
+            rc = s_import_open_row (txn, key, (size_t) key_size, value, (size_t) value_size, count);
         else if (index < TABLE_COUNT &&
                  (direction == PROTO_DIRECTION_OUT || s_table[index].per_direction) &&
                  s_key_slot (&s_table[index], key, (size_t) key_size) >= 0) {
@@ -405,12 +497,14 @@ shard_slots_import (shard_store_t *store, const void *data, size_t size, shard_s
         }
         else
             invalid = true;
+        invalid = invalid || rc == 1;
+        busy = rc == SHARD_SLOTS_BUSY;
     }
     if (invalid)
         shard_txn_fail (txn, SHARD_DB_META, "slots: the export string does not decode");
-    s_flush_caches (txn, caches, !invalid, count);
+    s_flush_caches (txn, caches, !invalid && !busy, count);
     int rc = shard_store_end (txn, true);
-    return invalid ? SHARD_STORE_INVALID : rc;
+    return invalid ? SHARD_STORE_INVALID : busy ? SHARD_SLOTS_BUSY : rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -426,8 +520,7 @@ shard_slots_delete (shard_store_t *store, const shard_slots_t *slots, shard_slot
         return SHARD_STORE_FAILED;
     shard_top_cache_t *caches[PROTO_DIRECTION_COUNT] = {shard_top_cache_new (),
                                                         shard_top_cache_new ()};
-    int open = s_walk (txn, slots, NULL, caches, count);
-    s_flush_caches (txn, caches, open == 0, count);
-    int rc = shard_store_end (txn, open == 0);
-    return open == 1 ? SHARD_STORE_INVALID : rc;
+    s_walk (txn, slots, NULL, caches, count);
+    s_flush_caches (txn, caches, true, count);
+    return shard_store_end (txn, true);
 }

@@ -22,11 +22,20 @@
     rows (shard_top_cache_invalidate), so a shard's lists stay exact for the hosts it
     holds; a (day, port) left without rows loses its lists (and the day leaves DAYS).
 
-    Not moved: part ids, open-block state (`open`, `final`) and counters (meta): they
-    are per block or per shard, not per host (PROTOCOL.md says how a move keeps
-    delivery exact).  Open-block values (`rows`) are per host: export refuses
-    (SHARD_STORE_INVALID) a set whose hosts have values in a block still open, so the
-    move waits until those blocks are final.
+    Open blocks move too (PROTOCOL.md "Slot moves"): the open-block values (`rows`)
+    of the set's hosts are exported, imported (put) and deleted like their daily rows,
+    and every open block's record (`open`: its first arrival and the sources that
+    delivered it) is exported whatever its hosts; the import unites it with the
+    target's (sources joined, the earlier first arrival kept; a block final on the
+    target stays final), which is idempotent.  The import first drops the target's
+    open values of the string's slots (only an earlier import of the same batch put
+    any there): a block the source finalised between two imports then comes once, as
+    daily rows.  So the target knows which ingestors'
+    parts of a block it holds, the source's included, and finalises the block once
+    the others arrive.  A target that already finalised a block (grace) of which the
+    string carries open values refuses the import (SHARD_SLOTS_BUSY, nothing written):
+    the source finalises it soon too, and a new export carries its daily rows.  Not
+    moved: part ids, final-block records and counters (meta): per block or per shard.
 
     Both directions move (shard_keys.h: the in direction's *_in copies): the walks run
     once a direction, the per-direction sub-databases of the table (hosts) and the
@@ -36,7 +45,11 @@
     Export string: [hdr][record]..., record = [table index: 1][varint key size][key]
     [varint value size][value]; table index 255 is a daily row: key a `days` key,
     value a days row (shard_codec.h), 254 a daily row of the in direction; a table
-    index or'ed with 0x80 is a record of that sub-database's in direction copy.
+    index or'ed with 0x80 is a record of that sub-database's in direction copy; 250 (the
+    first record) the slot set (key "slots", value the bitmap); 253 an
+    open block's record (key an `open` key), 252 an open row (key a `rows` key, value
+    an open row), 251 an open row of the in direction.  An older build refuses a string
+    with 250-253 as one that does not decode (nothing written).
 */
 #ifndef SHARD_SLOTS_H_INCLUDED
 #define SHARD_SLOTS_H_INCLUDED
@@ -70,21 +83,26 @@ typedef struct {
     uint64_t records;  //  Host-keyed records (host records, annotations, others)
     uint64_t rows;     //  Daily rows
     uint64_t lists;    //  (day, port) top lists rebuilt
+    uint64_t blocks;   //  Open blocks' records (exported, or united on import)
 } shard_slots_count_t;
 
-//  Export the data of the hosts of slots into out (reset first).  SHARD_STORE_OK,
-//  SHARD_STORE_INVALID (open blocks hold values of those hosts: retry later), or
-//  SHARD_STORE_FAILED (logged).
+#define SHARD_SLOTS_BUSY -10  //  Import: a block open on the source is final here
+
+//  Export the data of the hosts of slots, their open-block values and every open
+//  block's record into out (reset first).  SHARD_STORE_OK or SHARD_STORE_FAILED.
 int shard_slots_export (shard_store_t *store, const shard_slots_t *slots, shard_buffer_t *out,
                         shard_slots_count_t *count);
 
 //  Import an export string.  SHARD_STORE_OK, SHARD_STORE_INVALID (it does not decode:
-//  nothing written), SHARD_STORE_FULL or SHARD_STORE_FAILED (nothing written).
+//  nothing written), SHARD_SLOTS_BUSY (it carries open values of a block final here:
+//  nothing written, export again), SHARD_STORE_FULL or SHARD_STORE_FAILED (nothing
+//  written).
 int shard_slots_import (shard_store_t *store, const void *data, size_t size,
                         shard_slots_count_t *count);
 
-//  Delete the data of the hosts of slots.  SHARD_STORE_OK, SHARD_STORE_INVALID (open
-//  blocks hold values of those hosts), SHARD_STORE_FULL or SHARD_STORE_FAILED.
+//  Delete the data of the hosts of slots, open-block values included (the open blocks'
+//  records stay: the other hosts' parts are in them).  SHARD_STORE_OK,
+//  SHARD_STORE_FULL or SHARD_STORE_FAILED.
 int shard_slots_delete (shard_store_t *store, const shard_slots_t *slots,
                         shard_slots_count_t *count);
 

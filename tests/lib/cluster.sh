@@ -139,8 +139,8 @@ all(p['state'] == 'up' for p in s['shards'] + s['ingestors'])" || return 1
 }
 
 # cluster_wait_files FILES [SECS]: until the ingestors report FILES files done and none
-# pending, every shard up; open blocks allowed (slot moves: a block whose parts straddle
-# a move waits out the grace period on the new owner, see proto/PROTOCOL.md).
+# pending, every shard up; open blocks allowed (a block some ingestor has not delivered
+# yet, e.g. the slots suites' block that straddles a move).
 cluster_wait_files () {
   cluster_poll "${2:-90}" "sum(p['files_done'] or 0 for p in s['ingestors']) == $1 and \
 all(not p['files_pending'] for p in s['ingestors']) and \
