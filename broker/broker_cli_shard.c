@@ -2,10 +2,10 @@
 
     Scale out or in: the broker plans which slots move (SHARD_ADD / SHARD_REMOVE,
     PROTOCOL.md "Slot moves") and runs the move itself, batch by batch; this command
-    only asks for it and, with --wait, follows the MAP until the move is done (its hold
-    ended).  Start the new shard (portevo-shard --name NAME --bind ENDPOINT) after `add`:
-    the broker refuses a name that is not in its map.  Stop a removed shard after the
-    move: it then owns nothing.
+    only asks for it and, with --wait, polls the broker until the move is done (no slot
+    left to move, the hold ended).  Start the new shard (portevo-shard --name NAME
+    --bind ENDPOINT) after `add`: the broker refuses a name that is not in its map.  Stop
+    a removed shard after the move: it then owns nothing.
 */
 #include "broker/broker_cli.h"
 
@@ -22,25 +22,45 @@ s_usage (FILE *out)
 }
 
 //  --------------------------------------------------------------------------
-//  Poll the MAP until its hold ended.  0, or 1 if the broker stopped answering.
+//  Poll the broker until the move is done: STATUS says no slot is left to move (no
+//  batch in any phase) and the MAP's hold ended.  The hold alone is not enough: the
+//  broker lifts it for a moment while a source has open blocks of the moving hosts
+//  (PROTOCOL.md "Slot moves", Limits).  0, or 1 if the broker stopped answering.
+
+static proto_msg_t *
+s_ask (const char *endpoint, broker_cli_common_t *common, const char *command, proto_msg_id_t id,
+       proto_msg_id_t want)
+{
+    proto_msg_t *request = proto_msg_new (id);
+    proto_msg_t *reply =
+        broker_cli_request (endpoint, &request, common->timeout_msecs, command, common->curve);
+    if (reply && proto_msg_id (reply) != want)
+        proto_msg_destroy (&reply);
+    return reply;
+}
 
 static int
 s_wait (const char *endpoint, broker_cli_common_t *common, const char *command)
 {
     while (!zsys_interrupted) {
-        proto_msg_t *request = proto_msg_new (PROTO_MSG_MAP_REQUEST);
-        proto_msg_t *map =
-            broker_cli_request (endpoint, &request, common->timeout_msecs, command, common->curve);
-        if (!map || proto_msg_id (map) != PROTO_MSG_MAP) {
-            proto_msg_destroy (&map);
+        proto_msg_t *status =
+            s_ask (endpoint, common, command, PROTO_MSG_STATUS_REQUEST, PROTO_MSG_STATUS);
+        if (!status)
             return 1;
-        }
-        bool hold = proto_msg_hold (map);
-        uint64_t epoch = proto_msg_epoch (map);
-        proto_msg_destroy (&map);
-        if (!hold) {
-            printf ("move done: map epoch %" PRIu64 "\n", epoch);
-            return 0;
+        uint32_t pending = proto_msg_count (status);
+        proto_msg_destroy (&status);
+        if (pending == 0) {
+            proto_msg_t *map =
+                s_ask (endpoint, common, command, PROTO_MSG_MAP_REQUEST, PROTO_MSG_MAP);
+            if (!map)
+                return 1;
+            bool hold = proto_msg_hold (map);
+            uint64_t epoch = proto_msg_epoch (map);
+            proto_msg_destroy (&map);
+            if (!hold) {
+                printf ("move done: map epoch %" PRIu64 "\n", epoch);
+                return 0;
+            }
         }
         zclock_sleep (250);
     }

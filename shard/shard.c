@@ -96,6 +96,28 @@ s_owns (shard_t *self, const proto_addr_t *addr)
 }
 
 //  --------------------------------------------------------------------------
+//  True if a query about addr (series, host, others) can be answered here: ours, or
+//  not ours by our map yet our store holds the host's traffic.  A slot move's target
+//  holds the rows from its import on, the source until its delete, and meanwhile
+//  nothing of those hosts is ingested (the hold): both have the owner's rows, and a
+//  gateway whose map is older or newer than ours asks one of them (PROTOCOL.md "Slot
+//  moves").
+
+static bool
+s_serves (shard_t *self, proto_msg_t *request, const proto_addr_t *addr)
+{
+    if (s_owns (self, addr))
+        return true;
+    uint8_t direction = proto_msg_id (request) == PROTO_MSG_OTHERS_REQUEST
+                            ? PROTO_DIRECTION_OUT
+                            : proto_msg_direction (request);
+    shard_host_info_t info;
+    return shard_store_host_direction (self->store, direction, addr, &info, NULL, NULL, NULL) ==
+               SHARD_STORE_OK &&
+           info.known;
+}
+
+//  --------------------------------------------------------------------------
 static void
 s_wrong_shard (shard_t *self, proto_msg_t *request, const proto_addr_t *addr)
 {
@@ -316,7 +338,7 @@ s_on_query (shard_t *self, proto_msg_t *request)
                                   s_change_append, reply);
         break;
     case PROTO_MSG_SERIES_REQUEST:
-        if (!s_owns (self, host)) {
+        if (!s_serves (self, request, host)) {
             s_wrong_shard (self, request, host);
             return;
         }
@@ -330,7 +352,7 @@ s_on_query (shard_t *self, proto_msg_t *request)
                                            proto_msg_to (request), s_point_append, reply);
         break;
     case PROTO_MSG_HOST_REQUEST: {
-        if (!s_owns (self, host)) {
+        if (!s_serves (self, request, host)) {
             s_wrong_shard (self, request, host);
             return;
         }
@@ -345,7 +367,7 @@ s_on_query (shard_t *self, proto_msg_t *request)
         break;
     }
     case PROTO_MSG_OTHERS_REQUEST:
-        if (!s_owns (self, host)) {
+        if (!s_serves (self, request, host)) {
             s_wrong_shard (self, request, host);
             return;
         }

@@ -43,6 +43,20 @@ s_test_request (zsock_t *client, proto_msg_t **request_p)
     return reply;
 }
 
+//  The all-ports packets max series of host over day +- 10
+static proto_msg_t *
+s_test_series (zsock_t *client, const proto_addr_t *host, uint32_t day)
+{
+    proto_msg_t *request = proto_msg_new (PROTO_MSG_SERIES_REQUEST);
+    proto_msg_set_host (request, host);
+    proto_msg_set_port (request, PROTO_PORT_ALL);
+    proto_msg_set_feature (request, PROTO_FEATURE_PACKETS);
+    proto_msg_set_op (request, PROTO_OP_MAX);
+    proto_msg_set_from (request, day - 10);
+    proto_msg_set_to (request, day + 10);
+    return s_test_request (client, &request);
+}
+
 static proto_msg_t *
 s_test_part (const char *file, int64_t block, const char *host, uint64_t bytes)
 {
@@ -174,14 +188,7 @@ shard_test (bool verbose)
     proto_msg_destroy (&reply);
     proto_addr_t host;
     assert (proto_addr_parse (&host, "10.0.0.1") == 0);
-    request = proto_msg_new (PROTO_MSG_SERIES_REQUEST);
-    proto_msg_set_host (request, &host);
-    proto_msg_set_port (request, PROTO_PORT_ALL);
-    proto_msg_set_feature (request, PROTO_FEATURE_PACKETS);
-    proto_msg_set_op (request, PROTO_OP_MAX);
-    proto_msg_set_from (request, day - 10);
-    proto_msg_set_to (request, day + 10);
-    reply = s_test_request (client, &request);
+    reply = s_test_series (client, &host, day);
     assert (proto_msg_id (reply) == PROTO_MSG_SERIES && proto_msg_points_count (reply) == 1);
     proto_point_t point;
     proto_msg_points_at (reply, 0, &point);
@@ -212,6 +219,47 @@ shard_test (bool verbose)
     proto_msg_set_to (request, day - 1);
     reply = s_test_request (client, &request);
     assert (s_test_error (&reply) == PROTO_ERROR_INVALID);
+
+    //  A map giving 10.0.0.1's and 10.0.0.2's slots away (a slot move's switch before its
+    //  delete): series and host of 10.0.0.1, whose traffic is here, are still answered;
+    //  10.0.0.2, unknown here, is refused once the map is applied.  Then the map back.
+    proto_addr_t absent;
+    assert (proto_addr_parse (&absent, "10.0.0.2") == 0);
+    assert (proto_shard_slot (&absent) != proto_shard_slot (&host) &&
+            proto_shard_slot (&other) != proto_shard_slot (&host) &&
+            proto_shard_slot (&other) != proto_shard_slot (&absent));
+    for (int given = 1; given >= 0; given--) {
+        slots[proto_shard_slot (&host)] = slots[proto_shard_slot (&absent)] = (uint16_t) given;
+        map = proto_msg_reply (hello, PROTO_MSG_MAP);
+        proto_msg_set_epoch (map, 7);  //  The epoch the heartbeat acks say
+        proto_msg_set_slots (map, slots);
+        for (size_t index = 0; index < 3; index++)
+            proto_msg_peers_append (map, &peers[index]);
+        proto_msg_send (&map, broker);
+        for (int attempt = 0;; attempt++) {
+            request = proto_msg_new (PROTO_MSG_HOST_REQUEST);
+            proto_msg_set_host (request, &absent);
+            reply = s_test_request (client, &request);
+            if ((proto_msg_id (reply) == PROTO_MSG_ERROR) == given)
+                break;
+            assert (attempt < 50);
+            proto_msg_destroy (&reply);
+            zclock_sleep (50);
+        }
+        if (given)
+            assert (s_test_error (&reply) == PROTO_ERROR_WRONG_SHARD);
+        else
+            assert (proto_msg_id (reply) == PROTO_MSG_HOST && !proto_msg_known (reply));
+        proto_msg_destroy (&reply);
+        reply = s_test_series (client, &host, day);
+        assert (proto_msg_id (reply) == PROTO_MSG_SERIES && proto_msg_points_count (reply) == 1);
+        proto_msg_destroy (&reply);
+        request = proto_msg_new (PROTO_MSG_HOST_REQUEST);
+        proto_msg_set_host (request, &host);
+        reply = s_test_request (client, &request);
+        assert (proto_msg_id (reply) == PROTO_MSG_HOST && proto_msg_known (reply));
+        proto_msg_destroy (&reply);
+    }
 
     //  Garbage, a wrong version, a message a shard does not serve: 400, still serving
     const char *frames[] = {"\xc1garbage", "\x94\x02\x0b\x05\x80"};
