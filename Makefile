@@ -44,7 +44,7 @@ $(call lazy,LIBS_BASE,$$(shell $(PKG_CONFIG) --libs libczmq libzmq msgpack) -lm)
 $(call lazy,LIBS_CODEC,$$(shell $(PKG_CONFIG) --libs liblz4 lzo2 libzstd) -lbz2)
 # nettle's AES-128 for the ingestor's Crypto-PAn (ingest_anon).
 $(call lazy,LIBS_CRYPTO,$$(shell $(PKG_CONFIG) --libs nettle))
-$(call lazy,LIBS_LMDB,$$(shell $(PKG_CONFIG) --libs lmdb))
+$(call lazy,LIBS_LMDB,$$(shell $(PKG_CONFIG) --libs lmdb libzstd))
 $(call lazy,LIBS_HTTP,$$(shell $(PKG_CONFIG) --libs libuv libh2o))
 $(call lazy,LIBS_UV,$$(shell $(PKG_CONFIG) --libs libuv))
 CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(PKG_CFLAGS) -I. $(CFLAGS)
