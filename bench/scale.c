@@ -128,39 +128,16 @@ s_check_series (scale_gen_t *self, shard_store_t *store, size_t *checked)
     return wrong;
 }
 
-//  Bytes a row of rows[0 .. count) takes in compressed chunks (filled as the store fills
-//  them, one after the other).  The rows of one (day, port), hosts ascending.
-static size_t
-s_chunked_bytes (const shard_chunk_row_t *rows, size_t count)
-{
-    size_t bytes = 0;
-    shard_buffer_t buffer = {NULL, 0, 0};
-    for (size_t start = 0; start < count;) {
-        size_t fit = shard_chunk_fit (rows + start, count - start);
-        shard_chunk_encode (rows + start, fit, &buffer);
-        bytes += buffer.size;
-        start += fit;
-    }
-    shard_buffer_free (&buffer);
-    return bytes;
-}
-
 //  The encoding of the rows of the last day, from the generator's own values: mean
-//  bytes a row uncompressed (schema 2) and in compressed chunks, by how many distinct
-//  values the row holds (compressed: in chunks of rows of that kind alone)
+//  bytes a row in a chunk, by how many distinct values the row holds
 static void
 s_row_sizes (scale_gen_t *self)
 {
     const scale_model_t *model = &self->model;
-    size_t rows[3] = {0, 0, 0}, bytes[3] = {0, 0, 0}, packed[3] = {0, 0, 0}, packed_all = 0;
-    shard_chunk_row_t *kind_rows[3], *all_rows;
-    for (int kind = 0; kind < 3; kind++)
-        kind_rows[kind] = (shard_chunk_row_t *) malloc (model->hosts * sizeof (shard_chunk_row_t));
-    all_rows = (shard_chunk_row_t *) malloc (model->hosts * sizeof (shard_chunk_row_t));
+    size_t rows[3] = {0, 0, 0}, bytes[3] = {0, 0, 0};
     for (uint8_t port = 0; port < PORTS; port++) {
         proto_addr_t previous;
         bool have_previous = false;
-        size_t kind_count[3] = {0, 0, 0}, all_count = 0;
         for (size_t host = 0; host < model->hosts; host++)
             for (size_t slot = model->first_slot[host]; slot < model->first_slot[host + 1];
                  slot++) {
@@ -185,31 +162,19 @@ s_row_sizes (scale_gen_t *self)
                 kind = one ? 0 : two ? 1 : 2;
                 rows[kind]++;
                 bytes[kind] += shard_chunk_row_size (have_previous ? &previous : NULL, &row);
-                kind_rows[kind][kind_count[kind]++] = row;
-                all_rows[all_count++] = row;
                 previous = row.addr;
                 have_previous = true;
             }
-        for (int kind = 0; kind < 3; kind++)
-            packed[kind] += s_chunked_bytes (kind_rows[kind], kind_count[kind]);
-        packed_all += s_chunked_bytes (all_rows, all_count);
     }
-    for (int kind = 0; kind < 3; kind++)
-        free (kind_rows[kind]);
-    free (all_rows);
     size_t total_rows = rows[0] + rows[1] + rows[2];
     size_t total_bytes = bytes[0] + bytes[1] + bytes[2];
     const char *names[] = {"one block or equal values", "sum = max + min", "other"};
-    printf ("  row encoding (day %u, from the generator's values): %.2f bytes a row "
-            "uncompressed, %.2f in compressed chunks;",
-            self->check_days[0] - self->first_day + 1, (double) total_bytes / (double) total_rows,
-            (double) packed_all / (double) total_rows);
+    printf ("  row encoding (day %u, from the generator's values): %.2f bytes a row on "
+            "average;",
+            self->check_days[0] - self->first_day + 1, (double) total_bytes / (double) total_rows);
     for (int kind = 0; kind < 3; kind++)
-        printf (" %s %.0f %% at %.1f B (%.1f compressed)%s", names[kind],
-                100.0 * rows[kind] / total_rows,
-                rows[kind] ? (double) bytes[kind] / (double) rows[kind] : 0,
-                rows[kind] ? (double) packed[kind] / (double) rows[kind] : 0,
-                kind < 2 ? "," : "\n");
+        printf (" %s %.0f %% at %.1f B%s", names[kind], 100.0 * rows[kind] / total_rows,
+                rows[kind] ? (double) bytes[kind] / (double) rows[kind] : 0, kind < 2 ? "," : "\n");
 }
 
 //  Top lists of the check days: every port, feature and op.  Returns mismatches.

@@ -3,22 +3,15 @@
 #include "shard/shard_chunk.h"
 
 #include <assert.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zstd.h>
 
 #define FORM_ONE 0   //  sum = max = min
 #define FORM_FLAT 1  //  max = min < sum
 #define FORM_PAIR 2  //  sum = max + min
 #define FORM_FULL 3  //  any other
 #define CAPPED_V6 0x80
-#define STREAMS 14                                          //  Columns of a compressed chunk
-#define STREAM_HOSTS 0                                      //  Host fields
-#define STREAM_FORMS 1                                      //  Forms bytes
-#define STREAM_VALUE(feature, k) (2 + 3 * (feature) + (k))  //  k: 0 min, 1 max-min, 2 sum-max
-#define BODY_MAX (SHARD_CHUNK_ROWS_MAX * SHARD_CHUNK_ROW_MAX + STREAMS * SHARD_VARINT_MAX)
 
 static const uint8_t s_form_values[4] = {1, 2, 2, 3};  //  Varints per form
 
@@ -53,68 +46,48 @@ s_form (const uint64_t *value)
 }
 
 //  --------------------------------------------------------------------------
-//  Write row's host field (after previous, NULL for the first) into out
-//  (>= PROTO_ADDR_SIZE + 1 bytes).  Returns the bytes written.
+//  Write row's host (after previous, NULL for the first) and values into out
+//  (>= SHARD_CHUNK_ROW_MAX bytes).  Returns the bytes written.
 
 static size_t
-s_host_put (uint8_t *out, const proto_addr_t *previous, const shard_chunk_row_t *row)
+s_row_put (uint8_t *out, const proto_addr_t *previous, const shard_chunk_row_t *row)
 {
+    size_t size = 0;
     bool capped = (row->row.flags & SHARD_ROW_PEERS_CAPPED) != 0;
     if (proto_addr_is_ipv4 (&row->addr)) {
         uint64_t delta = previous ? s_ipv4 (&row->addr) - s_ipv4 (previous) : 0;
-        return shard_varint_put (out, delta << 1 | capped);
+        size += shard_varint_put (out, delta << 1 | capped);
     }
-    size_t shared = 0;
-    if (!previous)
-        shared = PROTO_ADDR_SIZE;
-    else
-        while (shared < PROTO_ADDR_SIZE - 1 && row->addr.bytes[shared] == previous->bytes[shared])
-            shared++;
-    out[0] = (uint8_t) (shared | (capped ? CAPPED_V6 : 0));
-    memcpy (out + 1, row->addr.bytes + shared, PROTO_ADDR_SIZE - shared);
-    return 1 + PROTO_ADDR_SIZE - shared;
-}
-
-//  Write row's forms byte into *forms and its values into the buffers of its columns
-//  (value[feature][k], k as STREAM_VALUE): all the same buffer for a schema 2 row.
-
-static void
-s_values_put (const shard_row_t *row, uint8_t *forms, shard_buffer_t *value[PROTO_FEATURE_COUNT][3])
-{
-    *forms = 0;
+    else {
+        size_t shared = 0;
+        if (!previous)
+            shared = PROTO_ADDR_SIZE;
+        else
+            while (shared < PROTO_ADDR_SIZE - 1 &&
+                   row->addr.bytes[shared] == previous->bytes[shared])
+                shared++;
+        out[size++] = (uint8_t) (shared | (capped ? CAPPED_V6 : 0));
+        memcpy (out + size, row->addr.bytes + shared, PROTO_ADDR_SIZE - shared);
+        size += PROTO_ADDR_SIZE - shared;
+    }
+    uint8_t forms = 0;
+    size_t forms_at = size++;
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
-        const uint64_t *values = row->value[feature];
-        uint64_t min = values[PROTO_OP_MIN], max = values[PROTO_OP_MAX], sum = values[PROTO_OP_SUM];
+        const uint64_t *value = row->row.value[feature];
+        uint64_t min = value[PROTO_OP_MIN], max = value[PROTO_OP_MAX], sum = value[PROTO_OP_SUM];
         assert (min <= max && max <= sum);
-        int form = s_form (values);
-        *forms |= (uint8_t) (form << (2 * feature));
-        shard_buffer_varint (value[feature][0], min);
-        if (form == FORM_PAIR || form == FORM_FULL)
-            shard_buffer_varint (value[feature][1], max - min);
-        if (form == FORM_FLAT || form == FORM_FULL)
-            shard_buffer_varint (value[feature][2], sum - max);
+        int form = s_form (value);
+        forms |= (uint8_t) (form << (2 * feature));
+        size += shard_varint_put (out + size, min);
+        if (form == FORM_FLAT)
+            size += shard_varint_put (out + size, sum - max);
+        else if (form != FORM_ONE)
+            size += shard_varint_put (out + size, max - min);
+        if (form == FORM_FULL)
+            size += shard_varint_put (out + size, sum - max);
     }
-}
-
-//  Write row (host after previous, forms, values) the schema 2 way into out, which is
-//  appended to.  Returns the bytes written.
-
-static size_t
-s_row_put (shard_buffer_t *out, const proto_addr_t *previous, const shard_chunk_row_t *row)
-{
-    size_t start = out->size;
-    uint8_t host[PROTO_ADDR_SIZE + 1];
-    shard_buffer_append (out, host, s_host_put (host, previous, row));
-    size_t forms_at = out->size;
-    shard_buffer_byte (out, 0);
-    shard_buffer_t *value[PROTO_FEATURE_COUNT][3];
-    for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-        for (int k = 0; k < 3; k++)
-            value[feature][k] = out;
-    uint8_t forms;
-    s_values_put (&row->row, &forms, value);
-    out->data[forms_at] = forms;
-    return out->size - start;
+    out[forms_at] = forms;
+    return size;
 }
 
 //  --------------------------------------------------------------------------
@@ -123,28 +96,15 @@ shard_chunk_row_size (const proto_addr_t *previous, const shard_chunk_row_t *row
 {
     assert (row);
     uint8_t bytes[SHARD_CHUNK_ROW_MAX];
-    shard_buffer_t out = {bytes, 0, sizeof bytes};  //  Never grows: a row fits
-    return s_row_put (&out, previous, row);
-}
-
-//  --------------------------------------------------------------------------
-static void
-s_rows_check (const shard_chunk_row_t *rows, size_t count)
-{
-    assert (rows);
-    assert (count >= 1 && count <= SHARD_CHUNK_ROWS_MAX);
-    bool ipv4 = proto_addr_is_ipv4 (&rows[0].addr);
-    for (size_t index = 1; index < count; index++) {
-        assert (proto_addr_is_ipv4 (&rows[index].addr) == ipv4);
-        assert (memcmp (rows[index - 1].addr.bytes, rows[index].addr.bytes, PROTO_ADDR_SIZE) < 0);
-    }
+    return s_row_put (bytes, previous, row);
 }
 
 //  --------------------------------------------------------------------------
 void
-shard_chunk_encode_v2 (const shard_chunk_row_t *rows, size_t count, shard_buffer_t *out)
+shard_chunk_encode (const shard_chunk_row_t *rows, size_t count, shard_buffer_t *out)
 {
-    s_rows_check (rows, count);
+    assert (rows);
+    assert (count >= 1 && count <= SHARD_CHUNK_ROWS_MAX);
     assert (out);
     bool ipv4 = proto_addr_is_ipv4 (&rows[0].addr);
     shard_buffer_t body = {NULL, 0, 0};
@@ -152,11 +112,14 @@ shard_chunk_encode_v2 (const shard_chunk_row_t *rows, size_t count, shard_buffer
     size_t skip_count = 0;
     for (size_t index = 0; index < count; index++) {
         const proto_addr_t *previous = index ? &rows[index - 1].addr : NULL;
+        assert (proto_addr_is_ipv4 (&rows[index].addr) == ipv4);
+        assert (!previous || memcmp (previous->bytes, rows[index].addr.bytes, PROTO_ADDR_SIZE) < 0);
         if (ipv4 && index && index % SHARD_CHUNK_SKIP_ROWS == 0) {
             skips[skip_count][0] = s_ipv4 (previous) - s_ipv4 (&rows[0].addr);
             skips[skip_count++][1] = body.size;
         }
-        s_row_put (&body, previous, &rows[index]);
+        uint8_t bytes[SHARD_CHUNK_ROW_MAX];
+        shard_buffer_append (&body, bytes, s_row_put (bytes, previous, &rows[index]));
     }
     shard_buffer_reset (out);
     shard_buffer_header (out, 0);
@@ -170,124 +133,10 @@ shard_chunk_encode_v2 (const shard_chunk_row_t *rows, size_t count, shard_buffer
 }
 
 //  --------------------------------------------------------------------------
-//  zstd contexts, one of each per thread (freed when the thread ends)
-
-static pthread_once_t s_once = PTHREAD_ONCE_INIT;
-static pthread_key_t s_cctx_key, s_dctx_key;
-
-static void
-s_cctx_free (void *cctx)
-{
-    ZSTD_freeCCtx ((ZSTD_CCtx *) cctx);
-}
-
-static void
-s_dctx_free (void *dctx)
-{
-    ZSTD_freeDCtx ((ZSTD_DCtx *) dctx);
-}
-
-static void
-s_keys_create (void)
-{
-    assert (pthread_key_create (&s_cctx_key, s_cctx_free) == 0);
-    assert (pthread_key_create (&s_dctx_key, s_dctx_free) == 0);
-}
-
-static ZSTD_CCtx *
-s_cctx (void)
-{
-    pthread_once (&s_once, s_keys_create);
-    ZSTD_CCtx *cctx = (ZSTD_CCtx *) pthread_getspecific (s_cctx_key);
-    if (!cctx) {
-        cctx = ZSTD_createCCtx ();
-        assert (cctx);
-        ZSTD_CCtx_setParameter (cctx, ZSTD_c_compressionLevel, SHARD_CHUNK_LEVEL);
-        ZSTD_CCtx_setParameter (cctx, ZSTD_c_contentSizeFlag, 1);
-        ZSTD_CCtx_setParameter (cctx, ZSTD_c_checksumFlag, 0);
-        pthread_setspecific (s_cctx_key, cctx);
-    }
-    return cctx;
-}
-
-static ZSTD_DCtx *
-s_dctx (void)
-{
-    pthread_once (&s_once, s_keys_create);
-    ZSTD_DCtx *dctx = (ZSTD_DCtx *) pthread_getspecific (s_dctx_key);
-    if (!dctx) {
-        dctx = ZSTD_createDCtx ();
-        assert (dctx);
-        pthread_setspecific (s_dctx_key, dctx);
-    }
-    return dctx;
-}
-
-//  --------------------------------------------------------------------------
-void
-shard_chunk_encode (const shard_chunk_row_t *rows, size_t count, shard_buffer_t *out)
-{
-    s_rows_check (rows, count);
-    assert (out);
-    shard_buffer_t streams[STREAMS];
-    memset (streams, 0, sizeof streams);
-    shard_buffer_t *value[PROTO_FEATURE_COUNT][3];
-    for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-        for (int k = 0; k < 3; k++)
-            value[feature][k] = &streams[STREAM_VALUE (feature, k)];
-    for (size_t index = 0; index < count; index++) {
-        uint8_t host[PROTO_ADDR_SIZE + 1], forms;
-        shard_buffer_append (&streams[STREAM_HOSTS], host,
-                             s_host_put (host, index ? &rows[index - 1].addr : NULL, &rows[index]));
-        s_values_put (&rows[index].row, &forms, value);
-        shard_buffer_byte (&streams[STREAM_FORMS], forms);
-    }
-    shard_buffer_t body = {NULL, 0, 0};
-    for (int stream = 0; stream < STREAMS; stream++)
-        shard_buffer_varint (&body, streams[stream].size);
-    for (int stream = 0; stream < STREAMS; stream++) {
-        shard_buffer_append (&body, streams[stream].data, streams[stream].size);
-        shard_buffer_free (&streams[stream]);
-    }
-    shard_buffer_reset (out);
-    shard_buffer_header (out, SHARD_CHUNK_ZSTD);
-    shard_buffer_varint (out, count);
-    size_t bound = ZSTD_compressBound (body.size);
-    size_t size =
-        ZSTD_compress2 (s_cctx (), shard_buffer_space (out, bound), bound, body.data, body.size);
-    assert (!ZSTD_isError (size));
-    out->size += size;
-    shard_buffer_free (&body);
-}
-
-//  --------------------------------------------------------------------------
 size_t
-shard_chunk_fit (const shard_chunk_row_t *rows, size_t count)
+shard_chunk_overhead (size_t count)
 {
-    assert (rows);
-    assert (count >= 1);
-    if (count > SHARD_CHUNK_ROWS_MAX)
-        count = SHARD_CHUNK_ROWS_MAX;
-    shard_buffer_t out = {NULL, 0, 0};
-    shard_chunk_encode (rows, count, &out);
-    size_t fit = count;
-    if (out.size > SHARD_CHUNK_BYTES) {
-        //  The largest count that fits, in [low, high]; the first guess in proportion
-        size_t low = 1, high = count - 1;
-        size_t guess = count * SHARD_CHUNK_BYTES / out.size;
-        while (low < high) {
-            size_t middle = guess > low && guess <= high ? guess : (low + high + 1) / 2;
-            guess = 0;
-            shard_chunk_encode (rows, middle, &out);
-            if (out.size <= SHARD_CHUNK_BYTES)
-                low = middle;
-            else
-                high = middle - 1;
-        }
-        fit = low;
-    }
-    shard_buffer_free (&out);
-    return fit;
+    return 3 + SHARD_CHUNK_SKIP_MAX * (count ? (count - 1) / SHARD_CHUNK_SKIP_ROWS : 0);
 }
 
 //  --------------------------------------------------------------------------
@@ -324,29 +173,24 @@ s_host_read (shard_reader_t *reader, bool ipv4, bool first_row, const proto_addr
 }
 
 //  --------------------------------------------------------------------------
-//  Read a row's values: its forms byte from forms, each value from its column's reader
-//  (value[feature][k], k as STREAM_VALUE; all one reader in a schema 2 chunk).  False if
-//  malformed.
+//  Read a row's values (after its host).  False if malformed.
 
 static bool
-s_values_read (shard_reader_t *forms_reader, shard_reader_t *value[PROTO_FEATURE_COUNT][3],
-               bool capped, shard_row_t *row)
+s_values_read (shard_reader_t *reader, bool capped, shard_row_t *row)
 {
-    uint8_t forms = shard_reader_byte (forms_reader);
-    if (forms_reader->bad)
-        return false;
+    uint8_t forms = shard_reader_byte (reader);
     row->flags = capped ? SHARD_ROW_PEERS_CAPPED : 0;
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
         int form = forms >> (2 * feature) & 3;
-        uint64_t min = shard_reader_varint (value[feature][0]), max = min, sum = min;
+        uint64_t min = shard_reader_varint (reader), max = min, sum = min;
         if (form == FORM_FLAT) {
-            uint64_t to_sum = shard_reader_varint (value[feature][2]);
+            uint64_t to_sum = shard_reader_varint (reader);
             if (to_sum > UINT64_MAX - max)
                 return false;
             sum = max + to_sum;
         }
         else if (form != FORM_ONE) {
-            uint64_t to_max = shard_reader_varint (value[feature][1]);
+            uint64_t to_max = shard_reader_varint (reader);
             if (to_max > UINT64_MAX - min)
                 return false;
             max = min + to_max;
@@ -356,29 +200,17 @@ s_values_read (shard_reader_t *forms_reader, shard_reader_t *value[PROTO_FEATURE
                 sum = max + min;
             }
             else {
-                uint64_t to_sum = shard_reader_varint (value[feature][2]);
+                uint64_t to_sum = shard_reader_varint (reader);
                 if (to_sum > UINT64_MAX - max)
                     return false;
                 sum = max + to_sum;
             }
         }
-        for (int k = 0; k < 3; k++)
-            if (value[feature][k]->bad)
-                return false;
         row->value[feature][PROTO_OP_MIN] = min;
         row->value[feature][PROTO_OP_MAX] = max;
         row->value[feature][PROTO_OP_SUM] = sum;
     }
-    return true;
-}
-
-//  The readers of a schema 2 row's values: all the chunk's reader
-static void
-s_values_one (shard_reader_t *reader, shard_reader_t *value[PROTO_FEATURE_COUNT][3])
-{
-    for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-        for (int k = 0; k < 3; k++)
-            value[feature][k] = reader;
+    return !reader->bad;
 }
 
 //  --------------------------------------------------------------------------
@@ -396,13 +228,12 @@ s_values_skip (shard_reader_t *reader)
 }
 
 //  --------------------------------------------------------------------------
-//  Read the header: the row count, or -1; *flags: 0 (schema 2) or SHARD_CHUNK_ZSTD.
+//  Read the header: the row count, or -1.
 
 static int
-s_header_read (shard_reader_t *reader, int *flags)
+s_header_read (shard_reader_t *reader)
 {
-    *flags = shard_reader_header (reader);
-    if (*flags != 0 && *flags != SHARD_CHUNK_ZSTD)
+    if (shard_reader_header (reader) != 0)
         return -1;
     uint64_t count = shard_reader_varint (reader);
     if (reader->bad || count < 1 || count > SHARD_CHUNK_ROWS_MAX)
@@ -428,95 +259,12 @@ s_skips_read (shard_reader_t *reader, bool ipv4, int count,
 }
 
 //  --------------------------------------------------------------------------
-//  The columns of a compressed chunk, decompressed.
-
-typedef struct {
-    uint8_t *body;                                  //  Decompressed bytes, owned
-    shard_reader_t stream[STREAMS];                 //  Each column
-    shard_reader_t *value[PROTO_FEATURE_COUNT][3];  //  The value columns
-} s_columns_t;
-
-//  Decompress the rest of reader (one zstd frame, nothing after it) and find the columns.
-//  0, or -1 if malformed (nothing to free then).
-
-static int
-s_columns_open (s_columns_t *self, shard_reader_t *reader)
-{
-    const uint8_t *frame = reader->data;
-    size_t frame_size = (size_t) (reader->end - reader->data);
-    unsigned long long size = ZSTD_getFrameContentSize (frame, frame_size);
-    if (size == ZSTD_CONTENTSIZE_ERROR || size == ZSTD_CONTENTSIZE_UNKNOWN || size > BODY_MAX ||
-        ZSTD_findFrameCompressedSize (frame, frame_size) != frame_size)
-        return -1;
-    self->body = (uint8_t *) malloc (size ? size : 1);
-    assert (self->body);
-    size_t got = ZSTD_decompressDCtx (s_dctx (), self->body, size, frame, frame_size);
-    shard_reader_t body;
-    shard_reader_init (&body, self->body, ZSTD_isError (got) ? 0 : got);
-    uint64_t sizes[STREAMS], total = 0;
-    for (int stream = 0; stream < STREAMS; stream++) {
-        sizes[stream] = shard_reader_varint (&body);
-        total += sizes[stream] <= BODY_MAX ? sizes[stream] : BODY_MAX + 1;
-    }
-    if (ZSTD_isError (got) || got != size || body.bad ||
-        total != (uint64_t) (body.end - body.data)) {
-        free (self->body);
-        return -1;
-    }
-    for (int stream = 0; stream < STREAMS; stream++)
-        shard_reader_init (&self->stream[stream], shard_reader_bytes (&body, sizes[stream]),
-                           sizes[stream]);
-    for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-        for (int k = 0; k < 3; k++)
-            self->value[feature][k] = &self->stream[STREAM_VALUE (feature, k)];
-    reader->data = reader->end;
-    return 0;
-}
-
-//  --------------------------------------------------------------------------
 int
 shard_chunk_count (const void *data, size_t size)
 {
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
-    int flags;
-    return s_header_read (&reader, &flags);
-}
-
-//  --------------------------------------------------------------------------
-bool
-shard_chunk_compressed (const void *data, size_t size)
-{
-    shard_reader_t reader;
-    shard_reader_init (&reader, data, size);
-    int flags;
-    return s_header_read (&reader, &flags) > 0 && flags == SHARD_CHUNK_ZSTD;
-}
-
-//  --------------------------------------------------------------------------
-//  Decode count rows of a compressed chunk (reader after the header).
-
-static int
-s_decode_columns (const proto_addr_t *first, shard_reader_t *reader, int count,
-                  shard_chunk_row_t *rows)
-{
-    s_columns_t columns;
-    if (s_columns_open (&columns, reader))
-        return -1;
-    bool ipv4 = proto_addr_is_ipv4 (first);
-    int rc = count;
-    for (int index = 0; index < count && rc >= 0; index++) {
-        bool capped;
-        if (!s_host_read (&columns.stream[STREAM_HOSTS], ipv4, index == 0,
-                          index ? &rows[index - 1].addr : first, &rows[index].addr, &capped) ||
-            !s_values_read (&columns.stream[STREAM_FORMS], columns.value, capped, &rows[index].row))
-            rc = -1;
-    }
-    for (int stream = 0; stream < STREAMS; stream++)
-        if (!shard_reader_done (&columns.stream[stream]))
-            rc = -1;
-    free (columns.body);
-    return rc;
+    return s_header_read (&reader);
 }
 
 //  --------------------------------------------------------------------------
@@ -528,18 +276,11 @@ shard_chunk_decode (const proto_addr_t *first, const void *data, size_t size,
     assert (rows);
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
-    int flags;
-    int count = s_header_read (&reader, &flags);
-    if (count < 0)
-        return -1;
-    if (flags == SHARD_CHUNK_ZSTD)
-        return s_decode_columns (first, &reader, count, rows);
+    int count = s_header_read (&reader);
     bool ipv4 = proto_addr_is_ipv4 (first);
     uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2];
-    if (s_skips_read (&reader, ipv4, count, skips) < 0)
+    if (count < 0 || s_skips_read (&reader, ipv4, count, skips) < 0)
         return -1;
-    shard_reader_t *value[PROTO_FEATURE_COUNT][3];
-    s_values_one (&reader, value);
     const uint8_t *body = reader.data;
     for (int index = 0; index < count; index++) {
         //  Each skip entry must say where its row starts and the host before it
@@ -552,7 +293,7 @@ shard_chunk_decode (const proto_addr_t *first, const void *data, size_t size,
         bool capped;
         if (!s_host_read (&reader, ipv4, index == 0, index ? &rows[index - 1].addr : first,
                           &rows[index].addr, &capped) ||
-            !s_values_read (&reader, value, capped, &rows[index].row))
+            !s_values_read (&reader, capped, &rows[index].row))
             return -1;
     }
     return shard_reader_done (&reader) ? count : -1;
@@ -607,9 +348,7 @@ s_find_ipv4 (const proto_addr_t *first, shard_reader_t *reader, int count, const
             return -1;
         if (host == target) {
             reader->data = data;
-            shard_reader_t *value[PROTO_FEATURE_COUNT][3];
-            s_values_one (reader, value);
-            return s_values_read (reader, value, field & 1, row) ? 0 : -1;
+            return s_values_read (reader, field & 1, row) ? 0 : -1;
         }
         size_t varints = s_form_varints (*data++);
         while (varints > 0) {
@@ -623,71 +362,6 @@ s_find_ipv4 (const proto_addr_t *first, shard_reader_t *reader, int count, const
 }
 
 //  --------------------------------------------------------------------------
-//  Skip count varints of reader (their lengths are checked when read).  False if short.
-
-static bool
-s_varints_skip (shard_reader_t *reader, size_t count)
-{
-    const uint8_t *data = reader->data;
-    while (count > 0 && data < reader->end)
-        if (*data++ < 0x80)
-            count--;
-    reader->data = data;
-    return count == 0;
-}
-
-//  --------------------------------------------------------------------------
-//  find in a compressed chunk (reader after the header): the hosts column up to addr,
-//  then each value column past the rows before it (counted from their forms).
-
-static int
-s_find_columns (const proto_addr_t *first, shard_reader_t *reader, int count,
-                const proto_addr_t *addr, shard_row_t *row)
-{
-    s_columns_t columns;
-    if (s_columns_open (&columns, reader))
-        return -1;
-    bool ipv4 = proto_addr_is_ipv4 (first);
-    proto_addr_t host = *first;
-    int rc = 1, index;
-    bool capped = false;
-    for (index = 0; index < count; index++) {
-        proto_addr_t previous = host;
-        if (!s_host_read (&columns.stream[STREAM_HOSTS], ipv4, index == 0, &previous, &host,
-                          &capped)) {
-            rc = -1;
-            break;
-        }
-        int order = memcmp (host.bytes, addr->bytes, PROTO_ADDR_SIZE);
-        if (order >= 0) {
-            rc = order > 0 ? 1 : 0;
-            break;
-        }
-    }
-    if (rc == 0) {
-        shard_reader_t *forms = &columns.stream[STREAM_FORMS];
-        const uint8_t *form = shard_reader_bytes (forms, (size_t) index);
-        size_t skip[PROTO_FEATURE_COUNT][3];
-        for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
-            skip[feature][0] = (size_t) index;
-            skip[feature][1] = skip[feature][2] = 0;
-            for (int before = 0; form && before < index; before++) {
-                int kind = form[before] >> (2 * feature) & 3;
-                skip[feature][1] += kind == FORM_PAIR || kind == FORM_FULL;
-                skip[feature][2] += kind == FORM_FLAT || kind == FORM_FULL;
-            }
-        }
-        bool good = form != NULL || index == 0;
-        for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-            for (int k = 0; k < 3; k++)
-                good = good && s_varints_skip (columns.value[feature][k], skip[feature][k]);
-        rc = good && s_values_read (forms, columns.value, capped, row) ? 0 : -1;
-    }
-    free (columns.body);
-    return rc;
-}
-
-//  --------------------------------------------------------------------------
 int
 shard_chunk_find (const proto_addr_t *first, const void *data, size_t size,
                   const proto_addr_t *addr, shard_row_t *row)
@@ -697,17 +371,12 @@ shard_chunk_find (const proto_addr_t *first, const void *data, size_t size,
     assert (row);
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
-    int flags;
-    int count = s_header_read (&reader, &flags);
+    int count = s_header_read (&reader);
     if (count < 0)
         return -1;
     bool ipv4 = proto_addr_is_ipv4 (first);
     if (proto_addr_is_ipv4 (addr) != ipv4)
         return 1;
-    if (flags == SHARD_CHUNK_ZSTD)
-        return s_find_columns (first, &reader, count, addr, row);
-    shard_reader_t *value[PROTO_FEATURE_COUNT][3];
-    s_values_one (&reader, value);
     if (ipv4)
         return s_find_ipv4 (first, &reader, count, addr, row);
     proto_addr_t host = *first;
@@ -720,7 +389,7 @@ shard_chunk_find (const proto_addr_t *first, const void *data, size_t size,
         if (order > 0)
             return 1;
         if (order == 0)
-            return s_values_read (&reader, value, capped, row) ? 0 : -1;
+            return s_values_read (&reader, capped, row) ? 0 : -1;
         if (!s_values_skip (&reader))
             return -1;
     }
@@ -740,31 +409,23 @@ s_row_set (shard_chunk_row_t *row, const char *host, const uint64_t values[4][3]
     row->row.flags = flags;
 }
 
-//  Round trip of rows through one encoding (v2: schema 2's), every lookup, and every
-//  truncation refused
 static void
-s_check_encoding (const shard_chunk_row_t *rows, size_t count, bool v2, size_t expect_size,
-                  bool verbose)
+s_check_rows (const shard_chunk_row_t *rows, size_t count, size_t expect_size, bool verbose)
 {
     shard_buffer_t buffer = {NULL, 0, 0};
-    if (v2)
-        shard_chunk_encode_v2 (rows, count, &buffer);
-    else
-        shard_chunk_encode (rows, count, &buffer);
+    shard_chunk_encode (rows, count, &buffer);
     if (verbose)
-        printf ("%zu rows: %zu bytes%s; ", count, buffer.size, v2 ? " (v2)" : "");
+        printf ("%zu rows: %zu bytes; ", count, buffer.size);
     if (expect_size)
         assert (buffer.size == expect_size);
-    assert (shard_chunk_compressed (buffer.data, buffer.size) == !v2);
     uint8_t header[SHARD_VARINT_MAX];
     size_t sum = 1 + shard_varint_put (header, count);
     for (size_t index = 0; index < count; index++)
         sum += shard_chunk_row_size (index ? &rows[index - 1].addr : NULL, &rows[index]);
-    //  Skip entries (IPv4, from 33 rows) come on top, 7 bytes at most each
-    if (v2)
-        assert (count <= SHARD_CHUNK_SKIP_ROWS
-                    ? buffer.size == sum
-                    : buffer.size > sum && buffer.size - sum <= SHARD_CHUNK_SKIP_MAX * count / 32);
+    //  Skip entries (IPv4, from 33 rows) come on top, within the bound the writer uses
+    assert (count <= SHARD_CHUNK_SKIP_ROWS ? buffer.size == sum : buffer.size > sum);
+    assert (buffer.size - sum + 1 + shard_varint_put (header, count) <=
+            shard_chunk_overhead (count) + 1 + shard_varint_put (header, count));
     shard_chunk_row_t *back =
         (shard_chunk_row_t *) malloc (SHARD_CHUNK_ROWS_MAX * sizeof (shard_chunk_row_t));
     assert (back);
@@ -788,7 +449,7 @@ s_check_encoding (const shard_chunk_row_t *rows, size_t count, bool v2, size_t e
             assert (shard_chunk_find (&rows[0].addr, buffer.data, buffer.size, &gap, &found) == 1);
     }
     //  A wrong skip entry is refused by the full decode
-    if (v2 && count > SHARD_CHUNK_SKIP_ROWS && proto_addr_is_ipv4 (&rows[0].addr)) {
+    if (count > SHARD_CHUNK_SKIP_ROWS && proto_addr_is_ipv4 (&rows[0].addr)) {
         size_t at = 1 + shard_varint_put (header, count);
         buffer.data[at] ^= 1;
         assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
@@ -797,26 +458,10 @@ s_check_encoding (const shard_chunk_row_t *rows, size_t count, bool v2, size_t e
     //  Every truncation and a trailing byte are refused, never read past
     for (size_t cut = 0; cut < buffer.size; cut++)
         assert (shard_chunk_decode (&rows[0].addr, buffer.data, cut, back) == -1);
-    //  A changed byte anywhere is read within bounds (refused, or other values)
-    for (size_t at = 0; at < buffer.size; at += 1 + buffer.size / 64) {
-        buffer.data[at] ^= 0x5a;
-        int rc = shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back);
-        assert (rc == -1 || rc == (int) count);
-        shard_row_t found;
-        shard_chunk_find (&rows[0].addr, buffer.data, buffer.size, &rows[count - 1].addr, &found);
-        buffer.data[at] ^= 0x5a;
-    }
     shard_buffer_byte (&buffer, 0);
     assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
     free (back);
     shard_buffer_free (&buffer);
-}
-
-static void
-s_check_rows (const shard_chunk_row_t *rows, size_t count, size_t expect_size, bool verbose)
-{
-    s_check_encoding (rows, count, true, expect_size, verbose);
-    s_check_encoding (rows, count, false, 0, verbose);
 }
 
 void
@@ -846,7 +491,7 @@ shard_chunk_test (bool verbose)
     s_check_rows (rows, 6, 0, verbose);
     //  Absent hosts: before, between, after, other family
     shard_buffer_t buffer = {NULL, 0, 0};
-    shard_chunk_encode_v2 (rows, 6, &buffer);
+    shard_chunk_encode (rows, 6, &buffer);
     const char *absent[] = {"10.0.0.0", "10.0.0.3", "10.0.1.4", "10.255.0.0", "2001:db8::1"};
     for (size_t index = 0; index < 5; index++) {
         proto_addr_t addr;
@@ -855,29 +500,17 @@ shard_chunk_test (bool verbose)
         assert (shard_chunk_find (&rows[0].addr, buffer.data, buffer.size, &addr, &row) == 1);
     }
     //  A bad version, a zero count, a repeated host are refused
-    shard_chunk_row_t *back =
-        (shard_chunk_row_t *) malloc (SHARD_CHUNK_ROWS_MAX * sizeof (shard_chunk_row_t));
-    assert (back);
+    shard_chunk_row_t back[SHARD_CHUNK_ROWS_MAX];
     buffer.data[0] ^= 0x30;
     assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
     assert (shard_chunk_count (buffer.data, buffer.size) == -1);
     buffer.data[0] ^= 0x30;
     uint8_t zero[] = {buffer.data[0], 0};
     assert (shard_chunk_count (zero, 2) == -1);
-    shard_chunk_encode_v2 (rows, 2, &buffer);
+    shard_chunk_encode (rows, 2, &buffer);
     buffer.data[2 + 7] = 0;  //  The second row's delta << 1 | capped: 0 (delta 0)
     assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
-    //  Compressed: the same row twice, and a row count the columns do not hold
-    shard_chunk_row_t twice[2] = {rows[0], rows[0]};
-    twice[1].addr.bytes[15]++;
-    shard_chunk_encode (twice, 2, &buffer);
-    assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == 2);
-    buffer.data[1] = 3;
-    assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
-    buffer.data[1] = 1;
-    assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
     shard_buffer_free (&buffer);
-    free (back);
 
     //  IPv6: shared prefixes, capped, the largest address
     s_row_set (&rows[0], "2001:db8::1", full, SHARD_ROW_PEERS_CAPPED);
@@ -906,16 +539,6 @@ shard_chunk_test (bool verbose)
         }
     }
     s_check_rows (many, SHARD_CHUNK_ROWS_MAX, 0, false);
-    //  Filled by trial: the most rows within SHARD_CHUNK_BYTES
-    size_t fit = shard_chunk_fit (many, SHARD_CHUNK_ROWS_MAX);
-    shard_chunk_encode (many, fit, &buffer);
-    assert (fit > 1 && fit < SHARD_CHUNK_ROWS_MAX && buffer.size <= SHARD_CHUNK_BYTES);
-    shard_chunk_encode (many, fit + 1, &buffer);
-    assert (buffer.size > SHARD_CHUNK_BYTES);
-    assert (shard_chunk_fit (many, fit) == fit && shard_chunk_fit (many, 1) == 1);
-    if (verbose)
-        printf ("%zu random rows in a chunk; ", fit);
-    shard_buffer_free (&buffer);
     free (many);
     printf ("OK\n");
 }

@@ -5,41 +5,34 @@
     few hundred hosts of one (day, port, address family), hosts ascending, the first
     row's host being the key's.  A chunk covers the hosts from its key up to the next
     chunk's key of the same (day, port, family): that is the chunk a host's row is
-    looked for in, and the invariant every write keeps.  Byte layout in STORAGE.md.
+    looked for in, and the invariant every write keeps.  Byte layout in STORAGE.md:
 
-    Each row is a host field, a forms byte and 4 to 12 varints:
-        host   IPv4: [varint (host - previous host) << 1 | capped]   (first row: delta 0)
+        chunk  [hdr][varint row count][skip]...[row]...
+        skip   IPv4 chunks only, one for each row i = 32, 64, ... (i < count):
+               [varint host of row i - 1 - first host][varint offset of row i from
+               the first row]: a lookup starts at the last skip below its host
+        row    IPv4: [varint (host - previous host) << 1 | capped]   (first row: delta 0)
                IPv6: [byte shared prefix with the previous host | capped << 7]
                      [the 16 - shared other bytes]                   (first row: 16)
-        forms  2 bits per feature, bytes in bits 0-1 ... peers in bits 6-7:
+               [form: 2 bits per feature, bytes in bits 0-1 ... peers in bits 6-7]
+               per feature, by its form:
                  0 ONE   sum = max = min          [varint value]
                  1 FLAT  max = min < sum          [varint min][varint sum - max]
                  2 PAIR  sum = max + min          [varint min][varint max - min]
                  3 FULL  any other                [varint min][varint max - min]
                                                   [varint sum - max]
-    The forms are read from the values alone, so the encoding needs no block count and
-    stays exact for late parts (which break the identities, and get FULL).  capped is
-    SHARD_ROW_PEERS_CAPPED.
 
-    Schema 3 (written): the rows' fields in 14 columns, compressed with zstd:
-        chunk  [hdr: flag SHARD_CHUNK_ZSTD][varint row count][zstd frame of the body]
-        body   [varint size of each column] x 14, then the columns: host fields, forms
-               bytes, then per feature its mins, its max - min, its sum - max (each
-               only for the rows whose form has it)
-    Columns put alike values together, which zstd packs about 15 % better than whole
-    rows.  A chunk is filled by trial compression up to SHARD_CHUNK_BYTES, the payload
-    of one 4 KiB LMDB overflow page (4096 - 16 bytes of page header), so a full chunk
-    takes exactly one page and its leaf node only its key and a page number.  A lookup
-    decompresses the chunk (about 8 us), walks the hosts column to the host and skips
-    the rows before it in each value column.
+    A (host, port) seen in one block of a day is ONE in every feature (6 to 8 bytes
+    with its host); in two blocks, PAIR (sum = max + min); a constant value per block
+    (peers often) is FLAT.  The forms are read from the values alone, so the encoding
+    needs no block count and stays exact for late parts (which break the identities,
+    and get FULL).  capped is SHARD_ROW_PEERS_CAPPED.
 
-    Schema 2 (read, and written by shard_chunk_encode_v2 for migration tests only): the
-    rows one after the other, uncompressed, with skip entries:
-        chunk  [hdr: flags 0][varint row count][skip]...[row]...
-        skip   IPv4 chunks only, one for each row i = 32, 64, ... (i < count):
-               [varint host of row i - 1 - first host][varint offset of row i from
-               the first row]: a lookup starts at the last skip below its host
-        row    [host][forms][varints of the values, feature by feature]
+    Size: a chunk is filled up to SHARD_CHUNK_BYTES, the payload of one 4 KiB LMDB
+    overflow page (4096 - 16 bytes of page header), so a full chunk takes exactly one
+    page, whatever its rows' sizes, and its leaf node only its key and a page number:
+    the rows' bytes are nearly all that is on disk.  A lookup decodes the chunk up to
+    the host (on average half of it, a microsecond or two).
 */
 #ifndef SHARD_CHUNK_H_INCLUDED
 #define SHARD_CHUNK_H_INCLUDED
@@ -51,8 +44,6 @@
 #define SHARD_CHUNK_SKIP_ROWS 32   //  Rows between skip entries (IPv4 chunks)
 #define SHARD_CHUNK_SKIP_MAX 7     //  Longest skip entry: varints of 5 and 2 bytes
 #define SHARD_CHUNK_ROW_MAX (PROTO_ADDR_SIZE + 2 + PROTO_FEATURE_COUNT * 3 * SHARD_VARINT_MAX)
-#define SHARD_CHUNK_ZSTD 0x01  //  Header flag: schema 3, zstd-compressed columns
-#define SHARD_CHUNK_LEVEL 3    //  zstd level (19 packs 1 % more, 7 times slower)
 
 //  A row with its host.
 typedef struct {
@@ -64,18 +55,11 @@ typedef struct {
 //  ascending, all of one family: all IPv4 or all not) to out, which is reset first.
 void shard_chunk_encode (const shard_chunk_row_t *rows, size_t count, shard_buffer_t *out);
 
-//  How many of the first rows (of count, hosts as for encode) one chunk holds within
-//  SHARD_CHUNK_BYTES: at least 1, at most SHARD_CHUNK_ROWS_MAX (trial compression).
-size_t shard_chunk_fit (const shard_chunk_row_t *rows, size_t count);
+//  Most bytes the header and skip entries of a chunk of count rows take.
+size_t shard_chunk_overhead (size_t count);
 
-//  The schema 2 encoding (uncompressed rows), for tests of the migration.
-void shard_chunk_encode_v2 (const shard_chunk_row_t *rows, size_t count, shard_buffer_t *out);
-
-//  Bytes row takes uncompressed (a schema 2 row) after previous (NULL: the first row).
+//  Bytes row takes in a chunk after previous (NULL: the first row).
 size_t shard_chunk_row_size (const proto_addr_t *previous, const shard_chunk_row_t *row);
-
-//  Is the chunk at data schema 3 (compressed)?  False for schema 2 or malformed.
-bool shard_chunk_compressed (const void *data, size_t size);
 
 //  Decode a chunk whose key host is first (family from it): into rows (room for
 //  SHARD_CHUNK_ROWS_MAX).  Returns the row count, or -1 if malformed.

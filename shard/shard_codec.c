@@ -59,15 +59,6 @@ shard_buffer_append (shard_buffer_t *self, const void *data, size_t size)
 }
 
 //  --------------------------------------------------------------------------
-uint8_t *
-shard_buffer_space (shard_buffer_t *self, size_t size)
-{
-    assert (self);
-    s_buffer_reserve (self, size ? size : 1);
-    return self->data + self->size;
-}
-
-//  --------------------------------------------------------------------------
 void
 shard_buffer_byte (shard_buffer_t *self, uint8_t byte)
 {

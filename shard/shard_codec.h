@@ -55,8 +55,6 @@ void shard_buffer_append (shard_buffer_t *self, const void *data, size_t size);
 void shard_buffer_byte (shard_buffer_t *self, uint8_t byte);
 void shard_buffer_varint (shard_buffer_t *self, uint64_t value);
 void shard_buffer_header (shard_buffer_t *self, uint8_t flags);  //  version | flags
-//  Room for size more bytes after the used ones: where to write them (then add size).
-uint8_t *shard_buffer_space (shard_buffer_t *self, size_t size);
 
 //  A bounds-checked reader: any read past the end sets bad and returns zeros.
 typedef struct {

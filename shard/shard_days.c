@@ -4,9 +4,8 @@
     that fall in the host range it covers go into it; any other row writes it out and
     loads the chunk that covers the new row (the greatest key at or before the row's,
     else the first chunk after it, else none: a new chunk).  An archive run feeds rows
-    in key order, so it appends to the last chunk of each (day, port, family); when the
-    writer holds SHARD_CHUNK_ROWS_MAX rows it writes as many as fit in one chunk
-    (shard_chunk_fit: trial compression) and keeps the rest as the next chunk.
+    in key order, so it appends to the last chunk of each (day, port, family) and
+    closes it when the next row would not fit in SHARD_CHUNK_BYTES.
 */
 #include "shard/shard_days.h"
 #include "shard/shard_chunk.h"
@@ -31,6 +30,7 @@ typedef struct {
     bool dirty;                        //  Rows changed since loaded
     shard_chunk_row_t *rows;           //  Rows, ascending (SHARD_CHUNK_ROWS_MAX + 1)
     size_t count;                      //  Rows used
+    size_t bytes;                      //  Encoded size of the rows in order
     uint64_t added;                    //  Rows new to chunks, for ARCHIVED_ROWS
     shard_buffer_t buffer;             //  Encoding scratch
 } s_writer_t;
@@ -88,6 +88,16 @@ s_chunk_floor (shard_cursor_t *cursor, const uint8_t *key, size_t key_size, shar
 }
 
 //  --------------------------------------------------------------------------
+static size_t
+s_rows_bytes (const shard_chunk_row_t *rows, size_t count)
+{
+    size_t bytes = 0;
+    for (size_t index = 0; index < count; index++)
+        bytes += shard_chunk_row_size (index ? &rows[index - 1].addr : NULL, &rows[index]);
+    return bytes;
+}
+
+//  --------------------------------------------------------------------------
 //  Decode the chunk at key/value into the writer.  0 or -1.
 
 static int
@@ -105,6 +115,7 @@ s_writer_take (s_writer_t *self, shard_bytes_t *key, shard_bytes_t *value)
     self->key_size = key->size;
     self->stored = true;
     self->count = (size_t) count;
+    self->bytes = s_rows_bytes (self->rows, self->count);
     return 0;
 }
 
@@ -139,6 +150,7 @@ s_writer_load (s_writer_t *self, uint16_t day, uint16_t port, const proto_addr_t
     self->stored = false;
     self->has_next = false;
     self->count = 0;
+    self->bytes = 0;
     memcpy (self->key, key, key_size);
     self->key_size = key_size;
     shard_bytes_t found, value;
@@ -200,12 +212,22 @@ s_writer_write (s_writer_t *self)
         (first_size != self->key_size || memcmp (first_key, self->key, first_size) != 0) &&
         shard_kv_del (self->txn, SHARD_DB_CHUNKS, self->key, self->key_size) == -1)
         return -1;
-    for (size_t start = 0; start < self->count;) {
-        size_t fit = shard_chunk_fit (self->rows + start, self->count - start);
-        if (s_chunk_write (self, self->rows + start, fit))
-            return -1;
-        start += fit;
+    size_t start = 0, bytes = 0;
+    for (size_t index = 0; index < self->count; index++) {
+        size_t size = shard_chunk_row_size (index > start ? &self->rows[index - 1].addr : NULL,
+                                            &self->rows[index]);
+        if (index > start &&
+            bytes + size + shard_chunk_overhead (index - start + 1) > SHARD_CHUNK_BYTES) {
+            if (s_chunk_write (self, self->rows + start, index - start))
+                return -1;
+            start = index;
+            bytes = 0;
+            size = shard_chunk_row_size (NULL, &self->rows[index]);
+        }
+        bytes += size;
     }
+    if (self->count && s_chunk_write (self, self->rows + start, self->count - start))
+        return -1;
     if (self->count) {
         memcpy (self->key, first_key, first_size);
         self->key_size = first_size;
@@ -228,29 +250,6 @@ s_writer_flush (s_writer_t *self)
         self->added = 0;
     }
     return rc;
-}
-
-//  --------------------------------------------------------------------------
-//  The writer holds SHARD_CHUNK_ROWS_MAX rows (an archive run appending): write as many
-//  as one chunk holds, and keep the others as the next chunk, not yet stored.
-
-static int
-s_writer_spill (s_writer_t *self)
-{
-    size_t count = self->count, fit = shard_chunk_fit (self->rows, count);
-    self->count = fit;
-    if (s_writer_write (self))
-        return -1;
-    memmove (self->rows, self->rows + fit, (count - fit) * sizeof *self->rows);
-    self->count = count - fit;
-    if (self->count) {
-        self->key_size = shard_key_chunk (self->key, shard_get16 (self->key),
-                                          shard_get16 (self->key + 2), &self->rows[0].addr);
-        self->stored = false;
-        self->lower_open = false;
-        self->dirty = true;
-    }
-    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -299,27 +298,37 @@ s_writer_put (s_writer_t *self, uint16_t day, uint16_t port, const proto_addr_t 
             high = middle;
     }
     shard_chunk_row_t entry = {*addr, *row};
-    if (low < self->count && memcmp (self->rows[low].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) == 0)
+    if (low < self->count &&
+        memcmp (self->rows[low].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) == 0) {
         self->rows[low] = entry;
+        self->bytes = s_rows_bytes (self->rows, self->count);
+    }
     else if (low == self->count) {
-        if (self->count == SHARD_CHUNK_ROWS_MAX) {
-            if (s_writer_spill (self))
+        size_t size =
+            shard_chunk_row_size (self->count ? &self->rows[self->count - 1].addr : NULL, &entry);
+        if (self->count &&
+            (self->bytes + size + shard_chunk_overhead (self->count + 1) > SHARD_CHUNK_BYTES ||
+             self->count == SHARD_CHUNK_ROWS_MAX)) {
+            //  Full: write it, and start a new chunk at addr (which ends where it ended)
+            if (s_writer_write (self))
                 return -1;
-            if (self->count == 0) {
-                //  All written: a new chunk starts at addr (and ends where the last ended)
-                memcpy (self->key, key, key_size);
-                self->key_size = key_size;
-                self->stored = false;
-                self->lower_open = false;
-            }
+            memcpy (self->key, key, key_size);
+            self->key_size = key_size;
+            self->stored = false;
+            self->lower_open = false;
+            self->count = 0;
+            self->bytes = 0;
+            size = shard_chunk_row_size (NULL, &entry);
         }
         self->rows[self->count++] = entry;
+        self->bytes += size;
         self->added++;
     }
     else {
         memmove (self->rows + low + 1, self->rows + low, (self->count - low) * sizeof entry);
         self->rows[low] = entry;
         self->count++;
+        self->bytes = s_rows_bytes (self->rows, self->count);
         self->added++;
     }
     self->dirty = true;

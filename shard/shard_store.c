@@ -19,7 +19,6 @@
 #include "shard/shard_store.h"
 #include "shard/shard_others.h"
 #include "shard/shard_days.h"
-#include "shard/shard_migrate.h"
 #include "shard/shard_fold.h"
 #include "shard/shard_changes.h"
 #include "shard/shard_query.h"
@@ -424,8 +423,8 @@ s_schema_put (shard_txn_t *txn, uint64_t schema)
 
 //  --------------------------------------------------------------------------
 //  Open the sub-databases and check the schema version, in one write transaction.
-//  migrate: accept a schema 1 or 2 store (or one whose migration was interrupted) and
-//  mark it SHARD_SCHEMA_MIGRATING, which every build refuses to serve from.
+//  migrate: accept a schema 1 store (or one whose migration was interrupted) and mark
+//  it SHARD_SCHEMA_MIGRATING, which every build refuses to serve from.
 
 static int
 s_open_databases (shard_store_t *self, bool migrate)
@@ -442,18 +441,15 @@ s_open_databases (shard_store_t *self, bool migrate)
     int rc = shard_kv_get (txn, SHARD_DB_META, "schema", 6, &value);
     if (rc == 0 && shard_meta_decode (value.data, value.size, &schema))
         shard_txn_fail (txn, SHARD_DB_META, "schema version does not decode");
-    else if (rc == 0 && migrate &&
-             (schema == SHARD_SCHEMA_OLD || schema == SHARD_SCHEMA_2 ||
-              schema == SHARD_SCHEMA_MIGRATING_2 || schema == SHARD_SCHEMA_MIGRATING))
+    else if (rc == 0 && migrate && (schema == SHARD_SCHEMA_OLD || schema == SHARD_SCHEMA_MIGRATING))
         s_schema_put (txn, SHARD_SCHEMA_MIGRATING);
-    else if (rc == 0 && (schema == SHARD_SCHEMA_OLD || schema == SHARD_SCHEMA_2))
+    else if (rc == 0 && schema == SHARD_SCHEMA_OLD)
         snprintf (self->error, ERROR_MAX,
-                  "store: %s holds schema %llu (%s); this build reads schema %d: convert it "
-                  "with `portevo-shard --migrate --data %s` (every answer is kept)",
-                  self->path, (unsigned long long) schema,
-                  schema == SHARD_SCHEMA_OLD ? "a record per daily row" : "uncompressed chunks",
-                  SHARD_SCHEMA_VERSION, self->path);
-    else if (rc == 0 && (schema == SHARD_SCHEMA_MIGRATING || schema == SHARD_SCHEMA_MIGRATING_2))
+                  "store: %s holds schema 1 (a record per daily row); this build reads schema "
+                  "%d: convert it with `portevo-shard --migrate --data %s` (every answer is "
+                  "kept)",
+                  self->path, SHARD_SCHEMA_VERSION, self->path);
+    else if (rc == 0 && schema == SHARD_SCHEMA_MIGRATING)
         snprintf (self->error, ERROR_MAX,
                   "store: %s: a migration to schema %d was interrupted: run `portevo-shard "
                   "--migrate --data %s` again",
@@ -553,16 +549,8 @@ shard_store_migrate (const char *path, uint64_t mapsize, uint64_t *moved)
         uint64_t schema = 0;
         shard_meta_get (txn, "schema", &schema);
         size_t batch = 0;
-        if (schema == SHARD_SCHEMA_MIGRATING) {
-            //  Rows of `archive` (schema 1) first, then chunks of schema 2
+        if (schema == SHARD_SCHEMA_MIGRATING)
             shard_days_migrate (txn, SHARD_MIGRATE_BATCH, &batch, &more);
-            size_t repacked = 0;
-            if (!more && batch == SHARD_MIGRATE_BATCH)
-                more = true;  //  The repack in the next transaction
-            else if (!more && !shard_txn_failed (txn))
-                shard_migrate_repack (txn, SHARD_MIGRATE_BATCH - batch, &repacked, &more);
-            batch += repacked;
-        }
         else
             more = false;  //  Already at this build's schema
         if (!more && schema == SHARD_SCHEMA_MIGRATING)

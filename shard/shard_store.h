@@ -43,11 +43,9 @@
 
 #include "proto/proto_msg.h"
 
-#define SHARD_SCHEMA_VERSION 3               //  Layout version stored in meta
+#define SHARD_SCHEMA_VERSION 2               //  Layout version stored in meta
 #define SHARD_SCHEMA_OLD 1                   //  Rows one a record (shard_store_migrate)
-#define SHARD_SCHEMA_2 2                     //  Chunks uncompressed (shard_store_migrate)
-#define SHARD_SCHEMA_MIGRATING_2 0x10002     //  A migration 1 -> 2 under way (older build)
-#define SHARD_SCHEMA_MIGRATING 0x10003       //  A migration to 3 under way
+#define SHARD_SCHEMA_MIGRATING 0x10002       //  A migration 1 -> 2 under way
 #define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
 #define SHARD_RETENTION_DAYS_DEFAULT 180     //  Days kept before today
 #define SHARD_GRACE_SECS_DEFAULT 600         //  Wait for every ingestor's part
@@ -65,15 +63,13 @@ typedef struct _shard_store_t shard_store_t;
 
 //  Open or create the store in directory path (created if missing) with a map of
 //  mapsize bytes.  NULL on failure (logged): a directory another process uses, a store
-//  of another schema version (schema 1 or 2: the log line names `portevo-shard --migrate`),
+//  of another schema version (schema 1: the log line names `portevo-shard --migrate`),
 //  an LMDB error.
 shard_store_t *shard_store_new (const char *path, uint64_t mapsize);
 
 //  Convert the store in directory path from schema 1 (finished days' rows one a
-//  record) or 2 (rows in uncompressed chunks) to this build's (rows in compressed
-//  chunks, shard_chunk.h): rows of `archive` into chunks, then schema 2 chunks
-//  re-encoded (shard_migrate.h), in batches of SHARD_MIGRATE_BATCH rows, one
-//  transaction each; resumes an interrupted migration (of this build or 1 -> 2);
+//  record) to this build's (rows packed in chunks, shard_chunk.h), in batches of
+//  SHARD_MIGRATE_BATCH rows, one transaction each; resumes an interrupted migration;
 //  does nothing to a store already at this schema.  The store is marked
 //  SHARD_SCHEMA_MIGRATING until done, so that no build serves from it half way.
 //  *moved counts the rows converted.  SHARD_STORE_OK or an error (logged).

@@ -1,4 +1,4 @@
-/*  shard_store_migrate_test.c - selftest of the migrations 1 -> 3 and 2 -> 3.
+/*  shard_store_migrate_test.c - selftest of the schema 1 -> 2 migration.
 
     Builds a schema 1 store the way the schema 1 code left it: rows of the days under
     way in `days`, rows of finished days moved one a record, in key order, to
@@ -6,16 +6,10 @@
     Then checks that this build refuses it, that shard_store_migrate converts it with
     every answer unchanged (top lists, series of every host and port, host records,
     days, row counts, the peers-capped flag of a row), that an interrupted migration
-    is refused and resumed, and that migrating a current store does nothing.  Then the
-    same for schema 2: every chunk rewritten uncompressed (shard_chunk_encode_v2), in
-    pieces of at most 16 rows, schema 2 in meta; refused, migrated (a part of it first
-    by hand, to check that an interrupted repack resumes), every answer kept, every
-    chunk compressed after.
+    is refused and resumed, and that migrating a current store does nothing.
 */
-#include "shard/shard_chunk.h"
 #include "shard/shard_days.h"
 #include "shard/shard_keys.h"
-#include "shard/shard_migrate.h"
 #include "shard/shard_store.h"
 
 #include <assert.h>
@@ -148,85 +142,6 @@ s_old_archive (shard_store_t *store, uint32_t before_day)
     return moved;
 }
 
-//  Schema 2's layout: every chunk rewritten uncompressed, in pieces of at most 16 rows.
-//  Returns the rows.
-typedef struct {
-    uint8_t prefix[SHARD_KEY_CHUNK_PREFIX];
-    shard_chunk_row_t row;
-} s_old_row_t;
-
-static size_t
-s_old_chunks (shard_store_t *store)
-{
-    shard_txn_t *txn = shard_store_begin (store, true);
-    assert (txn);
-    size_t capacity = 8192, count = 0;
-    s_old_row_t *rows = (s_old_row_t *) malloc (capacity * sizeof *rows);
-    shard_chunk_row_t *chunk =
-        (shard_chunk_row_t *) malloc (SHARD_CHUNK_ROWS_MAX * sizeof (shard_chunk_row_t));
-    assert (rows && chunk);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
-    shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
-    while (rc == 0) {
-        uint16_t day, port;
-        proto_addr_t first;
-        assert (shard_key_chunk_parse (key.data, key.size, &day, &port, &first) == 0);
-        assert (shard_chunk_compressed (value.data, value.size));
-        int got = shard_chunk_decode (&first, value.data, value.size, chunk);
-        assert (got > 0 && count + (size_t) got <= capacity);
-        for (int index = 0; index < got; index++) {
-            memcpy (rows[count].prefix, key.data, SHARD_KEY_CHUNK_PREFIX);
-            rows[count++].row = chunk[index];
-        }
-        assert (shard_cursor_del (cursor) == 0);
-        rc = shard_cursor_next (cursor, &key, &value);
-    }
-    assert (rc == 1);
-    shard_cursor_destroy (&cursor);
-    shard_buffer_t buffer = {NULL, 0, 0};
-    for (size_t start = 0, end; start < count; start = end) {
-        size_t pieces = 0;
-        for (end = start;
-             end < count && end - start < 16 &&
-             memcmp (rows[end].prefix, rows[start].prefix, SHARD_KEY_CHUNK_PREFIX) == 0;
-             end++)
-            chunk[pieces++] = rows[end].row;
-        shard_chunk_encode_v2 (chunk, pieces, &buffer);
-        uint8_t chunk_key[SHARD_KEY_CHUNK_MAX];
-        size_t key_size = shard_key_chunk (chunk_key, shard_get16 (rows[start].prefix),
-                                           shard_get16 (rows[start].prefix + 2), &chunk[0].addr);
-        assert (shard_kv_put (txn, SHARD_DB_CHUNKS, chunk_key, key_size, buffer.data,
-                              buffer.size) == 0);
-    }
-    shard_buffer_free (&buffer);
-    free (chunk);
-    free (rows);
-    uint8_t schema[SHARD_META_SIZE];
-    shard_meta_encode (SHARD_SCHEMA_2, schema);
-    assert (shard_kv_put (txn, SHARD_DB_META, "schema", 6, schema, sizeof schema) == 0);
-    assert (shard_store_end (txn, true) == SHARD_STORE_OK);
-    return count;
-}
-
-//  Chunks, and how many of them are compressed
-static void
-s_chunks (shard_store_t *store, size_t *chunks, size_t *compressed)
-{
-    shard_txn_t *txn = shard_store_begin (store, false);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
-    *chunks = *compressed = 0;
-    shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
-    while (rc == 0) {
-        (*chunks)++;
-        *compressed += shard_chunk_compressed (value.data, value.size);
-        rc = shard_cursor_next (cursor, &key, &value);
-    }
-    shard_cursor_destroy (&cursor);
-    assert (shard_store_end (txn, false) == SHARD_STORE_OK);
-}
-
 static void
 s_set_schema (shard_store_t *store, uint64_t version)
 {
@@ -338,7 +253,6 @@ shard_store_migrate_test (bool verbose)
     assert (shard_store_new (dir, 64 << 20) == NULL);
     zsys_set_logstream (stdout);
     uint64_t moved = 0;
-    bool more;
     assert (shard_store_migrate (dir, 64 << 20, &moved) == SHARD_STORE_OK);
     assert (moved == old_rows);
     store = shard_store_new (dir, 64 << 20);
@@ -369,41 +283,8 @@ shard_store_migrate_test (bool verbose)
     store = shard_store_new (dir, 64 << 20);
     assert (store);
     assert (s_answers (store) == answers);
-
-    //  Schema 2: refused, then converted (a first part by hand: an interrupted repack)
-    size_t v2_rows = s_old_chunks (store);
-    size_t chunks, compressed;
-    s_chunks (store, &chunks, &compressed);
-    assert (v2_rows == old_rows && compressed == 0 && chunks >= v2_rows / 16);
-    assert (s_answers (store) == answers);  //  This build reads schema 2 chunks
-    shard_txn_t *txn = shard_store_begin (store, true);
-    size_t repacked = 0;
-    assert (shard_migrate_repack (txn, 100, &repacked, &more) == 0);
-    assert (repacked >= 100 && repacked < v2_rows && more);
-    assert (shard_store_end (txn, true) == SHARD_STORE_OK);
-    assert (s_answers (store) == answers);
-    s_chunks (store, &chunks, &compressed);
-    assert (compressed > 0 && compressed < chunks);
-    shard_store_destroy (&store);
-    if (!verbose)
-        zsys_set_logstream (NULL);
-    assert (shard_store_new (dir, 64 << 20) == NULL);
-    zsys_set_logstream (stdout);
-    assert (shard_store_migrate (dir, 64 << 20, &moved) == SHARD_STORE_OK);
-    assert (moved == v2_rows - repacked);
-    store = shard_store_new (dir, 64 << 20);
-    assert (store);
-    assert (s_answers (store) == answers);
-    assert (shard_store_stats (store, &after) == 0);
-    assert (after.rows == before.rows && after.archived_rows == old_rows);
-    assert (s_capped (store, MIGRATE_FIRST_DAY, 22, &scanner));
-    s_chunks (store, &chunks, &compressed);
-    assert (compressed == chunks && chunks < v2_rows / 16);
-    if (verbose)
-        printf ("schema 2 -> 3: %zu rows repacked into %zu chunks; ", v2_rows, chunks);
-
     //  Archiving the last day and expiring everything leave nothing
-    more = true;
+    bool more = true;
     while (more)
         assert (shard_store_archive (store, now + 2 * DAY, 100, &more) == SHARD_STORE_OK);
     assert (s_answers (store) == answers);
