@@ -1,6 +1,6 @@
 /*  chunk_lab.c - how small could a chunk's rows get?  Codec experiments on a real store.
 
-    usage: build/bench/chunk_lab DIR [DAYS]
+    usage: build/bench/chunk_lab DIR [DAYS [frames]]
     Reads the IPv4 chunks of the first DAYS days (all by default) of a store kept by
     bench/scale -k (or any schema 2 store), and repacks their rows, one (day, port) at
     a time, into chunks filled by trial compression up to a page payload, with:
@@ -8,7 +8,9 @@
       cols   the same fields in 14 columns: host deltas, forms bytes, then per feature
              its mins, its max - min and its sum - max (each a varint column)
     each raw or zstd-compressed (levels 1, 3, 9, 19), in chunks of 1, 2 or 4 pages, and
-    with a zstd dictionary trained on 300-row samples (16 or 64 KB).  It prints the bytes
+    with a zstd dictionary trained on 300-row samples (16 or 64 KB), and cut into frames of
+    64 or 128 rows compressed one by one (3 bytes of directory each: a lookup would
+    decompress one frame; "frames": only those, beside columns with zstd 3).  It prints the bytes
     a row takes on pages (whole pages: what LMDB spends), compressed, raw, and the time
     to decompress one chunk.  Then a floor for any codec of one day's rows that stores
     each value exactly: per column, the entropy of the values' bit lengths plus their
@@ -41,6 +43,7 @@ typedef struct {
     int level;     //  zstd level, 0: raw
     int pages;     //  Pages a chunk may take
     size_t dict;   //  Dictionary bytes, 0: none
+    size_t frame;  //  Rows a zstd frame (each with 3 bytes of directory), 0: one a chunk
 } s_config_t;
 
 static ZSTD_CCtx *s_cctx;
@@ -49,11 +52,24 @@ static ZSTD_CDict *s_cdict;
 static ZSTD_DDict *s_ddict;
 
 static double
-s_now (void)
+s_clock (clockid_t clock)
 {
     struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
+    clock_gettime (clock, &now);
     return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
+}
+
+static double
+s_now (void)
+{
+    return s_clock (CLOCK_MONOTONIC);
+}
+
+//  The thread's CPU time: decompression timed on a loaded machine
+static double
+s_cpu (void)
+{
+    return s_clock (CLOCK_THREAD_CPUTIME_ID);
 }
 
 //  Column of each value of a row: calls value_fn (arg, column, value) in row order
@@ -126,6 +142,21 @@ static size_t
 s_size (const s_config_t *config, const shard_chunk_row_t *rows, size_t count, shard_buffer_t *raw,
         uint8_t *packed, size_t packed_max)
 {
+    if (config->frame) {
+        //  Frames of config->frame rows, compressed one by one, a directory entry each
+        s_config_t single = *config;
+        single.frame = 0;
+        size_t size = 0, raw_size = 0;
+        for (size_t start = 0; start < count && size != SIZE_MAX; start += config->frame) {
+            size_t frame = s_size (&single, rows + start,
+                                   count - start < config->frame ? count - start : config->frame,
+                                   raw, packed, packed_max);
+            size = frame == SIZE_MAX ? SIZE_MAX : size + frame + 3;
+            raw_size += raw->size;
+        }
+        raw->size = raw_size;  //  The total, for the figures (the bytes are the last frame's)
+        return size;
+    }
     s_body (config, rows, count, raw);
     if (config->level == 0)
         return raw->size;
@@ -193,7 +224,15 @@ s_try (const s_config_t *config, const s_group_t *groups, size_t group_count, si
             packed_bytes += size;
             raw_bytes += raw.size;
             if (config->level && chunks % 20 == 0) {
-                double decode_start = s_now ();
+                if (config->frame) {
+                    //  Time one frame: the first of the chunk
+                    s_config_t single = *config;
+                    single.frame = 0;
+                    size = s_size (&single, groups[group].rows + at,
+                                   low < config->frame ? low : config->frame, &raw, packed,
+                                   sizeof packed);
+                }
+                double decode_start = s_cpu ();
                 for (int round = 0; round < 10; round++) {
                     size_t got =
                         s_ddict ? ZSTD_decompress_usingDDict (s_dctx, back, sizeof back, packed,
@@ -204,21 +243,24 @@ s_try (const s_config_t *config, const s_group_t *groups, size_t group_count, si
                         exit (1);
                     }
                 }
-                decode_secs += (s_now () - decode_start) / 10;
+                decode_secs += (s_cpu () - decode_start) / 10;
                 timed++;
             }
             at += low;
         }
     shard_buffer_free (&raw);
-    printf ("%s zstd %2d%s, %d page%s: %.2f B a row on pages, %.2f compressed (raw %.2f), "
-            "%.0f rows a chunk, decompress %.1f us a chunk (packing %.1f s)\n",
+    char frames[64] = "";
+    if (config->frame)
+        snprintf (frames, sizeof frames, ", frames of %zu rows", config->frame);
+    printf ("%s zstd %2d%s%s, %d page%s: %.2f B a row on pages, %.2f compressed (raw %.2f), "
+            "%.0f rows a chunk, decompress %.1f us CPU a %s (packing %.1f s)\n",
             config->columns ? "cols" : "rows", config->level,
-            config->dict ? (config->dict > 20000 ? " + 64 KB dict" : " + 16 KB dict") : "",
+            config->dict ? (config->dict > 20000 ? " + 64 KB dict" : " + 16 KB dict") : "", frames,
             config->pages, config->pages > 1 ? "s" : " ",
             (double) chunks * config->pages * 4096 / (double) rows,
             (double) packed_bytes / (double) rows, (double) raw_bytes / (double) rows,
             (double) rows / (double) chunks, timed ? decode_secs / (double) timed * 1e6 : 0,
-            s_now () - start_secs);
+            config->frame ? "frame" : "chunk", s_now () - start_secs);
     fflush (stdout);
 }
 
@@ -295,10 +337,11 @@ int
 main (int argc, char *argv[])
 {
     if (argc < 2) {
-        fprintf (stderr, "usage: chunk_lab DIR [DAYS]\n");
+        fprintf (stderr, "usage: chunk_lab DIR [DAYS [frames]]\n");
         return 2;
     }
     long days_max = argc > 2 ? atol (argv[2]) : 100000;
+    bool frames_only = argc > 3 && strcmp (argv[3], "frames") == 0;
     zsys_init ();
     shard_store_t *store = shard_store_new (argv[1], 256ULL << 30);
     if (!store)
@@ -355,12 +398,17 @@ main (int argc, char *argv[])
     s_cctx = ZSTD_createCCtx ();
     s_dctx = ZSTD_createDCtx ();
     const s_config_t configs[] = {
-        {false, 0, 1, 0},  {false, 1, 1, 0},     {false, 3, 1, 0},    {false, 9, 1, 0},
-        {false, 19, 1, 0}, {true, 0, 1, 0},      {true, 1, 1, 0},     {true, 3, 1, 0},
-        {true, 9, 1, 0},   {true, 19, 1, 0},     {false, 3, 2, 0},    {true, 3, 2, 0},
-        {true, 3, 4, 0},   {false, 3, 1, 16384}, {true, 3, 1, 16384}, {true, 3, 1, 65536}};
+        {false, 0, 1, 0, 0},     {false, 1, 1, 0, 0},      {false, 3, 1, 0, 0},
+        {false, 9, 1, 0, 0},     {false, 19, 1, 0, 0},     {true, 0, 1, 0, 0},
+        {true, 1, 1, 0, 0},      {true, 3, 1, 0, 0},       {true, 9, 1, 0, 0},
+        {true, 19, 1, 0, 0},     {false, 3, 2, 0, 0},      {true, 3, 2, 0, 0},
+        {true, 3, 4, 0, 0},      {false, 3, 1, 16384, 0},  {true, 3, 1, 16384, 0},
+        {true, 3, 1, 65536, 0},  {true, 3, 1, 0, 64},      {true, 3, 1, 0, 128},
+        {true, 3, 1, 16384, 64}, {true, 3, 1, 16384, 128}, {true, 3, 1, 65536, 64},
+        {true, 3, 1, 65536, 128}};
     for (size_t index = 0; index < sizeof configs / sizeof configs[0]; index++)
-        s_try (&configs[index], groups, group_count, rows);
+        if (!frames_only || configs[index].frame || index == 7)
+            s_try (&configs[index], groups, group_count, rows);
     s_floor (groups, group_count, rows);
     ZSTD_freeCDict (s_cdict);
     ZSTD_freeDDict (s_ddict);
