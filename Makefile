@@ -204,6 +204,7 @@ bench:
 	bench/query
 	bench/anon
 	bench/scale
+	bench/soak
 
 run:
 	@$(DEPS)
