@@ -27,11 +27,11 @@ SOAK_HOSTS=${SOAK_HOSTS:-3000}
 # soak_rx_queue PORT: nfcapd's receive queue in bytes (0 when drained) into SOAK_QUEUE,
 # from /proc/net/udp (bash builtins only: no fork).
 soak_rx_queue () {
-  local hex sl local rem st queues
+  local hex addr queues
   printf -v hex '0100007F:%04X' "$1"
   SOAK_QUEUE=0
-  while read -r sl local rem st queues _; do
-    if [ "$local" = "$hex" ]; then SOAK_QUEUE=$((16#${queues#*:})); return; fi
+  while read -r _ addr _ _ queues _; do
+    if [ "$addr" = "$hex" ]; then SOAK_QUEUE=$((16#${queues#*:})); return; fi
   done < /proc/net/udp
 }
 
