@@ -208,6 +208,7 @@ bench:
 	bench/query
 	bench/anon
 	bench/scale
+	bench/soak
 
 run:
 	@$(DEPS)

@@ -83,7 +83,7 @@ SYS_BIN=${SAN_BIN:-$BIN}
 # soonest, by the seconds they took last time here (build/test-out/seconds), else by
 # the estimates below (measured on the 2-core CI machine).
 LANES=${TEST_LANES:-2}
-declare -A ESTIMATE=([slots_test]=200 [slots_kill_test]=140 [retention_up_test]=150
+declare -A ESTIMATE=([slots_test]=200 [soak_test]=120 [slots_kill_test]=140 [retention_up_test]=150
   [reader_badinput_test]=140 [query_test]=95 [query_crash_test]=76 [changes_test]=66
   [ingest_delivery_test]=60 [ingestor_remove_test]=52 [ingest_append_test]=52
   [browser_test]=47 [api_test]=43 [browser_changes_test]=42 [others_test]=40
