@@ -232,14 +232,21 @@ anonymised () {
     sed 's/^/  /' "$base.diff1" "$base.diff2" 2> /dev/null | head -40
   fi
   # No real address left: every row's address differs from the plain row it maps from
-  if python3 - "$base.plain" "$base.actual" <<'EOF'
+  if python3 - "$base.plain" "$base.actual" > "$base.shared" 2>&1 <<'EOF'
 import json, sys
 plain = {json.loads(l)["ip"] for l in open(sys.argv[1])}
 anon = {json.loads(l)["ip"] for l in open(sys.argv[2])}
-sys.exit(0 if len(plain) == len(anon) and len(plain & anon) <= len(plain) // 1000 else 1)
+shared = sorted(plain & anon)
+print("%d hosts plain, %d anonymised, %d under a real address: %s"
+      % (len(plain), len(anon), len(shared), " ".join(shared[:8])))
+sys.exit(0 if len(plain) == len(anon) and len(shared) <= len(plain) // 1000 else 1)
 EOF
   then pass "$what: as many hosts, none under its real address"
-  else fail "$what: real addresses in the anonymised output"; fi
+  else
+    # What failed, and the key (random in one case) so that the run can be repeated
+    fail "$what: real addresses in the anonymised output: $(tail -n 1 "$base.shared");" \
+      "key $(od -An -tx1 "$key" | tr -d ' \n')"
+  fi
 }
 anonymised "--anonymise-key (hex key), two blocks, bulk traffic" "$KEY" "${LOCAL[@]}" -- \
   "$FILE_E" "$FILE_F"
