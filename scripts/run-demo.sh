@@ -69,7 +69,9 @@ cat <<MSG
   portevo demo: $files nfcapd files of $(cat "$SPOOL.done" | sed 's/^[0-9]* files, //; s/, made.*//')
   web UI:       http://$HTTP/
   try:          the spam bot 10.10.25.25 (port 25, peers), the SSH scanner 10.10.22.22
-                (port 22, peers, max), the Tor relay 10.10.90.50 (ALL*)
+                (port 22, peers, max), the Tor relay 10.10.90.50 (ALL*, Other ports);
+                incoming: the SSH gateway 10.10.22.10 (port 22, peers), the mail
+                exchanger 10.10.25.1, the web server 10.10.80.80
   data, logs:   $DATA  (rm -rf it to start over)
   Ctrl-C stops the cluster.
 
