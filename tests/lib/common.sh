@@ -77,3 +77,15 @@ PY
 }
 
 finish () { exit "$TEST_FAILED"; }
+
+# browser_ready: node, Debian's chromium, npm's playwright-core and the built web UI
+# (made here if missing) are there; otherwise says which is missing as a FAIL and returns 1.
+browser_ready () {
+  command -v node > /dev/null || { fail "node missing (make deps)"; return 1; }
+  [ -x "${CHROMIUM:-/usr/bin/chromium}" ] ||
+    { fail "chromium missing (make deps: scripts/packages.txt)"; return 1; }
+  [ -d "$ROOT/node_modules/playwright-core" ] ||
+    { fail "node_modules/playwright-core missing (npm ci)"; return 1; }
+  [ -f "$ROOT/web/vendor/uPlot.iife.min.js" ] || "$ROOT/scripts/build-web.sh" > /dev/null ||
+    { fail "make web failed"; return 1; }
+}

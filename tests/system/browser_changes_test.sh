@@ -22,12 +22,7 @@ for need in portevo portevo-broker portevo-shard portevo-ingest portevo-gateway 
   dir=$BIN; [ "$need" = nf_send ] && dir=$TOOLS
   [ -x "$dir/$need" ] || { fail "missing $dir/$need (run make)"; finish; }
 done
-command -v node > /dev/null || { fail "node missing (make deps)"; finish; }
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { fail "chromium missing"; finish; }
-[ -d "$ROOT/node_modules/playwright-core" ] || { fail "node_modules/playwright-core missing (npm ci)"; finish; }
-if [ ! -f "$ROOT/web/vendor/uPlot.iife.min.js" ]; then
-  "$ROOT/scripts/build-web.sh" || { fail "make web failed"; finish; }
-fi
+browser_ready || finish
 
 changes_make_files
 changes_start browser_changes --changes-k 4 --changes-window 28

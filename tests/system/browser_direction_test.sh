@@ -23,12 +23,7 @@ for need in "$BIN/portevo" "$BIN/portevo-broker" "$BIN/portevo-shard" "$BIN/port
             "$BIN/portevo-gateway" "$TOOLS/nf_send"; do
   [ -x "$need" ] || { fail "missing $need (run make)"; finish; }
 done
-command -v node > /dev/null || { fail "node missing (make deps)"; finish; }
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { fail "chromium missing"; finish; }
-[ -d "$ROOT/node_modules/playwright-core" ] || { fail "node_modules/playwright-core missing (npm ci)"; finish; }
-if [ ! -f "$ROOT/web/vendor/uPlot.iife.min.js" ]; then
-  "$ROOT/scripts/build-web.sh" || { fail "make web failed"; finish; }
-fi
+browser_ready || finish
 
 D1=$(date -u -d '2 days ago' +%F)
 D2=$(date -u -d '1 day ago' +%F)

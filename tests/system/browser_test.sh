@@ -30,12 +30,7 @@ for need in "$BIN/portevo" "$BIN/portevo-broker" "$BIN/portevo-shard" "$BIN/port
             "$BIN/portevo-gateway" "$TOOLS/nf_send"; do
   [ -x "$need" ] || { fail "missing $need (run make)"; finish; }
 done
-command -v node > /dev/null || { fail "node missing (make deps)"; finish; }
-[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || { fail "chromium missing (make deps: scripts/packages.txt)"; finish; }
-[ -d "$ROOT/node_modules/playwright-core" ] || { fail "node_modules/playwright-core missing (npm ci)"; finish; }
-if [ ! -f "$ROOT/web/vendor/uPlot.iife.min.js" ]; then
-  "$ROOT/scripts/build-web.sh" || { fail "make web failed"; finish; }
-fi
+browser_ready || finish
 
 # ---------------------------------------------------------------------------------------
 # Input: two recent days (retention keeps them), five blocks.

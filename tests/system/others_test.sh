@@ -131,12 +131,7 @@ check "400 for a range longer than the retention" bad_request "ip=10.2.0.1&from=
 
 # ----------------------------------------------------------------------------------
 # The host page in Debian's chromium (tests/browser/others_test.mjs)
-if ! command -v node > /dev/null || [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ] ||
-   [ ! -d "$ROOT/node_modules/playwright-core" ]; then
-  fail "node, chromium or node_modules/playwright-core missing (make deps)"
-else
-  [ -f "$ROOT/web/vendor/uPlot.iife.min.js" ] || "$ROOT/scripts/build-web.sh" > /dev/null ||
-    fail "make web failed"
+if browser_ready; then
   timeout 300 node "$ROOT/tests/browser/others_test.mjs" --url "$URL/" --expect "$WORK/days.expected" \
     --from "$FROM" --to "$TO" --empty 10.2.0.2 --shots "$ROOT/build/test-out/screenshots" \
     > "$WORK/browser.log" 2>&1 || TEST_FAILED=1
