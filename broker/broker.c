@@ -549,10 +549,7 @@ broker_test (bool verbose)
     zsock_destroy (&shard1);
     zsock_destroy (&shard0);
     zstr_free (&endpoint);
-    char *path = zsys_sprintf ("%s/%s", dir, BROKER_MAP_FILE);
-    zsys_file_delete (path);
-    zstr_free (&path);
-    zsys_dir_delete ("%s", dir);
+    broker_map_test_dir_remove (dir);
     zsys_set_logstream (stderr);
     printf ("OK\n");
 }

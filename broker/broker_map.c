@@ -626,6 +626,17 @@ broker_map_remove_ingestor (broker_map_t *self, const char *name)
 
 //  --------------------------------------------------------------------------
 void
+broker_map_test_dir_remove (const char *dir)
+{
+    assert (dir);
+    char *path = zsys_sprintf ("%s/%s", dir, BROKER_MAP_FILE);
+    zsys_file_delete (path);
+    zstr_free (&path);
+    zsys_dir_delete ("%s", dir);
+}
+
+//  --------------------------------------------------------------------------
+void
 broker_map_test (bool verbose)
 {
     printf (" * broker_map: ");

@@ -129,6 +129,8 @@ int broker_map_batch_switch (broker_map_t *self);
 int broker_map_batch_end (broker_map_t *self);
 
 //  Selftests
+//  For a selftest's end: remove dir (made by the test), with the map file a map kept in it.
+void broker_map_test_dir_remove (const char *dir);
 void broker_map_test (bool verbose);
 void broker_map_move_test (bool verbose);
 

@@ -524,10 +524,7 @@ broker_map_move_test (bool verbose)
     self = s_test_run (self, 512);
     assert (broker_map_remove_shard (self, "s2", error, sizeof error) == -2);  //  The last
     broker_map_destroy (&self);
-    char *path = zsys_sprintf ("%s/%s", dir, BROKER_MAP_FILE);
-    zsys_file_delete (path);
-    zstr_free (&path);
-    zsys_dir_delete ("%s", dir);
+    broker_map_test_dir_remove (dir);
     zsys_set_logstream (stderr);
     printf ("OK\n");
 }

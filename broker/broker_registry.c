@@ -533,10 +533,7 @@ broker_registry_test (bool verbose)
     assert (s_test_send (registry, beat, "E", "shard", "s0", "", 2000) == 404);
     broker_registry_destroy (&registry);
     broker_map_destroy (&map);
-    char *path = zsys_sprintf ("%s/%s", dir, BROKER_MAP_FILE);
-    zsys_file_delete (path);
-    zstr_free (&path);
-    zsys_dir_delete ("%s", dir);
+    broker_map_test_dir_remove (dir);
     zsys_set_logstream (stderr);
     printf ("OK\n");
 }
