@@ -10,6 +10,7 @@
 #include "shard/shard.h"
 #include "shard/shard_others.h"
 #include "shard/shard_move.h"
+#include "shard/shard_segments.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -744,6 +745,11 @@ s_on_maintenance (zloop_t *loop, int timer_id, void *arg)
         if (rc != SHARD_STORE_OK)
             zsys_error ("archive: %s", shard_store_error (self->store));
     }
+    if (rc == SHARD_STORE_OK && !more) {
+        rc = shard_store_compact (self->store, now, SHARD_COMPACT_BATCH, &more);
+        if (rc != SHARD_STORE_OK)
+            zsys_error ("compaction: %s", shard_store_error (self->store));
+    }
     self->maintenance_running = more;
     if (more)
         zloop_timer (loop, SHARD_MAINTENANCE_BATCH_MSECS, 1, s_on_maintenance, self);
@@ -776,6 +782,13 @@ shard_new (const shard_config_t *config)
     shard_store_set_retention_days (self->store, config->retention_days);
     shard_store_set_grace_secs (self->store, config->grace_secs);
     shard_store_set_verbose (self->store, config->verbose);
+    int segment_days = shard_store_set_segment_days (self->store, config->segment_days);
+    if (segment_days < 0)
+        goto fail;
+    if ((uint32_t) segment_days != config->segment_days)
+        zsys_info ("store: segments of %d days (set when the store was made; --segment-days %u "
+                   "applies to new stores only)",
+                   segment_days, config->segment_days);
     self->map_path = zsys_sprintf ("%s/%s", config->data, SHARD_MAP_FILE);
     s_map_load (self);
     bool curve_failed;

@@ -2,6 +2,7 @@
  */
 #include "shard/shard_config.h"
 #include "shard/shard_store.h"
+#include "shard/shard_segments.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -20,6 +21,7 @@ shard_config_new (void)
     self->retention_days = SHARD_RETENTION_DAYS_DEFAULT;
     self->grace_secs = SHARD_GRACE_SECS_DEFAULT;
     self->mapsize_mb = SHARD_MAPSIZE_MB_DEFAULT;
+    self->segment_days = SHARD_SEGMENT_DAYS_DEFAULT;
     assert (self->endpoint && self->broker);
     return self;
 }
@@ -94,6 +96,10 @@ shard_config_set (shard_config_t *self, const char *key, const char *value)
         rc = s_number (value, 0, 7 * 86400, &number);
         self->grace_secs = rc ? self->grace_secs : (uint32_t) number;
     }
+    else if (streq (key, "segment-days") || streq (key, "segment_days")) {
+        rc = s_number (value, 0, SHARD_SERIES_DAYS_MAX, &number);
+        self->segment_days = rc ? self->segment_days : (uint32_t) number;
+    }
     else if (streq (key, "mapsize-mb") || streq (key, "mapsize_mb")) {
         rc = s_number (value, 1, 1ULL << 30, &number);
         self->mapsize_mb = rc ? self->mapsize_mb : number;
@@ -128,7 +134,8 @@ shard_config_load (shard_config_t *self, const char *path)
                     {"portevo/curve/keys", "curve_keys"},
                     {"portevo/shard/retention_days", "retention_days"},
                     {"portevo/shard/grace_secs", "grace_secs"},
-                    {"portevo/shard/mapsize_mb", "mapsize_mb"}};
+                    {"portevo/shard/mapsize_mb", "mapsize_mb"},
+                    {"portevo/shard/segment_days", "segment_days"}};
     for (size_t index = 0; index < sizeof settings / sizeof settings[0]; index++) {
         const char *value = zconfig_get (root, settings[index].path, NULL);
         if (value && shard_config_set (self, settings[index].key, value))
@@ -204,11 +211,12 @@ shard_config_test (bool verbose)
     } cases[] = {{"retention-days", "90", 0}, {"retention-days", "0", -1},
                  {"grace-secs", "-5", -1},    {"grace-secs", "12x", -1},
                  {"mapsize-mb", "1024", 0},   {"mapsize-mb", "99999999999999999999", -1},
+                 {"segment-days", "7", 0},    {"segment-days", "65", -1},
                  {"colour", "blue", -1}};
     for (size_t index = 0; index < sizeof cases / sizeof cases[0]; index++)
         assert (shard_config_set (config, cases[index].key, cases[index].value) == cases[index].rc);
     assert (config->retention_days == 90 && config->grace_secs == 60);
-    assert (config->mapsize_mb == 1024);
+    assert (config->mapsize_mb == 1024 && config->segment_days == 7);
     assert (shard_config_load (config, "/nonexistent/portevo.cfg") == -1);
     shard_config_destroy (&config);
     assert (config == NULL);

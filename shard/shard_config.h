@@ -5,6 +5,9 @@
         portevo/shard/retention_days            (--retention-days)
         portevo/shard/grace_secs                (--grace-secs)
         portevo/shard/mapsize_mb                (--mapsize-mb)
+        portevo/shard/segment_days              (--segment-days: days a compacted
+                                                segment spans, set when the store is
+                                                created; 0 = no compaction)
         portevo/shard/NAME/endpoint, data       (--endpoint, --data)
     Load the file first, then set the flags given, which override it.
 */
@@ -27,6 +30,7 @@ typedef struct {
     uint32_t retention_days;  //  Days kept before today
     uint32_t grace_secs;      //  How long a block waits for every ingestor
     uint64_t mapsize_mb;      //  LMDB map size, MiB
+    uint32_t segment_days;    //  Days a compacted segment, for a new store (shard_segments.h)
     bool verbose;             //  Debug logging
 } shard_config_t;
 

@@ -381,6 +381,17 @@ s_chunk_find (shard_txn_t *txn, shard_cursor_t *cursor, uint16_t day, uint16_t p
 
 //  --------------------------------------------------------------------------
 int
+shard_days_where (shard_txn_t *txn, shard_days_where_t *where)
+{
+    assert (txn);
+    assert (where);
+    if (shard_days_archive_last (txn, &where->archive_last) == -1)
+        return -1;
+    return shard_segments_load (txn, &where->segments);
+}
+
+//  --------------------------------------------------------------------------
+int
 shard_days_reader_open (shard_days_reader_t *self, shard_txn_t *txn)
 {
     assert (self);
@@ -388,8 +399,9 @@ shard_days_reader_open (shard_days_reader_t *self, shard_txn_t *txn)
     memset (self, 0, sizeof *self);
     self->txn = txn;
     self->days_first = UINT32_MAX;
-    if (shard_days_archive_last (txn, &self->archive_last) == -1)
+    if (shard_days_where (txn, &self->where) == -1)
         return -1;
+    shard_segments_reader_open (&self->series, txn, &self->where.segments);
     shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_DAYS);
     if (!cursor)
         return -1;
@@ -409,6 +421,8 @@ shard_days_reader_get (shard_days_reader_t *self, uint16_t day, uint16_t port,
     assert (self);
     assert (addr);
     assert (row);
+    if (shard_segments_holds (&self->where.segments, day, addr))
+        return shard_segments_reader_get (&self->series, day, port, addr, row);
     int rc = 1;
     if (day >= self->days_first) {
         uint8_t key[SHARD_KEY_DAY_MAX];
@@ -420,7 +434,7 @@ shard_days_reader_get (shard_days_reader_t *self, uint16_t day, uint16_t port,
             return -1;
         }
     }
-    if (rc == 1 && day <= self->archive_last) {
+    if (rc == 1 && day <= self->where.archive_last) {
         if (!self->chunks && !(self->chunks = shard_cursor_new (self->txn, SHARD_DB_CHUNKS)))
             return -1;
         rc = s_chunk_find (self->txn, self->chunks, day, port, addr, row);
@@ -434,6 +448,7 @@ shard_days_reader_close (shard_days_reader_t *self)
 {
     assert (self);
     shard_cursor_destroy (&self->chunks);
+    shard_segments_reader_close (&self->series);
 }
 
 //  --------------------------------------------------------------------------
@@ -453,12 +468,18 @@ s_chunk_get (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *
 
 //  --------------------------------------------------------------------------
 int
-shard_days_get (shard_txn_t *txn, uint32_t archive_last, uint16_t day, uint16_t port,
-                const proto_addr_t *addr, shard_row_t *row, bool *archived)
+shard_days_get (shard_txn_t *txn, const shard_days_where_t *where, uint16_t day, uint16_t port,
+                const proto_addr_t *addr, shard_row_t *row, uint8_t *at)
 {
     assert (txn);
+    assert (where);
     assert (addr);
     assert (row);
+    if (shard_segments_holds (&where->segments, day, addr)) {
+        if (at)
+            *at = SHARD_DAYS_AT_SERIES;
+        return shard_segments_get (txn, &where->segments, day, port, addr, row);
+    }
     uint8_t key[SHARD_KEY_DAY_MAX];
     size_t key_size = shard_key_day (key, day, port, addr);
     shard_bytes_t value;
@@ -468,24 +489,27 @@ shard_days_get (shard_txn_t *txn, uint32_t archive_last, uint16_t day, uint16_t 
         return -1;
     }
     bool in_chunk = false;
-    if (rc == 1 && day <= archive_last) {
+    if (rc == 1 && day <= where->archive_last) {
         rc = s_chunk_get (txn, day, port, addr, row);
         in_chunk = rc == 0;
     }
-    if (archived)
-        *archived = in_chunk;  //  New rows go to days
+    if (at)
+        *at = in_chunk ? SHARD_DAYS_AT_CHUNK : SHARD_DAYS_AT_DAYS;  //  New rows go to days
     return rc;
 }
 
 //  --------------------------------------------------------------------------
 int
-shard_days_put (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *addr,
-                const shard_row_t *row, bool archived)
+shard_days_put (shard_txn_t *txn, const shard_days_where_t *where, uint16_t day, uint16_t port,
+                const proto_addr_t *addr, const shard_row_t *row, uint8_t at)
 {
     assert (txn);
+    assert (where);
     assert (addr);
     assert (row);
-    if (!archived) {
+    if (at == SHARD_DAYS_AT_SERIES)
+        return shard_segments_put (txn, &where->segments, day, port, addr, row);
+    if (at == SHARD_DAYS_AT_DAYS) {
         uint8_t key[SHARD_KEY_DAY_MAX], bytes[SHARD_ROW_MAX];
         size_t key_size = shard_key_day (key, day, port, addr);
         return shard_kv_put (txn, SHARD_DB_DAYS, key, key_size, bytes,
@@ -506,6 +530,14 @@ shard_days_scan (shard_txn_t *txn, uint16_t day, uint16_t port, shard_days_fn *r
 {
     assert (txn);
     assert (row_fn);
+    //  Rows held in series, then (for a segment under compaction) the others
+    shard_segments_t segments;
+    if (shard_segments_load (txn, &segments))
+        return -1;
+    if (segments.days && day / segments.days <= segments.compacted &&
+        (day / segments.days < segments.compacted || segments.phase > 0) &&
+        shard_segments_scan (txn, &segments, day, port, row_fn, arg))
+        return -1;
     uint8_t prefix[SHARD_KEY_TOP_SIZE];
     shard_key_top (prefix, day, port);
     shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_DAYS);
@@ -523,7 +555,8 @@ shard_days_scan (shard_txn_t *txn, uint16_t day, uint16_t port, shard_days_fn *r
             rc = -1;
             break;
         }
-        row_fn (arg, &addr, &row);
+        if (!shard_segments_holds (&segments, day, &addr))
+            row_fn (arg, &addr, &row);
         rc = shard_cursor_next (cursor, &key, &value);
     }
     shard_cursor_destroy (&cursor);
@@ -544,7 +577,8 @@ shard_days_scan (shard_txn_t *txn, uint16_t day, uint16_t port, shard_days_fn *r
             break;
         }
         for (int index = 0; index < count; index++)
-            row_fn (arg, &rows[index].addr, &rows[index].row);
+            if (!shard_segments_holds (&segments, day, &rows[index].addr))
+                row_fn (arg, &rows[index].addr, &rows[index].row);
         rc = shard_cursor_next (cursor, &key, &value);
     }
     free (rows);
@@ -620,6 +654,8 @@ shard_days_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t
 {
     assert (txn);
     assert (budget && deleted);
+    if (shard_segments_expire (txn, cutoff_day, budget, deleted))
+        return -1;
     shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
     if (!cursor)
         return -1;

@@ -1,4 +1,5 @@
-/*  shard_days.h - the daily rows: recent days in `days`, finished days in `chunks`.
+/*  shard_days.h - the daily rows: recent days in `days`, finished days in `chunks`,
+    compacted segments of days in `series` (shard_segments.h).
 
     Rows grow while their day is under way, so each is one record of `days` (the
     shard_codec.h row, about 40 bytes with LMDB's overhead).  A finished day never
@@ -23,25 +24,43 @@
 
 #include "shard/shard_codec.h"
 #include "shard/shard_kv.h"
+#include "shard/shard_segments.h"
 
 //  The last day with rows in archive, into *day: 0, 1 if archive is empty (*day is
 //  then 0), -1 failed.
 int shard_days_archive_last (shard_txn_t *txn, uint32_t *day);
 
-//  Read the row of (day, port, addr).  archive_last: from shard_days_archive_last (or
-//  UINT32_MAX to always look in archive).  *archived (may be NULL) tells where it was.
-//  0 found, 1 absent, -1 failed.
-int shard_days_get (shard_txn_t *txn, uint32_t archive_last, uint16_t day, uint16_t port,
-                    const proto_addr_t *addr, shard_row_t *row, bool *archived);
+//  Where a row is, or where a new one goes (shard_days_get tells shard_days_put)
+typedef enum {
+    SHARD_DAYS_AT_DAYS = 0,  //  `days`
+    SHARD_DAYS_AT_CHUNK,     //  its chunk
+    SHARD_DAYS_AT_SERIES     //  its host's record of a compacted segment (shard_segments.h)
+} shard_days_at_t;
+
+//  What a transaction reads once to know where rows are: the last day with chunks and
+//  the series tier's state.  Read again after the transaction archives or compacts.
+typedef struct {
+    uint32_t archive_last;      //  From shard_days_archive_last (UINT32_MAX: always look)
+    shard_segments_t segments;  //  shard_segments_load
+} shard_days_where_t;
+
+int shard_days_where (shard_txn_t *txn, shard_days_where_t *where);  //  0 or -1
+
+//  Read the row of (day, port, addr).  *at (may be NULL) tells where it is, or where a
+//  new row goes.  0 found, 1 absent, -1 failed.
+int shard_days_get (shard_txn_t *txn, const shard_days_where_t *where, uint16_t day, uint16_t port,
+                    const proto_addr_t *addr, shard_row_t *row, uint8_t *at);
 
 //  A reader for many rows in one read transaction (a host's series): it keeps one
-//  cursor on the chunks and looks in `days` only for days it may hold rows of.  Open,
-//  get any number of rows, close before the transaction ends.
+//  cursor on the chunks, looks in `days` only for days it may hold rows of, and keeps
+//  the host's record of the segment last read.  Open, get any number of rows, close
+//  before the transaction ends.
 typedef struct {
-    shard_txn_t *txn;        //  Transaction read in
-    uint32_t archive_last;   //  Last day with chunks (0 if none)
+    shard_txn_t *txn;  //  Transaction read in
+    shard_days_where_t where;
     uint32_t days_first;     //  First day with rows in `days` (UINT32_MAX if none)
     shard_cursor_t *chunks;  //  Cursor on chunks, NULL until needed
+    shard_segments_reader_t series;
 } shard_days_reader_t;
 
 int shard_days_reader_open (shard_days_reader_t *self, shard_txn_t *txn);  //  0 or -1
@@ -50,9 +69,9 @@ int shard_days_reader_get (shard_days_reader_t *self, uint16_t day, uint16_t por
                            const proto_addr_t *addr, shard_row_t *row);
 void shard_days_reader_close (shard_days_reader_t *self);
 
-//  Write the row of (day, port, addr), where shard_days_get found it.  0 or -1.
-int shard_days_put (shard_txn_t *txn, uint16_t day, uint16_t port, const proto_addr_t *addr,
-                    const shard_row_t *row, bool archived);
+//  Write the row of (day, port, addr) at at (from shard_days_get).  0 or -1.
+int shard_days_put (shard_txn_t *txn, const shard_days_where_t *where, uint16_t day, uint16_t port,
+                    const proto_addr_t *addr, const shard_row_t *row, uint8_t at);
 
 //  Call row_fn for every row of (day, port), in `days` then in chunks.  0 or -1.
 typedef void (shard_days_fn) (void *arg, const proto_addr_t *addr, const shard_row_t *row);

@@ -34,7 +34,7 @@ struct _shard_fold_t {
     char **ingestors;                        //  Registered ingestor names
     size_t ingestor_count;                   //  Entries in ingestors
     uint32_t cutoff_day;                     //  First day kept, for the transaction under way
-    uint32_t archive_last;                   //  Last archived day, for the transaction under way
+    shard_days_where_t where;                //  Where rows are, for the transaction under way
     shard_top_cache_t *top;                  //  Top lists touched by the transaction
     shard_host_t *host;                      //  Current host record
     proto_addr_t host_addr;                  //  Its address
@@ -349,7 +349,7 @@ s_direction (shard_fold_t *self, shard_txn_t *txn, uint8_t direction)
         return -1;
     self->direction = direction;
     shard_txn_set_direction (txn, direction);
-    return shard_days_archive_last (txn, &self->archive_last) == -1 ? -1 : 0;
+    return shard_days_where (txn, &self->where) == -1 ? -1 : 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -366,8 +366,8 @@ s_fold_value (shard_fold_t *self, shard_txn_t *txn, int64_t block, const proto_a
 
     uint16_t day = (uint16_t) proto_day_of (block);
     shard_row_t old, row;
-    bool archived = false;
-    int rc = shard_days_get (txn, self->archive_last, day, port, addr, &old, &archived);
+    uint8_t at = SHARD_DAYS_AT_DAYS;
+    int rc = shard_days_get (txn, &self->where, day, port, addr, &old, &at);
     if (rc == -1)
         return -1;
     if (rc == 0) {
@@ -376,7 +376,7 @@ s_fold_value (shard_fold_t *self, shard_txn_t *txn, int64_t block, const proto_a
     }
     else
         shard_row_start (&row, values);
-    if (shard_days_put (txn, day, port, addr, &row, archived))
+    if (shard_days_put (txn, &self->where, day, port, addr, &row, at))
         return -1;
     return shard_top_cache_update (self->top, txn, day, port, addr, rc == 0 ? &old : NULL, &row);
 }
@@ -599,7 +599,7 @@ shard_fold_part (shard_fold_t *self, shard_txn_t *txn, const char *source, const
     assert (block >= 0);
     memset (result, 0, sizeof *result);
     self->cutoff_day = shard_fold_cutoff_day (self, now);
-    if (shard_days_archive_last (txn, &self->archive_last) == -1)
+    if (shard_days_where (txn, &self->where) == -1)
         return -1;
     if (proto_day_of (block) < self->cutoff_day) {
         //  Not recorded: the same part is taken once the retention covers its day
@@ -706,7 +706,7 @@ shard_fold_finalise (shard_fold_t *self, shard_txn_t *txn, int64_t block, int64_
     if (rc)
         return rc;
     self->cutoff_day = shard_fold_cutoff_day (self, now);
-    if (shard_days_archive_last (txn, &self->archive_last) == -1)
+    if (shard_days_where (txn, &self->where) == -1)
         return -1;
     return s_finalise (self, txn, block, now);
 }

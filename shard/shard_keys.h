@@ -33,6 +33,9 @@
                      [16 - shared bytes]) [forms: 2 bits a feature] then per feature
                      ONE [v] | FLAT [min][sum-max] | PAIR [min][max-min]
                      | FULL [min][max-min][sum-max]
+    series    [segment: 2][family: 1][host: 4|16]  -> every row of the host in the D days of
+              the segment (day / D, D = meta "segment_days"), every port, packed
+              series-major (shard_series.h, shard_segments.h, STORAGE.md)
     archive   [day: 2][port: 2][host: 4|16]          -> schema 1 only: finished days' rows,
                                                         one a record (shard_store_migrate)
     top       [day: 2][port: 2]                      -> the 12 top lists of (day, port)
@@ -52,6 +55,7 @@
     rows_in   [block: 8][host: 4|16][port: 2]        -> as rows
     days_in   [day: 2][port: 2][host: 4|16]          -> as days
     chunks_in [day: 2][port: 2][family: 1][host: 4|16] -> as chunks
+    series_in [segment: 2][family: 1][host: 4|16]  -> as series
     top_in    [day: 2][port: 2]                      -> as top
     hosts_in  [host: 4|16]                           -> as hosts (annotations counted in
                                                         hosts only: they are per host)
@@ -89,6 +93,8 @@
 #define SHARD_KEY_FAMILY_IPV6 6                 //  chunks key family byte, 16-byte hosts
 #define SHARD_KEY_NOTE_MAX (16 + 1 + 16 + 256)  //  notes key: rrtype <= 16, rrname <= 256
 #define SHARD_KEY_OTHERS_MAX (2 + 16)           //  others key, IPv6 host
+#define SHARD_KEY_SERIES_PREFIX 3               //  series key before the host
+#define SHARD_KEY_SERIES_MAX (3 + 16)           //  series key, IPv6 host
 
 //  The host-keyed sub-databases a slot move copies record by record:
 //  X (sub-database, host offset in the key, host size (4: 4 or 16 by key size, 16: always
@@ -247,6 +253,28 @@ shard_key_chunk_parse (const uint8_t *in, size_t size, uint16_t *day, uint16_t *
     *day = shard_get16 (in);
     *port = shard_get16 (in + 2);
     return shard_key_host_parse (in + SHARD_KEY_CHUNK_PREFIX, size - SHARD_KEY_CHUNK_PREFIX, addr);
+}
+
+//  [segment: 2][family: 1][host: 4|16]
+static inline size_t
+shard_key_series (uint8_t *out, uint16_t segment, const proto_addr_t *addr)
+{
+    shard_put16 (out, segment);
+    size_t size = shard_key_host (out + SHARD_KEY_SERIES_PREFIX, addr);
+    out[2] = size == 4 ? SHARD_KEY_FAMILY_IPV4 : SHARD_KEY_FAMILY_IPV6;
+    return SHARD_KEY_SERIES_PREFIX + size;
+}
+
+//  Parse a series key.  Returns 0, or -1 if its size and family do not match.
+static inline int
+shard_key_series_parse (const uint8_t *in, size_t size, uint16_t *segment, proto_addr_t *addr)
+{
+    if (!(size == SHARD_KEY_SERIES_PREFIX + 4 && in[2] == SHARD_KEY_FAMILY_IPV4) &&
+        !(size == SHARD_KEY_SERIES_MAX && in[2] == SHARD_KEY_FAMILY_IPV6))
+        return -1;
+    *segment = shard_get16 (in);
+    return shard_key_host_parse (in + SHARD_KEY_SERIES_PREFIX, size - SHARD_KEY_SERIES_PREFIX,
+                                 addr);
 }
 
 //  [day: 2][host: 4|16]

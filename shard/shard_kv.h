@@ -32,6 +32,7 @@ typedef enum {
     SHARD_DB_NOTES,     //  annotations
     SHARD_DB_CHUNKS,    //  daily rows of finished days, packed (shard_chunk.h)
     SHARD_DB_OTHERS,    //  per (day, host) traffic to ports not monitored (shard_others.h)
+    SHARD_DB_SERIES,    //  rows of compacted segments, a record per (segment, host)
     //  The in direction's copies of the per-direction sub-databases (same layout).
     //  Modules name the out ones; a transaction set to the in direction
     //  (shard_txn_set_direction) reaches these instead.
@@ -40,6 +41,7 @@ typedef enum {
     SHARD_DB_TOP_IN,
     SHARD_DB_HOSTS_IN,
     SHARD_DB_CHUNKS_IN,
+    SHARD_DB_SERIES_IN,
     SHARD_DB_COUNT
 } shard_db_t;
 

@@ -18,7 +18,8 @@ s_usage (FILE *stream)
     fprintf (stream,
              "usage: portevo-shard --name NAME [--endpoint tcp://127.0.0.1:5571] --data DIR\n"
              "                     [--broker tcp://127.0.0.1:5570] [--config FILE]\n"
-             "                     [--retention-days N] [--grace-secs N] [--mapsize-mb N] [-v]\n"
+             "                     [--retention-days N] [--grace-secs N] [--mapsize-mb N]\n"
+             "                     [--segment-days N] [-v]\n"
              "       portevo-shard --migrate --data DIR [--name NAME --config FILE] "
              "[--mapsize-mb N]\n");
 }
@@ -34,6 +35,7 @@ main (int argc, char *argv[])
                                             {"retention-days", required_argument, NULL, 'r'},
                                             {"grace-secs", required_argument, NULL, 'g'},
                                             {"mapsize-mb", required_argument, NULL, 'm'},
+                                            {"segment-days", required_argument, NULL, 's'},
                                             {"verbose", no_argument, NULL, 'v'},
                                             {"migrate", no_argument, NULL, 'M'},
                                             {"help", no_argument, NULL, 'h'},

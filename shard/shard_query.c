@@ -77,7 +77,7 @@ s_peers_capped (const shard_row_t *row, uint8_t op)
 
 //  --------------------------------------------------------------------------
 static int
-s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint32_t archive_last, uint16_t day,
+s_top_emit (shard_txn_t *txn, shard_host_t *scratch, const shard_days_where_t *where, uint16_t day,
             uint16_t port, uint8_t op, const shard_topset_t *set, shard_top_fn *top_fn, void *arg)
 {
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
@@ -96,7 +96,7 @@ s_top_emit (shard_txn_t *txn, shard_host_t *scratch, uint32_t archive_last, uint
             if (feature == PROTO_FEATURE_PEERS) {
                 //  The lists keep scores only: the flag is in the host's days row
                 shard_row_t row;
-                int rc = shard_days_get (txn, archive_last, day, port, &entry.addr, &row, NULL);
+                int rc = shard_days_get (txn, where, day, port, &entry.addr, &row, NULL);
                 if (rc == -1)
                     return -1;
                 entry.peers_capped = rc == 0 && s_peers_capped (&row, op);
@@ -117,14 +117,14 @@ shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t 
     assert (top_fn);
     if (day > SHARD_DAY_MAX)
         return 0;
-    uint32_t archive_last;
-    if (shard_days_archive_last (txn, &archive_last) == -1)
+    shard_days_where_t where;
+    if (shard_days_where (txn, &where) == -1)
         return -1;
     shard_topset_t set;
     if (port != PROTO_PORT_ALL) {
         int rc = shard_top_read (txn, (uint16_t) day, (uint16_t) port, &set);
         if (rc == 0)
-            rc = s_top_emit (txn, scratch, archive_last, (uint16_t) day, (uint16_t) port, op, &set,
+            rc = s_top_emit (txn, scratch, &where, (uint16_t) day, (uint16_t) port, op, &set,
                              top_fn, arg);
         return rc == -1 ? -1 : 0;
     }
@@ -140,8 +140,7 @@ shard_query_top (shard_txn_t *txn, shard_host_t *scratch, uint32_t day, uint8_t 
         //  The cursor's bytes die with the next read: read the lists by key
         rc = shard_top_read (txn, (uint16_t) day, key_port, &set);
         if (rc == 0)
-            rc = s_top_emit (txn, scratch, archive_last, (uint16_t) day, key_port, op, &set, top_fn,
-                             arg);
+            rc = s_top_emit (txn, scratch, &where, (uint16_t) day, key_port, op, &set, top_fn, arg);
         if (rc == 0)
             rc = shard_cursor_next (cursor, &key, &value);
     }

@@ -265,6 +265,48 @@ s_walk_chunks (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shar
 }
 
 //  --------------------------------------------------------------------------
+//  The rows of slots held in series (compacted segments): exported one a row, or their
+//  hosts' records deleted (out NULL, every (day, port) of their rows invalidated).
+
+typedef struct {
+    const shard_slots_t *slots;
+    shard_txn_t *txn;
+    uint8_t daily;
+    shard_buffer_t *out;
+    shard_top_cache_t *cache;
+} s_series_walk_t;
+
+static bool
+s_series_pick (void *arg, const proto_addr_t *addr)
+{
+    return shard_slots_has (((s_series_walk_t *) arg)->slots, proto_shard_slot (addr));
+}
+
+static int
+s_series_row (void *arg, uint16_t day, uint16_t port, const proto_addr_t *addr,
+              const shard_row_t *row)
+{
+    s_series_walk_t *walk = (s_series_walk_t *) arg;
+    if (!walk->out)
+        return shard_top_cache_invalidate (walk->cache, walk->txn, day, port);
+    uint8_t row_key[SHARD_KEY_DAY_MAX], row_value[SHARD_ROW_MAX];
+    size_t key_size = shard_key_day (row_key, day, port, addr);
+    size_t value_size = shard_row_encode (row, row_value);
+    s_record (walk->out, walk->daily, row_key, key_size, row_value, value_size);
+    return 0;
+}
+
+static void
+s_walk_series (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shard_buffer_t *out,
+               shard_top_cache_t *cache, shard_slots_count_t *count)
+{
+    s_series_walk_t walk = {slots, txn, daily, out, cache};
+    uint64_t rows = 0;
+    shard_segments_walk (txn, s_series_pick, s_series_row, &walk, out == NULL, &rows);
+    count->rows += rows;
+}
+
+//  --------------------------------------------------------------------------
 //  Every walk: export (out set) or delete (out NULL, lists invalidated in cache) the
 //  data of slots, open-block values included; an export adds every open block's record.
 
@@ -283,6 +325,7 @@ s_walk (shard_txn_t *txn, const shard_slots_t *slots, shard_buffer_t *out,
         shard_top_cache_t *cache = caches ? caches[direction] : NULL;
         s_walk_rows (txn, SHARD_DB_DAYS, daily, slots, out, cache, count);
         s_walk_chunks (txn, daily, slots, out, cache, count);
+        s_walk_series (txn, daily, slots, out, cache, count);
         s_walk_rows (txn, SHARD_DB_ROWS, in ? OPEN_ROW_IN : OPEN_ROW, slots, out, NULL, count);
     }
     shard_txn_set_direction (txn, PROTO_DIRECTION_OUT);
@@ -331,8 +374,8 @@ shard_slots_export (shard_store_t *store, const shard_slots_t *slots, shard_buff
 //  Write one daily row where it is (days or its chunk), else in days.
 
 static int
-s_import_row (shard_txn_t *txn, uint32_t archive_last, shard_top_cache_t *cache, const uint8_t *key,
-              size_t key_size, const uint8_t *value, size_t value_size)
+s_import_row (shard_txn_t *txn, const shard_days_where_t *where, shard_top_cache_t *cache,
+              const uint8_t *key, size_t key_size, const uint8_t *value, size_t value_size)
 {
     uint16_t day, port;
     proto_addr_t addr;
@@ -340,11 +383,9 @@ s_import_row (shard_txn_t *txn, uint32_t archive_last, shard_top_cache_t *cache,
     if (shard_key_day_parse (key, key_size, &day, &port, &addr) ||
         shard_row_decode (&row, value, value_size))
         return 1;
-    bool archived = false;
-    int rc = shard_days_get (txn, archive_last, day, port, &addr, &old, &archived);
-    if (rc == 1)
-        archived = false;
-    if (rc == -1 || shard_days_put (txn, day, port, &addr, &row, archived))
+    uint8_t at = SHARD_DAYS_AT_DAYS;
+    int rc = shard_days_get (txn, where, day, port, &addr, &old, &at);
+    if (rc == -1 || shard_days_put (txn, where, day, port, &addr, &row, at))
         return -1;
     return shard_top_cache_invalidate (cache, txn, day, port);
 }
@@ -448,12 +489,12 @@ shard_slots_import (shard_store_t *store, const void *data, size_t size, shard_s
     if (!txn)
         return SHARD_STORE_FAILED;
     shard_top_cache_t *caches[PROTO_DIRECTION_COUNT];
-    uint32_t archive_last[PROTO_DIRECTION_COUNT] = {0};
+    shard_days_where_t where[PROTO_DIRECTION_COUNT];
     for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
         caches[direction] = shard_top_cache_new ();
         shard_txn_set_direction (txn, direction);
         //  A failure is sticky: the loop below ends
-        shard_days_archive_last (txn, &archive_last[direction]);
+        shard_days_where (txn, &where[direction]);
     }
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
@@ -478,8 +519,8 @@ shard_slots_import (shard_store_t *store, const void *data, size_t size, shard_s
         if (!key || !value || key_size == 0)
             invalid = true;
         else if (daily) {
-            rc = s_import_row (txn, archive_last[direction], caches[direction], key,
-                               (size_t) key_size, value, (size_t) value_size);
+            rc = s_import_row (txn, &where[direction], caches[direction], key, (size_t) key_size,
+                               value, (size_t) value_size);
             count->rows += rc == 0;
         }
         else if (table == SLOT_SET)

@@ -23,6 +23,7 @@
 #include "shard/shard_changes.h"
 #include "shard/shard_query.h"
 #include "shard/shard_retention.h"
+#include "shard/shard_segments.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -38,8 +39,9 @@
 #define DUE_MAX 64  //  Blocks finalised per call of shard_store_finalise_due
 
 static const char *s_db_names[SHARD_DB_COUNT] = {
-    "meta",  "parts",  "open",   "final",   "rows",    "days",   "archive",  "top",      "hosts",
-    "notes", "chunks", "others", "rows_in", "days_in", "top_in", "hosts_in", "chunks_in"};
+    "meta",    "parts",  "open",     "final",     "rows",     "days",   "archive",
+    "top",     "hosts",  "notes",    "chunks",    "others",   "series", "rows_in",
+    "days_in", "top_in", "hosts_in", "chunks_in", "series_in"};
 
 struct _shard_txn_t {
     shard_store_t *store;  //  Owner
@@ -89,6 +91,8 @@ s_direct (shard_txn_t *txn, shard_db_t db)
         return SHARD_DB_HOSTS_IN;
     case SHARD_DB_CHUNKS:
         return SHARD_DB_CHUNKS_IN;
+    case SHARD_DB_SERIES:
+        return SHARD_DB_SERIES_IN;
     default:
         return db;
     }
@@ -454,6 +458,8 @@ s_open_databases (shard_store_t *self, bool migrate)
                   "store: %s: a migration to schema %d was interrupted: run `portevo-shard "
                   "--migrate --data %s` again",
                   self->path, SHARD_SCHEMA_VERSION, self->path);
+    else if (rc == 0 && schema == SHARD_SCHEMA_CHUNKS)
+        s_schema_put (txn, SHARD_SCHEMA_VERSION);  //  Nothing to convert: the tier starts empty
     else if (rc == 0 && schema != SHARD_SCHEMA_VERSION)
         snprintf (self->error, ERROR_MAX,
                   "store: schema version %llu, this build reads version %d only",
@@ -618,6 +624,50 @@ shard_store_set_verbose (shard_store_t *self, bool verbose)
 {
     assert (self);
     self->verbose = verbose;
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_set_segment_days (shard_store_t *self, uint32_t days)
+{
+    assert (self);
+    shard_txn_t *txn = s_begin (self, true);
+    if (!txn)
+        return -1;
+    uint32_t kept = 0;
+    shard_segments_init (txn, days, &kept);
+    return s_end (txn, true) == SHARD_STORE_OK ? (int) kept : -1;
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_store_compact (shard_store_t *self, int64_t now, size_t max_rows, bool *more)
+{
+    assert (self);
+    assert (more);
+    *more = false;
+    shard_txn_t *txn = s_begin (self, true);
+    if (!txn)
+        return SHARD_STORE_FAILED;
+    uint32_t today = proto_day_of (now < 0 ? 0 : now);
+    size_t done = 0;
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        size_t moved = 0;
+        bool left = false;
+        shard_txn_set_direction (txn, direction);
+        if (done < max_rows)
+            shard_segments_compact (txn, today, max_rows - done, &moved, &left);
+        else
+            left = true;
+        done += moved;
+        *more |= left;
+    }
+    int rc = s_end (txn, true);
+    if (rc != SHARD_STORE_OK)
+        *more = false;
+    else if (self->verbose && done)
+        zsys_debug ("store: compacted %zu daily rows or chunks", done);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -853,7 +903,8 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
     //  Rows of both directions (the archived rows counter counts both; hosts: those of
     //  the out direction, as before)
     shard_days_archived_rows (txn, &stats->archived_rows);
-    stats->rows = stats->archived_rows;
+    shard_segments_rows (txn, &stats->series_rows);
+    stats->rows = stats->archived_rows + stats->series_rows;
     for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
         shard_txn_set_direction (txn, direction);
         stats->rows += shard_kv_count (txn, SHARD_DB_DAYS);
@@ -881,7 +932,8 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
                                      days_stat.ms_overflow_pages) *
                          days_stat.ms_psize;
         if (db == SHARD_DB_DAYS || db == SHARD_DB_ARCHIVE || db == SHARD_DB_CHUNKS ||
-            db == SHARD_DB_DAYS_IN || db == SHARD_DB_CHUNKS_IN)
+            db == SHARD_DB_DAYS_IN || db == SHARD_DB_CHUNKS_IN || db == SHARD_DB_SERIES ||
+            db == SHARD_DB_SERIES_IN)
             stats->rows_bytes += bytes;
         else if (db == SHARD_DB_HOSTS || db == SHARD_DB_NOTES || db == SHARD_DB_HOSTS_IN)
             stats->hosts_bytes += bytes;

@@ -43,7 +43,8 @@
 
 #include "proto/proto_msg.h"
 
-#define SHARD_SCHEMA_VERSION 2               //  Layout version stored in meta
+#define SHARD_SCHEMA_VERSION 3               //  Layout version stored in meta
+#define SHARD_SCHEMA_CHUNKS 2                //  Before the series tier: read, and raised to 3
 #define SHARD_SCHEMA_OLD 1                   //  Rows one a record (shard_store_migrate)
 #define SHARD_SCHEMA_MIGRATING 0x10002       //  A migration 1 -> 2 under way
 #define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
@@ -84,6 +85,16 @@ void shard_store_set_retention_days (shard_store_t *self, uint32_t retention_day
 void shard_store_set_grace_secs (shard_store_t *self, uint32_t grace_secs);
 void shard_store_set_ingestors (shard_store_t *self, const char **names, size_t count);
 void shard_store_set_verbose (shard_store_t *self, bool verbose);
+
+//  Days a compacted segment spans (shard_segments.h), 1 .. SHARD_SERIES_DAYS_MAX, or 0
+//  for no compaction: set once, when the store has no value yet (a new store, or one
+//  written before the series tier); a store keeps the value it has.  Returns the
+//  store's value, or -1 if the transaction failed (logged).
+int shard_store_set_segment_days (shard_store_t *self, uint32_t days);
+
+//  One batch of compaction (shard_segments_compact, both directions): up to max_rows
+//  rows of finished segments move into `series`.  *more tells if work remains.
+int shard_store_compact (shard_store_t *self, int64_t now, size_t max_rows, bool *more);
 
 //  What the last failed call found wrong (a short text, "" if none); valid until the
 //  next call.
@@ -223,7 +234,8 @@ typedef struct {
     uint64_t rows_bytes;     //  Bytes of the pages of the daily rows (days and chunks)
     uint64_t hosts_bytes;    //  ... of host records and annotations
     uint64_t other_bytes;    //  ... of the rest: top lists, blocks, part ids, meta
-    uint64_t archived_rows;  //  Daily rows in the archive
+    uint64_t archived_rows;  //  Daily rows in the archive (chunks)
+    uint64_t series_rows;    //  Daily rows in compacted segments (series)
     uint64_t parts_applied;  //  Parts applied (not counting duplicates)
     uint64_t late_parts;     //  Of which late
     uint64_t old_parts;      //  Parts acknowledged but older than retention

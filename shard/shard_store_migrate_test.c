@@ -11,6 +11,7 @@
 #include "shard/shard_days.h"
 #include "shard/shard_keys.h"
 #include "shard/shard_store.h"
+#include "shard/shard_store_testlib.h"
 
 #include <assert.h>
 #include <limits.h>
@@ -18,7 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DAY 86400
 #define MIGRATE_HOSTS 300
 #define MIGRATE_DAYS 4
 #define MIGRATE_FIRST_DAY 880
@@ -50,63 +50,14 @@ s_host (uint32_t index, proto_addr_t *addr)
         proto_addr_from_ipv4 (addr, 0x0a000000 + index * 37);
 }
 
-//  Hash of every answer, FNV-1a over the callbacks' arguments
-static void
-s_hash (uint64_t *hash, const void *data, size_t size)
-{
-    for (size_t index = 0; index < size; index++)
-        *hash = (*hash ^ ((const uint8_t *) data)[index]) * 0x100000001b3ULL;
-}
-
-static void
-s_on_top (void *arg, const proto_top_t *entry)
-{
-    uint64_t values[] = {entry->port, entry->feature, entry->score, entry->annotations};
-    s_hash ((uint64_t *) arg, values, sizeof values);
-    s_hash ((uint64_t *) arg, entry->addr.bytes, PROTO_ADDR_SIZE);
-}
-
-static void
-s_on_point (void *arg, const proto_point_t *point)
-{
-    uint64_t values[] = {point->port, point->day, point->score};
-    s_hash ((uint64_t *) arg, values, sizeof values);
-}
-
-static void
-s_on_port (void *arg, uint16_t port)
-{
-    s_hash ((uint64_t *) arg, &port, sizeof port);
-}
-
-static void
-s_on_day (void *arg, uint32_t day)
-{
-    s_hash ((uint64_t *) arg, &day, sizeof day);
-}
-
 static uint64_t
 s_answers (shard_store_t *store)
 {
-    uint64_t hash = 0xcbf29ce484222325ULL;
-    for (uint32_t day = MIGRATE_FIRST_DAY - 1; day <= MIGRATE_FIRST_DAY + MIGRATE_DAYS; day++)
-        for (uint8_t op = 0; op < PROTO_OP_COUNT; op++)
-            assert (shard_store_top (store, day, op, PROTO_PORT_ALL, s_on_top, &hash) == 0);
-    for (uint32_t index = 0; index < MIGRATE_HOSTS; index++) {
-        proto_addr_t host;
-        s_host (index, &host);
-        for (uint8_t feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-            for (uint8_t op = 0; op < PROTO_OP_COUNT; op++)
-                assert (shard_store_series (store, &host, PROTO_PORT_ALL, feature, op, 0, 70000,
-                                            s_on_point, &hash) == 0);
-        assert (shard_store_series (store, &host, 25, 0, 0, MIGRATE_FIRST_DAY + 1,
-                                    MIGRATE_FIRST_DAY + 2, s_on_point, &hash) == 0);
-        shard_host_info_t info;
-        assert (shard_store_host (store, &host, &info, s_on_port, NULL, &hash) == 0);
-        s_hash (&hash, &info, sizeof info);
-    }
-    assert (shard_store_days (store, s_on_day, &hash) == 0);
-    return hash;
+    proto_addr_t hosts[MIGRATE_HOSTS];
+    for (uint32_t index = 0; index < MIGRATE_HOSTS; index++)
+        s_host (index, &hosts[index]);
+    return shard_testlib_answers (store, MIGRATE_FIRST_DAY - 1, MIGRATE_FIRST_DAY + MIGRATE_DAYS,
+                                  25, hosts, MIGRATE_HOSTS, 1);
 }
 
 //  Schema 1's archive run: rows of days before before_day from `days` to `archive`,
@@ -157,10 +108,10 @@ static bool
 s_capped (shard_store_t *store, uint16_t day, uint16_t port, const proto_addr_t *host)
 {
     shard_txn_t *txn = shard_store_begin (store, false);
-    uint32_t archive_last;
-    shard_days_archive_last (txn, &archive_last);
+    shard_days_where_t where;
+    shard_days_where (txn, &where);
     shard_row_t row;
-    assert (shard_days_get (txn, archive_last, day, port, host, &row, NULL) == 0);
+    assert (shard_days_get (txn, &where, day, port, host, &row, NULL) == 0);
     assert (shard_store_end (txn, false) == SHARD_STORE_OK);
     return (row.flags & SHARD_ROW_PEERS_CAPPED) != 0;
 }

@@ -209,3 +209,69 @@ shard_testlib_remove (const char *dir)
     }
     assert (rmdir (dir) == 0);
 }
+
+//  --------------------------------------------------------------------------
+//  Hash of every answer, FNV-1a over the callbacks' arguments
+
+static void
+s_hash (uint64_t *hash, const void *data, size_t size)
+{
+    for (size_t index = 0; index < size; index++)
+        *hash = (*hash ^ ((const uint8_t *) data)[index]) * 0x100000001b3ULL;
+}
+
+static void
+s_hash_top (void *arg, const proto_top_t *entry)
+{
+    uint64_t values[] = {entry->port, entry->feature, entry->score, entry->annotations};
+    s_hash ((uint64_t *) arg, values, sizeof values);
+    s_hash ((uint64_t *) arg, entry->addr.bytes, PROTO_ADDR_SIZE);
+}
+
+static void
+s_hash_point (void *arg, const proto_point_t *point)
+{
+    uint64_t values[] = {point->port, point->day, point->score};
+    s_hash ((uint64_t *) arg, values, sizeof values);
+}
+
+static void
+s_hash_port (void *arg, uint16_t port)
+{
+    s_hash ((uint64_t *) arg, &port, sizeof port);
+}
+
+static void
+s_hash_day (void *arg, uint32_t day)
+{
+    s_hash ((uint64_t *) arg, &day, sizeof day);
+}
+
+uint64_t
+shard_testlib_answers (shard_store_t *store, uint32_t first_day, uint32_t last_day, uint16_t port,
+                       const proto_addr_t *hosts, size_t host_count, uint8_t directions)
+{
+    uint64_t hash = 0xcbf29ce484222325ULL;
+    for (uint8_t direction = 0; direction < directions; direction++) {
+        for (uint32_t day = first_day; day <= last_day; day++)
+            for (uint8_t op = 0; op < PROTO_OP_COUNT; op++)
+                assert (shard_store_top_direction (store, direction, day, op, PROTO_PORT_ALL,
+                                                   s_hash_top, &hash) == 0);
+        for (size_t index = 0; index < host_count; index++) {
+            const proto_addr_t *host = &hosts[index];
+            for (uint8_t feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
+                for (uint8_t op = 0; op < PROTO_OP_COUNT; op++)
+                    assert (shard_store_series_direction (store, direction, host, PROTO_PORT_ALL,
+                                                          feature, op, 0, 70000, s_hash_point,
+                                                          &hash) == 0);
+            assert (shard_store_series_direction (store, direction, host, port, 0, 0, first_day + 2,
+                                                  first_day + 3, s_hash_point, &hash) == 0);
+            shard_host_info_t info;
+            assert (shard_store_host_direction (store, direction, host, &info, s_hash_port, NULL,
+                                                &hash) == 0);
+            s_hash (&hash, &info, sizeof info);
+        }
+    }
+    assert (shard_store_days (store, s_hash_day, &hash) == 0);
+    return hash;
+}

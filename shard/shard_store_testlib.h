@@ -67,4 +67,12 @@ void shard_testlib_on_day (void *arg, uint32_t day);
 shard_store_stats_t shard_testlib_stats (shard_store_t *store);
 void shard_testlib_remove (const char *dir);
 
+//  A hash of every answer over days first_day..last_day for the hosts, in the first
+//  directions directions (1: out, 2: both): top lists of every day and op, every
+//  feature x op series of each host (every port), its series on port over days
+//  first_day + 2 .. + 3, its host record; and the store's days.  Equal stores, equal hashes.
+uint64_t shard_testlib_answers (shard_store_t *store, uint32_t first_day, uint32_t last_day,
+                                uint16_t port, const proto_addr_t *hosts, size_t host_count,
+                                uint8_t directions);
+
 #endif

@@ -1,0 +1,266 @@
+/*  shard_segments_test.c - selftest of the series tier (shard_segments.h).
+
+    Two stores get the same parts, in both directions: A without compaction (segment
+    days 0: days and chunks only, the layout before the tier) and B with segments of 3
+    days.  Every answer (top lists, every series, host records, days: the hash of
+    shard_testlib_answers) must be the same in both after each day, after every small
+    compaction batch (markers half way through a segment), after late parts to days
+    held in series, after a slot set is exported, imported into two fresh stores (with
+    and without the tier) and deleted, and after retention.  A is the oracle: its code
+    paths do not touch the tier.
+*/
+#include "shard/shard_days.h"
+#include "shard/shard_keys.h"
+#include "shard/shard_slots.h"
+#include "shard/shard_store.h"
+#include "shard/shard_store_testlib.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SEG_HOSTS 90
+#define SEG_FIRST 20001  //  Segments of 3 days: 6667 is 20001 .. 20003
+#define SEG_DAYS 10
+#define SEG_PEERS 64
+
+static const uint16_t s_ports[] = {22, 25, 80, 443};
+#define SEG_PORTS (sizeof s_ports / sizeof s_ports[0])
+
+typedef struct {
+    proto_pair_t pairs[SEG_HOSTS * SEG_PORTS];
+    size_t count;
+} s_part_t;
+
+static uint8_t s_peers[SEG_PEERS * PROTO_ADDR_SIZE];
+static proto_addr_t s_hosts[SEG_HOSTS];
+
+static uint64_t
+s_next (uint64_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    return *state;
+}
+
+static void
+s_pair_at (void *part, size_t index, proto_pair_t *pair)
+{
+    *pair = ((s_part_t *) part)->pairs[index];
+}
+
+//  Pairs of about density % of the (host, port)s, values of any size
+static void
+s_build (s_part_t *part, uint64_t *state, uint32_t density)
+{
+    part->count = 0;
+    for (size_t host = 0; host < SEG_HOSTS; host++)
+        for (size_t port = 0; port < SEG_PORTS; port++) {
+            if (s_next (state) % 100 >= density)
+                continue;
+            proto_pair_t *pair = &part->pairs[part->count++];
+            memset (pair, 0, sizeof *pair);
+            pair->addr = s_hosts[host];
+            pair->port = s_ports[port];
+            pair->bytes = 1 + s_next (state) % (2ULL << (s_next (state) % 40));
+            pair->packets = 1 + pair->bytes / (40 + s_next (state) % 1400);
+            pair->durations = (s_next (state) & 1) ? s_next (state) % 100000 : 0;
+            pair->peers_kind = PROTO_PEERS_EXACT;
+            pair->peers = s_peers;
+            pair->peers_size = (1 + s_next (state) % SEG_PEERS) * PROTO_ADDR_SIZE;
+        }
+}
+
+static void
+s_apply (shard_store_t **stores, size_t count, const char *source, int64_t block, s_part_t *part,
+         int64_t now)
+{
+    char file[64];
+    snprintf (file, sizeof file, "nfcapd.%lld", (long long) block);
+    shard_pairs_t sets[PROTO_DIRECTION_COUNT] = {{s_pair_at, part, part->count},
+                                                 {s_pair_at, part, part->count / 2}};
+    for (size_t index = 0; index < count; index++) {
+        shard_part_result_t result;
+        assert (shard_store_apply_directions (stores[index], source, file, block, sets, NULL, now,
+                                              &result) == SHARD_STORE_OK);
+        assert (!result.duplicate);
+    }
+}
+
+static uint64_t
+s_answers (shard_store_t *store)
+{
+    return shard_testlib_answers (store, SEG_FIRST - 1, SEG_FIRST + SEG_DAYS, 25, s_hosts,
+                                  SEG_HOSTS, PROTO_DIRECTION_COUNT);
+}
+
+static shard_segments_t s_state (shard_store_t *store, uint8_t direction);
+
+//  Archive, then compact in batches of batch rows, comparing with oracle every batch;
+//  with an oracle, a late part (a few pairs) to the segment under compaction after
+//  each batch that leaves work, so that rows arrive on both sides of the marker
+static size_t
+s_maintain (shard_store_t *store, shard_store_t *oracle, int64_t now, size_t batch, uint64_t *state)
+{
+    bool more = true;
+    while (more)
+        assert (shard_store_archive (store, now, 1000, &more) == SHARD_STORE_OK);
+    if (oracle) {
+        more = true;
+        while (more)
+            assert (shard_store_archive (oracle, now, 1000, &more) == SHARD_STORE_OK);
+    }
+    size_t batches = 0;
+    for (more = true; more; batches++) {
+        assert (shard_store_compact (store, now, batch, &more) == SHARD_STORE_OK);
+        shard_segments_t segments = s_state (store, PROTO_DIRECTION_OUT);
+        if (oracle && more && segments.phase == 1) {
+            static s_part_t late;
+            static int sequence = 0;
+            char source[32];
+            snprintf (source, sizeof source, "late-%d", sequence++);
+            s_build (&late, state, 4);
+            shard_store_t *stores[] = {store, oracle};
+            s_apply (stores, 2, source, (int64_t) (segments.compacted * 3 + 1) * DAY + 3600, &late,
+                     now);
+        }
+        if (oracle)
+            assert (s_answers (store) == s_answers (oracle));
+    }
+    return batches;
+}
+
+static shard_segments_t
+s_state (shard_store_t *store, uint8_t direction)
+{
+    shard_txn_t *txn = shard_store_begin (store, false);
+    assert (txn);
+    shard_txn_set_direction (txn, direction);
+    shard_segments_t segments;
+    assert (shard_segments_load (txn, &segments) == 0);
+    shard_store_end (txn, false);
+    return segments;
+}
+
+static shard_store_t *
+s_store (char *path, uint32_t segment_days)
+{
+    assert (mkdtemp (path));
+    shard_store_t *store = shard_store_new (path, 1ULL << 30);
+    assert (store);
+    assert (shard_store_set_segment_days (store, segment_days) == (int) segment_days);
+    return store;
+}
+
+//  --------------------------------------------------------------------------
+void
+shard_segments_test (bool verbose)
+{
+    (void) verbose;
+    printf (" * shard_segments: ");
+    for (uint32_t index = 0; index < SEG_HOSTS; index++) {
+        if (index % 7 == 6) {
+            char text[64];
+            snprintf (text, sizeof text, "2001:db8:%x::%x", index % 3, index);
+            assert (proto_addr_parse (&s_hosts[index], text) == 0);
+        }
+        else
+            proto_addr_from_ipv4 (&s_hosts[index], 0x0a000000 + index * 53);
+    }
+    for (uint32_t peer = 0; peer < SEG_PEERS; peer++) {
+        proto_addr_t addr;
+        proto_addr_from_ipv4 (&addr, 0xc6120000 + peer);
+        memcpy (s_peers + peer * PROTO_ADDR_SIZE, addr.bytes, PROTO_ADDR_SIZE);
+    }
+    char path_a[] = "/tmp/shard_segments_a.XXXXXX", path_b[] = "/tmp/shard_segments_b.XXXXXX";
+    shard_store_t *a = s_store (path_a, 0), *b = s_store (path_b, 3);
+    //  The value set first is kept
+    assert (shard_store_set_segment_days (b, 7) == 3);
+    shard_store_t *both[] = {a, b};
+    static s_part_t part;
+    uint64_t state = 0x9e3779b97f4a7c15ULL;
+
+    //  Ten days of parts; archive and compact after each day, as a shard's maintenance,
+    //  in small batches
+    size_t batches = 0;
+    for (uint32_t day = SEG_FIRST; day < SEG_FIRST + SEG_DAYS; day++) {
+        for (int64_t block = 0; block < 4; block++) {
+            s_build (&part, &state, day % 4 == 0 ? 60 : 25);
+            int64_t start = (int64_t) day * DAY + block * 3600;
+            s_apply (both, 2, "t", start, &part, start + 400);
+        }
+        batches += s_maintain (b, a, (int64_t) (day + 1) * DAY + 3600, 37, &state);
+    }
+    //  Today SEG_FIRST + 10: segments up to the one ending SEG_FIRST + 5 are compacted
+    int64_t now = (int64_t) (SEG_FIRST + SEG_DAYS) * DAY + 3600;
+    batches += s_maintain (b, a, now, 37, &state);
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_segments_t segments = s_state (b, direction);
+        assert (segments.days == 3 && segments.compacted == 6669 && segments.phase == 0);
+        assert (s_state (a, direction).days == 0);
+    }
+    shard_store_stats_t stats_a = shard_testlib_stats (a), stats_b = shard_testlib_stats (b);
+    assert (stats_b.series_rows > 0 && stats_a.series_rows == 0);
+    assert (stats_b.rows == stats_a.rows);
+    assert (stats_b.archived_rows + stats_b.series_rows == stats_a.archived_rows);
+    assert (batches > 10);
+
+    //  Late parts (another source's, for blocks final long ago): to compacted days (new
+    //  rows and old ones), to a day still in chunks
+    uint32_t late_days[] = {SEG_FIRST + 1, SEG_FIRST + 4, SEG_FIRST + 7};
+    for (size_t index = 0; index < 3; index++) {
+        s_build (&part, &state, 40);
+        int64_t start = (int64_t) late_days[index] * DAY + 7200;
+        s_apply (both, 2, "late", start, &part, now);
+        assert (s_answers (a) == s_answers (b));
+    }
+    assert (shard_testlib_stats (b).rows == shard_testlib_stats (a).rows);
+
+    //  A slot set leaves both: the exports give equal stores, with or without the tier
+    shard_slots_t slots;
+    memset (&slots, 0, sizeof slots);
+    for (uint32_t slot = 0; slot < PROTO_SLOT_COUNT; slot += 3)
+        shard_slots_add (&slots, slot);
+    char path_c[] = "/tmp/shard_segments_c.XXXXXX", path_d[] = "/tmp/shard_segments_d.XXXXXX";
+    shard_store_t *c = s_store (path_c, 0), *d = s_store (path_d, 3);
+    shard_buffer_t exported = {NULL, 0, 0};
+    shard_slots_count_t count_a, count_b, count;
+    assert (shard_slots_export (a, &slots, &exported, &count_a) == SHARD_STORE_OK);
+    assert (shard_slots_import (c, exported.data, exported.size, &count) == SHARD_STORE_OK);
+    assert (shard_slots_export (b, &slots, &exported, &count_b) == SHARD_STORE_OK);
+    assert (count_a.rows == count_b.rows && count_a.rows > 0);
+    assert (shard_slots_import (d, exported.data, exported.size, &count) == SHARD_STORE_OK);
+    uint64_t moved = s_answers (c);
+    assert (s_answers (d) == moved);
+    s_maintain (d, NULL, now, 50, &state);
+    assert (s_state (d, PROTO_DIRECTION_OUT).compacted == 6669);
+    assert (s_answers (d) == moved);
+    assert (shard_slots_delete (a, &slots, &count_a) == SHARD_STORE_OK);
+    assert (shard_slots_delete (b, &slots, &count_b) == SHARD_STORE_OK);
+    assert (count_a.rows == count_b.rows);
+    assert (s_answers (a) == s_answers (b));
+    assert (shard_testlib_stats (b).rows == shard_testlib_stats (a).rows);
+
+    //  Retention: the first segment goes whole, the second keeps rows of expired days
+    //  that no answer shows
+    uint64_t series_before = shard_testlib_stats (b).series_rows;
+    for (size_t index = 0; index < 2; index++) {
+        shard_store_set_retention_days (both[index], 6);
+        bool more = true;
+        while (more)
+            assert (shard_store_expire (both[index], now, 7, &more) == SHARD_STORE_OK);
+    }
+    assert (shard_testlib_stats (b).series_rows < series_before);
+    assert (s_answers (a) == s_answers (b));
+
+    shard_buffer_free (&exported);
+    shard_store_t *stores[] = {a, b, c, d};
+    const char *paths[] = {path_a, path_b, path_c, path_d};
+    for (size_t index = 0; index < 4; index++) {
+        shard_store_destroy (&stores[index]);
+        shard_testlib_remove (paths[index]);
+    }
+    printf ("OK\n");
+}
