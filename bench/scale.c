@@ -32,6 +32,7 @@
 */
 #include "bench/scale_model.h"
 #include "shard/shard_chunk.h"
+#include "shard/shard_segments.h"
 #include "shard/shard_store.h"
 
 #include <getopt.h>
@@ -423,9 +424,10 @@ main (int argc, char *argv[])
     size_t hosts = 100000, expire_hosts = 0, throughput_hosts = 20000;
     uint32_t days = 180, throughput_days = 3;
     uint64_t seed = 0x2545f4914f6cdd1dULL;
+    uint32_t segment_days = SHARD_SEGMENT_DAYS_DEFAULT;
     bool keep = false, throughput = true;
     int option;
-    while ((option = getopt (argc, argv, "n:d:e:t:T:s:kqh")) != -1) {
+    while ((option = getopt (argc, argv, "n:d:e:t:T:s:S:kqh")) != -1) {
         if (option == 'n')
             hosts = strtoul (optarg, NULL, 10);
         else if (option == 'd')
@@ -438,6 +440,8 @@ main (int argc, char *argv[])
             throughput_days = (uint32_t) strtoul (optarg, NULL, 10);
         else if (option == 's')
             seed = strtoull (optarg, NULL, 0);
+        else if (option == 'S' && strtoul (optarg, NULL, 10) <= SHARD_SERIES_DAYS_MAX)
+            segment_days = (uint32_t) strtoul (optarg, NULL, 10);
         else if (option == 'k')
             keep = true;
         else if (option == 'q')
@@ -445,10 +449,11 @@ main (int argc, char *argv[])
         else {
             fprintf (stderr,
                      "usage: scale [-n HOSTS] [-d DAYS] [-e EXPIRE_HOSTS] [-t THROUGHPUT_HOSTS]\n"
-                     "             [-T THROUGHPUT_DAYS] [-s SEED] [-k] [-q]\n"
+                     "             [-T THROUGHPUT_DAYS] [-s SEED] [-S SEGMENT_DAYS] [-k] [-q]\n"
                      "  -n hosts of the main data set (100000), -d its days (180)\n"
                      "  -e also fill EXPIRE_HOSTS hosts x 2 days apart and expire the first\n"
                      "  -t, -T hosts and days of the 1/2/4-store throughput runs (20000, 3)\n"
+                     "  -S days a compacted segment (30; 0: no compaction, day-major chunks only)\n"
                      "  -k keep the store (path printed), -q skip the throughput runs\n");
             return option == 'h' ? 0 : 2;
         }
@@ -475,6 +480,11 @@ main (int argc, char *argv[])
     if (!store)
         return 1;
     shard_store_set_retention_days (store, days);
+    if (shard_store_set_segment_days (store, segment_days) != (int) segment_days)
+        return 1;
+    printf ("segments: %u days (0: none); the shard's maintenance archives finished days "
+            "into chunks and compacts segments ended %d days ago into series\n",
+            segment_days, SHARD_SEGMENT_LAG_DAYS);
     uint64_t *bytes_after_day = (uint64_t *) calloc (days, sizeof (uint64_t));
     double apply_secs = 0, archive_secs = 0, archive_longest = 0;
     double cpu_start = s_cpu_secs (RUSAGE_SELF);
@@ -492,26 +502,36 @@ main (int argc, char *argv[])
     stat (path, &file_stat);
     zstr_free (&path);
     double rows_per_host_day = (double) stats.rows / (double) hosts / (double) days;
-    printf ("\nfill: %ld block values (pairs) in %.1f s (%.0f pairs/s, %.0f rows/s; apply "
-            "%.1f s, archive %.1f s, longest archive transaction %.1f ms); %.1f CPU s (%.0f "
-            "pairs a CPU second, generator included)\n",
-            pairs, fill_secs, pairs / fill_secs, stats.rows / fill_secs, apply_secs, archive_secs,
-            archive_longest, fill_cpu, pairs / fill_cpu);
+    printf (
+        "\nfill: %ld block values (pairs) in %.1f s (%.0f pairs/s, %.0f rows/s; apply "
+        "%.1f s, archive + compaction %.1f s, longest such transaction %.1f ms); %.1f CPU s (%.0f "
+        "pairs a CPU second, generator included)\n",
+        pairs, fill_secs, pairs / fill_secs, stats.rows / fill_secs, apply_secs, archive_secs,
+        archive_longest, fill_cpu, pairs / fill_cpu);
     printf ("  to fill 10^6 hosts x 180 days of this model: %.0f pairs, %.1f h at this rate, "
             "%.1f CPU h\n",
             pairs * (1e6 / hosts) * (180.0 / days),
             pairs * (1e6 / hosts) * (180.0 / days) / (pairs / fill_secs) / 3600,
             pairs * (1e6 / hosts) * (180.0 / days) / (pairs / fill_cpu) / 3600);
-    printf ("rows: %llu daily (host, port, day) rows (%.2f ports a host a day), %llu in chunks; "
-            "%llu hosts\n",
+    printf ("rows: %llu daily (host, port, day) rows (%.2f ports a host a day), %llu in chunks, "
+            "%llu in series; %llu hosts\n",
             (unsigned long long) stats.rows, rows_per_host_day,
-            (unsigned long long) stats.archived_rows, (unsigned long long) stats.hosts);
+            (unsigned long long) stats.archived_rows, (unsigned long long) stats.series_rows,
+            (unsigned long long) stats.hosts);
     double per_row = (double) stats.lmdb_bytes / (double) stats.rows;
     printf ("bytes on disk: LMDB in use %.1f MB (file %.1f MB): %.2f bytes per row, "
             "everything included\n",
             stats.lmdb_bytes / 1e6, file_stat.st_size / 1e6, per_row);
-    printf ("  daily rows alone (days + chunks pages): %.2f bytes per row\n",
+    printf ("  daily rows alone (days + chunks + series pages): %.2f bytes per row\n",
             (double) stats.rows_bytes / (double) stats.rows);
+    uint64_t recent_rows = stats.rows - stats.series_rows;
+    if (stats.series_rows && recent_rows)
+        printf ("  series pages: %.2f bytes per row (%llu rows); days + chunks pages: %.2f "
+                "bytes per row (%llu rows)\n",
+                (double) stats.series_bytes / (double) stats.series_rows,
+                (unsigned long long) stats.series_rows,
+                (double) (stats.rows_bytes - stats.series_bytes) / (double) recent_rows,
+                (unsigned long long) recent_rows);
     if (days > 12) {
         size_t from = days / 2, to = days - 1;
         double growth =

@@ -3,6 +3,7 @@
 */
 #include "bench/scale_model.h"
 #include "shard/shard_chunk.h"
+#include "shard/shard_segments.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,20 +301,26 @@ scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now, d
 }
 
 //  --------------------------------------------------------------------------
-//  Archive finished days; the longest transaction into *longest (msecs)
+//  The shard's maintenance: archive finished days, then compact finished segments (if
+//  the store has segments); the longest transaction into *longest (msecs)
 int
 scale_archive (shard_store_t *store, int64_t now, double *longest, double *secs)
 {
-    bool more = true;
-    while (more) {
-        int64_t start = zclock_usecs ();
-        if (shard_store_archive (store, now, SHARD_ARCHIVE_BATCH, &more)) {
-            fprintf (stderr, "archive failed: %s\n", shard_store_error (store));
-            return -1;
+    for (int step = 0; step < 2; step++) {
+        bool more = true;
+        while (more) {
+            int64_t start = zclock_usecs ();
+            int rc = step == 0 ? shard_store_archive (store, now, SHARD_ARCHIVE_BATCH, &more)
+                               : shard_store_compact (store, now, SHARD_COMPACT_BATCH, &more);
+            if (rc) {
+                fprintf (stderr, "%s failed: %s\n", step == 0 ? "archive" : "compaction",
+                         shard_store_error (store));
+                return -1;
+            }
+            double msecs = (zclock_usecs () - start) / 1000.0;
+            *longest = msecs > *longest ? msecs : *longest;
+            *secs += msecs / 1000;
         }
-        double msecs = (zclock_usecs () - start) / 1000.0;
-        *longest = msecs > *longest ? msecs : *longest;
-        *secs += msecs / 1000;
     }
     return 0;
 }

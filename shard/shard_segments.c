@@ -374,11 +374,10 @@ shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, si
 
 //  --------------------------------------------------------------------------
 int
-shard_segments_walk (shard_txn_t *txn, shard_segments_pick_fn *pick_fn,
+shard_segments_walk (shard_txn_t *txn, uint32_t only, shard_segments_pick_fn *pick_fn,
                      shard_segments_visit_fn *row_fn, void *arg, bool cut, uint64_t *rows_met)
 {
     assert (txn);
-    assert (pick_fn);
     assert (rows_met);
     shard_segments_t self;
     if (shard_segments_load (txn, &self))
@@ -392,7 +391,9 @@ shard_segments_walk (shard_txn_t *txn, shard_segments_pick_fn *pick_fn,
     size_t capacity = 0;
     uint64_t removed = 0;
     shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
+    uint8_t prefix[2];
+    shard_put16 (prefix, (uint16_t) (only == SHARD_SEGMENTS_ALL ? 0 : only));
+    int rc = shard_cursor_seek (cursor, prefix, sizeof prefix, &key, &value);
     while (rc == 0) {
         uint16_t segment;
         proto_addr_t addr;
@@ -401,7 +402,9 @@ shard_segments_walk (shard_txn_t *txn, shard_segments_pick_fn *pick_fn,
             rc = -1;
             break;
         }
-        if (!pick_fn (arg, &addr)) {
+        if (only != SHARD_SEGMENTS_ALL && segment != only)
+            break;
+        if (pick_fn && !pick_fn (arg, &addr)) {
             rc = shard_cursor_next (cursor, &key, &value);
             continue;
         }

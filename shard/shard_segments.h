@@ -98,13 +98,15 @@ int shard_segments_compact (shard_txn_t *txn, uint32_t today, size_t budget, siz
 //  counts one against *budget and in *deleted); remember the cutoff.  0 or -1.
 int shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t *deleted);
 
-//  Slot moves: for every record whose host pick_fn accepts, call row_fn (if not NULL)
-//  for each of its rows not expired, as (day, port, addr, row); then delete the record if
-//  cut.  *rows counts the rows met.  0 or -1.
+//  Slot moves and top list rebuilds: for every record of segment (SHARD_SEGMENTS_ALL:
+//  of every segment) whose host pick_fn (NULL: any) accepts, call row_fn (if not NULL)
+//  for each of its rows not expired, as (day, port, addr, row); then delete the record
+//  if cut.  *rows counts the rows met.  0 or -1.
+#define SHARD_SEGMENTS_ALL UINT32_MAX
 typedef bool (shard_segments_pick_fn) (void *arg, const proto_addr_t *addr);
 typedef int (shard_segments_visit_fn) (void *arg, uint16_t day, uint16_t port,
                                        const proto_addr_t *addr, const shard_row_t *row);
-int shard_segments_walk (shard_txn_t *txn, shard_segments_pick_fn *pick_fn,
+int shard_segments_walk (shard_txn_t *txn, uint32_t segment, shard_segments_pick_fn *pick_fn,
                          shard_segments_visit_fn *row_fn, void *arg, bool cut, uint64_t *rows);
 
 //  Rows held in series, both directions (meta counter "series_rows").  0 or -1.

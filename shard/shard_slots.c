@@ -302,7 +302,8 @@ s_walk_series (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shar
 {
     s_series_walk_t walk = {slots, txn, daily, out, cache};
     uint64_t rows = 0;
-    shard_segments_walk (txn, s_series_pick, s_series_row, &walk, out == NULL, &rows);
+    shard_segments_walk (txn, SHARD_SEGMENTS_ALL, s_series_pick, s_series_row, &walk, out == NULL,
+                         &rows);
     count->rows += rows;
 }
 

@@ -933,8 +933,11 @@ shard_store_stats (shard_store_t *self, shard_store_stats_t *stats)
                          days_stat.ms_psize;
         if (db == SHARD_DB_DAYS || db == SHARD_DB_ARCHIVE || db == SHARD_DB_CHUNKS ||
             db == SHARD_DB_DAYS_IN || db == SHARD_DB_CHUNKS_IN || db == SHARD_DB_SERIES ||
-            db == SHARD_DB_SERIES_IN)
+            db == SHARD_DB_SERIES_IN) {
             stats->rows_bytes += bytes;
+            if (db == SHARD_DB_SERIES || db == SHARD_DB_SERIES_IN)
+                stats->series_bytes += bytes;
+        }
         else if (db == SHARD_DB_HOSTS || db == SHARD_DB_NOTES || db == SHARD_DB_HOSTS_IN)
             stats->hosts_bytes += bytes;
         else

@@ -231,7 +231,8 @@ typedef struct {
     uint64_t rows;           //  Daily rows
     uint64_t lmdb_bytes;     //  Bytes of the LMDB file in use (pages up to the last)
     uint64_t map_bytes;      //  LMDB map size
-    uint64_t rows_bytes;     //  Bytes of the pages of the daily rows (days and chunks)
+    uint64_t rows_bytes;     //  Bytes of the pages of the daily rows (days, chunks, series)
+    uint64_t series_bytes;   //  ... of which series
     uint64_t hosts_bytes;    //  ... of host records and annotations
     uint64_t other_bytes;    //  ... of the rest: top lists, blocks, part ids, meta
     uint64_t archived_rows;  //  Daily rows in the archive (chunks)

@@ -18,6 +18,7 @@
 typedef struct {
     uint32_t key;        //  day << 16 | port
     bool dirty;          //  Changed since loaded
+    bool rebuilt;        //  Its stale lists were rebuilt by a segment's walk
     shard_topset_t set;  //  The lists
 } s_slot_t;
 
@@ -245,6 +246,7 @@ s_cache_get (shard_top_cache_t *self, shard_txn_t *txn, uint16_t day, uint16_t p
     assert (slot);
     slot->key = key;
     slot->dirty = false;
+    slot->rebuilt = false;
     int rc = shard_top_read (txn, day, port, &slot->set);
     if (rc == 1)
         for (int list = 0; list < SHARD_TOP_LISTS; list++)
@@ -299,18 +301,104 @@ s_rebuild_row (void *arg, const proto_addr_t *addr, const shard_row_t *row)
                                       false, 0, row->value[feature][op]);
 }
 
+//  Start a rebuild: the stale lists emptied, remembered in rebuild
+static void
+s_rebuild_start (s_rebuild_t *rebuild, s_slot_t *slot)
+{
+    rebuild->set = &slot->set;
+    for (int list = 0; list < SHARD_TOP_LISTS; list++) {
+        rebuild->stale[list] = slot->set.lists[list].stale;
+        if (rebuild->stale[list])
+            shard_toplist_init (&slot->set.lists[list]);
+    }
+}
+
 static int
 s_recompute (shard_top_cache_t *self, shard_txn_t *txn, s_slot_t *slot)
 {
-    s_rebuild_t rebuild = {&slot->set, {false}};
-    for (int list = 0; list < SHARD_TOP_LISTS; list++) {
-        rebuild.stale[list] = slot->set.lists[list].stale;
-        if (rebuild.stale[list])
-            shard_toplist_init (&slot->set.lists[list]);
-    }
+    s_rebuild_t rebuild;
+    s_rebuild_start (&rebuild, slot);
     self->recomputed++;
     return shard_days_scan (txn, (uint16_t) (slot->key >> 16), (uint16_t) slot->key, s_rebuild_row,
                             &rebuild);
+}
+
+//  Stale slots of days held in series: rebuilt segment by segment, one walk of each
+//  segment's records feeding every such (day, port) of it (a scan per (day, port)
+//  would read the segment's records once for each).
+
+typedef struct {
+    shard_top_cache_t *cache;
+    s_rebuild_t *rebuilds;  //  Per cache index, set for the slots of the segment walked
+    bool *in_walk;          //  Per cache index
+} s_segment_rebuild_t;
+
+static int
+s_segment_row (void *arg, uint16_t day, uint16_t port, const proto_addr_t *addr,
+               const shard_row_t *row)
+{
+    s_segment_rebuild_t *walk = (s_segment_rebuild_t *) arg;
+    size_t index = s_slot_index (walk->cache, (uint32_t) day << 16 | port);
+    if (walk->cache->slots[index] && walk->in_walk[index])
+        s_rebuild_row (&walk->rebuilds[index], addr, row);
+    return 0;
+}
+
+static bool
+s_slot_stale (const s_slot_t *slot)
+{
+    bool stale = false;
+    for (int list = 0; list < SHARD_TOP_LISTS; list++)
+        stale |= slot->set.lists[list].stale;
+    return slot->dirty && stale;
+}
+
+static int
+s_rebuild_segments (shard_top_cache_t *self, shard_txn_t *txn)
+{
+    shard_segments_t segments;
+    if (shard_segments_load (txn, &segments))
+        return -1;
+    if (segments.days == 0)
+        return 0;
+    s_segment_rebuild_t walk = {self, NULL, NULL};
+    int rc = 0;
+    for (;;) {
+        //  The lowest segment with a stale slot held in series
+        uint32_t segment = SHARD_SEGMENTS_ALL;
+        for (size_t index = 0; index < self->capacity; index++) {
+            s_slot_t *slot = self->slots[index];
+            uint16_t day = slot ? (uint16_t) (slot->key >> 16) : 0;
+            if (slot && !slot->rebuilt && s_slot_stale (slot) &&
+                day / segments.days < segments.compacted + (segments.phase == 2) &&
+                day / segments.days < segment)
+                segment = day / segments.days;
+        }
+        if (segment == SHARD_SEGMENTS_ALL)
+            break;
+        if (!walk.rebuilds) {
+            walk.rebuilds = (s_rebuild_t *) calloc (self->capacity, sizeof (s_rebuild_t));
+            walk.in_walk = (bool *) calloc (self->capacity, sizeof (bool));
+            assert (walk.rebuilds && walk.in_walk);
+        }
+        for (size_t index = 0; index < self->capacity; index++) {
+            s_slot_t *slot = self->slots[index];
+            walk.in_walk[index] = slot && !slot->rebuilt && s_slot_stale (slot) &&
+                                  (uint16_t) (slot->key >> 16) / segments.days == segment;
+            if (walk.in_walk[index]) {
+                s_rebuild_start (&walk.rebuilds[index], slot);
+                slot->rebuilt = true;
+                self->recomputed++;
+            }
+        }
+        uint64_t rows = 0;
+        rc = shard_segments_walk (txn, segment, NULL, s_segment_row, &walk, false, &rows);
+        if (rc)
+            break;
+    }
+    free (walk.rebuilds);
+    free (walk.in_walk);
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
@@ -344,15 +432,12 @@ shard_top_cache_flush (shard_top_cache_t *self, shard_txn_t *txn)
 {
     assert (self);
     assert (txn);
-    int rc = 0;
+    int rc = s_rebuild_segments (self, txn);
     for (size_t index = 0; index < self->capacity && rc == 0; index++) {
         s_slot_t *slot = self->slots[index];
         if (!slot || !slot->dirty)
             continue;
-        bool stale = false;
-        for (int list = 0; list < SHARD_TOP_LISTS; list++)
-            stale |= slot->set.lists[list].stale;
-        if (stale)
+        if (s_slot_stale (slot) && !slot->rebuilt)
             rc = s_recompute (self, txn, slot);
         if (rc == 0) {
             uint8_t key[SHARD_KEY_TOP_SIZE];
