@@ -5,7 +5,10 @@
     (day, port, family) prefix of `chunks`, each a cursor and the decoded chunk it is
     on; the smallest host among the streams is the next record.  A batch positions
     every stream after the marker, writes records up to its budget in key order
-    (MDB_APPEND: full pages) and moves the marker, all in its transaction.
+    (MDB_APPEND: full pages), deletes each chunk its stream has used up (its rows are
+    all in records written: the pages freed are reused by the next batches, so the
+    file does not grow by the segment's chunks) and moves the marker, all in its
+    transaction.
 */
 #include "shard/shard_segments.h"
 #include "shard/shard_chunk.h"
@@ -458,6 +461,7 @@ typedef struct {
     shard_txn_t *txn;
     s_stream_t *streams;
     size_t count, capacity;
+    uint64_t deleted;  //  Rows of the chunks deleted (used up)
 } s_merge_t;
 
 //  Decode the chunk the stream's cursor is on (key, value), if in its prefix.  0 or -1.
@@ -498,12 +502,16 @@ s_stream_load (s_merge_t *merge, s_stream_t *stream, int rc, const shard_bytes_t
     return 0;
 }
 
-//  Step a stream to its next row (next chunk when its chunk is used up).  0 or -1.
+//  Step a stream to its next row; a chunk used up is deleted, and the stream goes on to
+//  the next one.  0 or -1.
 static int
 s_stream_step (s_merge_t *merge, s_stream_t *stream)
 {
     if (++stream->next < stream->count)
         return 0;
+    if (shard_cursor_del (stream->cursor) == -1)
+        return -1;
+    merge->deleted += stream->count;
     shard_bytes_t key, value;
     int rc = shard_cursor_next (stream->cursor, &key, &value);
     if (rc == -1)
@@ -671,7 +679,7 @@ static int
 s_write (shard_txn_t *txn, shard_segments_t *self, size_t budget, size_t *done)
 {
     uint32_t first_day = self->compacted * self->days;
-    s_merge_t merge = {txn, NULL, 0, 0};
+    s_merge_t merge = {txn, NULL, 0, 0, 0};
     int rc = s_merge_open (&merge, first_day, self->days, self->phase == 1 ? self->marker : NULL,
                            self->marker_size);
     shard_series_row_t *rows = NULL;
@@ -724,6 +732,8 @@ s_write (shard_txn_t *txn, shard_segments_t *self, size_t budget, size_t *done)
         //  A batch that stops on its budget with nothing left finds that out next time.
         rc = exhausted ? s_marker_put (txn, 2, NULL, 0) : s_marker_put (txn, 1, host, host_size);
     }
+    if (rc == 0 && merge.deleted)
+        rc = shard_meta_sub (txn, "archived_rows", merge.deleted);
     *done += written;
     shard_buffer_free (&buffer);
     free (rows);

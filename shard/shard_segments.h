@@ -32,7 +32,7 @@
 
 #define SHARD_SEGMENT_DAYS_DEFAULT 30  //  Days a segment, for a new store
 #define SHARD_SEGMENT_LAG_DAYS 2       //  A segment is compacted once its last day is that old
-#define SHARD_COMPACT_BATCH 20000      //  Rows moved per compaction transaction
+#define SHARD_COMPACT_BATCH 4000       //  Rows moved per compaction transaction
 
 //  What a transaction knows of the tier (read once with shard_segments_load).
 typedef struct {
