@@ -1,19 +1,72 @@
-/*  shard_series.h - STUB (lead's placeholder until the series branch lands). */
+/*  shard_series.h - the series tier's record: every row of one host over a segment of days.
+
+    A series record is one value of the series tier: all the daily rows of one host over
+    a segment of D days (1 .. SHARD_SERIES_DAYS_MAX), every port.  A (host, port) is
+    stable over days (its volume, packet size and peer spread), so the record is coded
+    port-major at the bit level: each value's bit length is predicted from the same
+    column's previous length on that port, and only the bits below its leading one are
+    stored as they are.  An ALL* series of the host reads one record per segment and
+    decodes it once.  This module is the pure codec; byte layout in STORAGE.md:
+
+        record  [hdr: version | flags mode][varint row count][varint port count]
+                [flags byte: mode CONSTANT only][bit stream, least significant bit
+                first, zero-padded to a byte]
+        stream  per port, ascending:
+                  [port: 5 bits bit length L of g, then the L - 1 bits of g below its
+                   leading one] where g is the first port, then port - previous - 1
+                  [days: 1 bit LIST, then LIST: (n - 1) and n ascending days, each in
+                   w = bit length of (D - 1) bits; else a D-bit bitmap, bit d = day d]
+                  per day of the port, a row:
+                    [flags: mode ROWS only: 0 same as the previous row's | 1 + 8 bits]
+                    [forms: 0 same as the previous row's | 1 + 8 bits: 2 bits a
+                     feature, bytes in bits 0-1 ... peers in bits 6-7]
+                    per feature, the values its form stores (shard_chunk.h's forms:
+                    ONE min; FLAT min, sum - max; PAIR min, max - min; FULL min,
+                    max - min, sum - max, differences modulo 2^64, so that any triple
+                    is exact), each as [length code][bits below the leading one]
+        length code  the value's bit length L (0 .. 64) less the column's previous L
+                (columns: feature x {min, max - min, sum - max}, carried across ports,
+                starting from a fixed guess per column):
+                  0: 0;  +-1: 10s;  +-2: 110s;  +-3: 1110s (s: 1 negative);
+                  else 1111 + 7 bits L           (bits in the order they are read)
+
+    The flags mode (the header's low nibble): 0 every row's flags are 0; 1 all rows have
+    the flags byte that follows the counts; 2 each row codes its own.  The decoders
+    check everything they read (lengths, ascending ports and days, counts, padding, the
+    exact size) and never read past the record: a malformed or truncated record gives -1.
+*/
 #ifndef SHARD_SERIES_H_INCLUDED
 #define SHARD_SERIES_H_INCLUDED
+
 #include "shard/shard_codec.h"
-#define SHARD_SERIES_DAYS_MAX 64
+
+#define SHARD_SERIES_DAYS_MAX 64  //  Days a segment may span
+
+//  A row of a series record.
 typedef struct {
-    uint16_t port;
-    uint8_t day;
-    shard_row_t row;
+    uint16_t port;    //  Port
+    uint8_t day;      //  Day within the segment, 0 .. days - 1
+    shard_row_t row;  //  Its values and flags (shard_codec.h)
 } shard_series_row_t;
+
+//  Encode count >= 1 rows, strictly ascending by (port, day), every day < days
+//  (1 .. SHARD_SERIES_DAYS_MAX), into out (reset first).  Any values and flags.
 void shard_series_encode (const shard_series_row_t *rows, size_t count, uint32_t days,
                           shard_buffer_t *out);
+
+//  The row count of a record, or -1 if malformed (as far as its header shows).
 int shard_series_count (const void *data, size_t size);
+
+//  Decode a record of a segment of days into rows (room for capacity).  Returns the
+//  count, or -1 if malformed or more than capacity.  Rows come out as they went in.
 int shard_series_decode (const void *data, size_t size, uint32_t days, shard_series_row_t *rows,
                          size_t capacity);
+
+//  The row of (port, day): 0 found (into row), 1 absent, -1 malformed (as far as read).
 int shard_series_find (const void *data, size_t size, uint32_t days, uint16_t port, uint8_t day,
                        shard_row_t *row);
+
+//  Selftest
 void shard_series_test (bool verbose);
+
 #endif
