@@ -335,6 +335,127 @@ shard_segments_rows (shard_txn_t *txn, uint64_t *rows)
 }
 
 //  --------------------------------------------------------------------------
+//  The segment that straddles the cutoff: its records lose their expired rows, a batch
+//  at a time (meta "expire_marker": [cutoff: 2][family][host] of the last record
+//  examined; [cutoff][0xff] when done).  Changes are collected during the walk and
+//  written after it.  Each record rewritten or deleted counts against *budget, and at
+//  most SHARD_SEGMENTS_EXAMINE times *budget are examined.  0 or -1.
+
+#define SHARD_SEGMENTS_EXAMINE 8
+
+typedef struct {
+    uint8_t key[SHARD_KEY_SERIES_MAX];
+    size_t key_size;
+    shard_buffer_t value;  //  Size 0: delete
+} s_rewrite_t;
+
+static int
+s_trim_straddling (shard_txn_t *txn, const shard_segments_t *self, uint32_t cutoff_day,
+                   size_t *budget, size_t *deleted)
+{
+    uint32_t segment = cutoff_day / self->days;
+    if (segment * self->days == cutoff_day || segment > self->compacted || *budget == 0)
+        return 0;
+    const char *name =
+        shard_txn_direction (txn) == PROTO_DIRECTION_IN ? "expire_marker_in" : "expire_marker";
+    shard_bytes_t marker;
+    int rc = shard_kv_get (txn, SHARD_DB_META, name, strlen (name), &marker);
+    uint8_t seek[SHARD_KEY_SERIES_MAX + 1];
+    size_t seek_size = 2;
+    shard_put16 (seek, (uint16_t) segment);
+    if (rc == -1)
+        return -1;
+    if (rc == 0 && marker.size >= 3 && shard_get16 (marker.data) == cutoff_day) {
+        if (marker.data[2] == 0xff)
+            return 0;  //  Done for this cutoff
+        //  After the last record examined
+        memcpy (seek + 2, marker.data + 2, marker.size - 2);
+        seek_size = marker.size;
+        seek[seek_size++] = 0;
+    }
+    size_t examine = *budget * SHARD_SEGMENTS_EXAMINE, count = 0;
+    s_rewrite_t *rewrites = (s_rewrite_t *) calloc (*budget, sizeof (s_rewrite_t));
+    shard_series_row_t *rows = NULL;
+    size_t capacity = 0;
+    uint64_t dropped = 0;
+    uint8_t last[SHARD_KEY_SERIES_MAX + 1] = {0};
+    size_t last_size = 0;
+    bool done = false;
+    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_SERIES);
+    if (!cursor || !rewrites) {
+        free (rewrites);
+        shard_cursor_destroy (&cursor);
+        return -1;
+    }
+    shard_bytes_t key, value;
+    rc = shard_cursor_seek (cursor, seek, seek_size, &key, &value);
+    while (rc == 0 && count < *budget && examine > 0) {
+        if (shard_get16 (key.data) != segment || key.size > SHARD_KEY_SERIES_MAX)
+            break;
+        examine--;
+        int found = shard_series_count (value.data, value.size);
+        if (found >= 0 && (size_t) found > capacity) {
+            capacity = (size_t) found;
+            rows = (shard_series_row_t *) realloc (rows, capacity * sizeof *rows);
+            assert (rows);
+        }
+        if (found >= 0)
+            found = shard_series_decode (value.data, value.size, self->days, rows, capacity);
+        if (found < 0) {
+            shard_txn_fail (txn, SHARD_DB_SERIES, "series record does not decode");
+            rc = -1;
+            break;
+        }
+        size_t kept = 0;
+        for (int index = 0; index < found; index++)
+            if (segment * self->days + rows[index].day >= cutoff_day)
+                rows[kept++] = rows[index];
+        if (kept < (size_t) found) {
+            s_rewrite_t *rewrite = &rewrites[count++];
+            memcpy (rewrite->key, key.data, key.size);
+            rewrite->key_size = key.size;
+            if (kept)
+                shard_series_encode (rows, kept, self->days, &rewrite->value);
+            dropped += (uint64_t) found - kept;
+        }
+        memcpy (last, key.data, key.size);
+        last_size = key.size;
+        rc = shard_cursor_next (cursor, &key, &value);
+    }
+    done = rc == 1 || (rc == 0 && (shard_get16 (key.data) != segment));
+    shard_cursor_destroy (&cursor);
+    for (size_t index = 0; index < count && rc != -1; index++) {
+        s_rewrite_t *rewrite = &rewrites[index];
+        rc = rewrite->value.size
+                 ? shard_kv_put (txn, SHARD_DB_SERIES, rewrite->key, rewrite->key_size,
+                                 rewrite->value.data, rewrite->value.size)
+                 : shard_kv_del (txn, SHARD_DB_SERIES, rewrite->key, rewrite->key_size);
+        (*deleted)++;
+    }
+    //  Not done: the rest of the budget goes too, so that retention runs another batch
+    *budget = done ? *budget - count : 0;
+    for (size_t index = 0; index < count; index++)
+        shard_buffer_free (&rewrites[index].value);
+    free (rewrites);
+    free (rows);
+    if (rc != -1 && dropped)
+        rc = shard_meta_sub (txn, SERIES_ROWS, dropped);
+    if (rc != -1 && (done || last_size)) {
+        //  [cutoff][family][host] of the last record examined, or [cutoff][0xff]
+        uint8_t value_out[2 + 1 + 16];
+        shard_put16 (value_out, (uint16_t) cutoff_day);
+        size_t size = 3;
+        if (done)
+            value_out[2] = 0xff;
+        else {
+            memcpy (value_out + 2, last + 2, last_size - 2);
+            size = last_size;
+        }
+        rc = shard_kv_put (txn, SHARD_DB_META, name, strlen (name), value_out, size);
+    }
+    return rc == -1 ? -1 : 0;
+}
+
 int
 shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t *deleted)
 {
@@ -369,9 +490,12 @@ shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, si
         (*deleted)++;
         rc = shard_cursor_next (cursor, &key, &value);
     }
+    bool whole_left = rc == 0 && ((uint32_t) shard_get16 (key.data) + 1) * self.days <= cutoff_day;
     shard_cursor_destroy (&cursor);
     if (rc != -1 && rows)
         rc = shard_meta_sub (txn, SERIES_ROWS, rows);
+    if (rc != -1 && !whole_left)
+        rc = s_trim_straddling (txn, &self, cutoff_day, budget, deleted);
     return rc == -1 ? -1 : 0;
 }
 
