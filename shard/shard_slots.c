@@ -216,6 +216,10 @@ s_walk_chunks (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shar
     assert (rows);
     shard_chunk_row_t *kept = rows + SHARD_CHUNK_ROWS_MAX;
     s_changes_t changes = {NULL, 0, 0, 0};
+    //  Rows of a segment under compaction up to its marker are in series too (the copy
+    //  read), and their chunk copies are on their way out: only series exports them
+    shard_segments_t segments;
+    shard_segments_load (txn, &segments);
     shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
     shard_bytes_t key, value;
     int rc = cursor ? shard_cursor_seek (cursor, NULL, 0, &key, &value) : -1;
@@ -233,7 +237,7 @@ s_walk_chunks (shard_txn_t *txn, uint8_t daily, const shard_slots_t *slots, shar
         for (int index = 0; index < row_count; index++) {
             if (!shard_slots_has (slots, proto_shard_slot (&rows[index].addr)))
                 kept[kept_count++] = rows[index];
-            else if (out) {
+            else if (out && !shard_segments_holds (&segments, day, &rows[index].addr)) {
                 uint8_t row_key[SHARD_KEY_DAY_MAX], row_value[SHARD_ROW_MAX];
                 size_t key_size = shard_key_day (row_key, day, port, &rows[index].addr);
                 size_t value_size = shard_row_encode (&rows[index].row, row_value);
