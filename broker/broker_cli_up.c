@@ -37,6 +37,7 @@ enum {
     UP_RETENTION,
     UP_GRACE,
     UP_MAPSIZE,
+    UP_SEGMENT,
     UP_DEADLINE,
     UP_WEB,
     UP_EXCLUDE_INTERNAL,
@@ -57,6 +58,8 @@ static const struct {
      "how long a block waits for every exporter (default 600)"},
     {"mapsize-mb", "N", "shard/mapsize_mb", 1, 1ULL << 30,
      "each shard's LMDB map size (default 65536)"},
+    {"segment-days", "N", "shard/segment_days", 0, 64,
+     "days a compacted segment of a new store spans (default 30; 0: none)"},
     {"deadline-msecs", "N", "gateway/deadline_msecs", 1, 60000,
      "how long the gateway waits for shards (default 500)"},
     {"web", "DIR", "gateway/web", 0, 0, "the web UI's folder (default: web/ beside bin/)"},
@@ -87,8 +90,8 @@ s_usage (FILE *out)
              "usage: portevo up [--spool DIR]... [--local-as N]... [--local-net CIDR]...\n"
              "                  [--ports LIST] [--shards N] [--data DIR] [--http ADDR] [--tz Z]\n"
              "                  [--retention-days N] [--grace-secs N] [--mapsize-mb N]\n"
-             "                  [--deadline-msecs N] [--web DIR] [--exclude-internal]\n"
-             "                  [--anonymise-key FILE]\n"
+             "                  [--segment-days N] [--deadline-msecs N] [--web DIR]\n"
+             "                  [--exclude-internal] [--anonymise-key FILE]\n"
              "Starts a local cluster (broker, shards, one ingestor per spool, gateway) and\n"
              "stops it on Ctrl-C.\n"
              "  --spool DIR       an nfcapd spool directory (repeatable: one ingestor each)\n"
