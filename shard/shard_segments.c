@@ -461,7 +461,11 @@ shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, si
 {
     assert (txn);
     assert (budget && deleted);
-    if (shard_meta_raise (txn, RETENTION_CUTOFF, cutoff_day))
+    //  Set, not raised: a longer retention (a restart with more days) lowers it
+    uint8_t cutoff[SHARD_META_SIZE];
+    shard_meta_encode (cutoff_day, cutoff);
+    if (shard_kv_put (txn, SHARD_DB_META, RETENTION_CUTOFF, strlen (RETENTION_CUTOFF), cutoff,
+                      sizeof cutoff))
         return -1;
     shard_segments_t self;
     if (shard_segments_load (txn, &self))

@@ -321,10 +321,39 @@ shard_segments_test (bool verbose)
     //  The straddling segment lost its expired days' rows: as many rows as the chunks
     assert (shard_testlib_stats (b).rows == shard_testlib_stats (a).rows);
 
+    //  An old spool replayed into a new store: its segments ended long ago, so the
+    //  rows go straight into series records, one at a time
+    char path_e[] = "/tmp/shard_segments_e.XXXXXX", path_f[] = "/tmp/shard_segments_f.XXXXXX";
+    shard_store_t *e = s_store (path_e, 3), *f = s_store (path_f, 0);
+    shard_store_t *old[] = {e, f};
+    int64_t later = now + 40 * (int64_t) DAY;
+    bool more = true;
+    while (more)
+        assert (shard_store_compact (e, later, 100, &more) == SHARD_STORE_OK);
+    //  First with a retention that refuses the spool, then one that takes it
+    for (size_t index = 0; index < 2; index++) {
+        shard_store_set_retention_days (old[index], 5);
+        for (more = true; more;)
+            assert (shard_store_expire (old[index], later, 100, &more) == SHARD_STORE_OK);
+        shard_store_set_retention_days (old[index], 4000);
+        for (more = true; more;)
+            assert (shard_store_expire (old[index], later, 100, &more) == SHARD_STORE_OK);
+    }
+    uint64_t replay = 0x2545f4914f6cdd1dULL;
+    for (uint32_t day = SEG_FIRST; day < SEG_FIRST + 4; day++)
+        for (int64_t block = 0; block < 3; block++) {
+            s_build (&part, &replay, 30);
+            s_apply (old, 2, "t", (int64_t) day * DAY + block * 3600, &part, later);
+        }
+    assert (shard_testlib_stats (e).series_rows == shard_testlib_stats (f).rows);
+    assert (s_answers (e) == s_answers (f));
+    s_maintain (e, f, later, 37, &replay);
+    assert (s_answers (e) == s_answers (f));
+
     shard_buffer_free (&exported);
-    shard_store_t *stores[] = {a, b, c, d};
-    const char *paths[] = {path_a, path_b, path_c, path_d};
-    for (size_t index = 0; index < 4; index++) {
+    shard_store_t *stores[] = {a, b, c, d, e, f};
+    const char *paths[] = {path_a, path_b, path_c, path_d, path_e, path_f};
+    for (size_t index = 0; index < 6; index++) {
         shard_store_destroy (&stores[index]);
         shard_testlib_remove (paths[index]);
     }
