@@ -3,6 +3,7 @@
 */
 #include "bench/scale_model.h"
 #include "shard/shard_chunk.h"
+#include "shard/shard_compact.h"
 #include "shard/shard_segments.h"
 
 #include <stdio.h>

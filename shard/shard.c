@@ -10,6 +10,7 @@
 #include "shard/shard.h"
 #include "shard/shard_others.h"
 #include "shard/shard_move.h"
+#include "shard/shard_compact.h"
 #include "shard/shard_segments.h"
 
 #include <assert.h>

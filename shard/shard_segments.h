@@ -16,8 +16,9 @@
         chunks are deleted;
       - later segments: `days` and chunks (shard_days.h).
     A late row of a day held in `series` is written into its host's record (decoded,
-    changed, re-encoded).  Each compaction batch is one transaction: a batch killed
-    half way leaves the store as before it, and the next resumes at the marker.
+    changed, re-encoded).  Compaction (shard_compact.h) runs in batches, one transaction
+    each: a batch killed half way leaves the store as before it, and the next resumes
+    at the marker.
 
     Retention: a record is deleted once its segment's last day is expired; until then
     rows of its expired days stay in it and are skipped by every read (meta
@@ -32,7 +33,6 @@
 
 #define SHARD_SEGMENT_DAYS_DEFAULT 30  //  Days a segment, for a new store
 #define SHARD_SEGMENT_LAG_DAYS 2       //  A segment is compacted once its last day is that old
-#define SHARD_COMPACT_BATCH 4000       //  Rows moved per compaction transaction
 
 //  What a transaction knows of the tier (read once with shard_segments_load).
 typedef struct {
@@ -87,13 +87,6 @@ int shard_segments_reader_get (shard_segments_reader_t *self, uint16_t day, uint
                                const proto_addr_t *addr, shard_row_t *row);
 void shard_segments_reader_close (shard_segments_reader_t *self);
 
-//  One compaction transaction's work: move up to budget rows of the oldest finished
-//  segment not yet compacted (its last day before today - SHARD_SEGMENT_LAG_DAYS) from
-//  chunks into series, or delete chunks of a segment written.  *done counts rows
-//  written and chunks deleted; *more is true if work remains.  0 or -1.
-int shard_segments_compact (shard_txn_t *txn, uint32_t today, size_t budget, size_t *done,
-                            bool *more);
-
 //  Delete up to *budget records of segments whose last day is before cutoff_day (each
 //  counts one against *budget and in *deleted); remember the cutoff.  0 or -1.
 int shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t *deleted);
@@ -108,6 +101,13 @@ typedef int (shard_segments_visit_fn) (void *arg, uint16_t day, uint16_t port,
                                        const proto_addr_t *addr, const shard_row_t *row);
 int shard_segments_walk (shard_txn_t *txn, uint32_t segment, shard_segments_pick_fn *pick_fn,
                          shard_segments_visit_fn *row_fn, void *arg, bool cut, uint64_t *rows);
+
+//  For compaction (shard_compact.c): the meta name of txn's direction's "compacted"
+//  counter (marker false) or "compact_marker"; a host as [family][host] (out >= 17
+//  bytes: its size); the order of two such.
+const char *shard_segments_meta_name (shard_txn_t *txn, bool marker);
+size_t shard_segments_host_key (uint8_t *out, const proto_addr_t *addr);
+int shard_segments_host_compare (const uint8_t *a, size_t a_size, const uint8_t *b, size_t b_size);
 
 //  Rows held in series, both directions (meta counter "series_rows").  0 or -1.
 int shard_segments_rows (shard_txn_t *txn, uint64_t *rows);

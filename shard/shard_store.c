@@ -23,6 +23,7 @@
 #include "shard/shard_changes.h"
 #include "shard/shard_query.h"
 #include "shard/shard_retention.h"
+#include "shard/shard_compact.h"
 #include "shard/shard_segments.h"
 
 #include <assert.h>
@@ -656,7 +657,7 @@ shard_store_compact (shard_store_t *self, int64_t now, size_t max_rows, bool *mo
         bool left = false;
         shard_txn_set_direction (txn, direction);
         if (done < max_rows)
-            shard_segments_compact (txn, today, max_rows - done, &moved, &left);
+            shard_compact_run (txn, today, max_rows - done, &moved, &left);
         else
             left = true;
         done += moved;

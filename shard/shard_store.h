@@ -92,7 +92,7 @@ void shard_store_set_verbose (shard_store_t *self, bool verbose);
 //  store's value, or -1 if the transaction failed (logged).
 int shard_store_set_segment_days (shard_store_t *self, uint32_t days);
 
-//  One batch of compaction (shard_segments_compact, both directions): up to max_rows
+//  One batch of compaction (shard_compact_run, both directions): up to max_rows
 //  rows of finished segments move into `series`.  *more tells if work remains.
 int shard_store_compact (shard_store_t *self, int64_t now, size_t max_rows, bool *more);
 
