@@ -189,9 +189,13 @@ build/bench/scale: bench/scale.c bench/scale_model.c $(LIB_shard) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
-build/bench/chunk_lab: bench/chunk_lab.c $(LIB_shard) $(LIB_proto)
+build/bench/chunk_lab: bench/chunk_lab.c bench/lab_chunks.c $(LIB_shard) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_CODEC) $(LIBS_BASE)
+
+build/bench/series_lab: bench/series_lab.c bench/lab_chunks.c $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
 build/bench/reader_floor: bench/reader_floor.c $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)

@@ -89,7 +89,7 @@ typedef struct {
     const uint8_t *data;  //  Next byte to load
     const uint8_t *end;   //  One past the last byte
     uint64_t bits;        //  Loaded bits, the next in bit 0 (above count: not yet counted)
-    int count;            //  Loaded bits counted
+    int count;            //  Loaded bits counted (<= 64)
     int phantom;          //  Of those, zero bits supplied past the end (the top ones)
     bool bad;             //  A phantom bit was consumed
 } s_reader_t;
@@ -192,29 +192,38 @@ static inline uint64_t
 s_value_get (s_reader_t *reader, uint8_t *previous)
 {
     s_fill (reader);
-    int ones = __builtin_ctzll (~reader->bits | (uint64_t) 1 << (LENGTH_NEAR + 1));
-    int length;
+    uint64_t bits = reader->bits;
+    int ones = __builtin_ctzll (~bits | (uint64_t) 1 << (LENGTH_NEAR + 1));
+    int length, used;
     if (ones == 0) {
         length = *previous;
-        s_skip (reader, 1);
+        used = 1;
     }
     else if (ones <= LENGTH_NEAR) {
-        bool negative = reader->bits >> (ones + 1) & 1;
-        length = *previous + (negative ? -ones : ones);
-        s_skip (reader, ones + 2);
+        length = *previous + (bits >> (ones + 1) & 1 ? -ones : ones);
+        used = ones + 2;
     }
     else {
-        s_skip (reader, LENGTH_NEAR + 1);
-        length = (int) s_get (reader, LENGTH_BITS);
+        length = (int) (bits >> (LENGTH_NEAR + 1) & s_mask (LENGTH_BITS));
+        used = LENGTH_NEAR + 1 + LENGTH_BITS;
     }
     if (length < 0 || length > 64) {
         reader->bad = true;
         return 0;
     }
     *previous = (uint8_t) length;
-    if (length < 2)
+    if (length < 2) {
+        s_skip (reader, used);
         return (uint64_t) length;
-    return (uint64_t) 1 << (length - 1) | s_get_wide (reader, length - 1);
+    }
+    uint64_t top = (uint64_t) 1 << (length - 1);
+    if (used + length <= reader->count) {
+        //  The common case: the code and the value's bits are all loaded
+        s_skip (reader, used + length - 1);
+        return top | (bits >> used & (top - 1));
+    }
+    s_skip (reader, used);
+    return top | s_get_wide (reader, length - 1);
 }
 
 //  --------------------------------------------------------------------------
