@@ -167,6 +167,32 @@ s_compare_records (const void *one, const void *other)
     return a->host < b->host ? -1 : a->host > b->host;
 }
 
+//  The alternative of schema 2's chunks: the records of a segment, in host order,
+//  packed into values of at most a page's payload, [hdr][varint count] then per record
+//  [varint host - previous host][varint size] before the records (a lookup adds up the
+//  sizes up to its host's); a record too large for one starts its own.  Into pages;
+//  returns the values.
+static size_t
+s_pack (const s_record_t *records, size_t count, s_pages_t *pages)
+{
+    size_t values = 0;
+    uint8_t scratch[SHARD_VARINT_MAX];
+    for (size_t start = 0, end; start < count; start = end) {
+        size_t size = 1 + 2;
+        for (end = start; end < count && records[end].segment == records[start].segment; end++) {
+            uint32_t delta = end > start ? records[end].host - records[end - 1].host : 0;
+            size_t entry = shard_varint_put (scratch, delta) +
+                           shard_varint_put (scratch, records[end].size) + records[end].size;
+            if (end > start && size + entry > PAGE_PAYLOAD)
+                break;
+            size += entry;
+        }
+        s_pages_add (pages, SERIES_KEY, size);
+        values++;
+    }
+    return values;
+}
+
 static int
 s_compare_floats (const void *one, const void *other)
 {
@@ -240,6 +266,8 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
               : size + NODE_HEADER + SERIES_KEY <= NODE_MAX ? 2
                                                             : 3]++;
     }
+    s_pages_t packed = {0, 0, 0, 0, 0, 0};
+    size_t packed_values = s_pack (records, record_count, &packed);
     float *cpus = (float *) malloc (record_count * sizeof *cpus);
     for (size_t index = 0; index < record_count; index++)
         cpus[index] = records[index].cpu;
@@ -249,14 +277,18 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
             "%.2f on pages (%zu leaf pages %.0f %% full + %zu overflow pages %.0f %% full; "
             "records < 256 B %zu, < 1 KB %zu, inline %zu, overflow %zu)\n"
             "      decode CPU a record mean %.2f us, p99 %.2f us, max %.1f us; %.1f ns a row "
-            "(wall %.1f ns a row); encode %.1f ns a row; %zu failed, %zu rows differ (%.1f s)\n",
+            "(wall %.1f ns a row); encode %.1f ns a row; %zu failed, %zu rows differ (%.1f s)\n"
+            "      packed as chunks are (records of a segment in page-sized values): %zu values, "
+            "%.2f B a row on pages (%zu leaf + %zu overflow pages %.0f %% full)\n",
             days, record_count, store->count, rows / (double) record_count, group_max,
             (double) bytes / rows, (double) s_pages_total (&pages, SERIES_KEY) * PAGE_SIZE / rows,
             pages.leaves, s_fill_percent (pages.leaf_bytes, pages.leaves), pages.overflows,
             s_fill_percent (pages.overflow_bytes, pages.overflows), sizes[0], sizes[1], sizes[2],
             sizes[3], cpu / (double) record_count * 1e6, cpus[record_count * 99 / 100] * 1e6,
             cpus[record_count - 1] * 1e6, cpu / rows * 1e9, decode_wall / rows * 1e9,
-            encode_cpu / rows * 1e9, failures, mismatches, lab_now () - wall_start);
+            encode_cpu / rows * 1e9, failures, mismatches, lab_now () - wall_start, packed_values,
+            (double) s_pages_total (&packed, SERIES_KEY) * PAGE_SIZE / rows, packed.leaves,
+            packed.overflows, s_fill_percent (packed.overflow_bytes, packed.overflows));
     fflush (stdout);
     free (cpus);
     shard_buffer_free (&buffer);
