@@ -30,6 +30,7 @@
 #define CODE_ESCAPE 5                      //  Five ones: a sign and a far difference follow
 #define ESCAPE_GAMMA_MAX 5                 //  Longest Elias gamma exponent of a far difference
 #define PORTS_MAX 65536
+#define FORMS_RECENT 4  //  Distinct forms remembered
 
 //  Length codes: a difference of 1, 2, 3 from the prediction is ones 1, 2, 4, a zero
 //  and the sign
@@ -40,6 +41,9 @@ static const int s_ones_near[CODE_ESCAPE] = {0, 1, 2, 0, 3};
 //  packets
 static const int s_follows[PROTO_FEATURE_COUNT] = {-1, 0, 1, -1};
 static const int s_no_move[3] = {0, 0, 0};
+
+//  The forms remembered at a record's start: all ONE, all FULL, PAIR but peers FLAT
+static const uint8_t s_forms_guess[FORMS_RECENT] = {0x00, 0xff, 0x6a, 0x7f};
 
 //  The first row's length guesses, per column (bytes of a block, a few packets, ...)
 static const uint8_t s_length_guess[COLUMNS] = {12, 12, 12, 4, 4, 4, 8, 8, 8, 1, 1, 1};
@@ -329,7 +333,7 @@ s_form (const uint64_t *value)
 
 typedef struct {
     s_column_t columns[COLUMNS];  //  Each value column's lengths
-    uint8_t forms[2];             //  The last row's forms, and the last other forms
+    uint8_t forms[FORMS_RECENT];  //  The last distinct forms, the last row's first
     uint8_t flags;                //  The last row's flags
 } s_state_t;
 
@@ -338,34 +342,43 @@ s_state_init (s_state_t *self)
 {
     for (int column = 0; column < COLUMNS; column++)
         self->columns[column].last = self->columns[column].nonzero = s_length_guess[column];
-    self->forms[0] = 0;     //  Every feature ONE
-    self->forms[1] = 0xff;  //  Every feature FULL
+    memcpy (self->forms, s_forms_guess, sizeof self->forms);
     self->flags = 0;
 }
 
-//  forms become the last row's: [0: the last's | 10: the other's | 11 + 8 bits]
+//  forms, at index of the recent ones (FORMS_RECENT: new), to the front
+static inline void
+s_forms_front (s_state_t *self, int index, uint8_t forms)
+{
+    if (index == FORMS_RECENT)
+        index--;
+    memmove (self->forms + 1, self->forms, (size_t) index);
+    self->forms[0] = forms;
+}
+
+//  forms become the last row's: the index i of the forms among the last FORMS_RECENT
+//  distinct ones as i ones and a zero, or FORMS_RECENT ones and 8 bits; moved to front
 static void
 s_forms_put (s_writer_t *writer, s_state_t *state, uint8_t forms)
 {
-    if (forms == state->forms[0]) {
-        s_put (writer, 0, 1);
-        return;
-    }
-    s_put (writer, forms == state->forms[1] ? 1 : 3 | (uint64_t) forms << 2,
-           forms == state->forms[1] ? 2 : 10);
-    state->forms[1] = state->forms[0];
-    state->forms[0] = forms;
+    int index = 0;
+    while (index < FORMS_RECENT && state->forms[index] != forms)
+        index++;
+    if (index < FORMS_RECENT)
+        s_put (writer, s_mask (index), index + 1);
+    else
+        s_put (writer, s_mask (FORMS_RECENT) | (uint64_t) forms << FORMS_RECENT, FORMS_RECENT + 8);
+    s_forms_front (state, index, forms);
 }
 
 static void
 s_forms_get (s_reader_t *reader, s_state_t *state)
 {
-    uint64_t code = s_get (reader, 1);
-    if (code == 0)
-        return;
-    uint8_t forms = s_get (reader, 1) ? (uint8_t) s_get (reader, 8) : state->forms[1];
-    state->forms[1] = state->forms[0];
-    state->forms[0] = forms;
+    s_fill (reader);
+    int index = __builtin_ctzll (~reader->bits | (uint64_t) 1 << FORMS_RECENT);
+    s_skip (reader, index < FORMS_RECENT ? index + 1 : FORMS_RECENT);
+    uint8_t forms = index < FORMS_RECENT ? state->forms[index] : (uint8_t) s_get (reader, 8);
+    s_forms_front (state, index, forms);
 }
 
 //  --------------------------------------------------------------------------

@@ -18,8 +18,10 @@
                    (the smaller; LIST when w (n + 1) < D)]
                   per day of the port, a row:
                     [flags: mode ROWS only: 0 the last row's | 1 + 8 bits]
-                    [forms: 0 the last row's | 10 the last other forms | 11 + 8 bits;
-                     2 bits a feature, bytes in bits 0-1 ... peers in bits 6-7]
+                    [forms: 2 bits a feature, bytes in bits 0-1 ... peers in bits 6-7:
+                     i ones and a zero for the i-th (0-3) of the last 4 distinct forms
+                     (the last row's first; at the start 00, ff, 6a, 7f), else 1111 + 8
+                     bits; the forms used move to the front]
                     per feature, the values its form stores (shard_chunk.h's forms:
                     ONE min; FLAT min, sum - max; PAIR min, max - min; FULL min,
                     max - min, sum - max, differences modulo 2^64 so that any triple is
