@@ -67,7 +67,7 @@ PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest \
     $(if $(wildcard gateway/gw_main.c),$(BIN)/portevo-gateway)
 TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate $(BIN)/zmq_poke $(BIN)/fake_cluster \
     $(BIN)/store_dump
-FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg
+FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg build/fuzz/fuzz_series
 FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all
 
@@ -139,6 +139,11 @@ $(BIN)/fake_cluster: $(OUT)/tests/tools/fake_cluster.o $(LIB_proto)
 # libFuzzer target for the nfcapd reader (clang only).
 fuzz: $(FUZZ)
 build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
+
+build/fuzz/fuzz_series: tests/fuzz/fuzz_series.c shard/shard_series.c shard/shard_codec.c \
+    $(call mods,proto)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
 

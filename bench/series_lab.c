@@ -243,10 +243,11 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
                 failures++;
             else
                 for (size_t index = 0; index < count; index++)
-                    mismatches +=
-                        back[index].port != group[index].port ||
-                        back[index].day != group[index].day ||
-                        memcmp (&back[index].row, &group[index].row, sizeof (shard_row_t)) != 0;
+                    mismatches += back[index].port != group[index].port ||
+                                  back[index].day != group[index].day ||
+                                  back[index].row.flags != group[index].row.flags ||
+                                  memcmp (back[index].row.value, group[index].row.value,
+                                          sizeof back[index].row.value) != 0;
             s_record_t *record = &records[record_count++];
             record->segment = segment;
             record->host = host;
