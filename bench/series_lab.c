@@ -7,8 +7,10 @@
     a record, encoded bytes a row, and the bytes a row on disk if the records were the
     values of an LMDB database of 4 KiB pages with keys of 7 bytes ([segment: 2]
     [family: 1][host: 4]) written in key order with MDB_APPEND (the page model below);
-    the CPU time to decode a record (mean, p99) and a row, the wall time beside it; and
-    whether every decoded row equals the chunk row it came from (mismatches: 0).  The
+    the CPU time to decode a record (mean, p99) and a row, the wall time beside it, and
+    all of a host's records (its whole series, p50 / p99); whether every decoded row
+    equals the chunk row it came from (mismatches: 0); and the pages if each segment's
+    records were packed into page-sized values, as schema 2 packs chunks.  The
     peer: the store's own chunks of the same rows (values and the same page model with
     their 9-byte keys), and the CPU time of a point read (shard_chunk_find), which is
     what an ALL* series pays per point in schema 2.
@@ -204,6 +206,9 @@ static void
 s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_rows_max)
 {
     s_record_t *records = (s_record_t *) malloc (store->count * sizeof *records);
+    //  Each host's records' decode CPU seconds: its whole series, what an ALL* query decodes
+    float *host_cpus = (float *) calloc (store->count, sizeof *host_cpus);
+    size_t hosts = 0;
     shard_series_row_t *group = (shard_series_row_t *) malloc (host_rows_max * sizeof *group);
     shard_series_row_t *back = (shard_series_row_t *) malloc (host_rows_max * sizeof *back);
     size_t record_count = 0, bytes = 0, mismatches = 0, failures = 0, group_max = 0;
@@ -253,8 +258,10 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
             record->host = host;
             record->size = (uint32_t) buffer.size;
             record->cpu = (float) spent;
+            host_cpus[hosts] += (float) spent;
             bytes += buffer.size;
         }
+        hosts++;
     }
     qsort (records, record_count, sizeof *records, s_compare_records);
     s_pages_t pages = {0, 0, 0, 0, 0, 0};
@@ -273,6 +280,7 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
     for (size_t index = 0; index < record_count; index++)
         cpus[index] = records[index].cpu;
     qsort (cpus, record_count, sizeof *cpus, s_compare_floats);
+    qsort (host_cpus, hosts, sizeof *host_cpus, s_compare_floats);
     double rows = (double) store->count;
     printf ("D %2u: %zu records, %zu rows, %.1f rows a record (most %zu), %.2f B a row encoded, "
             "%.2f on pages (%zu leaf pages %.0f %% full + %zu overflow pages %.0f %% full; "
@@ -280,7 +288,9 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
             "      decode CPU a record mean %.2f us, p99 %.2f us, max %.1f us; %.1f ns a row "
             "(wall %.1f ns a row); encode %.1f ns a row; %zu failed, %zu rows differ (%.1f s)\n"
             "      packed as chunks are (records of a segment in page-sized values): %zu values, "
-            "%.2f B a row on pages (%zu leaf + %zu overflow pages %.0f %% full)\n",
+            "%.2f B a row on pages (%zu leaf + %zu overflow pages %.0f %% full)\n"
+            "      a host's whole series (its %.1f records on average): decode CPU p50 %.2f us, "
+            "p99 %.2f us, max %.1f us\n",
             days, record_count, store->count, rows / (double) record_count, group_max,
             (double) bytes / rows, (double) s_pages_total (&pages, SERIES_KEY) * PAGE_SIZE / rows,
             pages.leaves, s_fill_percent (pages.leaf_bytes, pages.leaves), pages.overflows,
@@ -289,8 +299,11 @@ s_try (const s_store_t *store, uint32_t days, uint16_t first_day, size_t host_ro
             cpus[record_count - 1] * 1e6, cpu / rows * 1e9, decode_wall / rows * 1e9,
             encode_cpu / rows * 1e9, failures, mismatches, lab_now () - wall_start, packed_values,
             (double) s_pages_total (&packed, SERIES_KEY) * PAGE_SIZE / rows, packed.leaves,
-            packed.overflows, s_fill_percent (packed.overflow_bytes, packed.overflows));
+            packed.overflows, s_fill_percent (packed.overflow_bytes, packed.overflows),
+            (double) record_count / (double) hosts, host_cpus[hosts / 2] * 1e6,
+            host_cpus[hosts * 99 / 100] * 1e6, host_cpus[hosts - 1] * 1e6);
     fflush (stdout);
+    free (host_cpus);
     free (cpus);
     shard_buffer_free (&buffer);
     free (back);
