@@ -30,7 +30,9 @@
 #define CODE_ESCAPE 5                      //  Five ones: a sign and a far difference follow
 #define ESCAPE_GAMMA_MAX 5                 //  Longest Elias gamma exponent of a far difference
 #define PORTS_MAX 65536
-#define FORMS_RECENT 4  //  Distinct forms remembered
+#define AVERAGE_ONE 8     //  Fixed point of a column's average length
+#define AVERAGE_WEIGHT 1  //  Weight of a new length in it: 1 / 2^AVERAGE_WEIGHT
+#define FORMS_RECENT 4    //  Distinct forms remembered
 
 //  Length codes: a difference of 1, 2, 3 from the prediction is ones 1, 2, 4, a zero
 //  and the sign
@@ -186,27 +188,39 @@ s_reader_done (s_reader_t *self)
 
 //  A value column's state: the bit lengths its next value is coded against
 typedef struct {
-    uint8_t last;     //  Of its previous value
-    uint8_t nonzero;  //  Of its previous value other than 0
+    uint8_t last;      //  Of its previous value
+    uint16_t average;  //  Of its nonzero values, x AVERAGE_ONE, weighted 1 / 2^AVERAGE_WEIGHT
+    bool fresh;        //  No value of this port yet: the next one replaces the average
 } s_column_t;
 
-//  The bit length a nonzero value of the column is predicted to have, moved by shift
+//  The bit length a nonzero value of the column is predicted to have
+static inline int
+s_predict (const s_column_t *column)
+{
+    return (column->average + AVERAGE_ONE / 2) / AVERAGE_ONE;
+}
+
+//  The prediction moved by shift, within 1 .. 64
 static inline int
 s_base (const s_column_t *column, int shift)
 {
-    int base = (column->last ? column->last : column->nonzero) + shift;
+    int base = s_predict (column) + shift;
     return base < 1 ? 1 : base > 64 ? 64 : base;
 }
 
-//  Take length as the column's latest: returns how far it moved (0 unless it and the
-//  previous one are nonzero)
+//  Take length as the column's latest: returns how far it is from the prediction (0
+//  unless it and the previous one are nonzero)
 static inline int
 s_column_set (s_column_t *column, int length)
 {
-    int move = length && column->last ? length - column->last : 0;
+    int move = length && column->last ? length - s_predict (column) : 0;
     column->last = (uint8_t) length;
-    if (length)
-        column->nonzero = (uint8_t) length;
+    if (length) {
+        int average = column->average;
+        average += (length * AVERAGE_ONE - average) / (column->fresh ? 1 : 1 << AVERAGE_WEIGHT);
+        column->fresh = false;
+        column->average = (uint16_t) average;
+    }
     return move;
 }
 
@@ -340,8 +354,11 @@ typedef struct {
 static void
 s_state_init (s_state_t *self)
 {
-    for (int column = 0; column < COLUMNS; column++)
-        self->columns[column].last = self->columns[column].nonzero = s_length_guess[column];
+    for (int column = 0; column < COLUMNS; column++) {
+        self->columns[column].last = s_length_guess[column];
+        self->columns[column].average = (uint16_t) (s_length_guess[column] * AVERAGE_ONE);
+        self->columns[column].fresh = true;
+    }
     memcpy (self->forms, s_forms_guess, sizeof self->forms);
     self->flags = 0;
 }
@@ -463,6 +480,8 @@ shard_series_encode (const shard_series_row_t *rows, size_t count, uint32_t days
         if (gap_length >= 2)
             s_put (&writer, gap, gap_length - 1);
         s_days_put (&writer, rows + start, end - start, days);
+        for (int column = 0; column < COLUMNS; column++)
+            state.columns[column].fresh = true;
         for (size_t index = start; index < end; index++) {
             const shard_row_t *row = &rows[index].row;
             if (flags_mode == FLAGS_ROWS) {
@@ -579,6 +598,8 @@ s_decoder_next (s_decoder_t *self, shard_series_row_t *row)
         if (port >= PORTS_MAX || self->day_set == 0 || reader->bad)
             return -1;
         self->port = (int) port;
+        for (int column = 0; column < COLUMNS; column++)
+            self->state.columns[column].fresh = true;
     }
     row->port = (uint16_t) self->port;
     row->day = (uint8_t) __builtin_ctzll (self->day_set);

@@ -27,11 +27,13 @@
                     max - min, sum - max, differences modulo 2^64 so that any triple is
                     exact), each as [length code][its L - 1 bits below the leading one]
         length code  columns: feature x {min, max - min, sum - max}, each remembering
-                its last bit length and its last nonzero one (from fixed guesses at the
-                record's start, carried across ports).  After a 0: [0: 0 again | 1 + the
-                code below].  Else the prediction is the last nonzero length, moved as
-                far as the same column of the feature before moved this row (packets
-                follow bytes, durations packets; both nonzero), within 1 .. 64:
+                its last bit length and a running average of its nonzero ones (x 8, in
+                integers: average += (8 L - average) / 2, truncated; the first value of
+                each port replaces it; at the record's start, fixed guesses).  After a 0:
+                [0: 0 again | 1 + the code below].  Else the prediction is the rounded
+                average ((average + 4) / 8), moved as far as the same column of the
+                feature before was from its own prediction this row (packets follow
+                bytes, durations packets; both nonzero), within 1 .. 64:
                   0 the prediction;  10s +-1;  110s +-2;  1110 the value 0;
                   11110s +-3;  11111 s + Elias gamma of (|difference| - 3)
                   (bits in the order read; s: 1 for below the prediction)
