@@ -67,7 +67,7 @@ PROGRAMS := $(BIN)/portevo-ingest $(BIN)/selftest \
     $(if $(wildcard gateway/gw_main.c),$(BIN)/portevo-gateway)
 TOOLS := $(BIN)/nf_send $(BIN)/nf_zstd $(BIN)/nf_mutate $(BIN)/zmq_poke $(BIN)/fake_cluster \
     $(BIN)/store_dump
-FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg
+FUZZ := build/fuzz/fuzz_reader build/fuzz/fuzz_msg build/fuzz/fuzz_series
 FUZZFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
     -fno-sanitize-recover=all
 
@@ -142,6 +142,11 @@ build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
 
+build/fuzz/fuzz_series: tests/fuzz/fuzz_series.c shard/shard_series.c shard/shard_codec.c \
+    $(call mods,proto)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
+
 build/fuzz/fuzz_reader: tests/fuzz/fuzz_reader.c $(call mods,ingestor) $(call mods,proto)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. \
@@ -189,9 +194,13 @@ build/bench/scale: bench/scale.c bench/scale_model.c $(LIB_shard) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
-build/bench/chunk_lab: bench/chunk_lab.c $(LIB_shard) $(LIB_proto)
+build/bench/chunk_lab: bench/chunk_lab.c bench/lab_chunks.c $(LIB_shard) $(LIB_proto)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_CODEC) $(LIBS_BASE)
+
+build/bench/series_lab: bench/series_lab.c bench/lab_chunks.c $(LIB_shard) $(LIB_proto)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LIBS_LMDB) $(LIBS_BASE)
 
 build/bench/reader_floor: bench/reader_floor.c $(LIB_ingestor) $(LIB_proto)
 	@mkdir -p $(dir $@)

@@ -17,16 +17,12 @@
     bits below the leading one (taken as random), in bytes a row.
     STORAGE.md "Compression" has the figures and the decision they led to.
 */
-#include "shard/shard_chunk.h"
-#include "shard/shard_keys.h"
-#include "shard/shard_kv.h"
-#include "shard/shard_store.h"
+#include "bench/lab_chunks.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zdict.h>
 #include <zstd.h>
 
@@ -50,27 +46,6 @@ static ZSTD_CCtx *s_cctx;
 static ZSTD_DCtx *s_dctx;
 static ZSTD_CDict *s_cdict;
 static ZSTD_DDict *s_ddict;
-
-static double
-s_clock (clockid_t clock)
-{
-    struct timespec now;
-    clock_gettime (clock, &now);
-    return (double) now.tv_sec + (double) now.tv_nsec / 1e9;
-}
-
-static double
-s_now (void)
-{
-    return s_clock (CLOCK_MONOTONIC);
-}
-
-//  The thread's CPU time: decompression timed on a loaded machine
-static double
-s_cpu (void)
-{
-    return s_clock (CLOCK_THREAD_CPUTIME_ID);
-}
 
 //  Column of each value of a row: calls value_fn (arg, column, value) in row order
 typedef void (s_value_fn) (void *arg, int column, uint64_t value);
@@ -203,7 +178,7 @@ s_try (const s_config_t *config, const s_group_t *groups, size_t group_count, si
            raw_bytes = 0, timed = 0;
     static uint8_t packed[1 << 20], back[1 << 20];
     shard_buffer_t raw = {NULL, 0, 0};
-    double decode_secs = 0, start_secs = s_now ();
+    double decode_secs = 0, start_secs = lab_now ();
     for (size_t group = 0; group < group_count; group++)
         for (size_t at = 0; at < groups[group].count;) {
             //  The most rows that fit (binary search)
@@ -232,7 +207,7 @@ s_try (const s_config_t *config, const s_group_t *groups, size_t group_count, si
                                    low < config->frame ? low : config->frame, &raw, packed,
                                    sizeof packed);
                 }
-                double decode_start = s_cpu ();
+                double decode_start = lab_cpu ();
                 for (int round = 0; round < 10; round++) {
                     size_t got =
                         s_ddict ? ZSTD_decompress_usingDDict (s_dctx, back, sizeof back, packed,
@@ -243,7 +218,7 @@ s_try (const s_config_t *config, const s_group_t *groups, size_t group_count, si
                         exit (1);
                     }
                 }
-                decode_secs += (s_cpu () - decode_start) / 10;
+                decode_secs += (lab_cpu () - decode_start) / 10;
                 timed++;
             }
             at += low;
@@ -260,7 +235,7 @@ s_try (const s_config_t *config, const s_group_t *groups, size_t group_count, si
             (double) chunks * config->pages * 4096 / (double) rows,
             (double) packed_bytes / (double) rows, (double) raw_bytes / (double) rows,
             (double) rows / (double) chunks, timed ? decode_secs / (double) timed * 1e6 : 0,
-            config->frame ? "frame" : "chunk", s_now () - start_secs);
+            config->frame ? "frame" : "chunk", lab_now () - start_secs);
     fflush (stdout);
 }
 
@@ -333,6 +308,42 @@ s_floor (const s_group_t *groups, size_t group_count, size_t rows)
     free (floor);
 }
 
+//  The chunks read, by (day, port)
+typedef struct {
+    s_group_t *groups;   //  One a (day, port)
+    size_t group_count;  //  Entries used
+    size_t rows;         //  Rows kept
+    size_t chunks;       //  Chunks read
+    size_t chunk_bytes;  //  Their values' bytes
+    uint16_t day;        //  The last group's
+    uint16_t port;
+} s_read_t;
+
+static bool
+s_on_chunk (void *arg, uint16_t day, uint16_t port, const shard_chunk_row_t *rows, size_t count,
+            const void *value, size_t value_size)
+{
+    (void) value;
+    s_read_t *read = (s_read_t *) arg;
+    if (read->group_count == 0 || day != read->day || port != read->port) {
+        if (read->group_count == 100000)
+            return false;
+        read->day = day;
+        read->port = port;
+        read->groups[read->group_count++].rows =
+            (shard_chunk_row_t *) malloc (GROUP_ROWS_MAX * sizeof (shard_chunk_row_t));
+    }
+    s_group_t *group = &read->groups[read->group_count - 1];
+    if (group->count + count > GROUP_ROWS_MAX)
+        return true;
+    memcpy (group->rows + group->count, rows, count * sizeof *rows);
+    group->count += count;
+    read->rows += count;
+    read->chunks++;
+    read->chunk_bytes += value_size;
+    return true;
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -342,53 +353,12 @@ main (int argc, char *argv[])
     }
     long days_max = argc > 2 ? atol (argv[2]) : 100000;
     bool frames_only = argc > 3 && strcmp (argv[3], "frames") == 0;
-    zsys_init ();
-    shard_store_t *store = shard_store_new (argv[1], 256ULL << 30);
-    if (!store)
+    s_read_t read = {(s_group_t *) calloc (100000, sizeof (s_group_t)), 0, 0, 0, 0, 0, 0};
+    if (lab_chunks_read (argv[1], days_max, s_on_chunk, &read) < 0)
         return 1;
-    shard_txn_t *txn = shard_store_begin (store, false);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
-    shard_chunk_row_t *chunk = (shard_chunk_row_t *) malloc (SHARD_CHUNK_ROWS_MAX * sizeof *chunk);
-    s_group_t *groups = (s_group_t *) calloc (100000, sizeof (s_group_t));
-    size_t group_count = 0, rows = 0, chunks = 0, chunk_bytes = 0;
-    uint8_t prefix[SHARD_KEY_CHUNK_PREFIX] = {0};
-    long days = 0;
-    uint16_t last_day = 0;
-    shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
-    for (; rc == 0; rc = shard_cursor_next (cursor, &key, &value)) {
-        uint16_t day, port;
-        proto_addr_t first;
-        if (shard_key_chunk_parse (key.data, key.size, &day, &port, &first) ||
-            !proto_addr_is_ipv4 (&first))
-            continue;
-        if (day != last_day && ++days > days_max)
-            break;
-        last_day = day;
-        int count = shard_chunk_decode (&first, value.data, value.size, chunk);
-        if (count < 0) {
-            fprintf (stderr, "chunk_lab: a chunk does not decode\n");
-            return 1;
-        }
-        if (group_count == 0 || memcmp (prefix, key.data, sizeof prefix) != 0) {
-            if (group_count == 100000)
-                break;
-            memcpy (prefix, key.data, sizeof prefix);
-            groups[group_count++].rows =
-                (shard_chunk_row_t *) malloc (GROUP_ROWS_MAX * sizeof (shard_chunk_row_t));
-        }
-        s_group_t *group = &groups[group_count - 1];
-        if (group->count + (size_t) count > GROUP_ROWS_MAX)
-            continue;
-        memcpy (group->rows + group->count, chunk, (size_t) count * sizeof *chunk);
-        group->count += (size_t) count;
-        rows += (size_t) count;
-        chunks++;
-        chunk_bytes += value.size;
-    }
-    shard_cursor_destroy (&cursor);
-    shard_store_end (txn, false);
-    shard_store_destroy (&store);
+    s_group_t *groups = read.groups;
+    size_t group_count = read.group_count, rows = read.rows, chunks = read.chunks,
+           chunk_bytes = read.chunk_bytes;
     if (rows == 0)
         return 1;
     printf ("chunk_lab: %zu rows of %zu (day, port) in %zu chunks: %.2f bytes a row (values), "
@@ -417,6 +387,5 @@ main (int argc, char *argv[])
     for (size_t group = 0; group < group_count; group++)
         free (groups[group].rows);
     free (groups);
-    free (chunk);
     return 0;
 }

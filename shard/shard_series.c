@@ -25,9 +25,27 @@
 
 #define COLUMNS (PROTO_FEATURE_COUNT * 3)  //  feature x {min, max - min, sum - max}
 #define PORT_LENGTH_BITS 5                 //  Bit length of a port gap, 0 .. 16
-#define LENGTH_BITS 7                      //  An escaped bit length, 0 .. 64
 #define LENGTH_NEAR 3                      //  Length differences coded without escape
+#define CODE_ZERO 3                        //  Length code of the value 0: three ones, a zero
+#define CODE_ESCAPE 5                      //  Five ones: a sign and a far difference follow
+#define ESCAPE_GAMMA_MAX 5                 //  Longest Elias gamma exponent of a far difference
 #define PORTS_MAX 65536
+#define AVERAGE_ONE 8     //  Fixed point of a column's average length
+#define AVERAGE_WEIGHT 1  //  Weight of a new length in it: 1 / 2^AVERAGE_WEIGHT
+#define FORMS_RECENT 4    //  Distinct forms remembered
+
+//  Length codes: a difference of 1, 2, 3 from the prediction is ones 1, 2, 4, a zero
+//  and the sign
+static const int s_near_ones[LENGTH_NEAR + 1] = {0, 1, 2, 4};
+static const int s_ones_near[CODE_ESCAPE] = {0, 1, 2, 0, 3};
+
+//  Which feature's length moves predict a feature's: packets follow bytes, durations
+//  packets
+static const int s_follows[PROTO_FEATURE_COUNT] = {-1, 0, 1, -1};
+static const int s_no_move[3] = {0, 0, 0};
+
+//  The forms remembered at a record's start: all ONE, all FULL, PAIR but peers FLAT
+static const uint8_t s_forms_guess[FORMS_RECENT] = {0x00, 0xff, 0x6a, 0x7f};
 
 //  The first row's length guesses, per column (bytes of a block, a few packets, ...)
 static const uint8_t s_length_guess[COLUMNS] = {12, 12, 12, 4, 4, 4, 8, 8, 8, 1, 1, 1};
@@ -89,7 +107,7 @@ typedef struct {
     const uint8_t *data;  //  Next byte to load
     const uint8_t *end;   //  One past the last byte
     uint64_t bits;        //  Loaded bits, the next in bit 0 (above count: not yet counted)
-    int count;            //  Loaded bits counted
+    int count;            //  Loaded bits counted (<= 64)
     int phantom;          //  Of those, zero bits supplied past the end (the top ones)
     bool bad;             //  A phantom bit was consumed
 } s_reader_t;
@@ -168,53 +186,148 @@ s_reader_done (s_reader_t *self)
 //  --------------------------------------------------------------------------
 //  Values: [length code][bits below the leading one]
 
+//  A value column's state: the bit lengths its next value is coded against
+typedef struct {
+    uint8_t last;      //  Of its previous value
+    uint16_t average;  //  Of its nonzero values, x AVERAGE_ONE, weighted 1 / 2^AVERAGE_WEIGHT
+    bool fresh;        //  No value of this port yet: the next one replaces the average
+} s_column_t;
+
+//  The bit length a nonzero value of the column is predicted to have
+static inline int
+s_predict (const s_column_t *column)
+{
+    return (column->average + AVERAGE_ONE / 2) / AVERAGE_ONE;
+}
+
+//  The prediction moved by shift, within 1 .. 64
+static inline int
+s_base (const s_column_t *column, int shift)
+{
+    int base = s_predict (column) + shift;
+    return base < 1 ? 1 : base > 64 ? 64 : base;
+}
+
+//  Take length as the column's latest: returns how far it is from the prediction (0
+//  unless it and the previous one are nonzero)
+static inline int
+s_column_set (s_column_t *column, int length)
+{
+    int move = length && column->last ? length - s_predict (column) : 0;
+    column->last = (uint8_t) length;
+    if (length) {
+        int average = column->average;
+        average += (length * AVERAGE_ONE - average) / (column->fresh ? 1 : 1 << AVERAGE_WEIGHT);
+        column->fresh = false;
+        column->average = (uint16_t) average;
+    }
+    return move;
+}
+
+//  A difference of more than LENGTH_NEAR: five ones, the sign, then |delta| - LENGTH_NEAR
+//  (1 .. 63) in Elias gamma: k ones, a zero, its k bits below the leading one
 static void
-s_value_put (s_writer_t *writer, uint8_t *previous, uint64_t value)
+s_escape_put (s_writer_t *writer, int delta)
+{
+    int far = (delta < 0 ? -delta : delta) - LENGTH_NEAR;
+    int exponent = s_length ((uint64_t) far) - 1;
+    assert (far >= 1 && exponent <= ESCAPE_GAMMA_MAX);
+    s_put (writer, s_mask (CODE_ESCAPE) | (uint64_t) (delta < 0) << CODE_ESCAPE, CODE_ESCAPE + 1);
+    s_put (writer, s_mask (exponent), exponent + 1);
+    s_put (writer, (uint64_t) far, exponent);
+}
+
+//  Code value in column, its length predicted moved by shift; returns its move
+static int
+s_value_put (s_writer_t *writer, s_column_t *column, int shift, uint64_t value)
 {
     int length = s_length (value);
-    int delta = length - *previous;
-    *previous = (uint8_t) length;
+    if (column->last == 0)
+        s_put (writer, length != 0, 1);
+    if (length == 0) {
+        if (column->last != 0)
+            s_put (writer, s_mask (CODE_ZERO), CODE_ZERO + 1);
+        return s_column_set (column, 0);
+    }
+    int delta = length - s_base (column, shift);
     int near = delta < 0 ? -delta : delta;
     if (near == 0)
         s_put (writer, 0, 1);
-    else if (near <= LENGTH_NEAR)
-        //  near ones, a zero, the sign
-        s_put (writer, s_mask (near) | (uint64_t) (delta < 0) << (near + 1), near + 2);
-    else {
-        s_put (writer, s_mask (LENGTH_NEAR + 1), LENGTH_NEAR + 1);
-        s_put (writer, (uint64_t) length, LENGTH_BITS);
+    else if (near <= LENGTH_NEAR) {
+        //  ones, a zero, the sign
+        int ones = s_near_ones[near];
+        s_put (writer, s_mask (ones) | (uint64_t) (delta < 0) << (ones + 1), ones + 2);
     }
+    else
+        s_escape_put (writer, delta);
     if (length >= 2)
         s_put (writer, value, length - 1);
+    return s_column_set (column, length);
 }
 
-static inline uint64_t
-s_value_get (s_reader_t *reader, uint8_t *previous)
+//  Read a value of column, its length predicted moved by shift, into *value: returns
+//  its move
+static inline __attribute__ ((always_inline)) int
+s_value_get (s_reader_t *reader, s_column_t *column, int shift, uint64_t *value)
 {
     s_fill (reader);
-    int ones = __builtin_ctzll (~reader->bits | (uint64_t) 1 << (LENGTH_NEAR + 1));
+    uint64_t bits = reader->bits;
+    int used = 0;
+    if (column->last == 0) {
+        used = 1;
+        if ((bits & 1) == 0) {
+            s_skip (reader, used);
+            *value = 0;
+            return s_column_set (column, 0);
+        }
+        bits >>= 1;
+    }
+    int ones = __builtin_ctzll (~bits | (uint64_t) 1 << CODE_ESCAPE);
     int length;
     if (ones == 0) {
-        length = *previous;
-        s_skip (reader, 1);
+        length = s_base (column, shift);
+        used += 1;
     }
-    else if (ones <= LENGTH_NEAR) {
-        bool negative = reader->bits >> (ones + 1) & 1;
-        length = *previous + (negative ? -ones : ones);
-        s_skip (reader, ones + 2);
+    else if (ones == CODE_ZERO) {
+        length = 0;
+        used += CODE_ZERO + 1;
+    }
+    else if (ones < CODE_ESCAPE) {
+        int near = s_ones_near[ones];
+        length = s_base (column, shift) + (bits >> (ones + 1) & 1 ? -near : near);
+        used += ones + 2;
     }
     else {
-        s_skip (reader, LENGTH_NEAR + 1);
-        length = (int) s_get (reader, LENGTH_BITS);
+        uint64_t rest = bits >> (CODE_ESCAPE + 1);
+        int exponent = __builtin_ctzll (~rest | (uint64_t) 1 << (ESCAPE_GAMMA_MAX + 1));
+        int far = 1 << exponent | (int) (rest >> (exponent + 1) & s_mask (exponent));
+        far += LENGTH_NEAR;
+        length = exponent > ESCAPE_GAMMA_MAX ? -1
+                 : bits >> CODE_ESCAPE & 1   ? s_base (column, shift) - far
+                                             : s_base (column, shift) + far;
+        used += CODE_ESCAPE + 2 + 2 * exponent;
     }
     if (length < 0 || length > 64) {
         reader->bad = true;
+        *value = 0;
         return 0;
     }
-    *previous = (uint8_t) length;
-    if (length < 2)
-        return (uint64_t) length;
-    return (uint64_t) 1 << (length - 1) | s_get_wide (reader, length - 1);
+    int move = s_column_set (column, length);
+    if (length < 2) {
+        s_skip (reader, used);
+        *value = (uint64_t) length;
+        return move;
+    }
+    uint64_t top = (uint64_t) 1 << (length - 1);
+    if (used + length <= reader->count) {
+        //  The common case: the code and the value's bits are all loaded
+        *value = top | (reader->bits >> used & (top - 1));
+        s_skip (reader, used + length - 1);
+        return move;
+    }
+    s_skip (reader, used);
+    *value = top | s_get_wide (reader, length - 1);
+    return move;
 }
 
 //  --------------------------------------------------------------------------
@@ -227,6 +340,62 @@ s_form (const uint64_t *value)
     if (min < max && max <= UINT64_MAX - min && sum == max + min)
         return FORM_PAIR;
     return FORM_FULL;
+}
+
+//  --------------------------------------------------------------------------
+//  What the coder of rows remembers from one row to the next (encoder and decoder)
+
+typedef struct {
+    s_column_t columns[COLUMNS];  //  Each value column's lengths
+    uint8_t forms[FORMS_RECENT];  //  The last distinct forms, the last row's first
+    uint8_t flags;                //  The last row's flags
+} s_state_t;
+
+static void
+s_state_init (s_state_t *self)
+{
+    for (int column = 0; column < COLUMNS; column++) {
+        self->columns[column].last = s_length_guess[column];
+        self->columns[column].average = (uint16_t) (s_length_guess[column] * AVERAGE_ONE);
+        self->columns[column].fresh = true;
+    }
+    memcpy (self->forms, s_forms_guess, sizeof self->forms);
+    self->flags = 0;
+}
+
+//  forms, at index of the recent ones (FORMS_RECENT: new), to the front
+static inline void
+s_forms_front (s_state_t *self, int index, uint8_t forms)
+{
+    if (index == FORMS_RECENT)
+        index--;
+    memmove (self->forms + 1, self->forms, (size_t) index);
+    self->forms[0] = forms;
+}
+
+//  forms become the last row's: the index i of the forms among the last FORMS_RECENT
+//  distinct ones as i ones and a zero, or FORMS_RECENT ones and 8 bits; moved to front
+static void
+s_forms_put (s_writer_t *writer, s_state_t *state, uint8_t forms)
+{
+    int index = 0;
+    while (index < FORMS_RECENT && state->forms[index] != forms)
+        index++;
+    if (index < FORMS_RECENT)
+        s_put (writer, s_mask (index), index + 1);
+    else
+        s_put (writer, s_mask (FORMS_RECENT) | (uint64_t) forms << FORMS_RECENT, FORMS_RECENT + 8);
+    s_forms_front (state, index, forms);
+}
+
+static void
+s_forms_get (s_reader_t *reader, s_state_t *state)
+{
+    s_fill (reader);
+    int index = __builtin_ctzll (~reader->bits | (uint64_t) 1 << FORMS_RECENT);
+    s_skip (reader, index < FORMS_RECENT ? index + 1 : FORMS_RECENT);
+    uint8_t forms = index < FORMS_RECENT ? state->forms[index] : (uint8_t) s_get (reader, 8);
+    s_forms_front (state, index, forms);
 }
 
 //  --------------------------------------------------------------------------
@@ -281,7 +450,6 @@ shard_series_encode (const shard_series_row_t *rows, size_t count, uint32_t days
     assert (count >= 1);
     assert (days >= 1 && days <= SHARD_SERIES_DAYS_MAX);
     assert (out);
-    size_t port_count = 1;
     bool flags_constant = true;
     for (size_t index = 0; index < count; index++) {
         assert (rows[index].day < days);
@@ -290,21 +458,18 @@ shard_series_encode (const shard_series_row_t *rows, size_t count, uint32_t days
         const shard_series_row_t *previous = &rows[index - 1];
         assert (previous->port < rows[index].port ||
                 (previous->port == rows[index].port && previous->day < rows[index].day));
-        port_count += previous->port != rows[index].port;
         flags_constant &= rows[index].row.flags == rows[0].row.flags;
     }
     int flags_mode = !flags_constant ? FLAGS_ROWS : rows[0].row.flags ? FLAGS_CONSTANT : FLAGS_ZERO;
     shard_buffer_reset (out);
     shard_buffer_header (out, (uint8_t) flags_mode);
     shard_buffer_varint (out, count);
-    shard_buffer_varint (out, port_count);
     if (flags_mode == FLAGS_CONSTANT)
         shard_buffer_byte (out, rows[0].row.flags);
 
     s_writer_t writer = {out, 0, 0};
-    uint8_t lengths[COLUMNS];
-    memcpy (lengths, s_length_guess, sizeof lengths);
-    uint8_t forms = 0, flags = 0;
+    s_state_t state;
+    s_state_init (&state);
     for (size_t start = 0, end; start < count; start = end) {
         for (end = start + 1; end < count && rows[end].port == rows[start].port; end++)
             ;
@@ -315,32 +480,35 @@ shard_series_encode (const shard_series_row_t *rows, size_t count, uint32_t days
         if (gap_length >= 2)
             s_put (&writer, gap, gap_length - 1);
         s_days_put (&writer, rows + start, end - start, days);
+        for (int column = 0; column < COLUMNS; column++)
+            state.columns[column].fresh = true;
         for (size_t index = start; index < end; index++) {
             const shard_row_t *row = &rows[index].row;
             if (flags_mode == FLAGS_ROWS) {
-                if (row->flags == flags)
+                if (row->flags == state.flags)
                     s_put (&writer, 0, 1);
                 else
                     s_put (&writer, 1 | (uint64_t) row->flags << 1, 9);
-                flags = row->flags;
+                state.flags = row->flags;
             }
-            uint8_t row_forms = 0;
+            uint8_t forms = 0;
             for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++)
-                row_forms |= (uint8_t) (s_form (row->value[feature]) << (2 * feature));
-            if (row_forms == forms)
-                s_put (&writer, 0, 1);
-            else
-                s_put (&writer, 1 | (uint64_t) row_forms << 1, 9);
-            forms = row_forms;
+                forms |= (uint8_t) (s_form (row->value[feature]) << (2 * feature));
+            s_forms_put (&writer, &state, forms);
+            int moved[PROTO_FEATURE_COUNT][3];
             for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
                 const uint64_t *value = row->value[feature];
-                int form = row_forms >> (2 * feature) & 3;
-                uint8_t *length = lengths + 3 * feature;
-                s_value_put (&writer, &length[0], value[PROTO_OP_MIN]);
+                int form = forms >> (2 * feature) & 3;
+                s_column_t *column = state.columns + 3 * feature;
+                const int *lead = s_follows[feature] < 0 ? s_no_move : moved[s_follows[feature]];
+                moved[feature][0] = s_value_put (&writer, &column[0], lead[0], value[PROTO_OP_MIN]);
+                moved[feature][1] = moved[feature][2] = 0;
                 if (form == FORM_PAIR || form == FORM_FULL)
-                    s_value_put (&writer, &length[1], value[PROTO_OP_MAX] - value[PROTO_OP_MIN]);
+                    moved[feature][1] = s_value_put (&writer, &column[1], lead[1],
+                                                     value[PROTO_OP_MAX] - value[PROTO_OP_MIN]);
                 if (form == FORM_FLAT || form == FORM_FULL)
-                    s_value_put (&writer, &length[2], value[PROTO_OP_SUM] - value[PROTO_OP_MAX]);
+                    moved[feature][2] = s_value_put (&writer, &column[2], lead[2],
+                                                     value[PROTO_OP_SUM] - value[PROTO_OP_MAX]);
             }
         }
     }
@@ -351,32 +519,26 @@ shard_series_encode (const shard_series_row_t *rows, size_t count, uint32_t days
 //  The decoder: the header, then one row at a time
 
 typedef struct {
-    s_reader_t reader;         //  The bit stream
-    uint32_t days;             //  Days of the segment
-    int flags_mode;            //  FLAGS_*
-    uint8_t flags;             //  The previous row's flags (or the constant ones)
-    uint8_t forms;             //  The previous row's forms
-    uint8_t lengths[COLUMNS];  //  Each column's previous bit length
-    size_t rows_left;          //  Rows still to read
-    size_t ports_left;         //  Ports still to read, the current one included
-    int port;                  //  Current port, -1 before the first
-    uint64_t day_set;          //  Days of the current port still to read
+    s_reader_t reader;  //  The bit stream
+    uint32_t days;      //  Days of the segment
+    int flags_mode;     //  FLAGS_*
+    s_state_t state;    //  What the rows before left (flags: the constant ones)
+    size_t rows_left;   //  Rows still to read
+    int port;           //  Current port, -1 before the first
+    uint64_t day_set;   //  Days of the current port still to read
 } s_decoder_t;
 
 //  Read the header: the row count, or -1
 static int
-s_header_read (shard_reader_t *reader, int *flags_mode, size_t *port_count, uint8_t *flags)
+s_header_read (shard_reader_t *reader, int *flags_mode, uint8_t *flags)
 {
     int mode = shard_reader_header (reader);
     uint64_t count = shard_reader_varint (reader);
-    uint64_t ports = shard_reader_varint (reader);
     *flags = mode == FLAGS_CONSTANT ? shard_reader_byte (reader) : 0;
-    if (reader->bad || mode < 0 || mode > FLAGS_ROWS || count < 1 || ports < 1 ||
-        ports > PORTS_MAX || count < ports || count > ports * SHARD_SERIES_DAYS_MAX ||
-        (mode == FLAGS_CONSTANT && *flags == 0))
+    if (reader->bad || mode < 0 || mode > FLAGS_ROWS || count < 1 ||
+        count > PORTS_MAX * SHARD_SERIES_DAYS_MAX || (mode == FLAGS_CONSTANT && *flags == 0))
         return -1;
     *flags_mode = mode;
-    *port_count = (size_t) ports;
     return (int) count;
 }
 
@@ -385,31 +547,46 @@ s_decoder_init (s_decoder_t *self, const void *data, size_t size, uint32_t days)
 {
     shard_reader_t bytes;
     shard_reader_init (&bytes, data, size);
-    int count = s_header_read (&bytes, &self->flags_mode, &self->ports_left, &self->flags);
+    uint8_t flags;
+    int count = s_header_read (&bytes, &self->flags_mode, &flags);
     if (count < 0 || days < 1 || days > SHARD_SERIES_DAYS_MAX)
         return -1;
     s_reader_init (&self->reader, bytes.data, bytes.end);
     self->days = days;
-    self->forms = 0;
-    memcpy (self->lengths, s_length_guess, sizeof self->lengths);
+    s_state_init (&self->state);
+    self->state.flags = flags;
     self->rows_left = (size_t) count;
-    self->ports_left++;  //  The loop below starts a port when the current one is done
     self->port = -1;
     self->day_set = 0;
     return count;
 }
 
+//  The values of a feature of form from the stored ones, into value: false if they
+//  could not have been coded so
+static inline bool
+s_feature_set (uint64_t *value, int form, uint64_t min, uint64_t to_max, uint64_t to_sum)
+{
+    uint64_t max = min + to_max, sum = max + to_sum;  //  modulo 2^64 in FULL
+    if (form == FORM_PAIR) {
+        if (to_max == 0 || to_max > UINT64_MAX - min || max > UINT64_MAX - min)
+            return false;
+        sum = max + min;
+    }
+    value[PROTO_OP_MIN] = min;
+    value[PROTO_OP_MAX] = max;
+    value[PROTO_OP_SUM] = sum;
+    return form != FORM_FLAT || to_sum != 0;
+}
+
 //  The next row into row: 1 read, 0 no more rows (the record checked to its end),
 //  -1 malformed
-static int
+static inline __attribute__ ((always_inline)) int
 s_decoder_next (s_decoder_t *self, shard_series_row_t *row)
 {
     s_reader_t *reader = &self->reader;
     if (self->rows_left == 0)
-        return self->day_set == 0 && self->ports_left == 1 && s_reader_done (reader) ? 0 : -1;
+        return self->day_set == 0 && s_reader_done (reader) ? 0 : -1;
     if (self->day_set == 0) {
-        if (--self->ports_left == 0)
-            return -1;
         int gap_length = (int) s_get (reader, PORT_LENGTH_BITS);
         if (gap_length > 16)
             return -1;
@@ -421,38 +598,32 @@ s_decoder_next (s_decoder_t *self, shard_series_row_t *row)
         if (port >= PORTS_MAX || self->day_set == 0 || reader->bad)
             return -1;
         self->port = (int) port;
+        for (int column = 0; column < COLUMNS; column++)
+            self->state.columns[column].fresh = true;
     }
     row->port = (uint16_t) self->port;
     row->day = (uint8_t) __builtin_ctzll (self->day_set);
     self->day_set &= self->day_set - 1;
     self->rows_left--;
+    s_state_t *state = &self->state;
     if (self->flags_mode == FLAGS_ROWS && s_get (reader, 1))
-        self->flags = (uint8_t) s_get (reader, 8);
-    row->row.flags = self->flags;
-    if (s_get (reader, 1))
-        self->forms = (uint8_t) s_get (reader, 8);
+        state->flags = (uint8_t) s_get (reader, 8);
+    row->row.flags = state->flags;
+    s_forms_get (reader, state);
+    int moved[PROTO_FEATURE_COUNT][3];
     for (int feature = 0; feature < PROTO_FEATURE_COUNT; feature++) {
-        int form = self->forms >> (2 * feature) & 3;
-        uint8_t *length = self->lengths + 3 * feature;
-        uint64_t *value = row->row.value[feature];
-        uint64_t min = s_value_get (reader, &length[0]), max = min, sum = min;
-        if (form == FORM_PAIR || form == FORM_FULL) {
-            uint64_t to_max = s_value_get (reader, &length[1]);
-            max = min + to_max;  //  modulo 2^64 in FULL
-            if (form == FORM_PAIR &&
-                (to_max == 0 || to_max > UINT64_MAX - min || max > UINT64_MAX - min))
-                return -1;
-            sum = form == FORM_PAIR ? max + min : sum;
-        }
-        if (form == FORM_FLAT || form == FORM_FULL) {
-            uint64_t to_sum = s_value_get (reader, &length[2]);
-            if (form == FORM_FLAT && to_sum == 0)
-                return -1;
-            sum = max + to_sum;  //  modulo 2^64
-        }
-        value[PROTO_OP_MIN] = min;
-        value[PROTO_OP_MAX] = max;
-        value[PROTO_OP_SUM] = sum;
+        int form = state->forms[0] >> (2 * feature) & 3;
+        s_column_t *column = state->columns + 3 * feature;
+        const int *lead = s_follows[feature] < 0 ? s_no_move : moved[s_follows[feature]];
+        uint64_t min, to_max = 0, to_sum = 0;
+        moved[feature][0] = s_value_get (reader, &column[0], lead[0], &min);
+        moved[feature][1] = moved[feature][2] = 0;
+        if (form == FORM_PAIR || form == FORM_FULL)
+            moved[feature][1] = s_value_get (reader, &column[1], lead[1], &to_max);
+        if (form == FORM_FLAT || form == FORM_FULL)
+            moved[feature][2] = s_value_get (reader, &column[2], lead[2], &to_sum);
+        if (!s_feature_set (row->row.value[feature], form, min, to_max, to_sum))
+            return -1;
     }
     return reader->bad ? -1 : 1;
 }
@@ -464,9 +635,8 @@ shard_series_count (const void *data, size_t size)
     shard_reader_t reader;
     shard_reader_init (&reader, data, size);
     int flags_mode;
-    size_t port_count;
     uint8_t flags;
-    return s_header_read (&reader, &flags_mode, &port_count, &flags);
+    return s_header_read (&reader, &flags_mode, &flags);
 }
 
 //  --------------------------------------------------------------------------
@@ -621,17 +791,18 @@ shard_series_test (bool verbose)
         {{5, 9, 1}, {7, 3, 8}, {0, UINT64_MAX, 1}, {30, 10, 20}}};
     //  One row, every feature ONE, worked out by hand (bits in the order written):
     //  port 80: length 7 = 11100, then the 6 bits below its top 000010; days (D = 1):
-    //  LIST 1 (no more bits: width 0); forms same 0; bytes 1500 (length 11, guess 12:
-    //  -1 = 101) then 10 bits 0011101110; packets 3 (length 2, guess 4: -2 = 1101) then
-    //  1; durations 20 (length 5, guess 8: -3 = 11101) then 0010; peers 1 (length 1,
-    //  guess 1: 0).  41 bits: 07 aa dc ed 4b 00 after [hdr 0x10][count 1][ports 1].
+    //  LIST 1 (no more bits: width 0); forms: the last row's (all ONE) 0; bytes 1500:
+    //  length 11, guess 12: -1 = 101, then 10 bits 0011101110 (moved -1); packets 3:
+    //  length 2, guess 4 moved -1 with the bytes = 3: -1 = 101, then 1 (moved -2);
+    //  durations 20: length 5, guess 8 moved -2 = 6: -1 = 101, then 0010; peers 1:
+    //  length 1, guess 1: 0.  38 bits: 07 aa dc 75 09 after [hdr 0x10][count 1].
     shard_series_row_t rows[16];
     s_row_set (&rows[0], 80, 0, cases[0], 0);
     shard_buffer_t buffer = {NULL, 0, 0};
     shard_series_encode (rows, 1, 1, &buffer);
-    const uint8_t expect[] = {0x10, 0x01, 0x01, 0x07, 0xaa, 0xdc, 0xed, 0x4b, 0x00};
+    const uint8_t expect[] = {0x10, 0x01, 0x07, 0xaa, 0xdc, 0x75, 0x09};
     assert (buffer.size == sizeof expect && memcmp (buffer.data, expect, sizeof expect) == 0);
-    assert (s_check (rows, 1, 1, true) == 9);
+    assert (s_check (rows, 1, 1, true) == 7);
 
     const uint16_t ports[] = {0, 0, 0, 1, 22, 80, 80, 443, 444, 1000, 32768, 65535};
     const uint8_t days[] = {0, 5, 63, 0, 7, 0, 1, 2, 63, 30, 31, 63};
@@ -693,18 +864,24 @@ shard_series_test (bool verbose)
     }
     free (many);
 
-    //  Malformed headers: another version, zero rows, zero ports, more ports than rows,
-    //  constant flags of 0, an unknown flags mode, a wrong days parameter
+    //  Malformed headers: another version, zero rows, more rows than 65536 ports x 64
+    //  days (4194305), constant flags of 0, an unknown flags mode; a wrong days parameter
     shard_series_encode (rows, 12, 64, &buffer);
     shard_series_row_t back[16];
     assert (shard_series_decode (buffer.data, buffer.size, 64, back, 16) == 12);
     assert (shard_series_decode (buffer.data, buffer.size, 0, back, 16) == -1);
     assert (shard_series_decode (NULL, 0, 64, back, 16) == -1);
-    const uint8_t bad[][4] = {{0x20, 1, 1, 0}, {0x10, 0, 1, 0}, {0x10, 1, 0, 0},
-                              {0x10, 1, 2, 0}, {0x11, 1, 1, 0}, {0x13, 1, 1, 0}};
+    const uint8_t bad[][5] = {{0x20, 1, 0, 0, 0},
+                              {0x10, 0, 0, 0, 0},
+                              {0x10, 0x81, 0x80, 0x80, 2},
+                              {0x11, 1, 0, 0, 0},
+                              {0x13, 1, 0, 0, 0}};
+    //  The same with 4194304 rows is a header without fault (the bits are missing)
+    const uint8_t most[] = {0x10, 0x80, 0x80, 0x80, 2};
+    assert (shard_series_count (most, sizeof most) == 4194304);
     for (size_t index = 0; index < sizeof bad / sizeof bad[0]; index++) {
-        assert (shard_series_count (bad[index], 4) == -1);
-        assert (shard_series_decode (bad[index], 4, 64, back, 16) == -1);
+        assert (shard_series_count (bad[index], 5) == -1);
+        assert (shard_series_decode (bad[index], 5, 64, back, 16) == -1);
     }
     //  Crafted streams (D = 1): port 65535, its row of zeros, then a port after it (past
     //  65535), or a value of bit length 65
@@ -712,10 +889,9 @@ shard_series_test (bool verbose)
         shard_buffer_reset (&buffer);
         shard_buffer_header (&buffer, FLAGS_ZERO);
         shard_buffer_varint (&buffer, craft == 1 ? 2 : 1);
-        shard_buffer_varint (&buffer, craft == 1 ? 2 : 1);
         s_writer_t writer = {&buffer, 0, 0};
-        uint8_t lengths[COLUMNS];
-        memcpy (lengths, s_length_guess, sizeof lengths);
+        s_state_t coder;
+        s_state_init (&coder);
         for (int port = 0; port < (craft == 1 ? 2 : 1); port++) {
             s_put (&writer, port ? 0 : 16, PORT_LENGTH_BITS);
             if (port == 0)
@@ -724,11 +900,10 @@ shard_series_test (bool verbose)
             s_put (&writer, 0, 1);  //  forms: all ONE
             for (int feature = 0; feature < 4; feature++)
                 if (craft == 2 && feature == 3) {
-                    s_put (&writer, s_mask (LENGTH_NEAR + 1), LENGTH_NEAR + 1);
-                    s_put (&writer, 65, LENGTH_BITS);
+                    s_escape_put (&writer, 64);  //  From the guess 1: 65
                 }
                 else
-                    s_value_put (&writer, &lengths[3 * feature], 0);
+                    s_value_put (&writer, &coder.columns[3 * feature], 0, 0);
         }
         s_flush (&writer);
         int rc = shard_series_decode (buffer.data, buffer.size, 1, back, 16);
