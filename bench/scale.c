@@ -453,7 +453,7 @@ main (int argc, char *argv[])
                      "  -n hosts of the main data set (100000), -d its days (180)\n"
                      "  -e also fill EXPIRE_HOSTS hosts x 2 days apart and expire the first\n"
                      "  -t, -T hosts and days of the 1/2/4-store throughput runs (20000, 3)\n"
-                     "  -S days a compacted segment (30; 0: no compaction, day-major chunks only)\n"
+                     "  -S days a compacted segment (16; 0: no compaction, day-major chunks only)\n"
                      "  -k keep the store (path printed), -q skip the throughput runs\n");
             return option == 'h' ? 0 : 2;
         }

@@ -59,7 +59,7 @@ static const struct {
     {"mapsize-mb", "N", "shard/mapsize_mb", 1, 1ULL << 30,
      "each shard's LMDB map size (default 65536)"},
     {"segment-days", "N", "shard/segment_days", 0, 64,
-     "days a compacted segment of a new store spans (default 30; 0: none)"},
+     "days a compacted segment of a new store spans (default 16; 0: none)"},
     {"deadline-msecs", "N", "gateway/deadline_msecs", 1, 60000,
      "how long the gateway waits for shards (default 500)"},
     {"web", "DIR", "gateway/web", 0, 0, "the web UI's folder (default: web/ beside bin/)"},

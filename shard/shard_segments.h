@@ -31,7 +31,7 @@
 #include "shard/shard_kv.h"
 #include "shard/shard_series.h"
 
-#define SHARD_SEGMENT_DAYS_DEFAULT 30  //  Days a segment, for a new store
+#define SHARD_SEGMENT_DAYS_DEFAULT 16  //  Days a segment, for a new store
 #define SHARD_SEGMENT_LAG_DAYS 2       //  A segment is compacted once its last day is that old
 
 //  What a transaction knows of the tier (read once with shard_segments_load).
