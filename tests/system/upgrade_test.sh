@@ -38,8 +38,6 @@ if [ -x "$OLD/store_dump" ]; then pass "the schema 2 code builds"; else
   fail "the schema 2 code builds: $(tail -n 5 "$LOGS/build.log")"; finish
 fi
 
-# field NAME LINE: the value after NAME in a store_dump line
-field () { echo "$2" | awk -v name="$1" '{ for (i = 1; i < NF; i++) if ($i == name) print $(i + 1) }'; }
 
 # A schema 2 store: HOSTS x PORTS x DAYS rows, the days ending yesterday
 STORE=$("$OLD/shard_store_bench" -h $HOSTS -p $PORTS -d $DAYS -k 2> /dev/null |
@@ -71,17 +69,9 @@ shard_start () {  # shard_start LOG
     --broker "tcp://127.0.0.1:$(free_port)" -v >> "$1" 2>&1
   SHARD_PID=$SPAWNED_PID
 }
-compacted_lines () { grep -c 'store: compacted ' "$LOGS/shard1.log"; }
-# settled: compaction logged, and no new batch for 2 s
-settled () {
-  local before
-  before=$(compacted_lines)
-  [ "$before" -gt 0 ] || return 1
-  sleep 2
-  [ "$(compacted_lines)" = "$before" ]
-}
 shard_start "$LOGS/shard1.log"
-check "portevo-shard compacts the schema 2 store (log: store: compacted ...)" wait_for 60 settled
+check "portevo-shard compacts the schema 2 store (log: store: compacted ...)" \
+  wait_for 60 logs_settled 'store: compacted ' "$LOGS/shard1.log"
 check "portevo-shard is still running" kill -0 "$SHARD_PID"
 kill -TERM "$SHARD_PID"
 wait "$SHARD_PID"
@@ -90,13 +80,13 @@ check "the first start logs no error" bash -c "! grep -q '^E:' '$LOGS/shard1.log
 
 AFTER=$("$TOOLS/store_dump" "$STORE" $HOSTS 2> "$LOGS/dump-new.log")
 echo "schema 3 answers: $AFTER"
-check "the answer hash is unchanged ($(field answers "$BEFORE"))" \
-  test "$(field answers "$AFTER")" = "$(field answers "$BEFORE")"
-check "the entries hashed are as many ($(field entries "$BEFORE"))" \
-  test "$(field entries "$AFTER")" = "$(field entries "$BEFORE")"
-check "the daily rows are as many ($ROWS)" test "$(field rows "$AFTER")" = $ROWS
+check "the answer hash is unchanged ($(word_after answers "$BEFORE"))" \
+  test "$(word_after answers "$AFTER")" = "$(word_after answers "$BEFORE")"
+check "the entries hashed are as many ($(word_after entries "$BEFORE"))" \
+  test "$(word_after entries "$AFTER")" = "$(word_after entries "$BEFORE")"
+check "the daily rows are as many ($ROWS)" test "$(word_after rows "$AFTER")" = $ROWS
 check "series holds the rows of every finished segment ($WANT_SERIES)" \
-  test "$(field series "$AFTER")" = "$WANT_SERIES"
+  test "$(word_after series "$AFTER")" = "$WANT_SERIES"
 
 "$OLD/store_dump" "$STORE" $HOSTS > /dev/null 2> "$LOGS/dump-old-after.log"
 check "the schema 2 code refuses the schema 3 store (exit 1)" test $? = 1
