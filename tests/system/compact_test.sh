@@ -18,14 +18,18 @@
 #  3. A late file of each exporter for a new block of the first (compacted) day, with
 #     rows the day had not (query_data.py --late): every answer equals the oracle
 #     recomputed with them, and the stores hold their rows in series.
+#  4. Retention inside a segment: restarted with --retention-days that expires the
+#     first day only, every answer (but host records, which keep the ports of expired
+#     days) equals the oracle of the second day's files; then
+#     with both days expired, the stores hold no rows (the records deleted).
 source "$(dirname "$0")/../lib/common.sh"
 SEGMENT_DAYS=2
 # The first day of the data (2026-11-20 unshifted): today - 7, or - 8 to make it even
+TODAY=$(( $(date +%s) / 86400 ))
+FIRST_DAY=$(( TODAY - 7 - (TODAY - 7) % 2 ))
 QUERY_SHIFT_DAYS=$(python3 -c '
-import datetime, time
-first = (datetime.date(2026, 11, 20) - datetime.date(1970, 1, 1)).days
-today = int(time.time()) // 86400
-print(first - (today - 7 - (today - 7) % 2))')
+import datetime, sys
+print((datetime.date(2026, 11, 20) - datetime.date(1970, 1, 1)).days - int(sys.argv[1]))' $FIRST_DAY)
 source "$(dirname "$0")/../lib/query_files.sh"
 SHARDS=2
 QUERY_LATE_HOST=10.1.0.30  # query_data.py's LATE_HOST
@@ -134,4 +138,28 @@ check "no error lines in the logs" test -z "$errors"
 [ -z "$errors" ] || echo "$errors" | head -n 20
 stores_hold "the late rows are in series too (${ROWS_LATE[*]})" \
   "${ROWS_LATE[0]}" "${ROWS_LATE[1]}" "${ROWS_LATE[0]}" "${ROWS_LATE[1]}"
+
+# ----------------------------------------------------------------------------------
+# Retention: a day is expired when before today - retention days (shard_fold.c)
+python3 "$LIB/oracle_days.py" --local-as "$CL_LOCAL_AS" "${FILES_a[@]:3}" "${FILES_b[@]:3}" \
+  > "$WORK/expected-second.json"
+check "the oracle of the second day's files has that day only" python3 -c '
+import json, sys
+sys.exit(0 if len(json.load(open(sys.argv[1]))["days"]) == 1 else 1)' "$WORK/expected-second.json"
+for ((i = 0; i < SHARDS; i++)); do
+  cluster_start_shard "$i" --retention-days $((TODAY - FIRST_DAY - 1))
+done
+if cluster_wait_up; then pass "the shards are up with the first day expired"; else
+  fail "the shards did not come up: $(cat "$CL_DIR/status.json")"; finish
+fi
+python3 "$LIB/query_check.py" --portevo "$PORTEVO" --broker "$CL_BROKER" \
+  --expected "$WORK/expected-second.json" --label "first day expired" --quick --no-host \
+  --hosts "$QUERY_HOSTS,$QUERY_LATE_HOST" || TEST_FAILED=1
+for ((i = 0; i < SHARDS; i++)); do cluster_kill "SHARD_PID_$i" TERM; done
+for ((i = 0; i < SHARDS; i++)); do
+  cluster_start_shard "$i" --retention-days $((TODAY - FIRST_DAY - 2)) -v
+done
+check "with both days expired, retention deletes (log: store: retention deleted ...)" \
+  wait_for 30 logs_settled 'store: retention deleted ' "$CL_DIR"/logs/shard-*.log
+stores_hold "with both days expired, the stores hold no rows" 0 0 0 0
 finish
