@@ -813,6 +813,11 @@ shard_segments_compact (shard_txn_t *txn, uint32_t today, size_t budget, size_t 
             if (s_first_day (txn, first_day, &first))
                 return -1;
             uint32_t skip_to = first == UINT32_MAX ? today / self.days : first / self.days;
+            //  ... but none that ended less than SHARD_SEGMENT_LAG_DAYS ago (yesterday's
+            //  rows of a new store stay in days)
+            uint32_t finished = (today - SHARD_SEGMENT_LAG_DAYS) / self.days;
+            if (skip_to > finished)
+                skip_to = finished;
             if (last_day < self.cutoff && skip_to <= self.compacted)
                 skip_to = self.compacted + 1;  //  Retention deletes its chunks
             if (skip_to > self.compacted) {

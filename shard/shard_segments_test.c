@@ -255,10 +255,27 @@ shard_segments_test (bool verbose)
     assert (shard_testlib_stats (b).series_rows < series_before);
     assert (s_answers (a) == s_answers (b));
 
+    //  A new store's first compaction (nothing to compact) skips only the segments
+    //  finished SHARD_SEGMENT_LAG_DAYS ago: yesterday's rows stay in days
+    char path_e[] = "/tmp/shard_segments_e.XXXXXX";
+    shard_store_t *e = s_store (path_e, 1);
+    const char *sources[] = {"t"};
+    shard_store_set_ingestors (e, sources, 1);
+    s_maintain (e, NULL, now, 50, &state);
+    shard_testlib_spec_t spec[] = {{"10.0.0.1", 22, 1000, 10, 50, 0, 3}};
+    shard_part_result_t result;
+    int64_t today = now / DAY;
+    assert (shard_testlib_apply (e, "t", "y", (today - 1) * DAY + 86100, spec, 1, now, &result) ==
+            SHARD_STORE_OK);
+    assert (result.final && shard_testlib_stats (e).series_rows == 0);
+    assert (shard_testlib_apply (e, "t", "o", (today - 3) * DAY, spec, 1, now, &result) ==
+            SHARD_STORE_OK);
+    assert (shard_testlib_stats (e).series_rows == 1);
+
     shard_buffer_free (&exported);
-    shard_store_t *stores[] = {a, b, c, d};
-    const char *paths[] = {path_a, path_b, path_c, path_d};
-    for (size_t index = 0; index < 4; index++) {
+    shard_store_t *stores[] = {a, b, c, d, e};
+    const char *paths[] = {path_a, path_b, path_c, path_d, path_e};
+    for (size_t index = 0; index < 5; index++) {
         shard_store_destroy (&stores[index]);
         shard_testlib_remove (paths[index]);
     }
