@@ -100,7 +100,7 @@ if cluster_wait_done $FILES; then pass "every file delivered and every block fin
   finish
 fi
 python3 "$LIB/query_check.py" --portevo "$PORTEVO" --broker "$CL_BROKER" --expected "$EXPECTED" \
-  --label "fed, not compacted" --hosts "10.1.0.1,2001:db8:1::2,$QUERY_SCANNER" --quick ||
+  --label "fed, not compacted" --hosts "10.1.0.1,2001:db8:1::2,$QUERY_SCANNER" --quick --jobs 3 ||
   TEST_FAILED=1
 stores_hold "before compaction: no series rows, every row in days (${ROWS[*]})" \
   0 0 "${ROWS[0]}" "${ROWS[1]}"
@@ -120,7 +120,7 @@ fi
 check "the stores keep their $SEGMENT_DAYS-day segments (segment_days 0 in the config)" \
   grep -q "store: segments of $SEGMENT_DAYS days" "$CL_DIR/logs/shard-0.log"
 python3 "$LIB/query_check.py" --portevo "$PORTEVO" --broker "$CL_BROKER" --expected "$EXPECTED" \
-  --label "compacted" --hosts "$QUERY_HOSTS" --quick || TEST_FAILED=1
+  --label "compacted" --hosts "$QUERY_HOSTS" --quick --jobs 3 || TEST_FAILED=1
 
 # ----------------------------------------------------------------------------------
 # A late file for the compacted first day
@@ -144,7 +144,7 @@ if cluster_wait_done $((FILES + 2)); then pass "the late files delivered and the
   fail "the late files: $(cat "$CL_DIR/status.json")"; tail -n 20 "$CL_DIR"/logs/*.log; finish
 fi
 python3 "$LIB/query_check.py" --portevo "$PORTEVO" --broker "$CL_BROKER" \
-  --expected "$EXPECTED_LATE" --label "compacted, then a late file" --quick \
+  --expected "$EXPECTED_LATE" --label "compacted, then a late file" --quick --jobs 3 \
   --hosts "$QUERY_HOSTS,$QUERY_LATE_HOST" ||
   TEST_FAILED=1
 errors=$(cluster_errors)
@@ -165,7 +165,7 @@ if cluster_wait_up; then pass "the shards are up with the first day expired"; el
   fail "the shards did not come up: $(cat "$CL_DIR/status.json")"; finish
 fi
 python3 "$LIB/query_check.py" --portevo "$PORTEVO" --broker "$CL_BROKER" \
-  --expected "$WORK/expected-second.json" --label "first day expired" --quick --no-host \
+  --expected "$WORK/expected-second.json" --label "first day expired" --quick --no-host --jobs 3 \
   --hosts "10.1.0.1,2001:db8:1::2,$QUERY_SCANNER,$QUERY_LATE_HOST" || TEST_FAILED=1
 for ((i = 0; i < SHARDS; i++)); do cluster_kill "SHARD_PID_$i" TERM; done
 for ((i = 0; i < SHARDS; i++)); do
