@@ -407,6 +407,10 @@ shard_compact_run (shard_txn_t *txn, uint32_t today, size_t budget, size_t *done
             if (first == UINT32_MAX)
                 return 0;
             uint32_t skip_to = first / self.days;
+            //  ... but none that ended less than SHARD_SEGMENT_LAG_DAYS ago
+            uint32_t finished = (today - SHARD_SEGMENT_LAG_DAYS) / self.days;
+            if (skip_to > finished)
+                skip_to = finished;
             if (last_day < self.cutoff && skip_to <= self.compacted)
                 skip_to = self.compacted + 1;  //  Retention deletes its chunks
             if (skip_to > self.compacted) {
@@ -439,7 +443,8 @@ shard_compact_run (shard_txn_t *txn, uint32_t today, size_t budget, size_t *done
             break;
         const char *name = shard_segments_meta_name (txn, true);
         if (shard_kv_del (txn, SHARD_DB_META, name, strlen (name)) == -1 ||
-            shard_meta_add (txn, shard_segments_meta_name (txn, false), 1) || shard_segments_load (txn, &self))
+            shard_meta_add (txn, shard_segments_meta_name (txn, false), 1) ||
+            shard_segments_load (txn, &self))
             return -1;
     }
     *more = true;

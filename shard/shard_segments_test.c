@@ -351,10 +351,30 @@ shard_segments_test (bool verbose)
     assert (s_answers (e) == s_answers (f));
     assert (shard_testlib_stats (e).series_rows == shard_testlib_stats (f).rows);
 
+    //  A new store's first compaction with nothing to compact moves nothing: yesterday's
+    //  rows, and older ones, go to days; the older are compacted by the next run
+    char path_g[] = "/tmp/shard_segments_g.XXXXXX";
+    shard_store_t *g = s_store (path_g, 1);
+    const char *sources[] = {"t"};
+    shard_store_set_ingestors (g, sources, 1);
+    s_maintain (g, NULL, now, 50, &state);
+    shard_testlib_spec_t spec[] = {{"10.0.0.1", 22, 1000, 10, 50, 0, 3}};
+    shard_part_result_t result;
+    int64_t today = now / DAY;
+    assert (shard_testlib_apply (g, "t", "y", (today - 1) * DAY + 86100, spec, 1, now, &result) ==
+            SHARD_STORE_OK);
+    assert (result.final && shard_testlib_stats (g).series_rows == 0);
+    assert (shard_testlib_apply (g, "t", "o", (today - 3) * DAY, spec, 1, now, &result) ==
+            SHARD_STORE_OK);
+    assert (shard_testlib_stats (g).series_rows == 0);
+    s_maintain (g, NULL, now, 50, &state);
+    assert (shard_testlib_stats (g).series_rows == 1);
+    assert (s_state (g, PROTO_DIRECTION_OUT).compacted == (uint32_t) today - 2);
+
     shard_buffer_free (&exported);
-    shard_store_t *stores[] = {a, b, c, d, e, f};
-    const char *paths[] = {path_a, path_b, path_c, path_d, path_e, path_f};
-    for (size_t index = 0; index < 6; index++) {
+    shard_store_t *stores[] = {a, b, c, d, e, f, g};
+    const char *paths[] = {path_a, path_b, path_c, path_d, path_e, path_f, path_g};
+    for (size_t index = 0; index < 7; index++) {
         shard_store_destroy (&stores[index]);
         shard_testlib_remove (paths[index]);
     }

@@ -87,7 +87,8 @@ declare -A ESTIMATE=([slots_test]=200 [soak_test]=120 [slots_kill_test]=140 [ret
   [reader_badinput_test]=140 [query_test]=95 [query_crash_test]=76 [changes_test]=66
   [ingest_delivery_test]=60 [ingestor_remove_test]=52 [ingest_append_test]=52
   [browser_test]=47 [api_test]=43 [browser_changes_test]=42 [others_test]=40
-  [direction_test]=40 [reader_test]=34 [reader_v1_test]=32 [shard_map_keep_test]=31)
+  [direction_test]=40 [reader_test]=34 [reader_v1_test]=32 [shard_map_keep_test]=31
+  [upgrade_test]=30 [compact_test]=50)
 [ -f "$OUT/seconds" ] && while read -r name secs; do ESTIMATE[$name]=$secs; done < "$OUT/seconds"
 suites=()
 for t in tests/system/*_test.sh; do

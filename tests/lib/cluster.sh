@@ -7,7 +7,7 @@
 #   cluster_init NAME SHARDS INGESTOR...   config, data directories and ports under
 #                                          $WORK/NAME; ingestor names double as spool
 #                                          names ($CL_DIR/spool-NAME)
-#   cluster_start_broker | cluster_start_shard I | cluster_start_ingestor NAME
+#   cluster_start_broker | cluster_start_shard I [OPTION...] | cluster_start_ingestor NAME
 #   cluster_start_all                      broker, shards, ingestors
 #   cluster_kill PID-VARIABLE [SIGNAL]     kill (default -9) and wait for one process
 #   cluster_wait_up [SECS]                 until every shard and ingestor is "up" and
@@ -22,6 +22,8 @@
 #
 # Sets CL_DIR, CL_CONFIG, CL_BROKER (endpoint), CL_SHARD_COUNT, CL_INGESTORS (names),
 # BROKER_PID, SHARD_PID_<I>, INGEST_PID_<NAME> (names are [a-z0-9] only).
+# CL_SHARD_SETTINGS="key=value ..." (set before cluster_init) adds settings to the
+# config's shard section, e.g. "segment_days=2 retention_days=30".
 
 CL_LOCAL_AS=${CL_LOCAL_AS:-64500}
 
@@ -44,6 +46,8 @@ cluster_init () {
     echo "    shard"
     echo "        grace_secs = \"600\""
     echo "        mapsize_mb = \"256\""
+    local setting
+    for setting in ${CL_SHARD_SETTINGS:-}; do echo "        ${setting%%=*} = \"${setting#*=}\""; done
     for ((i = 0; i < shards; i++)); do
       mkdir -p "$CL_DIR/shard-$i"
       echo "        shard-$i"
@@ -68,10 +72,11 @@ cluster_start_broker () {
   BROKER_PID=$SPAWNED_PID
 }
 
-cluster_start_shard () {
-  spawn "$BIN/portevo-shard" --config "$CL_CONFIG" --name "shard-$1" \
-    >> "$CL_DIR/logs/shard-$1.log" 2>&1
-  printf -v "SHARD_PID_$1" '%s' "$SPAWNED_PID"
+cluster_start_shard () {  # cluster_start_shard I [more options, e.g. -v]
+  local index=$1; shift
+  spawn "$BIN/portevo-shard" --config "$CL_CONFIG" --name "shard-$index" "$@" \
+    >> "$CL_DIR/logs/shard-$index.log" 2>&1
+  printf -v "SHARD_PID_$index" '%s' "$SPAWNED_PID"
 }
 
 cluster_start_ingestor () {

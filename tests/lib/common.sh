@@ -78,6 +78,20 @@ PY
 
 finish () { exit "$TEST_FAILED"; }
 
+# logs_settled PATTERN FILE...: every file has a line matching PATTERN (grep -E) and
+# no new one comes for 2 s (e.g. the last batch of some background work was logged).
+logs_settled () {
+  local pattern=$1 file before; shift
+  for file in "$@"; do grep -qE "$pattern" "$file" || return 1; done
+  before=$(cat "$@" | grep -cE "$pattern")
+  sleep 2
+  [ "$(cat "$@" | grep -cE "$pattern")" = "$before" ]
+}
+
+# word_after NAME LINE: the word after the word NAME in LINE (e.g. a store_dump line
+# "answers H entries N rows N archived N series N")
+word_after () { echo "$2" | awk -v name="$1" '{ for (i = 1; i < NF; i++) if ($i == name) print $(i + 1) }'; }
+
 # browser_ready: node, Debian's chromium, npm's playwright-core and the built web UI
 # (made here if missing) are there; otherwise says which is missing as a FAIL and returns 1.
 browser_ready () {

@@ -7,20 +7,25 @@ the differing queries listed under a FAIL; exits 1 if anything failed.
 
   query_check.py --portevo BIN --broker EP --expected ORACLE.json [--label TEXT]
                  [--hosts IP,IP...] [--quick] [--shards N --down INDEX]
-                 [--annotations COUNTS.json] [--deadline-msecs N]
+                 [--annotations COUNTS.json] [--deadline-msecs N] [--no-host] [--jobs N]
 
 --quick asks only the all-ports top of each (day, op) and the all-ports series of each
 host; otherwise also every single port.  --down INDEX says shard INDEX (of N, the first
 map: slot s -> shard s mod N) is down: its hosts are left out of the expected top lists,
 missing_shards must name it, and a series of one of its hosts must fail (exit 1, error
 JSON).  --annotations gives the expected annotation count per IP (default 0).
+--jobs N runs N queries at once (threads; default 1).  --no-host leaves out `portevo
+host` (a host record keeps the ports of days expired since, until the host itself
+expires: the oracle of the days kept does not say them).
 """
 
 import argparse
+import concurrent.futures
 import ipaddress
 import json
 import subprocess
 import sys
+import threading
 
 FEATURES = ("bytes", "packets", "durations", "peers")
 OPS = ("sum", "max", "min")
@@ -89,6 +94,7 @@ class Checker:
         self.expected = json.load(open(args.expected))
         self.annotations = json.load(open(args.annotations)) if args.annotations else {}
         self.results = {}  # kind -> [queries, failures]
+        self.lock = threading.Lock()  # of results (--jobs)
 
     def on_down_shard(self, ip):
         if self.args.down is None:
@@ -116,10 +122,11 @@ class Checker:
         return proc.returncode, answer, proc.stderr, " ".join(command[1:])
 
     def record(self, kind, query, problem):
-        entry = self.results.setdefault(kind, [0, []])
-        entry[0] += 1
-        if problem:
-            entry[1].append("%s: %s" % (query, problem))
+        with self.lock:
+            entry = self.results.setdefault(kind, [0, []])
+            entry[0] += 1
+            if problem:
+                entry[1].append("%s: %s" % (query, problem))
 
     def expected_ports(self, day, op, port):
         ranking = self.expected["ranking"].get(day, {}).get(op, {})
@@ -237,29 +244,35 @@ def main():
     parser.add_argument("--down", type=int)
     parser.add_argument("--annotations")
     parser.add_argument("--deadline-msecs", type=int, default=2000)
+    parser.add_argument("--no-host", action="store_true")
+    parser.add_argument("--jobs", type=int, default=1, help="queries at once (default 1)")
     parser.add_argument("--direction", help="ask every top, series and host query for "
                         "this direction (out or in; default: not given, i.e. out)")
     args = parser.parse_args()
     checker = Checker(args)
     expected = checker.expected
-    checker.check_days()
+    queries = [(checker.check_days,)]  # (method, arguments...)
     for day in expected["days"]:
         for op in OPS:
-            checker.check_top(day, op, None)
+            queries.append((checker.check_top, day, op, None))
             if not args.quick:
                 for port in sorted({int(p) for p in expected["ranking"][day][op]}):
-                    checker.check_top(day, op, port)
+                    queries.append((checker.check_top, day, op, port))
     hosts = [h for h in args.hosts.split(",") if h]
     for ip in hosts:
-        checker.check_host(ip)
+        if not args.no_host:
+            queries.append((checker.check_host, ip))
         for feature in FEATURES:
             for op in OPS:
-                checker.check_series(ip, feature, op, None)
+                queries.append((checker.check_series, ip, feature, op, None))
                 if not args.quick:
                     ports = sorted(int(p) for p in
                                    expected["series"].get(ip, {}).get(feature, {}).get(op, {}))
                     for port in ports[:1] + [443]:  # one with traffic, one without
-                        checker.check_series(ip, feature, op, port)
+                        queries.append((checker.check_series, ip, feature, op, port))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        for _ in pool.map(lambda query: query[0](*query[1:]), queries):
+            pass
     return checker.report()
 
 

@@ -21,7 +21,12 @@ counted exactly, yet every operation reached the cap.  Its peers are far above e
 other host's, so estimates cannot change a ranking.
 
 Writes DIR/EXPORTER-YYYYMMDDhhmm.csv and prints one line per file: "EXPORTER BLOCK CSV".
-Usage: query_data.py DIR [--shift-days N]   (N: every block N whole days earlier)
+Usage: query_data.py DIR [--shift-days N] [--late]
+  N: every block N whole days earlier.  --late: only the files of one more block,
+  LATE_BLOCK (later on the first day; both exporters, no scanner), drawn after the five
+  others, so that the five are the same with or without it: a late file for an old day.
+  It also has rows the day had not: a new host (LATE_HOST, heavy enough for the top
+  lists) and 10.1.0.1 on two ports it did not use (80, 8080).
 """
 
 import calendar
@@ -31,6 +36,8 @@ import sys
 import time
 
 BLOCKS = ["202611201000", "202611201005", "202611201010", "202611210900", "202611210905"]
+LATE_BLOCK = "202611201200"
+LATE_HOST = "10.1.0.30"
 
 
 def shifted(blocks, days):
@@ -63,9 +70,16 @@ def peer(host, index):
 def main():
     global BLOCKS, SCANS
     out = sys.argv[1]
-    if len(sys.argv) == 4 and sys.argv[2] == "--shift-days":
-        days = int(sys.argv[3])
+    options = sys.argv[2:]
+    late = "--late" in options
+    if late:
+        options.remove("--late")
+        BLOCKS = BLOCKS + [LATE_BLOCK]
+    only = LATE_BLOCK if late else None
+    if len(options) == 2 and options[0] == "--shift-days":
+        days = int(options[1])
         BLOCKS = shifted(BLOCKS, days)
+        only = only and shifted([only], days)[0]
         SCANS = {shifted([block], days)[0]: parts for block, parts in SCANS.items()}
     os.makedirs(out, exist_ok=True)
     files = {}
@@ -100,6 +114,15 @@ def main():
                         dst = peer(host, base + offset + local.randrange(0, width))
                         flow(exporter, block, host, dst, port, packets, nbytes, first, duration)
 
+    # The late block's new rows: a new host, a known host on ports new to it
+    if late:
+        start = block_msecs(BLOCKS[-1])
+        for index in range(8):
+            flow("a" if index % 2 else "b", BLOCKS[-1], LATE_HOST, peer(LATE_HOST, index), 80,
+                 50, 75000, start + index * 1000, 2000)
+        for port in (80, 8080):
+            flow("a", BLOCKS[-1], "10.1.0.1", peer("10.1.0.1", 300), port, 3, 180, start, 5)
+
     # The SSH scanner: one small flow per peer
     scan = random.Random(22)
     for block, parts in SCANS.items():
@@ -121,6 +144,8 @@ def main():
                      proto=1)
 
     for (exporter, block), lines in sorted(files.items()):
+        if (block == only) != late:
+            continue
         path = os.path.join(out, "%s-%s.csv" % (exporter, block))
         with open(path, "w") as handle:
             handle.write("\n".join(lines) + "\n")

@@ -7,7 +7,10 @@
 # another source address and id, LZ4 blocks) into $WORK/made/{a,b}, sets the arrays
 # FILES_a and FILES_b (one file per block, in block order) and computes the expected
 # answers with oracle_days.py into $EXPECTED.  Returns 1 (said on stderr) on failure.
-# QUERY_SHIFT_DAYS=N moves every block N days back (an old spool).
+# QUERY_SHIFT_DAYS=N moves every block N days back (an old spool).  query_make_late
+# then makes the files of one more block of the first day (query_data.py --late) into
+# the same directories, sets LATE_a and LATE_b (one file each) and computes the expected
+# answers over every file into $EXPECTED_LATE.
 
 QUERY_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 source "$QUERY_LIB/nfcapd.sh"
@@ -16,7 +19,8 @@ LIB=$QUERY_LIB
 PORTEVO=$BIN/portevo
 NFC_LOGDIR=$WORK
 EXPECTED=$WORK/expected.json
-FILES_a=() FILES_b=()
+EXPECTED_LATE=$WORK/expected-late.json
+FILES_a=() FILES_b=() LATE_a=() LATE_b=()
 
 # nfc_make_retry DIR BLOCK ARGS... < CSV: nfc_make, tried again (after removing what
 # the failed attempt left) when nfcapd lost packets on a busy machine.
@@ -32,23 +36,35 @@ nfc_make_retry () {
   return 1
 }
 
-query_make_files () {
-  local exporter block csv
+# query_make_nfcapd FILES|LATE [query_data.py options]: make the files query_data.py
+# lists, appending them to the arrays FILES_a and FILES_b (or LATE_a and LATE_b).
+query_make_nfcapd () {
+  local into=$1 exporter block csv list; shift
+  list=$(mktemp "$WORK/csv-list.XXXXXX")
   python3 "$QUERY_LIB/query_data.py" "$WORK/csv" ${QUERY_SHIFT_DAYS:+--shift-days "$QUERY_SHIFT_DAYS"} \
-    > "$WORK/csv.list" || return 1
+    "$@" > "$list" || return 1
   while read -r exporter block csv; do
     if [ "$exporter" = a ]; then
       nfc_make_retry "$WORK/made/a" "$block" -z -- --rate 50000 --source-id 1 < "$csv" ||
         return 1
-      FILES_a+=("$NFC_FILE")
     else
       nfc_make_retry "$WORK/made/b" "$block" -y -- --rate 50000 -b 127.0.0.2 --source-id 2 \
         < "$csv" || return 1
-      FILES_b+=("$NFC_FILE")
     fi
-  done < "$WORK/csv.list"
+    eval "${into}_$exporter+=(\"\$NFC_FILE\")"
+  done < "$list"
+}
+
+query_make_files () {
+  query_make_nfcapd FILES || return 1
   python3 "$QUERY_LIB/oracle_days.py" --local-as "${CL_LOCAL_AS:-64500}" \
     "${FILES_a[@]}" "${FILES_b[@]}" > "$EXPECTED" || return 1
+}
+
+query_make_late () {
+  query_make_nfcapd LATE --late || return 1
+  python3 "$QUERY_LIB/oracle_days.py" --local-as "${CL_LOCAL_AS:-64500}" \
+    "${FILES_a[@]}" "${FILES_b[@]}" "${LATE_a[@]}" "${LATE_b[@]}" > "$EXPECTED_LATE" || return 1
 }
 
 query_setup () {

@@ -49,12 +49,14 @@ check "the refusal names portevo-shard --migrate --data DIR" \
 "$BIN/portevo-shard" --migrate --data "$STORE" > "$LOGS/migrate.log" 2>&1
 check "portevo-shard --migrate converts it (exit 0)" test $? = 0
 check "the migration logs no error" bash -c "! grep -q '^E:' '$LOGS/migrate.log'"
+# (this build's store_dump adds " series N", the rows of compacted segments: none yet)
 AFTER=$("$TOOLS/store_dump" "$STORE" $HOSTS 2> "$LOGS/dump-new.log")
 echo "schema 2 answers: $AFTER"
+AFTER=${AFTER% series 0}
 check "every answer is the same after the migration" test "$BEFORE" = "$AFTER"
 "$BIN/portevo-shard" --migrate --data "$STORE" >> "$LOGS/migrate.log" 2>&1
 check "a second --migrate does nothing and succeeds" test $? = 0
-check "the answers still hold" test "$("$TOOLS/store_dump" "$STORE" $HOSTS 2>/dev/null)" = "$AFTER"
+check "the answers still hold" test "$("$TOOLS/store_dump" "$STORE" $HOSTS 2>/dev/null)" = "$AFTER series 0"
 "$OLD/store_dump" "$STORE" $HOSTS > /dev/null 2> "$LOGS/dump-old-after.log"
 check "the schema 1 code refuses the converted store" test $? = 1
 

@@ -5,8 +5,10 @@
     only, so that the same source builds against the schema 1 code and this one, and
     prints one line: a FNV-1a hash over the top lists of the last 40 days (every op, every
     port), the 12 ALL* series of every 7th host 10.0.0.0 + i (i < HOSTS), the days list,
-    the number of entries hashed, the daily rows and the archived rows.  Exit 0, or 1 if
-    the store does not open (e.g. another schema).
+    the number of entries hashed, the daily rows and the archived rows, and (built against
+    the code of the series tier, which defines SHARD_SCHEMA_CHUNKS) the rows held in
+    compacted segments, as " series N".  Exit 0, or 1 if the store does not open (e.g.
+    another schema).
 
     usage: store_dump --known DIR < ADDRESSES
     Prints those of the addresses (one a line) that the store knows (traffic or
@@ -97,9 +99,13 @@ main (int argc, char *argv[])
     shard_store_days (store, s_on_day, hash);
     shard_store_stats_t stats;
     shard_store_stats (store, &stats);
-    printf ("answers %016llx entries %llu rows %llu archived %llu\n", (unsigned long long) hash[0],
+    printf ("answers %016llx entries %llu rows %llu archived %llu", (unsigned long long) hash[0],
             (unsigned long long) hash[1], (unsigned long long) stats.rows,
             (unsigned long long) stats.archived_rows);
+#ifdef SHARD_SCHEMA_CHUNKS
+    printf (" series %llu", (unsigned long long) stats.series_rows);
+#endif
+    printf ("\n");
     shard_store_destroy (&store);
     return 0;
 }
