@@ -317,43 +317,6 @@ s_write (shard_txn_t *txn, shard_segments_t *self, size_t budget, size_t *done)
     return rc == -1 ? -1 : 0;
 }
 
-//  Phase 2: delete up to *budget chunks of the segment's days; true in *empty if none is
-//  left.  0 or -1.
-static int
-s_drop_chunks (shard_txn_t *txn, const shard_segments_t *self, size_t *budget, size_t *done,
-               bool *empty)
-{
-    uint32_t first_day = self->compacted * self->days;
-    uint8_t seek[2];
-    shard_put16 (seek, (uint16_t) first_day);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
-    if (!cursor)
-        return -1;
-    uint64_t rows = 0;
-    shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, seek, sizeof seek, &key, &value);
-    while (rc == 0 && *budget > 0 && shard_get16 (key.data) < first_day + self->days) {
-        int count = shard_chunk_count (value.data, value.size);
-        if (count < 0) {
-            shard_txn_fail (txn, SHARD_DB_CHUNKS, "chunk does not decode");
-            rc = -1;
-            break;
-        }
-        rows += (uint64_t) count;
-        rc = shard_cursor_del (cursor);
-        if (rc == 0) {
-            (*budget)--;
-            (*done)++;
-            rc = shard_cursor_next (cursor, &key, &value);
-        }
-    }
-    *empty = rc == 1 || (rc == 0 && shard_get16 (key.data) >= first_day + self->days);
-    shard_cursor_destroy (&cursor);
-    if (rc != -1 && rows)
-        rc = shard_meta_sub (txn, "archived_rows", rows);
-    return rc == -1 ? -1 : 0;
-}
-
 //  The first day with rows in chunks or days at or after day, into *first (UINT32_MAX
 //  if none).  0 or -1.
 static int
@@ -437,7 +400,7 @@ shard_compact_run (shard_txn_t *txn, uint32_t today, size_t budget, size_t *done
         }
         size_t left = budget - *done;
         bool empty = false;
-        if (s_drop_chunks (txn, &self, &left, done, &empty))
+        if (shard_days_drop_chunks (txn, first_day, first_day + self.days, &left, done, &empty))
             return -1;
         if (!empty)
             break;

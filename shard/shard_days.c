@@ -656,13 +656,26 @@ shard_days_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t
     assert (budget && deleted);
     if (shard_segments_expire (txn, cutoff_day, budget, deleted))
         return -1;
+    bool empty;
+    return shard_days_drop_chunks (txn, 0, cutoff_day, budget, deleted, &empty);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_days_drop_chunks (shard_txn_t *txn, uint32_t from_day, uint32_t before_day, size_t *budget,
+                        size_t *deleted, bool *empty)
+{
+    assert (txn);
+    assert (budget && deleted && empty);
     shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
     if (!cursor)
         return -1;
     uint64_t rows = 0;
+    uint8_t seek[2];
+    shard_put16 (seek, (uint16_t) (from_day > SHARD_DAY_MAX ? SHARD_DAY_MAX : from_day));
     shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
-    while (rc == 0 && *budget > 0 && shard_get16 (key.data) < cutoff_day) {
+    int rc = shard_cursor_seek (cursor, seek, sizeof seek, &key, &value);
+    while (rc == 0 && *budget > 0 && shard_get16 (key.data) < before_day) {
         int count = shard_chunk_count (value.data, value.size);
         if (count < 0) {
             shard_txn_fail (txn, SHARD_DB_CHUNKS, "chunk does not decode");
@@ -677,6 +690,7 @@ shard_days_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t
         (*deleted)++;
         rc = shard_cursor_next (cursor, &key, &value);
     }
+    *empty = rc == 1 || (rc == 0 && shard_get16 (key.data) >= before_day);
     shard_cursor_destroy (&cursor);
     if (rc != -1 && rows)
         rc = shard_meta_sub (txn, ARCHIVED_ROWS, rows);

@@ -90,6 +90,12 @@ int shard_days_migrate (shard_txn_t *txn, size_t budget, size_t *moved, bool *mo
 //  *budget and one in *deleted), lowering "archived_rows".  0 or -1.
 int shard_days_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t *deleted);
 
+//  Delete up to *budget chunks of days from_day .. before_day - 1 (each counts one
+//  against *budget and one in *deleted), lowering "archived_rows"; *empty tells if none
+//  of those days is left.  0 or -1.
+int shard_days_drop_chunks (shard_txn_t *txn, uint32_t from_day, uint32_t before_day,
+                            size_t *budget, size_t *deleted, bool *empty);
+
 //  Rows in chunks (the meta counter), into *rows.  0 or -1.
 int shard_days_archived_rows (shard_txn_t *txn, uint64_t *rows);
 

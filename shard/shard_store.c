@@ -641,37 +641,6 @@ shard_store_set_segment_days (shard_store_t *self, uint32_t days)
 }
 
 //  --------------------------------------------------------------------------
-int
-shard_store_compact (shard_store_t *self, int64_t now, size_t max_rows, bool *more)
-{
-    assert (self);
-    assert (more);
-    *more = false;
-    shard_txn_t *txn = s_begin (self, true);
-    if (!txn)
-        return SHARD_STORE_FAILED;
-    uint32_t today = proto_day_of (now < 0 ? 0 : now);
-    size_t done = 0;
-    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
-        size_t moved = 0;
-        bool left = false;
-        shard_txn_set_direction (txn, direction);
-        if (done < max_rows)
-            shard_compact_run (txn, today, max_rows - done, &moved, &left);
-        else
-            left = true;
-        done += moved;
-        *more |= left;
-    }
-    int rc = s_end (txn, true);
-    if (rc != SHARD_STORE_OK)
-        *more = false;
-    else if (self->verbose && done)
-        zsys_debug ("store: compacted %zu daily rows or chunks", done);
-    return rc;
-}
-
-//  --------------------------------------------------------------------------
 const char *
 shard_store_error (shard_store_t *self)
 {
@@ -824,8 +793,15 @@ shard_store_expire (shard_store_t *self, int64_t now, size_t max_deletes, bool *
 }
 
 //  --------------------------------------------------------------------------
-int
-shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *more)
+//  One maintenance batch in each direction, in one transaction: step_fn (txn, day,
+//  budget, &done, &more) with the budget max_work shares; what (e.g. "archived %zu daily
+//  rows") logged with the work done when verbose.
+
+typedef int (s_step_fn) (shard_txn_t *txn, uint32_t day, size_t budget, size_t *done, bool *more);
+
+static int
+s_maintain (shard_store_t *self, s_step_fn *step_fn, uint32_t day, size_t max_work, bool *more,
+            const char *what)
 {
     assert (self);
     assert (more);
@@ -833,25 +809,39 @@ shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *m
     shard_txn_t *txn = s_begin (self, true);
     if (!txn)
         return SHARD_STORE_FAILED;
-    uint32_t today = proto_day_of (now < 0 ? 0 : now);
-    size_t moved = 0;
+    size_t work = 0;
     for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
         size_t done = 0;
         bool left = false;
         shard_txn_set_direction (txn, direction);
-        if (moved < max_moves)
-            shard_days_archive (txn, today > 1 ? today - 1 : 0, max_moves - moved, &done, &left);
+        if (work < max_work)
+            step_fn (txn, day, max_work - work, &done, &left);
         else
             left = true;
-        moved += done;
+        work += done;
         *more |= left;
     }
     int rc = s_end (txn, true);
     if (rc != SHARD_STORE_OK)
         *more = false;
-    else if (self->verbose && moved)
-        zsys_debug ("store: archived %zu daily rows", moved);
+    else if (self->verbose && work)
+        zsys_debug (what, work);
     return rc;
+}
+
+int
+shard_store_archive (shard_store_t *self, int64_t now, size_t max_moves, bool *more)
+{
+    uint32_t today = proto_day_of (now < 0 ? 0 : now);
+    return s_maintain (self, shard_days_archive, today > 1 ? today - 1 : 0, max_moves, more,
+                       "store: archived %zu daily rows");
+}
+
+int
+shard_store_compact (shard_store_t *self, int64_t now, size_t max_rows, bool *more)
+{
+    return s_maintain (self, shard_compact_run, proto_day_of (now < 0 ? 0 : now), max_rows, more,
+                       "store: compacted %zu daily rows or chunks");
 }
 
 //  --------------------------------------------------------------------------
