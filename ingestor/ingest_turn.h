@@ -1,0 +1,38 @@
+/*  ingest_turn.h - a turnstile: threads take numbered turns, strictly in number order.
+
+    The reader's loader threads decode blocks in parallel, but the flows they hand to a
+    sink (ingest_reader_set_sink) must reach it in file order, one block at a time: block
+    n's loader waits for turn n, feeds the sink, and passes the turn on.  So what the sink
+    owns (e.g. the others table) belongs to exactly one thread at a time and moves from
+    one to the next through the turnstile, which gives every turn what the turns before it
+    wrote (a mutex and a condition variable).  A turn that is never taken (its block
+    failed to load) is passed by whoever learns it failed, else later turns wait forever.
+*/
+#ifndef INGEST_TURN_H_INCLUDED
+#define INGEST_TURN_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct _ingest_turn_t ingest_turn_t;
+
+//  A turnstile whose current turn is 0.  NULL if out of memory.
+ingest_turn_t *ingest_turn_new (void);
+
+//  Destroy it (no thread may wait on it).  NULL-safe, nulls *self_p.
+void ingest_turn_destroy (ingest_turn_t **self_p);
+
+//  Make 0 the current turn again (no thread may wait on it).
+void ingest_turn_reset (ingest_turn_t *self);
+
+//  Block until turn is the current turn.
+void ingest_turn_wait (ingest_turn_t *self, uint32_t turn);
+
+//  End turn: if it is the current one, turn + 1 becomes current; else nothing (it was
+//  passed already).
+void ingest_turn_pass (ingest_turn_t *self, uint32_t turn);
+
+//  Selftest
+void ingest_turn_test (bool verbose);
+
+#endif
