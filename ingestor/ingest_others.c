@@ -4,7 +4,7 @@
     half full): a slot holds the address's 32-bit hash in its high half and the entry
     index + 1 in its low half, so that a probe rarely reads an entry that does not match
     and growing never reads an entry.  Each host owns a small open-addressing table of
-    its ports (linear probing, at most three quarters full: 8 slots, doubling up to 512
+    its ports (linear probing, at most three quarters full: 2 slots, doubling up to 512
     for the 256 ports a host keeps), each port's counters inline in its slot, from the
     set's arena (huge pages).  Looking a (host, port) up thus reads the host (the hosts
     are few and stay in cache) and then one slot, usually one cache line, which the
@@ -21,7 +21,7 @@
 #include <string.h>
 
 #define OTHERS_TABLE_MIN 256  //  Initial slots of the host index
-#define OTHERS_PORTS_MIN 8    //  Initial slots of a host's port table
+#define OTHERS_PORTS_MIN 2    //  Initial slots of a host's port table (most hosts have 1 port)
 
 typedef struct {
     uint64_t bytes;    //  Sum of bytes
