@@ -65,13 +65,23 @@ typedef struct {
     void *sink_arg;                 //  For sink
     unsigned sink_mark;             //  Mark bits of the flows for sink
     ingest_turn_t *turn;            //  With sink: the job's index is its turn (file order)
+    bool sunk;                      //  The block had its turn (set false before the job)
 } ingest_decoded_t;
 
 //  Decode the records of job (loaded, job->arg an ingest_decoded_t) into job->arg.  With
-//  a turn, wait for the job's (its index), hand the flows to the sink (if any and the
-//  block decoded), pass the turn on (also when decoding failed), and drop the flows the
-//  sink took.  0, or -1 with job->error set (ingest_block_fn).
+//  a turn, if the job's (its index) is current, have it (ingest_decode_sink; also when
+//  decoding failed); else leave it for the reader.  0, or -1 with job->error set
+//  (ingest_block_fn).
 int ingest_decode_block (ingest_block_t *job);
+
+//  Have the block's turn, which the caller has: hand the flows to the sink (if any and
+//  decoded is true), drop those it took, pass the turn on, set sunk.
+void ingest_decode_sink (ingest_decoded_t *out, uint32_t turn, bool decoded);
+
+//  For the reader, once the job came back (or failed before it went): if the block did
+//  not have its turn (out->sunk false, with a turn), have it now (ingest_decode_sink): its
+//  turn is current, since every block before it was collected.
+void ingest_decode_collected (ingest_decoded_t *out, uint32_t turn, bool decoded);
 
 //  Free the flows array of decoded (the struct itself belongs to the caller).
 void ingest_decode_free (ingest_decoded_t *decoded);

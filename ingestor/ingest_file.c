@@ -12,9 +12,9 @@
 #define FILE_DIGITS 12  //  YYYYMMDDhhmm
 
 //  A file's flows to the other ports, batched into its aggregate's others.  Without an
-//  anonymiser the reader's loaders feed it (s_on_others, in file order, one block at a
-//  time), so that the main thread only aggregates the monitored ports; with one (which
-//  only the main thread may use), the main thread does.
+//  anonymiser the reader feeds it (s_on_others, in file order, one block at a time: on
+//  a loader when the block before is through, else on this thread as it reaches the
+//  block); with one (which only this thread may use), this thread does.
 typedef struct {
     ingest_others_t *others;                          //  The scratch aggregate's others
     ingest_others_flow_t batch[INGEST_OTHERS_BATCH];  //  Flows not yet added
@@ -167,7 +167,7 @@ s_others_flush (s_others_sink_t *sink)
     sink->batched = 0;
 }
 
-//  The reader's sink: a block's flows, on a loader thread (no anonymiser)
+//  The reader's sink: a block's flows, in its turn (no anonymiser)
 static void
 s_on_others (void *arg, const ingest_flow_t *flows, size_t count)
 {

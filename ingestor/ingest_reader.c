@@ -196,13 +196,12 @@ ingest_reader_close (ingest_reader_t *self)
 {
     assert (self);
     //  Jobs still with the loaders read fd and our buffers: collect every one of them, in
-    //  file order, passing the turns of those that failed (a later one may wait for it)
+    //  file order, giving those that did not have their turn theirs (nothing to the sink)
     while (self->in_flight > 0) {
         int slot = self->collect;
         if (self->owner[slot] >= 0)
             ingest_block_loader_wait (self->loaders[self->owner[slot]]);
-        if (self->sink)
-            ingest_turn_pass (self->turn, self->jobs[slot].index);
+        ingest_decode_collected (&self->decoded[slot], self->jobs[slot].index, false);
         self->collect = (slot + 1) % READER_SLOTS;
         self->in_flight--;
     }
@@ -481,6 +480,7 @@ s_issue_blocks (ingest_reader_t *self)
         decoded->sink_arg = self->sink_arg;
         decoded->sink_mark = self->sink_mark;
         decoded->turn = self->sink ? self->turn : NULL;
+        decoded->sunk = false;
         job->process = ingest_decode_block;
         job->arg = decoded;
         job->rc = 0;
@@ -531,8 +531,7 @@ s_next_block (ingest_reader_t *self)
     }
     self->collect = (self->collect + 1) % READER_SLOTS;
     self->in_flight--;
-    if (self->sink)  //  A job that failed did not take its turn: the next may wait for it
-        ingest_turn_pass (self->turn, job->index);
+    ingest_decode_collected (&self->decoded[slot], job->index, job->rc == 0);
     if (job->rc)
         return s_fail (self, "%s", job->error);
     self->blocks_read++;

@@ -6,7 +6,7 @@
     V3 flow records and hands them out one by one, or a block's worth at a time, as
     ingest_flow_t.  Two loader threads (zactors) read, decompress and decode blocks ahead
     of the caller, each its own blocks; the caller gets them in file order, or a sink gets
-    some of them on the loaders, also in file order.  Exporter records are
+    some of them, also in file order (on the loaders when it can).  Exporter records are
     remembered, the appendix (ident, stat record) is read for sanity checks, unknown record
     and element types are skipped and counted.  Layout version 1 files (nfdump 1.6) are read
     too, through ingest_v1 (hooks marked "Hook" in ingest_reader.c).  Layout version 3,
@@ -104,12 +104,14 @@ void ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn
                                     void *arg);
 
 //  Flows whose mark (what the flow filter returned) has a bit of mark are not handed
-//  out: each block's kept flows go to sink (arg, flows, count) instead, on a loader
-//  thread, block after block in file order and one call at a time (ingest_turn), so that
-//  sink may own what arg points to.  It belongs to the loaders from ingest_reader_open
-//  until ingest_reader_next or _next_batch gives 0 (every block done) or the file is
-//  closed.  Blocks skipped (ingest_reader_set_skip_blocks) or failed do not go to sink.
-//  NULL (the default): none.  Set it before ingest_reader_open.
+//  out: each block's kept flows go to sink (arg, flows, count) instead, block after block
+//  in file order and one call at a time (ingest_turn), so that sink may own what arg
+//  points to: on the block's loader thread if the block before it is through by then,
+//  else on the caller's, in ingest_reader_next or _next_batch as they reach the block
+//  (nobody waits).  arg belongs to the reader from ingest_reader_open until
+//  ingest_reader_next or _next_batch gives 0 (every block done) or the file is closed.  Blocks
+//  skipped (ingest_reader_set_skip_blocks) or failed do not go to sink. NULL (the default): none.
+//  Set it before ingest_reader_open.
 void ingest_reader_set_sink (ingest_reader_t *self, unsigned mark, ingest_flow_sink_fn *sink,
                              void *arg);
 

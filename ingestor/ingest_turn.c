@@ -4,12 +4,12 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 struct _ingest_turn_t {
     pthread_mutex_t mutex;  //  Guards current
-    pthread_cond_t moved;   //  Signalled when current moves on
     uint32_t current;       //  The turn being taken, or to take next
 };
 
@@ -21,7 +21,6 @@ ingest_turn_new (void)
     if (!self)
         return NULL;
     pthread_mutex_init (&self->mutex, NULL);
-    pthread_cond_init (&self->moved, NULL);
     return self;
 }
 
@@ -33,7 +32,6 @@ ingest_turn_destroy (ingest_turn_t **self_p)
     ingest_turn_t *self = *self_p;
     if (!self)
         return;
-    pthread_cond_destroy (&self->moved);
     pthread_mutex_destroy (&self->mutex);
     free (self);
     *self_p = NULL;
@@ -50,14 +48,14 @@ ingest_turn_reset (ingest_turn_t *self)
 }
 
 //  --------------------------------------------------------------------------
-void
-ingest_turn_wait (ingest_turn_t *self, uint32_t turn)
+bool
+ingest_turn_try (ingest_turn_t *self, uint32_t turn)
 {
     assert (self);
     pthread_mutex_lock (&self->mutex);
-    while (self->current != turn)
-        pthread_cond_wait (&self->moved, &self->mutex);
+    bool current = self->current == turn;
     pthread_mutex_unlock (&self->mutex);
+    return current;
 }
 
 //  --------------------------------------------------------------------------
@@ -66,21 +64,19 @@ ingest_turn_pass (ingest_turn_t *self, uint32_t turn)
 {
     assert (self);
     pthread_mutex_lock (&self->mutex);
-    if (self->current == turn) {
-        self->current = turn + 1;
-        pthread_cond_broadcast (&self->moved);
-    }
+    assert (self->current == turn);  //  Passing a turn one does not have is a bug
+    self->current = turn + 1;
     pthread_mutex_unlock (&self->mutex);
 }
 
 //  --------------------------------------------------------------------------
-//  Selftest: three threads take turns 0..TEST_TURNS-1 by number modulo 3, each turn
-//  appending its number to a log that no lock guards but the turnstile; one turn is
-//  skipped by its thread and passed by the main thread, as the reader passes a failed
-//  block's.
+//  Selftest: three threads own turns 0..TEST_TURNS-1 by number modulo 3 and try each
+//  until it is current (yielding meanwhile), each turn appending its number to a log that
+//  no lock guards but the turnstile; one turn is left by its thread and taken by the
+//  main thread, as the reader takes a failed block's.
 
 #define TEST_TURNS 3000
-#define TEST_SKIPPED 1234
+#define TEST_LEFT 1234
 
 typedef struct {
     ingest_turn_t *turn;  //  Shared turnstile
@@ -89,18 +85,22 @@ typedef struct {
     uint32_t *logged;     //  Entries used in log
 } s_test_thread_t;
 
+static void
+s_test_take (s_test_thread_t *thread, uint32_t turn)
+{
+    while (!ingest_turn_try (thread->turn, turn))
+        sched_yield ();
+    thread->log[(*thread->logged)++] = turn;
+    ingest_turn_pass (thread->turn, turn);
+}
+
 static void *
 s_test_thread (void *arg)
 {
     s_test_thread_t *thread = (s_test_thread_t *) arg;
-    for (uint32_t turn = thread->first; turn < TEST_TURNS; turn += 3) {
-        if (turn == TEST_SKIPPED)
-            continue;
-        ingest_turn_wait (thread->turn, turn);
-        thread->log[(*thread->logged)++] = turn;
-        ingest_turn_pass (thread->turn, turn);
-        ingest_turn_pass (thread->turn, turn);  //  Twice: the second does nothing
-    }
+    for (uint32_t turn = thread->first; turn < TEST_TURNS; turn += 3)
+        if (turn != TEST_LEFT)
+            s_test_take (thread, turn);
     return NULL;
 }
 
@@ -115,24 +115,23 @@ ingest_turn_test (bool verbose)
     assert (log);
     uint32_t logged = 0;
     pthread_t threads[3];
-    s_test_thread_t args[3];
+    s_test_thread_t args[4];
     for (uint32_t index = 0; index < 3; index++) {
         args[index] = (s_test_thread_t){turn, index, log, &logged};
         assert (pthread_create (&threads[index], NULL, s_test_thread, &args[index]) == 0);
     }
-    ingest_turn_wait (turn, TEST_SKIPPED);
-    ingest_turn_pass (turn, TEST_SKIPPED);
+    args[3] = (s_test_thread_t){turn, TEST_LEFT, log, &logged};
+    s_test_take (&args[3], TEST_LEFT);
     for (uint32_t index = 0; index < 3; index++)
         pthread_join (threads[index], NULL);
-    assert (logged == TEST_TURNS - 1);
+    assert (logged == TEST_TURNS);
     for (uint32_t index = 0; index < logged; index++)
-        assert (log[index] == (index < TEST_SKIPPED ? index : index + 1));
-    //  Reset: turn 0 again; a turn other than the current one passes nothing
+        assert (log[index] == index);
+    //  Reset: turn 0 again, and only it is current
     ingest_turn_reset (turn);
-    ingest_turn_pass (turn, 5);
-    ingest_turn_wait (turn, 0);
+    assert (ingest_turn_try (turn, 0) && !ingest_turn_try (turn, 1));
     ingest_turn_pass (turn, 0);
-    ingest_turn_wait (turn, 1);
+    assert (!ingest_turn_try (turn, 0) && ingest_turn_try (turn, 1));
     free (log);
     ingest_turn_destroy (&turn);
     ingest_turn_destroy (&turn);

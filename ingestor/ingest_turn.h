@@ -2,11 +2,12 @@
 
     The reader's loader threads decode blocks in parallel, but the flows they hand to a
     sink (ingest_reader_set_sink) must reach it in file order, one block at a time: block
-    n's loader waits for turn n, feeds the sink, and passes the turn on.  So what the sink
-    owns (e.g. the others table) belongs to exactly one thread at a time and moves from
-    one to the next through the turnstile, which gives every turn what the turns before it
-    wrote (a mutex and a condition variable).  A turn that is never taken (its block
-    failed to load) is passed by whoever learns it failed, else later turns wait forever.
+    n's loader feeds the sink if turn n is current, and passes the turn on; if it is not
+    (block n - 1 is not through yet), nobody waits: the reader's thread takes the turn
+    when it collects block n, by which time every block before it has passed.  So what
+    the sink owns (e.g. the others table) belongs to one thread at a time and moves from
+    one to the next through the turnstile, which gives every turn what the turns before
+    it wrote (a mutex).
 */
 #ifndef INGEST_TURN_H_INCLUDED
 #define INGEST_TURN_H_INCLUDED
@@ -25,11 +26,11 @@ void ingest_turn_destroy (ingest_turn_t **self_p);
 //  Make 0 the current turn again (no thread may wait on it).
 void ingest_turn_reset (ingest_turn_t *self);
 
-//  Block until turn is the current turn.
-void ingest_turn_wait (ingest_turn_t *self, uint32_t turn);
+//  True if turn is the current turn: the caller has it until it passes it.  Only the
+//  one party that owns turn may ask (so a true answer cannot go stale).
+bool ingest_turn_try (ingest_turn_t *self, uint32_t turn);
 
-//  End turn: if it is the current one, turn + 1 becomes current; else nothing (it was
-//  passed already).
+//  End turn, which the caller has: turn + 1 becomes current.
 void ingest_turn_pass (ingest_turn_t *self, uint32_t turn);
 
 //  Selftest
