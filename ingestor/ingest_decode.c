@@ -161,12 +161,11 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
 }
 
 //  --------------------------------------------------------------------------
-int
-ingest_decode_block (ingest_block_t *job)
+//  The records of job into out.  0, or -1 with job->error set.
+
+static int
+s_decode_records (ingest_block_t *job, ingest_decoded_t *out)
 {
-    assert (job);
-    ingest_decoded_t *out = (ingest_decoded_t *) job->arg;
-    assert (out);
     out->count = 0;
     out->flow_records = out->skipped = 0;
     out->exporter_count = 0;
@@ -247,6 +246,53 @@ ingest_decode_block (ingest_block_t *job)
 }
 
 //  --------------------------------------------------------------------------
+int
+ingest_decode_block (ingest_block_t *job)
+{
+    assert (job);
+    ingest_decoded_t *out = (ingest_decoded_t *) job->arg;
+    assert (out);
+    int rc = s_decode_records (job, out);
+    if (out->turn && ingest_turn_try (out->turn, job->index))
+        ingest_decode_sink (out, job->index, rc == 0);
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_decode_sink (ingest_decoded_t *out, uint32_t turn, bool decoded)
+{
+    assert (out);
+    assert (out->turn);
+    assert (!out->sunk);
+    if (decoded && out->sink) {
+        out->sink (out->sink_arg, out->flows, out->count);
+        size_t kept = 0;
+        for (size_t index = 0; index < out->count; index++)
+            if (!(out->flows[index].mark & out->sink_mark)) {
+                if (kept != index)
+                    out->flows[kept] = out->flows[index];
+                kept++;
+            }
+        out->count = kept;
+    }
+    ingest_turn_pass (out->turn, turn);
+    out->sunk = true;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_decode_collected (ingest_decoded_t *out, uint32_t turn, bool decoded)
+{
+    assert (out);
+    if (!out->turn || out->sunk)
+        return;
+    bool current = ingest_turn_try (out->turn, turn);
+    assert (current);  //  Every block before this one was collected, so had its turn
+    ingest_decode_sink (out, turn, decoded);
+}
+
+//  --------------------------------------------------------------------------
 void
 ingest_decode_free (ingest_decoded_t *decoded)
 {
@@ -295,6 +341,30 @@ static unsigned
 s_test_filter (void *arg, const ingest_flow_t *flow)
 {
     return flow->dst_port == *(uint16_t *) arg ? 7 : 0;
+}
+
+//  The sink of the test: the ports of the flows marked 2, in the order received
+typedef struct {
+    uint16_t ports[8];  //  Ports received
+    size_t count;       //  Entries used
+    size_t calls;       //  Calls
+} s_test_sink_t;
+
+static unsigned
+s_test_mark (void *arg, const ingest_flow_t *flow)
+{
+    (void) arg;
+    return flow->dst_port == 25 ? 1 : 2;
+}
+
+static void
+s_test_sink (void *arg, const ingest_flow_t *flows, size_t count)
+{
+    s_test_sink_t *sink = (s_test_sink_t *) arg;
+    sink->calls++;
+    for (size_t index = 0; index < count; index++)
+        if (flows[index].mark & 2 && sink->count < 8)
+            sink->ports[sink->count++] = flows[index].dst_port;
 }
 
 void
@@ -378,6 +448,55 @@ ingest_decode_test (bool verbose)
     job.data_size = payload.size;
     assert (ingest_decode_block (&job) == -1);
     assert (strstr (job.error, "declares 9 elements, only 4 fit"));
+
+    //  A sink takes the flows marked 2 in its turn and they are dropped; a block that
+    //  fails has its turn without a call; so does a job without sink (a skipped block);
+    //  a block whose turn is not current is left whole until the reader collects it
+    ingest_turn_t *turn = ingest_turn_new ();
+    assert (turn);
+    s_test_sink_t sink = {{0}, 0, 0};
+    decoded.port_filter = NULL;
+    decoded.filter = s_test_mark;
+    decoded.sink = s_test_sink;
+    decoded.sink_arg = &sink;
+    decoded.sink_mark = 2;
+    decoded.turn = turn;
+    decoded.sunk = false;
+    payload.size = 0;
+    s_put_record (&payload, 22, 8);
+    s_put_record (&payload, 25, 8);
+    s_put_record (&payload, 80, 8);
+    job.data_size = payload.size;
+    job.records = 3;
+    job.index = 0;
+    assert (ingest_decode_block (&job) == 0);
+    assert (decoded.sunk && sink.calls == 1);
+    assert (sink.count == 2 && sink.ports[0] == 22 && sink.ports[1] == 80);
+    assert (decoded.count == 1 && decoded.flows[0].dst_port == 25 && decoded.flow_records == 3);
+    ingest_decode_collected (&decoded, 0, true);  //  Had its turn: nothing more
+    assert (sink.calls == 1 && ingest_turn_try (turn, 1));
+    decoded.sunk = false;
+    job.records = 4;  //  One more than fit: fails
+    job.index = 1;
+    assert (ingest_decode_block (&job) == -1);
+    assert (decoded.sunk && sink.calls == 1 && ingest_turn_try (turn, 2));
+    decoded.sunk = false;
+    decoded.sink = NULL;  //  A skipped block: its turn, no call, nothing dropped
+    job.records = 3;
+    job.index = 2;
+    assert (ingest_decode_block (&job) == 0);
+    assert (decoded.sunk && sink.calls == 1 && decoded.count == 3);
+    decoded.sunk = false;
+    decoded.sink = s_test_sink;
+    job.index = 4;  //  Turn 3 is current: block 4 is left whole
+    assert (ingest_decode_block (&job) == 0);
+    assert (!decoded.sunk && sink.calls == 1 && decoded.count == 3);
+    assert (ingest_turn_try (turn, 3));
+    ingest_turn_pass (turn, 3);  //  As block 3's loader would
+    ingest_decode_collected (&decoded, 4, true);
+    assert (decoded.sunk && sink.calls == 2 && sink.count == 4 && sink.ports[3] == 80);
+    assert (decoded.count == 1 && ingest_turn_try (turn, 5));
+    ingest_turn_destroy (&turn);
     ingest_decode_free (&decoded);
     ingest_decode_free (&decoded);
     printf ("OK\n");

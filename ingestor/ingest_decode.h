@@ -5,8 +5,10 @@
     the reader's own thread and on several blocks at once.  It walks the records
     (../shared/NFCAPD.md §3-4), decodes each V3 flow record into an ingest_flow_t, keeps
     the flows that pass the port filter and the flow filter, notes exporter records and
-    counts the rest.  Every size is checked before the cursor moves: a record or element
-    that does not fit fails the block with a message saying where.
+    counts the rest.  With a sink (ingest_reader_set_sink), the flows marked for it go
+    to it in the block's turn (ingest_turn: blocks in file order) and are dropped.
+    Every size is checked before the cursor moves: a record or element that does not
+    fit fails the block with a message saying where.
 
     The record and element ids the reader and this module share are named here.
 */
@@ -15,6 +17,7 @@
 
 #include "ingestor/ingest_block.h"
 #include "ingestor/ingest_reader.h"
+#include "ingestor/ingest_turn.h"
 #include "ingestor/ingest_v1.h"
 
 //  Record types (NFCAPD.md §3)
@@ -58,11 +61,27 @@ typedef struct {
     ingest_flow_filter_fn *filter;  //  Flows kept among those, NULL for all
     void *filter_arg;               //  For filter
     ingest_v1_t *v1;                //  Hook: the file's V1 extension maps (lent), NULL for layout 2
+    ingest_flow_sink_fn *sink;      //  Flows marked with sink_mark go there (then are dropped)
+    void *sink_arg;                 //  For sink
+    unsigned sink_mark;             //  Mark bits of the flows for sink
+    ingest_turn_t *turn;            //  With sink: the job's index is its turn (file order)
+    bool sunk;                      //  The block had its turn (set false before the job)
 } ingest_decoded_t;
 
-//  Decode the records of job (loaded, job->arg an ingest_decoded_t) into job->arg.
-//  0, or -1 with job->error set (ingest_block_fn).
+//  Decode the records of job (loaded, job->arg an ingest_decoded_t) into job->arg.  With
+//  a turn, if the job's (its index) is current, have it (ingest_decode_sink; also when
+//  decoding failed); else leave it for the reader.  0, or -1 with job->error set
+//  (ingest_block_fn).
 int ingest_decode_block (ingest_block_t *job);
+
+//  Have the block's turn, which the caller has: hand the flows to the sink (if any and
+//  decoded is true), drop those it took, pass the turn on, set sunk.
+void ingest_decode_sink (ingest_decoded_t *out, uint32_t turn, bool decoded);
+
+//  For the reader, once the job came back (or failed before it went): if the block did
+//  not have its turn (out->sunk false, with a turn), have it now (ingest_decode_sink): its
+//  turn is current, since every block before it was collected.
+void ingest_decode_collected (ingest_decoded_t *out, uint32_t turn, bool decoded);
 
 //  Free the flows array of decoded (the struct itself belongs to the caller).
 void ingest_decode_free (ingest_decoded_t *decoded);

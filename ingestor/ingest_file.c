@@ -11,15 +11,26 @@
 #define FILE_PREFIX "nfcapd."
 #define FILE_DIGITS 12  //  YYYYMMDDhhmm
 
+//  A file's flows to the other ports, batched into its aggregate's others.  Without an
+//  anonymiser the reader feeds it (s_on_others, in file order, one block at a time: on
+//  a loader when the block before is through, else on this thread as it reaches the
+//  block); with one (which only this thread may use), this thread does.
+typedef struct {
+    ingest_others_t *others;                          //  The scratch aggregate's others
+    ingest_others_flow_t batch[INGEST_OTHERS_BATCH];  //  Flows not yet added
+    size_t batched;                                   //  Entries used in batch
+    uint64_t flows;                                   //  Flows to the other ports
+} s_others_sink_t;
+
 struct _ingest_file_t {
-    ingest_match_t *match;                                   //  Borrowed matcher
-    ingest_anon_t *anon;                                     //  Borrowed anonymiser, NULL for none
-    ingest_reader_t *reader;                                 //  Reused for every file
-    ingest_agg_t *scratch;                                   //  The current file's aggregate
-    ingest_agg_flow_t batch[INGEST_AGG_BATCH];               //  Matched flows not yet aggregated
-    ingest_agg_flow_t batch_in[INGEST_AGG_BATCH];            //  ... of the in direction
-    ingest_others_flow_t batch_others[INGEST_OTHERS_BATCH];  //  ... to the other ports
-    char error[INGEST_READER_ERROR_MAX + 64];                //  Last error
+    ingest_match_t *match;                         //  Borrowed matcher
+    ingest_anon_t *anon;                           //  Borrowed anonymiser, NULL for none
+    ingest_reader_t *reader;                       //  Reused for every file
+    ingest_agg_t *scratch;                         //  The current file's aggregate
+    ingest_agg_flow_t batch[INGEST_AGG_BATCH];     //  Matched flows not yet aggregated
+    ingest_agg_flow_t batch_in[INGEST_AGG_BATCH];  //  ... of the in direction
+    s_others_sink_t others;                        //  Flows to the other ports
+    char error[INGEST_READER_ERROR_MAX + 64];      //  Last error
 };
 
 //  --------------------------------------------------------------------------
@@ -129,6 +140,45 @@ s_batch_entry (ingest_agg_flow_t *entry, const ingest_flow_t *flow, const proto_
 }
 
 //  --------------------------------------------------------------------------
+//  Add a flow to the other ports to the sink's batch, its source anonymised with anon.
+
+static void
+s_others_push (s_others_sink_t *sink, const ingest_flow_t *flow, ingest_anon_t *anon)
+{
+    ingest_others_flow_t *entry = &sink->batch[sink->batched++];
+    entry->src = flow->src;
+    if (anon)
+        ingest_anon_addr (anon, &entry->src);
+    entry->port = flow->dst_port;
+    entry->bytes = flow->bytes;
+    entry->packets = flow->packets;
+    if (sink->batched == INGEST_OTHERS_BATCH) {
+        ingest_others_add_batch (sink->others, sink->batch, sink->batched);
+        sink->flows += sink->batched;
+        sink->batched = 0;
+    }
+}
+
+static void
+s_others_flush (s_others_sink_t *sink)
+{
+    ingest_others_add_batch (sink->others, sink->batch, sink->batched);
+    sink->flows += sink->batched;
+    sink->batched = 0;
+}
+
+//  The reader's sink: a block's flows, in its turn (no anonymiser)
+static void
+s_on_others (void *arg, const ingest_flow_t *flows, size_t count)
+{
+    s_others_sink_t *sink = (s_others_sink_t *) arg;
+    for (size_t index = 0; index < count; index++)
+        if (flows[index].mark & INGEST_MATCH_OTHER)
+            s_others_push (sink, &flows[index], NULL);
+    s_others_flush (sink);
+}
+
+//  --------------------------------------------------------------------------
 int
 ingest_file_parse_block_time (const char *text, int64_t *block)
 {
@@ -222,28 +272,22 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     bool with_others = ingest_match_others (self->match);
     ingest_reader_set_port_filter (self->reader, with_others ? NULL : monitored);
     ingest_reader_set_flow_filter (self->reader, s_match_flow, self->match);
-    ingest_others_t *others = ingest_agg_others (self->scratch);
+    s_others_sink_t *sink = &self->others;
+    sink->others = ingest_agg_others (self->scratch);
+    sink->batched = 0;
+    sink->flows = 0;
+    ingest_reader_set_sink (self->reader, INGEST_MATCH_OTHER,
+                            with_others && !self->anon ? s_on_others : NULL, sink);
     const ingest_flow_t *flows;
     size_t count;
     int rc;
-    uint64_t matched = 0, matched_in = 0, other_flows = 0;
-    size_t batched = 0, batched_in = 0, batched_others = 0;
+    uint64_t matched = 0, matched_in = 0;
+    size_t batched = 0, batched_in = 0;
     ingest_agg_t *incoming = ingest_agg_incoming (self->scratch);
     while ((rc = ingest_reader_next_batch (self->reader, &flows, &count)) == 1) {
         for (const ingest_flow_t *flow = flows; flow < flows + count; flow++) {
-            if (flow->mark & INGEST_MATCH_OTHER) {
-                ingest_others_flow_t *entry = &self->batch_others[batched_others++];
-                entry->src = flow->src;
-                if (self->anon)
-                    ingest_anon_addr (self->anon, &entry->src);
-                entry->port = flow->dst_port;
-                entry->bytes = flow->bytes;
-                entry->packets = flow->packets;
-                if (batched_others == INGEST_OTHERS_BATCH) {
-                    ingest_others_add_batch (others, self->batch_others, batched_others);
-                    other_flows += batched_others;
-                    batched_others = 0;
-                }
+            if (flow->mark & INGEST_MATCH_OTHER) {  //  Only with an anonymiser
+                s_others_push (sink, flow, self->anon);
                 continue;
             }
             unsigned directions = flow->mark;
@@ -266,18 +310,17 @@ ingest_file_read (ingest_file_t *self, const char *path, int64_t block, ingest_a
     }
     ingest_agg_add_batch (self->scratch, self->batch, batched);
     ingest_agg_add_batch (incoming, self->batch_in, batched_in);
-    ingest_others_add_batch (others, self->batch_others, batched_others);
-    other_flows += batched_others;
     if (rc == -1) {
         snprintf (self->error, sizeof self->error, "%s", ingest_reader_error (self->reader));
         ingest_reader_close (self->reader);
         ingest_agg_reset (self->scratch);
         return -1;
     }
+    s_others_flush (sink);  //  Every block is done: the loaders are through with it
     stats->flows = ingest_reader_flows_read (self->reader);
     stats->matched = matched;
     stats->matched_in = matched_in;
-    stats->others = other_flows;
+    stats->others = sink->flows;
     stats->pairs = ingest_agg_size (self->scratch);
     stats->pairs_in = ingest_agg_size (incoming);
     stats->stat_flows = ingest_reader_stat_flows (self->reader);

@@ -10,8 +10,11 @@
     destination addresses of matched flows are replaced by their pseudonyms before they
     are aggregated (the matcher sees the real addresses).  Flows of local sources to
     the other ports go to the aggregate's others (ingest_others.h) unless the matcher
-    says not to (ingest_match_set_others).  A flow that counts in the in direction
-    (ingest_match_directions) goes to the aggregate's incoming one, keyed by its
+    says not to (ingest_match_set_others); the reader adds them block by block in file
+    order (ingest_reader_set_sink), on its loader threads when it can, while this thread
+    aggregates the matched flows (with an anonymiser, which one thread only may use,
+    this thread adds them itself; the result is the same either way).  A flow that counts in the in
+   direction (ingest_match_directions) goes to the aggregate's incoming one, keyed by its
     destination with its source as the peer.
 */
 #ifndef INGEST_FILE_H_INCLUDED

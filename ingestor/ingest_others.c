@@ -1,50 +1,54 @@
 /*  ingest_others.c - per host totals and ports of the flows to ports not monitored.
 
-    Two dense vectors, each indexed by an open-addressing table (linear probing, at most
-    half full): hosts by address, and ports by (host entry, port).  A slot holds the key's
-    32-bit hash in its high half and the entry index + 1 in its low half, so that a probe
-    rarely reads an entry that does not match and growing never reads an entry.  A host's ports form
-   a list through the port entries (newest first), walked only when the host is read out.
+    Hosts are a dense vector indexed by an open-addressing table (linear probing, at most
+    half full): a slot holds the address's 32-bit hash in its high half and the entry
+    index + 1 in its low half, so that a probe rarely reads an entry that does not match
+    and growing never reads an entry.  Each host owns a small open-addressing table of
+    its ports (linear probing, at most three quarters full: 2 slots, doubling up to 512
+    for the 256 ports a host keeps), each port's counters inline in its slot, from the
+    set's arena (huge pages).  Looking a (host, port) up thus reads the host (the hosts
+    are few and stay in cache) and then one slot, usually one cache line, which the
+    batch prefetches; a table grows by rehashing a few KiB, never the whole set.  A port
+    slot keeps the port's rank (order of arrival at the host), which the merge needs.
 */
 #include "ingestor/ingest_others.h"
+
+#include "ingestor/ingest_arena.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define OTHERS_TABLE_MIN 256  //  Initial slots of each index
+#define OTHERS_TABLE_MIN 256  //  Initial slots of the host index
+#define OTHERS_PORTS_MIN 2    //  Initial slots of a host's port table (most hosts have 1 port)
+
+typedef struct {
+    uint64_t bytes;    //  Sum of bytes
+    uint64_t packets;  //  Sum of packets
+    uint64_t flows;    //  Flows
+    uint16_t port;     //  Destination port
+    uint16_t rank;     //  Arrival at the host: 1 for its first port; 0 = empty slot
+} s_port_t;
 
 typedef struct {
     proto_addr_t addr;    //  Source host
     uint64_t bytes;       //  Sum of bytes
     uint64_t packets;     //  Sum of packets
     uint64_t flows;       //  Flows
-    uint32_t first_port;  //  Newest port entry + 1, 0 for none
-    uint32_t port_count;  //  Port entries of the host (<= INGEST_OTHERS_HOST_PORTS)
+    s_port_t *ports;      //  Port table (arena block), NULL before the first port
+    uint16_t port_mask;   //  Slots of ports - 1 (a power of two), 0 without a table
+    uint16_t port_count;  //  Ports of the host (<= INGEST_OTHERS_HOST_PORTS)
     bool truncated;       //  A port was not given an entry
 } s_host_t;
 
-typedef struct {
-    uint32_t host;     //  Host entry
-    uint32_t next;     //  The host's next port entry + 1, 0 for none
-    uint16_t port;     //  Destination port
-    uint64_t bytes;    //  Sum of bytes
-    uint64_t packets;  //  Sum of packets
-    uint64_t flows;    //  Flows
-} s_port_t;
-
-typedef struct {
-    void *items;      //  Dense entries
-    size_t count;     //  Entries used
-    size_t room;      //  Entries allocated
-    uint64_t *slots;  //  Index: hash << 32 | (entry + 1), 0 = empty
-    uint32_t mask;    //  Slots - 1 (a power of two)
-} s_table_t;
-
 struct _ingest_others_t {
-    s_table_t hosts;  //  s_host_t
-    s_table_t ports;  //  s_port_t
+    s_host_t *hosts;        //  Dense entries, in insertion order
+    size_t count;           //  Entries used
+    size_t room;            //  Entries allocated
+    uint64_t *slots;        //  Host index: hash << 32 | (entry + 1), 0 = empty
+    uint32_t mask;          //  Index slots - 1 (a power of two)
+    ingest_arena_t *arena;  //  The hosts' port tables
 };
 
 //  --------------------------------------------------------------------------
@@ -59,53 +63,11 @@ s_hash_host (const proto_addr_t *addr)
     return (uint32_t) (hash ^ (hash >> 32));
 }
 
-static uint32_t
-s_hash_port (uint32_t host, uint16_t port)
+//  A port's first slot in a table of mask + 1 slots (at most 512: bits 16 to 24)
+static inline uint32_t
+s_port_slot (uint16_t port, uint32_t mask)
 {
-    uint64_t hash = ((uint64_t) host << 16 | port) * 0x9e3779b97f4a7c15ULL;
-    return (uint32_t) (hash >> 32);
-}
-
-//  --------------------------------------------------------------------------
-static void
-s_table_init (s_table_t *table)
-{
-    table->slots = (uint64_t *) calloc (OTHERS_TABLE_MIN, sizeof (uint64_t));
-    assert (table->slots);  //  Out of memory: nothing sensible to do in an aggregation
-    table->mask = OTHERS_TABLE_MIN - 1;
-}
-
-//  A new entry of size bytes (zeroed) of a key of hash at slot, growing the index when
-//  half full.
-static void *
-s_table_push (s_table_t *table, uint32_t slot, uint32_t hash, size_t size)
-{
-    if (table->count == table->room) {
-        table->room = table->room ? table->room * 2 : OTHERS_TABLE_MIN / 2;
-        table->items = realloc (table->items, table->room * size);
-        assert (table->items);
-    }
-    size_t entry = table->count++;
-    uint8_t *item = (uint8_t *) table->items + entry * size;
-    memset (item, 0, size);
-    table->slots[slot] = (uint64_t) hash << 32 | (entry + 1);
-    if (table->count * 2 > (size_t) table->mask + 1) {
-        size_t old_count = (size_t) table->mask + 1;
-        uint64_t *old = table->slots;
-        table->slots = (uint64_t *) calloc (old_count * 2, sizeof (uint64_t));
-        assert (table->slots);
-        table->mask = (uint32_t) (old_count * 2 - 1);
-        for (size_t index = 0; index < old_count; index++) {
-            if (!old[index])
-                continue;
-            uint32_t at = (uint32_t) (old[index] >> 32) & table->mask;
-            while (table->slots[at])
-                at = (at + 1) & table->mask;
-            table->slots[at] = old[index];
-        }
-        free (old);
-    }
-    return item;
+    return ((uint32_t) port * 0x9e3779b1u >> 16) & mask;
 }
 
 //  --------------------------------------------------------------------------
@@ -114,8 +76,11 @@ ingest_others_new (void)
 {
     ingest_others_t *self = (ingest_others_t *) calloc (1, sizeof (ingest_others_t));
     assert (self);
-    s_table_init (&self->hosts);
-    s_table_init (&self->ports);
+    self->slots = (uint64_t *) calloc (OTHERS_TABLE_MIN, sizeof (uint64_t));
+    assert (self->slots);  //  Out of memory: nothing sensible to do in an aggregation
+    self->mask = OTHERS_TABLE_MIN - 1;
+    self->arena = ingest_arena_new ();
+    assert (self->arena);
     return self;
 }
 
@@ -127,10 +92,9 @@ ingest_others_destroy (ingest_others_t **self_p)
     ingest_others_t *self = *self_p;
     if (!self)
         return;
-    free (self->hosts.items);
-    free (self->hosts.slots);
-    free (self->ports.items);
-    free (self->ports.slots);
+    ingest_arena_destroy (&self->arena);
+    free (self->hosts);
+    free (self->slots);
     free (self);
     *self_p = NULL;
 }
@@ -140,11 +104,9 @@ void
 ingest_others_reset (ingest_others_t *self)
 {
     assert (self);
-    s_table_t *tables[] = {&self->hosts, &self->ports};
-    for (size_t index = 0; index < 2; index++) {
-        tables[index]->count = 0;
-        memset (tables[index]->slots, 0, ((size_t) tables[index]->mask + 1) * sizeof (uint64_t));
-    }
+    self->count = 0;
+    memset (self->slots, 0, ((size_t) self->mask + 1) * sizeof (uint64_t));
+    ingest_arena_reset (self->arena);
 }
 
 //  --------------------------------------------------------------------------
@@ -155,23 +117,50 @@ s_add (uint64_t a, uint64_t b)
     return sum < a ? UINT64_MAX : sum;  //  Saturate, as every counter of portevo
 }
 
+//  Double the host index (it is half full)
+static void
+s_grow_hosts (ingest_others_t *self)
+{
+    size_t old_count = (size_t) self->mask + 1;
+    uint64_t *old = self->slots;
+    self->slots = (uint64_t *) calloc (old_count * 2, sizeof (uint64_t));
+    assert (self->slots);
+    self->mask = (uint32_t) (old_count * 2 - 1);
+    for (size_t index = 0; index < old_count; index++) {
+        if (!old[index])
+            continue;
+        uint32_t at = (uint32_t) (old[index] >> 32) & self->mask;
+        while (self->slots[at])
+            at = (at + 1) & self->mask;
+        self->slots[at] = old[index];
+    }
+    free (old);
+}
+
 //  The host entry of addr, created if absent.
 static uint32_t
 s_host_require_hashed (ingest_others_t *self, const proto_addr_t *addr, uint32_t hash)
 {
-    uint32_t slot = hash & self->hosts.mask;
-    s_host_t *hosts = (s_host_t *) self->hosts.items;
+    uint32_t slot = hash & self->mask;
     uint64_t value;
-    while ((value = self->hosts.slots[slot])) {
+    while ((value = self->slots[slot])) {
         uint32_t entry = (uint32_t) value - 1;
         if ((uint32_t) (value >> 32) == hash &&
-            memcmp (hosts[entry].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) == 0)
+            memcmp (self->hosts[entry].addr.bytes, addr->bytes, PROTO_ADDR_SIZE) == 0)
             return entry;
-        slot = (slot + 1) & self->hosts.mask;
+        slot = (slot + 1) & self->mask;
     }
-    uint32_t entry = (uint32_t) self->hosts.count;
-    s_host_t *host = (s_host_t *) s_table_push (&self->hosts, slot, hash, sizeof (s_host_t));
-    host->addr = *addr;
+    if (self->count == self->room) {
+        self->room = self->room ? self->room * 2 : OTHERS_TABLE_MIN / 2;
+        self->hosts = (s_host_t *) realloc (self->hosts, self->room * sizeof (s_host_t));
+        assert (self->hosts);
+    }
+    uint32_t entry = (uint32_t) self->count++;
+    memset (&self->hosts[entry], 0, sizeof (s_host_t));
+    self->hosts[entry].addr = *addr;
+    self->slots[slot] = (uint64_t) hash << 32 | (entry + 1);
+    if (self->count * 2 > (size_t) self->mask + 1)
+        s_grow_hosts (self);
     return entry;
 }
 
@@ -181,52 +170,58 @@ s_host_require (ingest_others_t *self, const proto_addr_t *addr)
     return s_host_require_hashed (self, addr, s_hash_host (addr));
 }
 
+//  Give host a port table of slots slots (empty, or rehashed from the one it had)
+static void
+s_ports_resize (ingest_others_t *self, s_host_t *host, uint32_t slots)
+{
+    s_port_t *old = host->ports;
+    uint32_t old_slots = old ? (uint32_t) host->port_mask + 1 : 0;
+    host->ports = (s_port_t *) ingest_arena_alloc (self->arena, slots * sizeof (s_port_t));
+    host->port_mask = (uint16_t) (slots - 1);
+    for (uint32_t index = 0; index < old_slots; index++) {
+        if (!old[index].rank)
+            continue;
+        uint32_t at = s_port_slot (old[index].port, host->port_mask);
+        while (host->ports[at].rank)
+            at = (at + 1) & host->port_mask;
+        host->ports[at] = old[index];
+    }
+    if (old)
+        ingest_arena_free (self->arena, old, old_slots * sizeof (s_port_t));
+}
+
 //  Add to host's totals, and to its port's unless the host has no room for a new port.
 static void
-s_add_flow_hashed (ingest_others_t *self, uint32_t host_entry, uint16_t port, uint32_t hash,
-                   uint64_t bytes, uint64_t packets, uint64_t flows, bool truncated)
+s_add_flow (ingest_others_t *self, uint32_t host_entry, uint16_t port, uint64_t bytes,
+            uint64_t packets, uint64_t flows, bool truncated)
 {
-    s_host_t *host = &((s_host_t *) self->hosts.items)[host_entry];
+    s_host_t *host = &self->hosts[host_entry];
     host->bytes = s_add (host->bytes, bytes);
     host->packets = s_add (host->packets, packets);
     host->flows = s_add (host->flows, flows);
     host->truncated |= truncated;
-    uint32_t slot = hash & self->ports.mask;
-    s_port_t *ports = (s_port_t *) self->ports.items;
-    uint64_t value;
-    while ((value = self->ports.slots[slot])) {
-        s_port_t *entry = &ports[(uint32_t) value - 1];
-        if ((uint32_t) (value >> 32) == hash && entry->host == host_entry && entry->port == port) {
+    if (!host->ports)
+        s_ports_resize (self, host, OTHERS_PORTS_MIN);
+    uint32_t slot = s_port_slot (port, host->port_mask);
+    s_port_t *entry;
+    while ((entry = &host->ports[slot])->rank) {
+        if (entry->port == port) {
             entry->bytes = s_add (entry->bytes, bytes);
             entry->packets = s_add (entry->packets, packets);
             entry->flows = s_add (entry->flows, flows);
             return;
         }
-        slot = (slot + 1) & self->ports.mask;
+        slot = (slot + 1) & host->port_mask;
     }
     if (host->port_count == INGEST_OTHERS_HOST_PORTS) {
         host->truncated = true;
         return;
     }
     host->port_count++;
-    uint32_t first = host->first_port;
-    uint32_t entry = (uint32_t) self->ports.count;
-    s_port_t *added = (s_port_t *) s_table_push (&self->ports, slot, hash, sizeof (s_port_t));
-    added->host = host_entry;
-    added->port = port;
-    added->next = first;
-    added->bytes = bytes;
-    added->packets = packets;
-    added->flows = flows;
-    ((s_host_t *) self->hosts.items)[host_entry].first_port = entry + 1;
-}
-
-static void
-s_add_flow (ingest_others_t *self, uint32_t host_entry, uint16_t port, uint64_t bytes,
-            uint64_t packets, uint64_t flows, bool truncated)
-{
-    s_add_flow_hashed (self, host_entry, port, s_hash_port (host_entry, port), bytes, packets,
-                       flows, truncated);
+    *entry = (s_port_t){
+        .bytes = bytes, .packets = packets, .flows = flows, .port = port, .rank = host->port_count};
+    if ((uint32_t) host->port_count * 4 > 3 * ((uint32_t) host->port_mask + 1))
+        s_ports_resize (self, host, 2 * ((uint32_t) host->port_mask + 1));
 }
 
 //  --------------------------------------------------------------------------
@@ -241,10 +236,9 @@ ingest_others_add (ingest_others_t *self, const proto_addr_t *src, uint16_t port
 
 //  --------------------------------------------------------------------------
 //  Passes over the batch, each prefetching what the next one reads: the host index
-//  slots, the host entries they name, then the port index slots and the port entries.
-//  With hundreds of thousands of (host, port) entries the tables do not stay in cache
-//  while the decompressed records stream through it: unprefetched, nearly every flow
-//  waits for memory four times.
+//  slots, the host entries they name, then the port slots.  With hundreds of thousands
+//  of (host, port) entries the port tables do not stay in cache while the decompressed
+//  records stream through it: unprefetched, nearly every flow waits for memory.
 
 void
 ingest_others_add_batch (ingest_others_t *self, const ingest_others_flow_t *flows, size_t count)
@@ -259,43 +253,45 @@ ingest_others_add_batch (ingest_others_t *self, const ingest_others_flow_t *flow
     uint32_t hashes[INGEST_OTHERS_BATCH], hosts[INGEST_OTHERS_BATCH];
     for (size_t index = 0; index < count; index++) {
         hashes[index] = s_hash_host (&flows[index].src);
-        __builtin_prefetch (&self->hosts.slots[hashes[index] & self->hosts.mask]);
+        __builtin_prefetch (&self->slots[hashes[index] & self->mask]);
     }
     for (size_t index = 0; index < count; index++) {
-        uint64_t value = self->hosts.slots[hashes[index] & self->hosts.mask];
+        uint64_t value = self->slots[hashes[index] & self->mask];
         if (value && (uint32_t) (value >> 32) == hashes[index])
-            __builtin_prefetch (&((s_host_t *) self->hosts.items)[(uint32_t) value - 1]);
+            __builtin_prefetch (&self->hosts[(uint32_t) value - 1]);
     }
     for (size_t index = 0; index < count; index++) {
         hosts[index] = s_host_require_hashed (self, &flows[index].src, hashes[index]);
-        hashes[index] = s_hash_port (hosts[index], flows[index].port);
-        __builtin_prefetch (&self->ports.slots[hashes[index] & self->ports.mask]);
-    }
-    for (size_t index = 0; index < count; index++) {
-        uint64_t value = self->ports.slots[hashes[index] & self->ports.mask];
-        if (value && (uint32_t) (value >> 32) == hashes[index])
-            __builtin_prefetch (&((s_port_t *) self->ports.items)[(uint32_t) value - 1]);
+        const s_host_t *host = &self->hosts[hosts[index]];
+        if (host->ports)
+            __builtin_prefetch (&host->ports[s_port_slot (flows[index].port, host->port_mask)]);
     }
     for (size_t index = 0; index < count; index++)
-        s_add_flow_hashed (self, hosts[index], flows[index].port, hashes[index], flows[index].bytes,
-                           flows[index].packets, 1, false);
+        s_add_flow (self, hosts[index], flows[index].port, flows[index].bytes, flows[index].packets,
+                    1, false);
 }
 
 //  --------------------------------------------------------------------------
+//  A host's ports go in newest first, as they always have: with a limit reached, that
+//  order decides which of other's ports get an entry in self.
+
 void
 ingest_others_merge (ingest_others_t *self, ingest_others_t *other)
 {
     assert (self);
     assert (other);
     assert (self != other);
-    const s_host_t *hosts = (const s_host_t *) other->hosts.items;
-    const s_port_t *ports = (const s_port_t *) other->ports.items;
-    for (size_t index = 0; index < other->hosts.count; index++) {
-        const s_host_t *from = &hosts[index];
+    const s_port_t *by_rank[INGEST_OTHERS_HOST_PORTS];
+    for (size_t index = 0; index < other->count; index++) {
+        const s_host_t *from = &other->hosts[index];
         uint32_t host = s_host_require (self, &from->addr);
         uint64_t bytes = from->bytes, packets = from->packets, flows = from->flows;
-        for (uint32_t next = from->first_port; next; next = ports[next - 1].next) {
-            const s_port_t *port = &ports[next - 1];
+        uint32_t slots = from->ports ? (uint32_t) from->port_mask + 1 : 0;
+        for (uint32_t slot = 0; slot < slots; slot++)
+            if (from->ports[slot].rank)
+                by_rank[from->ports[slot].rank - 1] = &from->ports[slot];
+        for (uint32_t rank = from->port_count; rank > 0; rank--) {
+            const s_port_t *port = by_rank[rank - 1];
             s_add_flow (self, host, port->port, port->bytes, port->packets, port->flows, false);
             bytes -= port->bytes;  //  The rest: traffic of ports without an entry
             packets -= port->packets;
@@ -303,7 +299,7 @@ ingest_others_merge (ingest_others_t *self, ingest_others_t *other)
         }
         //  The rest goes to the totals only; a port of 0 bytes is a valid port entry, so
         //  the rest is added through the host directly
-        s_host_t *into = &((s_host_t *) self->hosts.items)[host];
+        s_host_t *into = &self->hosts[host];
         into->bytes = s_add (into->bytes, bytes);
         into->packets = s_add (into->packets, packets);
         into->flows = s_add (into->flows, flows);
@@ -316,7 +312,7 @@ size_t
 ingest_others_size (ingest_others_t *self)
 {
     assert (self);
-    return self->hosts.count;
+    return self->count;
 }
 
 //  --------------------------------------------------------------------------
@@ -336,10 +332,9 @@ void
 ingest_others_at (ingest_others_t *self, size_t index, ingest_other_t *other)
 {
     assert (self);
-    assert (index < self->hosts.count);
+    assert (index < self->count);
     assert (other);
-    const s_host_t *host = &((const s_host_t *) self->hosts.items)[index];
-    const s_port_t *ports = (const s_port_t *) self->ports.items;
+    const s_host_t *host = &self->hosts[index];
     memset (other, 0, sizeof *other);
     other->addr = host->addr;
     other->bytes = host->bytes;
@@ -347,12 +342,14 @@ ingest_others_at (ingest_others_t *self, size_t index, ingest_other_t *other)
     other->flows = host->flows;
     proto_other_port_t all[INGEST_OTHERS_HOST_PORTS];
     size_t count = 0;
-    for (uint32_t next = host->first_port; next; next = ports[next - 1].next) {
-        const s_port_t *port = &ports[next - 1];
-        all[count++] = (proto_other_port_t){.port = port->port,
-                                            .bytes = port->bytes,
-                                            .packets = port->packets,
-                                            .flows = port->flows};
+    uint32_t slots = host->ports ? (uint32_t) host->port_mask + 1 : 0;
+    for (uint32_t slot = 0; slot < slots; slot++) {
+        const s_port_t *port = &host->ports[slot];
+        if (port->rank)
+            all[count++] = (proto_other_port_t){.port = port->port,
+                                                .bytes = port->bytes,
+                                                .packets = port->packets,
+                                                .flows = port->flows};
     }
     qsort (all, count, sizeof all[0], s_compare_ports);
     other->port_count = count < INGEST_OTHERS_PORTS ? count : INGEST_OTHERS_PORTS;
@@ -369,9 +366,8 @@ ingest_others_append_part (ingest_others_t *self, proto_msg_t *part, const uint1
     assert (part);
     assert (slots);
     size_t appended = 0;
-    const s_host_t *hosts = (const s_host_t *) self->hosts.items;
-    for (size_t index = 0; index < self->hosts.count; index++) {
-        if (slots[proto_shard_slot (&hosts[index].addr)] != shard)
+    for (size_t index = 0; index < self->count; index++) {
+        if (slots[proto_shard_slot (&self->hosts[index].addr)] != shard)
             continue;
         ingest_other_t other;
         ingest_others_at (self, index, &other);
@@ -440,6 +436,29 @@ ingest_others_test (bool verbose)
     ingest_others_at (sum, 1, &other);
     assert (other.bytes == 2 * (count * (count + 1) / 2) && other.flows == 2 * count);
     assert (other.truncated);
+
+    //  Merge into a host with 6 ports of room left: the other's newest 6 ports get them
+    //  (ports 1000-1009 arrived in order with 1 to 10 bytes: 1004-1009 kept, 15+ bytes)
+    ingest_others_t *full = ingest_others_new ();
+    ingest_others_t *late = ingest_others_new ();
+    for (uint32_t port = 0; port < INGEST_OTHERS_HOST_PORTS - 6; port++)
+        ingest_others_add (full, &one, (uint16_t) port, 100, 1);
+    for (uint32_t port = 1000; port < 1010; port++)
+        ingest_others_add (late, &one, (uint16_t) port, port - 999, 1);
+    ingest_others_merge (full, late);
+    ingest_others_at (full, 0, &other);
+    assert (other.truncated && other.flows == INGEST_OTHERS_HOST_PORTS - 6 + 10);
+    assert (other.bytes == 100 * (INGEST_OTHERS_HOST_PORTS - 6) + 55);
+    ingest_others_reset (late);
+    for (uint32_t port = 1000; port < 1010; port++)
+        ingest_others_add (late, &one, (uint16_t) port, 1000, 1);
+    ingest_others_merge (full, late);  //  Only the kept ports' bytes reach the list
+    ingest_others_at (full, 0, &other);
+    assert (other.ports[0].port == 1009 && other.ports[0].bytes == 1010);
+    assert (other.ports[5].port == 1004 && other.ports[5].bytes == 1005);
+    assert (other.ports[6].port == 0 && other.ports[6].bytes == 100);
+    ingest_others_destroy (&late);
+    ingest_others_destroy (&full);
 
     //  Into PARTs: every host on the shard of its slot, its ports after it
     uint16_t slots[PROTO_SLOT_COUNT];

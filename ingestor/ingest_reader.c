@@ -108,6 +108,10 @@ struct _ingest_reader_t {
     bool filtering;                            //  port_filter applies
     ingest_flow_filter_fn *filter;             //  Flows to hand out among those, or NULL
     void *filter_arg;                          //  For filter (read by the loader threads)
+    ingest_flow_sink_fn *sink;                 //  Flows marked with sink_mark go there, or NULL
+    void *sink_arg;                            //  For sink (the loaders', in turns)
+    unsigned sink_mark;                        //  Mark bits of the flows for sink
+    ingest_turn_t *turn;                       //  Block order of the sink's calls
     bool failed;                               //  Sticky: -1 once, -1 forever until close
     bool open;                                 //  A file is open
     ingest_v1_t *v1;  //  Hook: extension maps of layout 1 files (made at the first one)
@@ -156,6 +160,8 @@ ingest_reader_new (void)
         self->loaders[index] = ingest_block_loader_new ();
         ok = ok && self->loaders[index];
     }
+    self->turn = ingest_turn_new ();
+    ok = ok && self->turn;
     if (!ok)
         ingest_reader_destroy (&self);
     return self;
@@ -179,6 +185,7 @@ ingest_reader_destroy (ingest_reader_t **self_p)
         free (self->jobs[index].data);
         ingest_decode_free (&self->decoded[index]);
     }
+    ingest_turn_destroy (&self->turn);
     free (self);
     *self_p = NULL;
 }
@@ -188,7 +195,16 @@ void
 ingest_reader_close (ingest_reader_t *self)
 {
     assert (self);
-    //  Jobs still with the loaders read fd and our buffers: collect every one of them
+    //  Jobs still with the loaders read fd and our buffers: collect every one of them, in
+    //  file order, giving those that did not have their turn theirs (nothing to the sink)
+    while (self->in_flight > 0) {
+        int slot = self->collect;
+        if (self->owner[slot] >= 0)
+            ingest_block_loader_wait (self->loaders[self->owner[slot]]);
+        ingest_decode_collected (&self->decoded[slot], self->jobs[slot].index, false);
+        self->collect = (slot + 1) % READER_SLOTS;
+        self->in_flight--;
+    }
     for (int index = 0; index < READER_LOADERS; index++)
         while (self->loaders[index] && ingest_block_loader_busy (self->loaders[index]))
             ingest_block_loader_wait (self->loaders[index]);
@@ -366,6 +382,7 @@ ingest_reader_open_fd (ingest_reader_t *self, int fd, const char *name)
     self->blocks_issued = 0;
     self->issue = self->collect = self->in_flight = self->next_loader = 0;
     self->issue_failed = false;
+    ingest_turn_reset (self->turn);  //  No job is out: close collected them
     self->current = NULL;
     self->next = 0;
     self->data_size = 0;
@@ -458,6 +475,12 @@ s_issue_blocks (ingest_reader_t *self)
         decoded->filter = self->filter;
         decoded->filter_arg = self->filter_arg;
         decoded->v1 = self->v1_file ? self->v1 : NULL;  //  Hook: nfdump 1.6 files
+        bool sink = self->sink && self->blocks_issued >= self->skip_blocks;
+        decoded->sink = sink ? self->sink : NULL;
+        decoded->sink_arg = self->sink_arg;
+        decoded->sink_mark = self->sink_mark;
+        decoded->turn = self->sink ? self->turn : NULL;
+        decoded->sunk = false;
         job->process = ingest_decode_block;
         job->arg = decoded;
         job->rc = 0;
@@ -508,6 +531,7 @@ s_next_block (ingest_reader_t *self)
     }
     self->collect = (self->collect + 1) % READER_SLOTS;
     self->in_flight--;
+    ingest_decode_collected (&self->decoded[slot], job->index, job->rc == 0);
     if (job->rc)
         return s_fail (self, "%s", job->error);
     self->blocks_read++;
@@ -599,6 +623,17 @@ ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn *fil
     assert (self->in_flight == 0);  //  Not while a block is loading
     self->filter = filter;
     self->filter_arg = arg;
+}
+
+//  --------------------------------------------------------------------------
+void
+ingest_reader_set_sink (ingest_reader_t *self, unsigned mark, ingest_flow_sink_fn *sink, void *arg)
+{
+    assert (self);
+    assert (self->in_flight == 0);  //  Not while a block is loading
+    self->sink = sink;
+    self->sink_arg = arg;
+    self->sink_mark = sink ? mark : 0;
 }
 
 //  --------------------------------------------------------------------------

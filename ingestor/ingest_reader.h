@@ -5,7 +5,8 @@
     file size), decompresses it with the file's codec (none, LZO, BZ2, LZ4, ZSTD), walks the
     V3 flow records and hands them out one by one, or a block's worth at a time, as
     ingest_flow_t.  Two loader threads (zactors) read, decompress and decode blocks ahead
-    of the caller, each its own blocks; the caller gets them in file order.  Exporter records are
+    of the caller, each its own blocks; the caller gets them in file order, or a sink gets
+    some of them, also in file order (on the loaders when it can).  Exporter records are
     remembered, the appendix (ident, stat record) is read for sanity checks, unknown record
     and element types are skipped and counted.  Layout version 1 files (nfdump 1.6) are read
     too, through ingest_v1 (hooks marked "Hook" in ingest_reader.c).  Layout version 3,
@@ -62,6 +63,10 @@ typedef struct {
 //  reader's loader threads, several at once: it must only read arg.
 typedef unsigned (ingest_flow_filter_fn) (void *arg, const ingest_flow_t *flow);
 
+//  A flow sink: gets the flows one block kept (count of them, in record order), on a
+//  loader thread, to take those the flow filter marked with a bit of the sink's mark.
+typedef void (ingest_flow_sink_fn) (void *arg, const ingest_flow_t *flows, size_t count);
+
 //  Compression types of the file header.
 typedef enum {
     INGEST_COMPRESS_NONE = 0,
@@ -97,6 +102,18 @@ void ingest_reader_set_port_filter (ingest_reader_t *self, const uint64_t *ports
 //  ingest_reader_open.
 void ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn *filter,
                                     void *arg);
+
+//  Flows whose mark (what the flow filter returned) has a bit of mark are not handed
+//  out: each block's kept flows go to sink (arg, flows, count) instead, block after block
+//  in file order and one call at a time (ingest_turn), so that sink may own what arg
+//  points to: on the block's loader thread if the block before it is through by then,
+//  else on the caller's, in ingest_reader_next or _next_batch as they reach the block
+//  (nobody waits).  arg belongs to the reader from ingest_reader_open until
+//  ingest_reader_next or _next_batch gives 0 (every block done) or the file is closed.  Blocks
+//  skipped (ingest_reader_set_skip_blocks) or failed do not go to sink. NULL (the default): none.
+//  Set it before ingest_reader_open.
+void ingest_reader_set_sink (ingest_reader_t *self, unsigned mark, ingest_flow_sink_fn *sink,
+                             void *arg);
 
 //  Read the first blocks data blocks of each file opened from now on (so that a bad one
 //  still fails the read) but hand out none of their flows, nor count them in flows_read
