@@ -371,10 +371,23 @@ shard_segments_test (bool verbose)
     assert (shard_testlib_stats (g).series_rows == 1);
     assert (s_state (g, PROTO_DIRECTION_OUT).compacted == (uint32_t) today - 2);
 
+    //  A store holding only today's rows (a new shard's first blocks, or after a gap):
+    //  compaction skips no segment that ended less than SHARD_SEGMENT_LAG_DAYS ago, so
+    //  yesterday's late rows still go to days
+    char path_h[] = "/tmp/shard_segments_h.XXXXXX";
+    shard_store_t *h = s_store (path_h, 1);
+    shard_store_set_ingestors (h, sources, 1);
+    assert (shard_testlib_apply (h, "t", "t", today * DAY + 60, spec, 1, now, &result) ==
+            SHARD_STORE_OK);
+    s_maintain (h, NULL, now, 50, &state);
+    assert (shard_testlib_apply (h, "t", "y", (today - 1) * DAY + 86100, spec, 1, now, &result) ==
+            SHARD_STORE_OK);
+    assert (result.final && shard_testlib_stats (h).series_rows == 0);
+
     shard_buffer_free (&exported);
-    shard_store_t *stores[] = {a, b, c, d, e, f, g};
-    const char *paths[] = {path_a, path_b, path_c, path_d, path_e, path_f, path_g};
-    for (size_t index = 0; index < 7; index++) {
+    shard_store_t *stores[] = {a, b, c, d, e, f, g, h};
+    const char *paths[] = {path_a, path_b, path_c, path_d, path_e, path_f, path_g, path_h};
+    for (size_t index = 0; index < 8; index++) {
         shard_store_destroy (&stores[index]);
         shard_testlib_remove (paths[index]);
     }
