@@ -665,20 +665,31 @@ int
 shard_days_drop_chunks (shard_txn_t *txn, uint32_t from_day, uint32_t before_day, size_t *budget,
                         size_t *deleted, bool *empty)
 {
+    shard_days_drop_t drop = {SHARD_DB_CHUNKS, shard_chunk_count, ARCHIVED_ROWS,
+                              "chunk does not decode"};
+    return shard_days_drop (txn, &drop, from_day, before_day, budget, deleted, empty);
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_days_drop (shard_txn_t *txn, const shard_days_drop_t *drop, uint32_t from, uint32_t before,
+                 size_t *budget, size_t *deleted, bool *empty)
+{
     assert (txn);
+    assert (drop);
     assert (budget && deleted && empty);
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_CHUNKS);
+    shard_cursor_t *cursor = shard_cursor_new (txn, drop->db);
     if (!cursor)
         return -1;
     uint64_t rows = 0;
     uint8_t seek[2];
-    shard_put16 (seek, (uint16_t) (from_day > SHARD_DAY_MAX ? SHARD_DAY_MAX : from_day));
+    shard_put16 (seek, (uint16_t) (from > SHARD_DAY_MAX ? SHARD_DAY_MAX : from));
     shard_bytes_t key, value;
     int rc = shard_cursor_seek (cursor, seek, sizeof seek, &key, &value);
-    while (rc == 0 && *budget > 0 && shard_get16 (key.data) < before_day) {
-        int count = shard_chunk_count (value.data, value.size);
+    while (rc == 0 && *budget > 0 && shard_get16 (key.data) < before) {
+        int count = drop->count_fn (value.data, value.size);
         if (count < 0) {
-            shard_txn_fail (txn, SHARD_DB_CHUNKS, "chunk does not decode");
+            shard_txn_fail (txn, drop->db, drop->corrupt);
             rc = -1;
             break;
         }
@@ -690,10 +701,10 @@ shard_days_drop_chunks (shard_txn_t *txn, uint32_t from_day, uint32_t before_day
         (*deleted)++;
         rc = shard_cursor_next (cursor, &key, &value);
     }
-    *empty = rc == 1 || (rc == 0 && shard_get16 (key.data) >= before_day);
+    *empty = rc == 1 || (rc == 0 && shard_get16 (key.data) >= before);
     shard_cursor_destroy (&cursor);
     if (rc != -1 && rows)
-        rc = shard_meta_sub (txn, ARCHIVED_ROWS, rows);
+        rc = shard_meta_sub (txn, drop->counter, rows);
     return rc == -1 ? -1 : 0;
 }
 

@@ -96,6 +96,18 @@ int shard_days_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, si
 int shard_days_drop_chunks (shard_txn_t *txn, uint32_t from_day, uint32_t before_day,
                             size_t *budget, size_t *deleted, bool *empty);
 
+//  The same for any sub-database keyed [u16 day or segment][...] whose values hold rows:
+//  count_fn gives a value's rows (-1: it does not decode, the transaction fails with
+//  corrupt), lowered from the meta counter.
+typedef struct {
+    shard_db_t db;
+    int (*count_fn) (const void *data, size_t size);
+    const char *counter;
+    const char *corrupt;
+} shard_days_drop_t;
+int shard_days_drop (shard_txn_t *txn, const shard_days_drop_t *drop, uint32_t from,
+                     uint32_t before, size_t *budget, size_t *deleted, bool *empty);
+
 //  Rows in chunks (the meta counter), into *rows.  0 or -1.
 int shard_days_archived_rows (shard_txn_t *txn, uint64_t *rows);
 

@@ -3,6 +3,7 @@
     Compaction is shard_compact.c.
 */
 #include "shard/shard_segments.h"
+#include "shard/shard_days.h"
 #include "shard/shard_fold.h"
 #include "shard/shard_keys.h"
 
@@ -462,35 +463,14 @@ shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, si
         return -1;
     if (self.days == 0)
         return 0;
-    shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_SERIES);
-    if (!cursor)
-        return -1;
-    uint64_t rows = 0;
-    shard_bytes_t key, value;
-    int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
-    while (rc == 0 && *budget > 0 &&
-           ((uint32_t) shard_get16 (key.data) + 1) * self.days <= cutoff_day) {
-        int count = shard_series_count (value.data, value.size);
-        if (count < 0) {
-            shard_txn_fail (txn, SHARD_DB_SERIES, "series record does not decode");
-            rc = -1;
-            break;
-        }
-        rows += (uint64_t) count;
-        rc = shard_cursor_del (cursor);
-        if (rc == -1)
-            break;
-        (*budget)--;
-        (*deleted)++;
-        rc = shard_cursor_next (cursor, &key, &value);
-    }
-    bool whole_left = rc == 0 && ((uint32_t) shard_get16 (key.data) + 1) * self.days <= cutoff_day;
-    shard_cursor_destroy (&cursor);
-    if (rc != -1 && rows)
-        rc = shard_meta_sub (txn, SERIES_ROWS, rows);
-    if (rc != -1 && !whole_left)
+    //  Whole segments first: those whose last day is before the cutoff
+    shard_days_drop_t drop = {SHARD_DB_SERIES, shard_series_count, SERIES_ROWS,
+                              "series record does not decode"};
+    bool empty = false;
+    int rc = shard_days_drop (txn, &drop, 0, cutoff_day / self.days, budget, deleted, &empty);
+    if (rc == 0 && empty)
         rc = s_trim_straddling (txn, &self, cutoff_day, budget, deleted);
-    return rc == -1 ? -1 : 0;
+    return rc;
 }
 
 //  --------------------------------------------------------------------------
