@@ -260,7 +260,8 @@ s_write (shard_txn_t *txn, shard_segments_t *self, size_t budget, size_t *done)
                            self->marker_size);
     shard_series_row_t *rows = NULL;
     size_t capacity = 0;
-    shard_buffer_t buffer = {NULL, 0, 0};
+    shard_segments_writer_t writer;
+    shard_segments_writer_open (&writer, txn, (uint16_t) self->compacted, true);
     uint8_t host[1 + 16];
     size_t host_size = 0, written = 0;
     bool exhausted = false;
@@ -292,17 +293,14 @@ s_write (shard_txn_t *txn, shard_segments_t *self, size_t budget, size_t *done)
         }
         if (rc == 0 && count > 0) {
             qsort (rows, count, sizeof *rows, s_compare_rows);
-            shard_series_encode (rows, count, self->days, &buffer);
-            uint8_t key[SHARD_KEY_SERIES_MAX];
-            size_t key_size = shard_key_series (key, (uint16_t) self->compacted, &addr);
-            rc = shard_kv_append (txn, SHARD_DB_SERIES, key, key_size, buffer.data, buffer.size);
-            if (rc == 1)  //  A record after it exists (a late row): an ordinary put
-                rc = shard_kv_put (txn, SHARD_DB_SERIES, key, key_size, buffer.data, buffer.size);
+            rc = shard_segments_writer_add (&writer, &addr, rows, count, self->days);
             if (rc == 0)
                 rc = shard_meta_add (txn, SERIES_ROWS, count);
             written += count;
         }
     }
+    if (shard_segments_writer_close (&writer) == -1)
+        rc = -1;
     if (rc == 0) {
         //  The marker: the last host written (phase 1), or every host written (phase 2).
         //  A batch that stops on its budget with nothing left finds that out next time.
@@ -311,7 +309,6 @@ s_write (shard_txn_t *txn, shard_segments_t *self, size_t budget, size_t *done)
     if (rc == 0 && merge.deleted)
         rc = shard_meta_sub (txn, "archived_rows", merge.deleted);
     *done += written;
-    shard_buffer_free (&buffer);
     free (rows);
     s_merge_free (&merge);
     return rc == -1 ? -1 : 0;

@@ -67,27 +67,6 @@ s_key_host (shard_txn_t *txn, const uint8_t *key, size_t key_size, proto_addr_t 
 }
 
 //  --------------------------------------------------------------------------
-//  Position cursor on the chunk that covers key (a row's chunk key): the greatest key
-//  <= key with the same prefix.  0 found, 1 none, -1 failed.
-
-static int
-s_chunk_floor (shard_cursor_t *cursor, const uint8_t *key, size_t key_size, shard_bytes_t *key_out,
-               shard_bytes_t *value_out)
-{
-    int rc = shard_cursor_seek (cursor, key, key_size, key_out, value_out);
-    if (rc == 0 && key_out->size == key_size && memcmp (key_out->data, key, key_size) == 0)
-        return 0;
-    if (rc == 0)
-        rc = shard_cursor_prev (cursor, key_out, value_out);
-    else if (rc == 1)
-        rc = shard_cursor_last (cursor, key_out, value_out);
-    if (rc == 0 && (key_out->size <= SHARD_KEY_CHUNK_PREFIX ||
-                    memcmp (key_out->data, key, SHARD_KEY_CHUNK_PREFIX) != 0))
-        return 1;
-    return rc;
-}
-
-//  --------------------------------------------------------------------------
 static size_t
 s_rows_bytes (const shard_chunk_row_t *rows, size_t count)
 {
@@ -154,7 +133,7 @@ s_writer_load (s_writer_t *self, uint16_t day, uint16_t port, const proto_addr_t
     memcpy (self->key, key, key_size);
     self->key_size = key_size;
     shard_bytes_t found, value;
-    int rc = s_chunk_floor (cursor, key, key_size, &found, &value);
+    int rc = shard_cursor_floor (cursor, key, key_size, SHARD_KEY_CHUNK_PREFIX, &found, &value);
     self->lower_open = rc == 1;
     if (rc == 0)
         rc = s_writer_take (self, &found, &value);
@@ -367,7 +346,7 @@ s_chunk_find (shard_txn_t *txn, shard_cursor_t *cursor, uint16_t day, uint16_t p
     uint8_t key[SHARD_KEY_CHUNK_MAX];
     size_t key_size = shard_key_chunk (key, day, port, addr);
     shard_bytes_t found, value;
-    int rc = s_chunk_floor (cursor, key, key_size, &found, &value);
+    int rc = shard_cursor_floor (cursor, key, key_size, SHARD_KEY_CHUNK_PREFIX, &found, &value);
     proto_addr_t first;
     if (rc == 0 && s_key_host (txn, found.data, found.size, &first) == 0) {
         rc = shard_chunk_find (&first, value.data, value.size, addr, row);

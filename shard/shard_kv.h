@@ -93,6 +93,10 @@ int shard_cursor_next (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes
 int shard_cursor_last (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *value_out);
 int shard_cursor_prev (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *value_out);
 int shard_cursor_del (shard_cursor_t *self);
+//  Go to the greatest key <= key that starts with key's first prefix_size bytes and is
+//  longer than them: 0 found, 1 none, -1 failed.
+int shard_cursor_floor (shard_cursor_t *self, const void *key, size_t key_size, size_t prefix_size,
+                        shard_bytes_t *key_out, shard_bytes_t *value_out);
 
 //  The store's one transaction (shard_store.h's store), for internal modules and tests:
 //  begin returns NULL on failure; end commits if asked and nothing failed, else aborts,

@@ -6,7 +6,10 @@
     (segment = day / D, D the store's "segment_days") is finished, compaction moves its
     rows from the chunks into `series`: one record per (segment, host) holding every
     row of that host in those D days, every port (shard_series.h codec; layout in
-    STORAGE.md), key shard_key_series: [segment: 2][family: 1][host: 4|16].
+    STORAGE.md), the records of consecutive hosts packed into values of a page's
+    payload (shard_pack.h) keyed by their first host, shard_key_series: [segment: 2]
+    [family: 1][host: 4|16].  (A store compacted before packs, schema 3, has one bare
+    record a value: read as a pack of one.)
 
     Where a row lives (per direction; meta "compacted", "compact_marker"):
       - segment < compacted: in `series` only;
@@ -20,15 +23,18 @@
     each: a batch killed half way leaves the store as before it, and the next resumes
     at the marker.
 
-    Retention: a record is deleted once its segment's last day is expired; until then
-    rows of its expired days stay in it and are skipped by every read (meta
-    "retention_cutoff", raised by each retention run).  Slot moves walk the records
-    of a slot set's hosts (export their rows one a row, or delete the records).
+    Retention: a segment's packs are deleted once its last day is expired; the records
+    of the segment that straddles the cutoff are rewritten without their expired rows,
+    a batch at a time, and until then every read skips them (meta "retention_cutoff",
+    set by each retention run).  Slot moves walk the records of a slot set's hosts
+    (export their rows one a row, or delete the records).  Packs rewritten are packed
+    together again.
 */
 #ifndef SHARD_SEGMENTS_H_INCLUDED
 #define SHARD_SEGMENTS_H_INCLUDED
 
 #include "shard/shard_kv.h"
+#include "shard/shard_pack.h"
 #include "shard/shard_series.h"
 
 #define SHARD_SEGMENT_DAYS_DEFAULT 16  //  Days a segment, for a new store
@@ -91,10 +97,34 @@ void shard_segments_reader_close (shard_segments_reader_t *self);
 //  counts one against *budget and in *deleted); remember the cutoff.  0 or -1.
 int shard_segments_expire (shard_txn_t *txn, uint32_t cutoff_day, size_t *budget, size_t *deleted);
 
+//  Compaction's writer (and every write's): records of one segment added in ascending
+//  host order go into packs of at most SHARD_PACK_PAYLOAD bytes, each written when full
+//  (append: with MDB_APPEND, the keys being the last of the database), the last on
+//  close.  An appending writer first takes back the last pack of the first host's family
+//  in the segment if it has room (a batch before stopped in it).  Close before the
+//  transaction ends.
+typedef struct {
+    shard_txn_t *txn;
+    uint16_t segment;
+    bool append;
+    bool resume;                   //  The last pack not looked at yet
+    shard_pack_builder_t builder;  //  The pack being filled
+    proto_addr_t first;            //  Its first host
+    shard_buffer_t value, record, copy;
+} shard_segments_writer_t;
+
+void shard_segments_writer_open (shard_segments_writer_t *self, shard_txn_t *txn, uint16_t segment,
+                                 bool append);
+//  Add the record of addr's rows (count >= 1, ascending by (port, day)).  0 or -1.
+int shard_segments_writer_add (shard_segments_writer_t *self, const proto_addr_t *addr,
+                               const shard_series_row_t *rows, size_t count, uint32_t days);
+//  Write the last pack (not if the transaction failed) and free.  0 or -1.
+int shard_segments_writer_close (shard_segments_writer_t *self);
+
 //  Slot moves and top list rebuilds: for every record of segment (SHARD_SEGMENTS_ALL:
 //  of every segment) whose host pick_fn (NULL: any) accepts, call row_fn (if not NULL)
-//  for each of its rows not expired, as (day, port, addr, row); then delete the record
-//  if cut.  *rows counts the rows met.  0 or -1.
+//  for each of its rows not expired, as (day, port, addr, row; row_fn returns 0, or -1
+//  to fail); then delete the record if cut.  *rows counts the rows met.  0 or -1.
 #define SHARD_SEGMENTS_ALL UINT32_MAX
 typedef bool (shard_segments_pick_fn) (void *arg, const proto_addr_t *addr);
 typedef int (shard_segments_visit_fn) (void *arg, uint16_t day, uint16_t port,

@@ -11,6 +11,7 @@
 */
 #include "shard/shard_days.h"
 #include "shard/shard_keys.h"
+#include "shard/shard_pack.h"
 #include "shard/shard_slots.h"
 #include "shard/shard_store.h"
 #include "shard/shard_store_testlib.h"
@@ -89,9 +90,123 @@ s_apply (shard_store_t **stores, size_t count, const char *source, int64_t block
     }
 }
 
+static bool s_bare_records = false;  //  A store's packs were split (s_unpack)
+
+static bool
+s_count_record (void *arg, const proto_addr_t *addr)
+{
+    (void) addr;
+    (*(size_t *) arg)++;
+    return true;
+}
+
+//  The rows in series recounted from its packs equal the meta counter, and the records
+//  of a segment share packs
+static void
+s_check_packs (shard_store_t *store)
+{
+    uint64_t rows = 0;
+    size_t records = 0, packs = 0;
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_txn_t *txn = shard_store_begin (store, false);
+        assert (txn);
+        shard_txn_set_direction (txn, direction);
+        assert (shard_segments_walk (txn, SHARD_SEGMENTS_ALL, s_count_record, NULL, &records, false,
+                                     &rows) == 0);
+        packs += shard_kv_count (txn, SHARD_DB_SERIES);
+        assert (shard_store_end (txn, false) == SHARD_STORE_OK);
+    }
+    assert (rows == shard_testlib_stats (store).series_rows);
+    assert (s_bare_records || packs * 4 <= records);
+}
+
+//  A store compacted before packs (schema 3) holds one bare record a value: every pack
+//  of store is split so, to check that they are read, and rewritten as packs when they
+//  change
+static void
+s_unpack (shard_store_t *store)
+{
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_txn_t *txn = shard_store_begin (store, true);
+        assert (txn);
+        shard_txn_set_direction (txn, direction);
+        shard_buffer_t keys = {NULL, 0, 0}, values = {NULL, 0, 0};
+        shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_SERIES);
+        shard_bytes_t key, value;
+        int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
+        for (; rc == 0; rc = shard_cursor_next (cursor, &key, &value)) {
+            uint16_t segment;
+            proto_addr_t first;
+            assert (shard_key_series_parse (key.data, key.size, &segment, &first) == 0);
+            shard_pack_iter_t iter;
+            shard_pack_entry_t entry;
+            assert (shard_pack_open (&iter, &first, value.data, value.size) == 0 && !iter.whole);
+            while (shard_pack_next (&iter, &entry) == 0) {
+                uint8_t record_key[SHARD_KEY_SERIES_MAX];
+                size_t size = shard_key_series (record_key, segment, &entry.addr);
+                shard_buffer_byte (&keys, (uint8_t) size);
+                shard_buffer_append (&keys, record_key, size);
+                shard_buffer_varint (&values, entry.size);
+                shard_buffer_append (&values, entry.record, entry.size);
+            }
+            assert (shard_cursor_del (cursor) == 0);
+        }
+        assert (rc == 1);
+        shard_cursor_destroy (&cursor);
+        shard_reader_t reader;
+        shard_reader_init (&reader, values.data, values.size);
+        for (size_t offset = 0; offset < keys.size; offset += 1 + keys.data[offset]) {
+            size_t size = (size_t) shard_reader_varint (&reader);
+            const uint8_t *record = shard_reader_bytes (&reader, size);
+            assert (record && shard_kv_put (txn, SHARD_DB_SERIES, keys.data + offset + 1,
+                                            keys.data[offset], record, size) == 0);
+        }
+        assert (shard_reader_done (&reader));
+        shard_buffer_free (&keys);
+        shard_buffer_free (&values);
+        assert (shard_store_end (txn, true) == SHARD_STORE_OK);
+    }
+    s_bare_records = true;
+}
+
+//  Compacted in batches with no late rows, a segment's records fill its packs: no
+//  more than two packs per page of bytes, and one more (batches go on filling the last)
+static void
+s_check_full (shard_store_t *store)
+{
+    for (uint8_t direction = 0; direction < PROTO_DIRECTION_COUNT; direction++) {
+        shard_txn_t *txn = shard_store_begin (store, false);
+        assert (txn);
+        shard_txn_set_direction (txn, direction);
+        shard_cursor_t *cursor = shard_cursor_new (txn, SHARD_DB_SERIES);
+        shard_bytes_t key, value;
+        uint8_t group[3] = {0};
+        size_t packs = 0, bytes = 0, groups = 0;
+        int rc = shard_cursor_seek (cursor, NULL, 0, &key, &value);
+        while (rc != -1) {
+            if (rc == 1 || memcmp (key.data, group, sizeof group)) {
+                assert (packs <= 2 * bytes / SHARD_PACK_PAYLOAD + 1);
+                if (rc == 1)
+                    break;
+                memcpy (group, key.data, sizeof group);
+                packs = bytes = 0;
+                groups++;
+            }
+            packs++;
+            bytes += value.size;
+            assert (shard_pack_rows (value.data, value.size) > 1);
+            rc = shard_cursor_next (cursor, &key, &value);
+        }
+        assert (rc == 1 && groups > 0);
+        shard_cursor_destroy (&cursor);
+        assert (shard_store_end (txn, false) == SHARD_STORE_OK);
+    }
+}
+
 static uint64_t
 s_answers (shard_store_t *store)
 {
+    s_check_packs (store);
     return shard_testlib_answers (store, SEG_FIRST - 1, SEG_FIRST + SEG_DAYS, 25, s_hosts,
                                   SEG_HOSTS, PROTO_DIRECTION_COUNT);
 }
@@ -270,6 +385,10 @@ shard_segments_test (bool verbose)
     assert (stats_b.rows == stats_a.rows);
     assert (stats_b.archived_rows + stats_b.series_rows == stats_a.archived_rows);
     assert (batches > 10);
+    //  From here, b holds bare records (a store compacted by schema 3), rewritten as packs
+    //  as they change (late rows, slot moves, retention)
+    s_unpack (b);
+    assert (s_answers (a) == s_answers (b));
 
     //  Late parts (another source's, for blocks final long ago): to compacted days (new
     //  rows and old ones), to a day still in chunks
@@ -300,6 +419,7 @@ shard_segments_test (bool verbose)
     assert (s_answers (d) == moved);
     s_maintain (d, NULL, now, 50, &state);
     assert (s_state (d, PROTO_DIRECTION_OUT).compacted == 6669);
+    s_check_full (d);
     assert (s_answers (d) == moved);
     assert (shard_slots_delete (a, &slots, &count_a) == SHARD_STORE_OK);
     assert (shard_slots_delete (b, &slots, &count_b) == SHARD_STORE_OK);

@@ -323,6 +323,25 @@ shard_cursor_prev (shard_cursor_t *self, shard_bytes_t *key_out, shard_bytes_t *
 
 //  --------------------------------------------------------------------------
 int
+shard_cursor_floor (shard_cursor_t *self, const void *key, size_t key_size, size_t prefix_size,
+                    shard_bytes_t *key_out, shard_bytes_t *value_out)
+{
+    assert (self);
+    assert (key && prefix_size <= key_size);
+    int rc = shard_cursor_seek (self, key, key_size, key_out, value_out);
+    if (rc == 0 && key_out->size == key_size && memcmp (key_out->data, key, key_size) == 0)
+        return 0;
+    if (rc == 0)
+        rc = shard_cursor_prev (self, key_out, value_out);
+    else if (rc == 1)
+        rc = shard_cursor_last (self, key_out, value_out);
+    if (rc == 0 && (key_out->size <= prefix_size || memcmp (key_out->data, key, prefix_size) != 0))
+        return 1;
+    return rc;
+}
+
+//  --------------------------------------------------------------------------
+int
 shard_cursor_del (shard_cursor_t *self)
 {
     assert (self);
@@ -459,8 +478,10 @@ s_open_databases (shard_store_t *self, bool migrate)
                   "store: %s: a migration to schema %d was interrupted: run `portevo-shard "
                   "--migrate --data %s` again",
                   self->path, SHARD_SCHEMA_VERSION, self->path);
-    else if (rc == 0 && schema == SHARD_SCHEMA_CHUNKS)
-        s_schema_put (txn, SHARD_SCHEMA_VERSION);  //  Nothing to convert: the tier starts empty
+    else if (rc == 0 && (schema == SHARD_SCHEMA_CHUNKS || schema == SHARD_SCHEMA_SERIES))
+        //  Nothing to convert: the tier starts empty, or its bare records are read as packs
+        //  of one and rewritten as packs when changed
+        s_schema_put (txn, SHARD_SCHEMA_VERSION);
     else if (rc == 0 && schema != SHARD_SCHEMA_VERSION)
         snprintf (self->error, ERROR_MAX,
                   "store: schema version %llu, this build reads version %d only",

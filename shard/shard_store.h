@@ -43,8 +43,9 @@
 
 #include "proto/proto_msg.h"
 
-#define SHARD_SCHEMA_VERSION 3               //  Layout version stored in meta
-#define SHARD_SCHEMA_CHUNKS 2                //  Before the series tier: read, and raised to 3
+#define SHARD_SCHEMA_VERSION 4               //  Layout version stored in meta
+#define SHARD_SCHEMA_SERIES 3                //  Series records one a value: read, raised to 4
+#define SHARD_SCHEMA_CHUNKS 2                //  Before the series tier: read, and raised to 4
 #define SHARD_SCHEMA_OLD 1                   //  Rows one a record (shard_store_migrate)
 #define SHARD_SCHEMA_MIGRATING 0x10002       //  A migration 1 -> 2 under way
 #define SHARD_MAPSIZE_DEFAULT (64ULL << 30)  //  LMDB map size, bytes
