@@ -216,8 +216,8 @@ shard_pack_builder_add (shard_pack_builder_t *self, const proto_addr_t *addr, co
     assert (addr);
     assert (record && size > 0);
     bool ipv6 = !proto_addr_is_ipv4 (addr);
-    assert (self->count == 0 || (ipv6 == self->ipv6 &&
-                                 memcmp (self->last.bytes, addr->bytes, PROTO_ADDR_SIZE) < 0));
+    assert (self->count == 0 ||
+            (ipv6 == self->ipv6 && memcmp (self->last.bytes, addr->bytes, PROTO_ADDR_SIZE) < 0));
     uint8_t host[1 + PROTO_ADDR_SIZE];
     shard_buffer_append (&self->body, host, s_host_put (self, addr, host));
     shard_buffer_varint (&self->body, size);

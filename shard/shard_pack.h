@@ -38,11 +38,11 @@ typedef struct {
 //  Reading a pack, record after record.
 typedef struct {
     shard_reader_t reader;
-    size_t left;           //  Records not read yet
-    bool ipv6;             //  Its hosts are IPv6
-    bool first;            //  The next entry is the first
-    proto_addr_t addr;     //  The host of the last entry read
-    proto_addr_t key;      //  The host of its key: the first entry's (if has_key)
+    size_t left;        //  Records not read yet
+    bool ipv6;          //  Its hosts are IPv6
+    bool first;         //  The next entry is the first
+    proto_addr_t addr;  //  The host of the last entry read
+    proto_addr_t key;   //  The host of its key: the first entry's (if has_key)
     bool has_key;
     const uint8_t *whole;  //  A bare record: the value itself
     size_t whole_size;

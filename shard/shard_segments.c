@@ -415,7 +415,7 @@ shard_segments_put (shard_txn_t *txn, const shard_segments_t *self, uint16_t day
     shard_segments_writer_open (&writer, txn, segment, false);
     shard_series_encode (rows, count, self->days, &writer.record);
     free (rows);
-    bool added = located == 1;
+    bool added = false;
     if (rc == 0 && located != 1) {
         uint8_t key_copy[SHARD_KEY_SERIES_MAX];
         size_t key_size;

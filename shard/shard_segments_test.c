@@ -426,6 +426,13 @@ shard_segments_test (bool verbose)
     assert (count_a.rows == count_b.rows);
     assert (s_answers (a) == s_answers (b));
     assert (shard_testlib_stats (b).rows == shard_testlib_stats (a).rows);
+    //  ... and they come back (into b's compacted segments: record writes)
+    assert (shard_slots_export (c, &slots, &exported, &count) == SHARD_STORE_OK);
+    assert (shard_slots_import (a, exported.data, exported.size, &count) == SHARD_STORE_OK);
+    assert (shard_slots_export (d, &slots, &exported, &count) == SHARD_STORE_OK);
+    assert (shard_slots_import (b, exported.data, exported.size, &count) == SHARD_STORE_OK);
+    assert (s_answers (a) == s_answers (b));
+    assert (shard_testlib_stats (b).rows == shard_testlib_stats (a).rows);
 
     //  Retention: the first segment goes whole, the second (it straddles the cutoff) is
     //  rewritten without its expired days' rows, 7 records a batch
