@@ -143,6 +143,7 @@ build/fuzz/fuzz_msg: tests/fuzz/fuzz_msg.c $(call mods,proto)
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)
 
 build/fuzz/fuzz_series: tests/fuzz/fuzz_series.c shard/shard_series.c shard/shard_codec.c \
+    shard/shard_pack.c \
     $(call mods,proto)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZFLAGS) $(PKG_CFLAGS) -I. -o $@ $^ $(LIBS_BASE)

@@ -5,11 +5,14 @@
     rows that the encoder accepts (ascending ports and days, days within the segment),
     each found by shard_series_find, and their encoding must decode to the same rows.
     The decoders must never read past the record (ASan) nor fail differently from one
-    another on the same bytes.
+    another on the same bytes.  The same bytes are read as a pack of records
+    (shard_pack.h): its entries must lie within it, hosts ascending, and the rows it
+    counts must be its records' rows.
 
         make build/fuzz/fuzz_series
         build/fuzz/fuzz_series -max_total_time=60
 */
+#include "shard/shard_pack.h"
 #include "shard/shard_series.h"
 
 #include <assert.h>
@@ -66,6 +69,26 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
                     s_row_equal (&again[index].row, &rows[index].row));
         shard_buffer_free (&buffer);
     }
+    //  As a pack
+    int pack_rows = shard_pack_rows (record, record_size);
+    shard_pack_iter_t iter;
+    if (shard_pack_open (&iter, NULL, record, record_size) == 0) {
+        shard_pack_entry_t entry;
+        proto_addr_t previous;
+        int rc, rows_seen = 0, entries = 0;
+        while ((rc = shard_pack_next (&iter, &entry)) == 0) {
+            assert (entry.record >= record && entry.record + entry.size <= record + record_size);
+            assert (iter.whole ||
+                    entries == 0 || memcmp (previous.bytes, entry.addr.bytes, PROTO_ADDR_SIZE) < 0);
+            previous = entry.addr;
+            entries++;
+            int entry_rows = shard_series_count (entry.record, entry.size);
+            rows_seen = entry_rows < 0 || rows_seen < 0 ? -1 : rows_seen + entry_rows;
+        }
+        assert (pack_rows == (rc == 1 ? rows_seen : -1));
+    }
+    else
+        assert (pack_rows == -1);
     free (record);
     return 0;
 }
