@@ -4,11 +4,12 @@
     The chunks of a segment's days are merged host by host: one stream per
     (day, port, family) prefix of `chunks`, each a cursor and the decoded chunk it is
     on; the smallest host among the streams is the next record.  A batch positions
-    every stream after the marker, writes records up to its budget in key order
-    (MDB_APPEND: full pages), deletes each chunk its stream has used up (its rows are
-    all in records written: the pages freed are reused by the next batches, so the
-    file does not grow by the segment's chunks) and moves the marker, all in its
-    transaction.
+    every stream after the marker, writes records up to its budget in key order into
+    packs (shard_segments_writer_t: page-sized values appended with MDB_APPEND, the
+    last pack of the batch before filled on), deletes each chunk its stream has used
+    up (its rows are all in records written: the pages freed are reused by the next
+    batches, so the file does not grow by the segment's chunks) and moves the marker,
+    all in its transaction.
 */
 #include "shard/shard_compact.h"
 #include "shard/shard_chunk.h"

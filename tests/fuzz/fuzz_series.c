@@ -78,8 +78,8 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         int rc, rows_seen = 0, entries = 0;
         while ((rc = shard_pack_next (&iter, &entry)) == 0) {
             assert (entry.record >= record && entry.record + entry.size <= record + record_size);
-            assert (iter.whole ||
-                    entries == 0 || memcmp (previous.bytes, entry.addr.bytes, PROTO_ADDR_SIZE) < 0);
+            assert (iter.whole || entries == 0 ||
+                    memcmp (previous.bytes, entry.addr.bytes, PROTO_ADDR_SIZE) < 0);
             previous = entry.addr;
             entries++;
             int entry_rows = shard_series_count (entry.record, entry.size);
