@@ -88,12 +88,14 @@ s_walk_slowly (ingest_block_t *job, const uint8_t *record, uint16_t record_size)
 }
 
 //  --------------------------------------------------------------------------
-//  Decode the V3 record of record_size bytes at record.  1 if it is a flow (filled in
-//  *flow), 2 if it is a flow the port filter skips, 0 if it lacks the flow elements
-//  (skipped), -1 if corrupt.
+//  Decode the V3 record of record_size bytes at record.  1 if it is a flow the filters
+//  keep (filled in *flow, its mark set), 2 if it is a flow the port filter or out's flow
+//  filter drops, 0 if it lacks the flow elements (skipped), -1 if corrupt.  The flow
+//  filter sees the fields it reads (ports, protocol, AS numbers, addresses) before the
+//  rest is decoded: half of a file's flows go no further.
 
 static inline int
-s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *record,
+s_decode_v3 (ingest_block_t *job, const ingest_decoded_t *out, const uint8_t *record,
              uint16_t record_size, ingest_flow_t *flow)
 {
     if (record_size < INGEST_NF_V3_HEADER_SIZE)
@@ -126,22 +128,11 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
     if (!generic || (!ipv4 && !ipv6))
         return 0;
     uint16_t dst_port = ingest_u16 (generic + 42);
-    if (port_filter && !((port_filter[dst_port / 64] >> (dst_port % 64)) & 1))
+    if (out->port_filter && !((out->port_filter[dst_port / 64] >> (dst_port % 64)) & 1))
         return 2;
     flow->dst_port = dst_port;
-    flow->exporter = ingest_u16 (record + 8);
-    flow->flags = record[10];
-    flow->msec_first = ingest_u64 (generic);
-    flow->msec_last = ingest_u64 (generic + 8);
-    flow->packets = ingest_u64 (generic + 24);
-    flow->bytes = ingest_u64 (generic + 32);
     flow->src_port = ingest_u16 (generic + 40);
     flow->protocol = generic[44];
-    const uint8_t *counters = found[INGEST_NF_EX_CNT];
-    if (counters) {
-        flow->packets += ingest_u64 (counters + 8);
-        flow->bytes += ingest_u64 (counters + 16);
-    }
     const uint8_t *as = found[INGEST_NF_EX_AS];
     if (as) {
         flow->src_as = ingest_u32 (as);
@@ -157,7 +148,45 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
         s_addr_ipv6 (&flow->src, ipv6);
         s_addr_ipv6 (&flow->dst, ipv6 + 16);
     }
+    flow->exporter = ingest_u16 (record + 8);
+    flow->flags = record[10];
+    unsigned mark = out->filter ? out->filter (out->filter_arg, flow) : 0;
+    if (out->filter && !mark)
+        return 2;
+    flow->mark = (uint8_t) mark;
+    flow->msec_first = ingest_u64 (generic);
+    flow->msec_last = ingest_u64 (generic + 8);
+    flow->packets = ingest_u64 (generic + 24);
+    flow->bytes = ingest_u64 (generic + 32);
+    const uint8_t *counters = found[INGEST_NF_EX_CNT];
+    if (counters) {
+        flow->packets += ingest_u64 (counters + 8);
+        flow->bytes += ingest_u64 (counters + 16);
+    }
     return 1;
+}
+
+//  Make room for most flows in out's two arrays (kept apart and for the sink).  0, or -1
+//  with job->error set.
+static int
+s_reserve (ingest_block_t *job, ingest_decoded_t *out, size_t most)
+{
+    if (most <= out->room && out->flows && out->sink_flows)
+        return 0;
+    size_t room = out->room ? out->room : DECODE_ROOM_MIN;
+    while (room < most)
+        room *= 2;
+    ingest_flow_t *flows = (ingest_flow_t *) realloc (out->flows, room * sizeof (ingest_flow_t));
+    if (flows)
+        out->flows = flows;
+    ingest_flow_t *sink_flows =
+        flows ? (ingest_flow_t *) realloc (out->sink_flows, room * sizeof (ingest_flow_t)) : NULL;
+    if (sink_flows)
+        out->sink_flows = sink_flows;
+    if (!flows || !sink_flows)
+        return ingest_block_fail (job, "out of memory for the flows of block %u", job->index);
+    out->room = room;
+    return 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -166,7 +195,7 @@ s_decode_v3 (ingest_block_t *job, const uint64_t *port_filter, const uint8_t *re
 static int
 s_decode_records (ingest_block_t *job, ingest_decoded_t *out)
 {
-    out->count = 0;
+    out->count = out->sink_count = 0;
     out->flow_records = out->skipped = 0;
     out->exporter_count = 0;
     //  Hook: type-2 blocks of layout 1 files hold nfdump 1.6 records (ingest_v1.c)
@@ -180,17 +209,8 @@ s_decode_records (ingest_block_t *job, ingest_decoded_t *out)
     size_t most = job->data_size / DECODE_FLOW_RECORD_MIN;
     if (job->records < most)
         most = job->records;
-    if (most > out->room || !out->flows) {
-        size_t room = out->room ? out->room : DECODE_ROOM_MIN;
-        while (room < most)
-            room *= 2;
-        ingest_flow_t *flows =
-            (ingest_flow_t *) realloc (out->flows, room * sizeof (ingest_flow_t));
-        if (!flows)
-            return ingest_block_fail (job, "out of memory for the flows of block %u", job->index);
-        out->flows = flows;
-        out->room = room;
-    }
+    if (s_reserve (job, out, most))
+        return -1;
     const uint8_t *data = job->data;
     size_t cursor = 0;
     for (uint32_t record = 0; record < job->records; record++) {
@@ -203,32 +223,32 @@ s_decode_records (ingest_block_t *job, ingest_decoded_t *out)
             return ingest_block_fail (job, "block %u: record at offset %zu has invalid size %u",
                                       job->index, cursor, size);
         bool v1_record = out->v1 && ingest_v1_handles (type);  //  Hook: 1.6 map, flow
-        if (v1_record && out->count == out->room) {
-            ingest_flow_t *flows =
-                (ingest_flow_t *) realloc (out->flows, 2 * out->room * sizeof (ingest_flow_t));
-            if (!flows)
-                return ingest_block_fail (job, "out of memory for the flows of block %u",
-                                          job->index);
-            out->flows = flows;
-            out->room *= 2;
-        }
+        if (v1_record && (out->count == out->room || out->sink_count == out->room) &&
+            s_reserve (job, out, 2 * out->room))
+            return -1;
         if (type == INGEST_NF_RECORD_V3 || v1_record) {
-            ingest_flow_t *flow = &out->flows[out->count];
+            ingest_flow_t flow;
             //  Hook: ingest_v1_record returns 3 for a map record
             int rc = v1_record
-                         ? ingest_v1_record (out->v1, data + cursor, size, out->port_filter, flow)
-                         : s_decode_v3 (job, out->port_filter, data + cursor, size, flow);
+                         ? ingest_v1_record (out->v1, data + cursor, size, out->port_filter, &flow)
+                         : s_decode_v3 (job, out, data + cursor, size, &flow);
             if (rc == -1)
                 return v1_record ? ingest_block_fail (job, "block %u: record at offset %zu: %s",
                                                       job->index, cursor, ingest_v1_error (out->v1))
                                  : -1;
+            if (rc == 1 && v1_record) {  //  Hook: the flow filter of a 1.6 record
+                unsigned mark = out->filter ? out->filter (out->filter_arg, &flow) : 0;
+                flow.mark = (uint8_t) mark;
+                rc = out->filter && !mark ? 2 : 1;
+            }
             out->flow_records += rc == 1 || rc == 2;
             out->skipped += rc == 0;
-            if (rc == 1) {
-                unsigned mark = out->filter ? out->filter (out->filter_arg, flow) : 0;
-                flow->mark = (uint8_t) mark;
-                out->count += !out->filter || mark;
-            }
+            //  The decoder sorts the sink's flows apart, so that neither the sink nor the
+            //  reader's caller walks the other's
+            if (rc == 1 && out->sink && (flow.mark & out->sink_mark))
+                out->sink_flows[out->sink_count++] = flow;
+            else if (rc == 1)
+                out->flows[out->count++] = flow;
         }
         else if (type == INGEST_NF_RECORD_EXPORTER_INFO && size >= INGEST_NF_EXPORTER_INFO_SIZE) {
             uint16_t sysid = ingest_u16 (data + cursor + 26);
@@ -265,17 +285,8 @@ ingest_decode_sink (ingest_decoded_t *out, uint32_t turn, bool decoded)
     assert (out);
     assert (out->turn);
     assert (!out->sunk);
-    if (decoded && out->sink) {
-        out->sink (out->sink_arg, out->flows, out->count);
-        size_t kept = 0;
-        for (size_t index = 0; index < out->count; index++)
-            if (!(out->flows[index].mark & out->sink_mark)) {
-                if (kept != index)
-                    out->flows[kept] = out->flows[index];
-                kept++;
-            }
-        out->count = kept;
-    }
+    if (decoded && out->sink)
+        out->sink (out->sink_arg, out->sink_flows, out->sink_count);
     ingest_turn_pass (out->turn, turn);
     out->sunk = true;
 }
@@ -298,8 +309,9 @@ ingest_decode_free (ingest_decoded_t *decoded)
 {
     assert (decoded);
     free (decoded->flows);
-    decoded->flows = NULL;
-    decoded->count = decoded->room = 0;
+    free (decoded->sink_flows);
+    decoded->flows = decoded->sink_flows = NULL;
+    decoded->count = decoded->sink_count = decoded->room = 0;
 }
 
 //  --------------------------------------------------------------------------
@@ -488,9 +500,9 @@ ingest_decode_test (bool verbose)
     assert (decoded.sunk && sink.calls == 1 && decoded.count == 3);
     decoded.sunk = false;
     decoded.sink = s_test_sink;
-    job.index = 4;  //  Turn 3 is current: block 4 is left whole
+    job.index = 4;  //  Turn 3 is current: block 4's sink flows wait apart
     assert (ingest_decode_block (&job) == 0);
-    assert (!decoded.sunk && sink.calls == 1 && decoded.count == 3);
+    assert (!decoded.sunk && sink.calls == 1 && decoded.count == 1 && decoded.sink_count == 2);
     assert (ingest_turn_try (turn, 3));
     ingest_turn_pass (turn, 3);  //  As block 3's loader would
     ingest_decode_collected (&decoded, 4, true);

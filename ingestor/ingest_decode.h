@@ -51,7 +51,9 @@
 typedef struct {
     ingest_flow_t *flows;                         //  Flows kept, in record order
     size_t count;                                 //  Entries used
-    size_t room;                                  //  Entries allocated
+    ingest_flow_t *sink_flows;                    //  Flows kept for sink, in record order
+    size_t sink_count;                            //  Entries used
+    size_t room;                                  //  Entries allocated in each array
     uint64_t flow_records;                        //  V3 flow records, kept or filtered out
     uint64_t skipped;                             //  Records (or the block) skipped
     uint16_t exporters[INGEST_DECODE_EXPORTERS];  //  Exporter sysids of the block
@@ -61,7 +63,7 @@ typedef struct {
     ingest_flow_filter_fn *filter;  //  Flows kept among those, NULL for all
     void *filter_arg;               //  For filter
     ingest_v1_t *v1;                //  Hook: the file's V1 extension maps (lent), NULL for layout 2
-    ingest_flow_sink_fn *sink;      //  Flows marked with sink_mark go there (then are dropped)
+    ingest_flow_sink_fn *sink;      //  Flows marked with sink_mark go there, not to flows
     void *sink_arg;                 //  For sink
     unsigned sink_mark;             //  Mark bits of the flows for sink
     ingest_turn_t *turn;            //  With sink: the job's index is its turn (file order)
@@ -74,8 +76,9 @@ typedef struct {
 //  (ingest_block_fn).
 int ingest_decode_block (ingest_block_t *job);
 
-//  Have the block's turn, which the caller has: hand the flows to the sink (if any and
-//  decoded is true), drop those it took, pass the turn on, set sunk.
+//  Have the block's turn, which the caller has: hand the sink's flows (sink_flows, sorted
+//  apart by the decoding) to the sink (if any and decoded is true), pass the turn on, set
+//  sunk.
 void ingest_decode_sink (ingest_decoded_t *out, uint32_t turn, bool decoded);
 
 //  For the reader, once the job came back (or failed before it went): if the block did

@@ -173,8 +173,7 @@ s_on_others (void *arg, const ingest_flow_t *flows, size_t count)
 {
     s_others_sink_t *sink = (s_others_sink_t *) arg;
     for (size_t index = 0; index < count; index++)
-        if (flows[index].mark & INGEST_MATCH_OTHER)
-            s_others_push (sink, &flows[index], NULL);
+        s_others_push (sink, &flows[index], NULL);  //  Each marked INGEST_MATCH_OTHER
     s_others_flush (sink);
 }
 

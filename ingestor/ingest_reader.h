@@ -63,8 +63,9 @@ typedef struct {
 //  reader's loader threads, several at once: it must only read arg.
 typedef unsigned (ingest_flow_filter_fn) (void *arg, const ingest_flow_t *flow);
 
-//  A flow sink: gets the flows one block kept (count of them, in record order), on a
-//  loader thread, to take those the flow filter marked with a bit of the sink's mark.
+//  A flow sink: gets the flows of one block that the flow filter marked with a bit of the
+//  sink's mark (count of them, in record order; the decoder sorts them apart from those
+//  handed out), on a loader thread or the reader's.
 typedef void (ingest_flow_sink_fn) (void *arg, const ingest_flow_t *flows, size_t count);
 
 //  Compression types of the file header.
@@ -104,7 +105,7 @@ void ingest_reader_set_flow_filter (ingest_reader_t *self, ingest_flow_filter_fn
                                     void *arg);
 
 //  Flows whose mark (what the flow filter returned) has a bit of mark are not handed
-//  out: each block's kept flows go to sink (arg, flows, count) instead, block after block
+//  out: each block's go to sink (arg, flows, count) instead, block after block
 //  in file order and one call at a time (ingest_turn), so that sink may own what arg
 //  points to: on the block's loader thread if the block before it is through by then,
 //  else on the caller's, in ingest_reader_next or _next_batch as they reach the block
