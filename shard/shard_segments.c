@@ -401,30 +401,30 @@ shard_segments_put (shard_txn_t *txn, const shard_segments_t *self, uint16_t day
     }
     bool found;
     size_t index = s_find (rows, count, port, offset, &found);
-    int rc = 0;
     if (!found) {
         memmove (rows + index + 1, rows + index, (count - index) * sizeof *rows);
         count++;
-        rc = shard_meta_add (txn, SERIES_ROWS, 1);
     }
     rows[index].port = port;
     rows[index].day = offset;
     rows[index].row = *row;
-    //  The pack rewritten with the host's record in its place (no pack: a pack of one)
+    //  The pack rewritten with the host's record in its place (no pack: a pack of one),
+    //  taken (copied) before any write: a write may move the pages value is on
     shard_segments_writer_t writer;
     shard_segments_writer_open (&writer, txn, segment, false);
     shard_series_encode (rows, count, self->days, &writer.record);
     free (rows);
+    uint8_t key_copy[SHARD_KEY_SERIES_MAX];
+    size_t key_size = 0;
+    int rc = located == 1 ? 0 : s_take (txn, &key, &value, &writer.copy, key_copy, &key_size);
+    if (rc == 0 && !found)
+        rc = shard_meta_add (txn, SERIES_ROWS, 1);
     bool added = false;
     if (rc == 0 && located != 1) {
-        uint8_t key_copy[SHARD_KEY_SERIES_MAX];
-        size_t key_size;
         shard_pack_iter_t iter;
         uint16_t key_segment;
-        rc = s_take (txn, &key, &value, &writer.copy, key_copy, &key_size);
         shard_bytes_t old = {writer.copy.data, writer.copy.size}, old_key = {key_copy, key_size};
-        if (rc == 0)
-            rc = s_pack_open (txn, &old_key, &old, &iter, &key_segment);
+        rc = s_pack_open (txn, &old_key, &old, &iter, &key_segment);
         while (rc == 0 && (rc = s_pack_next (txn, &iter, &entry)) == 0) {
             int order = memcmp (entry.addr.bytes, addr->bytes, PROTO_ADDR_SIZE);
             if (order >= 0 && !added) {
@@ -640,15 +640,16 @@ s_edit_pack (s_edit_t *edit, shard_segments_writer_t *writer, s_edit_fn *edit_fn
         return -1;
     rc = 0;
     edit->last_size = shard_key_series (edit->last, segment, &entry.addr);
+    //  Taken (copied) before any write: a write may move the pages value is on
+    uint8_t key_copy[SHARD_KEY_SERIES_MAX];
+    size_t key_size;
+    if (change && s_take (txn, key, value, &writer->copy, key_copy, &key_size))
+        return -1;
     if ((segment != writer->segment || !change) && s_writer_flush (writer))
         return -1;
     writer->segment = segment;
     if (!change)
         return 0;
-    uint8_t key_copy[SHARD_KEY_SERIES_MAX];
-    size_t key_size;
-    if (s_take (txn, key, value, &writer->copy, key_copy, &key_size))
-        return -1;
     for (size_t index = 0; index < count && rc == 0; index++) {
         s_slot_t *slot = &(*slots)[index];
         const uint8_t *base = slot->edited ? writer->record.data : writer->copy.data;
