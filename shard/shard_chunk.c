@@ -302,9 +302,9 @@ s_reader_host (shard_chunk_reader_t *self, proto_addr_t *addr, bool *capped)
             skip[1] != (uint64_t) (self->reader.data - self->body))
             return -1;
     }
-    if (!s_host_read (&self->reader, self->ipv4, self->index == 0, &self->previous, addr, capped))
-        return -1;
-    return 0;
+    return s_host_read (&self->reader, self->ipv4, self->index == 0, &self->previous, addr, capped)
+               ? 0
+               : -1;
 }
 
 //  --------------------------------------------------------------------------
