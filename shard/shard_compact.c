@@ -2,12 +2,13 @@
     shard_compact.h).
 
     The chunks of a segment's days are merged host by host: one stream per
-    (day, port, family) prefix of `chunks`, each a cursor and the decoded chunk it is
-    on; the smallest host among the streams is the next record.  A batch positions
-    every stream after the marker (a stream's reader jumps to the chunk's skip entry
-    before it and decodes only the rows the batch takes: opening 16 days x ports x
-    families streams costs a seek and a few rows each, not a whole chunk's decoding,
-    30 ms of CPU a batch at 12 ports), writes records up to its budget in key order
+    (day, port, family) prefix of `chunks`, each a cursor and a reader on the chunk it
+    is on; the smallest host among the streams is the next record.  A batch positions
+    every stream after the marker (the reader jumps to the chunk's skip entry before it
+    and decodes only the rows the batch takes, from a copy of the chunk's 4 KB: opening
+    the 16 days x ports x families streams costs a seek and a few rows each, not a
+    whole chunk decoded into a 120 KB buffer each, 30 ms of CPU a batch at 12 ports
+    before), writes records up to its budget in key order
     (MDB_APPEND: full pages), deletes each chunk its stream has used up (its rows are
     all in records written: the pages freed are reused by the next batches, so the
     file does not grow by the segment's chunks) and moves the marker, all in its
