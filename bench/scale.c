@@ -269,16 +269,6 @@ s_on_point_count (void *arg, const proto_point_t *point)
     s_on_count (arg, point);
 }
 
-//  Thread CPU time, usecs: a query's own cost, without the time other processes took
-//  the core from it
-static double
-s_cpu_usecs (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &now);
-    return now.tv_sec * 1e6 + now.tv_nsec / 1e3;
-}
-
 static void
 s_latencies (scale_gen_t *self, shard_store_t *store, size_t repeat)
 {
@@ -290,9 +280,9 @@ s_latencies (scale_gen_t *self, shard_store_t *store, size_t repeat)
     for (size_t index = 0; index < repeat; index++) {
         uint32_t day = last - (uint32_t) (scale_next (&state) % self->days);
         int64_t start = zclock_usecs ();
-        double cpu_start = s_cpu_usecs ();
+        double cpu_start = scale_cpu_usecs ();
         shard_store_top (store, day, PROTO_OP_SUM, PROTO_PORT_ALL, s_on_top_count, &answers);
-        cpu[index] = (s_cpu_usecs () - cpu_start) / 1000.0;
+        cpu[index] = (scale_cpu_usecs () - cpu_start) / 1000.0;
         msecs[index] = (zclock_usecs () - start) / 1000.0;
     }
     qsort (msecs, repeat, sizeof (double), s_compare_double);
@@ -309,10 +299,10 @@ s_latencies (scale_gen_t *self, shard_store_t *store, size_t repeat)
         proto_addr_t addr;
         proto_addr_from_ipv4 (&addr, self->model.addr[host]);
         int64_t start = zclock_usecs ();
-        double cpu_start = s_cpu_usecs ();
+        double cpu_start = scale_cpu_usecs ();
         shard_store_series (store, &addr, PROTO_PORT_ALL, PROTO_FEATURE_BYTES, PROTO_OP_SUM,
                             self->first_day, last, s_on_point_count, &answers);
-        cpu[index] = (s_cpu_usecs () - cpu_start) / 1000.0;
+        cpu[index] = (scale_cpu_usecs () - cpu_start) / 1000.0;
         msecs[index] = (zclock_usecs () - start) / 1000.0;
     }
     qsort (msecs, repeat, sizeof (double), s_compare_double);
@@ -341,17 +331,17 @@ s_remove (const char *dir)
 
 //  Fill days [first_day, first_day + days) into store; pairs applied, -1 on failure
 static long
-s_fill (scale_gen_t *self, shard_store_t *store, int64_t now, bool verbose, double *apply_secs,
-        double *archive_secs, double *archive_longest, uint64_t *bytes_after_day)
+s_fill (scale_gen_t *self, shard_store_t *store, int64_t now, bool verbose, scale_txns_t *txns,
+        uint64_t *bytes_after_day)
 {
     long total = 0;
     for (uint32_t day = self->first_day; day < self->first_day + self->days; day++) {
-        long pairs = scale_day (self, store, day, now, apply_secs);
+        long pairs = scale_day (self, store, day, now, txns);
         if (pairs < 0)
             return -1;
         total += pairs;
         //  The shard's maintenance archives finished days (here: once the next is in)
-        if (scale_archive (store, (int64_t) (day + 2) * 86400, archive_longest, archive_secs))
+        if (scale_archive (store, (int64_t) (day + 2) * 86400, txns))
             return -1;
         if (bytes_after_day) {
             shard_store_stats_t stats;
@@ -364,6 +354,21 @@ s_fill (scale_gen_t *self, shard_store_t *store, int64_t now, bool verbose, doub
                      bytes_after_day ? bytes_after_day[day - self->first_day] / 1e6 : 0);
     }
     return total;
+}
+
+//  Run retention to its end, each transaction counted in txns.  0 or -1.
+static int
+s_expire (shard_store_t *store, int64_t now, scale_txns_t *txns)
+{
+    bool more = true;
+    while (more) {
+        int64_t start = zclock_usecs ();
+        double cpu_start = scale_cpu_usecs ();
+        if (shard_store_expire (store, now, SHARD_EXPIRE_BATCH, &more))
+            return -1;
+        scale_txns_add (txns, SCALE_TXN_EXPIRE, start, cpu_start);
+    }
+    return 0;
 }
 
 //  Ingest throughput with shard_count stores in as many processes: pairs/s
@@ -389,9 +394,10 @@ s_throughput (size_t hosts, uint32_t days, uint64_t seed, int shard_count, long 
             long pairs = -1;
             if (mkdtemp (dir)) {
                 shard_store_t *store = shard_store_new (dir, 64ULL << 30);
-                double apply = 0, archive = 0, longest = 0;
+                scale_txns_t txns;
+                memset (&txns, 0, sizeof txns);
                 if (store)
-                    pairs = s_fill (&gen, store, now, false, &apply, &archive, &longest, NULL);
+                    pairs = s_fill (&gen, store, now, false, &txns, NULL);
                 shard_store_destroy (&store);
                 s_remove (dir);
             }
@@ -486,11 +492,11 @@ main (int argc, char *argv[])
             "into chunks and compacts segments ended %d days ago into series\n",
             segment_days, SHARD_SEGMENT_LAG_DAYS);
     uint64_t *bytes_after_day = (uint64_t *) calloc (days, sizeof (uint64_t));
-    double apply_secs = 0, archive_secs = 0, archive_longest = 0;
+    scale_txns_t txns;
+    memset (&txns, 0, sizeof txns);
     double cpu_start = s_cpu_secs (RUSAGE_SELF);
     int64_t start = zclock_usecs ();
-    long pairs = s_fill (&gen, store, now, true, &apply_secs, &archive_secs, &archive_longest,
-                         bytes_after_day);
+    long pairs = s_fill (&gen, store, now, true, &txns, bytes_after_day);
     double fill_secs = (zclock_usecs () - start) / 1e6;
     double fill_cpu = s_cpu_secs (RUSAGE_SELF) - cpu_start;
     if (pairs < 0)
@@ -502,12 +508,11 @@ main (int argc, char *argv[])
     stat (path, &file_stat);
     zstr_free (&path);
     double rows_per_host_day = (double) stats.rows / (double) hosts / (double) days;
-    printf (
-        "\nfill: %ld block values (pairs) in %.1f s (%.0f pairs/s, %.0f rows/s; apply "
-        "%.1f s, archive + compaction %.1f s, longest such transaction %.1f ms); %.1f CPU s (%.0f "
-        "pairs a CPU second, generator included)\n",
-        pairs, fill_secs, pairs / fill_secs, stats.rows / fill_secs, apply_secs, archive_secs,
-        archive_longest, fill_cpu, pairs / fill_cpu);
+    printf ("\nfill: %ld block values (pairs) in %.1f s (%.0f pairs/s, %.0f rows/s); %.1f CPU s "
+            "(%.0f pairs a CPU second, generator included); its write transactions:\n",
+            pairs, fill_secs, pairs / fill_secs, stats.rows / fill_secs, fill_cpu,
+            pairs / fill_cpu);
+    scale_txns_print (&txns, "  ");
     printf ("  to fill 10^6 hosts x 180 days of this model: %.0f pairs, %.1f h at this rate, "
             "%.1f CPU h\n",
             pairs * (1e6 / hosts) * (180.0 / days),
@@ -582,24 +587,15 @@ main (int argc, char *argv[])
 
     //  Expire the oldest day: retention of days - 1 days
     shard_store_set_retention_days (store, days - 1);
-    bool more = true;
-    double longest = 0;
-    size_t batches = 0;
-    start = zclock_usecs ();
-    while (more) {
-        int64_t batch_start = zclock_usecs ();
-        if (shard_store_expire (store, now, SHARD_EXPIRE_BATCH, &more))
-            return 1;
-        double msecs = (zclock_usecs () - batch_start) / 1000.0;
-        longest = msecs > longest ? msecs : longest;
-        batches++;
-    }
+    scale_txns_t expire;
+    memset (&expire, 0, sizeof expire);
+    if (s_expire (store, now, &expire))
+        return 1;
     shard_store_stats_t after;
     shard_store_stats (store, &after);
-    printf ("expire the oldest day (%llu rows of %zu hosts): %.2f s in %zu transactions, "
-            "longest %.1f ms\n",
-            (unsigned long long) (stats.rows - after.rows), hosts, (zclock_usecs () - start) / 1e6,
-            batches, longest);
+    printf ("expire the oldest day (%llu rows of %zu hosts):\n",
+            (unsigned long long) (stats.rows - after.rows), hosts);
+    scale_txns_print (&expire, "  ");
     shard_store_destroy (&store);
     if (keep)
         printf ("store kept in %s\n", dir);
@@ -616,35 +612,27 @@ main (int argc, char *argv[])
         if (!mkdtemp (big_dir) || !(store = shard_store_new (big_dir, 256ULL << 30)))
             return 1;
         shard_store_set_retention_days (store, 2);
-        double apply = 0, archive = 0, archive_max = 0;
+        scale_txns_t big_txns;
+        memset (&big_txns, 0, sizeof big_txns);
         start = zclock_usecs ();
-        long big_pairs = s_fill (&big, store, now, true, &apply, &archive, &archive_max, NULL);
+        long big_pairs = s_fill (&big, store, now, true, &big_txns, NULL);
         if (big_pairs < 0)
             return 1;
-        printf ("\n%zu hosts x 2 days: %ld pairs in %.1f s (%.0f pairs/s), longest archive "
-                "transaction %.1f ms\n",
-                expire_hosts, big_pairs, (zclock_usecs () - start) / 1e6,
-                big_pairs / ((zclock_usecs () - start) / 1e6), archive_max);
+        printf ("\n%zu hosts x 2 days: %ld pairs in %.1f s (%.0f pairs/s):\n", expire_hosts,
+                big_pairs, (zclock_usecs () - start) / 1e6,
+                big_pairs / ((zclock_usecs () - start) / 1e6));
+        scale_txns_print (&big_txns, "  ");
         shard_store_stats (store, &stats);
         shard_store_set_retention_days (store, 1);
-        more = true;
-        longest = 0;
-        batches = 0;
-        start = zclock_usecs ();
-        while (more) {
-            int64_t batch_start = zclock_usecs ();
-            if (shard_store_expire (store, now, SHARD_EXPIRE_BATCH, &more))
-                return 1;
-            double msecs = (zclock_usecs () - batch_start) / 1000.0;
-            longest = msecs > longest ? msecs : longest;
-            batches++;
-        }
+        memset (&expire, 0, sizeof expire);
+        if (s_expire (store, now, &expire))
+            return 1;
         shard_store_stats (store, &after);
-        printf ("expire one day of %zu hosts (%llu rows, %llu host records examined): %.2f s "
-                "in %zu transactions of <= %d deletions, longest %.1f ms\n",
+        printf ("expire one day of %zu hosts (%llu rows, %llu host records examined), "
+                "transactions of <= %d deletions:\n",
                 expire_hosts, (unsigned long long) (stats.rows - after.rows),
-                (unsigned long long) stats.hosts, (zclock_usecs () - start) / 1e6, batches,
-                SHARD_EXPIRE_BATCH, longest);
+                (unsigned long long) stats.hosts, SHARD_EXPIRE_BATCH);
+        scale_txns_print (&expire, "  ");
         shard_store_destroy (&store);
         s_remove (big_dir);
         scale_gen_free (&big);

@@ -215,7 +215,7 @@ s_pair_at (void *pairs, size_t index, proto_pair_t *pair)
 
 //  Generate and apply one day: returns the pairs applied, or -1 on failure
 long
-scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now, double *apply_secs)
+scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now, scale_txns_t *txns)
 {
     const scale_model_t *model = &self->model;
     uint64_t state = self->seed ^ (0x9e3779b97f4a7c15ULL * (day + 1));
@@ -288,9 +288,10 @@ scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now, d
         snprintf (file, sizeof file, "nfcapd.%lld", (long long) block_start);
         shard_part_result_t result;
         int64_t start = zclock_usecs ();
+        double cpu_start = scale_cpu_usecs ();
         int rc = shard_store_apply_part (store, "scale", file, block_start, s_pair_at, self->pairs,
                                          count, now, &result);
-        *apply_secs += (zclock_usecs () - start) / 1e6;
+        scale_txns_add (txns, SCALE_TXN_APPLY, start, cpu_start);
         if (rc != SHARD_STORE_OK || !result.final || result.expired) {
             fprintf (stderr, "apply failed (day %u block %u): %s\n", day, block,
                      shard_store_error (store));
@@ -303,14 +304,15 @@ scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now, d
 
 //  --------------------------------------------------------------------------
 //  The shard's maintenance: archive finished days, then compact finished segments (if
-//  the store has segments); the longest transaction into *longest (msecs)
+//  the store has segments), each transaction counted in txns
 int
-scale_archive (shard_store_t *store, int64_t now, double *longest, double *secs)
+scale_archive (shard_store_t *store, int64_t now, scale_txns_t *txns)
 {
     for (int step = 0; step < 2; step++) {
         bool more = true;
         while (more) {
             int64_t start = zclock_usecs ();
+            double cpu_start = scale_cpu_usecs ();
             int rc = step == 0 ? shard_store_archive (store, now, SHARD_ARCHIVE_BATCH, &more)
                                : shard_store_compact (store, now, SHARD_COMPACT_BATCH, &more);
             if (rc) {
@@ -318,12 +320,50 @@ scale_archive (shard_store_t *store, int64_t now, double *longest, double *secs)
                          shard_store_error (store));
                 return -1;
             }
-            double msecs = (zclock_usecs () - start) / 1000.0;
-            *longest = msecs > *longest ? msecs : *longest;
-            *secs += msecs / 1000;
+            scale_txns_add (txns, step == 0 ? SCALE_TXN_ARCHIVE : SCALE_TXN_COMPACT, start,
+                            cpu_start);
         }
     }
     return 0;
+}
+
+double
+scale_cpu_usecs (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_THREAD_CPUTIME_ID, &now);
+    return now.tv_sec * 1e6 + now.tv_nsec / 1e3;
+}
+
+void
+scale_txns_add (scale_txns_t *self, scale_txn_kind_t kind, int64_t start_usecs,
+                double start_cpu_usecs)
+{
+    double cpu = (scale_cpu_usecs () - start_cpu_usecs) / 1000.0;
+    double msecs = (zclock_usecs () - start_usecs) / 1000.0;
+    self->count[kind]++;
+    self->secs[kind] += msecs / 1000;
+    if (msecs > self->wall_msecs[kind]) {
+        self->wall_msecs[kind] = msecs;
+        self->wall_cpu_msecs[kind] = cpu;
+    }
+    if (cpu > self->cpu_msecs[kind]) {
+        self->cpu_msecs[kind] = cpu;
+        self->cpu_wall_msecs[kind] = msecs;
+    }
+}
+
+void
+scale_txns_print (const scale_txns_t *self, const char *indent)
+{
+    const char *names[SCALE_TXN_KINDS] = {"apply part", "expire", "archive", "compact"};
+    for (int kind = 0; kind < SCALE_TXN_KINDS; kind++)
+        if (self->count[kind])
+            printf ("%s%-10s %7zu transactions, %.1f s: longest %.1f ms wall (%.1f ms CPU), "
+                    "most CPU %.1f ms (%.1f ms wall)\n",
+                    indent, names[kind], self->count[kind], self->secs[kind],
+                    self->wall_msecs[kind], self->wall_cpu_msecs[kind], self->cpu_msecs[kind],
+                    self->cpu_wall_msecs[kind]);
 }
 
 void

@@ -67,11 +67,37 @@ typedef struct {
 
 extern const uint16_t scale_ports[PORTS];  //  ALL*, the model's ports
 
+//  The write transactions a fill ran, by kind: how many, wall seconds in all, the
+//  longest by wall time (with its CPU time) and the longest by CPU time (with its wall)
+typedef enum {
+    SCALE_TXN_APPLY,
+    SCALE_TXN_EXPIRE,
+    SCALE_TXN_ARCHIVE,
+    SCALE_TXN_COMPACT,
+    SCALE_TXN_KINDS
+} scale_txn_kind_t;
+typedef struct {
+    size_t count[SCALE_TXN_KINDS];
+    double secs[SCALE_TXN_KINDS];
+    double wall_msecs[SCALE_TXN_KINDS], wall_cpu_msecs[SCALE_TXN_KINDS];
+    double cpu_msecs[SCALE_TXN_KINDS], cpu_wall_msecs[SCALE_TXN_KINDS];
+} scale_txns_t;
+
+//  Thread CPU time, usecs: a transaction's or query's own cost, without the time other
+//  processes took the core from it
+double scale_cpu_usecs (void);
+//  Count a transaction of kind that began at start_usecs (zclock_usecs) and
+//  start_cpu_usecs (scale_cpu_usecs) and just ended
+void scale_txns_add (scale_txns_t *self, scale_txn_kind_t kind, int64_t start_usecs,
+                     double start_cpu_usecs);
+//  Print one line per kind that ran, each indented by indent
+void scale_txns_print (const scale_txns_t *self, const char *indent);
+
 uint64_t scale_next (uint64_t *state);
 bool scale_mine (scale_gen_t *self, size_t host);
 long scale_day (scale_gen_t *self, shard_store_t *store, uint32_t day, int64_t now,
-                double *apply_secs);
-int scale_archive (shard_store_t *store, int64_t now, double *longest, double *secs);
+                scale_txns_t *txns);
+int scale_archive (shard_store_t *store, int64_t now, scale_txns_t *txns);
 void scale_gen_init (scale_gen_t *self, size_t hosts, uint32_t days, uint32_t first_day,
                      uint64_t seed);
 void scale_gen_free (scale_gen_t *self);

@@ -269,34 +269,116 @@ shard_chunk_count (const void *data, size_t size)
 
 //  --------------------------------------------------------------------------
 int
+shard_chunk_reader_open (shard_chunk_reader_t *self, const proto_addr_t *first, const void *data,
+                         size_t size)
+{
+    assert (self);
+    assert (first);
+    shard_reader_init (&self->reader, data, size);
+    self->first = self->previous = *first;
+    self->ipv4 = proto_addr_is_ipv4 (first);
+    self->index = 0;
+    self->count = s_header_read (&self->reader);
+    self->skip_count =
+        self->count < 0 ? -1 : s_skips_read (&self->reader, self->ipv4, self->count, self->skips);
+    self->body = self->reader.data;
+    if (self->skip_count < 0)
+        self->count = -1;
+    return self->count;
+}
+
+//  Read the next row's host (0), 1 if none is left, -1 if malformed; checks the skip
+//  entry that points at the row, if any.
+static int
+s_reader_host (shard_chunk_reader_t *self, proto_addr_t *addr, bool *capped)
+{
+    if (self->count < 0)
+        return -1;
+    if (self->index == self->count)
+        return shard_reader_done (&self->reader) ? 1 : -1;
+    if (self->ipv4 && self->index && self->index % SHARD_CHUNK_SKIP_ROWS == 0) {
+        const uint64_t *skip = self->skips[self->index / SHARD_CHUNK_SKIP_ROWS - 1];
+        if (skip[0] != (uint64_t) (s_ipv4 (&self->previous) - s_ipv4 (&self->first)) ||
+            skip[1] != (uint64_t) (self->reader.data - self->body))
+            return -1;
+    }
+    return s_host_read (&self->reader, self->ipv4, self->index == 0, &self->previous, addr, capped)
+               ? 0
+               : -1;
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_chunk_reader_next (shard_chunk_reader_t *self, shard_chunk_row_t *row)
+{
+    assert (self);
+    assert (row);
+    bool capped;
+    int rc = s_reader_host (self, &row->addr, &capped);
+    if (rc)
+        return rc;
+    if (!s_values_read (&self->reader, capped, &row->row))
+        return -1;
+    self->previous = row->addr;
+    self->index++;
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+int
+shard_chunk_reader_pass (shard_chunk_reader_t *self, const proto_addr_t *addr)
+{
+    assert (self);
+    assert (addr);
+    if (self->count < 0)
+        return -1;
+    if (self->ipv4 && self->index == 0 && proto_addr_is_ipv4 (addr)) {
+        //  From the last skip entry whose row's predecessor is at most addr
+        uint32_t target = s_ipv4 (addr);
+        uint64_t first = s_ipv4 (&self->first);
+        int skip = self->skip_count - 1;
+        while (skip >= 0 && first + self->skips[skip][0] > target)
+            skip--;
+        if (skip >= 0) {
+            if (self->skips[skip][1] >= (uint64_t) (self->reader.end - self->body) ||
+                first + self->skips[skip][0] > UINT32_MAX)
+                return -1;
+            self->reader.data = self->body + self->skips[skip][1];
+            proto_addr_from_ipv4 (&self->previous, (uint32_t) (first + self->skips[skip][0]));
+            self->index = (skip + 1) * SHARD_CHUNK_SKIP_ROWS;
+        }
+    }
+    while (true) {
+        shard_reader_t before = self->reader;
+        proto_addr_t host;
+        bool capped;
+        int rc = s_reader_host (self, &host, &capped);
+        if (rc)
+            return rc == 1 ? 0 : -1;
+        if (memcmp (host.bytes, addr->bytes, PROTO_ADDR_SIZE) > 0) {
+            self->reader = before;  //  The next row read
+            return 0;
+        }
+        if (!s_values_skip (&self->reader))
+            return -1;
+        self->previous = host;
+        self->index++;
+    }
+}
+
+//  --------------------------------------------------------------------------
+int
 shard_chunk_decode (const proto_addr_t *first, const void *data, size_t size,
                     shard_chunk_row_t *rows)
 {
     assert (first);
     assert (rows);
-    shard_reader_t reader;
-    shard_reader_init (&reader, data, size);
-    int count = s_header_read (&reader);
-    bool ipv4 = proto_addr_is_ipv4 (first);
-    uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2];
-    if (count < 0 || s_skips_read (&reader, ipv4, count, skips) < 0)
-        return -1;
-    const uint8_t *body = reader.data;
-    for (int index = 0; index < count; index++) {
-        //  Each skip entry must say where its row starts and the host before it
-        if (ipv4 && index && index % SHARD_CHUNK_SKIP_ROWS == 0) {
-            const uint64_t *skip = skips[index / SHARD_CHUNK_SKIP_ROWS - 1];
-            if (skip[0] != (uint64_t) (s_ipv4 (&rows[index - 1].addr) - s_ipv4 (first)) ||
-                skip[1] != (uint64_t) (reader.data - body))
-                return -1;
-        }
-        bool capped;
-        if (!s_host_read (&reader, ipv4, index == 0, index ? &rows[index - 1].addr : first,
-                          &rows[index].addr, &capped) ||
-            !s_values_read (&reader, capped, &rows[index].row))
+    shard_chunk_reader_t reader;
+    int count = shard_chunk_reader_open (&reader, first, data, size);
+    for (int index = 0; index < count; index++)
+        if (shard_chunk_reader_next (&reader, &rows[index]))
             return -1;
-    }
-    return shard_reader_done (&reader) ? count : -1;
+    return count < 0 || shard_chunk_reader_next (&reader, &rows[0]) != 1 ? -1 : count;
 }
 
 //  --------------------------------------------------------------------------
@@ -441,6 +523,25 @@ s_check_rows (const shard_chunk_row_t *rows, size_t count, size_t expect_size, b
                                   &found) == 0);
         assert (memcmp (found.value, rows[index].row.value, sizeof found.value) == 0);
         assert (found.flags == rows[index].row.flags);
+        //  A reader that passes a row's host goes on at the next row (1 after the last);
+        //  one that passes the host just below the first row's reads it first
+        shard_chunk_reader_t reader;
+        shard_chunk_row_t next;
+        proto_addr_t below = rows[index].addr;
+        below.bytes[15]--;
+        for (int pass = 0; pass < (index == 0 && below.bytes[15] != 0xff ? 2 : 1); pass++) {
+            assert (shard_chunk_reader_open (&reader, &rows[0].addr, buffer.data, buffer.size) ==
+                    (int) count);
+            assert (shard_chunk_reader_pass (&reader, pass ? &below : &rows[index].addr) == 0);
+            size_t expect = pass ? index : index + 1;
+            int rc = shard_chunk_reader_next (&reader, &next);
+            assert (rc == (expect == count ? 1 : 0));
+            if (rc == 0)
+                assert (memcmp (&next.addr, &rows[expect].addr, sizeof next.addr) == 0 &&
+                        memcmp (next.row.value, rows[expect].row.value, sizeof next.row.value) ==
+                            0 &&
+                        next.row.flags == rows[expect].row.flags);
+        }
         //  A host just above a row's, below the next one's, is absent
         proto_addr_t gap = rows[index].addr;
         gap.bytes[15]++;
@@ -455,9 +556,19 @@ s_check_rows (const shard_chunk_row_t *rows, size_t count, size_t expect_size, b
         assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
         buffer.data[at] ^= 1;
     }
-    //  Every truncation and a trailing byte are refused, never read past
-    for (size_t cut = 0; cut < buffer.size; cut++)
+    //  Every truncation and a trailing byte are refused, never read past; so by a reader
+    //  that passes every row but the last one (the skip entries jump over most)
+    for (size_t cut = 0; cut < buffer.size; cut++) {
         assert (shard_chunk_decode (&rows[0].addr, buffer.data, cut, back) == -1);
+        shard_chunk_reader_t reader;
+        shard_chunk_reader_open (&reader, &rows[0].addr, buffer.data, cut);
+        int rc = count > 1 ? shard_chunk_reader_pass (&reader, &rows[count - 2].addr) : 0;
+        if (rc == 0)
+            rc = shard_chunk_reader_next (&reader, back);
+        if (rc == 0)
+            rc = shard_chunk_reader_next (&reader, back);
+        assert (rc == -1);
+    }
     shard_buffer_byte (&buffer, 0);
     assert (shard_chunk_decode (&rows[0].addr, buffer.data, buffer.size, back) == -1);
     free (back);

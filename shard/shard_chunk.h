@@ -66,6 +66,30 @@ size_t shard_chunk_row_size (const proto_addr_t *previous, const shard_chunk_row
 int shard_chunk_decode (const proto_addr_t *first, const void *data, size_t size,
                         shard_chunk_row_t *rows);
 
+//  A chunk's rows read one at a time, each checked as shard_chunk_decode checks it: a
+//  merge that takes a few rows from each of many chunks decodes only those.  Borrows
+//  the chunk's bytes while it reads.
+typedef struct {
+    shard_reader_t reader;
+    const uint8_t *body;    //  The first row
+    proto_addr_t first;     //  The chunk's key host
+    proto_addr_t previous;  //  Host of the last row read
+    bool ipv4;
+    int count, index;  //  Rows, the next row's index
+    int skip_count;
+    uint64_t skips[SHARD_CHUNK_ROWS_MAX / SHARD_CHUNK_SKIP_ROWS][2];
+} shard_chunk_reader_t;
+
+//  Open on a chunk whose key host is first: returns its row count, or -1 if malformed.
+int shard_chunk_reader_open (shard_chunk_reader_t *self, const proto_addr_t *first,
+                             const void *data, size_t size);
+//  The next row: 0, 1 if none is left (every byte read), -1 if malformed.
+int shard_chunk_reader_next (shard_chunk_reader_t *self, shard_chunk_row_t *row);
+//  Pass the rows whose host is at most addr's (of the chunk's family), most of them by
+//  the skip entries, without decoding their values: the next row read is the first
+//  after addr.  0, or -1 if malformed.
+int shard_chunk_reader_pass (shard_chunk_reader_t *self, const proto_addr_t *addr);
+
 //  The row count in a chunk's header, or -1 if malformed.
 int shard_chunk_count (const void *data, size_t size);
 

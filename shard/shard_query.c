@@ -93,8 +93,12 @@ s_top_emit (shard_txn_t *txn, shard_host_t *scratch, const shard_days_where_t *w
             uint64_t annotations = s_annotations (txn, scratch, &entry.addr);
             entry.annotations = annotations > UINT32_MAX ? UINT32_MAX : (uint32_t) annotations;
             entry.peers_capped = false;
-            if (feature == PROTO_FEATURE_PEERS) {
-                //  The lists keep scores only: the flag is in the host's days row
+            if (feature == PROTO_FEATURE_PEERS && entry.score >= PROTO_PEERS_CAP) {
+                //  The lists keep scores only: the flag is in the host's days row (a
+                //  point read, a record's decoding for a compacted day).  Below the cap
+                //  it is false whatever the op: a capped block's peers are >= the cap
+                //  (shard_block_values), so are the sum and the max of a day with one,
+                //  and s_peers_capped asks min >= the cap
                 shard_row_t row;
                 int rc = shard_days_get (txn, where, day, port, &entry.addr, &row, NULL);
                 if (rc == -1)
