@@ -15,7 +15,6 @@
 #define SEGMENT_DAYS "segment_days"          //  meta: D (shared by both directions)
 #define SERIES_ROWS "series_rows"            //  meta: rows in series, both directions
 #define RETENTION_CUTOFF "retention_cutoff"  //  meta: the last retention run's cutoff day
-#define ROWS_MAX ((size_t) SHARD_SERIES_DAYS_MAX * SHARD_HOST_PORTS_MAX)  //  Rows a record
 
 //  Meta names of the per-direction state
 const char *
