@@ -139,23 +139,10 @@ s_stream_open (s_merge_t *merge, const uint8_t *prefix, const uint8_t *marker, s
         memcpy (seek, prefix, SHARD_KEY_CHUNK_PREFIX);
         memcpy (seek + SHARD_KEY_CHUNK_PREFIX, marker + 1, marker_size - 1);
         size_t seek_size = SHARD_KEY_CHUNK_PREFIX + marker_size - 1;
-        rc = shard_cursor_seek (stream->cursor, seek, seek_size, &key, &value);
-        if (rc != -1 &&
-            !(rc == 0 && key.size == seek_size && !memcmp (key.data, seek, seek_size))) {
-            shard_bytes_t before_key, before_value;
-            int back = rc == 1 ? shard_cursor_last (stream->cursor, &before_key, &before_value)
-                               : shard_cursor_prev (stream->cursor, &before_key, &before_value);
-            if (back == 0 && before_key.size > SHARD_KEY_CHUNK_PREFIX &&
-                memcmp (before_key.data, prefix, SHARD_KEY_CHUNK_PREFIX) == 0) {
-                key = before_key;
-                value = before_value;
-                rc = 0;
-            }
-            else if (back == -1)
-                rc = -1;
-            else  //  Nothing before: back where the seek was
-                rc = shard_cursor_seek (stream->cursor, seek, seek_size, &key, &value);
-        }
+        rc = shard_cursor_floor (stream->cursor, seek, seek_size, SHARD_KEY_CHUNK_PREFIX, &key,
+                                 &value);
+        if (rc == 1)  //  Nothing before: the first chunk after
+            rc = shard_cursor_seek (stream->cursor, seek, seek_size, &key, &value);
     }
     else
         rc = shard_cursor_seek (stream->cursor, prefix, SHARD_KEY_CHUNK_PREFIX, &key, &value);
