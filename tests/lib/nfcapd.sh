@@ -184,6 +184,22 @@ nfc_stop () {
   fi
 }
 
+# nfc_attempts N FUNCTION DIR...: run FUNCTION, which makes files with nfc_start, nfc_send
+# and nfc_stop into the DIRs, up to N times, the DIRs removed before each try.  UDP from
+# nf_send to nfcapd on loopback can drop packets when the machine is busy; nfc_stop finds
+# that out (a flow count short of what was sent) and the files are made again.
+nfc_attempts () {
+  local tries=$1 fn=$2 attempt
+  shift 2
+  for attempt in $(seq 1 "$tries"); do
+    rm -rf "$@"
+    "$fn" && return 0
+    if [ -n "$NFC_PID" ]; then kill -KILL "$NFC_PID" 2> /dev/null; wait "$NFC_PID" 2> /dev/null; NFC_PID=; fi
+    echo "nfc_attempts: $fn failed (try $attempt of $tries)" >&2
+  done
+  return 1
+}
+
 nfc_make () {
   local dir=$1 block=$2; shift 2
   local nfcapd_args=()

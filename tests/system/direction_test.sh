@@ -119,7 +119,7 @@ make_files () {
   nfc_stop || return 1
   FILE_B2=$NFC_FILE
 }
-if make_files; then
+if nfc_attempts 3 make_files "$WORK/spool-a" "$WORK/spool-b"; then
   pass "nfcapd wrote 4 files (2 exporters, 2 days) with every flow sent"
 else
   fail "making nfcapd files"; finish

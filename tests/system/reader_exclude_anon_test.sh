@@ -119,7 +119,7 @@ make_files () {
   nfc_stop || return 1
   FILE_F=$NFC_FILE
 }
-if make_files; then
+if nfc_attempts 3 make_files "$WORK/spool"; then
   pass "nfcapd wrote both files with all flows sent (nfdump -I)"
 else
   fail "making nfcapd files"; finish

@@ -80,7 +80,7 @@ make_files () {
   nfc_stop || return 1
   FILE_D=$NFC_FILE
 }
-if make_files; then
+if nfc_attempts 3 make_files "$WORK/spoolA" "$WORK/spool1" "$WORK/spool2" "$WORK/spoolD"; then
   pass "nfcapd wrote every file with all flows sent (nfdump -I)"
 else
   fail "making nfcapd files"; finish
