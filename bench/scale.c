@@ -457,7 +457,9 @@ main (int argc, char *argv[])
                      "usage: scale [-n HOSTS] [-d DAYS] [-e EXPIRE_HOSTS] [-t THROUGHPUT_HOSTS]\n"
                      "             [-T THROUGHPUT_DAYS] [-s SEED] [-S SEGMENT_DAYS] [-k] [-q]\n"
                      "  -n hosts of the main data set (100000), -d its days (180)\n"
-                     "  -e also fill EXPIRE_HOSTS hosts x 2 days apart and expire the first\n"
+                     "  -e also fill EXPIRE_HOSTS hosts x a segment and a day apart (2 days with "
+                     "-S 0),\n"
+                     "     compact, check, and expire the segment's first day\n"
                      "  -t, -T hosts and days of the 1/2/4-store throughput runs (20000, 3)\n"
                      "  -S days a compacted segment (16; 0: no compaction, day-major chunks only)\n"
                      "  -k keep the store (path printed), -q skip the throughput runs\n");
@@ -605,37 +607,58 @@ main (int argc, char *argv[])
     free (bytes_after_day);
 
     if (expire_hosts) {
-        //  A day of expire_hosts hosts, then the next day, then expire the first
+        //  EXPIRE_HOSTS hosts over one whole segment and the day after it (with segments;
+        //  else 2 days), so that the maintenance compacts the segment into series as a
+        //  shard does; then retention expires the segment's first day: every host's
+        //  record of the segment is rewritten without it (the costliest day to expire)
+        uint32_t big_days = segment_days ? segment_days + 1 : 2;
+        uint32_t big_first = today - big_days;
+        if (segment_days)
+            big_first = big_first / segment_days * segment_days;
         scale_gen_t big;
-        scale_gen_init (&big, expire_hosts, 2, today - 2, seed + 1);
+        scale_gen_init (&big, expire_hosts, big_days, big_first, seed + 1);
         char big_dir[] = "/tmp/scale_expire.XXXXXX";
         if (!mkdtemp (big_dir) || !(store = shard_store_new (big_dir, 256ULL << 30)))
             return 1;
-        shard_store_set_retention_days (store, 2);
+        shard_store_set_retention_days (store, today - big_first);
+        if (shard_store_set_segment_days (store, segment_days) != (int) segment_days)
+            return 1;
         scale_txns_t big_txns;
         memset (&big_txns, 0, sizeof big_txns);
         start = zclock_usecs ();
         long big_pairs = s_fill (&big, store, now, true, &big_txns, NULL);
         if (big_pairs < 0)
             return 1;
-        printf ("\n%zu hosts x 2 days: %ld pairs in %.1f s (%.0f pairs/s):\n", expire_hosts,
-                big_pairs, (zclock_usecs () - start) / 1e6,
-                big_pairs / ((zclock_usecs () - start) / 1e6));
-        scale_txns_print (&big_txns, "  ");
         shard_store_stats (store, &stats);
-        shard_store_set_retention_days (store, 1);
+        printf ("\n%zu hosts x %u days (a segment of %u days and the day after): %ld pairs in "
+                "%.1f s (%.0f pairs/s), %llu rows, %llu in series; %.2f bytes per row "
+                "everything included; its write transactions:\n",
+                expire_hosts, big_days, segment_days, big_pairs, (zclock_usecs () - start) / 1e6,
+                big_pairs / ((zclock_usecs () - start) / 1e6), (unsigned long long) stats.rows,
+                (unsigned long long) stats.series_rows,
+                (double) stats.lmdb_bytes / (double) stats.rows);
+        scale_txns_print (&big_txns, "  ");
+        s_latencies (&big, store, 2000);
+        checked_series = checked_tops = 0;
+        wrong_series = s_check_series (&big, store, &checked_series);
+        wrong_tops = s_check_tops (&big, store, &checked_tops);
+        printf ("exactness: %zu series, %zu top lists %s\n", checked_series, checked_tops,
+                wrong_series || wrong_tops ? "MISMATCH" : "equal the generator's");
+        shard_store_set_retention_days (store, today - big_first - 1);
         memset (&expire, 0, sizeof expire);
         if (s_expire (store, now, &expire))
             return 1;
         shard_store_stats (store, &after);
-        printf ("expire one day of %zu hosts (%llu rows, %llu host records examined), "
-                "transactions of <= %d deletions:\n",
+        printf ("expire the first day of the segment, %zu hosts (%llu rows, %llu host records "
+                "examined), transactions of <= %d records changed:\n",
                 expire_hosts, (unsigned long long) (stats.rows - after.rows),
                 (unsigned long long) stats.hosts, SHARD_EXPIRE_BATCH);
         scale_txns_print (&expire, "  ");
         shard_store_destroy (&store);
         s_remove (big_dir);
         scale_gen_free (&big);
+        if (wrong_series || wrong_tops)
+            return 1;
     }
 
     if (throughput) {

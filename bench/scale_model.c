@@ -343,6 +343,8 @@ scale_txns_add (scale_txns_t *self, scale_txn_kind_t kind, int64_t start_usecs,
     double msecs = (zclock_usecs () - start_usecs) / 1000.0;
     self->count[kind]++;
     self->secs[kind] += msecs / 1000;
+    size_t bucket = (size_t) (cpu * 10.0);
+    self->cpu_buckets[kind][bucket < SCALE_TXN_BUCKETS ? bucket : SCALE_TXN_BUCKETS - 1]++;
     if (msecs > self->wall_msecs[kind]) {
         self->wall_msecs[kind] = msecs;
         self->wall_cpu_msecs[kind] = cpu;
@@ -353,15 +355,29 @@ scale_txns_add (scale_txns_t *self, scale_txn_kind_t kind, int64_t start_usecs,
     }
 }
 
+//  The CPU time below which a share (0..1) of the transactions of kind took, ms
+static double
+s_txns_quantile (const scale_txns_t *self, int kind, double share)
+{
+    size_t want = (size_t) (share * (double) self->count[kind]), seen = 0;
+    for (size_t bucket = 0; bucket < SCALE_TXN_BUCKETS; bucket++) {
+        seen += self->cpu_buckets[kind][bucket];
+        if (seen > want)
+            return (double) (bucket + 1) / 10.0;
+    }
+    return SCALE_TXN_BUCKETS / 10.0;
+}
+
 void
 scale_txns_print (const scale_txns_t *self, const char *indent)
 {
     const char *names[SCALE_TXN_KINDS] = {"apply part", "expire", "archive", "compact"};
     for (int kind = 0; kind < SCALE_TXN_KINDS; kind++)
         if (self->count[kind])
-            printf ("%s%-10s %7zu transactions, %.1f s: longest %.1f ms wall (%.1f ms CPU), "
-                    "most CPU %.1f ms (%.1f ms wall)\n",
+            printf ("%s%-10s %7zu transactions, %.1f s: CPU p50 < %.1f ms, p99 < %.1f ms; longest "
+                    "%.1f ms wall (%.1f ms CPU), most CPU %.1f ms (%.1f ms wall)\n",
                     indent, names[kind], self->count[kind], self->secs[kind],
+                    s_txns_quantile (self, kind, 0.5), s_txns_quantile (self, kind, 0.99),
                     self->wall_msecs[kind], self->wall_cpu_msecs[kind], self->cpu_msecs[kind],
                     self->cpu_wall_msecs[kind]);
 }

@@ -68,7 +68,8 @@ typedef struct {
 extern const uint16_t scale_ports[PORTS];  //  ALL*, the model's ports
 
 //  The write transactions a fill ran, by kind: how many, wall seconds in all, the
-//  longest by wall time (with its CPU time) and the longest by CPU time (with its wall)
+//  longest by wall time (with its CPU time) and the longest by CPU time (with its wall),
+//  and their CPU times in buckets of 0.1 ms (the last: 1 s or more) for p50 and p99
 typedef enum {
     SCALE_TXN_APPLY,
     SCALE_TXN_EXPIRE,
@@ -81,6 +82,8 @@ typedef struct {
     double secs[SCALE_TXN_KINDS];
     double wall_msecs[SCALE_TXN_KINDS], wall_cpu_msecs[SCALE_TXN_KINDS];
     double cpu_msecs[SCALE_TXN_KINDS], cpu_wall_msecs[SCALE_TXN_KINDS];
+#define SCALE_TXN_BUCKETS 10000
+    uint32_t cpu_buckets[SCALE_TXN_KINDS][SCALE_TXN_BUCKETS];
 } scale_txns_t;
 
 //  Thread CPU time, usecs: a transaction's or query's own cost, without the time other
