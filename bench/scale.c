@@ -650,7 +650,7 @@ main (int argc, char *argv[])
             return 1;
         shard_store_stats (store, &after);
         printf ("expire the first day of the segment, %zu hosts (%llu rows, %llu host records "
-                "examined), transactions of <= %d records changed:\n",
+                "examined), transactions of <= %d deletions (a record rewritten counts 4):\n",
                 expire_hosts, (unsigned long long) (stats.rows - after.rows),
                 (unsigned long long) stats.hosts, SHARD_EXPIRE_BATCH);
         scale_txns_print (&expire, "  ");
