@@ -650,9 +650,9 @@ main (int argc, char *argv[])
             return 1;
         shard_store_stats (store, &after);
         printf ("expire the first day of the segment, %zu hosts (%llu rows, %llu host records "
-                "examined), transactions of <= %d deletions (a record rewritten counts 4):\n",
+                "examined), transactions of <= %d deletions (a record rewritten counts %d):\n",
                 expire_hosts, (unsigned long long) (stats.rows - after.rows),
-                (unsigned long long) stats.hosts, SHARD_EXPIRE_BATCH);
+                (unsigned long long) stats.hosts, SHARD_EXPIRE_BATCH, SHARD_SEGMENTS_REWRITE_COST);
         scale_txns_print (&expire, "  ");
         shard_store_destroy (&store);
         s_remove (big_dir);

@@ -712,7 +712,6 @@ s_edit (s_edit_t *edit, const uint8_t *seek, size_t seek_size, s_edit_fn *edit_f
 //  0 or -1.
 
 #define SHARD_SEGMENTS_EXAMINE 8
-#define SHARD_SEGMENTS_REWRITE_COST 4
 
 static int
 s_trim_record (s_edit_t *edit, void *arg, uint16_t segment, const shard_pack_entry_t *entry,

@@ -39,6 +39,7 @@
 
 #define SHARD_SEGMENT_DAYS_DEFAULT 16  //  Days a segment, for a new store
 #define SHARD_SEGMENT_LAG_DAYS 2       //  A segment is compacted once its last day is that old
+#define SHARD_SEGMENTS_REWRITE_COST 4  //  Deletions of retention's budget a record rewritten costs
 
 //  What a transaction knows of the tier (read once with shard_segments_load).
 typedef struct {
